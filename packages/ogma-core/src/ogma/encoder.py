@@ -1,0 +1,369 @@
+"""``TextEncoder``: task-aware text embeddings from small ONNX models, no torch needed.
+
+Example:
+    >>> from ogma import TextEncoder                                  # doctest: +SKIP
+    >>> encoder = TextEncoder("sentence-transformers/all-MiniLM-L6-v2")  # doctest: +SKIP
+    >>> encoder.encode_queries(["capital of France"]).shape           # doctest: +SKIP
+    (1, 384)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+from tqdm.auto import tqdm
+
+from ogma.compress import Int8Ranges, normalize, quantize, truncate
+from ogma.errors import ModelFileError
+from ogma.hub import ResolvedModel, resolve_model, resolve_ogma_checkpoint
+from ogma.inference import Backend, OnnxBackend, pool
+from ogma.model_config import spec_from_folder
+from ogma.registry import DEFAULT_MODEL, ModelSpec, get_model_spec
+from ogma.runtime import create_session
+from ogma.tokenize import TASK_IDS, TextTokenizer
+from ogma.types import PRECISIONS, TASKS, Precision, Task
+
+__all__ = ["TextEncoder"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_BATCH_SIZE = 32
+DEFAULT_MAX_BATCH_TOKENS = 8192
+
+
+def _check_texts(texts: Sequence[str], name: str = "texts") -> list[str]:
+    if isinstance(texts, (str, bytes)) or not isinstance(texts, Sequence):
+        raise TypeError(f"{name} must be a list of strings, got {type(texts).__name__}")
+    out = list(texts)
+    for i, text in enumerate(out):
+        if not isinstance(text, str):
+            raise TypeError(f"{name}[{i}] must be a str, got {type(text).__name__}; convert or drop it first")
+    return out
+
+
+def _show_progress(flag: bool | None) -> bool:
+    return sys.stderr.isatty() if flag is None else flag
+
+
+class TextEncoder:
+    """Embed texts with a small ONNX model, queries and documents each their own way.
+
+    The model is resolved by name or path (see :func:`ogma.hub.resolve_model`): a
+    registry model (``ogma models``), any hub id with ONNX files, or a local folder
+    (ONNX + tokenizer.json, or a BERT-family checkpoint that is converted once).
+
+    Queries and documents are marked as the model was trained: Ogma models get the
+    ``[QRY]``/``[DOC]``/``[SYM]`` task token, prefix models (E5, BGE, mxbai) get their
+    prefixes, symmetric models nothing.
+
+    Args:
+        model: Model name, hub id or local folder. Default: ``axiotic/ogma-mini``.
+        device: ``"cpu"`` or ``"cuda"`` (falls back to CPU with a warning when
+            onnxruntime-gpu is not installed).
+        threads: Intra-op threads (``None``: all cores).
+        quantized: Run an int8 ONNX model (quantized locally if the repo has none).
+        max_length: Token window (default: the model's); longer inputs are truncated.
+        batch_size: Maximum texts per forward pass.
+        max_batch_tokens: Maximum padded tokens per forward pass (bounds memory).
+        backend: ``"onnx"`` (default) or ``"torch"`` (Ogma checkpoints run directly
+            with PyTorch; needs ``ogma-core[torch]``).
+        cache_dir: Hugging Face cache folder.
+        local_files_only: Never contact the hub (default: ``HF_HUB_OFFLINE``).
+        revision: Hub revision.
+        token: Hub token.
+        trust_remote_code: Allow running a model repository's own Python code (needed
+            to export Ogma checkpoints to ONNX, and for ``backend="torch"``).
+        show_progress: Progress bars (default: when stderr is a terminal).
+
+    Example:
+        >>> encoder = TextEncoder("all-MiniLM-L6-v2")                       # doctest: +SKIP
+        >>> docs = encoder.encode_documents(["Paris is in France.", "Cats purr."])  # doctest: +SKIP
+        >>> query = encoder.encode_queries(["Where is Paris?"])          # doctest: +SKIP
+        >>> (query @ docs.T).argmax()                                    # doctest: +SKIP
+        0
+    """
+
+    def __init__(
+        self,
+        model: str | Path = DEFAULT_MODEL,
+        *,
+        device: Literal["cpu", "cuda"] = "cpu",
+        threads: int | None = None,
+        quantized: bool = False,
+        max_length: int | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS,
+        backend: Literal["onnx", "torch"] = "onnx",
+        cache_dir: str | Path | None = None,
+        local_files_only: bool | None = None,
+        revision: str | None = None,
+        token: str | bool | None = None,
+        trust_remote_code: bool = False,
+        show_progress: bool | None = None,
+    ) -> None:
+        if backend not in ("onnx", "torch"):
+            raise ValueError(f"backend must be 'onnx' or 'torch', got {backend!r}")
+        hub_args: dict[str, Any] = {
+            "cache_dir": cache_dir,
+            "local_files_only": local_files_only,
+            "revision": revision,
+            "token": token,
+        }
+        runner: Backend
+        if backend == "torch":
+            from ogma.backends.torch_ogma import TorchOgmaBackend
+
+            folder = resolve_ogma_checkpoint(model, **hub_args)
+            runner = TorchOgmaBackend(folder, device=device, threads=threads, trust_remote_code=trust_remote_code)
+            resolved = ResolvedModel(_model_id(model, folder), folder, folder / "model.safetensors", "torch")
+            dim = _torch_dim(folder)
+            spec = _ogma_torch_spec(resolved.model_id, folder, dim)
+        else:
+            resolved = resolve_model(model, quantized=quantized, trust_remote_code=trust_remote_code, **hub_args)
+            runner = OnnxBackend(create_session(resolved.onnx_path, device=device, threads=threads))
+            dim = _output_dim(runner, resolved.folder)
+            spec = spec_from_folder(resolved.model_id, resolved.folder, get_model_spec(resolved.model_id), dim=dim)
+        tokenizer = TextTokenizer.from_file(
+            resolved.folder / "tokenizer.json", spec.task_scheme, max_length=_window(spec, resolved.folder, max_length)
+        )
+        self._setup(runner, tokenizer, spec, batch_size=batch_size, max_batch_tokens=max_batch_tokens)
+        self.source = resolved.source
+        self.show_progress = show_progress
+        logger.info("Loaded %s (%s, %d-d) from %s", spec.model_id, backend, spec.dim, resolved.source)
+
+    @classmethod
+    def from_components(
+        cls,
+        backend: Backend,
+        tokenizer: TextTokenizer,
+        spec: ModelSpec,
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS,
+        show_progress: bool | None = None,
+    ) -> TextEncoder:
+        """Build an encoder from an open backend, a tokenizer and a spec (no resolution, no I/O).
+
+        Example:
+            >>> # encoder = TextEncoder.from_components(OnnxBackend(session), tokenizer, spec)
+        """
+        self = cls.__new__(cls)
+        self._setup(backend, tokenizer, spec, batch_size=batch_size, max_batch_tokens=max_batch_tokens)
+        self.source = "components"
+        self.show_progress = show_progress
+        return self
+
+    def _setup(
+        self, backend: Backend, tokenizer: TextTokenizer, spec: ModelSpec, *, batch_size: int, max_batch_tokens: int
+    ) -> None:
+        for name, value in (("batch_size", batch_size), ("max_batch_tokens", max_batch_tokens)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        self._backend = backend
+        self._tokenizer = tokenizer
+        self.spec = spec
+        self.batch_size = batch_size
+        self.max_batch_tokens = max_batch_tokens
+
+    # -- properties -----------------------------------------------------------------
+    @property
+    def model_id(self) -> str:
+        """The canonical model id (hub id or folder path)."""
+        return self.spec.model_id
+
+    @property
+    def dim(self) -> int:
+        """Full output dimension."""
+        return self.spec.dim
+
+    @property
+    def matryoshka_dims(self) -> tuple[int, ...]:
+        """Dims the model was trained to be truncated to (empty: none)."""
+        return self.spec.matryoshka_dims
+
+    @property
+    def max_length(self) -> int:
+        """Token window; longer inputs are truncated."""
+        return self._tokenizer.max_length
+
+    @property
+    def task_scheme_name(self) -> str:
+        """How queries and documents are marked (recorded in stores)."""
+        return self.spec.task_scheme.name
+
+    @property
+    def tokenizer(self) -> TextTokenizer:
+        """The tokenizer (e.g. for token-aware chunking)."""
+        return self._tokenizer
+
+    def count_tokens(self, texts: Sequence[str], *, task: Task = "document") -> list[int]:
+        """Tokens each text takes (after truncation to ``max_length``)."""
+        return [len(ids) for ids in self._tokenizer.token_ids(_check_texts(texts), task)]
+
+    # -- encoding -------------------------------------------------------------------
+    def encode(
+        self,
+        texts: Sequence[str] | str,
+        *,
+        task: Task = "symmetric",
+        dim: int | None = None,
+        precision: Precision = "float32",
+        int8_ranges: Int8Ranges | Literal["unit"] = "unit",
+        batch_size: int | None = None,
+        show_progress: bool | None = None,
+    ) -> npt.NDArray[Any]:
+        """Embed texts; rows come back in input order.
+
+        Args:
+            texts: A list of strings (or one string, giving a 1-D vector). Empty
+                strings give a valid vector; over-long texts are truncated to
+                ``max_length`` tokens.
+            task: ``"query"``, ``"document"`` or ``"symmetric"``.
+            dim: Matryoshka truncation (re-normalised); warns for dims the model was
+                not trained for.
+            precision: ``"float32"``, ``"int8"``, ``"uint8"``, ``"binary"`` or
+                ``"ubinary"`` (see :mod:`ogma.compress` for the exact formats).
+            int8_ranges: For int8/uint8: ``"unit"`` (fixed [-1, 1], sqlite-vec's mode)
+                or calibrated :class:`~ogma.compress.Int8Ranges`.
+            batch_size: Override the encoder's batch size for this call.
+            show_progress: Progress bar (default: the encoder's setting, else when
+                stderr is a terminal).
+
+        Returns:
+            ``(len(texts), dim)`` array of the requested precision.
+
+        Raises:
+            TypeError: ``texts`` is not a list of strings (the message names the index).
+            ValueError: Unknown task or precision, or a bad ``dim``.
+
+        Example:
+            >>> vectors = encoder.encode(["a", "b"], task="document", dim=128)  # doctest: +SKIP
+        """
+        single = isinstance(texts, str)
+        items = _check_texts([texts] if single else texts)  # type: ignore[list-item]
+        if task not in TASKS:
+            raise ValueError(f"task must be one of {', '.join(TASKS)}; got {task!r}")
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}; got {precision!r}")
+        if dim is not None and (isinstance(dim, bool) or not isinstance(dim, int) or not 1 <= dim <= self.dim):
+            valid = f"one of {list(self.matryoshka_dims)}" if self.matryoshka_dims else f"1..{self.dim}"
+            raise ValueError(f"dim must be {valid} (the model outputs {self.dim}), got {dim!r}")
+        size = self.batch_size if batch_size is None else batch_size
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        vectors = self._embed(items, task, size, show_progress)
+        if dim is not None and dim != self.dim:
+            vectors = truncate(vectors, dim, matryoshka_dims=self.matryoshka_dims, model_id=self.model_id)
+        out = quantize(vectors, precision, ranges=int8_ranges) if precision != "float32" else vectors
+        return out[0] if single else out
+
+    def _embed(self, texts: list[str], task: str, batch_size: int, show_progress: bool | None) -> npt.NDArray[Any]:
+        result = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return result
+        batches = self._tokenizer.batches(texts, task, batch_size=batch_size, max_batch_tokens=self.max_batch_tokens)
+        task_id = TASK_IDS[task] if self.spec.task_scheme.kind == "ogma" else None
+        flag = show_progress if show_progress is not None else self.show_progress
+        bar = tqdm(total=len(texts), desc="Encoding", unit="text", disable=not _show_progress(flag) or len(batches) < 2)
+        with bar:
+            for batch in batches:
+                out = self._backend.run(
+                    batch.input_ids, batch.attention_mask, token_type_ids=batch.token_type_ids, task_id=task_id
+                )
+                if self._backend.output_kind == "tokens":
+                    out = pool(out, batch.attention_mask, "cls" if self.spec.pooling == "cls" else "mean")
+                result[batch.indices] = out
+                bar.update(len(batch.indices))
+        return normalize(result) if self.spec.normalize else result
+
+    def encode_queries(self, texts: Sequence[str], **kwargs: Any) -> npt.NDArray[Any]:
+        """Embed search queries (``task="query"``); same options as :meth:`encode`."""
+        return self.encode(texts, task="query", **kwargs)
+
+    def encode_documents(self, texts: Sequence[str], **kwargs: Any) -> npt.NDArray[Any]:
+        """Embed documents to be searched (``task="document"``); same options as :meth:`encode`."""
+        return self.encode(texts, task="document", **kwargs)
+
+    # -- the Embedder protocol used by ogma.Store ----------------------------------------
+    def embed_documents(self, texts: list[str]) -> npt.NDArray[np.float32]:
+        """Float32 document embeddings (the store's embedder protocol)."""
+        return self.encode(texts, task="document")
+
+    def embed_query(self, text: str) -> npt.NDArray[np.float32]:
+        """One float32 query embedding (the store's embedder protocol)."""
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str, got {type(text).__name__}")
+        return self.encode([text], task="query")[0]
+
+    def __repr__(self) -> str:
+        return f"TextEncoder(model={self.model_id!r}, dim={self.dim}, max_length={self.max_length})"
+
+
+def _model_id(model: str | Path, folder: Path) -> str:
+    return str(folder.resolve()) if Path(model).expanduser().is_dir() else str(model)
+
+
+def _output_dim(backend: OnnxBackend, folder: Path) -> int:
+    shape = backend.session.get_outputs()[0].shape
+    for output in backend.session.get_outputs():
+        if output.name in ("sentence_embedding", "last_hidden_state", "token_embeddings"):
+            shape = output.shape
+            break
+    last = shape[-1] if shape else None
+    if isinstance(last, int):
+        return last
+    for name, key in (("ogma_conversion.json", "d_output"), ("config.json", "hidden_size")):
+        file = folder / name
+        if file.is_file():
+            value = json.loads(file.read_text(encoding="utf-8")).get(key)
+            if isinstance(value, int):
+                return value
+    # Last resort: ask the model.
+    probe = backend.run(np.array([[1, 2]], dtype=np.int64), np.ones((1, 2), dtype=np.int64), task_id=0)
+    return int(probe.shape[-1])
+
+
+def _window(spec: ModelSpec, folder: Path, max_length: int | None) -> int:
+    if max_length is None:
+        return spec.max_length
+    limit = spec.max_length
+    config = folder / "config.json"
+    if config.is_file():
+        positions = json.loads(config.read_text(encoding="utf-8")).get("max_position_embeddings")
+        if isinstance(positions, int):
+            limit = max(limit, positions)
+    if isinstance(max_length, bool) or not isinstance(max_length, int) or not 2 <= max_length <= limit:
+        raise ValueError(f"max_length must be an integer between 2 and {limit} for {spec.model_id}, got {max_length!r}")
+    return max_length
+
+
+def _torch_dim(folder: Path) -> int:
+    config = folder / "config.json"
+    data = json.loads(config.read_text(encoding="utf-8")) if config.is_file() else {}
+    for key in ("d_output", "output_dim", "d_model"):
+        if isinstance(data.get(key), int):
+            return int(data[key])
+    raise ModelFileError(f"{config} does not give the output dimension (d_output)")
+
+
+def _ogma_torch_spec(model_id: str, folder: Path, dim: int) -> ModelSpec:
+    registered = get_model_spec(model_id)
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    dims = config.get("matryoshka_dims") or (registered.matryoshka_dims if registered else ())
+    base = registered or ModelSpec(model_id=model_id, dim=dim, max_length=1024, license="cc-by-nc-4.0")
+    from ogma.registry import OGMA_TASKS
+
+    return base.with_overrides(
+        model_id=model_id,
+        dim=dim,
+        pooling="model",
+        task_scheme=OGMA_TASKS,
+        matryoshka_dims=tuple(sorted((int(d) for d in dims if int(d) <= dim), reverse=True)),
+    )

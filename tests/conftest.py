@@ -1,0 +1,48 @@
+"""Test-wide guards: the hub is offline and any attempt to open a network connection fails loudly."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import pytest
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ.setdefault("TQDM_DISABLE", "1")
+
+_real_connect = socket.socket.connect
+_real_getaddrinfo = socket.getaddrinfo
+
+
+def _is_local(host: object) -> bool:
+    return isinstance(host, str) and (host in ("localhost", "::1", "") or host.startswith("127."))
+
+
+def _guarded_connect(self: socket.socket, address: object) -> None:
+    if self.family == socket.AF_UNIX or (isinstance(address, tuple) and _is_local(address[0])):
+        return _real_connect(self, address)  # type: ignore[arg-type]
+    raise RuntimeError(f"Tests must not touch the network; a connection to {address!r} was attempted")
+
+
+def _guarded_getaddrinfo(host: object, *args: object, **kwargs: object) -> object:
+    if host is None or _is_local(host):
+        return _real_getaddrinfo(host, *args, **kwargs)  # type: ignore[arg-type]
+    raise RuntimeError(f"Tests must not touch the network; a lookup of {host!r} was attempted")
+
+
+socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
+socket.getaddrinfo = _guarded_getaddrinfo  # type: ignore[assignment]
+
+
+@pytest.fixture(autouse=True)
+def _isolated_caches(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point the hub cache at an empty folder so no test reads a developer's cache."""
+    base = tmp_path_factory.getbasetemp()
+    monkeypatch.setenv("HF_HOME", str(base / "hf-home"))
+    monkeypatch.setenv("HF_HUB_CACHE", str(base / "hf-home" / "hub"))
+
+
+if os.environ.get("OGMA_REQUIRE_TORCH_TESTS") == "1":
+    # `dev.py test --with-torch` promises the torch tests run; a missing torch must fail, not skip.
+    import torch  # noqa: F401
