@@ -167,7 +167,7 @@ def _convert_cached(src: Path, model_id: str, quantized: bool, source: str) -> R
     out = ogma_home() / "converted" / f"{_slug(model_id)}-{_fingerprint(weights)}"
     if not (out / "model.onnx").is_file() or (quantized and not (out / "model_int8.onnx").is_file()):
         logger.info("Converting %s to ONNX (once; cached at %s)", src, out)
-        _atomic_build(out, lambda target: convert_checkpoint(src, target, int8=True))
+        _atomic_build(out, lambda target: convert_checkpoint(src, target, int8=quantized))
     return _with_onnx(model_id, out, quantized, source)
 
 
