@@ -21,7 +21,6 @@ import numpy.typing as npt
 from tqdm.auto import tqdm
 
 from ogma.compress import Int8Ranges, normalize, quantize, truncate
-from ogma.errors import ModelFileError
 from ogma.hub import ResolvedModel, resolve_model, resolve_ogma_checkpoint
 from ogma.inference import Backend, OnnxBackend, pool
 from ogma.model_config import spec_from_folder
@@ -123,7 +122,7 @@ class TextEncoder:
             folder = resolve_ogma_checkpoint(model, **hub_args)
             runner = TorchOgmaBackend(folder, device=device, threads=threads, trust_remote_code=trust_remote_code)
             resolved = ResolvedModel(_model_id(model, folder), folder, folder / "model.safetensors", "torch")
-            dim = _torch_dim(folder)
+            dim = runner.dim
             spec = _ogma_torch_spec(resolved.model_id, folder, dim)
         else:
             resolved = resolve_model(model, quantized=quantized, trust_remote_code=trust_remote_code, **hub_args)
@@ -342,15 +341,6 @@ def _window(spec: ModelSpec, folder: Path, max_length: int | None) -> int:
     if isinstance(max_length, bool) or not isinstance(max_length, int) or not 2 <= max_length <= limit:
         raise ValueError(f"max_length must be an integer between 2 and {limit} for {spec.model_id}, got {max_length!r}")
     return max_length
-
-
-def _torch_dim(folder: Path) -> int:
-    config = folder / "config.json"
-    data = json.loads(config.read_text(encoding="utf-8")) if config.is_file() else {}
-    for key in ("d_output", "output_dim", "d_model"):
-        if isinstance(data.get(key), int):
-            return int(data[key])
-    raise ModelFileError(f"{config} does not give the output dimension (d_output)")
 
 
 def _ogma_torch_spec(model_id: str, folder: Path, dim: int) -> ModelSpec:

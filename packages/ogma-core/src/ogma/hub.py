@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlparse
 
-from ogma.errors import ModelFileError, ModelNotFoundError, OfflineError
+from ogma.errors import ModelFileError, ModelNotFoundError, OfflineError, OgmaError
 from ogma.registry import ModelSpec, canonical_model_id, get_cross_encoder_spec, get_model_spec
 
 __all__ = ["ResolvedModel", "hub_is_offline", "ogma_home", "resolve_model", "resolve_ogma_checkpoint"]
@@ -192,9 +192,10 @@ def _atomic_build(out: Path, build: object) -> None:
         shutil.rmtree(out)  # an incomplete earlier build (e.g. fp32 only): rebuild
     try:
         build(out)  # type: ignore[operator]
-    except FileExistsError:
+    except (FileExistsError, OgmaError):
         if not (out / "model.onnx").is_file():
             raise
+        logger.info("Another process built %s first; using it", out)
 
 
 def _resolve_local(path: Path, quantized: bool, trust_remote_code: bool) -> ResolvedModel:

@@ -26,6 +26,7 @@ from ogma.errors import ModelFileError
 __all__ = ["Backend", "OnnxBackend", "pool"]
 
 OutputKind = Literal["tokens", "sentence"]
+_SYMMETRIC = 2  # the task id used when none is given (Ogma's [SYM])
 FloatArray = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.int64]
 
@@ -108,7 +109,8 @@ class OnnxBackend:
         if self._has_types:
             feed["token_type_ids"] = token_type_ids if token_type_ids is not None else np.zeros_like(input_ids)
         if self._has_task:
-            task = np.full((input_ids.shape[0],) if self._task_rank else (), task_id or 0, dtype=np.int64)
+            chosen = _SYMMETRIC if task_id is None else task_id
+            task = np.full((input_ids.shape[0],) if self._task_rank else (), chosen, dtype=np.int64)
             feed["task"] = task
         (out,) = self.session.run([self._output], feed)
         return np.asarray(out, dtype=np.float32)
