@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ogma import TextEncoder
+from ogma import Store, TextEncoder
 
 MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 HERE = Path(__file__).resolve().parent
@@ -50,10 +50,6 @@ def main() -> None:
 
 
 def index_and_search(encoder: TextEncoder, db: Path) -> None:
-    try:
-        from ogma import Store
-    except ImportError:
-        return
     folder = HERE / "data"
     files = sorted(p for p in folder.iterdir() if p.suffix in (".md", ".txt"))
     texts = [p.read_text(encoding="utf-8") for p in files]
