@@ -1,0 +1,689 @@
+"""The one metadata filter language, compiled to parameterised SQL over a JSON column.
+
+A filter is a dict. Field keys are dotted paths into the metadata (``"author.name"``);
+values are either a plain value (equality) or a dict of operators. Several entries in
+one dict are combined with AND; ``$and``, ``$or`` and ``$not`` combine sub-filters.
+The full reference, with the mappings from LangChain, LlamaIndex and Haystack filters,
+is in ``docs/filters.md``. In short:
+
+* ``{"lang": "en"}`` is ``{"lang": {"$eq": "en"}}``.
+* Comparison operators: ``$eq $ne $gt $gte $lt $lte $in $nin $exists $contains $like
+  $ilike $empty``.
+* JSON types are kept apart: ``true`` never equals ``1``, ``"5"`` never equals ``5``,
+  and ordering compares numbers with numbers and strings with strings only.
+* A missing field behaves like ``null``: ``$eq``/``$in`` with ``None`` match it,
+  ``$ne``/``$nin`` (the negations of ``$eq``/``$in``) match it, every other operator
+  does not, except ``$exists: False`` and ``$empty: True``.
+* A literal ``.`` (or a leading ``$``) in a key is escaped with a backslash; build such
+  keys with :func:`field_key`.
+
+:func:`compile_filter` turns a filter into a SQL boolean expression plus parameters;
+keys and values only ever travel as parameters. :func:`matches` evaluates the same
+filter in pure Python with identical semantics, for in-memory paths and adapters.
+
+Example:
+    >>> sql, params = compile_filter({"year": {"$gte": 2020}})
+    >>> print(sql)
+    (IFNULL(json_type("metadata", ?), 'missing') IN ('integer', 'real') AND json_extract("metadata", ?) >= ?)
+    >>> params
+    ['$."year"', '$."year"', 2020]
+    >>> matches({"tags": {"$contains": "a"}}, {"tags": ["a", "b"]})
+    True
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import logging
+import math
+import re
+from collections.abc import Iterable, Mapping, Set
+from dataclasses import dataclass
+from typing import Any, Final, Literal, TypeAlias
+
+from ogma.errors import FilterError
+
+__all__ = [
+    "COMPARISON_OPERATORS",
+    "LOGICAL_OPERATORS",
+    "ComparisonOperator",
+    "compile_filter",
+    "escape_like",
+    "field_key",
+    "matches",
+    "parse_field_key",
+    "validate_filter",
+]
+
+logger = logging.getLogger(__name__)
+
+ComparisonOperator = Literal[
+    "$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$exists", "$contains", "$like", "$ilike", "$empty"
+]
+COMPARISON_OPERATORS: Final[tuple[str, ...]] = (
+    "$eq",
+    "$ne",
+    "$gt",
+    "$gte",
+    "$lt",
+    "$lte",
+    "$in",
+    "$nin",
+    "$exists",
+    "$contains",
+    "$like",
+    "$ilike",
+    "$empty",
+)
+LOGICAL_OPERATORS: Final[tuple[str, ...]] = ("$and", "$or", "$not")
+
+_INT64_MIN: Final = -(2**63)
+_INT64_MAX: Final = 2**63 - 1
+_COLUMN_RE: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?")
+_ORDERING_SQL: Final = {"$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
+_OPERATORS_HELP: Final = (
+    f"valid comparison operators: {', '.join(COMPARISON_OPERATORS)}; "
+    f"valid logical operators: {', '.join(LOGICAL_OPERATORS)}"
+)
+
+Scalar: TypeAlias = "bool | int | float | str | None"
+
+
+# --------------------------------------------------------------------------- AST
+
+
+@dataclass(frozen=True)
+class _And:
+    children: tuple[_Node, ...]
+
+
+@dataclass(frozen=True)
+class _Or:
+    children: tuple[_Node, ...]
+
+
+@dataclass(frozen=True)
+class _Not:
+    child: _Node
+
+
+@dataclass(frozen=True)
+class _Cond:
+    path: tuple[str, ...]
+    op: str
+    value: Any  # a Scalar, a tuple of Scalars ($in/$nin), a bool ($exists/$empty) or _Pattern
+
+
+@dataclass(frozen=True)
+class _Pattern:
+    """A ``$like``/``$ilike`` pattern: literal strings and the wildcards ``%`` (ANY) and ``_`` (ONE)."""
+
+    tokens: tuple[str, ...]  # "%" and "_" are wildcards; literals are prefixed with "=".
+
+
+_Node: TypeAlias = "_And | _Or | _Not | _Cond"
+
+
+# --------------------------------------------------------------------------- keys
+
+
+def field_key(*parts: str) -> str:
+    """Build a filter key addressing the nested path ``parts``, escaping dots and backslashes.
+
+    Use it when a metadata key itself contains a ``.``, a backslash or starts with ``$``.
+
+    Args:
+        *parts: The object keys from the outermost to the innermost.
+
+    Returns:
+        The escaped dotted key.
+
+    Raises:
+        FilterError: If no part is given or a part is empty.
+
+    Example:
+        >>> field_key("file.name")
+        'file\\\\.name'
+        >>> field_key("author", "name")
+        'author.name'
+        >>> parse_field_key(field_key("a.b", "$c"))
+        ('a.b', '$c')
+    """
+    if not parts or any(not isinstance(p, str) or p == "" for p in parts):
+        raise FilterError(f"field_key needs one or more non-empty strings, got {parts!r}")
+    escaped = [p.replace("\\", "\\\\").replace(".", "\\.") for p in parts]
+    if escaped[0].startswith("$"):
+        escaped[0] = "\\" + escaped[0]
+    return ".".join(escaped)
+
+
+def parse_field_key(key: str) -> tuple[str, ...]:
+    """Split a filter key into its path parts (the inverse of :func:`field_key`).
+
+    ``.`` separates parts; a backslash makes the next character literal.
+
+    Args:
+        key: A filter key such as ``"a.b"`` or ``"file\\\\.name"``.
+
+    Returns:
+        The path parts.
+
+    Raises:
+        FilterError: If the key has an empty part or ends in a lone backslash.
+
+    Example:
+        >>> parse_field_key("a.b")
+        ('a', 'b')
+        >>> parse_field_key("a\\\\.b")
+        ('a.b',)
+    """
+    parts: list[str] = []
+    current: list[str] = []
+    escaped = False
+    for char in key:
+        if escaped:
+            current.append(char)
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == ".":
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    if escaped:
+        raise FilterError(
+            f"Filter key {key!r} ends in a lone backslash; a backslash escapes the next character. "
+            "Write '\\\\\\\\' for a literal backslash, or build the key with ogma.store.filters.field_key(...)."
+        )
+    parts.append("".join(current))
+    if any(p == "" for p in parts):
+        raise FilterError(
+            f"Filter key {key!r} has an empty part; keys are dot-separated paths such as 'author.name'. "
+            "Escape a literal dot as '\\\\.' or build the key with ogma.store.filters.field_key(...)."
+        )
+    return tuple(parts)
+
+
+def escape_like(text: str) -> str:
+    """Escape ``%``, ``_`` and backslash so ``text`` matches literally inside a ``$like``/``$ilike`` pattern.
+
+    Args:
+        text: Literal text.
+
+    Returns:
+        The escaped text.
+
+    Example:
+        >>> escape_like("50%_off")
+        '50\\\\%\\\\_off'
+        >>> matches({"t": {"$ilike": "%" + escape_like("50%") + "%"}}, {"t": "Save 50% now"})
+        True
+    """
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _json_path(path: tuple[str, ...]) -> str:
+    return "$" + "".join("." + json.dumps(part, ensure_ascii=False) for part in path)
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def _where(where: str) -> str:
+    return where or "the top level"
+
+
+def _scalar(value: object, where: str, op: str) -> Scalar:
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, int):
+        if not _INT64_MIN <= value <= _INT64_MAX:
+            raise FilterError(f"{op} at {_where(where)}: integer {value!r} is outside the 64-bit range SQLite stores.")
+        return int(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise FilterError(f"{op} at {_where(where)}: {value!r} is not a finite number; JSON cannot store it.")
+        return float(value)
+    if isinstance(value, _dt.date | _dt.time):
+        return value.isoformat()
+    raise FilterError(
+        f"{op} at {_where(where)}: unsupported value {value!r} of type {type(value).__name__}; "
+        "use None, a bool, a number, a string or a date/datetime (compared as its ISO 8601 string). "
+        "To test list membership use $contains; to match one of several values use $in."
+    )
+
+
+def _sequence(value: object, where: str, op: str) -> tuple[Scalar, ...]:
+    if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
+        raise FilterError(
+            f"{op} at {_where(where)} needs a list of values, got {value!r}; e.g. {{{op!r}: ['a', 'b']}}."
+        )
+    return tuple(_scalar(v, where, op) for v in (sorted(value, key=repr) if isinstance(value, Set) else value))
+
+
+def _like_pattern(value: object, where: str, op: str) -> _Pattern:
+    if not isinstance(value, str):
+        raise FilterError(f"{op} at {_where(where)} needs a string pattern such as 'intro%', got {value!r}.")
+    tokens: list[str] = []
+    chars = iter(value)
+    for char in chars:
+        if char == "\\":
+            tokens.append("=" + next(chars, "\\"))
+        elif char in "%_":
+            tokens.append(char)
+        else:
+            tokens.append("=" + char)
+    return _Pattern(tuple(tokens))
+
+
+def _parse_condition(path: tuple[str, ...], op: str, value: object, where: str) -> _Cond:
+    if op in ("$eq", "$ne"):
+        return _Cond(path, op, _scalar(value, where, op))
+    if op in _ORDERING_SQL:
+        scalar = _scalar(value, where, op)
+        if scalar is None or isinstance(scalar, bool):
+            raise FilterError(
+                f"{op} at {_where(where)} compares numbers or strings (including ISO dates), got {value!r}. "
+                "Use $eq/$ne for booleans and None."
+            )
+        return _Cond(path, op, scalar)
+    if op in ("$in", "$nin"):
+        return _Cond(path, op, _sequence(value, where, op))
+    if op in ("$exists", "$empty"):
+        if not isinstance(value, bool):
+            raise FilterError(f"{op} at {_where(where)} takes True or False, got {value!r}.")
+        return _Cond(path, op, value)
+    if op == "$contains":
+        scalar = _scalar(value, where, op)
+        if scalar is None:
+            raise FilterError(
+                f"$contains at {_where(where)} needs a bool, number or string, got None. "
+                "Use {'$empty': True} to find missing, null or empty fields."
+            )
+        return _Cond(path, op, scalar)
+    if op in ("$like", "$ilike"):
+        return _Cond(path, op, _like_pattern(value, where, op))
+    raise FilterError(f"Unknown operator {op!r} at {_where(where)}; {_OPERATORS_HELP}.")
+
+
+def _parse_field(key: str, value: object, where: str) -> list[_Node]:
+    path = parse_field_key(key)
+    if not isinstance(value, Mapping):
+        if isinstance(value, list | tuple | Set):
+            raise FilterError(
+                f"Field {key!r} at {_where(where)} is compared with the list {value!r}; "
+                f"use {{{key!r}: {{'$in': [...]}}}} to match any of the values, "
+                f"or {{{key!r}: {{'$contains': x}}}} to test membership in a list field."
+            )
+        return [_parse_condition(path, "$eq", value, f"{where}.{key}".lstrip("."))]
+    if not value:
+        raise FilterError(f"Field {key!r} at {_where(where)} has an empty operator dict; {_OPERATORS_HELP}.")
+    nodes: list[_Node] = []
+    for op, operand in value.items():
+        if not isinstance(op, str) or not op.startswith("$"):
+            raise FilterError(
+                f"Field {key!r} at {_where(where)} maps to a dict with the non-operator key {op!r}. "
+                f"Nested fields are addressed with dotted keys: write {{{key + '.' + str(op)!r}: ...}} "
+                f"instead of {{{key!r}: {{{op!r}: ...}}}}; {_OPERATORS_HELP}."
+            )
+        nodes.append(_parse_condition(path, op, operand, f"{where}.{key}".lstrip(".")))
+    return nodes
+
+
+def _parse(filter_: object, where: str) -> _Node:
+    if not isinstance(filter_, Mapping):
+        raise FilterError(
+            f"A filter must be a dict such as {{'lang': 'en'}}; got {filter_!r} at {_where(where)}; {_OPERATORS_HELP}."
+        )
+    nodes: list[_Node] = []
+    for key, value in filter_.items():
+        if not isinstance(key, str):
+            raise FilterError(f"Filter keys must be strings; got {key!r} at {_where(where)}.")
+        if key in ("$and", "$or"):
+            if isinstance(value, str | bytes | Mapping) or not isinstance(value, list | tuple):
+                raise FilterError(f"{key} at {_where(where)} takes a list of filters, got {value!r}.")
+            children = tuple(_parse(child, f"{where}.{key}[{i}]".lstrip(".")) for i, child in enumerate(value))
+            nodes.append(_And(children) if key == "$and" else _Or(children))
+        elif key == "$not":
+            nodes.append(_Not(_parse(value, f"{where}.$not".lstrip("."))))
+        elif key.startswith("$"):
+            raise FilterError(
+                f"Unknown logical operator {key!r} at {_where(where)}; {_OPERATORS_HELP}. "
+                f"A field whose name starts with '$' is written with a backslash: {field_key(key)!r}."
+            )
+        else:
+            nodes.extend(_parse_field(key, value, where))
+    return nodes[0] if len(nodes) == 1 else _And(tuple(nodes))
+
+
+def _parse_top(filter_: Mapping[str, Any] | None) -> _Node:
+    if filter_ is None:
+        return _And(())
+    return _parse(filter_, "")
+
+
+def validate_filter(filter: Mapping[str, Any] | None) -> None:
+    """Check a filter without compiling it.
+
+    Args:
+        filter: The filter dict, or None.
+
+    Raises:
+        FilterError: If the filter is malformed; the message names the offending part.
+
+    Example:
+        >>> validate_filter({"year": {"$gte": 2020}})
+        >>> validate_filter({"year": {"$after": 2020}})  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ogma.errors.FilterError: Unknown operator '$after' at year; valid comparison operators: ...
+    """
+    _parse_top(filter)
+
+
+# --------------------------------------------------------------------------- SQL
+
+
+class _Sql:
+    """Accumulates SQL for one column; every key and value becomes a ``?`` parameter."""
+
+    def __init__(self, column: str) -> None:
+        self.col = column
+        self.params: list[object] = []
+
+    def type_(self, path: tuple[str, ...]) -> str:
+        self.params.append(_json_path(path))
+        return f"IFNULL(json_type({self.col}, ?), 'missing')"
+
+    def value(self, path: tuple[str, ...]) -> str:
+        self.params.append(_json_path(path))
+        return f"json_extract({self.col}, ?)"
+
+    def param(self, value: object) -> str:
+        self.params.append(value)
+        return "?"
+
+    def typed_eq(self, path: tuple[str, ...], value: Scalar) -> str:
+        if value is None:
+            return f"{self.type_(path)} IN ('null', 'missing')"
+        if isinstance(value, bool):
+            return f"{self.type_(path)} = '{'true' if value else 'false'}'"
+        if isinstance(value, int | float):
+            return f"({self.type_(path)} IN ('integer', 'real') AND {self.value(path)} = {self.param(value)})"
+        return f"({self.type_(path)} = 'text' AND {self.value(path)} = {self.param(value)})"
+
+    def typed_in(self, path: tuple[str, ...], values: tuple[Scalar, ...]) -> str:
+        constants: list[str] = []
+        numbers: list[int | float] = []
+        strings: list[str] = []
+        for v in values:
+            if v is None:
+                constants += ["'null'", "'missing'"]
+            elif isinstance(v, bool):
+                constants.append("'true'" if v else "'false'")
+            elif isinstance(v, int | float):
+                numbers.append(v)
+            else:
+                strings.append(v)
+        parts: list[str] = []
+        if constants:
+            parts.append(f"{self.type_(path)} IN ({', '.join(dict.fromkeys(constants))})")
+        for kind, group in (("IN ('integer', 'real')", numbers), ("= 'text'", strings)):
+            if group:
+                head = f"({self.type_(path)} {kind} AND {self.value(path)} IN ("
+                marks = ", ".join(self.param(v) for v in dict.fromkeys(group))
+                parts.append(f"{head}{marks}))")
+        if not parts:
+            return "0"
+        return parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
+
+    def contains(self, path: tuple[str, ...], value: Scalar) -> str:
+        kind = self.type_(path)
+        each = f"EXISTS (SELECT 1 FROM json_each({self.col}, {self.param(_json_path(path))}) AS _je WHERE "
+        if isinstance(value, bool):
+            element = f"_je.type = '{'true' if value else 'false'}'"
+        elif isinstance(value, int | float):
+            element = f"_je.type IN ('integer', 'real') AND _je.value = {self.param(value)}"
+        else:
+            element = f"_je.type = 'text' AND _je.value = {self.param(value)}"
+        array = f"({kind} = 'array' AND {each}{element}))"
+        if not isinstance(value, str):
+            return array
+        substring = f"({self.type_(path)} = 'text' AND instr({self.value(path)}, {self.param(value)}) > 0)"
+        return f"({array} OR {substring})"
+
+    def empty(self, path: tuple[str, ...]) -> str:
+        absent = f"{self.type_(path)} IN ('null', 'missing')"
+        text = f"({self.type_(path)} = 'text' AND {self.value(path)} = '')"
+        container = (
+            f"({self.type_(path)} IN ('array', 'object') AND NOT EXISTS "
+            f"(SELECT 1 FROM json_each({self.col}, {self.param(_json_path(path))})))"
+        )
+        return f"({absent} OR {text} OR {container})"
+
+    def condition(self, cond: _Cond) -> str:
+        path, op, value = cond.path, cond.op, cond.value
+        if op == "$eq":
+            return self.typed_eq(path, value)
+        if op == "$ne":
+            return f"NOT {self.typed_eq(path, value)}"
+        if op in _ORDERING_SQL:
+            kind = "IN ('integer', 'real')" if isinstance(value, int | float) else "= 'text'"
+            return f"({self.type_(path)} {kind} AND {self.value(path)} {_ORDERING_SQL[op]} {self.param(value)})"
+        if op == "$in":
+            return self.typed_in(path, value)
+        if op == "$nin":
+            inner = self.typed_in(path, value)
+            return "1" if inner == "0" else f"NOT {inner}"
+        if op == "$exists":
+            return f"json_type({self.col}, {self.param(_json_path(path))}) IS {'NOT NULL' if value else 'NULL'}"
+        if op == "$contains":
+            return self.contains(path, value)
+        if op == "$like":
+            glob = "".join(_GLOB_LITERAL.get(t[1:], t[1:]) if t[0] == "=" else _GLOB_WILDCARD[t] for t in value.tokens)
+            return f"({self.type_(path)} = 'text' AND {self.value(path)} GLOB {self.param(glob)})"
+        if op == "$ilike":
+            like = "".join(_like_literal(t[1:]) if t[0] == "=" else t for t in value.tokens)
+            return f"({self.type_(path)} = 'text' AND {self.value(path)} LIKE {self.param(like)} ESCAPE '\\')"
+        if op == "$empty":
+            return self.empty(path) if value else f"NOT {self.empty(path)}"
+        raise FilterError(f"Unknown operator {op!r}; {_OPERATORS_HELP}.")  # unreachable: parsing validated it
+
+    def node(self, node: _Node) -> str:
+        if isinstance(node, _Cond):
+            return self.condition(node)
+        if isinstance(node, _Not):
+            return f"NOT ({self.node(node.child)})"
+        if not node.children:
+            return "1" if isinstance(node, _And) else "0"
+        if len(node.children) == 1:
+            return self.node(node.children[0])
+        joiner = " AND " if isinstance(node, _And) else " OR "
+        return "(" + joiner.join(self.node(child) for child in node.children) + ")"
+
+
+_GLOB_LITERAL: Final = {"*": "[*]", "?": "[?]", "[": "[[]"}
+_GLOB_WILDCARD: Final = {"%": "*", "_": "?"}
+
+
+def _like_literal(char: str) -> str:
+    return "\\" + char if char in "%_\\" else char
+
+
+def _quote_column(column: str) -> str:
+    if not isinstance(column, str) or not _COLUMN_RE.fullmatch(column):
+        raise FilterError(
+            f"Invalid metadata column {column!r}; give a column name such as 'metadata' or a qualified "
+            "name such as 'd.metadata' (letters, digits and underscores)."
+        )
+    return ".".join(f'"{part}"' for part in column.split("."))
+
+
+def compile_filter(filter: Mapping[str, Any] | None, *, column: str = "metadata") -> tuple[str, list[object]]:
+    """Compile a metadata filter to a SQL boolean expression over a JSON text column.
+
+    Every key (as a JSON path) and every value is passed as a ``?`` parameter; nothing
+    from the filter is interpolated into the SQL text. The expression always evaluates
+    to 0 or 1 (never NULL), so it can be negated and combined safely. It needs SQLite's
+    JSON functions (SQLite 3.38 or newer, or any build with JSON1). Keys containing a
+    double quote need SQLite 3.45 or newer, and on older versions keys with non-ASCII
+    characters only match if the JSON was written with ``ensure_ascii=False``.
+
+    Args:
+        filter: The filter dict (see the module docs and ``docs/filters.md``), or None.
+        column: The JSON metadata column, optionally qualified (``"d.metadata"``).
+
+    Returns:
+        ``(sql, params)``: the expression (``"1"`` for None or ``{}``) and its parameters.
+
+    Raises:
+        FilterError: If the filter or the column name is malformed.
+
+    Example:
+        >>> compile_filter(None)
+        ('1', [])
+        >>> sql, params = compile_filter({"lang": "en"}, column="d.metadata")
+        >>> print(sql)
+        (IFNULL(json_type("d"."metadata", ?), 'missing') = 'text' AND json_extract("d"."metadata", ?) = ?)
+        >>> params
+        ['$."lang"', '$."lang"', 'en']
+    """
+    builder = _Sql(_quote_column(column))
+    sql = builder.node(_parse_top(filter))
+    logger.debug("compiled filter %r to %s with %r", filter, sql, builder.params)
+    return sql, builder.params
+
+
+# --------------------------------------------------------------------------- Python evaluation
+
+_MISSING: Final = object()
+
+
+def _lookup(metadata: Mapping[str, Any] | None, path: tuple[str, ...]) -> Any:
+    current: Any = metadata
+    for part in path:
+        if not isinstance(current, Mapping) or part not in current:
+            return _MISSING
+        current = current[part]
+    return current
+
+
+def _kind(value: Any) -> str:
+    if value is _MISSING:
+        return "missing"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list | tuple):
+        return "array"
+    if isinstance(value, Mapping):
+        return "object"
+    return "other"
+
+
+def _normalise(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, _dt.date | _dt.time) else value
+
+
+def _py_eq(field: Any, target: Scalar) -> bool:
+    if target is None:
+        return field is _MISSING or field is None
+    kind = _kind(target)
+    return _kind(field) == kind and field == target
+
+
+def _ascii_lower(text: str) -> str:
+    return text.translate(_ASCII_LOWER)
+
+
+_ASCII_LOWER: Final = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
+
+
+def _py_like(field: Any, pattern: _Pattern, *, fold: bool) -> bool:
+    if _kind(field) != "text":
+        return False
+    regex = "".join(re.escape(t[1:]) if t[0] == "=" else (".*" if t == "%" else ".") for t in pattern.tokens)
+    if fold:
+        return re.fullmatch(_ascii_lower(regex), _ascii_lower(field), flags=re.DOTALL) is not None
+    return re.fullmatch(regex, field, flags=re.DOTALL) is not None
+
+
+def _py_condition(cond: _Cond, metadata: Mapping[str, Any] | None) -> bool:
+    field = _normalise(_lookup(metadata, cond.path))
+    op, target = cond.op, cond.value
+    if op == "$eq":
+        return _py_eq(field, target)
+    if op == "$ne":
+        return not _py_eq(field, target)
+    if op in _ORDERING_SQL:
+        if _kind(field) != _kind(target):
+            return False
+        if op == "$gt":
+            return bool(field > target)
+        if op == "$gte":
+            return bool(field >= target)
+        if op == "$lt":
+            return bool(field < target)
+        return bool(field <= target)
+    if op == "$in":
+        return any(_py_eq(field, t) for t in target)
+    if op == "$nin":
+        return not any(_py_eq(field, t) for t in target)
+    if op == "$exists":
+        return (field is not _MISSING) is target
+    if op == "$contains":
+        kind = _kind(field)
+        if kind == "array":
+            return any(_py_eq(_normalise(element), target) for element in field)
+        return kind == "text" and isinstance(target, str) and target in field
+    if op in ("$like", "$ilike"):
+        return _py_like(field, target, fold=op == "$ilike")
+    if op == "$empty":
+        kind = _kind(field)
+        is_empty = kind in ("missing", "null") or (kind in ("text", "array", "object") and len(field) == 0)
+        return is_empty is target
+    raise FilterError(f"Unknown operator {op!r}; {_OPERATORS_HELP}.")  # unreachable: parsing validated it
+
+
+def _py_node(node: _Node, metadata: Mapping[str, Any] | None) -> bool:
+    if isinstance(node, _Cond):
+        return _py_condition(node, metadata)
+    if isinstance(node, _Not):
+        return not _py_node(node.child, metadata)
+    if isinstance(node, _And):
+        return all(_py_node(child, metadata) for child in node.children)
+    return any(_py_node(child, metadata) for child in node.children)
+
+
+def matches(filter: Mapping[str, Any] | None, metadata: Mapping[str, Any] | None) -> bool:
+    """Evaluate a filter against one metadata dict in pure Python.
+
+    The semantics are exactly those of the SQL that :func:`compile_filter` produces
+    (a property test checks this), so in-memory paths and adapters can reuse it.
+
+    Args:
+        filter: The filter dict, or None (matches everything).
+        metadata: The document's metadata (JSON-like values), or None (no fields).
+
+    Returns:
+        Whether the metadata satisfies the filter.
+
+    Raises:
+        FilterError: If the filter is malformed.
+
+    Example:
+        >>> matches({"year": {"$gte": 2020}, "lang": "en"}, {"year": 2021, "lang": "en"})
+        True
+        >>> matches({"lang": {"$ne": "en"}}, {})
+        True
+        >>> matches({"flag": 1}, {"flag": True})
+        False
+    """
+    return _py_node(_parse_top(filter), metadata)

@@ -1,0 +1,97 @@
+"""``ogma search`` against a real store built by ``ogma index`` with a fake embedder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ogma.cli import main
+from ogma.types import Hit
+
+
+@pytest.fixture
+def db(tmp_path: Path, fake_encoder: Any) -> Path:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "sqlite.md").write_text("SQLite is a small, fast database engine.", encoding="utf-8")
+    (folder / "cats.txt").write_text("Cats purr when they are happy.", encoding="utf-8")
+    (folder / "dogs.txt").write_text("Dogs bark at the mail carrier.", encoding="utf-8")
+    path = tmp_path / "store.ogma"
+    assert main(["index", str(folder), "--db", str(path), "-q"]) == 0
+    return path
+
+
+@pytest.mark.parametrize("mode", ["dense", "lexical", "hybrid"])
+def test_search_prints_ranked_hits(db: Path, mode: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["search", "fast database", "--db", str(db), "--mode", mode, "-k", "2"]) == 0
+    out = capsys.readouterr().out
+    first = out.splitlines()[0]
+    assert first.startswith(" 1. ") and "sqlite.md" in first
+    assert "[fast] [database]" in out
+    assert len([line for line in out.splitlines() if line[:3].strip().rstrip(".").isdigit()]) <= 2
+
+
+def test_search_json(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["search", "cats purr", "--db", str(db), "--json", "--mode", "hybrid"]) == 0
+    hits = json.loads(capsys.readouterr().out)
+    assert hits[0]["rank"] == 1
+    assert hits[0]["metadata"]["source"].endswith("cats.txt")
+    assert set(hits[0]["scores"]) >= {"dense", "lexical", "fused"}
+    assert hits[0]["snippet"] == "[Cats] [purr] when they are happy."
+
+
+def test_search_filter_and_fusion(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    flt = json.dumps({"source": {"$like": "%.txt"}})
+    assert main(["search", "database", "--db", str(db), "--filter", flt, "--json", "--fusion", "rrf"]) == 0
+    hits = json.loads(capsys.readouterr().out)
+    assert hits and all(h["metadata"]["source"].endswith(".txt") for h in hits)
+
+
+def test_lexical_search_needs_no_encoder(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(model: str) -> None:
+        raise AssertionError("lexical search must not load a model")
+
+    monkeypatch.setattr("ogma.cli.index.load_encoder", refuse)
+    assert main(["search", "dogs", "--db", str(db), "--mode", "lexical"]) == 0
+
+
+def test_no_results(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["search", "zebra", "--db", str(db), "--mode", "lexical"]) == 0
+    assert capsys.readouterr().out == "no results\n"
+    assert main(["search", "?!", "--db", str(db), "--mode", "lexical", "--json"]) == 0
+    assert capsys.readouterr().out == "[]\n"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--filter", "{not json"], "--filter is not valid JSON"),
+        (["--filter", "[1]"], "must be a JSON object"),
+        (["--filter", '{"a": {"$bad": 1}}'], "Unknown operator '$bad'"),
+    ],
+)
+def test_bad_filters(db: Path, argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["search", "x", "--db", str(db), "--mode", "lexical", *argv]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_missing_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["search", "x", "--db", str(tmp_path / "nope.ogma")]) == 2
+    assert "create one with: ogma index" in capsys.readouterr().err
+    assert not (tmp_path / "nope.ogma").exists()
+
+
+def test_bad_k(db: Path) -> None:
+    with pytest.raises(SystemExit):
+        main(["search", "x", "--db", str(db), "-k", "0"])
+
+
+def test_format_hits_shows_all_stage_scores() -> None:
+    from ogma.cli.search import format_hits
+
+    text = format_hits([Hit("d#0", "alpha beta", {"source": "/x/a.txt"}, 0.9, {"dense": 0.8, "lexical": 2.5})], "beta")
+    assert "(dense 0.800, lexical 2.500)" in text
+    assert "alpha [beta]" in text

@@ -1,0 +1,435 @@
+"""The metadata filter language: exact SQL, behaviour on real rows, and SQL == Python."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import apsw
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ogma.errors import FilterError
+from ogma.store.filters import (
+    COMPARISON_OPERATORS,
+    compile_filter,
+    escape_like,
+    field_key,
+    matches,
+    parse_field_key,
+)
+
+T = "IFNULL(json_type(\"metadata\", ?), 'missing')"
+V = 'json_extract("metadata", ?)'
+
+Runner = Callable[[Mapping[str, Any] | None], set[str]]
+
+ROWS: dict[str, Any] = {
+    "en2020": {"lang": "en", "year": 2020, "score": 0.5, "tags": ["a", "b"], "draft": False},
+    "de2021": {"lang": "de", "year": 2021, "score": 1.5, "tags": ["b"], "draft": True, "author": {"name": "Ada"}},
+    "fr_str_year": {"lang": "fr", "year": "2021", "tags": [], "author": {"name": "Bob", "age": 40}},
+    "null_lang": {"lang": None, "year": 2019.5, "title": "Intro to SQL_99%"},
+    "empty": {},
+    "bool_int": {"flag": True, "one": 1, "zero": 0, "flag_false": False, "title": ""},
+    "dotted": {"file.name": "a.txt", "$weird": 1, 'q"uote': "x", "ünï": "ok", "back\\slash": 2},
+    "dates": {"date": "2024-03-01", "when": "2024-03-01T10:00:00", "tags": [1, 2.5, True, "1"], "obj": {}},
+    "nested_list": {"tags": [["a"]], "author": "plain", "title": "INTRO to sql"},
+}
+
+
+def _connect_apsw() -> Any:
+    return apsw.Connection(":memory:")
+
+
+def _connect_stdlib() -> Any:
+    return sqlite3.connect(":memory:")
+
+
+def _runner(connect: Callable[[], Any], rows: Mapping[str, Any], *, ensure_ascii: bool = False) -> Runner:
+    con = connect()
+    con.execute("CREATE TABLE documents (id TEXT, metadata TEXT)")
+    for doc_id, meta in rows.items():
+        con.execute("INSERT INTO documents VALUES (?, ?)", (doc_id, json.dumps(meta, ensure_ascii=ensure_ascii)))
+
+    def run(filter_: Mapping[str, Any] | None) -> set[str]:
+        sql, params = compile_filter(filter_)
+        return {row[0] for row in con.execute(f"SELECT id FROM documents WHERE {sql}", params)}
+
+    return run
+
+
+@pytest.fixture(params=["apsw", "sqlite3"])
+def run(request: pytest.FixtureRequest) -> Iterator[Runner]:
+    connect = _connect_apsw if request.param == "apsw" else _connect_stdlib
+    rows = dict(ROWS)
+    if request.param == "sqlite3" and sqlite3.sqlite_version_info < (3, 45):
+        rows["dotted"] = {k: v for k, v in rows["dotted"].items() if '"' not in k}
+    yield _runner(connect, rows)
+
+
+def _py(filter_: Mapping[str, Any] | None, rows: Mapping[str, Any] = ROWS) -> set[str]:
+    return {doc_id for doc_id, meta in rows.items() if matches(filter_, meta)}
+
+
+# ----------------------------------------------------------------------------- exact SQL
+
+
+def test_none_and_empty_compile_to_true() -> None:
+    assert compile_filter(None) == ("1", [])
+    assert compile_filter({}) == ("1", [])
+    assert compile_filter({"$and": []}) == ("1", [])
+    assert compile_filter({"$or": []}) == ("0", [])
+
+
+def test_eq_shorthand_exact_sql() -> None:
+    sql, params = compile_filter({"lang": "en"})
+    assert sql == f"({T} = 'text' AND {V} = ?)"
+    assert params == ['$."lang"', '$."lang"', "en"]
+
+
+def test_number_bool_none_exact_sql() -> None:
+    assert compile_filter({"n": 3}) == (f"({T} IN ('integer', 'real') AND {V} = ?)", ['$."n"', '$."n"', 3])
+    assert compile_filter({"b": True}) == (f"{T} = 'true'", ['$."b"'])
+    assert compile_filter({"b": {"$ne": False}}) == (f"NOT {T} = 'false'", ['$."b"'])
+    assert compile_filter({"x": None}) == (f"{T} IN ('null', 'missing')", ['$."x"'])
+
+
+def test_ordering_and_several_keys_exact_sql() -> None:
+    sql, params = compile_filter({"year": {"$gte": 2020, "$lt": 2024}, "lang": "en"})
+    assert sql == (
+        f"(({T} IN ('integer', 'real') AND {V} >= ?) AND ({T} IN ('integer', 'real') AND {V} < ?)"
+        f" AND ({T} = 'text' AND {V} = ?))"
+    )
+    assert params == ['$."year"', '$."year"', 2020, '$."year"', '$."year"', 2024, '$."lang"', '$."lang"', "en"]
+
+
+def test_in_groups_values_by_type_exact_sql() -> None:
+    sql, params = compile_filter({"k": {"$in": ["a", 1, None, True, "b"]}})
+    assert sql == (
+        f"({T} IN ('null', 'missing', 'true') OR ({T} IN ('integer', 'real') AND {V} IN (?))"
+        f" OR ({T} = 'text' AND {V} IN (?, ?)))"
+    )
+    assert params == ['$."k"', '$."k"', '$."k"', 1, '$."k"', '$."k"', "a", "b"]
+    assert compile_filter({"k": {"$in": []}}) == ("0", [])
+    assert compile_filter({"k": {"$nin": []}}) == ("1", [])
+
+
+def test_logical_operators_exact_sql() -> None:
+    sql, params = compile_filter({"$or": [{"a": 1}, {"$not": {"b": True}}]})
+    assert sql == f"(({T} IN ('integer', 'real') AND {V} = ?) OR NOT ({T} = 'true'))"
+    assert params == ['$."a"', '$."a"', 1, '$."b"']
+
+
+def test_exists_contains_like_exact_sql() -> None:
+    assert compile_filter({"a": {"$exists": True}}) == ('json_type("metadata", ?) IS NOT NULL', ['$."a"'])
+    sql, params = compile_filter({"t": {"$contains": 2}})
+    assert sql == (
+        f"({T} = 'array' AND EXISTS (SELECT 1 FROM json_each(\"metadata\", ?) AS _je"
+        " WHERE _je.type IN ('integer', 'real') AND _je.value = ?))"
+    )
+    assert params == ['$."t"', '$."t"', 2]
+    sql, params = compile_filter({"t": {"$like": "a%_*"}})
+    assert sql == f"({T} = 'text' AND {V} GLOB ?)"
+    assert params[-1] == "a*?[*]"
+    sql, params = compile_filter({"t": {"$ilike": "50\\%%"}})
+    assert sql == f"({T} = 'text' AND {V} LIKE ? ESCAPE '\\')"
+    assert params[-1] == "50\\%%"
+
+
+def test_paths_column_and_dates() -> None:
+    sql, params = compile_filter({"author.name": "Ada"}, column="d.metadata")
+    assert '"d"."metadata"' in sql
+    assert params[0] == '$."author"."name"'
+    assert compile_filter({field_key("file.name"): 1})[1][0] == '$."file.name"'
+    assert compile_filter({"day": dt.date(2024, 3, 1)})[1][-1] == "2024-03-01"
+    assert compile_filter({"at": {"$gt": dt.datetime(2024, 3, 1, 10)}})[1][-1] == "2024-03-01T10:00:00"
+
+
+# ----------------------------------------------------------------------------- injection
+
+
+HOSTILE = ["x'); DROP TABLE documents; --", 'a"b', "a\\", "$.x", "'", '"', "\x00", "a]b[0]", "ü😀"]
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_keys_and_values_never_reach_the_sql_text(text: str) -> None:
+    key = field_key(text.replace("\x00", "z"))
+    for filter_ in ({key: text}, {key: {"$in": [text]}}, {key: {"$contains": text}}, {key: {"$like": text}}):
+        sql, params = compile_filter(filter_)
+        assert text not in sql or text in ("'", '"')  # quotes only appear as SQL's own literals
+        assert "DROP" not in sql
+        assert params
+
+
+def test_injection_attempt_runs_harmlessly() -> None:
+    con = apsw.Connection(":memory:")
+    con.execute("CREATE TABLE documents (id TEXT, metadata TEXT)")
+    evil = "x') OR 1=1; DROP TABLE documents; --"
+    con.execute("INSERT INTO documents VALUES ('d', ?)", (json.dumps({evil: evil}),))
+    sql, params = compile_filter({field_key(evil): evil})
+    assert [r[0] for r in con.execute(f"SELECT id FROM documents WHERE {sql}", params)] == ["d"]
+    sql, params = compile_filter({field_key(evil): "other"})
+    assert list(con.execute(f"SELECT id FROM documents WHERE {sql}", params)) == []
+    assert list(con.execute("SELECT count(*) FROM documents")) == [(1,)]
+
+
+@pytest.mark.parametrize("column", ["meta data", "metadata; DROP", '"x"', "a.b.c", ""])
+def test_bad_column_rejected(column: str) -> None:
+    with pytest.raises(FilterError, match="Invalid metadata column"):
+        compile_filter({"a": 1}, column=column)
+
+
+# ----------------------------------------------------------------------------- behaviour on real rows
+
+CASES: list[tuple[dict[str, Any], set[str]]] = [
+    ({"lang": "en"}, {"en2020"}),
+    ({"lang": {"$ne": "en"}}, set(ROWS) - {"en2020"}),
+    ({"lang": None}, set(ROWS) - {"en2020", "de2021", "fr_str_year"}),
+    ({"lang": {"$ne": None}}, {"en2020", "de2021", "fr_str_year"}),
+    ({"lang": {"$exists": True}}, {"en2020", "de2021", "fr_str_year", "null_lang"}),
+    ({"lang": {"$exists": False}}, set(ROWS) - {"en2020", "de2021", "fr_str_year", "null_lang"}),
+    ({"year": 2021}, {"de2021"}),
+    ({"year": "2021"}, {"fr_str_year"}),
+    ({"year": {"$gt": 2019}}, {"en2020", "de2021", "null_lang"}),
+    ({"year": {"$gte": "2000"}}, {"fr_str_year"}),
+    ({"year": {"$lte": 2020, "$gt": 2019.5}}, {"en2020"}),
+    ({"score": {"$in": [0.5, 1.5]}}, {"en2020", "de2021"}),
+    ({"year": {"$nin": [2020, 2021]}}, set(ROWS) - {"en2020", "de2021"}),
+    ({"lang": {"$in": ["en", None]}}, set(ROWS) - {"de2021", "fr_str_year"}),
+    ({"flag": True}, {"bool_int"}),
+    ({"flag": 1}, set()),
+    ({"one": True}, set()),
+    ({"one": 1}, {"bool_int"}),
+    ({"zero": False}, set()),
+    ({"flag_false": False}, {"bool_int"}),
+    ({"draft": {"$ne": True}}, set(ROWS) - {"de2021"}),
+    ({"tags": {"$contains": "b"}}, {"en2020", "de2021"}),
+    ({"tags": {"$contains": 1}}, {"dates"}),
+    ({"tags": {"$contains": 2.5}}, {"dates"}),
+    ({"tags": {"$contains": True}}, {"dates"}),
+    ({"tags": {"$contains": "1"}}, {"dates"}),
+    ({"tags": {"$contains": "a"}}, {"en2020"}),
+    ({"title": {"$contains": "SQL"}}, {"null_lang"}),
+    ({"title": {"$like": "Intro%"}}, {"null_lang"}),
+    ({"title": {"$ilike": "intro%"}}, {"null_lang", "nested_list"}),
+    ({"title": {"$like": "%SQL\\_99\\%"}}, {"null_lang"}),
+    ({"title": {"$like": "%SQL_99%"}}, {"null_lang"}),
+    ({"title": {"$ilike": "%sql"}}, {"nested_list"}),
+    ({"tags": {"$empty": True}}, set(ROWS) - {"en2020", "de2021", "dates", "nested_list"}),
+    ({"title": {"$empty": True}}, set(ROWS) - {"null_lang", "nested_list"}),
+    ({"obj": {"$empty": True}}, set(ROWS)),
+    ({"author.name": "Ada"}, {"de2021"}),
+    ({"author.age": {"$gte": 18}}, {"fr_str_year"}),
+    ({"author.name": {"$exists": False}}, set(ROWS) - {"de2021", "fr_str_year"}),
+    ({field_key("file.name"): "a.txt"}, {"dotted"}),
+    ({"file.name": "a.txt"}, set()),
+    ({field_key("$weird"): 1}, {"dotted"}),
+    ({"ünï": "ok"}, {"dotted"}),
+    ({field_key("back\\slash"): 2}, {"dotted"}),
+    ({"date": {"$gte": "2024-01-01", "$lt": "2024-04-01"}}, {"dates"}),
+    ({"when": {"$gt": dt.datetime(2024, 3, 1, 9, 59)}}, {"dates"}),
+    ({"$or": [{"lang": "en"}, {"lang": "de"}]}, {"en2020", "de2021"}),
+    ({"$and": [{"tags": {"$contains": "b"}}, {"$not": {"lang": "en"}}]}, {"de2021"}),
+    ({"$not": {"lang": {"$exists": True}}}, set(ROWS) - {"en2020", "de2021", "fr_str_year", "null_lang"}),
+    ({"$not": {"$or": []}}, set(ROWS)),
+]
+
+
+@pytest.mark.parametrize(("filter_", "expected"), CASES, ids=[json.dumps(c[0], default=str) for c in CASES])
+def test_sql_on_real_rows(run: Runner, filter_: dict[str, Any], expected: set[str]) -> None:
+    assert run(filter_) == expected
+    assert _py(filter_) == expected
+
+
+def test_quote_in_key_on_new_sqlite() -> None:
+    run = _runner(_connect_apsw, ROWS)
+    assert run({'q"uote': "x"}) == {"dotted"}
+    assert _py({'q"uote': "x"}) == {"dotted"}
+
+
+def test_escaped_json_text_is_read_correctly() -> None:
+    run = _runner(_connect_apsw, ROWS, ensure_ascii=True)
+    assert run({"ünï": "ok"}) == {"dotted"}
+
+
+# ----------------------------------------------------------------------------- errors
+
+
+@pytest.mark.parametrize(
+    ("filter_", "message"),
+    [
+        ({"a": {"$gtx": 1}}, r"Unknown operator '\$gtx' at a; valid comparison operators: \$eq"),
+        ({"$xor": []}, r"Unknown logical operator '\$xor'.*\\\\\$xor"),
+        ({"a": {"b": 1}}, r"non-operator key 'b'.*'a\.b'"),
+        ({"a": [1, 2]}, r"\$in"),
+        ({"a": {"$in": "abc"}}, r"\$in at a needs a list"),
+        ({"a": {"$gt": None}}, r"\$gt at a compares numbers or strings"),
+        ({"a": {"$gt": True}}, r"\$gt at a compares numbers or strings"),
+        ({"a": {"$exists": 1}}, r"\$exists at a takes True or False"),
+        ({"a": {"$contains": None}}, r"\$contains at a needs"),
+        ({"a": {"$like": 5}}, r"\$like at a needs a string pattern"),
+        ({"a": {}}, r"empty operator dict"),
+        ({"a": object()}, r"unsupported value"),
+        ({"a": float("nan")}, r"not a finite number"),
+        ({"a": 2**70}, r"64-bit"),
+        ({"a..b": 1}, r"empty part"),
+        ({"a\\": 1}, r"lone backslash"),
+        ({"$and": {"a": 1}}, r"\$and at the top level takes a list"),
+        ({"$or": [{"a": 1}, 3]}, r"got 3 at \$or\[1\]"),
+        ({"$not": [{"a": 1}]}, r"must be a dict"),
+        ({1: 2}, r"keys must be strings"),
+        (["a"], r"must be a dict"),
+    ],
+)
+def test_malformed_filters_raise_filter_error(filter_: Any, message: str) -> None:
+    with pytest.raises(FilterError, match=message):
+        compile_filter(filter_)
+    with pytest.raises(FilterError):
+        matches(filter_, {})
+
+
+def test_filter_error_is_value_error() -> None:
+    with pytest.raises(ValueError):
+        compile_filter({"a": {"$nope": 1}})
+
+
+def test_field_key_round_trip() -> None:
+    for parts in [("a",), ("a.b", "c"), ("$x", "y\\z"), ("ü", "😀.")]:
+        assert parse_field_key(field_key(*parts)) == parts
+    with pytest.raises(FilterError):
+        field_key()
+
+
+# ----------------------------------------------------------------------------- SQL == Python (property)
+
+KEYS = ["a", "b", "n.x", "n.y", field_key("d.k")]
+_text = st.one_of(
+    st.sampled_from(["", "a", "ab", "A", "aB", "a%", "b_c", "ü", "1"]),
+    st.text(alphabet=st.sampled_from(list("abAB%_\\ü😀*?[] ")), max_size=4),
+)
+_number = st.one_of(
+    st.integers(min_value=-2, max_value=2),
+    st.integers(min_value=-8, max_value=8).map(lambda i: i / 4),
+    st.integers(min_value=-(2**53), max_value=2**53),
+)
+_POOL = [None, True, False, 0, 1, 2, 1.0, 0.5, -1, "", "a", "ab", "A", "aB", "a%", "b_c", "1", "ü"]
+_scalar = st.one_of(st.sampled_from(_POOL), st.none(), st.booleans(), _number, _text)
+_json_value = _scalar | st.recursive(
+    _scalar,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(["x", "y"]), inner, max_size=2)
+    ),
+    max_leaves=5,
+)
+_metadata = st.fixed_dictionaries(
+    {},
+    optional={
+        "a": _json_value,
+        "b": _json_value,
+        "n": st.fixed_dictionaries({}, optional={"x": _json_value, "y": _json_value}) | _json_value,
+        "d.k": _json_value,
+    },
+)
+
+
+def _condition() -> st.SearchStrategy[dict[str, Any]]:
+    key = st.sampled_from(KEYS)
+    operator_value = st.one_of(
+        st.tuples(st.sampled_from(["$eq", "$ne"]), _scalar),
+        st.tuples(st.sampled_from(["$gt", "$gte", "$lt", "$lte"]), st.one_of(_number, _text)),
+        st.tuples(st.sampled_from(["$in", "$nin"]), st.lists(_scalar, max_size=4)),
+        st.tuples(st.sampled_from(["$exists", "$empty"]), st.booleans()),
+        st.tuples(st.just("$contains"), st.one_of(st.booleans(), _number, _text)),
+        st.tuples(st.sampled_from(["$like", "$ilike"]), _text),
+    )
+    return st.builds(lambda k, ov: {k: {ov[0]: ov[1]}}, key, operator_value) | st.builds(
+        lambda k, v: {k: v}, key, _scalar
+    )
+
+
+_filter = st.recursive(
+    _condition(),
+    lambda inner: st.one_of(
+        st.builds(lambda fs: {"$and": fs}, st.lists(inner, max_size=3)),
+        st.builds(lambda fs: {"$or": fs}, st.lists(inner, max_size=3)),
+        st.builds(lambda f: {"$not": f}, inner),
+        st.builds(lambda f, g: {**f, **g}, inner, inner),
+    ),
+    max_leaves=6,
+)
+
+
+_FIXED_ROWS: list[dict[str, Any]] = [
+    *({"a": v, "n": {"x": v}, "d.k": v} for v in _POOL),
+    *({"b": v, "n": v, "a": [v, "a"]} for v in _POOL),
+    {"a": [], "b": {}, "n": {"y": [1, "ab"]}},
+    {"a": {"x": 1}, "b": [[1]], "n": {"x": None, "y": "a%b"}},
+    {},
+]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(filter_=_filter, rows=st.lists(_metadata, max_size=4))
+def test_sql_agrees_with_python_reference(filter_: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+    table = {str(i): row for i, row in enumerate(_FIXED_ROWS + rows)}
+    expected = _py(filter_, table)
+    for connect in (_connect_apsw, _connect_stdlib):
+        assert _runner(connect, table)(filter_) == expected, (filter_, table)
+
+
+def test_operator_list_is_documented() -> None:
+    doc = compile_filter.__module__
+    assert doc == "ogma.store.filters"
+    assert set(COMPARISON_OPERATORS) == {
+        "$eq",
+        "$ne",
+        "$gt",
+        "$gte",
+        "$lt",
+        "$lte",
+        "$in",
+        "$nin",
+        "$exists",
+        "$contains",
+        "$like",
+        "$ilike",
+        "$empty",
+    }
+
+
+@pytest.mark.parametrize("literal", ["50%", "a_b", "back\\slash", "%%", "\\", "[*?]"])
+def test_escape_like_matches_literally(literal: str) -> None:
+    rows = {"exact": {"t": literal}, "longer": {"t": f"xx{literal}yy"}, "other": {"t": "zzz"}}
+    for connect in (_connect_apsw, _connect_stdlib):
+        run = _runner(connect, rows)
+        assert (
+            run({"t": {"$like": escape_like(literal)}})
+            == {"exact"}
+            == _py({"t": {"$like": escape_like(literal)}}, rows)
+        )
+        contains = {"t": {"$ilike": "%" + escape_like(literal) + "%"}}
+        assert run(contains) == {"exact", "longer"} == _py(contains, rows)
+
+
+def test_documented_missing_field_table_holds() -> None:
+    """The semantics table in docs/filters.md is checked against both evaluators."""
+    import ast
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "filters.md").read_text(encoding="utf-8")
+    start = doc.index('| filter | `{"x": 1}`')
+    table = doc[start:].split("\n\n")[0]
+    lines = table.splitlines()[2:]
+    docs = {"one": {"x": 1}, "null": {"x": None}, "missing": {}, "string": {"x": "1"}, "true": {"x": True}}
+    assert len(lines) == 11
+    for connect in (_connect_apsw, _connect_stdlib):
+        run = _runner(connect, docs)
+        for line in lines:
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            filter_ = ast.literal_eval(cells[0].strip("`"))
+            expected = {name for name, cell in zip(docs, cells[1:]) if cell == "yes"}
+            assert run(filter_) == expected == _py(filter_, docs), line
