@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import socket
-
-import pytest
+import tempfile
 
 os.environ["HF_HUB_OFFLINE"] = "1"
+# One empty Hugging Face cache and Ogma cache for the whole run, set before anything imports
+# huggingface_hub (which reads these once), so no test reads a developer's caches.
+_CACHE_ROOT = tempfile.mkdtemp(prefix="ogma-tests-")
+atexit.register(shutil.rmtree, _CACHE_ROOT, ignore_errors=True)
+os.environ["HF_HOME"] = os.path.join(_CACHE_ROOT, "hf-home")
+os.environ["HF_HUB_CACHE"] = os.path.join(_CACHE_ROOT, "hf-home", "hub")
+os.environ["OGMA_HOME"] = os.path.join(_CACHE_ROOT, "ogma-home")
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("TQDM_DISABLE", "1")
 
@@ -33,14 +41,6 @@ def _guarded_getaddrinfo(host: object, *args: object, **kwargs: object) -> objec
 
 socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
 socket.getaddrinfo = _guarded_getaddrinfo  # type: ignore[assignment]
-
-
-@pytest.fixture(autouse=True)
-def _isolated_caches(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Point the hub cache at an empty folder so no test reads a developer's cache."""
-    base = tmp_path_factory.getbasetemp()
-    monkeypatch.setenv("HF_HOME", str(base / "hf-home"))
-    monkeypatch.setenv("HF_HUB_CACHE", str(base / "hf-home" / "hub"))
 
 
 if os.environ.get("OGMA_REQUIRE_TORCH_TESTS") == "1":

@@ -1,0 +1,130 @@
+"""``OgmaReranker``: a LangChain document compressor backed by an Ogma cross-encoder.
+
+Example:
+    >>> from langchain_ogma import OgmaReranker
+    >>> OgmaReranker(top_n=2).top_n
+    2
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+from langchain_core.callbacks import Callbacks
+from langchain_core.documents import BaseDocumentCompressor, Document
+from pydantic import ConfigDict, Field
+
+from ogma.model_cache import shared_model
+from ogma.rerank import DEFAULT_RERANKER
+
+if TYPE_CHECKING:
+    from ogma import Reranker
+
+__all__ = ["OgmaReranker"]
+
+logger = logging.getLogger(__name__)
+
+
+def _load_reranker(**options: object) -> Reranker:
+    from ogma import Reranker
+
+    return Reranker(**options)  # type: ignore[arg-type]
+
+
+class OgmaReranker(BaseDocumentCompressor):
+    """Reorder retrieved documents with a local ONNX cross-encoder and keep the best ``top_n``.
+
+    Returns copies of the documents (the inputs are never mutated) with the normalised
+    cross-encoder score in ``metadata["relevance_score"]``, best first. The model loads
+    on first use and is shared by every ``OgmaReranker`` with the same settings.
+
+    Args:
+        model_name: Cross-encoder hub id, short name or local folder.
+        top_n: How many documents to keep (``None``: all, reordered).
+        device: ``"cpu"`` or ``"cuda"``.
+        threads: ONNX Runtime intra-op threads (``None``: all cores).
+        quantized: Run an int8 model.
+        max_length: Token window per (query, document) pair (``None``: the model's).
+        batch_size: Pairs per forward pass.
+        normalize: How logits become ``relevance_score``: ``"sigmoid"``, ``"linear"`` or
+            ``"none"`` (raw logits).
+        cache_dir: Hugging Face cache folder.
+        local_files_only: Never contact the hub (``None``: the ``HF_HUB_OFFLINE`` default).
+        reranker: An already loaded :class:`ogma.Reranker` (or any object with the same
+            ``rerank(query, documents, top_k)`` method) to use instead of loading
+            ``model_name``.
+
+    Example:
+        >>> from langchain_core.documents import Document
+        >>> reranker = OgmaReranker(model_name="cross-encoder/ms-marco-MiniLM-L-6-v2", top_n=1)  # doctest: +SKIP
+        >>> docs = [Document(page_content="Bananas are yellow."), Document(page_content="Paris is in France.")]
+        >>> reranker.compress_documents(docs, "Where is Paris?")  # doctest: +SKIP
+        [Document(metadata={'relevance_score': 0.98}, page_content='Paris is in France.')]
+    """
+
+    model_config = ConfigDict(extra="forbid", protected_namespaces=(), arbitrary_types_allowed=True)
+
+    model_name: str = DEFAULT_RERANKER
+    top_n: int | None = Field(default=3, ge=0)
+    device: Literal["cpu", "cuda"] = "cpu"
+    threads: int | None = Field(default=None, gt=0)
+    quantized: bool = False
+    max_length: int | None = Field(default=None, gt=1)
+    batch_size: int = Field(default=32, gt=0)
+    normalize: Literal["sigmoid", "linear", "none"] = "sigmoid"
+    cache_dir: str | None = None
+    local_files_only: bool | None = None
+    reranker: Any = Field(default=None, exclude=True)
+
+    @property
+    def model(self) -> Reranker:
+        """The cross-encoder: ``reranker`` when given, else the shared model (loaded on first access)."""
+        if self.reranker is not None:
+            return self.reranker
+        options = {
+            "model": self.model_name,
+            "device": self.device,
+            "threads": self.threads,
+            "quantized": self.quantized,
+            "max_length": self.max_length,
+            "batch_size": self.batch_size,
+            "normalize": self.normalize,
+            "cache_dir": self.cache_dir,
+            "local_files_only": self.local_files_only,
+        }
+        return shared_model(_load_reranker, tuple(sorted(options.items())), **options)
+
+    def compress_documents(
+        self,
+        documents: Sequence[Document],
+        query: str,
+        callbacks: Callbacks | None = None,
+    ) -> Sequence[Document]:
+        """Rerank ``documents`` for ``query`` and keep the best ``top_n``.
+
+        Args:
+            documents: The retrieved documents (not modified).
+            query: The query they were retrieved for.
+            callbacks: Unused; part of LangChain's interface.
+
+        Returns:
+            Copies of the best documents, best first, each with ``relevance_score`` in its metadata.
+
+        Raises:
+            TypeError: ``query`` is not a string.
+        """
+        if not isinstance(query, str):
+            raise TypeError(f"query must be a str, got {type(query).__name__}")
+        docs = list(documents)
+        if not docs:
+            return []
+        results = self.model.rerank(query, [doc.page_content for doc in docs], top_k=self.top_n)
+        return [
+            docs[r.index].model_copy(
+                update={"metadata": {**copy.deepcopy(docs[r.index].metadata), "relevance_score": float(r.score)}}
+            )
+            for r in results
+        ]

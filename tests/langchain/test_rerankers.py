@@ -1,0 +1,94 @@
+"""OgmaReranker: the document compressor, with a fake and a tiny synthetic cross-encoder."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from langchain_core.documents import Document
+from langchain_core.runnables import RunnableLambda
+from pydantic import ValidationError
+
+from langchain_ogma import OgmaReranker
+from ogma import Reranker
+
+
+@dataclass(frozen=True)
+class _Result:
+    index: int
+    score: float
+
+
+class LengthReranker:
+    """Scores longer documents higher; same ``rerank`` interface as ``ogma.Reranker``."""
+
+    def rerank(self, query: str, documents: list[str], top_k: int | None = None) -> list[_Result]:
+        order = sorted(range(len(documents)), key=lambda i: -len(documents[i]))
+        return [_Result(i, len(documents[i]) / 100) for i in order][:top_k]
+
+
+DOCS = [
+    Document(page_content="short", metadata={"n": 1, "nested": {"a": 1}}, id="s"),
+    Document(page_content="the longest of them all", metadata={"n": 2}, id="l"),
+    Document(page_content="middling text", metadata={"n": 3}, id="m"),
+]
+
+
+def test_reorders_keeps_top_n_and_copies() -> None:
+    before = copy.deepcopy(DOCS)
+    out = OgmaReranker(reranker=LengthReranker(), top_n=2).compress_documents(DOCS, "q")
+    assert [d.id for d in out] == ["l", "m"]
+    assert out[0].metadata == {"n": 2, "relevance_score": pytest.approx(0.23)}
+    assert before == DOCS  # inputs untouched
+    everything = OgmaReranker(reranker=LengthReranker(), top_n=None).compress_documents(DOCS, "q")
+    everything[-1].metadata["nested"]["a"] = 99
+    assert DOCS[0].metadata["nested"] == {"a": 1}
+
+
+def test_empty_and_zero() -> None:
+    assert OgmaReranker(reranker=LengthReranker()).compress_documents([], "q") == []
+    assert OgmaReranker(reranker=LengthReranker(), top_n=0).compress_documents(DOCS, "q") == []
+    with pytest.raises(TypeError, match="query must be a str"):
+        OgmaReranker(reranker=LengthReranker()).compress_documents(DOCS, None)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError):
+        OgmaReranker(top_n=-1)
+
+
+def test_real_cross_encoder_scores(tiny_ce_dir: Path, fresh_model_cache: None) -> None:
+    docs = [
+        Document(page_content="bananas are yellow"),
+        Document(page_content="paris is the capital of france"),
+        Document(page_content="berlin is the capital of germany"),
+    ]
+    compressor = OgmaReranker(model_name=str(tiny_ce_dir), top_n=3)
+    out = compressor.compress_documents(docs, "what is the capital of france")
+    reference = Reranker(tiny_ce_dir).rerank("what is the capital of france", [d.page_content for d in docs])
+    assert [d.page_content for d in out] == [docs[r.index].page_content for r in reference]
+    assert [d.metadata["relevance_score"] for d in out] == pytest.approx([r.score for r in reference])
+    assert all(0.0 <= d.metadata["relevance_score"] <= 1.0 for d in out)
+    assert compressor.model is OgmaReranker(model_name=str(tiny_ce_dir), top_n=1).model  # shared
+
+
+def test_async_and_pipeline(tiny_ce_dir: Path) -> None:
+    compressor = OgmaReranker(model_name=str(tiny_ce_dir), top_n=1)
+    docs = [Document(page_content="bananas are yellow"), Document(page_content="the seine flows through paris")]
+    sync = compressor.compress_documents(docs, "which river flows through paris")
+    assert asyncio.run(compressor.acompress_documents(docs, "which river flows through paris")) == sync
+
+    # A ContextualCompressionRetriever-style pipeline: retrieve, then compress with the query.
+    def retrieve_and_rerank(query: str) -> Sequence[Document]:
+        return compressor.compress_documents(docs, query)
+
+    pipeline = RunnableLambda(retrieve_and_rerank)
+    assert pipeline.invoke("which river flows through paris") == sync
+
+
+def test_serialisable_settings() -> None:
+    reranker = OgmaReranker(model_name="cross-encoder/ms-marco-MiniLM-L-6-v2", top_n=5, normalize="linear")
+    dumped = reranker.model_dump()
+    assert "reranker" not in dumped
+    assert OgmaReranker(**dumped) == reranker

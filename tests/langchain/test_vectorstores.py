@@ -1,0 +1,272 @@
+"""OgmaVectorStore: LangChain's standard vector store tests (sync and async) plus its own contract."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Generator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from langchain_core.documents import Document
+from langchain_core.embeddings import DeterministicFakeEmbedding, Embeddings
+from langchain_core.vectorstores import VectorStore, VectorStoreRetriever
+from langchain_tests.integration_tests import VectorStoreIntegrationTests
+
+from langchain_ogma import OgmaEmbeddings, OgmaVectorStore
+from langchain_ogma.vectorstores import cosine_relevance
+from ogma import Store
+from ogma.errors import FilterError, StoreMismatchError
+
+
+class TestOgmaVectorStoreInMemory(VectorStoreIntegrationTests):
+    @pytest.fixture()
+    def vectorstore(self) -> Generator[VectorStore, None, None]:
+        store = OgmaVectorStore(self.get_embeddings())
+        yield store
+        store.close()
+
+
+class TestOgmaVectorStoreFile(VectorStoreIntegrationTests):
+    @pytest.fixture()
+    def vectorstore(self, tmp_path: Path) -> Generator[VectorStore, None, None]:
+        store = OgmaVectorStore(self.get_embeddings(), path=tmp_path / "store.db")
+        yield store
+        store.close()
+
+
+GEO = [
+    ("Paris is the capital of France.", {"topic": "geo", "year": 2019, "tags": ["europe"]}),
+    ("Berlin is the capital of Germany.", {"topic": "geo", "year": 2021, "tags": ["europe"]}),
+    ("Cats purr when they are content.", {"topic": "pets", "year": 2022}),
+    ("Dogs bark at strangers.", {"topic": "pets", "year": 2023, "extra": None}),
+]
+
+
+@pytest.fixture
+def store(fake_embeddings: DeterministicFakeEmbedding) -> Generator[OgmaVectorStore, None, None]:
+    vs = OgmaVectorStore(fake_embeddings)
+    vs.add_texts([t for t, _ in GEO], [m for _, m in GEO], ids=["paris", "berlin", "cats", "dogs"])
+    yield vs
+    vs.close()
+
+
+def test_scores_are_cosine_similarities(store: OgmaVectorStore, fake_embeddings: DeterministicFakeEmbedding) -> None:
+    results = store.similarity_search_with_score(GEO[2][0], k=4)
+    assert results[0][0].id == "cats"
+    assert results[0][1] == pytest.approx(1.0, abs=1e-5)
+    q = np.asarray(fake_embeddings.embed_query(GEO[2][0]))
+    for doc, score in results:
+        d = np.asarray(fake_embeddings.embed_documents([doc.page_content])[0])
+        assert score == pytest.approx(float(q @ d / np.linalg.norm(q) / np.linalg.norm(d)), abs=1e-5)
+    assert [s for _, s in results] == sorted((s for _, s in results), reverse=True)
+
+
+def test_relevance_scores_in_unit_interval(store: OgmaVectorStore) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # LangChain warns on relevance scores outside [0, 1]
+        results = store.similarity_search_with_relevance_scores("Dogs bark at strangers.", k=4)
+    assert all(0.0 <= s <= 1.0 for _, s in results)
+    assert results[0][1] == pytest.approx(1.0, abs=1e-5)
+    raw = dict((d.id, s) for d, s in store.similarity_search_with_score("Dogs bark at strangers.", k=4))
+    for doc, rel in results:
+        assert rel == pytest.approx(cosine_relevance(raw[doc.id]))
+    kept = store.similarity_search_with_relevance_scores("Dogs bark at strangers.", k=4, score_threshold=0.99)
+    assert [d.id for d, _ in kept] == ["dogs"]
+
+
+def test_cosine_relevance_bounds() -> None:
+    assert cosine_relevance(1.0000001) == 1.0 and cosine_relevance(-1.2) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("filter_", "expected"),
+    [
+        ({"topic": "pets"}, {"cats", "dogs"}),
+        ({"topic": {"$eq": "geo"}}, {"paris", "berlin"}),
+        ({"year": {"$gte": 2021}}, {"berlin", "cats", "dogs"}),
+        ({"year": {"$between": [2020, 2022]}}, {"berlin", "cats"}),
+        ({"topic": {"$in": ["pets"]}, "year": {"$lt": 2023}}, {"cats"}),
+        ({"$or": [{"year": 2019}, {"topic": "pets"}]}, {"paris", "cats", "dogs"}),
+        ({"$and": [{"topic": "geo"}, {"$not": {"year": 2019}}]}, {"berlin"}),
+        ({"tags": {"$exists": True}}, {"paris", "berlin"}),
+        ({"topic": {"$nin": ["geo"]}}, {"cats", "dogs"}),
+        ({"tags": {"$contains": "europe"}}, {"paris", "berlin"}),
+        ({"tags": {"$not_contains": "europe"}}, {"cats", "dogs"}),
+        ({"$nor": [{"topic": "geo"}, {"year": 2022}]}, {"dogs"}),
+        ({"topic": "pets", "$nor": [{"year": 2022}], "tags": {"$not_contains": "x"}}, {"dogs"}),
+        ({"extra": None}, {"paris", "berlin", "cats", "dogs"}),
+        ({"extra": {"$exists": True}}, {"dogs"}),
+        ({"missing_key": "x"}, set()),
+        ({"missing_key": {"$gt": 1}}, set()),
+        ({}, {"paris", "berlin", "cats", "dogs"}),
+    ],
+)
+def test_dict_filters(store: OgmaVectorStore, filter_: dict[str, object], expected: set[str]) -> None:
+    got = store.similarity_search("anything", k=10, filter=filter_)
+    assert {d.id for d in got} == expected
+    assert {d.id for d in store.max_marginal_relevance_search("anything", k=10, fetch_k=10, filter=filter_)} == expected
+
+
+def test_filter_returns_k_matches_when_enough_match(fake_embeddings: Embeddings) -> None:
+    vs = OgmaVectorStore(fake_embeddings)
+    vs.add_texts([f"text {i}" for i in range(60)], [{"even": i % 2 == 0} for i in range(60)])
+    assert len(vs.similarity_search("text 1", k=20, filter={"even": True})) == 20
+
+
+def test_bad_filters(store: OgmaVectorStore) -> None:
+    with pytest.raises(FilterError, match=r"\$after"):
+        store.similarity_search("x", filter={"year": {"$after": 2020}})
+    with pytest.raises(FilterError, match="between"):
+        store.similarity_search("x", filter={"year": {"$between": [2020]}})
+    with pytest.raises(TypeError, match="filter must be a dict"):
+        store.similarity_search("x", filter=lambda doc: True)  # type: ignore[arg-type]
+
+
+def test_k_zero_and_negative(store: OgmaVectorStore) -> None:
+    assert store.similarity_search("cats", k=0) == []
+    assert store.max_marginal_relevance_search("cats", k=0) == []
+    with pytest.raises(ValueError, match="k must be >= 0"):
+        store.similarity_search("cats", k=-1)
+
+
+def test_empty_query_is_embedded_like_any_text(store: OgmaVectorStore) -> None:
+    assert len(store.similarity_search("", k=2)) == 2
+
+
+def test_search_by_vector(store: OgmaVectorStore, fake_embeddings: DeterministicFakeEmbedding) -> None:
+    vector = fake_embeddings.embed_query("Berlin is the capital of Germany.")
+    assert store.similarity_search_by_vector(vector, k=1)[0].id == "berlin"
+    doc, score = store.similarity_search_with_score_by_vector(vector, k=1)[0]
+    assert doc.id == "berlin" and score == pytest.approx(1.0, abs=1e-5)
+    assert store.max_marginal_relevance_search_by_vector(vector, k=1)[0].id == "berlin"
+
+
+def test_mmr_prefers_diverse_results(fake_embeddings: Embeddings) -> None:
+    vs = OgmaVectorStore(fake_embeddings)
+    vs.add_texts(["alpha", "beta", "gamma"], ids=["a", "b", "c"])
+    # Two copies of "alpha" under different ids: plain similarity returns both, MMR only one.
+    vs.add_texts(["alpha"], ids=["a2"])
+    top2 = [d.id for d in vs.similarity_search("alpha", k=2)]
+    assert set(top2) == {"a", "a2"}
+    mmr = [d.id for d in vs.max_marginal_relevance_search("alpha", k=2, fetch_k=4, lambda_mult=0.25)]
+    assert mmr[0] in {"a", "a2"} and mmr[1] not in {"a", "a2"}
+
+
+def test_wrong_dimension_for_existing_store(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    OgmaVectorStore(DeterministicFakeEmbedding(size=6), path=path).add_texts(["a"], ids=["a"])
+    other = OgmaVectorStore(DeterministicFakeEmbedding(size=8), path=path)
+    with pytest.raises(StoreMismatchError, match="dimension"):
+        other.add_texts(["b"])
+    with pytest.raises(StoreMismatchError, match="dimension"):
+        other.similarity_search("b")
+
+
+def test_non_string_page_content_and_bad_metadata(store: OgmaVectorStore) -> None:
+    with pytest.raises(TypeError, match=r"texts\[1\]"):
+        store.add_texts(["ok", 5])  # type: ignore[list-item]
+    with pytest.raises(TypeError, match="JSON"):
+        store.add_texts(["ok"], [{"when": object()}])
+    with pytest.raises(ValueError, match="appears twice"):
+        store.add_texts(["a", "b"], ids=["x", "x"])
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        store.add_texts(["a"], colour="red")
+    with pytest.raises(TypeError, match="query must be a str"):
+        store.similarity_search(3)  # type: ignore[arg-type]
+    assert store.store.count() == 4
+
+
+def test_documents_with_and_without_ids(fake_embeddings: Embeddings) -> None:
+    vs = OgmaVectorStore(fake_embeddings)
+    ids = vs.add_documents([Document(page_content="a", id="given"), Document(page_content="b")])
+    assert ids[0] == "given" and len(ids[1]) == 32
+    assert [d.page_content for d in vs.get_by_ids(ids)] == ["a", "b"]
+    assert vs.add_documents([]) == []
+
+
+def test_get_by_ids_order_and_missing(store: OgmaVectorStore) -> None:
+    docs = store.get_by_ids(["dogs", "nope", "paris"])
+    assert [d.id for d in docs] == ["dogs", "paris"]
+    assert docs[0].metadata == GEO[3][1]
+
+
+def test_results_are_copies(store: OgmaVectorStore) -> None:
+    first = store.similarity_search("cats", k=1)[0]
+    first.metadata["topic"] = "changed"
+    assert store.get_by_ids([first.id or ""])[0].metadata["topic"] != "changed"
+
+
+def test_delete_needs_ids(store: OgmaVectorStore) -> None:
+    with pytest.raises(ValueError, match="pass the ids"):
+        store.delete()
+    assert store.delete(["cats", "nope"]) is True
+    assert store.store.count() == 3
+
+
+def test_from_texts_and_from_documents(fake_embeddings: Embeddings, tmp_path: Path) -> None:
+    vs = OgmaVectorStore.from_texts(["a", "b"], fake_embeddings, [{"n": 1}, {"n": 2}], ids=["1", "2"])
+    assert vs.get_by_ids(["2"]) == [Document(id="2", page_content="b", metadata={"n": 2})]
+    path = tmp_path / "docs.db"
+    vs2 = OgmaVectorStore.from_documents(
+        [Document(page_content="c", metadata={"n": 3}, id="3")], fake_embeddings, path=path, precision="int8"
+    )
+    assert vs2.store.precision == "int8"
+    vs2.close()
+    reopened = OgmaVectorStore(fake_embeddings, path=path)
+    assert reopened.similarity_search("c", k=1) == [Document(id="3", page_content="c", metadata={"n": 3})]
+
+
+def test_from_store_without_encoder(fake_embeddings: Embeddings) -> None:
+    vs = OgmaVectorStore.from_store(Store(":memory:"), fake_embeddings)
+    vs.add_texts(["alpha", "beta"], ids=["a", "b"])
+    assert vs.similarity_search("beta", k=1)[0].id == "b"
+    assert vs.embeddings is fake_embeddings
+
+
+def test_as_retriever(store: OgmaVectorStore) -> None:
+    retriever = store.as_retriever(search_kwargs={"k": 2, "filter": {"topic": "geo"}})
+    assert isinstance(retriever, VectorStoreRetriever)
+    assert {d.id for d in retriever.invoke("capital")} == {"paris", "berlin"}
+    mmr = store.as_retriever(search_type="mmr", search_kwargs={"k": 1, "fetch_k": 4})
+    assert len(mmr.invoke("cats")) == 1
+    threshold = store.as_retriever(
+        search_type="similarity_score_threshold", search_kwargs={"score_threshold": 0.99, "k": 4}
+    )
+    assert [d.id for d in threshold.invoke(GEO[0][0])] == ["paris"]
+
+
+async def test_async_search_and_filters(store: OgmaVectorStore) -> None:
+    docs = await store.asimilarity_search("x", k=10, filter={"topic": "pets"})
+    assert {d.id for d in docs} == {"cats", "dogs"}
+    scored = await store.asimilarity_search_with_relevance_scores(GEO[1][0], k=1)
+    assert scored[0][0].id == "berlin"
+    mmr = await store.amax_marginal_relevance_search("x", k=2, fetch_k=4)
+    assert len(mmr) == 2
+
+
+def test_ogma_embeddings_record_the_model(tiny_model_dir: Path, tmp_path: Path) -> None:
+    emb = OgmaEmbeddings(model_name=str(tiny_model_dir))
+    vs = OgmaVectorStore(emb, path=tmp_path / "m.db")
+    vs.add_texts(["paris is the capital of france", "cats purr", "dogs sleep"], ids=["p", "c", "d"])
+    assert vs.store.config.model_id == emb.model_id
+    assert vs.similarity_search("capital of france", k=1)[0].id == "p"
+    vs.close()
+    with pytest.raises(StoreMismatchError):
+        OgmaVectorStore(DeterministicFakeEmbedding(size=16), path=tmp_path / "m.db", dim=8)
+
+
+@pytest.mark.integration
+def test_real_model_end_to_end(tmp_path: Path) -> None:
+    embeddings = OgmaEmbeddings(model_name="sentence-transformers/all-MiniLM-L6-v2", local_files_only=True)
+    vs = OgmaVectorStore(embeddings, path=tmp_path / "real.db")
+    vs.add_texts([t for t, _ in GEO], [m for _, m in GEO], ids=["paris", "berlin", "cats", "dogs"])
+    assert vs.similarity_search("Which city is France's capital?", k=1)[0].id == "paris"
+    assert vs.similarity_search("Why do cats make a rumbling sound?", k=1)[0].id == "cats"
+    assert vs.similarity_search("capital", k=1, filter={"year": {"$gte": 2020}})[0].id == "berlin"
+    (doc, relevance), *_ = vs.similarity_search_with_relevance_scores("German capital city", k=4)
+    assert doc.id == "berlin" and 0.5 < relevance <= 1.0
+    vs.close()
+    reopened = OgmaVectorStore(embeddings, path=tmp_path / "real.db")
+    assert reopened.store.config.model_id == "sentence-transformers/all-MiniLM-L6-v2"
+    assert reopened.get_by_ids(["dogs"])[0].page_content == GEO[3][0]
