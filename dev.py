@@ -77,8 +77,8 @@ def main() -> int:
     t.add_argument(
         "--with-torch",
         action="store_true",
-        help=f"also install {' '.join(TORCH)} and run the tests that need it (exporter, torch references). On Linux, set "
-        "PIP_EXTRA_INDEX_URL to PyTorch's CPU wheel index first unless you want the CUDA build.",
+        help=f"also install {' '.join(TORCH)} and run the tests that need it (exporter, torch references). "
+        "On Linux, set PIP_EXTRA_INDEX_URL to PyTorch's CPU wheel index first unless you want the CUDA build.",
     )
     t.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
     t.set_defaults(func=test)
