@@ -1,0 +1,129 @@
+"""Adapting whatever embeds texts into one interface the store calls.
+
+The store accepts an :class:`ogma.TextEncoder` (query/document asymmetry, model
+id, Matryoshka dims), any :class:`ogma.types.Embedder` (``embed_documents`` /
+``embed_query``), or a plain callable ``list[str] -> array`` (used for documents
+and queries alike).
+
+Example:
+    >>> import numpy as np
+    >>> enc = as_encoder(lambda texts: np.ones((len(texts), 3), dtype=np.float32))
+    >>> enc.documents(["a", "b"]).shape, enc.query("q").shape, enc.model_id
+    ((2, 3), (3,), None)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["StoreEncoder", "as_encoder"]
+
+FloatArray = npt.NDArray[np.float32]
+
+
+class StoreEncoder:
+    """The store's view of an encoder: documents, query, and what is known about the model.
+
+    Args:
+        documents: Embeds a list of documents into an ``(n, d)`` array.
+        query: Embeds one query into a ``(d,)`` array.
+        model_id: Recorded in the store file and checked on open (``None``: unknown, not checked).
+        dim: The model's output dimension, if known before the first call.
+        matryoshka_dims: The dims the model was trained to be truncated to.
+        task_scheme: The encoder's task scheme name, if any.
+
+    Example:
+        >>> import numpy as np
+        >>> StoreEncoder(lambda t: np.zeros((len(t), 2)), lambda q: np.zeros(2), model_id="m").model_id
+        'm'
+    """
+
+    def __init__(
+        self,
+        documents: Callable[[list[str]], Any],
+        query: Callable[[str], Any],
+        *,
+        model_id: str | None = None,
+        dim: int | None = None,
+        matryoshka_dims: Sequence[int] = (),
+        task_scheme: str | None = None,
+    ) -> None:
+        self._documents = documents
+        self._query = query
+        self.model_id = model_id
+        self.dim = dim
+        self.matryoshka_dims = tuple(matryoshka_dims)
+        self.task_scheme = task_scheme
+
+    def documents(self, texts: list[str]) -> FloatArray:
+        """``(n, d)`` float32 document embeddings."""
+        array = np.asarray(self._documents(texts), dtype=np.float32)
+        if array.ndim == 1 and len(texts) == 1:
+            array = array[None, :]
+        if array.ndim != 2 or array.shape[0] != len(texts):
+            raise ValueError(
+                f"the encoder returned an array of shape {array.shape} for {len(texts)} texts; "
+                "expected (number of texts, dimension)"
+            )
+        return array
+
+    def query(self, text: str) -> FloatArray:
+        """``(d,)`` float32 query embedding."""
+        array = np.asarray(self._query(text), dtype=np.float32)
+        if array.ndim == 2 and array.shape[0] == 1:
+            array = array[0]
+        if array.ndim != 1:
+            raise ValueError(
+                f"the encoder returned an array of shape {array.shape} for one query; expected (dimension,)"
+            )
+        return array
+
+
+def _int_or_none(value: Any) -> int | None:
+    return int(value) if isinstance(value, (int, np.integer)) and not isinstance(value, bool) else None
+
+
+def as_encoder(encoder: Any) -> StoreEncoder:
+    """Wrap a TextEncoder, an Embedder or a plain callable.
+
+    Raises:
+        TypeError: ``encoder`` is none of those.
+    """
+    if isinstance(encoder, StoreEncoder):
+        return encoder
+    model_id = getattr(encoder, "model_id", None)
+    model_id = model_id if isinstance(model_id, str) else None
+    dim = _int_or_none(getattr(encoder, "dim", None))
+    matryoshka = getattr(encoder, "matryoshka_dims", ()) or ()
+    scheme = getattr(encoder, "task_scheme_name", None)
+    scheme = scheme if isinstance(scheme, str) else None
+    if hasattr(encoder, "encode_documents") and hasattr(encoder, "encode_queries"):
+        return StoreEncoder(
+            lambda texts: encoder.encode_documents(texts),
+            lambda text: encoder.encode_queries([text])[0],
+            model_id=model_id,
+            dim=dim,
+            matryoshka_dims=tuple(matryoshka),
+            task_scheme=scheme,
+        )
+    if hasattr(encoder, "embed_documents") and hasattr(encoder, "embed_query"):
+        return StoreEncoder(
+            lambda texts: encoder.embed_documents(texts),
+            lambda text: encoder.embed_query(text),
+            model_id=model_id,
+            dim=dim,
+            matryoshka_dims=tuple(matryoshka),
+            task_scheme=scheme,
+        )
+    if callable(encoder):
+        return StoreEncoder(
+            lambda texts: encoder(texts), lambda text: np.asarray(encoder([text]))[0], model_id=model_id, dim=dim
+        )
+    raise TypeError(
+        f"encoder must be an ogma.TextEncoder, an object with embed_documents/embed_query, or a callable "
+        f"list[str] -> array; got {type(encoder).__name__}"
+    )

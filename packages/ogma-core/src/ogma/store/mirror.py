@@ -1,0 +1,261 @@
+"""The in-process copy of a store's search codes, kept in sync with the file.
+
+A KNN query through sqlite-vec scans every vector inside SQLite; at a million
+vectors that alone costs tens to hundreds of milliseconds. The mirror keeps the
+search codes in numpy instead (packed bits, int8 codes or unit float32 rows),
+loaded lazily from the float table on the first search, and scores them with
+:mod:`ogma.store.kernels`.
+
+Staying in sync: every committed write bumps the store's change counter
+(``ogma_config.generation``). This process's own writes are queued as deltas and
+applied before the next search; when the counter moved for any other reason
+(another process or connection wrote), the mirror reloads from the file.
+
+Example:
+    >>> import numpy as np
+    >>> from ogma.store.vectors import VectorCodec
+    >>> mirror = VectorMirror(VectorCodec("binary", 8))
+    >>> mirror.replace(np.array([1, 2]), np.array([[1.0] * 8, [-1.0] * 8], dtype=np.float32), generation=0)
+    >>> snap = mirror.snapshot()
+    >>> snap.candidates(np.array([1.0] * 8, dtype=np.float32), 1)[0].tolist()
+    [1]
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ogma.store.kernels import Int8Scorer, hamming, pack_columns, query_words, smallest, top_indices
+from ogma.store.vectors import VectorCodec
+
+__all__ = ["MirrorSnapshot", "VectorMirror"]
+
+logger = logging.getLogger(__name__)
+
+Int64Array = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float32]
+
+MAX_PENDING = 64
+"""Queued write deltas beyond which the mirror is dropped and reloaded instead."""
+
+_INT8_SCORER = Int8Scorer()
+
+
+@dataclass
+class MirrorSnapshot:
+    """An immutable view of the mirror at one generation; safe to search from any thread.
+
+    Attributes:
+        rowids: ``(n,)`` rowids, in mirror order.
+        data: Unit float32 rows ``(n, d)``, int8 codes ``(n, d)`` or packed bits as
+            column-major uint64 words ``(words, n)``.
+        codec: How queries are encoded.
+        generation: The store change counter this snapshot reflects.
+
+    Example:
+        >>> import numpy as np
+        >>> from ogma.store.vectors import VectorCodec
+        >>> unit = np.array([[1.0, 0.0], [0.0, 1.0]], dtype=np.float32)
+        >>> snap = MirrorSnapshot(np.array([7, 9]), unit, VectorCodec("float32", 2), generation=1)
+        >>> snap.candidates(np.array([0.0, 1.0], dtype=np.float32), 1)[0].tolist(), snap.positions([9]).tolist()
+        ([9], [1])
+    """
+
+    rowids: Int64Array
+    data: npt.NDArray[Any]
+    codec: VectorCodec
+    generation: int
+    _order: Int64Array | None = field(default=None, repr=False)
+
+    @property
+    def size(self) -> int:
+        """Number of vectors."""
+        return int(self.rowids.shape[0])
+
+    def positions(self, rowids: Iterable[int]) -> npt.NDArray[np.intp]:
+        """Mirror positions of the given rowids (rowids not in the mirror are dropped)."""
+        wanted = np.fromiter(rowids, dtype=np.int64)
+        if wanted.size == 0 or self.size == 0:
+            return np.zeros(0, dtype=np.intp)
+        if self._order is None:
+            self._order = np.argsort(self.rowids, kind="stable").astype(np.int64)
+        sorted_ids = self.rowids[self._order]
+        where = np.searchsorted(sorted_ids, wanted)
+        where = np.minimum(where, sorted_ids.shape[0] - 1)
+        hit = sorted_ids[where] == wanted
+        return np.sort(self._order[where[hit]]).astype(np.intp)
+
+    def _subset(self, positions: npt.NDArray[np.intp] | None) -> npt.NDArray[Any]:
+        if positions is None:
+            return self.data
+        if self.codec.precision == "binary":
+            return self.data[:, positions]
+        return self.data[positions]
+
+    def candidates(
+        self, unit_query: FloatArray, count: int, positions: npt.NDArray[np.intp] | None = None
+    ) -> tuple[Int64Array, FloatArray]:
+        """The ``count`` best rowids by the precision's own score, best first.
+
+        Returns:
+            ``(rowids, scores)``; scores are exact cosines for float32 and
+            approximate (for ranking only) for int8 and binary.
+        """
+        data = self._subset(positions)
+        ids = self.rowids if positions is None else self.rowids[positions]
+        precision = self.codec.precision
+        if ids.shape[0] == 0 or count <= 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        if precision == "float32":
+            scores = data @ unit_query.astype(np.float32)
+            best = top_indices(scores, count)
+            return ids[best], scores[best].astype(np.float32)
+        if precision == "int8":
+            int_scores = _INT8_SCORER.scores(data, self.codec.int8_query(unit_query))
+            best = top_indices(int_scores, count)
+            return ids[best], int_scores[best].astype(np.float32)
+        packed = self.codec.codes(unit_query.reshape(1, -1))[0]
+        distances = hamming(data, query_words(packed))
+        chosen = smallest(distances, count)
+        order = np.lexsort((chosen, distances[chosen]))
+        chosen = chosen[order]
+        return ids[chosen], -distances[chosen].astype(np.float32)
+
+
+def _encode(codec: VectorCodec, unit: FloatArray) -> npt.NDArray[Any]:
+    codes = codec.codes(unit)
+    return pack_columns(codes) if codec.precision == "binary" else np.ascontiguousarray(codes)
+
+
+def _concat(codec: VectorCodec, parts: list[npt.NDArray[Any]]) -> npt.NDArray[Any]:
+    return np.concatenate(parts, axis=1 if codec.precision == "binary" else 0)
+
+
+def _keep(codec: VectorCodec, data: npt.NDArray[Any], mask: npt.NDArray[np.bool_]) -> npt.NDArray[Any]:
+    return data[:, mask] if codec.precision == "binary" else data[mask]
+
+
+class VectorMirror:
+    """The mirror of one store's search codes (thread-safe).
+
+    Args:
+        codec: Encodes unit vectors into search codes.
+
+    Example:
+        >>> from ogma.store.vectors import VectorCodec
+        >>> VectorMirror(VectorCodec("float32", 4)).loaded
+        False
+    """
+
+    def __init__(self, codec: VectorCodec) -> None:
+        self.codec = codec
+        self._lock = threading.Lock()
+        self._snapshot: MirrorSnapshot | None = None
+        self._target = -1
+        self._pending: list[tuple[Int64Array, FloatArray | None]] = []
+
+    @property
+    def loaded(self) -> bool:
+        """Whether a snapshot is held (possibly with queued deltas)."""
+        return self._snapshot is not None
+
+    def invalidate(self) -> None:
+        """Drop everything; the next :meth:`sync` reloads."""
+        with self._lock:
+            self._snapshot = None
+            self._pending = []
+            self._target = -1
+
+    def replace(self, rowids: Int64Array, unit: FloatArray, *, generation: int) -> None:
+        """Load the mirror from unit vectors (used by reloads and tests)."""
+        snapshot = MirrorSnapshot(np.asarray(rowids, dtype=np.int64), _encode(self.codec, unit), self.codec, generation)
+        with self._lock:
+            self._snapshot = snapshot
+            self._pending = []
+            self._target = generation
+
+    def record_write(
+        self,
+        old_generation: int,
+        new_generation: int,
+        rowids: Int64Array,
+        unit: FloatArray | None,
+    ) -> None:
+        """Queue this process's committed write (``unit=None`` for a delete) as a delta.
+
+        ``rowids`` are first removed, then (for upserts) added with their new vectors.
+        """
+        with self._lock:
+            if self._snapshot is None:
+                return
+            if self._target != old_generation or len(self._pending) >= MAX_PENDING:
+                self._snapshot = None
+                self._pending = []
+                self._target = -1
+                return
+            self._pending.append((np.asarray(rowids, dtype=np.int64), unit))
+            self._target = new_generation
+
+    def sync(self, generation: int, reload: Callable[[], Iterable[tuple[Int64Array, FloatArray]]]) -> MirrorSnapshot:
+        """A snapshot at ``generation``: apply queued deltas, or reload from ``reload()``'s
+        ``(rowids, unit vectors)`` batches."""
+        with self._lock:
+            snapshot = self._snapshot
+            if snapshot is not None and self._target == generation:
+                if self._pending:
+                    snapshot = self._apply(snapshot, self._pending, generation)
+                    self._snapshot = snapshot
+                    self._pending = []
+                return snapshot
+            logger.debug("loading the vector mirror (generation %d)", generation)
+            id_parts: list[Int64Array] = []
+            code_parts: list[npt.NDArray[Any]] = []
+            for batch_rowids, batch_unit in reload():
+                id_parts.append(np.asarray(batch_rowids, dtype=np.int64))
+                code_parts.append(_encode(self.codec, batch_unit))
+            if not id_parts:
+                id_parts.append(np.zeros(0, dtype=np.int64))
+                code_parts.append(_encode(self.codec, np.zeros((0, self.codec.dim), dtype=np.float32)))
+            rowids = np.concatenate(id_parts)
+            data = np.ascontiguousarray(_concat(self.codec, code_parts))
+            snapshot = MirrorSnapshot(rowids, data, self.codec, generation)
+            self._snapshot = snapshot
+            self._pending = []
+            self._target = generation
+            return snapshot
+
+    def snapshot(self) -> MirrorSnapshot:
+        """The current snapshot (pending deltas applied). Raises ``LookupError`` if not loaded."""
+        with self._lock:
+            if self._snapshot is None:
+                raise LookupError("the vector mirror is not loaded")
+            if self._pending:
+                self._snapshot = self._apply(self._snapshot, self._pending, self._target)
+                self._pending = []
+            return self._snapshot
+
+    def _apply(
+        self,
+        snapshot: MirrorSnapshot,
+        pending: list[tuple[Int64Array, FloatArray | None]],
+        generation: int,
+    ) -> MirrorSnapshot:
+        rowids = snapshot.rowids
+        data = snapshot.data
+        for touched, unit in pending:
+            if touched.size:
+                mask = ~np.isin(rowids, touched)
+                if not mask.all():
+                    rowids = rowids[mask]
+                    data = _keep(self.codec, data, mask)
+            if unit is not None and touched.size:
+                rowids = np.concatenate([rowids, touched])
+                data = _concat(self.codec, [data, _encode(self.codec, unit)])
+        return MirrorSnapshot(rowids, np.ascontiguousarray(data), self.codec, generation)

@@ -1,0 +1,109 @@
+"""Dense and lexical candidate generation over one connection.
+
+Dense search runs on the in-process mirror (``backend="memory"``, the default) or
+through sqlite-vec's ``vec0`` index (``backend="sqlite-vec"``). Quantized indexes
+(int8, binary) first pick ``count × oversample`` candidates by their own score,
+then rescore them exactly with the stored float vectors. A metadata filter is
+applied inside candidate generation: only rows that pass it are scored.
+
+Example:
+    >>> from ogma.store.search import lexical
+    >>> callable(lexical)
+    True
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from ogma.compress import normalize
+from ogma.store.connect import Connection
+from ogma.store.mirror import VectorMirror
+from ogma.store.schema import read_generation
+from ogma.store.sql import DOCUMENTS, fts_search_sql, quote_identifier
+from ogma.store.vectors import fetch_vectors, iter_vectors, vec0_search
+
+__all__ = ["BACKENDS", "Backend", "dense", "lexical"]
+
+logger = logging.getLogger(__name__)
+
+Backend = Literal["memory", "sqlite-vec"]
+BACKENDS: tuple[Backend, ...] = ("memory", "sqlite-vec")
+
+FloatArray = npt.NDArray[np.float32]
+Ranked = list[tuple[int, float]]
+
+
+def _reload(conn: Connection, dim: int, *, signs_only: bool) -> Iterator[tuple[npt.NDArray[np.int64], FloatArray]]:
+    for rowids, matrix in iter_vectors(conn, dim):
+        yield rowids, matrix if signs_only else normalize(matrix)  # sign bits do not need unit length
+
+
+def _filter_rowids(conn: Connection, filter_sql: str, params: Sequence[Any]) -> list[int]:
+    rows = conn.fetchall(f"SELECT rowid FROM {quote_identifier(DOCUMENTS)} WHERE {filter_sql}", list(params))
+    return [int(r[0]) for r in rows]
+
+
+def rescore(conn: Connection, unit_query: FloatArray, rowids: Sequence[int], dim: int, count: int) -> Ranked:
+    """Exact cosine of the stored float vectors of ``rowids``; the best ``count``, best first."""
+    vectors = fetch_vectors(conn, rowids, dim)
+    kept = [r for r in rowids if r in vectors]
+    if not kept:
+        return []
+    matrix = normalize(np.stack([vectors[r] for r in kept]))
+    scores = matrix @ unit_query
+    order = sorted(range(len(kept)), key=lambda i: (-float(scores[i]), kept[i]))[:count]
+    return [(kept[i], float(scores[i])) for i in order]
+
+
+def dense(
+    conn: Connection,
+    mirror: VectorMirror,
+    unit_query: FloatArray,
+    count: int,
+    *,
+    filter_sql: str | None = None,
+    filter_params: Sequence[Any] = (),
+    backend: Backend = "memory",
+    oversample: float = 1.0,
+) -> Ranked:
+    """The ``count`` nearest documents by cosine similarity, as ``(rowid, cosine)`` best first."""
+    codec = mirror.codec
+    quantized = codec.precision != "float32"
+    depth = max(count, int(np.ceil(count * oversample))) if quantized else count
+    if count <= 0:
+        return []
+    if backend == "sqlite-vec":
+        rows = vec0_search(conn, codec, unit_query, depth, filter_sql=filter_sql, filter_params=filter_params)
+        if not quantized:
+            return [(rowid, 1.0 - distance) for rowid, distance in rows]
+        return rescore(conn, unit_query, [r for r, _ in rows], codec.dim, count)
+    binary = codec.precision == "binary"
+    snapshot = mirror.sync(read_generation(conn), lambda: _reload(conn, codec.dim, signs_only=binary))
+    positions = None
+    if filter_sql is not None:
+        positions = snapshot.positions(_filter_rowids(conn, filter_sql, filter_params))
+    rowids, scores = snapshot.candidates(unit_query, depth, positions)
+    if not quantized:
+        return [(int(r), float(s)) for r, s in zip(rowids, scores)]
+    return rescore(conn, unit_query, [int(r) for r in rowids], codec.dim, count)
+
+
+def lexical(
+    conn: Connection,
+    match: str | None,
+    count: int,
+    *,
+    filter_sql: str = "1",
+    filter_params: Sequence[Any] = (),
+) -> Ranked:
+    """BM25 over FTS5 as ``(rowid, score)``, best first; the score is positive (higher is better)."""
+    if match is None or count <= 0:
+        return []
+    rows = conn.fetchall(fts_search_sql(filter_sql), [match, *filter_params, count])
+    return [(int(r), float(s)) for r, s in rows]

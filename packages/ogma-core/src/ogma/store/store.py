@@ -1,0 +1,607 @@
+"""``Store``: documents, metadata, FTS5 and vectors in one SQLite file.
+
+Example:
+    >>> import numpy as np
+    >>> from ogma.store import Store
+    >>> store = Store(":memory:", dim=2)
+    >>> store.add(["red apple", "green pear"], ids=["a", "p"],
+    ...           embeddings=np.array([[1.0, 0.0], [0.0, 1.0]], dtype=np.float32))
+    ['a', 'p']
+    >>> [h.id for h in store.search(vector=np.array([0.9, 0.1], dtype=np.float32), k=1)]
+    ['a']
+    >>> store.close()
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from tqdm.auto import tqdm
+
+from ogma.compress import Int8Ranges, normalize, truncate
+from ogma.errors import StoreError, StoreMismatchError
+from ogma.store.connect import Connection, Driver
+from ogma.store.document import Document
+from ogma.store.encoding import StoreEncoder, as_encoder
+from ogma.store.mirror import VectorMirror
+from ogma.store.mmr import mmr_select
+from ogma.store.opening import Int8Setting, needs_first_vectors, open_config, settle_first_vectors
+from ogma.store.pool import ConnectionPool
+from ogma.store.ranking import fuse_ranked, rerank_hits
+from ogma.store.schema import (
+    INDEX_PRECISIONS,
+    IndexPrecision,
+    read_config,
+)
+from ogma.store.search import BACKENDS, Backend, dense, lexical
+from ogma.store.sql import DOCUMENTS, chunked, quote_identifier, select_in_sql
+from ogma.store.validate import check_embeddings, check_ids, check_k, check_metadatas, check_texts
+from ogma.store.vectors import VectorCodec, fetch_vectors
+from ogma.store.writes import delete as delete_rows
+from ogma.store.writes import upsert
+from ogma.types import SEARCH_MODES, Hit, SearchMode
+
+__all__ = ["DEFAULT_OVERSAMPLE", "Store"]
+
+logger = logging.getLogger(__name__)
+
+FloatArray = npt.NDArray[np.float32]
+
+DEFAULT_OVERSAMPLE: dict[str, float] = {"float32": 1.0, "int8": 4.0, "binary": 20.0}
+"""Candidates rescored per wanted result, by precision (see ``docs/benchmarks-store.md``)."""
+
+DEFAULT_BATCH_SIZE = 8192
+BULK_AUTOCHECKPOINT_PAGES = 16384
+"""WAL pages between checkpoints while :meth:`Store.add` loads several batches (SQLite's default: 1000)."""
+
+
+class Store:
+    """A single-file SQLite store with dense, lexical and hybrid search.
+
+    Args:
+        path: The store file (created if missing), or ``":memory:"``.
+        encoder: An :class:`ogma.TextEncoder`, any embedder with ``embed_documents`` /
+            ``embed_query``, or a callable ``list[str] -> array``. Optional: without it,
+            pass ``embeddings=`` to :meth:`add` and ``vector=`` to :meth:`search`.
+        dim: Vector dimension. Below the encoder's dimension, vectors are truncated and
+            re-normalised (Matryoshka). Defaults to the encoder's (or the file's) dimension.
+        precision: Search index precision, ``"float32"``, ``"int8"`` or ``"binary"``
+            (default ``"float32"`` for new files; an existing file's own otherwise).
+        fts_tokenizer: FTS5 tokenizer for new files (default
+            ``"porter unicode61 remove_diacritics 2"``).
+        busy_timeout: Seconds a write waits for another writer's lock.
+        read_only: Open an existing file read-only.
+        show_progress: Progress bars in :meth:`add` (``None``: when stderr is a terminal).
+        driver: ``"auto"``, ``"sqlite3"`` or ``"apsw"``.
+        backend: Default dense backend: ``"memory"`` (in-process index) or ``"sqlite-vec"``.
+        oversample: Approximate candidates rescored per result for int8/binary indexes.
+        int8_ranges: int8 quantization ranges: ``"auto"`` (one symmetric range fitted to the
+            first batch of at least 64 vectors, else ``"unit"``; see
+            :func:`ogma.store.opening.int8_ranges_for`), ``"unit"``, or :class:`~ogma.compress.Int8Ranges`.
+        tracer: Called with ``(sql, params)`` before every statement.
+
+    Raises:
+        StoreMismatchError: The file was built with another model id, dimension, precision
+            or tokenizer.
+        SqliteDriverError: No SQLite driver can load sqlite-vec.
+
+    Example:
+        >>> import numpy as np
+        >>> with Store(":memory:", dim=3, precision="binary") as store:
+        ...     _ = store.add(["x"], embeddings=np.array([[0.1, -0.2, 0.3]], dtype=np.float32), ids=["x"])
+        ...     store.count()
+        1
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        encoder: Any = None,
+        *,
+        dim: int | None = None,
+        precision: IndexPrecision | None = None,
+        fts_tokenizer: str | None = None,
+        busy_timeout: float = 5.0,
+        read_only: bool = False,
+        show_progress: bool | None = None,
+        driver: Driver = "auto",
+        backend: Backend = "memory",
+        oversample: float | None = None,
+        int8_ranges: Int8Ranges | Int8Setting = "auto",
+        tracer: Callable[[str, Any], None] | None = None,
+    ) -> None:
+        if precision is not None and precision not in INDEX_PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(INDEX_PRECISIONS)}; got {precision!r}")
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}; got {backend!r}")
+        if dim is not None and (isinstance(dim, bool) or not isinstance(dim, int) or dim < 1):
+            raise ValueError(f"dim must be a positive integer, got {dim!r}")
+        if not (isinstance(int8_ranges, Int8Ranges) or int8_ranges in ("auto", "unit")):
+            raise ValueError(f"int8_ranges must be 'auto', 'unit' or Int8Ranges, got {int8_ranges!r}")
+        if oversample is not None and not oversample >= 1.0:
+            raise ValueError(f"oversample must be >= 1, got {oversample!r}")
+        self.path = str(path)
+        self.encoder: StoreEncoder | None = None if encoder is None else as_encoder(encoder)
+        self.show_progress = show_progress
+        self.backend: Backend = backend
+        self._oversample = oversample
+        self._int8_ranges: Int8Ranges | Int8Setting = int8_ranges
+        self._write_lock = threading.Lock()
+        self._pool = ConnectionPool(
+            self.path, driver=driver, busy_timeout=busy_timeout, read_only=read_only, tracer=tracer
+        )
+        try:
+            with self._pool.connection() as conn:
+                self.config = open_config(
+                    conn,
+                    path=self.path,
+                    encoder=self.encoder,
+                    dim=dim,
+                    precision=precision,
+                    fts_tokenizer=fts_tokenizer,
+                    int8_ranges=int8_ranges,
+                    read_only=read_only,
+                )
+        except BaseException:
+            self._pool.close()
+            raise
+        self._mirror: VectorMirror | None = None
+        self._setup_vectors()
+
+    def _setup_vectors(self) -> None:
+        config = self.config
+        if config.dim is None:
+            self._mirror = None
+            return
+        self._mirror = VectorMirror(VectorCodec(config.precision, config.dim, config.int8_ranges))
+
+    @property
+    def dim(self) -> int | None:
+        """Dimension of the stored vectors (``None`` before the first vectors of a new store)."""
+        return self.config.dim
+
+    @property
+    def precision(self) -> IndexPrecision:
+        """Precision of the search index."""
+        return self.config.precision
+
+    @property
+    def oversample(self) -> float:
+        """Approximate candidates rescored per result (int8 and binary indexes)."""
+        return self._oversample if self._oversample is not None else DEFAULT_OVERSAMPLE[self.config.precision]
+
+    # -- vectors ------------------------------------------------------------
+    def _accepted_dims(self) -> list[int]:
+        dims = [d for d in (self.config.dim, self.config.full_dim) if d is not None]
+        if self.encoder is not None and self.encoder.dim is not None:
+            dims.append(self.encoder.dim)
+        return dims
+
+    def _fit(self, vectors: FloatArray) -> FloatArray:
+        """Truncate full-dimension vectors to the store's Matryoshka dimension."""
+        return self._fit_to(vectors, self.config.dim)
+
+    def _fit_to(self, vectors: FloatArray, dim: int | None) -> FloatArray:
+        if dim is not None and vectors.shape[1] > dim:
+            matryoshka = self.encoder.matryoshka_dims if self.encoder is not None else ()
+            model = self.config.model_id or "this model"
+            return truncate(vectors, dim, matryoshka_dims=matryoshka or None, model_id=model)
+        return vectors
+
+    def _refresh_config(self, conn: Connection) -> None:
+        """Another process may have fixed the dimension or ranges since we opened."""
+        if needs_first_vectors(self.config):
+            fresh = read_config(conn)
+            if fresh != self.config:
+                self.config = fresh
+                self._setup_vectors()
+
+    # -- writing ------------------------------------------------------------
+    def add(
+        self,
+        texts: Sequence[str],
+        metadatas: Sequence[Mapping[str, Any] | None] | None = None,
+        ids: Sequence[str] | None = None,
+        embeddings: Any = None,
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> list[str]:
+        """Insert or replace (by id) documents with their metadata and vectors.
+
+        Each batch is one transaction: a document's row, FTS entry and vectors are
+        written together or not at all.
+
+        Args:
+            texts: Document texts.
+            metadatas: One JSON-serialisable dict (or ``None``) per text.
+            ids: One unique id per text; generated (uuid4 hex) when ``None``. An id that
+                exists already is replaced (upsert). The same id twice in one call is an error.
+            embeddings: Precomputed ``(n, d)`` vectors, stored exactly as given (``d`` is the
+                store's dimension, or the model's full dimension which is then truncated).
+                Without them the encoder embeds the texts.
+            batch_size: Documents per transaction (and per encoder call).
+
+        Returns:
+            The ids, in input order.
+
+        Raises:
+            TypeError: A text, id or metadata entry has the wrong type (the message names its index).
+            ValueError: Length mismatch, duplicate ids, NaN/inf vectors, or invalid Unicode text.
+            StoreMismatchError: Embeddings of the wrong dimension.
+            StoreError: No encoder and no embeddings, or the write failed.
+        """
+        texts = check_texts(texts)
+        metas = check_metadatas(metadatas, len(texts))
+        doc_ids = check_ids(ids, len(texts))
+        check_k(batch_size, "batch_size")
+        if batch_size == 0:
+            raise ValueError("batch_size must be >= 1")
+        if not texts:
+            return []
+        given: FloatArray | None = None
+        if embeddings is not None:
+            given = check_embeddings(embeddings, len(texts), self._accepted_dims())
+        elif self.encoder is None:
+            raise StoreError("this store has no encoder: pass embeddings= to add(), or open the store with an encoder")
+        show = self.show_progress if self.show_progress is not None else sys.stderr.isatty()
+        bulk = len(texts) > batch_size and not self._pool.memory
+        with self._pool.connection() as conn, tqdm(total=len(texts), disable=not show, unit="doc") as bar:
+            if bulk:  # checkpoint the WAL less often during a bulk load, once at the end
+                conn.execute(f"PRAGMA wal_autocheckpoint = {BULK_AUTOCHECKPOINT_PAGES}")
+            try:
+                self._add_batches(conn, bar, doc_ids, texts, metas, given, batch_size)
+            finally:
+                if bulk:
+                    conn.execute("PRAGMA wal_autocheckpoint = 1000")
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        return doc_ids
+
+    def _add_batches(
+        self,
+        conn: Connection,
+        bar: Any,
+        doc_ids: list[str],
+        texts: list[str],
+        metas: list[str],
+        given: FloatArray | None,
+        batch_size: int,
+    ) -> None:
+        for start in range(0, len(texts), batch_size):
+            stop = min(start + batch_size, len(texts))
+            if given is not None:
+                vectors = given[start:stop]
+            elif self.encoder is not None:
+                vectors = check_embeddings(
+                    self.encoder.documents(texts[start:stop]),
+                    stop - start,
+                    self._accepted_dims(),
+                    what="encoder outputs",
+                )
+            else:  # pragma: no cover - add() checks this first
+                raise StoreError("no encoder and no embeddings")
+            self._write_batch(conn, doc_ids[start:stop], texts[start:stop], metas[start:stop], vectors)
+            bar.update(stop - start)
+
+    def _write_batch(
+        self, conn: Connection, ids: list[str], texts: list[str], metas: list[str], vectors: FloatArray
+    ) -> None:
+        self._refresh_config(conn)
+        if needs_first_vectors(self.config):
+            with self._write_lock:
+                fitted = self._fit_to(vectors, self.config.dim)
+                self.config = settle_first_vectors(conn, fitted, int8_ranges=self._int8_ranges)
+                self._setup_vectors()
+        vectors = self._fit(vectors)
+        if vectors.shape[1] != self.config.dim:
+            raise StoreMismatchError(
+                f"embeddings have dimension {vectors.shape[1]}, but this store expects {self.config.dim}"
+            )
+        mirror = self._mirror
+        if mirror is None:  # pragma: no cover - set by _first_vectors
+            raise StoreError("the vector index is not initialised")
+        unit = normalize(vectors)
+        result = upsert(conn, mirror.codec, ids, texts, metas, vectors, mirror.codec.codes(unit))
+        mirror.record_write(result.old_generation, result.new_generation, np.asarray(result.rowids), unit)
+
+    def delete(self, ids: Sequence[str]) -> int:
+        """Delete documents by id; unknown ids are ignored.
+
+        Returns:
+            How many documents were deleted.
+        """
+        if isinstance(ids, (str, bytes)):
+            raise TypeError("ids must be a list of strings, not a single string")
+        doc_ids = list(dict.fromkeys(ids))
+        for index, doc_id in enumerate(doc_ids):
+            if not isinstance(doc_id, str):
+                raise TypeError(f"ids[{index}] must be a str, got {type(doc_id).__name__}")
+        if not doc_ids:
+            return 0
+        with self._pool.connection() as conn:
+            result = delete_rows(conn, doc_ids)
+        if self._mirror is not None and result.rowids:
+            self._mirror.record_write(result.old_generation, result.new_generation, np.asarray(result.rowids), None)
+        return len(result.rowids)
+
+    # -- reading ------------------------------------------------------------
+    def count(self) -> int:
+        """Number of documents."""
+        with self._pool.connection() as conn:
+            return int(conn.scalar(f"SELECT count(*) FROM {quote_identifier(DOCUMENTS)}"))
+
+    def _rows_by_rowid(self, conn: Connection, rowids: Sequence[int]) -> dict[int, tuple[str, str, str]]:
+        found: dict[int, tuple[str, str, str]] = {}
+        for chunk in chunked(list(rowids)):
+            sql = select_in_sql(DOCUMENTS, ["rowid", "id", "text", "metadata"], "rowid", len(chunk))
+            for rowid, doc_id, text, meta in conn.fetchall(sql, list(chunk)):
+                found[int(rowid)] = (doc_id, text, meta)
+        return found
+
+    def _embeddings(self, conn: Connection, rowids: Sequence[int]) -> dict[int, FloatArray]:
+        if self.config.dim is None or not rowids:
+            return {}
+        return fetch_vectors(conn, rowids, self.config.dim)
+
+    def get(self, ids: Sequence[str], *, include_embeddings: bool = False) -> list[Document]:
+        """Documents by id, in input order; missing ids are skipped.
+
+        Args:
+            ids: The ids to fetch.
+            include_embeddings: Attach the stored float32 vectors (exactly as added).
+        """
+        wanted = [i for i in ids if isinstance(i, str)]
+        with self._pool.connection() as conn:
+            by_id: dict[str, tuple[int, str, str]] = {}
+            for chunk in chunked(list(dict.fromkeys(wanted))):
+                sql = select_in_sql(DOCUMENTS, ["id", "rowid", "text", "metadata"], "id", len(chunk))
+                for doc_id, rowid, text, meta in conn.fetchall(sql, list(chunk)):
+                    by_id[doc_id] = (int(rowid), text, meta)
+            vectors = self._embeddings(conn, [v[0] for v in by_id.values()]) if include_embeddings else {}
+        return [
+            Document(i, by_id[i][1], json.loads(by_id[i][2]), vectors.get(by_id[i][0])) for i in wanted if i in by_id
+        ]
+
+    def iter_documents(self, *, batch_size: int = 1000, include_embeddings: bool = False) -> Iterator[Document]:
+        """Every document in insertion (rowid) order, read in batches (for export or re-indexing)."""
+        last = -(2**63)
+        while True:
+            with self._pool.connection() as conn:
+                rows = conn.fetchall(
+                    f"SELECT rowid, id, text, metadata FROM {quote_identifier(DOCUMENTS)} "
+                    "WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                    (last, batch_size),
+                )
+                vectors = self._embeddings(conn, [r[0] for r in rows]) if include_embeddings else {}
+            if not rows:
+                return
+            for rowid, doc_id, text, meta in rows:
+                yield Document(doc_id, text, json.loads(meta), vectors.get(int(rowid)))
+            last = int(rows[-1][0])
+
+    # -- searching ----------------------------------------------------------
+    def _query_vector(self, query: str | None, vector: Any) -> FloatArray:
+        if vector is not None:
+            array = check_embeddings(vector, 1, self._accepted_dims(), what="query vector")
+        elif query is not None and self.encoder is not None:
+            array = check_embeddings(self.encoder.query(query), 1, self._accepted_dims(), what="query vector")
+        elif query is not None:
+            raise StoreError("dense search needs an encoder for text queries: pass vector=, or open with an encoder")
+        else:
+            raise ValueError("give a query string or a vector")
+        return normalize(self._fit(array))[0]
+
+    def _filter(self, filter: Mapping[str, Any] | None) -> tuple[str | None, list[Any]]:
+        if not filter:
+            return None, []
+        from ogma.store.filters import compile_filter
+
+        sql, params = compile_filter(filter, column=f"{DOCUMENTS}.metadata")
+        return sql, list(params)
+
+    def _dense(
+        self,
+        conn: Connection,
+        unit: FloatArray,
+        count: int,
+        filter_sql: str | None,
+        params: list[Any],
+        backend: Backend,
+    ) -> list[tuple[int, float]]:
+        self._refresh_config(conn)
+        if self._mirror is None:
+            return []
+        return dense(
+            conn,
+            self._mirror,
+            unit,
+            count,
+            filter_sql=filter_sql,
+            filter_params=params,
+            backend=backend,
+            oversample=self.oversample,
+        )
+
+    def search(
+        self,
+        query: str | None = None,
+        *,
+        vector: Any = None,
+        k: int = 10,
+        mode: SearchMode = "dense",
+        filter: Mapping[str, Any] | None = None,
+        fusion: str | Mapping[str, Any] | None = None,
+        candidates: int | None = None,
+        include_embeddings: bool = False,
+        rerank: Any = None,
+        rerank_k: int | None = None,
+        rerank_alpha: float | None = None,
+        backend: Backend | None = None,
+    ) -> list[Hit]:
+        """Search by meaning (dense), by words (lexical, BM25) or both (hybrid).
+
+        Args:
+            query: The query text (needed for lexical, hybrid and reranking).
+            vector: A query vector instead of embedding ``query`` (dense part).
+            k: Results wanted (0 gives ``[]``).
+            mode: ``"dense"``, ``"lexical"`` or ``"hybrid"``.
+            filter: Metadata filter (see ``ogma.store.filters``), applied inside candidate
+                generation: if at least ``k`` documents match, ``k`` come back.
+            fusion: Hybrid fusion method name, or ``{"method": ..., **params}`` for
+                :func:`ogma.fusion.fuse` (``None``: its default).
+            candidates: Depth of each ranked list before fusion or reranking
+                (default ``max(k, 50)`` in hybrid mode).
+            include_embeddings: Attach the stored vectors to the hits.
+            rerank: A reranker (``rerank(query, documents, top_k, first_stage_scores=, alpha=)``);
+                reorders the first ``rerank_k`` hits.
+            rerank_k: First-stage hits handed to the reranker (default ``max(k, 50)``).
+            rerank_alpha: Blend weight of the reranker with the first-stage score (``None``: rerank only).
+            backend: Dense backend for this call (default: the store's).
+
+        Returns:
+            Hits, best first; ``score`` is the final score and ``scores`` holds each stage's
+            (``"dense"`` cosine, ``"lexical"`` positive BM25, ``"fused"``, ``"rerank"``).
+
+        Raises:
+            ValueError: Negative ``k``, unknown mode or backend, no query.
+            StoreMismatchError: A query vector of the wrong dimension.
+            FilterError: A malformed filter.
+        """
+        k = check_k(k)
+        if mode not in SEARCH_MODES:
+            raise ValueError(f"mode must be one of {', '.join(SEARCH_MODES)}; got {mode!r}")
+        backend = backend or self.backend
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}; got {backend!r}")
+        if query is not None and not isinstance(query, str):
+            raise TypeError(f"query must be a str, got {type(query).__name__}")
+        if mode != "dense" and query is None:
+            raise ValueError(f"{mode} search needs a query string")
+        if rerank is not None and query is None:
+            raise ValueError("reranking needs a query string")
+        if k == 0:
+            return []
+        first_k = max(k, check_k(rerank_k, "rerank_k") if rerank_k is not None else 50) if rerank is not None else k
+        depth = check_k(candidates, "candidates") if candidates is not None else max(first_k, 50)
+        filter_sql, params = self._filter(filter)
+        unit = self._query_vector(query, vector) if mode != "lexical" else None
+        with self._pool.connection() as conn:
+            ranked, scores = self._rank(conn, mode, query, unit, first_k, depth, filter_sql, params, backend, fusion)
+            rows = self._rows_by_rowid(conn, [r for r, _ in ranked])
+            vectors = self._embeddings(conn, [r for r, _ in ranked]) if include_embeddings else {}
+        hits = [
+            Hit(
+                id=rows[r][0],
+                text=rows[r][1],
+                metadata=json.loads(rows[r][2]),
+                score=score,
+                scores=scores[r],
+                embedding=vectors.get(r),
+            )
+            for r, score in ranked
+            if r in rows
+        ]
+        if rerank is not None and query is not None:
+            hits = rerank_hits(rerank, query, hits, k, alpha=rerank_alpha)
+        return hits[:k]
+
+    def _rank(
+        self,
+        conn: Connection,
+        mode: SearchMode,
+        query: str | None,
+        unit: FloatArray | None,
+        count: int,
+        depth: int,
+        filter_sql: str | None,
+        params: list[Any],
+        backend: Backend,
+        fusion: str | Mapping[str, Any] | None,
+    ) -> tuple[list[tuple[int, float]], dict[int, dict[str, float]]]:
+        dense_list: list[tuple[int, float]] = []
+        lexical_list: list[tuple[int, float]] = []
+        if mode in ("dense", "hybrid") and unit is not None:
+            dense_list = self._dense(conn, unit, count if mode == "dense" else depth, filter_sql, params, backend)
+        if mode in ("lexical", "hybrid") and query is not None:
+            from ogma.store.fts import build_fts_query
+
+            lexical_list = lexical(
+                conn,
+                build_fts_query(query),
+                count if mode == "lexical" else depth,
+                filter_sql=filter_sql or "1",
+                filter_params=params,
+            )
+        scores: dict[int, dict[str, float]] = {}
+        for rowid, score in dense_list:
+            scores.setdefault(rowid, {})["dense"] = score
+        for rowid, score in lexical_list:
+            scores.setdefault(rowid, {})["lexical"] = score
+        if mode == "dense":
+            return dense_list, scores
+        if mode == "lexical":
+            return lexical_list, scores
+        fused = fuse_ranked(dense_list, lexical_list, fusion)
+        for rowid, score in fused:
+            scores[rowid]["fused"] = score
+        return fused[:count], scores
+
+    def max_marginal_relevance_search(
+        self,
+        query: str | None = None,
+        *,
+        vector: Any = None,
+        k: int = 4,
+        fetch_k: int = 20,
+        lambda_mult: float = 0.5,
+        filter: Mapping[str, Any] | None = None,
+    ) -> list[Hit]:
+        """Dense search for ``fetch_k`` candidates, then ``k`` picked by maximal marginal relevance.
+
+        Args:
+            query: Query text (needs an encoder) ...
+            vector: ... or a query vector.
+            k: Results wanted.
+            fetch_k: Candidates to choose from.
+            lambda_mult: 1 = relevance only, 0 = diversity only.
+            filter: Metadata filter.
+
+        Returns:
+            Hits in MMR selection order; ``score`` is the cosine similarity to the query.
+        """
+        k = check_k(k)
+        fetch_k = max(check_k(fetch_k, "fetch_k"), k)
+        if k == 0:
+            return []
+        unit = self._query_vector(query, vector)
+        pool = self.search(query, vector=unit, k=fetch_k, filter=filter, include_embeddings=True)
+        if not pool:
+            return []
+        matrix = np.stack([h.embedding for h in pool if h.embedding is not None])
+        chosen = mmr_select(unit, self._fit(matrix), k, lambda_mult=lambda_mult)
+        return [pool[i] for i in chosen]
+
+    # -- lifecycle ----------------------------------------------------------
+    def close(self) -> None:
+        """Close every connection (idempotent)."""
+        self._pool.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        c = self.config
+        return f"Store({self.path!r}, model_id={c.model_id!r}, dim={c.dim}, precision={c.precision!r})"

@@ -1,0 +1,195 @@
+"""The vector tables: encoding search codes, writing and reading vectors, sqlite-vec KNN.
+
+Two tables hold a store's vectors (see :mod:`ogma.store.schema`):
+
+* ``ogma_vectors`` keeps each vector exactly as it was given (float32 blob).
+  It is the source of truth: exact rescoring, ``include_embeddings`` and the
+  in-process index (:mod:`ogma.store.mirror`) read it. Reading blobs from a plain
+  table by rowid is about two orders of magnitude faster than reading them back
+  out of a ``vec0`` table.
+* ``ogma_vec`` is the sqlite-vec ``vec0`` index of the *search codes*: the
+  L2-normalised vectors at the store's precision (float32, int8 or sign bits).
+  Any SQLite with sqlite-vec can query it, and ``backend="sqlite-vec"`` searches
+  through it.
+
+Example:
+    >>> import numpy as np
+    >>> codec = VectorCodec("binary", 8)
+    >>> codec.codes(np.array([[1, -1, 1, -1, 1, -1, 1, -1]], dtype=np.float32)).tolist()
+    [[85]]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ogma.compress import Int8Ranges, normalize, quantize_binary, quantize_int8
+from ogma.store.connect import Connection
+from ogma.store.schema import IndexPrecision
+from ogma.store.sql import (
+    VEC_INDEX,
+    VECTORS,
+    chunked,
+    delete_in_sql,
+    quote_identifier,
+    select_in_sql,
+    vec_knn_sql,
+)
+
+__all__ = [
+    "VEC0_KNN_LIMIT",
+    "VectorCodec",
+    "delete_vectors",
+    "fetch_vectors",
+    "iter_vectors",
+    "vec0_search",
+    "write_vectors",
+]
+
+VEC0_KNN_LIMIT = 4096
+"""sqlite-vec refuses ``k`` above this in a KNN query; larger requests use a full scan."""
+
+FloatArray = npt.NDArray[np.float32]
+
+_VEC_FUNCTION = {"float32": "", "int8": "vec_int8", "binary": "vec_bit"}
+_DISTANCE_FUNCTION = {"float32": "vec_distance_cosine", "int8": "vec_distance_cosine", "binary": "vec_distance_hamming"}
+
+
+class VectorCodec:
+    """Turns unit vectors into the search codes of one precision.
+
+    Args:
+        precision: ``"float32"``, ``"int8"`` or ``"binary"``.
+        dim: Vector dimension.
+        ranges: int8 quantization ranges (``None`` means sqlite-vec's fixed ``'unit'`` ranges).
+
+    Example:
+        >>> import numpy as np
+        >>> VectorCodec("int8", 2).codes(np.array([[1.0, -1.0]], dtype=np.float32)).tolist()
+        [[126, -128]]
+    """
+
+    def __init__(self, precision: IndexPrecision, dim: int, ranges: Int8Ranges | None = None) -> None:
+        self.precision = precision
+        self.dim = dim
+        self.ranges = ranges if ranges is not None else Int8Ranges.unit(dim)
+        self.function = _VEC_FUNCTION[precision]
+        self.distance_function = _DISTANCE_FUNCTION[precision]
+
+    def codes(self, unit: FloatArray) -> npt.NDArray[Any]:
+        """Search codes of ``(n, dim)`` unit vectors: float32, int8 or packed bits (uint8)."""
+        if self.precision == "float32":
+            return np.ascontiguousarray(unit, dtype=np.float32)
+        if self.precision == "int8":
+            return quantize_int8(unit, self.ranges)
+        return quantize_binary(unit)
+
+    def int8_query(self, query: FloatArray) -> npt.NDArray[np.int8]:
+        """The int8 query whose dot product with int8 codes ranks like ``query · dequantized(codes)``.
+
+        Dequantization is affine per dimension (``x = (c + 128)·step + low``), so the
+        ranking only depends on ``Σ query_j·step_j·c_j``; that weight vector is
+        scaled to the int8 range.
+        """
+        steps = np.maximum((self.ranges.high - self.ranges.low) / 255.0, 1e-12)
+        weights = query.astype(np.float32) * steps
+        scale = float(np.max(np.abs(weights))) or 1.0
+        return np.clip(np.rint(weights / scale * 127.0), -127, 127).astype(np.int8)
+
+    def insert_sql(self) -> str:
+        """Insert one row of the ``vec0`` index: parameters rowid, code blob."""
+        value = f"{self.function}(?)" if self.function else "?"
+        return f"INSERT INTO {quote_identifier(VEC_INDEX)} (rowid, embedding) VALUES (?, {value})"
+
+
+def write_vectors(
+    conn: Connection,
+    codec: VectorCodec,
+    rowids: Sequence[int],
+    vectors: FloatArray,
+    codes: npt.NDArray[Any],
+) -> None:
+    """Insert vectors (exact float32) and their codes for new rowids; call inside a transaction."""
+    blobs = [row.tobytes() for row in np.ascontiguousarray(vectors, dtype="<f4")]
+    conn.executemany(f"INSERT INTO {quote_identifier(VECTORS)} (rowid, vector) VALUES (?, ?)", list(zip(rowids, blobs)))
+    code_blobs = [row.tobytes() for row in np.ascontiguousarray(codes)]
+    conn.executemany(codec.insert_sql(), list(zip(rowids, code_blobs)))
+
+
+def delete_vectors(conn: Connection, rowids: Sequence[int]) -> None:
+    """Remove the vectors of ``rowids`` from both tables; call inside a transaction."""
+    for chunk in chunked(list(rowids)):
+        conn.execute(delete_in_sql(VECTORS, "rowid", len(chunk)), list(chunk))
+        conn.execute(delete_in_sql(VEC_INDEX, "rowid", len(chunk)), list(chunk))
+
+
+def fetch_vectors(conn: Connection, rowids: Sequence[int], dim: int) -> dict[int, FloatArray]:
+    """The exact stored vectors of ``rowids`` (missing rowids are absent)."""
+    found: dict[int, FloatArray] = {}
+    for chunk in chunked(list(rowids)):
+        for rowid, blob in conn.fetchall(select_in_sql(VECTORS, ["rowid", "vector"], "rowid", len(chunk)), list(chunk)):
+            found[int(rowid)] = np.frombuffer(blob, dtype="<f4", count=dim).astype(np.float32)
+    return found
+
+
+def iter_vectors(
+    conn: Connection, dim: int, *, batch_size: int = 50_000
+) -> Iterator[tuple[npt.NDArray[np.int64], FloatArray]]:
+    """All stored vectors in rowid order, as ``(rowids, matrix)`` batches."""
+    last = -(2**63)
+    table = quote_identifier(VECTORS)
+    while True:
+        rows = conn.fetchall(
+            f"SELECT rowid, vector FROM {table} WHERE rowid > ? ORDER BY rowid LIMIT ?", (last, batch_size)
+        )
+        if not rows:
+            return
+        rowids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(len(rows), dim)
+        yield rowids, matrix.astype(np.float32, copy=False)
+        last = int(rowids[-1])
+
+
+def vec0_search(
+    conn: Connection,
+    codec: VectorCodec,
+    unit_query: FloatArray,
+    count: int,
+    *,
+    filter_sql: str | None = None,
+    filter_params: Sequence[Any] = (),
+    documents_table: str = "ogma_documents",
+) -> list[tuple[int, float]]:
+    """Candidates from the ``vec0`` index, nearest first, as ``(rowid, distance)``.
+
+    Uses sqlite-vec's KNN when possible; a filter or ``count`` above
+    :data:`VEC0_KNN_LIMIT` switches to an exact scan with sqlite-vec's distance
+    function, restricted to the filter's rows.
+    """
+    if count <= 0:
+        return []
+    blob = codec.codes(unit_query.reshape(1, -1))[0].tobytes()
+    if filter_sql is None and count <= VEC0_KNN_LIMIT:
+        rows = conn.fetchall(vec_knn_sql(codec.function), (blob, count))
+        return [(int(r), float(d)) for r, d in rows]
+    arg = f"{codec.function}(?)" if codec.function else "?"
+    where = ""
+    params: list[Any] = [blob]
+    if filter_sql is not None:
+        where = f" WHERE rowid IN (SELECT rowid FROM {quote_identifier(documents_table)} WHERE {filter_sql})"
+        params.extend(filter_params)
+    params.append(count)
+    sql = (
+        f"SELECT rowid, {codec.distance_function}(embedding, {arg}) AS distance "
+        f"FROM {quote_identifier(VEC_INDEX)}{where} ORDER BY distance, rowid LIMIT ?"
+    )
+    return [(int(r), float(d)) for r, d in conn.fetchall(sql, params)]
+
+
+def unit_rows(vectors: FloatArray) -> FloatArray:
+    """L2-normalised copy of ``vectors`` (zero rows stay zero)."""
+    return normalize(vectors)

@@ -1,0 +1,237 @@
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pytest
+
+from ogma.errors import FilterError, StoreError, StoreMismatchError
+from ogma.store import Document, Store
+from ogma.types import Hit
+
+
+def test_add_get_count_and_generated_ids(store: Store) -> None:
+    ids = store.add(["one", "two"], [{"n": 1}, None])
+    assert len(ids) == 2 and all(len(i) == 32 for i in ids)
+    assert store.count() == 2
+    docs = store.get([ids[1], "missing", ids[0]])
+    assert [d.text for d in docs] == ["two", "one"]
+    assert docs[1].metadata == {"n": 1} and docs[0].metadata == {}
+    assert isinstance(docs[0], Document) and docs[0].embedding is None
+
+
+def test_upsert_replaces_text_metadata_and_vector(filled: Store) -> None:
+    before = filled.count()
+    filled.add(["Tokyo is the capital of Japan"], [{"lang": "en"}], ["paris"])
+    assert filled.count() == before
+    doc = filled.get(["paris"], include_embeddings=True)[0]
+    assert doc.text.startswith("Tokyo") and doc.metadata == {"lang": "en"}
+    assert [h.id for h in filled.search("Tokyo Japan", mode="lexical", k=3)] == ["paris"]
+    assert filled.search("France", mode="lexical", k=3) == [] or "paris" not in [
+        h.id for h in filled.search("France", mode="lexical", k=3)
+    ]
+    top = filled.search("Tokyo is the capital of Japan", k=1)[0]
+    assert top.id == "paris" and top.score == pytest.approx(1.0, abs=1e-5)
+
+
+def test_embeddings_come_back_exactly(db_path: str) -> None:
+    rng = np.random.default_rng(3)
+    raw = (rng.standard_normal((5, 6)) * 7).astype(np.float32)  # not normalised
+    for precision in ("float32", "int8", "binary"):
+        with Store(f"{db_path}.{precision}", dim=6, precision=precision) as store:
+            store.add([f"t{i}" for i in range(5)], ids=[f"d{i}" for i in range(5)], embeddings=raw)
+            got = store.get([f"d{i}" for i in range(5)], include_embeddings=True)
+            assert np.array_equal(np.stack([d.embedding for d in got]), raw)  # type: ignore[misc]
+            hit = store.search(vector=raw[2], k=1, include_embeddings=True)[0]
+            assert hit.id == "d2" and np.array_equal(hit.embedding, raw[2])  # type: ignore[arg-type]
+            assert hit.score == pytest.approx(1.0, abs=1e-5)
+
+
+def test_delete(filled: Store) -> None:
+    assert filled.delete(["paris", "nope", "paris"]) == 1
+    assert filled.delete([]) == 0
+    assert filled.get(["paris"]) == []
+    assert "paris" not in [h.id for h in filled.search("capital France", mode="lexical", k=10)]
+    assert "paris" not in [h.id for h in filled.search("Paris capital France", k=10)]
+    assert filled.count() == 7
+
+
+def test_iter_documents(filled: Store) -> None:
+    docs = list(filled.iter_documents(batch_size=3, include_embeddings=True))
+    assert [d.id for d in docs][:2] == ["paris", "berlin"] and len(docs) == 8
+    assert all(d.embedding is not None and d.embedding.shape == (32,) for d in docs)
+
+
+def test_dense_lexical_hybrid_scores(filled: Store) -> None:
+    dense = filled.search("capital of Germany", k=3)
+    assert dense[0].id == "berlin" and set(dense[0].scores) == {"dense"}
+    assert dense[0].score == dense[0].scores["dense"] and -1.0 <= dense[0].score <= 1.0 + 1e-6
+    lexical = filled.search("capital of Germany", mode="lexical", k=3)
+    assert lexical[0].id == "berlin" and lexical[0].scores["lexical"] > 0
+    assert [h.score for h in lexical] == sorted((h.score for h in lexical), reverse=True)
+    hybrid = filled.search("capital of Germany", mode="hybrid", k=3)
+    assert hybrid[0].id == "berlin"
+    assert {"dense", "lexical", "fused"} <= set(hybrid[0].scores)
+    assert hybrid[0].score == hybrid[0].scores["fused"]
+
+
+def test_filters_apply_inside_candidate_generation(store: Store, vectors: Any) -> None:
+    n = 400
+    vecs = vectors(n)
+    store.add(
+        [f"doc {i}" for i in range(n)],
+        [{"even": i % 2 == 0, "i": i} for i in range(n)],
+        [str(i) for i in range(n)],
+        embeddings=vecs,
+    )
+    query = vecs[1]  # an odd document: its nearest neighbours are mostly odd
+    for mode in ("dense", "lexical", "hybrid"):
+        hits = store.search("doc", vector=query, k=25, mode=mode, filter={"even": True})
+        assert len(hits) == 25 and all(h.metadata["even"] for h in hits), mode
+    few = store.search(vector=query, k=25, filter={"i": {"$lt": 3}})
+    assert sorted(h.id for h in few) == ["0", "1", "2"]
+    with pytest.raises(FilterError):
+        store.search(vector=query, filter={"i": {"$bogus": 1}})
+
+
+def test_metadata_never_injects_sql(store: Store) -> None:
+    evil = "x') OR 1=1; DROP TABLE ogma_documents; --"
+    store.add(["a", "b"], [{evil: evil}, {"k": "v"}], ["a", "b"])
+    assert store.get(["a"])[0].metadata == {evil: evil}
+    assert [h.id for h in store.search("a b", k=5, filter={"k": evil})] == []
+    assert [h.id for h in store.search("a b", k=5, filter={"k": "v"})] == ["b"]
+    assert store.count() == 2
+
+
+def test_validation_errors(store: Store) -> None:
+    with pytest.raises(TypeError, match=r"texts\[1\]"):
+        store.add(["ok", None])  # type: ignore[list-item]
+    with pytest.raises(TypeError, match="list of strings"):
+        store.add("just a string")
+    with pytest.raises(ValueError, match="2 metadatas for 1 texts"):
+        store.add(["a"], [{}, {}])
+    with pytest.raises(ValueError, match="2 ids for 1 texts"):
+        store.add(["a"], ids=["x", "y"])
+    with pytest.raises(ValueError, match="appears twice"):
+        store.add(["a", "b"], ids=["x", "x"])
+    with pytest.raises(TypeError, match=r"metadatas\[0\] is not JSON"):
+        store.add(["a"], [{"f": object()}])
+    with pytest.raises(StoreMismatchError, match=r"dimension 5.*expects 32"):
+        store.add(["a"], embeddings=np.ones((1, 5)))
+    with pytest.raises(ValueError, match=r"embeddings\[1\] contains NaN"):
+        store.add(["a", "b"], embeddings=np.array([[1.0] * 32, [np.nan] * 32]))
+    with pytest.raises(ValueError, match="infinite"):
+        store.add(["a"], embeddings=np.array([[np.inf] * 32]))
+    with pytest.raises(ValueError, match=r"texts\[0\] is not valid Unicode"):
+        store.add(["bad \udcff text"])
+    with pytest.raises(ValueError, match="k must be >= 0"):
+        store.search("x", k=-1)
+    with pytest.raises(StoreMismatchError, match="query vector"):
+        store.search(vector=np.ones(3))
+    assert store.count() == 0  # nothing half-written
+    assert store.search("x", k=0) == []
+
+
+def test_empty_store_search(store: Store) -> None:
+    for mode in ("dense", "lexical", "hybrid"):
+        assert store.search("anything", mode=mode) == []
+    assert Store(":memory:").search(vector=np.ones(4)) == []
+
+
+def test_no_encoder_needs_embeddings(tmp_path: Path) -> None:
+    with Store(tmp_path / "x.db") as store:
+        with pytest.raises(StoreError, match="no encoder"):
+            store.add(["text"])
+        store.add(["text"], embeddings=np.ones((1, 4)), ids=["t"])
+        assert store.dim == 4
+        with pytest.raises(StoreError, match="needs an encoder"):
+            store.search("text")
+        assert store.search("text", mode="lexical")[0].id == "t"
+
+
+def test_plain_callable_and_embedder_protocol(tmp_path: Path, embedder: Any) -> None:
+    with Store(tmp_path / "c.db", embedder.encode_documents) as store:
+        store.add(["red apple", "blue sky"], ids=["a", "s"])
+        assert store.search("apple red", k=1)[0].id == "a"
+    proto = SimpleNamespace(embed_documents=embedder.encode_documents, embed_query=lambda t: embedder._one(t))
+    with Store(tmp_path / "p.db", proto) as store:
+        store.add(["red apple", "blue sky"], ids=["a", "s"])
+        assert store.search("blue sky", k=1)[0].id == "s"
+
+
+def test_matryoshka_dim(tmp_path: Path, embedder: Any) -> None:
+    with Store(tmp_path / "m.db", embedder, dim=16, precision="binary") as store:
+        store.add(["alpha beta gamma delta epsilon zeta eta theta iota kappa lambda", "red green blue"], ids=["a", "d"])
+        doc = store.get(["a"], include_embeddings=True)[0]
+        assert doc.embedding is not None and doc.embedding.shape == (16,)
+        assert np.linalg.norm(doc.embedding) == pytest.approx(1.0, abs=1e-5)
+        assert store.config.full_dim == 32
+        assert store.search("alpha beta gamma delta epsilon zeta eta theta iota kappa", k=1)[0].id == "a"
+        full = embedder.encode_documents(["red green blue"])
+        assert store.search(vector=full[0], k=1)[0].id == "d"  # full-dim query vectors are truncated too
+
+
+def test_rerank_keeps_both_scores(filled: Store) -> None:
+    class ByLength:
+        def rerank(self, query: str, documents: list[str], top_k: int | None = None, **kw: Any) -> list[Any]:
+            assert len(documents) == 8  # rerank_k candidates (all there are)
+            order = sorted(range(len(documents)), key=lambda i: len(documents[i]))
+            return [SimpleNamespace(index=i, score=1.0 / (1 + r)) for r, i in enumerate(order)][:top_k]
+
+    hits = filled.search("capital", k=2, rerank=ByLength(), rerank_k=20)
+    assert len(hits) == 2 and hits[0].id == "madrid"  # the shortest text
+    assert set(hits[0].scores) == {"dense", "rerank"} and hits[0].score == hits[0].scores["rerank"]
+
+
+def test_mmr_prefers_diversity(store: Store) -> None:
+    base = np.zeros((4, 32), dtype=np.float32)
+    base[0, 0] = 1.0
+    base[1, :2] = [0.99, 0.141]  # a near-duplicate of "a"
+    base[2, 2] = 1.0
+    base[3, 5] = 1.0
+    store.add(["a", "a2", "b", "c"], ids=["a", "a2", "b", "c"], embeddings=base)
+    q = np.zeros(32, dtype=np.float32)
+    q[[0, 2]] = [1.0, 0.5]
+    plain = [h.id for h in store.search(vector=q, k=2)]
+    diverse = [h.id for h in store.max_marginal_relevance_search(vector=q, k=2, fetch_k=4, lambda_mult=0.5)]
+    assert plain == ["a", "a2"] and diverse == ["a", "b"]
+    assert store.max_marginal_relevance_search(vector=q, k=0) == []
+
+
+def test_k_larger_than_store_and_hits_type(filled: Store) -> None:
+    hits = filled.search("capital", k=100)
+    assert len(hits) == 8 and all(isinstance(h, Hit) for h in hits)
+
+
+def test_closed_store_raises(tmp_path: Path) -> None:
+    store = Store(tmp_path / "c.db", dim=2)
+    store.close()
+    store.close()
+    with pytest.raises(StoreError, match="closed"):
+        store.count()
+
+
+def test_tracer_and_repr(tmp_path: Path) -> None:
+    seen: list[str] = []
+    with Store(tmp_path / "t.db", dim=2, tracer=lambda sql, params: seen.append(sql)) as store:
+        store.count()
+        assert "dim=2" in repr(store)
+    assert any("count(*)" in s for s in seen)
+
+
+def test_apsw_driver_forced(tmp_path: Path, embedder: Any) -> None:
+    with Store(tmp_path / "a.db", embedder, driver="apsw") as store:
+        store.add(["hello world"], ids=["h"])
+        assert store.search("hello", mode="hybrid", k=1)[0].id == "h"
+
+
+def test_sqlite3_driver_forced(tmp_path: Path, embedder: Any) -> None:
+    from ogma.store.connect import _stdlib_usable
+
+    if not _stdlib_usable()[0]:
+        pytest.skip("this Python's sqlite3 cannot load extensions")
+    with Store(tmp_path / "s.db", embedder, driver="sqlite3") as store:
+        store.add(["hello world"], ids=["h"])
+        assert store.search("hello", mode="hybrid", k=1)[0].id == "h"
