@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from ogma import compress
 from ogma.compress import (
     Int8Ranges,

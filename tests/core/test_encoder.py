@@ -6,10 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from ogma import TextEncoder
 from ogma.compress import quantize_binary
 from ogma.errors import ModelFileError
-
 from tests.helpers.tiny_models import WORDS, make_tiny_bert_folder, make_tiny_ogma_folder
 
 

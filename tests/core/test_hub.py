@@ -7,10 +7,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from ogma import TextEncoder
 from ogma.errors import ModelFileError, ModelNotFoundError, OfflineError
 from ogma.hub import hub_is_offline, ogma_home, resolve_model
-
 from tests.helpers.tiny_models import make_tiny_bert_folder
 
 

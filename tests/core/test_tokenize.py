@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from ogma.registry import TaskScheme
 from ogma.tokenize import TextTokenizer, plan_batches
-
 from tests.helpers.tiny_models import make_word_tokenizer
 
 

@@ -34,13 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (-vv for debug)")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"ogma.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"ogma.cli.{name}":
-                continue
-            raise
-        module.register(subparsers)
+        importlib.import_module(f"ogma.cli.{name}").register(subparsers)
     return parser
 
 
