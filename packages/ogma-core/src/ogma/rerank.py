@@ -1,0 +1,737 @@
+"""Cross-encoder reranking with ONNX Runtime.
+
+A cross-encoder reads the query and one candidate document together and returns a
+relevance logit. It is far more precise than comparing two embeddings, and far slower,
+so it is used as a second stage: a first-stage search returns a few dozen candidates
+and the :class:`Reranker` reorders them.
+
+Scores:
+    * :meth:`Reranker.score` returns the raw logits, in input order.
+    * :meth:`Reranker.rerank` adds a normalised score in ``[0, 1]`` (``"sigmoid"`` by
+      default, or the ``"linear"`` rescale of a fixed logit range, clipped) and, when
+      first-stage scores and ``alpha`` are given, a blended score
+      ``alpha * normalised + (1 - alpha) * first_stage``.
+
+Classifiers with several output logits (``num_labels > 1``) are reduced to one raw
+score per pair: the log-odds of the LAST class against all the others,
+``logit[-1] - logsumexp(logit[:-1])``. For the usual two-class relevance head this is
+``logit[1] - logit[0]``, and its sigmoid is exactly the softmax probability of class 1.
+
+Example:
+    >>> from ogma.rerank import linear_rescale
+    >>> linear_rescale([-12.0, -3.0, 6.0, 9.0]).tolist()
+    [0.0, 0.5, 1.0, 1.0]
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, get_args
+
+import numpy as np
+import numpy.typing as npt
+from tokenizers import Encoding, Tokenizer
+
+from ogma.errors import ModelFileError, ModelNotFoundError, OgmaError
+from ogma.registry import CrossEncoderSpec, get_cross_encoder_spec
+from ogma.runtime import create_session
+
+if TYPE_CHECKING:
+    import onnxruntime as ort
+
+__all__ = [
+    "DEFAULT_LINEAR_RANGE",
+    "DEFAULT_RERANKER",
+    "Normalize",
+    "RerankResult",
+    "Reranker",
+    "linear_rescale",
+    "plan_batches",
+    "sigmoid",
+]
+
+logger = logging.getLogger(__name__)
+
+Normalize = Literal["sigmoid", "linear", "none"]
+"""How raw cross-encoder logits are mapped to the ``score`` of a :class:`RerankResult`."""
+
+NORMALIZE_OPTIONS: tuple[Normalize, ...] = get_args(Normalize)
+DEFAULT_RERANKER = "cross-encoder/ms-marco-MiniLM-L-6-v2"
+DEFAULT_LINEAR_RANGE: tuple[float, float] = (-12.0, 6.0)
+"""The logit range of ``ms-marco-MiniLM-L-6-v2`` mapped onto ``[0, 1]`` by the linear rescale."""
+
+FP32_FILES: tuple[str, ...] = ("onnx/model.onnx", "model.onnx")
+INT8_FILES: tuple[str, ...] = (
+    "onnx/model_int8.onnx",
+    "model_int8.onnx",
+    "onnx/model_qint8_avx512.onnx",
+    "onnx/model_quantized.onnx",
+    "model_quantized.onnx",
+)
+_INT8_NAME = "model_int8.onnx"
+_FALLBACK_MAX_LENGTH = 512
+_MAX_QUERY_RESERVE = 64
+PADDING_SLACK = 1.25
+"""Padded tokens allowed per real token in a batch (see :func:`plan_batches`)."""
+
+FloatArray = npt.NDArray[np.float32]
+
+
+def sigmoid(scores: npt.ArrayLike) -> FloatArray:
+    """The logistic function, computed without overflow.
+
+    Example:
+        >>> sigmoid([0.0]).tolist()
+        [0.5]
+    """
+    x = np.asarray(scores, dtype=np.float64)
+    out = np.empty_like(x)
+    pos = x >= 0
+    out[pos] = 1.0 / (1.0 + np.exp(-x[pos]))
+    ex = np.exp(x[~pos])
+    out[~pos] = ex / (1.0 + ex)
+    return out.astype(np.float32)
+
+
+def linear_rescale(scores: npt.ArrayLike, *, low: float = -12.0, high: float = 6.0) -> FloatArray:
+    """Map ``[low, high]`` linearly onto ``[0, 1]`` and clip.
+
+    Unlike the sigmoid this keeps the spacing of strongly negative logits, so a
+    cross-encoder can still push clearly irrelevant results down when blended.
+
+    Args:
+        scores: Raw logits.
+        low: The logit mapped to 0.
+        high: The logit mapped to 1; must be greater than ``low``.
+
+    Raises:
+        ValueError: ``high <= low``.
+
+    Example:
+        >>> linear_rescale([0.0], low=-2.0, high=2.0).tolist()
+        [0.5]
+    """
+    if not high > low:
+        raise ValueError(f"linear_range must be (low, high) with high > low, got ({low}, {high})")
+    x = np.asarray(scores, dtype=np.float64)
+    return np.clip((x - low) / (high - low), 0.0, 1.0).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class RerankResult:
+    """One reranked candidate.
+
+    Attributes:
+        index: Position of the document in the list passed to :meth:`Reranker.rerank`.
+        document: The document text.
+        score: The normalised cross-encoder score (see ``normalize``).
+        raw_score: The raw cross-encoder logit.
+        blended_score: ``alpha * score + (1 - alpha) * first_stage`` when first-stage
+            scores and ``alpha`` were given, else ``None``.
+
+    Example:
+        >>> r = RerankResult(index=2, document="Paris", score=0.9, raw_score=2.2)
+        >>> r.final_score
+        0.9
+    """
+
+    index: int
+    document: str
+    score: float
+    raw_score: float
+    blended_score: float | None = None
+
+    @property
+    def final_score(self) -> float:
+        """The score results are ranked by: the blended score when present, else ``score``."""
+        return self.score if self.blended_score is None else self.blended_score
+
+
+class Reranker:
+    """An ONNX cross-encoder that scores and reorders (query, document) pairs.
+
+    Args:
+        model: A hub id (``"cross-encoder/ms-marco-MiniLM-L-6-v2"``), a short name, or a
+            local folder holding ``model.onnx`` (or ``onnx/model.onnx``) and ``tokenizer.json``.
+        device: ``"cpu"`` or ``"cuda"`` (falls back to CPU with a warning).
+        threads: ONNX Runtime intra-op threads; ``None`` uses all cores.
+        quantized: Use an int8 model: a shipped int8 file when there is one, else the fp32
+            file is quantized (dynamic int8) once and cached next to it.
+        max_length: Token window per pair; defaults to the model's own limit.
+        batch_size: Pairs per ONNX Runtime call.
+        normalize: ``"sigmoid"`` (default), ``"linear"`` (rescale of ``linear_range``,
+            clipped) or ``"none"`` (raw logits).
+        linear_range: ``(low, high)`` logits mapped to 0 and 1 by ``normalize="linear"``.
+        cache_dir: Hub cache folder (for hub ids).
+        local_files_only: Never contact the hub (for hub ids); ``None`` uses the default.
+
+    Raises:
+        ModelNotFoundError: ``model`` is neither a usable local folder nor resolvable.
+        ModelFileError: The folder lacks the ONNX model or ``tokenizer.json``.
+        ValueError: An option has an invalid value.
+
+    Example:
+        >>> reranker = Reranker(model_dir)  # doctest: +SKIP
+        >>> [r.index for r in reranker.rerank("capital of France", ["Berlin", "Paris"])]  # doctest: +SKIP
+        [1, 0]
+    """
+
+    def __init__(
+        self,
+        model: str | os.PathLike[str] = DEFAULT_RERANKER,
+        *,
+        device: str = "cpu",
+        threads: int | None = None,
+        quantized: bool = False,
+        max_length: int | None = None,
+        batch_size: int = 32,
+        normalize: Normalize = "sigmoid",
+        linear_range: tuple[float, float] = DEFAULT_LINEAR_RANGE,
+        cache_dir: str | os.PathLike[str] | None = None,
+        local_files_only: bool | None = None,
+    ) -> None:
+        _check_options(batch_size=batch_size, normalize=normalize, linear_range=linear_range, max_length=max_length)
+        name = os.fspath(model)
+        spec = get_cross_encoder_spec(name)
+        folder, onnx_file = _resolve(
+            name, spec=spec, quantized=quantized, cache_dir=cache_dir, local_files_only=local_files_only
+        )
+        self._setup(
+            folder,
+            onnx_file=onnx_file,
+            model_id=spec.model_id if spec is not None else name,
+            spec=spec,
+            device=device,
+            threads=threads,
+            quantized=quantized,
+            max_length=max_length,
+            batch_size=batch_size,
+            normalize=normalize,
+            linear_range=linear_range,
+        )
+
+    @classmethod
+    def from_folder(
+        cls,
+        folder: str | os.PathLike[str],
+        *,
+        device: str = "cpu",
+        threads: int | None = None,
+        quantized: bool = False,
+        max_length: int | None = None,
+        batch_size: int = 32,
+        normalize: Normalize = "sigmoid",
+        linear_range: tuple[float, float] = DEFAULT_LINEAR_RANGE,
+    ) -> Reranker:
+        """Open an already-resolved model folder, without any hub lookup.
+
+        Args:
+            folder: Holds ``model.onnx`` or ``onnx/model.onnx`` and ``tokenizer.json``.
+            device: See :class:`Reranker`.
+            threads: See :class:`Reranker`.
+            quantized: See :class:`Reranker`.
+            max_length: See :class:`Reranker`.
+            batch_size: See :class:`Reranker`.
+            normalize: See :class:`Reranker`.
+            linear_range: See :class:`Reranker`.
+
+        Example:
+            >>> reranker = Reranker.from_folder("models/my-cross-encoder", threads=2)  # doctest: +SKIP
+        """
+        _check_options(batch_size=batch_size, normalize=normalize, linear_range=linear_range, max_length=max_length)
+        path = Path(folder)
+        if not path.is_dir():
+            raise ModelNotFoundError(f"Cross-encoder folder not found: {path}. Pass an existing folder.")
+        reranker = cls.__new__(cls)
+        reranker._setup(
+            path,
+            onnx_file=None,
+            model_id=str(path),
+            spec=None,
+            device=device,
+            threads=threads,
+            quantized=quantized,
+            max_length=max_length,
+            batch_size=batch_size,
+            normalize=normalize,
+            linear_range=linear_range,
+        )
+        return reranker
+
+    def _setup(
+        self,
+        folder: Path,
+        *,
+        onnx_file: Path | None,
+        model_id: str,
+        spec: CrossEncoderSpec | None,
+        device: str,
+        threads: int | None,
+        quantized: bool,
+        max_length: int | None,
+        batch_size: int,
+        normalize: Normalize,
+        linear_range: tuple[float, float],
+    ) -> None:
+        self.model_id = model_id
+        self.folder = folder
+        self.batch_size = batch_size
+        self.normalize: Normalize = normalize
+        self.linear_range = (float(linear_range[0]), float(linear_range[1]))
+        self.quantized = quantized
+        if onnx_file is None:
+            onnx_file = _find_onnx(folder, spec=spec, quantized=quantized)
+        self.onnx_path = onnx_file
+        self._session: ort.InferenceSession = create_session(onnx_file, device=device, threads=threads)
+        self._tokenizer = _load_tokenizer(folder)
+        self.max_length = max_length if max_length is not None else _model_max_length(folder, spec)
+        self._num_special = self._tokenizer.num_special_tokens_to_add(True)
+        if self.max_length <= self._num_special:
+            raise ValueError(
+                f"max_length must leave room for the query and document beyond the {self._num_special} "
+                f"special tokens, got {self.max_length}; use at least {self._num_special + 2}"
+            )
+        self._pad_id = _pad_id(self._tokenizer)
+        inputs = {i.name: i.type for i in self._session.get_inputs()}
+        missing = {"input_ids", "attention_mask"} - inputs.keys()
+        if missing:
+            raise ModelFileError(
+                f"{onnx_file} is not a BERT-style cross-encoder: it lacks the input(s) {sorted(missing)} "
+                f"(has {sorted(inputs)}). Convert the checkpoint with ogma.convert."
+            )
+        self._input_types = {name: (np.int32 if kind == "tensor(int32)" else np.int64) for name, kind in inputs.items()}
+        outputs = [o.name for o in self._session.get_outputs()]
+        self._output = "logits" if "logits" in outputs else outputs[0]
+        logger.debug("Reranker %s: %s, max_length=%d", model_id, onnx_file, self.max_length)
+
+    def __repr__(self) -> str:
+        return (
+            f"Reranker({self.model_id!r}, quantized={self.quantized}, max_length={self.max_length}, "
+            f"normalize={self.normalize!r})"
+        )
+
+    # ------------------------------------------------------------------ scoring
+
+    def score(
+        self,
+        query: str,
+        documents: Sequence[str],
+        *,
+        show_progress: bool | None = False,
+    ) -> FloatArray:
+        """Raw cross-encoder logits for ``(query, document)`` pairs, in input order.
+
+        Pairs are tokenised as ``[CLS] query [SEP] document [SEP]``; only the document
+        is truncated to fit ``max_length`` (a query too long to leave room for the
+        document is cut with a warning). Pairs are sorted by length and batched so
+        each batch is padded only to its own longest pair (see :func:`plan_batches`),
+        the query is tokenised once, and duplicate documents are scored once.
+
+        Args:
+            query: The search query.
+            documents: Candidate texts.
+            show_progress: Show a progress bar (``None``: when stderr is a terminal).
+
+        Returns:
+            A float32 array of shape ``(len(documents),)``; empty for no documents.
+
+        Raises:
+            TypeError: ``query`` is not a string, or a document is not (the message names its index).
+
+        Example:
+            >>> reranker.score("capital of France", ["Paris is the capital", "Bananas"])  # doctest: +SKIP
+            array([ 8.1, -11.2], dtype=float32)
+        """
+        docs = _check_inputs(query, documents)
+        if not docs:
+            return np.zeros(0, dtype=np.float32)
+        unique: dict[str, int] = {}
+        positions = [unique.setdefault(doc, len(unique)) for doc in docs]
+        scores = self._score_unique(query, list(unique), show_progress=show_progress)
+        return scores[np.asarray(positions, dtype=np.int64)]
+
+    def normalize_scores(self, raw: npt.ArrayLike) -> FloatArray:
+        """Apply this reranker's ``normalize`` option to raw logits.
+
+        Example:
+            >>> reranker.normalize_scores([0.0])  # doctest: +SKIP
+            array([0.5], dtype=float32)
+        """
+        if self.normalize == "sigmoid":
+            return sigmoid(raw)
+        if self.normalize == "linear":
+            return linear_rescale(raw, low=self.linear_range[0], high=self.linear_range[1])
+        return np.asarray(raw, dtype=np.float32)
+
+    def rerank(
+        self,
+        query: str,
+        documents: Sequence[str],
+        top_k: int | None = None,
+        *,
+        first_stage_scores: Sequence[float] | npt.ArrayLike | None = None,
+        alpha: float | None = None,
+        show_progress: bool | None = False,
+    ) -> list[RerankResult]:
+        """Score and sort candidates, best first.
+
+        Args:
+            query: The search query.
+            documents: Candidate texts (e.g. the first-stage hits).
+            top_k: Keep this many results (``None``: all; larger than the list: all).
+            first_stage_scores: One score per document from the first stage, already on
+                a ``[0, 1]``-like scale (e.g. cosine similarity); needs ``alpha``.
+            alpha: Weight of the cross-encoder in the blend
+                ``alpha * score + (1 - alpha) * first_stage`` (0.6 is a good start with
+                ``normalize="linear"``); needs ``first_stage_scores``.
+            show_progress: Show a progress bar (``None``: when stderr is a terminal).
+
+        Returns:
+            Results sorted by ``final_score`` descending; ties by raw score, then input order.
+
+        Raises:
+            TypeError: A non-string query or document.
+            ValueError: Bad ``top_k``, ``alpha`` or ``first_stage_scores``.
+
+        Example:
+            >>> best = reranker.rerank("capital of France", ["Bananas", "Paris"], top_k=1)  # doctest: +SKIP
+            >>> best[0].index, best[0].document  # doctest: +SKIP
+            (1, 'Paris')
+        """
+        if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 0):
+            raise ValueError(f"top_k must be None or a non-negative integer, got {top_k!r}")
+        docs = _check_inputs(query, documents)
+        first = _check_blend(first_stage_scores, alpha, len(docs))
+        raw = self.score(query, docs, show_progress=show_progress)
+        norm = self.normalize_scores(raw)
+        blended = None if first is None or alpha is None else alpha * norm.astype(np.float64) + (1.0 - alpha) * first
+        final = norm.astype(np.float64) if blended is None else blended
+        order = sorted(range(len(raw)), key=lambda i: (-final[i], -float(raw[i]), i))
+        if top_k is not None:
+            order = order[:top_k]
+        return [
+            RerankResult(
+                index=i,
+                document=docs[i],
+                score=float(norm[i]),
+                raw_score=float(raw[i]),
+                blended_score=None if blended is None else float(blended[i]),
+            )
+            for i in order
+        ]
+
+    # ------------------------------------------------------------------ internals
+
+    def _encode_pairs(self, query: str, documents: list[str]) -> list[Encoding]:
+        tok = self._tokenizer
+        query_enc = tok.encode(query, add_special_tokens=False)
+        room = self.max_length - self._num_special
+        reserve = min(_MAX_QUERY_RESERVE, room // 2)
+        query_budget = room - reserve
+        if len(query_enc.ids) > query_budget:
+            logger.warning(
+                "The query is %d tokens long, too long for the %d-token window of %s; it is cut to %d tokens "
+                "to leave %d for each document.",
+                len(query_enc.ids),
+                self.max_length,
+                self.model_id,
+                query_budget,
+                reserve,
+            )
+            query_enc.truncate(query_budget)
+        doc_budget = room - len(query_enc.ids)
+        pairs = []
+        for doc_enc in tok.encode_batch(documents, add_special_tokens=False):
+            if len(doc_enc.ids) > doc_budget:
+                doc_enc.truncate(doc_budget)
+            pairs.append(tok.post_process(query_enc, doc_enc, add_special_tokens=True))
+        return pairs
+
+    def _score_unique(self, query: str, documents: list[str], *, show_progress: bool | None) -> FloatArray:
+        if query == "":
+            logger.warning("Reranking with an empty query: the scores carry no query information.")
+        pairs = self._encode_pairs(query, documents)
+        lengths = np.fromiter((len(p.ids) for p in pairs), dtype=np.int64, count=len(pairs))
+        out = np.empty(len(pairs), dtype=np.float32)
+        batches = plan_batches(lengths, batch_size=self.batch_size)
+        for idx in _progress(batches, show_progress=show_progress, desc="Reranking"):
+            batch = [pairs[i] for i in idx]
+            out[idx] = self._run_batch(batch, int(lengths[idx].max()))
+        return out
+
+    def _run_batch(self, batch: list[Encoding], width: int) -> FloatArray:
+        ids = np.full((len(batch), width), self._pad_id, dtype=np.int64)
+        mask = np.zeros((len(batch), width), dtype=np.int64)
+        types = np.zeros((len(batch), width), dtype=np.int64)
+        for row, enc in enumerate(batch):
+            n = len(enc.ids)
+            ids[row, :n] = enc.ids
+            mask[row, :n] = enc.attention_mask
+            types[row, :n] = enc.type_ids
+        arrays = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+        feed = {
+            name: arrays[name].astype(dtype, copy=False) for name, dtype in self._input_types.items() if name in arrays
+        }
+        unknown = set(self._input_types) - arrays.keys()
+        if unknown:
+            raise ModelFileError(
+                f"{self.onnx_path} needs inputs Ogma does not provide: {sorted(unknown)}. "
+                "Only input_ids, attention_mask and token_type_ids are supported."
+            )
+        (logits,) = self._session.run([self._output], feed)
+        return _reduce_logits(np.asarray(logits, dtype=np.float32), len(batch))
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def plan_batches(
+    lengths: npt.ArrayLike, *, batch_size: int, max_padding: float = PADDING_SLACK
+) -> list[npt.NDArray[np.int64]]:
+    """Group sequence indices into batches of similar length.
+
+    Indices are sorted by length; a batch closes when it holds ``batch_size`` items or
+    when adding the next (longer) one would make its padded size exceed ``max_padding``
+    times its real token count. A few long passages then run in small batches of
+    their own instead of inflating a full batch to their length.
+
+    Args:
+        lengths: Token count of each sequence.
+        batch_size: Maximum sequences per batch.
+        max_padding: Allowed padded/real token ratio per batch (>= 1).
+
+    Returns:
+        Index arrays, shortest sequences first.
+
+    Example:
+        >>> [b.tolist() for b in plan_batches([5, 50, 6, 48], batch_size=8)]
+        [[0, 2], [3, 1]]
+    """
+    sizes = np.asarray(lengths, dtype=np.int64)
+    order = np.argsort(sizes, kind="stable")
+    batches: list[npt.NDArray[np.int64]] = []
+    start, real = 0, 0
+    for pos, i in enumerate(order):
+        n = pos - start
+        width = int(sizes[i])
+        if n and (n >= batch_size or width * (n + 1) > max_padding * (real + width)):
+            batches.append(order[start:pos])
+            start, real = pos, 0
+        real += width
+    if len(order):
+        batches.append(order[start:])
+    return batches
+
+
+def _check_options(
+    *,
+    batch_size: int,
+    normalize: str,
+    linear_range: tuple[float, float],
+    max_length: int | None,
+) -> None:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    if normalize not in NORMALIZE_OPTIONS:
+        raise ValueError(f"normalize must be one of {', '.join(NORMALIZE_OPTIONS)}; got {normalize!r}")
+    if max_length is not None and (isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 1):
+        raise ValueError(f"max_length must be None or a positive integer, got {max_length!r}")
+    if len(linear_range) != 2 or not float(linear_range[1]) > float(linear_range[0]):
+        raise ValueError(f"linear_range must be (low, high) with high > low, got {linear_range!r}")
+
+
+def _check_inputs(query: object, documents: object) -> list[str]:
+    if not isinstance(query, str):
+        raise TypeError(f"query must be a string, got {type(query).__name__}")
+    if isinstance(documents, str | bytes) or not isinstance(documents, Sequence):
+        raise TypeError(
+            f"documents must be a list of strings, got {type(documents).__name__}; wrap a single document in a list"
+        )
+    for i, doc in enumerate(documents):
+        if not isinstance(doc, str):
+            raise TypeError(f"documents[{i}] must be a string, got {type(doc).__name__}; drop or convert it")
+    return list(documents)
+
+
+def _check_blend(first_stage: object, alpha: float | None, n_docs: int) -> npt.NDArray[np.float64] | None:
+    if first_stage is None and alpha is None:
+        return None
+    if first_stage is None:
+        raise ValueError("alpha was given without first_stage_scores; pass both to blend, or neither")
+    if alpha is None:
+        raise ValueError("first_stage_scores were given without alpha; pass alpha in [0, 1] (e.g. alpha=0.6)")
+    if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0.0 <= float(alpha) <= 1.0:
+        raise ValueError(f"alpha must be a number in [0, 1], got {alpha!r}")
+    try:
+        values = np.asarray(first_stage, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError) as exc:
+        raise ValueError("first_stage_scores must be a list of numbers, one per document") from exc
+    if values.shape[0] != n_docs:
+        raise ValueError(
+            f"first_stage_scores has {values.shape[0]} values but there are {n_docs} documents; pass one per document"
+        )
+    if not np.all(np.isfinite(values)):
+        raise ValueError("first_stage_scores must be finite numbers (found NaN or infinity)")
+    return values
+
+
+def _reduce_logits(logits: FloatArray, batch: int) -> FloatArray:
+    """One raw score per pair: the logit itself, or last-class log-odds for multi-logit heads."""
+    if logits.ndim == 1:
+        return logits
+    logits = logits.reshape(batch, -1)
+    if logits.shape[1] == 1:
+        return logits[:, 0]
+    rest = logits[:, :-1].astype(np.float64)
+    peak = rest.max(axis=1, keepdims=True)
+    lse = peak[:, 0] + np.log(np.exp(rest - peak).sum(axis=1))
+    return (logits[:, -1] - lse).astype(np.float32)
+
+
+def _resolve(
+    name: str,
+    *,
+    spec: CrossEncoderSpec | None,
+    quantized: bool,
+    cache_dir: str | os.PathLike[str] | None,
+    local_files_only: bool | None,
+) -> tuple[Path, Path | None]:
+    """The model folder and, when the resolver picked one, the ONNX file to run."""
+    path = Path(name).expanduser()
+    if path.is_dir() and any((path / f).is_file() for f in FP32_FILES + INT8_FILES):
+        return path, None
+    try:
+        hub = importlib.import_module("ogma.hub")
+    except ImportError as exc:
+        raise _unresolvable(name, path) from exc
+    model_id = spec.model_id if spec is not None else name
+    options: dict[str, Any] = {"cache_dir": cache_dir, "local_files_only": local_files_only, "kind": "cross-encoder"}
+    resolve_model = getattr(hub, "resolve_model", None)
+    if resolve_model is not None:
+        resolved = resolve_model(model_id, quantized=quantized, **options)
+        return Path(resolved.folder), Path(resolved.onnx_path)
+    resolve_model_dir = getattr(hub, "resolve_model_dir", None)
+    if resolve_model_dir is None:
+        raise _unresolvable(name, path)
+    return Path(resolve_model_dir(model_id, **options)), None
+
+
+def _unresolvable(name: str, path: Path) -> OgmaError:
+    if path.is_dir():
+        return ModelFileError(
+            f"{path} has no ONNX model (looked for {', '.join(FP32_FILES)}). Convert the checkpoint first "
+            "with `ogma convert`, or pass a folder that holds model.onnx and tokenizer.json."
+        )
+    return ModelNotFoundError(
+        f"Cross-encoder {name!r} is not a local folder and hub downloads are not available in this "
+        "installation. Pass a folder holding model.onnx (or onnx/model.onnx) and tokenizer.json."
+    )
+
+
+def _find_onnx(folder: Path, *, spec: CrossEncoderSpec | None, quantized: bool) -> Path:
+    fp32_names = (spec.onnx_files if spec is not None else ()) + FP32_FILES
+    if quantized:
+        int8_names = (spec.onnx_int8_files if spec is not None else ()) + INT8_FILES
+        for name in int8_names:
+            if (folder / name).is_file():
+                return folder / name
+    for name in fp32_names:
+        if (folder / name).is_file():
+            return _quantize(folder / name) if quantized else folder / name
+    raise ModelFileError(
+        f"No ONNX model in {folder}: looked for {', '.join(dict.fromkeys(fp32_names))}. "
+        "Convert the checkpoint with `ogma convert` or pass a folder that holds model.onnx."
+    )
+
+
+def _quantize(fp32: Path) -> Path:
+    """Dynamic int8 quantization of ``fp32``, cached beside it (or in the user cache when read-only)."""
+    target = fp32.with_name(_INT8_NAME)
+    if not os.access(fp32.parent, os.W_OK):
+        import hashlib
+
+        try:
+            from ogma.hub import ogma_home
+
+            home = ogma_home()
+        except ImportError:
+            home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ogma"
+        digest = hashlib.sha256(str(fp32.resolve()).encode()).hexdigest()[:16]
+        base = home / "quantized" / f"reranker-{digest}"
+        base.mkdir(parents=True, exist_ok=True)
+        target = base / _INT8_NAME
+    if target.is_file() and target.stat().st_mtime >= fp32.stat().st_mtime:
+        return target
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    logger.info("Quantizing %s to int8 (once; cached at %s)", fp32, target)
+    tmp = target.with_suffix(".tmp.onnx")
+    try:
+        quantize_dynamic(fp32, tmp, weight_type=QuantType.QInt8)
+    except Exception as exc:  # onnxruntime raises untyped errors
+        tmp.unlink(missing_ok=True)
+        raise ModelFileError(f"Could not quantize {fp32} to int8: {exc}. Use quantized=False.") from exc
+    os.replace(tmp, target)
+    return target
+
+
+def _load_tokenizer(folder: Path) -> Tokenizer:
+    file = folder / "tokenizer.json"
+    if not file.is_file():
+        raise ModelFileError(
+            f"tokenizer.json not found in {folder}. Save the tokenizer with a fast (Rust) tokenizer, e.g. "
+            "AutoTokenizer.from_pretrained(...).save_pretrained(folder)."
+        )
+    try:
+        tokenizer = Tokenizer.from_file(str(file))
+    except Exception as exc:  # tokenizers raises a bare Exception for bad files
+        raise ModelFileError(f"Could not read {file}: {exc}") from exc
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
+    return tokenizer
+
+
+def _pad_id(tokenizer: Tokenizer) -> int:
+    for token in ("[PAD]", "<pad>"):
+        found = tokenizer.token_to_id(token)
+        if found is not None:
+            return int(found)
+    return 0
+
+
+def _read_json(file: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _model_max_length(folder: Path, spec: CrossEncoderSpec | None) -> int:
+    limits = [spec.max_length] if spec is not None else []
+    config = _read_json(folder / "config.json")
+    positions = config.get("max_position_embeddings")
+    if isinstance(positions, int) and positions > 0:
+        # RoBERTa-style models reserve two positions for the padding offset.
+        offset = 2 if config.get("model_type") in ("roberta", "xlm-roberta", "camembert") else 0
+        limits.append(positions - offset)
+    tok_max = _read_json(folder / "tokenizer_config.json").get("model_max_length")
+    if isinstance(tok_max, int) and 0 < tok_max < 1_000_000:
+        limits.append(tok_max)
+    return min(limits) if limits else _FALLBACK_MAX_LENGTH
+
+
+def _progress(items: Sequence[Any], *, show_progress: bool | None, desc: str) -> Any:
+    enabled = sys.stderr.isatty() if show_progress is None else show_progress
+    if not enabled or len(items) < 2:
+        return items
+    from tqdm.auto import tqdm
+
+    return tqdm(items, desc=desc, unit="batch")
