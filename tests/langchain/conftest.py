@@ -16,7 +16,7 @@ import pytest
 from langchain_core.embeddings import DeterministicFakeEmbedding
 
 from ogma.model_cache import clear_model_cache
-from tests.core.rerank.conftest import build_cross_encoder
+from tests.helpers.tiny_cross_encoder import build_cross_encoder
 from tests.helpers.tiny_models import make_tiny_bert_folder
 
 REAL_MODEL = "sentence-transformers/all-MiniLM-L6-v2"

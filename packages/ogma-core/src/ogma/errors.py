@@ -14,6 +14,7 @@ from __future__ import annotations
 
 __all__ = [
     "ConversionError",
+    "DatasetError",
     "FilterError",
     "MissingExtraError",
     "ModelFileError",
@@ -69,6 +70,10 @@ class SqliteDriverError(StoreError, RuntimeError):
 
 class FilterError(OgmaError, ValueError):
     """A metadata filter is malformed."""
+
+
+class DatasetError(OgmaError, ValueError):
+    """An evaluation data set is missing a file or has a malformed line (the message names both)."""
 
 
 def missing_extra(package: str, extra: str, purpose: str) -> MissingExtraError:

@@ -31,23 +31,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ogma.errors import OgmaError
+from ogma.errors import DatasetError
 
 __all__ = ["BeirDataset", "DatasetError", "load_beir"]
 
 logger = logging.getLogger(__name__)
 
-
-class DatasetError(OgmaError, ValueError):
-    """An evaluation data set is missing a file or has a malformed line.
-
-    Example:
-        >>> try:
-        ...     load_beir("/no/such/folder")
-        ... except DatasetError as exc:
-        ...     print(type(exc).__name__, isinstance(exc, ValueError))
-        DatasetError True
-    """
 
 
 @dataclass(frozen=True)
