@@ -387,7 +387,7 @@ def markdown(report: dict[str, Any]) -> str:
         "## Store benchmark",
         "",
         "Reproduce with `python benchmarks/bench_store.py --sizes 100000 1000000 --dataset <nano-dbpedia folder> "
-        "--model <all-MiniLM-L6-v2 folder> --markdown docs/benchmarks-store.md` (numbers below: "
+        "--model <all-MiniLM-L6-v2 folder> --markdown store-section.md` (numbers below: "
         "`benchmarks/results/store.json`). Latency is wall-clock per `search(vector=..., k=10)` after the "
         "first query (which loads the in-process index; its time is in the JSON as `first_query_s`). "
         "Other work shared the machine during these runs: compare rows within one table, and see the "

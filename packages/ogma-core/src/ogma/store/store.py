@@ -57,7 +57,7 @@ logger = logging.getLogger(__name__)
 FloatArray = npt.NDArray[np.float32]
 
 DEFAULT_OVERSAMPLE: dict[str, float] = {"float32": 1.0, "int8": 4.0, "binary": 20.0}
-"""Candidates rescored per wanted result, by precision (see ``docs/benchmarks-store.md``)."""
+"""Candidates rescored per wanted result, by precision (see ``docs/benchmarks.md``)."""
 
 DEFAULT_BATCH_SIZE = 8192
 BULK_AUTOCHECKPOINT_PAGES = 16384
