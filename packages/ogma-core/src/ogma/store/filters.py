@@ -40,7 +40,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass
-from typing import Any, Final, Literal, TypeAlias
+from typing import Any, Final, Literal, TypeAlias, get_args
 
 from ogma.errors import FilterError
 
@@ -61,21 +61,7 @@ logger = logging.getLogger(__name__)
 ComparisonOperator = Literal[
     "$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$exists", "$contains", "$like", "$ilike", "$empty"
 ]
-COMPARISON_OPERATORS: Final[tuple[str, ...]] = (
-    "$eq",
-    "$ne",
-    "$gt",
-    "$gte",
-    "$lt",
-    "$lte",
-    "$in",
-    "$nin",
-    "$exists",
-    "$contains",
-    "$like",
-    "$ilike",
-    "$empty",
-)
+COMPARISON_OPERATORS: Final[tuple[str, ...]] = get_args(ComparisonOperator)
 LOGICAL_OPERATORS: Final[tuple[str, ...]] = ("$and", "$or", "$not")
 
 _INT64_MIN: Final = -(2**63)
