@@ -38,7 +38,6 @@ __all__ = ["BeirDataset", "DatasetError", "load_beir"]
 logger = logging.getLogger(__name__)
 
 
-
 @dataclass(frozen=True)
 class BeirDataset:
     """A loaded BEIR collection.
