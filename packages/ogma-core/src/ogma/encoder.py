@@ -28,6 +28,7 @@ from ogma.registry import DEFAULT_MODEL, ModelSpec, get_model_spec
 from ogma.runtime import create_session
 from ogma.tokenize import TASK_IDS, TextTokenizer
 from ogma.types import PRECISIONS, TASKS, Precision, Task
+from ogma.validation import check_texts
 
 __all__ = ["TextEncoder"]
 
@@ -35,16 +36,6 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 32
 DEFAULT_MAX_BATCH_TOKENS = 8192
-
-
-def _check_texts(texts: Sequence[str], name: str = "texts") -> list[str]:
-    if isinstance(texts, (str, bytes)) or not isinstance(texts, Sequence):
-        raise TypeError(f"{name} must be a list of strings, got {type(texts).__name__}")
-    out = list(texts)
-    for i, text in enumerate(out):
-        if not isinstance(text, str):
-            raise TypeError(f"{name}[{i}] must be a str, got {type(text).__name__}; convert or drop it first")
-    return out
 
 
 def _show_progress(flag: bool | None) -> bool:
@@ -204,7 +195,7 @@ class TextEncoder:
 
     def count_tokens(self, texts: Sequence[str], *, task: Task = "document") -> list[int]:
         """Tokens each text takes (after truncation to ``max_length``)."""
-        return [len(ids) for ids in self._tokenizer.token_ids(_check_texts(texts), task)]
+        return [len(ids) for ids in self._tokenizer.token_ids(check_texts(texts), task)]
 
     # -- encoding -------------------------------------------------------------------
     def encode(
@@ -246,7 +237,7 @@ class TextEncoder:
             >>> vectors = encoder.encode(["a", "b"], task="document", dim=128)  # doctest: +SKIP
         """
         single = isinstance(texts, str)
-        items = _check_texts([texts] if single else texts)  # type: ignore[list-item]
+        items = check_texts([texts] if single else texts)
         if task not in TASKS:
             raise ValueError(f"task must be one of {', '.join(TASKS)}; got {task!r}")
         if precision not in PRECISIONS:

@@ -29,23 +29,22 @@ logger = logging.getLogger(__name__)
 _DEFAULT_MAX_LENGTH = 512
 
 
-def _read(path: Path) -> dict[str, Any] | None:
+def _read_json(path: Path) -> Any:
     if not path.is_file():
         return None
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelFileError(f"{path} is not valid JSON ({exc}); delete it and re-download the model") from exc
+
+
+def _read(path: Path) -> dict[str, Any] | None:
+    data = _read_json(path)
     return data if isinstance(data, dict) else None
 
 
 def _read_list(path: Path) -> list[Any]:
-    if not path.is_file():
-        return []
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelFileError(f"{path} is not valid JSON ({exc}); delete it and re-download the model") from exc
+    data = _read_json(path)
     return data if isinstance(data, list) else []
 
 

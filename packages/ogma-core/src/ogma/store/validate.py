@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ogma.errors import StoreMismatchError
+from ogma.validation import check_texts
 
 __all__ = [
     "check_embeddings",
@@ -31,24 +32,6 @@ __all__ = [
 FloatArray = npt.NDArray[np.float32]
 
 _JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
-
-
-def check_texts(texts: Any) -> list[str]:
-    """A list of strings, or ``TypeError`` naming the first bad index.
-
-    Example:
-        >>> check_texts(("x",))
-        ['x']
-    """
-    if isinstance(texts, (str, bytes)) or not isinstance(texts, Sequence):
-        raise TypeError(f"texts must be a list of strings, got {type(texts).__name__}")
-    out = list(texts)
-    if all(type(text) is str for text in out):
-        return out
-    for index, text in enumerate(out):
-        if not isinstance(text, str):
-            raise TypeError(f"texts[{index}] must be a str, got {type(text).__name__}")
-    return out
 
 
 def encode_text(text: str, index: int) -> bytes:
