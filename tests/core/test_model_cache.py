@@ -25,15 +25,15 @@ def test_same_key_loads_once_and_is_shared() -> None:
         calls.append(x)
         return {"x": x}
 
-    a = model_cache.shared_model(load, ("k", 1), x=1)
-    assert model_cache.shared_model(load, ("k", 1), x=1) is a
-    assert model_cache.shared_model(load, ("k", 2), x=2) is not a
+    a = model_cache.shared_model(load, key=("k", 1), x=1)
+    assert model_cache.shared_model(load, key=("k", 1), x=1) is a
+    assert model_cache.shared_model(load, key=("k", 2), x=2) is not a
     assert calls == [1, 2]
 
 
 def test_cache_is_bounded_lru() -> None:
     for i in range(model_cache.MAX_MODELS + 3):
-        model_cache.shared_model(dict, (i,), i=i)
+        model_cache.shared_model(dict, key=(i,), i=i)
     assert model_cache.cached_model_count() == model_cache.MAX_MODELS
 
 
@@ -47,7 +47,7 @@ def test_concurrent_first_calls_load_once() -> None:
 
     results: list[object] = []
     threads = [
-        threading.Thread(target=lambda: results.append(model_cache.shared_model(slow, ("s",)))) for _ in range(8)
+        threading.Thread(target=lambda: results.append(model_cache.shared_model(slow, key=("s",)))) for _ in range(8)
     ]
     for t in threads:
         t.start()

@@ -10,7 +10,7 @@ Example:
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_core.embeddings import Embeddings
 from langchain_core.runnables.config import run_in_executor
@@ -78,7 +78,7 @@ class OgmaEmbeddings(BaseModel, Embeddings):
     @property
     def encoder(self) -> TextEncoder:
         """The shared :class:`ogma.TextEncoder` (loaded on first access)."""
-        options = {
+        options: dict[str, Any] = {
             "model": self.model_name,
             "device": self.device,
             "threads": self.threads,
@@ -88,7 +88,7 @@ class OgmaEmbeddings(BaseModel, Embeddings):
             "local_files_only": self.local_files_only,
             "trust_remote_code": self.trust_remote_code,
         }
-        return shared_model(_load_encoder, tuple(sorted(options.items())), **options)
+        return shared_model(_load_encoder, **options)
 
     @property
     def model_id(self) -> str:

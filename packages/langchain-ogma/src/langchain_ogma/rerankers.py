@@ -84,7 +84,7 @@ class OgmaReranker(BaseDocumentCompressor):
         """The cross-encoder: ``reranker`` when given, else the shared model (loaded on first access)."""
         if self.reranker is not None:
             return self.reranker
-        options = {
+        options: dict[str, Any] = {
             "model": self.model_name,
             "device": self.device,
             "threads": self.threads,
@@ -95,7 +95,7 @@ class OgmaReranker(BaseDocumentCompressor):
             "cache_dir": self.cache_dir,
             "local_files_only": self.local_files_only,
         }
-        return shared_model(_load_reranker, tuple(sorted(options.items())), **options)
+        return shared_model(_load_reranker, **options)
 
     def compress_documents(
         self,

@@ -32,25 +32,28 @@ _lock = threading.Lock()
 _models: OrderedDict[Hashable, Any] = OrderedDict()
 
 
-def shared_model(factory: Callable[..., T], key: tuple[Hashable, ...], **options: Any) -> T:
+def shared_model(factory: Callable[..., T], *, key: tuple[Hashable, ...] | None = None, **options: Any) -> T:
     """Return the cached ``factory(**options)`` for ``key``, building it once.
 
     Loading happens under the cache lock, so concurrent first calls load a model once.
 
     Args:
         factory: The class or function that loads the model (part of the cache key).
-        key: Hashable settings that identify the model (the rest of the cache key).
+        key: Hashable settings that identify the model (the rest of the cache key); by
+            default the sorted ``options`` themselves, which must then be hashable.
         **options: Passed to ``factory`` when the model is not cached yet.
 
     Returns:
         The shared model.
 
     Example:
-        >>> first = shared_model(dict, ("a",), x=1)
-        >>> first is shared_model(dict, ("a",), x=1)
+        >>> first = shared_model(dict, x=1)
+        >>> first is shared_model(dict, x=1)
         True
         >>> clear_model_cache()
     """
+    if key is None:
+        key = tuple(sorted(options.items()))
     full_key = (f"{getattr(factory, '__module__', '')}.{getattr(factory, '__qualname__', repr(factory))}", *key)
     with _lock:
         if full_key in _models:
