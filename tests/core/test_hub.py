@@ -88,3 +88,11 @@ def test_bad_names() -> None:
         resolve_model("./does/not/exist")
     with pytest.raises(ModelNotFoundError, match="ogma models"):
         resolve_model("just-a-name-without-org")
+
+
+def test_conversion_cache_key_follows_the_converter_graph_version() -> None:
+    """A converter that writes a different graph must not reuse conversions cached by an older one."""
+    from ogma import hub
+    from ogma.convert.bert import GRAPH_VERSION
+
+    assert hub._CONVERTED_GRAPH_VERSION == GRAPH_VERSION

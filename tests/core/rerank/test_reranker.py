@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from ogma.errors import ModelFileError, ModelNotFoundError, OgmaError
-from ogma.rerank import Reranker, RerankResult, linear_rescale, plan_batches, sigmoid
+from ogma.rerank import Reranker, RerankResult, linear_rescale, sigmoid
 
 DOCS = [
     "Paris is the capital of France",
@@ -255,18 +255,3 @@ def test_normalisation_functions() -> None:
 
 def test_repr(reranker: Reranker) -> None:
     assert "Reranker(" in repr(reranker)
-
-
-def test_plan_batches_bounds_padding_and_size() -> None:
-    lengths = [90, 30, 500, 95, 32, 100, 31, 120, 33, 98]
-    batches = plan_batches(lengths, batch_size=4)
-    flat = [int(i) for b in batches for i in b]
-    assert sorted(flat) == list(range(len(lengths)))  # every index exactly once
-    assert [lengths[i] for i in flat] == sorted(lengths)  # shortest first
-    for b in batches:
-        widths = [lengths[i] for i in b]
-        assert len(b) <= 4
-        assert len(b) == 1 or max(widths) * len(b) <= 1.25 * sum(widths)
-    assert [lengths[i] for i in batches[-1]] == [500]  # the outlier runs alone
-    assert plan_batches([], batch_size=4) == []
-    assert [len(b) for b in plan_batches([10] * 10, batch_size=4)] == [4, 4, 2]

@@ -36,6 +36,8 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 32
 DEFAULT_MAX_BATCH_TOKENS = 8192
+TOKENIZE_WINDOW = 8192
+"""Texts tokenised, length-sorted and batched together; bounds memory on huge inputs."""
 
 
 def _show_progress(flag: bool | None) -> bool:
@@ -258,19 +260,26 @@ class TextEncoder:
         result = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return result
-        batches = self._tokenizer.batches(texts, task, batch_size=batch_size, max_batch_tokens=self.max_batch_tokens)
         task_id = TASK_IDS[task] if self.spec.task_scheme.kind == "ogma" else None
         flag = show_progress if show_progress is not None else self.show_progress
-        bar = tqdm(total=len(texts), desc="Encoding", unit="text", disable=not _show_progress(flag) or len(batches) < 2)
+        bar = tqdm(
+            total=len(texts), desc="Encoding", unit="text", disable=not _show_progress(flag) or len(texts) <= batch_size
+        )
         with bar:
-            for batch in batches:
-                out = self._backend.run(
-                    batch.input_ids, batch.attention_mask, token_type_ids=batch.token_type_ids, task_id=task_id
-                )
-                if self._backend.output_kind == "tokens":
-                    out = pool(out, batch.attention_mask, "cls" if self.spec.pooling == "cls" else "mean")
-                result[batch.indices] = out
-                bar.update(len(batch.indices))
+            # Tokenise and plan a window at a time: memory stays bounded on huge inputs,
+            # and a window is large enough for length-sorted batches to carry little padding.
+            for start in range(0, len(texts), TOKENIZE_WINDOW):
+                window = texts[start : start + TOKENIZE_WINDOW]
+                for batch in self._tokenizer.batches(
+                    window, task, batch_size=batch_size, max_batch_tokens=self.max_batch_tokens
+                ):
+                    out = self._backend.run(
+                        batch.input_ids, batch.attention_mask, token_type_ids=batch.token_type_ids, task_id=task_id
+                    )
+                    if self._backend.output_kind == "tokens":
+                        out = pool(out, batch.attention_mask, "cls" if self.spec.pooling == "cls" else "mean")
+                    result[[start + i for i in batch.indices]] = out
+                    bar.update(len(batch.indices))
         return normalize(result) if self.spec.normalize else result
 
     def encode_queries(self, texts: Sequence[str], **kwargs: Any) -> npt.NDArray[Any]:

@@ -107,8 +107,14 @@ def _hub_reachable(timeout: float = 3.0) -> bool:
     return _reachable[endpoint]
 
 
-def _fingerprint(*paths: Path) -> str:
-    digest = hashlib.sha256()
+_CONVERTED_GRAPH_VERSION = 2
+"""Must equal ``ogma.convert.bert.GRAPH_VERSION`` (a test checks): a converter that writes a
+different graph gets a new cache folder instead of reusing an old conversion. Kept here so
+that loading a cached model does not import the converter (and ``onnx``)."""
+
+
+def _fingerprint(*paths: Path, salt: str = "") -> str:
+    digest = hashlib.sha256(salt.encode())
     for path in paths:
         stat = path.stat()
         digest.update(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode())
@@ -164,7 +170,8 @@ def _convert_cached(src: Path, model_id: str, quantized: bool, source: str) -> R
     from ogma.convert import convert_checkpoint
 
     weights = src / "model.safetensors"
-    out = ogma_home() / "converted" / f"{_slug(model_id)}-{_fingerprint(weights)}"
+    key = _fingerprint(weights, salt=f"bert-graph-{_CONVERTED_GRAPH_VERSION}")
+    out = ogma_home() / "converted" / f"{_slug(model_id)}-{key}"
     if not (out / "model.onnx").is_file() or (quantized and not (out / "model_int8.onnx").is_file()):
         logger.info("Converting %s to ONNX (once; cached at %s)", src, out)
         _atomic_build(out, lambda target: convert_checkpoint(src, target, int8=quantized))

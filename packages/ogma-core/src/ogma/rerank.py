@@ -42,6 +42,7 @@ from tokenizers import Encoding, Tokenizer
 from ogma.errors import ModelFileError, ModelNotFoundError, OgmaError
 from ogma.registry import CrossEncoderSpec, get_cross_encoder_spec
 from ogma.runtime import create_session
+from ogma.tokenize import plan_batches
 
 if TYPE_CHECKING:
     import onnxruntime as ort
@@ -53,7 +54,6 @@ __all__ = [
     "RerankResult",
     "Reranker",
     "linear_rescale",
-    "plan_batches",
     "sigmoid",
 ]
 
@@ -78,8 +78,6 @@ INT8_FILES: tuple[str, ...] = (
 _INT8_NAME = "model_int8.onnx"
 _FALLBACK_MAX_LENGTH = 512
 _MAX_QUERY_RESERVE = 64
-PADDING_SLACK = 1.25
-"""Padded tokens allowed per real token in a batch (see :func:`plan_batches`)."""
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -331,7 +329,7 @@ class Reranker:
         Pairs are tokenised as ``[CLS] query [SEP] document [SEP]``; only the document
         is truncated to fit ``max_length`` (a query too long to leave room for the
         document is cut with a warning). Pairs are sorted by length and batched so
-        each batch is padded only to its own longest pair (see :func:`plan_batches`),
+        each batch is padded only to its own longest pair (see :func:`ogma.tokenize.plan_batches`),
         the query is tokenised once, and duplicate documents are scored once.
 
         Args:
@@ -490,44 +488,6 @@ class Reranker:
 
 
 # ---------------------------------------------------------------------- helpers
-
-
-def plan_batches(
-    lengths: npt.ArrayLike, *, batch_size: int, max_padding: float = PADDING_SLACK
-) -> list[npt.NDArray[np.int64]]:
-    """Group sequence indices into batches of similar length.
-
-    Indices are sorted by length; a batch closes when it holds ``batch_size`` items or
-    when adding the next (longer) one would make its padded size exceed ``max_padding``
-    times its real token count. A few long passages then run in small batches of
-    their own instead of inflating a full batch to their length.
-
-    Args:
-        lengths: Token count of each sequence.
-        batch_size: Maximum sequences per batch.
-        max_padding: Allowed padded/real token ratio per batch (>= 1).
-
-    Returns:
-        Index arrays, shortest sequences first.
-
-    Example:
-        >>> [b.tolist() for b in plan_batches([5, 50, 6, 48], batch_size=8)]
-        [[0, 2], [3, 1]]
-    """
-    sizes = np.asarray(lengths, dtype=np.int64)
-    order = np.argsort(sizes, kind="stable")
-    batches: list[npt.NDArray[np.int64]] = []
-    start, real = 0, 0
-    for pos, i in enumerate(order):
-        n = pos - start
-        width = int(sizes[i])
-        if n and (n >= batch_size or width * (n + 1) > max_padding * (real + width)):
-            batches.append(order[start:pos])
-            start, real = pos, 0
-        real += width
-    if len(order):
-        batches.append(order[start:])
-    return batches
 
 
 def _check_options(

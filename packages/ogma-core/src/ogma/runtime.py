@@ -24,6 +24,11 @@ logger = logging.getLogger(__name__)
 
 Device = Literal["cpu", "cuda"]
 DEVICES: tuple[Device, ...] = ("cpu", "cuda")
+SLOW_CPU_FUSIONS: tuple[str, ...] = ("SkipLayerNormFusion", "BiasGeluFusion")
+"""ONNX Runtime fusions left off on CPU: with ONNX Runtime 1.32 the fused
+``SkipLayerNormalization`` kernel is about 4x slower than the Add + ``LayerNormalization``
+it replaces, and ``BiasGelu`` about 20% slower than Add + ``Gelu``. With both off,
+all-MiniLM-L6-v2 int8 encodes about 25% faster (2 threads, DBpedia passages)."""
 
 
 def resolve_providers(device: str) -> list[str]:
@@ -58,6 +63,7 @@ def create_session(
     *,
     device: str = "cpu",
     threads: int | None = None,
+    optimized_model_path: str | os.PathLike[str] | None = None,
 ) -> ort.InferenceSession:
     """Open an ONNX model with sensible options.
 
@@ -65,6 +71,8 @@ def create_session(
         path: The ``.onnx`` file.
         device: ``"cpu"`` or ``"cuda"`` (falls back to CPU with a warning).
         threads: Intra-op threads; ``None`` lets ONNX Runtime use all cores.
+        optimized_model_path: Also save the graph as ONNX Runtime optimized it for this
+            machine (to inspect which kernels run).
 
     Raises:
         ModelFileError: The file is missing or is not a valid ONNX model.
@@ -81,9 +89,14 @@ def create_session(
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
     options.log_severity_level = 3
+    if optimized_model_path is not None:
+        options.optimized_model_filepath = str(optimized_model_path)
     providers = resolve_providers(device)
     try:
-        session = ort.InferenceSession(str(file), sess_options=options, providers=providers)
+        disabled = list(SLOW_CPU_FUSIONS) if providers[0] == "CPUExecutionProvider" else []
+        session = ort.InferenceSession(
+            str(file), sess_options=options, providers=providers, disabled_optimizers=disabled
+        )
     except Exception as exc:  # onnxruntime raises its own untyped errors for bad files
         raise ModelFileError(
             f"Could not load the ONNX model {file}: {exc}. The file may be corrupt or truncated; "

@@ -26,7 +26,7 @@ from typing import Any
 
 import onnx
 
-from ogma.convert.bert import CONTRIB_OPSET, OPSET, build_model
+from ogma.convert.bert import CONTRIB_OPSET, GRAPH_VERSION, OPSET, build_model
 from ogma.convert.checkpoint import (
     SUPPORTED_ARCHITECTURES,
     CheckpointKind,
@@ -135,6 +135,7 @@ def convert_checkpoint(
             "architecture": spec.architecture,
             "family": spec.family,
             "opset": OPSET,
+            "graph_version": GRAPH_VERSION,
             "contrib_opset": CONTRIB_OPSET if optimize else None,
             "optimized": optimize,
             "ogma_version": _ogma_version(),
