@@ -1,7 +1,8 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from types import SimpleNamespace
+from types import MappingProxyType, SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -132,6 +133,29 @@ def test_validation_errors(store: Store) -> None:
         store.search(vector=np.ones(3))
     assert store.count() == 0  # nothing half-written
     assert store.search("x", k=0) == []
+
+
+def test_metadata_checks_and_exact_json(store: Store) -> None:
+    circular: dict[str, object] = {}
+    circular["self"] = circular
+    for bad, message in (
+        ({1: "x"}, r"metadatas\[0\] has a non-string key 1"),
+        ({"x": float("nan")}, r"metadatas\[0\] is not JSON"),
+        ({"x": {"deep": float("inf")}}, r"metadatas\[0\] is not JSON"),
+        (circular, r"metadatas\[0\] is not JSON-serialisable: it contains itself"),
+        ("not a dict", r"metadatas\[0\] must be a dict"),
+    ):
+        with pytest.raises(TypeError, match=message):
+            store.add(["a"], [bad])  # type: ignore[list-item]
+    assert store.count() == 0
+
+    class Key(str):
+        pass
+
+    meta = {Key("k"): "v", "nested": {"é": [1, 2.5, None, True]}, "s": 'line\nbreak "quoted"'}
+    store.add(["a", "b"], [meta, MappingProxyType({"m": 1})], ["a", "b"])
+    assert store.get(["a"])[0].metadata == json.loads(json.dumps(meta))
+    assert store.get(["b"])[0].metadata == {"m": 1}
 
 
 def test_empty_store_search(store: Store) -> None:

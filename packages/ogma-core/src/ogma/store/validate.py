@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from json import encoder as json_encoder
 from typing import Any
 
 import numpy as np
@@ -32,6 +33,35 @@ __all__ = [
 FloatArray = npt.NDArray[np.float32]
 
 _JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
+
+
+def _metadata_encoder() -> Callable[[Any], str]:
+    """``_JSON.encode`` without its per-call set-up, when the C accelerator allows it.
+
+    ``JSONEncoder.encode`` builds a new C encoder on every call, which is most of its
+    cost for small dicts (a third of ``Store.add`` time on 100k documents). This builds
+    it once, without circular-reference markers (so it is thread-safe; a circular dict
+    ends in ``RecursionError``, reported by the caller), and checks that it writes the
+    same text as ``_JSON.encode``; otherwise ``_JSON.encode`` is used.
+    """
+    make = getattr(json_encoder, "c_make_encoder", None)
+    if make is None:
+        return _JSON.encode
+    try:
+        encode_one = make(None, _JSON.default, json_encoder.encode_basestring, None, ": ", ", ", False, False, False)
+        sample = {"a": [1, 2.5, None, True, "é\n"], "b": {"c": -3}}
+        if "".join(encode_one(sample, 0)) != _JSON.encode(sample):
+            return _JSON.encode
+    except Exception:  # a Python whose private encoder API differs: use the public one
+        return _JSON.encode
+
+    def encode(obj: Any) -> str:
+        return "".join(encode_one(obj, 0))
+
+    return encode
+
+
+_encode_metadata = _metadata_encoder()
 
 
 def encode_text(text: str, index: int) -> bytes:
@@ -63,15 +93,22 @@ def check_metadatas(metadatas: Any, count: int) -> list[str]:
         if meta is None:
             out.append("{}")
             continue
-        if type(meta) is not dict and not isinstance(meta, Mapping):
-            raise TypeError(f"metadatas[{index}] must be a dict, got {type(meta).__name__}")
-        if not all(type(key) is str for key in meta):
-            bad = next(key for key in meta if not isinstance(key, str))
-            raise TypeError(f"metadatas[{index}] has a non-string key {bad!r}; metadata keys must be str")
+        if type(meta) is not dict:
+            if not isinstance(meta, Mapping):
+                raise TypeError(f"metadatas[{index}] must be a dict, got {type(meta).__name__}")
+            meta = dict(meta)
+        if meta and set(map(type, meta)) != {str}:  # fast path: only plain str keys
+            bad = [key for key in meta if not isinstance(key, str)]
+            if bad:
+                raise TypeError(f"metadatas[{index}] has a non-string key {bad[0]!r}; metadata keys must be str")
         try:
-            out.append(_JSON.encode(meta if type(meta) is dict else dict(meta)))
+            out.append(_encode_metadata(meta))
         except (TypeError, ValueError) as exc:
             raise TypeError(f"metadatas[{index}] is not JSON-serialisable: {exc}") from exc
+        except RecursionError as exc:
+            raise TypeError(
+                f"metadatas[{index}] is not JSON-serialisable: it contains itself (or nests too deep)"
+            ) from exc
     return out
 
 

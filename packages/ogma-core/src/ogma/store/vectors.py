@@ -110,14 +110,14 @@ def write_vectors(
     conn: Connection,
     codec: VectorCodec,
     rowids: Sequence[int],
-    vectors: FloatArray,
-    codes: npt.NDArray[Any],
+    vector_blobs: Sequence[bytes],
+    code_blobs: Sequence[bytes],
 ) -> None:
-    """Insert vectors (exact float32) and their codes for new rowids; call inside a transaction."""
-    blobs = [row.tobytes() for row in np.ascontiguousarray(vectors, dtype="<f4")]
-    conn.executemany(f"INSERT INTO {quote_identifier(VECTORS)} (rowid, vector) VALUES (?, ?)", list(zip(rowids, blobs)))
-    code_blobs = [row.tobytes() for row in np.ascontiguousarray(codes)]
-    conn.executemany(codec.insert_sql(), list(zip(rowids, code_blobs)))
+    """Insert exact vectors (float32 bytes) and their search codes for new rowids; call inside a transaction."""
+    conn.executemany(
+        f"INSERT INTO {quote_identifier(VECTORS)} (rowid, vector) VALUES (?, ?)", zip(rowids, vector_blobs)
+    )
+    conn.executemany(codec.insert_sql(), zip(rowids, code_blobs))
 
 
 def delete_vectors(conn: Connection, rowids: Sequence[int]) -> None:

@@ -14,7 +14,8 @@ Example:
     >>> conn = connect(":memory:")
     >>> create_schema(conn, StoreConfig(dim=2))
     >>> v = np.array([[1.0, 0.0]], dtype=np.float32)
-    >>> upsert(conn, VectorCodec("float32", 2), ["a"], ["hi"], ["{}"], v, v).rowids
+    >>> codec = VectorCodec("float32", 2)
+    >>> upsert(conn, codec, prepare_rows(codec, ["a"], ["hi"], ["{}"], v)).rowids
     [1]
 """
 
@@ -31,9 +32,9 @@ from ogma.store.connect import Connection
 from ogma.store.schema import bump_generation, content_hash
 from ogma.store.sql import DOCUMENTS, FTS, chunked, fts_delete_sql, insert_sql, quote_identifier, select_in_sql
 from ogma.store.validate import encode_text
-from ogma.store.vectors import VectorCodec, delete_vectors, write_vectors
+from ogma.store.vectors import VectorCodec, delete_vectors, unit_rows, write_vectors
 
-__all__ = ["WriteResult", "delete", "upsert"]
+__all__ = ["PreparedRows", "WriteResult", "delete", "prepare_rows", "upsert"]
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -57,6 +58,78 @@ class WriteResult:
     new_generation: int
 
 
+@dataclass(frozen=True)
+class PreparedRows:
+    """A batch of documents with everything computed that does not need the database.
+
+    Built by :func:`prepare_rows` outside the write transaction (``Store.add`` builds
+    the next batch in a helper thread while SQLite writes the current one).
+
+    Attributes:
+        ids: Unique ids.
+        texts: Texts (valid Unicode).
+        metadatas: Metadata as JSON text.
+        hashes: Content hash of each text.
+        vector_blobs: Each exact vector as little-endian float32 bytes.
+        code_blobs: Each search code (the ``vec0`` column) as bytes.
+        unit: The L2-normalised vectors (for the in-process index).
+    """
+
+    ids: list[str]
+    texts: list[str]
+    metadatas: list[str]
+    hashes: list[bytes]
+    vector_blobs: list[bytes]
+    code_blobs: list[bytes]
+    unit: FloatArray
+
+
+def _row_blobs(matrix: npt.NDArray[Any]) -> list[bytes]:
+    """One ``bytes`` per row, in a single C-level pass (no per-row ``tobytes`` calls)."""
+    contiguous = np.ascontiguousarray(matrix)
+    row = np.dtype((np.void, contiguous.dtype.itemsize * contiguous.shape[1]))
+    blobs: list[bytes] = contiguous.view(row).ravel().tolist()  # type: ignore[assignment]  # void rows are bytes
+    return blobs
+
+
+def prepare_rows(
+    codec: VectorCodec, ids: list[str], texts: list[str], metadatas: list[str], vectors: FloatArray
+) -> PreparedRows:
+    """Hash the texts and pack vectors and search codes for :func:`upsert`.
+
+    Args:
+        codec: The store's vector codec.
+        ids: Unique ids.
+        texts: Texts (valid Unicode).
+        metadatas: Metadata as JSON text.
+        vectors: Exact vectors to keep, one row per text, at the store's dimension.
+    """
+    unit = unit_rows(vectors)
+    return PreparedRows(
+        ids=ids,
+        texts=texts,
+        metadatas=metadatas,
+        hashes=text_hashes(texts),
+        vector_blobs=_row_blobs(np.asarray(vectors, dtype="<f4")),
+        code_blobs=_row_blobs(codec.codes(unit)),
+        unit=unit,
+    )
+
+
+def text_hashes(texts: Sequence[str]) -> list[bytes]:
+    """:func:`~ogma.store.schema.content_hash` of each text's UTF-8 bytes.
+
+    Raises:
+        ValueError: A text is not valid Unicode (names its index).
+    """
+    try:
+        return [content_hash(text.encode("utf-8")) for text in texts]
+    except UnicodeEncodeError:
+        for index, text in enumerate(texts):
+            encode_text(text, index)  # raises the error that names the text
+        raise
+
+
 def _existing(conn: Connection, ids: Sequence[str]) -> dict[str, tuple[int, str]]:
     found: dict[str, tuple[int, str]] = {}
     for chunk in chunked(list(ids)):
@@ -66,43 +139,34 @@ def _existing(conn: Connection, ids: Sequence[str]) -> dict[str, tuple[int, str]
     return found
 
 
-def upsert(
-    conn: Connection,
-    codec: VectorCodec,
-    ids: Sequence[str],
-    texts: Sequence[str],
-    metadatas: Sequence[str],
-    vectors: FloatArray,
-    codes: npt.NDArray[Any],
-) -> WriteResult:
+def upsert(conn: Connection, codec: VectorCodec, rows: PreparedRows) -> WriteResult:
     """Insert or replace documents (by id) with their FTS rows and vectors, atomically.
 
     Args:
         conn: The connection.
-        codec: The store's vector codec.
-        ids: Unique ids.
-        texts: Texts (valid Unicode).
-        metadatas: Metadata as JSON text.
-        vectors: Exact vectors to keep, one row per text.
-        codes: Search codes for the ``vec0`` index, one row per text.
+        codec: The store's vector codec (the one ``rows`` were prepared with).
+        rows: The batch, from :func:`prepare_rows`.
     """
-    hashes = [content_hash(encode_text(text, index)) for index, text in enumerate(texts)]
     documents = quote_identifier(DOCUMENTS)
     with conn.transaction():
-        existing = _existing(conn, ids)
+        existing = _existing(conn, rows.ids)
         next_rowid = int(conn.scalar(f"SELECT COALESCE(MAX(rowid), 0) FROM {documents}")) + 1
-        rowids: list[int] = []
-        new_rows: list[tuple[Any, ...]] = []
+        new_rows: list[tuple[Any, ...]]
         updated: list[tuple[Any, ...]] = []
-        for doc_id, text, meta, digest in zip(ids, texts, metadatas, hashes):
-            if doc_id in existing:
-                rowid = existing[doc_id][0]
-                updated.append((text, meta, digest, rowid))
-            else:
-                rowid = next_rowid
-                next_rowid += 1
-                new_rows.append((rowid, doc_id, text, meta, digest))
-            rowids.append(rowid)
+        if not existing:  # the bulk-load case: every row is new
+            rowids = list(range(next_rowid, next_rowid + len(rows.ids)))
+            new_rows = list(zip(rowids, rows.ids, rows.texts, rows.metadatas, rows.hashes))
+        else:
+            rowids, new_rows = [], []
+            for doc_id, text, meta, digest in zip(rows.ids, rows.texts, rows.metadatas, rows.hashes):
+                if doc_id in existing:
+                    rowid = existing[doc_id][0]
+                    updated.append((text, meta, digest, rowid))
+                else:
+                    rowid = next_rowid
+                    next_rowid += 1
+                    new_rows.append((rowid, doc_id, text, meta, digest))
+                rowids.append(rowid)
         if existing:
             old = list(existing.values())
             conn.executemany(fts_delete_sql(FTS), old)
@@ -112,8 +176,8 @@ def upsert(
             )
         if new_rows:
             conn.executemany(insert_sql(DOCUMENTS, ["rowid", "id", "text", "metadata", "content_hash"]), new_rows)
-        conn.executemany(insert_sql(FTS, ["rowid", "text"]), list(zip(rowids, texts)))
-        write_vectors(conn, codec, rowids, vectors, codes)
+        conn.executemany(insert_sql(FTS, ["rowid", "text"]), list(zip(rowids, rows.texts)))
+        write_vectors(conn, codec, rowids, rows.vector_blobs, rows.code_blobs)
         new_generation = bump_generation(conn)
     return WriteResult(rowids, new_generation - 1, new_generation)
 
