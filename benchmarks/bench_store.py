@@ -390,8 +390,8 @@ def markdown(report: dict[str, Any]) -> str:
         "--model <all-MiniLM-L6-v2 folder> --markdown store-section.md` (numbers below: "
         "`benchmarks/results/store.json`). Latency is wall-clock per `search(vector=..., k=10)` after the "
         "first query (which loads the in-process index; its time is in the JSON as `first_query_s`). "
-        "Other work shared the machine during these runs: compare rows within one table, and see the "
-        "CPU-time columns, which are less sensitive to that.",
+        "The load averages next to each section show how busy the machine was; the CPU-time columns "
+        "are less sensitive to other work than wall-clock time.",
         "",
         f"Machine: {report['machine']}. Driver: " + ", ".join(f"{k} {v}" for k, v in report["driver"].items()) + ".",
         "",

@@ -2,6 +2,8 @@
 
 * :func:`make_word_tokenizer` — a WordPiece-free word-level ``tokenizer.json`` with
   BERT's ``[CLS] … [SEP]`` post-processor.
+* :func:`bert_wordpiece_tokenizer` — a lowercasing BERT-style WordPiece tokenizer over
+  a given vocabulary (the converter and Ogma-checkpoint fixtures build theirs with it).
 * :func:`make_bert_like_onnx` — an ONNX graph with BERT's inputs whose
   ``last_hidden_state`` is an embedding lookup plus a position term, so results
   depend on the order of tokens and on padding handling.
@@ -17,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
-from tokenizers import Tokenizer, models, pre_tokenizers, processors
+from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 
 WORDS = (
     "the a of and to in is was for on with as by at from paris france capital city cat cats dog dogs "
@@ -38,6 +40,21 @@ def make_word_tokenizer(path: Path) -> Tokenizer:
     )
     tok.save(str(path))
     return tok
+
+
+def bert_wordpiece_tokenizer(vocab: dict[str, int]) -> Tokenizer:
+    """BERT's recipe over ``vocab`` (which must hold ``[UNK]``, ``[CLS]`` and ``[SEP]``):
+    lowercasing normaliser, BERT pre-tokeniser, WordPiece, ``[CLS] … [SEP]`` wrapping."""
+    tokenizer = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]", max_input_chars_per_word=100))
+    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]",
+        pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])],
+    )
+    tokenizer.decoder = decoders.WordPiece()
+    return tokenizer
 
 
 def _graph_inputs(with_types: bool, with_task: bool) -> list[onnx.ValueInfoProto]:

@@ -100,6 +100,32 @@ def test_changed_chunking_reindexes(tmp_path: Path, corpus: Path, fake_encoder: 
     assert len(chunks) == 7  # 62 words / 10
 
 
+def test_deleted_files_lose_their_chunks(
+    tmp_path: Path, corpus: Path, fake_encoder: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "store.ogma"
+    other = tmp_path / "other.txt"
+    other.write_text("A file indexed on its own, outside the folder.", encoding="utf-8")
+    main(["index", str(corpus), str(other), "--db", str(db), "-q"])
+    b_source = str((corpus / "b.md").resolve())
+    assert any(d["source"] == b_source for d in _docs(db).values())
+
+    (corpus / "b.md").unlink()
+    assert main(["index", str(corpus), "--db", str(db), "--keep-deleted", "-q"]) == 0
+    assert any(d["source"] == b_source for d in _docs(db).values())  # kept on request
+
+    assert main(["index", str(corpus), "--db", str(db)]) == 0
+    assert "1 deleted" in capsys.readouterr().out
+    sources = {d["source"] for d in _docs(db).values()}
+    assert b_source not in sources
+    assert str(other.resolve()) in sources  # outside the indexed folder: untouched
+    assert str((corpus / "a.txt").resolve()) in sources
+
+    other.unlink()  # a deleted file given by name is not an error to prune: the PATH itself is missing
+    assert main(["index", str(corpus), "--db", str(db), "-q"]) == 0
+    assert str(other.resolve()) in {d["source"] for d in _docs(db).values()}  # not under the given folder
+
+
 def test_summary_and_existing_store_model(
     tmp_path: Path, corpus: Path, fake_encoder: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -18,6 +18,8 @@ import onnxruntime as ort
 import pytest
 from safetensors.numpy import save_file
 
+from tests.helpers.tiny_models import bert_wordpiece_tokenizer
+
 WORDS = [
     "the", "a", "cat", "dog", "sat", "on", "mat", "search", "local", "first", "model", "onnx",
     "fast", "small", "query", "document", "vector", "store", "hello", "world",
@@ -57,19 +59,7 @@ class TinyConfig:
 
 def make_tokenizer_json(path: Path) -> None:
     """Write a lowercasing WordPiece ``tokenizer.json`` over :data:`VOCAB`."""
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
-
-    vocab = {token: i for i, token in enumerate(VOCAB)}
-    tokenizer = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]"))
-    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
-    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tokenizer.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]",
-        pair="[CLS] $A [SEP] $B:1 [SEP]:1",
-        special_tokens=[("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])],
-    )
-    tokenizer.decoder = decoders.WordPiece()
-    tokenizer.save(str(path))
+    bert_wordpiece_tokenizer({token: i for i, token in enumerate(VOCAB)}).save(str(path))
 
 
 def make_weights(cfg: TinyConfig, seed: int = 0) -> dict[str, np.ndarray]:

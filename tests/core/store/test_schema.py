@@ -99,6 +99,60 @@ def test_migrates_a_version_1_file(tmp_path: Path) -> None:
     conn.close()
 
 
+def test_old_float32_files_keep_both_tables_after_migration(tmp_path: Path) -> None:
+    """A float32 store written before schema 3 has its exact vectors in ogma_vectors (and unit
+    codes in vec0): after the upgrade it reads them there, and new writes follow its layout."""
+    path = tmp_path / "old.db"
+    _write_v1_file(path)
+    with Store(path) as store:
+        assert store.config.exact_in_index is False
+        exact = np.array([3.0, 4.0], np.float32)
+        store.add(["new text"], ids=["new"], embeddings=exact[None, :])
+        docs = store.get(["old", "new"], include_embeddings=True)
+        assert [d.embedding.tolist() for d in docs] == [[1.0, 0.0], [3.0, 4.0]]  # type: ignore[union-attr]
+        assert [h.id for h in store.search(vector=np.array([0.6, 0.8], np.float32), k=1)] == ["new"]
+    conn = connect(path)
+    assert conn.scalar("SELECT count(*) FROM ogma_vectors") == 2
+    conn.close()
+
+
+def test_new_float32_stores_write_vectors_once(tmp_path: Path) -> None:
+    """Schema 3: the float32 vec0 index holds the exact vectors; ogma_vectors stays empty."""
+    rng = np.random.default_rng(1)
+    vectors = (rng.standard_normal((300, 8)) * 3).astype(np.float32)  # not unit length
+    path = tmp_path / "new.db"
+    with Store(path, dim=8) as store:
+        assert store.config.exact_in_index is True
+        ids = [str(i) for i in range(300)]
+        store.add([f"t{i}" for i in range(300)], ids=ids, embeddings=vectors, batch_size=128)
+        got = np.stack([d.embedding for d in store.get(ids, include_embeddings=True)])  # type: ignore[misc]
+        np.testing.assert_array_equal(got, vectors)  # exact, as given
+        exported = {d.id: d.embedding for d in store.iter_documents(include_embeddings=True)}
+        np.testing.assert_array_equal(np.stack([exported[i] for i in ids]), vectors)
+        query = vectors[123] / np.linalg.norm(vectors[123])
+        for backend in ("memory", "sqlite-vec"):
+            hit = store.search(vector=vectors[123], k=1, backend=backend)[0]
+            assert hit.id == "123" and hit.score == pytest.approx(1.0, abs=1e-5)
+        cosines = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)) @ query
+        expected = [str(i) for i in np.argsort(-cosines)[:10]]
+        assert [h.id for h in store.search(vector=query, k=10)] == expected
+        assert [h.id for h in store.search(vector=query, k=10, backend="sqlite-vec")] == expected
+        assert store.delete(ids[:100]) == 100
+        assert {h.id for h in store.search(vector=vectors[5], k=300)} == set(ids[100:])
+    remaining = [i for i in expected if int(i) >= 100] + [
+        str(i) for i in np.argsort(-cosines) if i >= 100 and str(i) not in expected
+    ]
+    with Store(path) as reopened:  # a new Store: the in-process index reloads from vec0
+        assert [h.id for h in reopened.search(vector=query, k=10)] == remaining[:10]
+        assert reopened.count() == 200
+    conn = connect(path)
+    assert conn.scalar("SELECT count(*) FROM ogma_vectors") == 0
+    assert conn.scalar("SELECT value FROM ogma_config WHERE key = 'exact_in_index'") == "1"
+    conn.close()
+    with Store(tmp_path / "bin.db", dim=8, precision="binary") as binary:
+        assert binary.config.exact_in_index is False  # quantized: the exact copy is needed
+
+
 def test_newer_schema_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "new.db"
     Store(path, dim=2).close()

@@ -259,3 +259,19 @@ def test_sqlite3_driver_forced(tmp_path: Path, embedder: Any) -> None:
     with Store(tmp_path / "s.db", embedder, driver="sqlite3") as store:
         store.add(["hello world"], ids=["h"])
         assert store.search("hello", mode="hybrid", k=1)[0].id == "h"
+
+
+def test_delete_by_filter(filled: Store) -> None:
+    before = filled.count()
+    assert filled.delete(filter={"lang": "xx"}) == 0
+    assert filled.delete(["paris", "madrid"], filter={"lang": "es"}) == 1  # only ids that also match
+    assert filled.get(["paris", "madrid"])[0].id == "paris"
+    assert filled.delete(filter={"year": {"$lte": 2018}}) == 2  # cafe (2018), apple (2017)
+    assert filled.count() == before - 3
+    assert {h.id for h in filled.search("Paris café apples", k=10)} & {"madrid", "cafe", "apple"} == set()
+    assert {h.id for h in filled.search("capital", k=10, mode="lexical")} >= {"paris", "berlin"}
+    with pytest.raises(ValueError, match="non-empty dict"):
+        filled.delete(filter={})
+    with pytest.raises(ValueError, match="ids=, filter="):
+        filled.delete()
+    assert filled.count() == before - 3

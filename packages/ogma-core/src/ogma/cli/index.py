@@ -3,8 +3,9 @@
 Each file becomes chunks of at most ``--max-tokens`` tokens (counted with the model's
 tokenizer), stored with metadata ``source`` (the absolute path), ``chunk``, ``chunks``,
 ``start``/``end`` (character offsets), ``file_hash`` (SHA-256) and ``chunking``. Running
-the command again skips files whose hash and chunking are unchanged and replaces the
-chunks of files that changed.
+the command again skips files whose hash and chunking are unchanged, replaces the
+chunks of files that changed, and removes the chunks of files that were deleted from
+the given directories (``--keep-deleted`` keeps them).
 
 Example:
     >>> from ogma.cli import build_parser
@@ -93,7 +94,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Chunk and index files into an Ogma store (one SQLite file). Directories are searched "
         "recursively for .txt, .md and .jsonl files. JSONL lines are documents with 'text' and optional 'id' "
         "and 'metadata', or BEIR's '_id', 'title' and 'text'. Unchanged files are skipped on re-runs; changed "
-        "files replace their old chunks.",
+        "files replace their old chunks; files deleted from the given directories lose theirs.",
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="files or directories to index")
     parser.add_argument("--db", required=True, help="the store file (created if missing)")
@@ -109,6 +110,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--max-tokens", type=int, default=None, help="tokens per chunk (default: the model's window minus 16)"
     )
     parser.add_argument("--overlap", type=int, default=None, help="tokens shared by neighbouring chunks (default 1/8)")
+    parser.add_argument(
+        "--keep-deleted",
+        action="store_true",
+        help="keep the chunks of indexed files that no longer exist (default: remove them)",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     parser.set_defaults(func=run)
 
@@ -129,6 +135,7 @@ class _Summary:
     unchanged: int = 0
     chunks: int = 0
     removed: int = 0
+    deleted_files: int = 0
     failed: list[str] = field(default_factory=list)
 
 
@@ -143,6 +150,17 @@ def _files(paths: list[str]) -> list[Path]:
         else:
             raise IndexInputError(f"{raw!r} is not a file or directory; give existing paths to index.")
     return list(dict.fromkeys(p.resolve() for p in found))
+
+
+def _deleted_sources(paths: list[str], stored: dict[str, _Stored]) -> list[str]:
+    """Indexed files that no longer exist and lie under (or are) one of ``paths``."""
+    roots = [Path(raw).resolve() for raw in paths]
+    gone = []
+    for source in stored:
+        path = Path(source)
+        if not path.exists() and any(path == root or root in path.parents for root in roots):
+            gone.append(source)
+    return sorted(gone)
 
 
 def _chunk_counter(encoder: Any) -> Any:
@@ -263,7 +281,7 @@ def run(args: argparse.Namespace) -> int:
     from ogma.registry import DEFAULT_MODEL
     from ogma.store import Store
 
-    files = _files(args.paths)
+    files = _files(args.paths)  # before anything else: a missing PATH is an error, never a reason to prune
     recorded = store_model_id(args.db)
     model = recorded or args.model or DEFAULT_MODEL
     if recorded and args.model and args.model != recorded:
@@ -299,10 +317,16 @@ def run(args: argparse.Namespace) -> int:
                 summary.indexed += 1
                 summary.chunks += result[0]
                 summary.removed += result[1]
+        if not args.keep_deleted:
+            for source in _deleted_sources(args.paths, stored):
+                summary.removed += store.delete(filter={"source": source})
+                summary.deleted_files += 1
+                logger.info("%s no longer exists; removed its chunks", source)
         total = store.count()
     if not args.quiet:
         sys.stdout.write(
             f"indexed {summary.indexed} file(s) into {summary.chunks} chunk(s), {summary.unchanged} unchanged, "
-            f"{summary.removed} old chunk(s) removed, {len(summary.failed)} failed; {total} chunk(s) in {args.db}\n"
+            f"{summary.deleted_files} deleted, {summary.removed} old chunk(s) removed, {len(summary.failed)} failed; "
+            f"{total} chunk(s) in {args.db}\n"
         )
     return 1 if summary.failed else 0

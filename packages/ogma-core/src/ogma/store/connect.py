@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import logging
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -144,6 +145,20 @@ class Connection:
             self.tracer(sql, params)
         try:
             return list(self._cursor_execute(sql, params).fetchall())
+        except self._errors() as exc:
+            raise self._wrap(exc, sql) from exc
+
+    def fetchbatches(self, sql: str, params: Params = (), *, size: int = 10_000) -> Iterator[list[tuple[Any, ...]]]:
+        """Run a query and yield its rows ``size`` at a time (streams a large result)."""
+        if self.tracer is not None:
+            self.tracer(sql, params)
+        try:
+            cursor = self._cursor_execute(sql, params)
+            while True:
+                batch = [tuple(row) for row in itertools.islice(cursor, size)]
+                if not batch:
+                    return
+                yield batch
         except self._errors() as exc:
             raise self._wrap(exc, sql) from exc
 

@@ -86,6 +86,7 @@ def open_config(
             precision=precision or "float32",
             int8_ranges=int8_ranges if isinstance(int8_ranges, Int8Ranges) else None,
             fts_tokenizer=fts_tokenizer or DEFAULT_FTS_TOKENIZER,
+            exact_in_index=(precision or "float32") == "float32",
         )
         create_schema(conn, config)
         return read_config(conn)

@@ -56,7 +56,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 CONFIG = "ogma_config"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DEFAULT_FTS_TOKENIZER = "porter unicode61 remove_diacritics 2"
 
 IndexPrecision = Literal["float32", "int8", "binary"]
@@ -102,6 +102,8 @@ class StoreConfig:
         fts_tokenizer: The FTS5 ``tokenize`` option.
         schema_version: Layout version of the file.
         created_with: The ogma-core version that created the file.
+        exact_in_index: The float32 ``vec0`` index holds the exact vectors and
+            ``ogma_vectors`` stays empty (float32 stores created with schema 3+).
 
     Example:
         >>> StoreConfig(model_id="m", dim=256, full_dim=384).dim
@@ -117,6 +119,7 @@ class StoreConfig:
     fts_tokenizer: str = DEFAULT_FTS_TOKENIZER
     schema_version: int = SCHEMA_VERSION
     created_with: str = ""
+    exact_in_index: bool = False
 
 
 def _encode_value(name: str, value: object) -> str | None:
@@ -124,6 +127,8 @@ def _encode_value(name: str, value: object) -> str | None:
         return None
     if isinstance(value, Int8Ranges):
         return value.to_bytes().hex()
+    if isinstance(value, bool):
+        return "1" if value else "0"
     return str(value)
 
 
@@ -170,6 +175,7 @@ def read_config(conn: Connection) -> StoreConfig:
             fts_tokenizer=raw.get("fts_tokenizer", DEFAULT_FTS_TOKENIZER),
             schema_version=int(raw.get("schema_version", "1")),
             created_with=raw.get("created_with", ""),
+            exact_in_index=raw.get("exact_in_index", "0") == "1",
         )
     except (KeyError, ValueError) as exc:
         raise StoreError(f"the configuration record of {conn.path!r} is corrupt: {exc}") from exc
@@ -248,7 +254,17 @@ def _migrate_to_2(conn: Connection) -> None:
         last = rows[-1][0]
 
 
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _migrate_to_2}
+def _migrate_to_3(conn: Connection) -> None:
+    """Version 3 lets float32 stores keep their exact vectors in the ``vec0`` index only.
+
+    Files written before keep both tables; recording that (``exact_in_index = 0``) is all
+    the upgrade does. The version bump itself makes older ogma-core refuse the new layout
+    instead of reading an empty ``ogma_vectors`` table.
+    """
+    conn.execute(f"INSERT OR IGNORE INTO {CONFIG} (key, value) VALUES ('exact_in_index', '0')")
+
+
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _migrate_to_2, 3: _migrate_to_3}
 """``version -> function`` upgrading a file from ``version - 1`` to ``version``."""
 
 

@@ -26,7 +26,7 @@ from ogma.store.connect import Connection
 from ogma.store.mirror import VectorMirror
 from ogma.store.schema import read_generation
 from ogma.store.sql import DOCUMENTS, fts_search_sql, quote_identifier
-from ogma.store.vectors import fetch_vectors, iter_vectors, vec0_search
+from ogma.store.vectors import VectorCodec, fetch_vectors, iter_vectors, vec0_search
 
 __all__ = ["BACKENDS", "Backend", "dense", "lexical"]
 
@@ -39,8 +39,10 @@ FloatArray = npt.NDArray[np.float32]
 Ranked = list[tuple[int, float]]
 
 
-def _reload(conn: Connection, dim: int, *, signs_only: bool) -> Iterator[tuple[npt.NDArray[np.int64], FloatArray]]:
-    for rowids, matrix in iter_vectors(conn, dim):
+def _reload(
+    conn: Connection, codec: VectorCodec, *, signs_only: bool
+) -> Iterator[tuple[npt.NDArray[np.int64], FloatArray]]:
+    for rowids, matrix in iter_vectors(conn, codec):
         yield rowids, matrix if signs_only else normalize(matrix)  # sign bits do not need unit length
 
 
@@ -49,9 +51,9 @@ def _filter_rowids(conn: Connection, filter_sql: str, params: Sequence[Any]) -> 
     return [int(r[0]) for r in rows]
 
 
-def rescore(conn: Connection, unit_query: FloatArray, rowids: Sequence[int], dim: int, count: int) -> Ranked:
+def rescore(conn: Connection, unit_query: FloatArray, rowids: Sequence[int], codec: VectorCodec, count: int) -> Ranked:
     """Exact cosine of the stored float vectors of ``rowids``; the best ``count``, best first."""
-    vectors = fetch_vectors(conn, rowids, dim)
+    vectors = fetch_vectors(conn, codec, rowids)
     kept = [r for r in rowids if r in vectors]
     if not kept:
         return []
@@ -82,16 +84,16 @@ def dense(
         rows = vec0_search(conn, codec, unit_query, depth, filter_sql=filter_sql, filter_params=filter_params)
         if not quantized:
             return [(rowid, 1.0 - distance) for rowid, distance in rows]
-        return rescore(conn, unit_query, [r for r, _ in rows], codec.dim, count)
+        return rescore(conn, unit_query, [r for r, _ in rows], codec, count)
     binary = codec.precision == "binary"
-    snapshot = mirror.sync(read_generation(conn), lambda: _reload(conn, codec.dim, signs_only=binary))
+    snapshot = mirror.sync(read_generation(conn), lambda: _reload(conn, codec, signs_only=binary))
     positions = None
     if filter_sql is not None:
         positions = snapshot.positions(_filter_rowids(conn, filter_sql, filter_params))
     rowids, scores = snapshot.candidates(unit_query, depth, positions)
     if not quantized:
         return [(int(r), float(s)) for r, s in zip(rowids, scores)]
-    return rescore(conn, unit_query, [int(r) for r in rowids], codec.dim, count)
+    return rescore(conn, unit_query, [int(r) for r in rowids], codec, count)
 
 
 def lexical(

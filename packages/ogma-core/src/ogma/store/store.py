@@ -160,7 +160,8 @@ class Store:
         if config.dim is None:
             self._mirror = None
             return
-        self._mirror = VectorMirror(VectorCodec(config.precision, config.dim, config.int8_ranges))
+        codec = VectorCodec(config.precision, config.dim, config.int8_ranges, exact_in_index=config.exact_in_index)
+        self._mirror = VectorMirror(codec)
 
     @property
     def dim(self) -> int | None:
@@ -324,22 +325,53 @@ class Store:
         result = upsert(conn, mirror.codec, rows)
         mirror.record_write(result.old_generation, result.new_generation, np.asarray(result.rowids), rows.unit)
 
-    def delete(self, ids: Sequence[str]) -> int:
-        """Delete documents by id; unknown ids are ignored.
+    def delete(self, ids: Sequence[str] | None = None, *, filter: Mapping[str, Any] | None = None) -> int:
+        """Delete documents by id, by metadata filter, or both (ids that also match).
+
+        Unknown ids are ignored. The deletion is one transaction: a concurrent writer
+        never sees half of it.
+
+        Args:
+            ids: Ids to delete.
+            filter: A metadata filter (the language of :meth:`search`, see
+                ``docs/filters.md``); every matching document is deleted.
 
         Returns:
             How many documents were deleted.
+
+        Raises:
+            TypeError: ``ids`` is a single string or holds a non-string.
+            ValueError: Neither ``ids`` nor a filter was given, the filter is empty (it
+                would match every document), or it is malformed.
+
+        Example:
+            >>> import numpy as np
+            >>> store = Store(":memory:", dim=2)
+            >>> _ = store.add(["a", "b", "c"], [{"src": "x"}, {"src": "y"}, {"src": "x"}],
+            ...               ids=["1", "2", "3"], embeddings=np.eye(3, 2))
+            >>> store.delete(filter={"src": "x"}), store.count()
+            (2, 1)
         """
+        if ids is None and filter is None:
+            raise ValueError("give ids=, filter=, or both to say which documents to delete")
         if isinstance(ids, (str, bytes)):
             raise TypeError("ids must be a list of strings, not a single string")
-        doc_ids = list(dict.fromkeys(ids))
-        for index, doc_id in enumerate(doc_ids):
+        doc_ids = None if ids is None else list(dict.fromkeys(ids))
+        for index, doc_id in enumerate(doc_ids or ()):
             if not isinstance(doc_id, str):
                 raise TypeError(f"ids[{index}] must be a str, got {type(doc_id).__name__}")
-        if not doc_ids:
+        where = None
+        if filter is not None:
+            if not isinstance(filter, Mapping) or not filter:
+                raise ValueError(
+                    f"filter must be a non-empty dict (an empty one would delete every document), got {filter!r}"
+                )
+            sql, params = self._filter(filter)
+            where = (sql or "1", params)
+        if doc_ids == []:
             return 0
         with self._pool.connection() as conn:
-            result = delete_rows(conn, doc_ids)
+            result = delete_rows(conn, doc_ids, where=where)
         if self._mirror is not None and result.rowids:
             self._mirror.record_write(result.old_generation, result.new_generation, np.asarray(result.rowids), None)
         return len(result.rowids)
@@ -361,7 +393,7 @@ class Store:
     def _embeddings(self, conn: Connection, rowids: Sequence[int]) -> dict[int, FloatArray]:
         if self.config.dim is None or not rowids:
             return {}
-        return fetch_vectors(conn, rowids, self.config.dim)
+        return fetch_vectors(conn, self._codec(), rowids)
 
     def get(self, ids: Sequence[str], *, include_embeddings: bool = False) -> list[Document]:
         """Documents by id, in input order; missing ids are skipped.

@@ -2,15 +2,20 @@
 
 Two tables hold a store's vectors (see :mod:`ogma.store.schema`):
 
-* ``ogma_vectors`` keeps each vector exactly as it was given (float32 blob).
-  It is the source of truth: exact rescoring, ``include_embeddings`` and the
-  in-process index (:mod:`ogma.store.mirror`) read it. Reading blobs from a plain
-  table by rowid is about two orders of magnitude faster than reading them back
-  out of a ``vec0`` table.
-* ``ogma_vec`` is the sqlite-vec ``vec0`` index of the *search codes*: the
-  L2-normalised vectors at the store's precision (float32, int8 or sign bits).
-  Any SQLite with sqlite-vec can query it, and ``backend="sqlite-vec"`` searches
-  through it.
+* ``ogma_vec`` is the sqlite-vec ``vec0`` index of the *search codes*. Any SQLite
+  with sqlite-vec can query it, and ``backend="sqlite-vec"`` searches through it.
+* ``ogma_vectors`` keeps each vector exactly as it was given (float32 blob) when the
+  index is quantized (int8 codes or sign bits of the L2-normalised vectors): exact
+  rescoring, ``include_embeddings`` and the in-process index
+  (:mod:`ogma.store.mirror`) read it.
+
+A float32 index (schema 3 and later) holds the exact vectors themselves (its cosine
+metric does not need unit length), so ``ogma_vectors`` stays empty: the vectors are
+written once, not twice, which makes ingest faster and the file smaller. Reading them
+back out of ``vec0`` is slower (a full scan about 3x, a single rowid about 100x a
+plain table), which only the first search (loading the in-process index) and
+``include_embeddings`` feel. Files from earlier versions keep both tables
+(``VectorCodec.exact_in_index`` is false for them).
 
 Example:
     >>> import numpy as np
@@ -66,6 +71,8 @@ class VectorCodec:
         precision: ``"float32"``, ``"int8"`` or ``"binary"``.
         dim: Vector dimension.
         ranges: int8 quantization ranges (``None`` means sqlite-vec's fixed ``'unit'`` ranges).
+        exact_in_index: The ``vec0`` index holds the exact vectors (float32 stores of
+            schema 3+), so there is no separate copy in ``ogma_vectors``.
 
     Example:
         >>> import numpy as np
@@ -73,9 +80,14 @@ class VectorCodec:
         [[126, -128]]
     """
 
-    def __init__(self, precision: IndexPrecision, dim: int, ranges: Int8Ranges | None = None) -> None:
+    def __init__(
+        self, precision: IndexPrecision, dim: int, ranges: Int8Ranges | None = None, *, exact_in_index: bool = False
+    ) -> None:
+        if exact_in_index and precision != "float32":
+            raise ValueError("only a float32 index can hold the exact vectors")
         self.precision = precision
         self.dim = dim
+        self.exact_in_index = exact_in_index
         self.ranges = ranges if ranges is not None else Int8Ranges.unit(dim)
         self.function = _VEC_FUNCTION[precision]
         self.distance_function = _DISTANCE_FUNCTION[precision]
@@ -111,12 +123,19 @@ def write_vectors(
     codec: VectorCodec,
     rowids: Sequence[int],
     vector_blobs: Sequence[bytes],
-    code_blobs: Sequence[bytes],
+    code_blobs: Sequence[bytes] | None,
 ) -> None:
-    """Insert exact vectors (float32 bytes) and their search codes for new rowids; call inside a transaction."""
-    conn.executemany(
-        f"INSERT INTO {quote_identifier(VECTORS)} (rowid, vector) VALUES (?, ?)", zip(rowids, vector_blobs)
-    )
+    """Insert exact vectors (float32 bytes) and their search codes for new rowids; call inside a transaction.
+
+    With ``codec.exact_in_index`` the exact vectors are the codes (``code_blobs`` is ignored).
+    """
+    if codec.exact_in_index:
+        conn.executemany(codec.insert_sql(), zip(rowids, vector_blobs))
+        return
+    if code_blobs is None:
+        raise ValueError("a quantized index needs its search codes")
+    table = quote_identifier(VECTORS)
+    conn.executemany(f"INSERT INTO {table} (rowid, vector) VALUES (?, ?)", zip(rowids, vector_blobs))
     conn.executemany(codec.insert_sql(), zip(rowids, code_blobs))
 
 
@@ -127,9 +146,18 @@ def delete_vectors(conn: Connection, rowids: Sequence[int]) -> None:
         conn.execute(delete_in_sql(VEC_INDEX, "rowid", len(chunk)), list(chunk))
 
 
-def fetch_vectors(conn: Connection, rowids: Sequence[int], dim: int) -> dict[int, FloatArray]:
+def fetch_vectors(conn: Connection, codec: VectorCodec, rowids: Sequence[int]) -> dict[int, FloatArray]:
     """The exact stored vectors of ``rowids`` (missing rowids are absent)."""
+    dim = codec.dim
     found: dict[int, FloatArray] = {}
+    if codec.exact_in_index:
+        # vec0 answers ``rowid = ?`` with a point lookup but scans for ``rowid IN (...)``
+        sql = f"SELECT embedding FROM {quote_identifier(VEC_INDEX)} WHERE rowid = ?"
+        for rowid in dict.fromkeys(int(r) for r in rowids):
+            blob = conn.scalar(sql, (rowid,))
+            if blob is not None:
+                found[rowid] = np.frombuffer(blob, dtype="<f4", count=dim).astype(np.float32)
+        return found
     for chunk in chunked(list(rowids)):
         for rowid, blob in conn.fetchall(select_in_sql(VECTORS, ["rowid", "vector"], "rowid", len(chunk)), list(chunk)):
             found[int(rowid)] = np.frombuffer(blob, dtype="<f4", count=dim).astype(np.float32)
@@ -137,9 +165,13 @@ def fetch_vectors(conn: Connection, rowids: Sequence[int], dim: int) -> dict[int
 
 
 def iter_vectors(
-    conn: Connection, dim: int, *, batch_size: int = 50_000
+    conn: Connection, codec: VectorCodec, *, batch_size: int = 50_000
 ) -> Iterator[tuple[npt.NDArray[np.int64], FloatArray]]:
-    """All stored vectors in rowid order, as ``(rowids, matrix)`` batches."""
+    """All stored exact vectors as ``(rowids, matrix)`` batches (rowid order for a plain table)."""
+    if codec.exact_in_index:
+        for rows in conn.fetchbatches(f"SELECT rowid, embedding FROM {quote_identifier(VEC_INDEX)}", size=batch_size):
+            yield _unpack(rows, codec.dim)
+        return
     last = -(2**63)
     table = quote_identifier(VECTORS)
     while True:
@@ -148,10 +180,15 @@ def iter_vectors(
         )
         if not rows:
             return
-        rowids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(len(rows), dim)
-        yield rowids, matrix.astype(np.float32, copy=False)
+        rowids, matrix = _unpack(rows, codec.dim)
+        yield rowids, matrix
         last = int(rowids[-1])
+
+
+def _unpack(rows: Sequence[tuple[Any, ...]], dim: int) -> tuple[npt.NDArray[np.int64], FloatArray]:
+    rowids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(len(rows), dim)
+    return rowids, matrix.astype(np.float32, copy=False)
 
 
 def vec0_search(

@@ -71,7 +71,8 @@ class PreparedRows:
         metadatas: Metadata as JSON text.
         hashes: Content hash of each text.
         vector_blobs: Each exact vector as little-endian float32 bytes.
-        code_blobs: Each search code (the ``vec0`` column) as bytes.
+        code_blobs: Each search code (the ``vec0`` column) as bytes; ``None`` when the
+            index holds the exact vectors themselves.
         unit: The L2-normalised vectors (for the in-process index).
     """
 
@@ -80,7 +81,7 @@ class PreparedRows:
     metadatas: list[str]
     hashes: list[bytes]
     vector_blobs: list[bytes]
-    code_blobs: list[bytes]
+    code_blobs: list[bytes] | None
     unit: FloatArray
 
 
@@ -111,7 +112,7 @@ def prepare_rows(
         metadatas=metadatas,
         hashes=text_hashes(texts),
         vector_blobs=_row_blobs(np.asarray(vectors, dtype="<f4")),
-        code_blobs=_row_blobs(codec.codes(unit)),
+        code_blobs=None if codec.exact_in_index else _row_blobs(codec.codes(unit)),
         unit=unit,
     )
 
@@ -182,10 +183,27 @@ def upsert(conn: Connection, codec: VectorCodec, rows: PreparedRows) -> WriteRes
     return WriteResult(rowids, new_generation - 1, new_generation)
 
 
-def delete(conn: Connection, ids: Sequence[str]) -> WriteResult:
-    """Delete documents by id (missing ids are ignored), atomically."""
+def delete(
+    conn: Connection, ids: Sequence[str] | None, *, where: tuple[str, Sequence[Any]] | None = None
+) -> WriteResult:
+    """Delete documents atomically: by id (missing ids are ignored), by a metadata condition, or both.
+
+    Args:
+        conn: The connection.
+        ids: Ids to delete, or None for every document matching ``where``.
+        where: A compiled filter ``(sql, params)`` over ``ogma_documents``; with ``ids``,
+            only those ids that also match are deleted.
+    """
+    documents = quote_identifier(DOCUMENTS)
     with conn.transaction():
-        existing = _existing(conn, list(dict.fromkeys(ids)))
+        existing = _existing(conn, list(dict.fromkeys(ids))) if ids is not None else None
+        if where is not None:
+            sql, params = where
+            matching = {
+                doc_id: (int(rowid), text)
+                for doc_id, rowid, text in conn.fetchall(f"SELECT id, rowid, text FROM {documents} WHERE {sql}", params)
+            }
+            existing = matching if existing is None else {k: v for k, v in existing.items() if k in matching}
         if not existing:
             generation = int(conn.scalar("SELECT value FROM ogma_config WHERE key = 'generation'") or 0)
             return WriteResult([], generation, generation)
@@ -194,9 +212,6 @@ def delete(conn: Connection, ids: Sequence[str]) -> WriteResult:
         conn.executemany(fts_delete_sql(FTS), old)
         delete_vectors(conn, rowids)
         for chunk in chunked(rowids):
-            conn.execute(
-                f"DELETE FROM {quote_identifier(DOCUMENTS)} WHERE rowid IN ({', '.join('?' * len(chunk))})",
-                list(chunk),
-            )
+            conn.execute(f"DELETE FROM {documents} WHERE rowid IN ({', '.join('?' * len(chunk))})", list(chunk))
         new_generation = bump_generation(conn)
     return WriteResult(rowids, new_generation - 1, new_generation)
