@@ -253,8 +253,8 @@ class Store:
             raise StoreError("this store has no encoder: pass embeddings= to add(), or open the store with an encoder")
         show = self.show_progress if self.show_progress is not None else sys.stderr.isatty()
         # SQLite's default WAL auto-checkpoint (every 1000 pages, 16 MiB) is kept on purpose:
-        # on 100k documents, checkpointing in slices that fit the CPU cache made ingest ~15%
-        # faster than one large checkpoint at the end.
+        # adding 100k documents (float32, 256-d, file in tmpfs) took 1.65-1.99 s with it and
+        # 2.20-2.34 s with checkpoints postponed to one at the end.
         with self._pool.connection() as conn, tqdm(total=len(texts), disable=not show, unit="doc") as bar:
             self._add_batches(conn, bar, doc_ids, texts, metas, given, batch_size)
         return doc_ids
@@ -273,8 +273,6 @@ class Store:
 
         Everything that does not need the database (embedding, hashing, packing) is done
         before the batch's transaction opens, so the write lock is held only for SQL.
-        (Packing the next batch in a helper thread was tried: it made ingest ~25% slower,
-        as the two threads handed the GIL back and forth on every SQLite row.)
         """
         for start in range(0, len(texts), batch_size):
             stop = min(start + batch_size, len(texts))
