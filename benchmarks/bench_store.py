@@ -92,48 +92,66 @@ def vec0_connection(path: Path) -> apsw.Connection:
 
 
 # ----------------------------------------------------------------------------- ingest
-def bench_ingest(workdir: Path, n: int) -> dict[str, Any]:
+def _ingest_store(
+    workdir: Path, precision: str, texts: list[str], metas: list[dict[str, int]], ids: list[str], vectors: np.ndarray
+) -> tuple[float, float]:
+    path = workdir / f"ingest-{precision}.db"
+    with Store(path, dim=DIM, precision=precision, show_progress=False) as store:  # type: ignore[arg-type]
+        start, start_cpu = time.perf_counter(), time.process_time()
+        store.add(texts, metas, ids, embeddings=vectors)
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - start_cpu
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return elapsed, cpu
+
+
+def _ingest_vec0(workdir: Path, kind: str, vectors: np.ndarray) -> tuple[float, float]:
+    n = len(vectors)
+    path = workdir / f"vec0-{kind}.db"
+    column, fn = (f"float[{DIM}]", "") if kind == "float" else (f"bit[{DIM}]", "vec_bit")
+    conn = vec0_connection(path)
+    conn.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL")
+    conn.execute(f"CREATE VIRTUAL TABLE v USING vec0(embedding {column})")
+    codes = vectors if kind == "float" else np.packbits(vectors > 0, axis=1, bitorder="little")
+    value = f"{fn}(?)" if fn else "?"
+    start, start_cpu = time.perf_counter(), time.process_time()
+    for lo in range(0, n, 8192):
+        with conn:
+            conn.executemany(
+                f"INSERT INTO v(rowid, embedding) VALUES (?, {value})",
+                [(i + 1, codes[i].tobytes()) for i in range(lo, min(n, lo + 8192))],
+            )
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - start_cpu
+    conn.close()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return elapsed, cpu
+
+
+def bench_ingest(workdir: Path, n: int, rounds: int = 1) -> dict[str, Any]:
+    """Ingest ``n`` documents per configuration, ``rounds`` times; configurations take turns in
+    every round, so a change in the machine's speed hits them alike. Medians are reported."""
     vectors = unit_vectors(n, DIM, seed=1)
     texts = synthetic_texts(n, seed=2)
     ids = [f"doc-{i}" for i in range(n)]
     metas = [{"group": i % 10} for i in range(n)]
-    results: dict[str, Any] = {"documents": n, "dim": DIM, "store": {}, "vec0_vectors_only": {}}
-    for precision in PRECISIONS:
-        path = workdir / f"ingest-{precision}.db"
-        with Store(path, dim=DIM, precision=precision, show_progress=False) as store:  # type: ignore[arg-type]
-            start, start_cpu = time.perf_counter(), time.process_time()
-            store.add(texts, metas, ids, embeddings=vectors)
-            elapsed, cpu = time.perf_counter() - start, time.process_time() - start_cpu
-        results["store"][precision] = {
-            "seconds": round(elapsed, 3),
-            "docs_per_s": round(n / elapsed),
-            "docs_per_cpu_s": round(n / cpu),
+    runs: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    for _ in range(rounds):
+        for precision in PRECISIONS:
+            runs.setdefault(("store", precision), []).append(
+                _ingest_store(workdir, precision, texts, metas, ids, vectors)
+            )
+        for kind in ("float", "bit"):
+            runs.setdefault(("vec0_vectors_only", kind), []).append(_ingest_vec0(workdir, kind, vectors))
+    results: dict[str, Any] = {"documents": n, "dim": DIM, "rounds": rounds, "store": {}, "vec0_vectors_only": {}}
+    for (group, name), timings in runs.items():
+        rates = [round(n / elapsed) for elapsed, _ in timings]
+        results[group][name] = {
+            "docs_per_s": int(np.median(rates)),
+            "docs_per_s_runs": rates,
+            "docs_per_cpu_s": int(np.median([n / cpu for _, cpu in timings])),
         }
-        print(f"ingest {precision:8s} {n / elapsed:10,.0f} docs/s ({n / cpu:,.0f} per CPU second)")
-        path.unlink()
-    for kind, column, fn in (("float", f"float[{DIM}]", ""), ("bit", f"bit[{DIM}]", "vec_bit")):
-        path = workdir / f"vec0-{kind}.db"
-        conn = vec0_connection(path)
-        conn.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL")
-        conn.execute(f"CREATE VIRTUAL TABLE v USING vec0(embedding {column})")
-        codes = vectors if kind == "float" else np.packbits(vectors > 0, axis=1, bitorder="little")
-        value = f"{fn}(?)" if fn else "?"
-        start, start_cpu = time.perf_counter(), time.process_time()
-        for lo in range(0, n, 8192):
-            with conn:
-                conn.executemany(
-                    f"INSERT INTO v(rowid, embedding) VALUES (?, {value})",
-                    [(i + 1, codes[i].tobytes()) for i in range(lo, min(n, lo + 8192))],
-                )
-        elapsed, cpu = time.perf_counter() - start, time.process_time() - start_cpu
-        conn.close()
-        results["vec0_vectors_only"][kind] = {
-            "seconds": round(elapsed, 3),
-            "docs_per_s": round(n / elapsed),
-            "docs_per_cpu_s": round(n / cpu),
-        }
-        print(f"vec0 {kind:5s} vectors only {n / elapsed:10,.0f} rows/s")
-        path.unlink()
+        print(f"ingest {group} {name:8s} median {np.median(rates):10,.0f} docs/s (runs {rates})")
     return results
 
 
@@ -303,18 +321,20 @@ def bench_recall(workdir: Path, dataset: Path, model: Path, oversamples: list[fl
 
 # ----------------------------------------------------------------------------- report
 def _ingest_section(ingest: dict[str, Any]) -> list[str]:
+    rounds = ingest.get("rounds", 1)
     lines = [
         f"### Ingest ({ingest['documents']:,} documents, {ingest['dim']}-d precomputed vectors; "
-        f"load average after the run {ingest.get('load_average_after', '?')})",
+        f"{rounds} interleaved round(s), medians; load average after the run {ingest.get('load_average_after', '?')})",
         "",
-        "| what | docs/s (wall) | docs per CPU second |",
-        "|---|---:|---:|",
+        "| what | docs/s (wall, median) | each round | docs per CPU second |",
+        "|---|---:|---:|---:|",
     ]
     rows = [(f"Store.add, {p} (documents + FTS5 + vectors)", r) for p, r in ingest["store"].items()]
     rows += [(f"plain sqlite-vec vec0 {k}, vectors only", r) for k, r in ingest["vec0_vectors_only"].items()]
     for label, row in rows:
         cpu = row.get("docs_per_cpu_s")
-        lines.append(f"| {label} | {row['docs_per_s']:,} | {f'{cpu:,}' if cpu else '-'} |")
+        each = ", ".join(f"{r:,}" for r in row.get("docs_per_s_runs", [row["docs_per_s"]]))
+        lines.append(f"| {label} | {row['docs_per_s']:,} | {each} | {f'{cpu:,}' if cpu else '-'} |")
     return [*lines, ""]
 
 
@@ -411,6 +431,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="*", default=[100_000, 1_000_000], help="latency corpus sizes")
     parser.add_argument("--ingest-docs", type=int, default=100_000, help="documents for the ingest run (0: skip)")
+    parser.add_argument("--ingest-rounds", type=int, default=5, help="interleaved ingest rounds (medians reported)")
     parser.add_argument("--queries", type=int, default=200, help="queries per latency measurement")
     parser.add_argument("--oversample", type=float, nargs="*", default=[2, 4, 8, 10, 16, 20, 32, 40])
     parser.add_argument("--dataset", type=Path, default=None, help="BEIR folder for the recall run (omit: skip)")
@@ -440,7 +461,7 @@ def main() -> None:
         "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
     }
     if args.ingest_docs:
-        report["ingest"] = bench_ingest(workdir, args.ingest_docs)
+        report["ingest"] = bench_ingest(workdir, args.ingest_docs, args.ingest_rounds)
         report["ingest"]["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     if args.sizes:
         latency = bench_latency(workdir, args.sizes, args.queries, args.oversample, args.precisions)
