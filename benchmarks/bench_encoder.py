@@ -115,13 +115,18 @@ def load_engine(engine: str, threads: int, work: Path, batch_size: int) -> Calla
     raise SystemExit(f"unknown engine {engine}")
 
 
-def worker(args: argparse.Namespace) -> None:
-    """A long-lived engine process: loads once, then encodes the chunks it is asked for."""
+def cold_load(args: argparse.Namespace) -> tuple[list[str], Callable[[list[str]], np.ndarray], float]:
+    """The passages, the loaded engine, and its cold start (import + load + one text)."""
     texts = load_passages(args.data, args.passages)
     t0 = time.perf_counter()
     embed = load_engine(args.engine, args.threads, args.work, args.batch_size)
     embed(["warm up"])
-    cold_start = time.perf_counter() - t0
+    return texts, embed, time.perf_counter() - t0
+
+
+def worker(args: argparse.Namespace) -> None:
+    """A long-lived engine process: loads once, then encodes the chunks it is asked for."""
+    texts, embed, cold_start = cold_load(args)
     embed(texts[:64])
     vectors: np.ndarray | None = None
     print(json.dumps({"ready": True, "cold_start_s": cold_start}), flush=True)
@@ -146,11 +151,7 @@ def worker(args: argparse.Namespace) -> None:
 
 def rss_child(args: argparse.Namespace) -> None:
     """Fresh process: load, encode ``--passages`` documents, report cold start and peak RSS."""
-    texts = load_passages(args.data, args.passages)
-    t0 = time.perf_counter()
-    embed = load_engine(args.engine, args.threads, args.work, args.batch_size)
-    embed(["warm up"])
-    cold_start = time.perf_counter() - t0
+    texts, embed, cold_start = cold_load(args)
     embed(texts)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"cold_start_s": cold_start, "peak_rss_mb": peak}))
