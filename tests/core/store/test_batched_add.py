@@ -68,3 +68,12 @@ def test_a_failing_batch_stops_the_add_and_keeps_earlier_batches(tmp_path: Path)
         assert stored == {str(i) for i in range(8)}  # batches 1 and 2 are committed, whole
         assert store.count() == 8
         assert len(store.search("text", k=50, mode="lexical")) == 8
+
+
+def test_invalid_unicode_in_a_later_batch_is_named_by_its_input_index(tmp_path: Path) -> None:
+    texts = [f"t{i}" for i in range(10)]
+    texts[7] = "bad \udcff text"
+    with Store(tmp_path / "u.db", dim=4) as store:
+        with pytest.raises(ValueError, match=r"texts\[7\] is not valid Unicode"):
+            store.add(texts, embeddings=np.ones((10, 4), np.float32), batch_size=3)
+        assert store.count() == 6  # the two batches before it were written, whole

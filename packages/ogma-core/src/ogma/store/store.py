@@ -289,7 +289,12 @@ class Store:
                 raise StoreError("no encoder and no embeddings")
             self._settle(conn, vectors)
             rows = prepare_rows(
-                self._codec(), doc_ids[start:stop], texts[start:stop], metas[start:stop], self._fit_checked(vectors)
+                self._codec(),
+                doc_ids[start:stop],
+                texts[start:stop],
+                metas[start:stop],
+                self._fit_checked(vectors),
+                first_index=start,
             )
             self._write_rows(conn, rows)
             bar.update(stop - start)

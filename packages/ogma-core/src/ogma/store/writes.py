@@ -62,8 +62,8 @@ class WriteResult:
 class PreparedRows:
     """A batch of documents with everything computed that does not need the database.
 
-    Built by :func:`prepare_rows` outside the write transaction (``Store.add`` builds
-    the next batch in a helper thread while SQLite writes the current one).
+    Built by :func:`prepare_rows` before the write transaction opens, so the write
+    lock is held only while SQLite works.
 
     Attributes:
         ids: Unique ids.
@@ -94,39 +94,49 @@ def _row_blobs(matrix: npt.NDArray[Any]) -> list[bytes]:
 
 
 def prepare_rows(
-    codec: VectorCodec, ids: list[str], texts: list[str], metadatas: list[str], vectors: FloatArray
+    codec: VectorCodec,
+    ids: list[str],
+    texts: list[str],
+    metadatas: list[str],
+    vectors: FloatArray,
+    *,
+    first_index: int = 0,
 ) -> PreparedRows:
     """Hash the texts and pack vectors and search codes for :func:`upsert`.
 
     Args:
         codec: The store's vector codec.
         ids: Unique ids.
-        texts: Texts (valid Unicode).
+        texts: Texts.
         metadatas: Metadata as JSON text.
         vectors: Exact vectors to keep, one row per text, at the store's dimension.
+        first_index: Position of ``texts[0]`` in the caller's input (for error messages).
+
+    Raises:
+        ValueError: A text is not valid Unicode (names its index in the caller's input).
     """
     unit = unit_rows(vectors)
     return PreparedRows(
         ids=ids,
         texts=texts,
         metadatas=metadatas,
-        hashes=text_hashes(texts),
+        hashes=text_hashes(texts, first_index=first_index),
         vector_blobs=_row_blobs(np.asarray(vectors, dtype="<f4")),
         code_blobs=None if codec.exact_in_index else _row_blobs(codec.codes(unit)),
         unit=unit,
     )
 
 
-def text_hashes(texts: Sequence[str]) -> list[bytes]:
+def text_hashes(texts: Sequence[str], *, first_index: int = 0) -> list[bytes]:
     """:func:`~ogma.store.schema.content_hash` of each text's UTF-8 bytes.
 
     Raises:
-        ValueError: A text is not valid Unicode (names its index).
+        ValueError: A text is not valid Unicode (names its index, counted from ``first_index``).
     """
     try:
         return [content_hash(text.encode("utf-8")) for text in texts]
     except UnicodeEncodeError:
-        for index, text in enumerate(texts):
+        for index, text in enumerate(texts, start=first_index):
             encode_text(text, index)  # raises the error that names the text
         raise
 
