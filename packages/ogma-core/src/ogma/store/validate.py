@@ -88,28 +88,31 @@ def check_metadatas(metadatas: Any, count: int) -> list[str]:
         raise TypeError(f"metadatas must be a list of dicts (one per text), got {type(metadatas).__name__}")
     if len(metadatas) != count:
         raise ValueError(f"got {len(metadatas)} metadatas for {count} texts; pass one dict (or None) per text")
-    out: list[str] = []
-    for index, meta in enumerate(metadatas):
-        if meta is None:
-            out.append("{}")
-            continue
-        if type(meta) is not dict:
-            if not isinstance(meta, Mapping):
-                raise TypeError(f"metadatas[{index}] must be a dict, got {type(meta).__name__}")
-            meta = dict(meta)
-        if meta and set(map(type, meta)) != {str}:  # fast path: only plain str keys
-            bad = [key for key in meta if not isinstance(key, str)]
-            if bad:
-                raise TypeError(f"metadatas[{index}] has a non-string key {bad[0]!r}; metadata keys must be str")
-        try:
-            out.append(_encode_metadata(meta))
-        except (TypeError, ValueError) as exc:
-            raise TypeError(f"metadatas[{index}] is not JSON-serialisable: {exc}") from exc
-        except RecursionError as exc:
-            raise TypeError(
-                f"metadatas[{index}] is not JSON-serialisable: it contains itself (or nests too deep)"
-            ) from exc
-    return out
+    if all(type(meta) is dict for meta in metadatas) and all(type(key) is str for meta in metadatas for key in meta):
+        try:  # the common case (plain dicts, str keys) in one pass; any error is located below
+            return [_encode_metadata(meta) for meta in metadatas]
+        except (TypeError, ValueError, RecursionError):
+            pass
+    return [_metadata_json(meta, index) for index, meta in enumerate(metadatas)]
+
+
+def _metadata_json(meta: Any, index: int) -> str:
+    """One entry of :func:`check_metadatas`, with an error that names it."""
+    if meta is None:
+        return "{}"
+    if type(meta) is not dict:
+        if not isinstance(meta, Mapping):
+            raise TypeError(f"metadatas[{index}] must be a dict, got {type(meta).__name__}")
+        meta = dict(meta)
+    bad = [key for key in meta if not isinstance(key, str)]
+    if bad:
+        raise TypeError(f"metadatas[{index}] has a non-string key {bad[0]!r}; metadata keys must be str")
+    try:
+        return _encode_metadata(meta)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"metadatas[{index}] is not JSON-serialisable: {exc}") from exc
+    except RecursionError as exc:
+        raise TypeError(f"metadatas[{index}] is not JSON-serialisable: it contains itself (or nests too deep)") from exc
 
 
 def check_ids(ids: Any, count: int) -> list[str]:

@@ -134,7 +134,7 @@ def text_hashes(texts: Sequence[str], *, first_index: int = 0) -> list[bytes]:
         ValueError: A text is not valid Unicode (names its index, counted from ``first_index``).
     """
     try:
-        return [content_hash(text.encode("utf-8")) for text in texts]
+        return list(map(content_hash, map(str.encode, texts)))  # str.encode: UTF-8, strict
     except UnicodeEncodeError:
         for index, text in enumerate(texts, start=first_index):
             encode_text(text, index)  # raises the error that names the text
