@@ -92,6 +92,12 @@ def vec0_connection(path: Path) -> apsw.Connection:
 
 
 # ----------------------------------------------------------------------------- ingest
+def remove_database(path: Path) -> None:
+    """Delete a SQLite file with its WAL and shared-memory files."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
 def _ingest_store(
     workdir: Path, precision: str, texts: list[str], metas: list[dict[str, int]], ids: list[str], vectors: np.ndarray
 ) -> tuple[float, float]:
@@ -100,8 +106,7 @@ def _ingest_store(
         start, start_cpu = time.perf_counter(), time.process_time()
         store.add(texts, metas, ids, embeddings=vectors)
         elapsed, cpu = time.perf_counter() - start, time.process_time() - start_cpu
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    remove_database(path)
     return elapsed, cpu
 
 
@@ -123,8 +128,7 @@ def _ingest_vec0(workdir: Path, kind: str, vectors: np.ndarray) -> tuple[float, 
             )
     elapsed, cpu = time.perf_counter() - start, time.process_time() - start_cpu
     conn.close()
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    remove_database(path)
     return elapsed, cpu
 
 

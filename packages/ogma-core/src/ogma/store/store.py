@@ -316,15 +316,16 @@ class Store:
             )
         return vectors
 
-    def _codec(self) -> VectorCodec:
+    def _vector_mirror(self) -> VectorMirror:
         if self._mirror is None:  # pragma: no cover - set by _settle
             raise StoreError("the vector index is not initialised")
-        return self._mirror.codec
+        return self._mirror
+
+    def _codec(self) -> VectorCodec:
+        return self._vector_mirror().codec
 
     def _write_rows(self, conn: Connection, rows: PreparedRows) -> None:
-        mirror = self._mirror
-        if mirror is None:  # pragma: no cover - set by _settle
-            raise StoreError("the vector index is not initialised")
+        mirror = self._vector_mirror()
         result = upsert(conn, mirror.codec, rows)
         mirror.record_write(result.old_generation, result.new_generation, np.asarray(result.rowids), rows.unit)
 

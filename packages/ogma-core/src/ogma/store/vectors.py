@@ -123,19 +123,15 @@ def write_vectors(
     codec: VectorCodec,
     rowids: Sequence[int],
     vector_blobs: Sequence[bytes],
-    code_blobs: Sequence[bytes] | None,
+    code_blobs: Sequence[bytes],
 ) -> None:
     """Insert exact vectors (float32 bytes) and their search codes for new rowids; call inside a transaction.
 
-    With ``codec.exact_in_index`` the exact vectors are the codes (``code_blobs`` is ignored).
+    With ``codec.exact_in_index`` the codes are the exact vectors, written once, to the index only.
     """
-    if codec.exact_in_index:
-        conn.executemany(codec.insert_sql(), zip(rowids, vector_blobs))
-        return
-    if code_blobs is None:
-        raise ValueError("a quantized index needs its search codes")
-    table = quote_identifier(VECTORS)
-    conn.executemany(f"INSERT INTO {table} (rowid, vector) VALUES (?, ?)", zip(rowids, vector_blobs))
+    if not codec.exact_in_index:
+        table = quote_identifier(VECTORS)
+        conn.executemany(f"INSERT INTO {table} (rowid, vector) VALUES (?, ?)", zip(rowids, vector_blobs))
     conn.executemany(codec.insert_sql(), zip(rowids, code_blobs))
 
 
@@ -156,11 +152,11 @@ def fetch_vectors(conn: Connection, codec: VectorCodec, rowids: Sequence[int]) -
         for rowid in dict.fromkeys(int(r) for r in rowids):
             blob = conn.scalar(sql, (rowid,))
             if blob is not None:
-                found[rowid] = np.frombuffer(blob, dtype="<f4", count=dim).astype(np.float32)
+                found[rowid] = _vector(blob, dim)
         return found
     for chunk in chunked(list(rowids)):
         for rowid, blob in conn.fetchall(select_in_sql(VECTORS, ["rowid", "vector"], "rowid", len(chunk)), list(chunk)):
-            found[int(rowid)] = np.frombuffer(blob, dtype="<f4", count=dim).astype(np.float32)
+            found[int(rowid)] = _vector(blob, dim)
     return found
 
 
@@ -183,6 +179,10 @@ def iter_vectors(
         rowids, matrix = _unpack(rows, codec.dim)
         yield rowids, matrix
         last = int(rowids[-1])
+
+
+def _vector(blob: bytes, dim: int) -> FloatArray:
+    return np.frombuffer(blob, dtype="<f4", count=dim).astype(np.float32)
 
 
 def _unpack(rows: Sequence[tuple[Any, ...]], dim: int) -> tuple[npt.NDArray[np.int64], FloatArray]:

@@ -71,8 +71,8 @@ class PreparedRows:
         metadatas: Metadata as JSON text.
         hashes: Content hash of each text.
         vector_blobs: Each exact vector as little-endian float32 bytes.
-        code_blobs: Each search code (the ``vec0`` column) as bytes; ``None`` when the
-            index holds the exact vectors themselves.
+        code_blobs: Each search code (the ``vec0`` column) as bytes; the same list as
+            ``vector_blobs`` when the index holds the exact vectors themselves.
         unit: The L2-normalised vectors (for the in-process index).
     """
 
@@ -81,7 +81,7 @@ class PreparedRows:
     metadatas: list[str]
     hashes: list[bytes]
     vector_blobs: list[bytes]
-    code_blobs: list[bytes] | None
+    code_blobs: list[bytes]
     unit: FloatArray
 
 
@@ -116,13 +116,14 @@ def prepare_rows(
         ValueError: A text is not valid Unicode (names its index in the caller's input).
     """
     unit = unit_rows(vectors)
+    vector_blobs = _row_blobs(np.asarray(vectors, dtype="<f4"))
     return PreparedRows(
         ids=ids,
         texts=texts,
         metadatas=metadatas,
         hashes=text_hashes(texts, first_index=first_index),
-        vector_blobs=_row_blobs(np.asarray(vectors, dtype="<f4")),
-        code_blobs=None if codec.exact_in_index else _row_blobs(codec.codes(unit)),
+        vector_blobs=vector_blobs,
+        code_blobs=vector_blobs if codec.exact_in_index else _row_blobs(codec.codes(unit)),
         unit=unit,
     )
 
