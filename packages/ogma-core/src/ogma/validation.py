@@ -1,8 +1,13 @@
 """Input checks shared by the encoder, the store and the adapters.
 
+One place says what a list of texts or ids is, what a positive count is, and what
+"valid Unicode" means, so every surface raises the same error for the same mistake.
+
 Example:
     >>> check_texts(("a", "b"))
     ['a', 'b']
+    >>> check_count(5, "batch_size")
+    5
 """
 
 from __future__ import annotations
@@ -10,11 +15,62 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["check_texts"]
+__all__ = [
+    "MAX_COUNT",
+    "check_count",
+    "check_str",
+    "check_strings",
+    "check_texts",
+    "check_unicode",
+    "check_unicode_all",
+]
+
+MAX_COUNT = 2**63 - 1
+"""The largest count SQLite can bind (a signed 64-bit integer); larger counts are clamped to it."""
 
 
-def check_texts(texts: Any) -> list[str]:
-    """A list of strings, or ``TypeError`` naming the first bad index.
+def check_strings(values: Any, name: str = "texts") -> list[str]:
+    """A list of strings, or ``TypeError`` naming the argument (and the first bad index).
+
+    A bare ``str`` (or ``bytes``) is refused: iterating it would silently turn ``"ab"``
+    into the two items ``"a"`` and ``"b"``.
+
+    Args:
+        values: The sequence to check (list, tuple, ...).
+        name: The argument's name, for the message.
+
+    Returns:
+        The strings as a new list.
+
+    Raises:
+        TypeError: ``values`` is a single string, not a sequence, or holds a non-string.
+
+    Example:
+        >>> check_strings("ab", "ids")
+        Traceback (most recent call last):
+        ...
+        TypeError: ids must be a list of strings, got a single str; wrap it in a list: ['ab']
+    """
+    if isinstance(values, (str, bytes)):
+        raise TypeError(
+            f"{name} must be a list of strings, got a single {type(values).__name__}; wrap it in a list: [{values!r}]"
+        )
+    if not isinstance(values, Sequence):
+        raise TypeError(f"{name} must be a list of strings, got {type(values).__name__}")
+    out = list(values)
+    if all(type(value) is str for value in out):
+        return out
+    for index, value in enumerate(out):
+        if not isinstance(value, str):
+            hint = " (decode bytes first, e.g. value.decode('utf-8'))" if isinstance(value, (bytes, bytearray)) else ""
+            raise TypeError(
+                f"{name}[{index}] must be a str, got {type(value).__name__}{hint}; convert or drop it first"
+            )
+    return out
+
+
+def check_texts(texts: Any, name: str = "texts") -> list[str]:
+    """A list of strings, or ``TypeError`` naming the first bad index (see :func:`check_strings`).
 
     Example:
         >>> check_texts(["x", None])
@@ -22,12 +78,103 @@ def check_texts(texts: Any) -> list[str]:
         ...
         TypeError: texts[1] must be a str, got NoneType; convert or drop it first
     """
-    if isinstance(texts, (str, bytes)) or not isinstance(texts, Sequence):
-        raise TypeError(f"texts must be a list of strings, got {type(texts).__name__}")
-    out = list(texts)
-    if all(type(text) is str for text in out):
-        return out
-    for index, text in enumerate(out):
-        if not isinstance(text, str):
-            raise TypeError(f"texts[{index}] must be a str, got {type(text).__name__}; convert or drop it first")
-    return out
+    return check_strings(texts, name)
+
+
+def check_str(value: Any, name: str) -> str:
+    """One string that is valid Unicode, or an error naming the argument.
+
+    Raises:
+        TypeError: Not a ``str``.
+        ValueError: It contains a lone surrogate.
+
+    Example:
+        >>> check_str("hello", "query")
+        'hello'
+    """
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str, got {type(value).__name__}")
+    check_unicode(value, name)
+    return value
+
+
+def check_unicode(text: str, where: str) -> None:
+    """Raise ``ValueError`` if ``text`` cannot be written as UTF-8 (it holds a lone surrogate).
+
+    Such strings come from decoding bytes with ``errors="surrogateescape"`` (``os.listdir``,
+    ``sys.argv`` on a non-UTF-8 file name) or from broken JSON escapes like ``"\\ud800"``.
+    SQLite, tokenizers and JSON files cannot store them.
+
+    Args:
+        text: The string.
+        where: What it is, for the message (``"texts[3]"``, ``"metadatas[0]['title']"``).
+
+    Example:
+        >>> check_unicode("caf\\u00e9", "texts[0]")
+        >>> check_unicode("bad \\ud800", "texts[2]")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: texts[2] is not valid Unicode (it contains a lone surrogate at position 4); ...
+    """
+    if text.isascii():
+        return
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"{where} is not valid Unicode (it contains a lone surrogate at position {exc.start}); "
+            "decode the source with the right encoding, or with errors='replace'"
+        ) from exc
+
+
+def check_unicode_all(texts: Sequence[str], name: str, *, first_index: int = 0) -> None:
+    """:func:`check_unicode` for every string of a list, naming ``name[i]`` of the first bad one.
+
+    Fast for the common case: one pass over the joined strings.
+
+    Example:
+        >>> check_unicode_all(["ok", "\\udcff"], "ids")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: ids[1] is not valid Unicode (it contains a lone surrogate at position 0); ...
+    """
+    joined = "".join(texts)
+    if joined.isascii():
+        return
+    try:
+        joined.encode("utf-8")
+    except UnicodeEncodeError:
+        for index, text in enumerate(texts, start=first_index):
+            check_unicode(text, f"{name}[{index}]")
+        raise  # pragma: no cover - one of the strings above raises
+
+
+def check_count(value: Any, name: str, *, minimum: int = 1) -> int:
+    """An integer count ``>= minimum``, clamped to :data:`MAX_COUNT`.
+
+    Args:
+        value: The count.
+        name: The argument's name, for the message.
+        minimum: The smallest valid value (``0`` where "none" makes sense, such as ``k``).
+
+    Returns:
+        The count as a plain ``int``, at most :data:`MAX_COUNT`.
+
+    Raises:
+        TypeError: Not an integer (``bool``, ``float`` and ``str`` are refused).
+        ValueError: Below ``minimum``.
+
+    Example:
+        >>> check_count(2**70, "k") == MAX_COUNT
+        True
+        >>> check_count(0, "batch_size")
+        Traceback (most recent call last):
+        ...
+        ValueError: batch_size must be >= 1, got 0
+    """
+    if isinstance(value, bool) or not hasattr(type(value), "__index__"):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
+    number = int(value.__index__())
+    if number < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {number}")
+    return min(number, MAX_COUNT)

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import os
 import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -44,11 +46,20 @@ from ogma.store.schema import (
 )
 from ogma.store.search import BACKENDS, Backend, dense, lexical
 from ogma.store.sql import DOCUMENTS, chunked, quote_identifier, select_in_sql
-from ogma.store.validate import check_embeddings, check_ids, check_k, check_metadatas, check_texts
+from ogma.store.validate import (
+    check_embeddings,
+    check_ids,
+    check_k,
+    check_lookup_ids,
+    check_metadatas,
+    check_size,
+    check_texts,
+)
 from ogma.store.vectors import VectorCodec, fetch_vectors
 from ogma.store.writes import PreparedRows, prepare_rows, upsert
 from ogma.store.writes import delete as delete_rows
 from ogma.types import SEARCH_MODES, Hit, SearchMode
+from ogma.validation import check_count, check_str
 
 __all__ = ["DEFAULT_OVERSAMPLE", "Store"]
 
@@ -60,6 +71,46 @@ DEFAULT_OVERSAMPLE: dict[str, float] = {"float32": 1.0, "int8": 4.0, "binary": 2
 """Candidates rescored per wanted result, by precision (see ``docs/benchmarks.md``)."""
 
 DEFAULT_BATCH_SIZE = 8192
+
+
+def check_store_path(path: Any) -> str:
+    """The store's path as a string, refusing values SQLite would silently misread.
+
+    SQLite opens a private temporary database for ``""`` (every write is lost on close),
+    and ``str(None)`` would create files named ``None``, ``None-wal`` and ``None-shm``.
+
+    Raises:
+        TypeError: ``path`` is not a ``str`` or ``os.PathLike``.
+        ValueError: ``path`` is empty or names a directory.
+
+    Example:
+        >>> check_store_path(":memory:")
+        ':memory:'
+        >>> check_store_path("")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: path is empty: SQLite would open a private temporary database and every write would be lost ...
+    """
+    if isinstance(path, os.PathLike):
+        path = os.fspath(path)
+    if not isinstance(path, str):
+        raise TypeError(
+            f"path must be a file path (str or pathlib.Path), or ':memory:' for an in-memory store; "
+            f"got {type(path).__name__} {path!r}"
+        )
+    if not path:
+        raise ValueError(
+            "path is empty: SQLite would open a private temporary database and every write would be lost when it "
+            "closes; give a file path such as 'notes.db', or ':memory:' for an in-memory store"
+        )
+    if "\x00" in path:
+        raise ValueError(f"path {path!r} contains a NUL character")
+    from ogma.validation import check_unicode
+
+    check_unicode(path, "path")
+    if path != ":memory:" and os.path.isdir(path):
+        raise ValueError(f"path {path!r} is a directory; give the store's file path inside it, e.g. {path}/ogma.db")
+    return path
 
 
 class Store:
@@ -125,9 +176,13 @@ class Store:
             raise ValueError(f"dim must be a positive integer, got {dim!r}")
         if not (isinstance(int8_ranges, Int8Ranges) or int8_ranges in ("auto", "unit")):
             raise ValueError(f"int8_ranges must be 'auto', 'unit' or Int8Ranges, got {int8_ranges!r}")
-        if oversample is not None and not oversample >= 1.0:
-            raise ValueError(f"oversample must be >= 1, got {oversample!r}")
-        self.path = str(path)
+        if oversample is not None and not (isinstance(oversample, (int, float)) and 1.0 <= oversample < math.inf):
+            raise ValueError(f"oversample must be a finite number >= 1, got {oversample!r}")
+        if isinstance(busy_timeout, bool) or not (
+            isinstance(busy_timeout, (int, float)) and 0 <= busy_timeout < math.inf
+        ):
+            raise ValueError(f"busy_timeout must be a finite number of seconds >= 0, got {busy_timeout!r}")
+        self.path = check_store_path(path)
         self.encoder: StoreEncoder | None = None if encoder is None else as_encoder(encoder)
         self.show_progress = show_progress
         self.backend: Backend = backend
@@ -241,11 +296,11 @@ class Store:
         texts = check_texts(texts)
         metas = check_metadatas(metadatas, len(texts))
         doc_ids = check_ids(ids, len(texts))
-        check_k(batch_size, "batch_size")
-        if batch_size == 0:
-            raise ValueError("batch_size must be >= 1")
+        batch_size = check_count(batch_size, "batch_size")
         if not texts:
             return []
+        longest = max(range(len(texts)), key=lambda i: len(texts[i]))
+        check_size(texts[longest], f"texts[{longest}]")
         given: FloatArray | None = None
         if embeddings is not None:
             given = check_embeddings(embeddings, len(texts), self._accepted_dims())
@@ -358,12 +413,7 @@ class Store:
         """
         if ids is None and filter is None:
             raise ValueError("give ids=, filter=, or both to say which documents to delete")
-        if isinstance(ids, (str, bytes)):
-            raise TypeError("ids must be a list of strings, not a single string")
-        doc_ids = None if ids is None else list(dict.fromkeys(ids))
-        for index, doc_id in enumerate(doc_ids or ()):
-            if not isinstance(doc_id, str):
-                raise TypeError(f"ids[{index}] must be a str, got {type(doc_id).__name__}")
+        doc_ids = None if ids is None else list(dict.fromkeys(check_lookup_ids(ids)))
         where = None
         if filter is not None:
             if not isinstance(filter, Mapping) or not filter:
@@ -403,10 +453,14 @@ class Store:
         """Documents by id, in input order; missing ids are skipped.
 
         Args:
-            ids: The ids to fetch.
+            ids: The ids to fetch (a list: a single string is refused, it is not a list of its characters).
             include_embeddings: Attach the stored float32 vectors (exactly as added).
+
+        Raises:
+            TypeError: ``ids`` is a single string or holds a non-string (the message names its index).
+            ValueError: An id is not valid Unicode.
         """
-        wanted = [i for i in ids if isinstance(i, str)]
+        wanted = check_lookup_ids(ids)
         with self._pool.connection() as conn:
             by_id: dict[str, tuple[int, str, str]] = {}
             for chunk in chunked(list(dict.fromkeys(wanted))):
@@ -419,7 +473,20 @@ class Store:
         ]
 
     def iter_documents(self, *, batch_size: int = 1000, include_embeddings: bool = False) -> Iterator[Document]:
-        """Every document in insertion (rowid) order, read in batches (for export or re-indexing)."""
+        """Every document in insertion (rowid) order, read in batches (for export or re-indexing).
+
+        Args:
+            batch_size: Documents read per query (>= 1).
+            include_embeddings: Attach the stored float32 vectors.
+
+        Raises:
+            TypeError: ``batch_size`` is not an integer.
+            ValueError: ``batch_size`` is below 1.
+        """
+        batch_size = check_count(batch_size, "batch_size")
+        return self._iter_documents(batch_size, include_embeddings)
+
+    def _iter_documents(self, batch_size: int, include_embeddings: bool) -> Iterator[Document]:
         last = -(2**63)
         while True:
             with self._pool.connection() as conn:
@@ -524,6 +591,8 @@ class Store:
             FilterError: A malformed filter.
         """
         k = check_k(k)
+        if query is not None:
+            check_str(query, "query")
         if mode not in SEARCH_MODES:
             raise ValueError(f"mode must be one of {', '.join(SEARCH_MODES)}; got {mode!r}")
         backend = backend or self.backend
@@ -535,6 +604,10 @@ class Store:
             raise ValueError(f"{mode} search needs a query string")
         if rerank is not None and query is None:
             raise ValueError("reranking needs a query string")
+        if rerank_alpha is not None and not (
+            isinstance(rerank_alpha, (int, float)) and not isinstance(rerank_alpha, bool) and 0 <= rerank_alpha <= 1
+        ):
+            raise ValueError(f"rerank_alpha must be a number between 0 and 1 (or None), got {rerank_alpha!r}")
         if k == 0:
             return []
         first_k = max(k, check_k(rerank_k, "rerank_k") if rerank_k is not None else 50) if rerank is not None else k
@@ -627,6 +700,8 @@ class Store:
         """
         k = check_k(k)
         fetch_k = max(check_k(fetch_k, "fetch_k"), k)
+        if isinstance(lambda_mult, bool) or not (isinstance(lambda_mult, (int, float)) and 0 <= lambda_mult <= 1):
+            raise ValueError(f"lambda_mult must be a number between 0 and 1, got {lambda_mult!r}")
         if k == 0:
             return []
         unit = self._query_vector(query, vector)

@@ -10,6 +10,7 @@ Example:
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from json import encoder as json_encoder
@@ -19,12 +20,13 @@ import numpy as np
 import numpy.typing as npt
 
 from ogma.errors import StoreMismatchError
-from ogma.validation import check_texts
+from ogma.validation import check_count, check_strings, check_texts, check_unicode, check_unicode_all
 
 __all__ = [
     "check_embeddings",
     "check_ids",
     "check_k",
+    "check_lookup_ids",
     "check_metadatas",
     "check_texts",
     "encode_text",
@@ -68,19 +70,42 @@ def encode_text(text: str, index: int) -> bytes:
     """UTF-8 bytes of one text; lone surrogates (undecodable input) raise ``ValueError`` naming the index."""
     try:
         return text.encode("utf-8")
-    except UnicodeEncodeError as exc:
+    except UnicodeEncodeError:
+        check_unicode(text, f"texts[{index}]")
+        raise  # pragma: no cover - check_unicode raised
+
+
+MAX_METADATA_DEPTH = 64
+"""How deep dicts and lists may nest inside one document's metadata."""
+
+MAX_VALUE_BYTES = 1_000_000_000
+"""SQLite's default limit on one string or blob (``SQLITE_MAX_LENGTH``): a text or a metadata dict as JSON."""
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def check_size(value: str, where: str) -> None:
+    """``ValueError`` if ``value`` is longer in UTF-8 than SQLite stores in one value."""
+    if len(value) * 4 > MAX_VALUE_BYTES and len(value.encode("utf-8", "surrogatepass")) > MAX_VALUE_BYTES:
         raise ValueError(
-            f"texts[{index}] is not valid Unicode (it contains a lone surrogate at position {exc.start}); "
-            "decode the source with the right encoding, or errors='replace'"
-        ) from exc
+            f"{where} is larger than {MAX_VALUE_BYTES:,} bytes as UTF-8, the most SQLite stores in one value; "
+            "split it into smaller documents"
+        )
 
 
 def check_metadatas(metadatas: Any, count: int) -> list[str]:
     """Serialise metadatas to JSON text (``None`` entries become ``{}``).
 
+    Every dict key at every level must be a ``str`` (JSON would silently turn ``1`` into
+    ``"1"``), numbers must be finite, strings valid Unicode, and dicts and lists may nest at
+    most :data:`MAX_METADATA_DEPTH` levels.
+
     Raises:
-        ValueError: Length differs from the texts.
-        TypeError: An entry is not a dict with string keys, or is not JSON-serialisable.
+        ValueError: Length differs from the texts; a NaN or infinite number, a lone
+            surrogate, nesting deeper than :data:`MAX_METADATA_DEPTH`, or a value too large
+            for SQLite (the message names the entry and the key path).
+        TypeError: An entry is not a dict, has a non-string key, contains itself, or holds a
+            value that is not JSON-serialisable.
     """
     if metadatas is None:
         return ["{}"] * count
@@ -88,12 +113,61 @@ def check_metadatas(metadatas: Any, count: int) -> list[str]:
         raise TypeError(f"metadatas must be a list of dicts (one per text), got {type(metadatas).__name__}")
     if len(metadatas) != count:
         raise ValueError(f"got {len(metadatas)} metadatas for {count} texts; pass one dict (or None) per text")
-    if all(type(meta) is dict for meta in metadatas) and all(type(key) is str for meta in metadatas for key in meta):
-        try:  # the common case (plain dicts, str keys) in one pass; any error is located below
-            return [_encode_metadata(meta) for meta in metadatas]
+    if all(type(meta) is dict and _flat_str_keys(meta) for meta in metadatas):
+        try:  # the common case (plain flat dicts, str keys) in one pass; any error is located below
+            out = [_encode_metadata(meta) for meta in metadatas]
         except (TypeError, ValueError, RecursionError):
             pass
+        else:
+            if _valid_utf8("".join(out)) and max(map(len, out), default=0) * 4 <= MAX_VALUE_BYTES:
+                return out
+            # a lone surrogate or a huge value: the slow path below names the entry and key
     return [_metadata_json(meta, index) for index, meta in enumerate(metadatas)]
+
+
+def _valid_utf8(text: str) -> bool:
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _flat_str_keys(meta: dict[Any, Any]) -> bool:
+    return all(type(key) is str for key in meta) and all(type(value) in _SCALARS for value in meta.values())
+
+
+def _path(index: int, keys: Sequence[Any]) -> str:
+    return f"metadatas[{index}]" + "".join(f"[{key!r}]" for key in keys)
+
+
+def _check_tree(meta: Mapping[Any, Any], index: int) -> None:
+    """Walk one metadata dict without recursion; raise an error that names the key path."""
+    stack: list[tuple[Any, tuple[Any, ...]]] = [(meta, ())]
+    while stack:
+        node, keys = stack.pop()
+        if len(keys) > MAX_METADATA_DEPTH:
+            raise ValueError(
+                f"{_path(index, keys[:3])}... nests more than {MAX_METADATA_DEPTH} levels deep (or contains itself); "
+                "flatten it: metadata is for filtering, not for whole documents"
+            )
+        if isinstance(node, Mapping):
+            for key, value in node.items():
+                if not isinstance(key, str):
+                    where = f"metadatas[{index}]" if not keys else _path(index, keys)
+                    raise TypeError(f"{where} has a non-string key {key!r}; metadata keys must be str")
+                check_unicode(key, f"a key of {_path(index, keys)}")
+                stack.append((value, (*keys, key)))
+        elif isinstance(node, (list, tuple)):
+            stack.extend((value, (*keys, position)) for position, value in enumerate(node))
+        elif isinstance(node, float) and not math.isfinite(node):
+            raise ValueError(
+                f"{_path(index, keys)} is {node!r}; JSON cannot store NaN or infinity: use None or a string"
+            )
+        elif isinstance(node, str):
+            check_unicode(node, _path(index, keys))
 
 
 def _metadata_json(meta: Any, index: int) -> str:
@@ -104,36 +178,35 @@ def _metadata_json(meta: Any, index: int) -> str:
         if not isinstance(meta, Mapping):
             raise TypeError(f"metadatas[{index}] must be a dict, got {type(meta).__name__}")
         meta = dict(meta)
-    bad = [key for key in meta if not isinstance(key, str)]
-    if bad:
-        raise TypeError(f"metadatas[{index}] has a non-string key {bad[0]!r}; metadata keys must be str")
+    _check_tree(meta, index)
     try:
-        return _encode_metadata(meta)
+        text = _encode_metadata(meta)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"metadatas[{index}] is not JSON-serialisable: {exc}") from exc
-    except RecursionError as exc:
+    except RecursionError as exc:  # pragma: no cover - _check_tree bounds the depth first
         raise TypeError(f"metadatas[{index}] is not JSON-serialisable: it contains itself (or nests too deep)") from exc
+    check_size(text, f"metadatas[{index}]")
+    return text
 
 
 def check_ids(ids: Any, count: int) -> list[str]:
     """Ids as strings: generated (uuid4 hex) when ``None``.
 
     Raises:
-        ValueError: Length mismatch, empty id, or the same id twice in one call.
-        TypeError: A non-string id.
+        ValueError: Length mismatch, empty id, the same id twice in one call, or an id
+            that is not valid Unicode.
+        TypeError: A single string instead of a list, or a non-string id.
     """
     if ids is None:
         return [uuid.uuid4().hex for _ in range(count)]
-    if isinstance(ids, (str, bytes)) or not isinstance(ids, Sequence):
-        raise TypeError(f"ids must be a list of strings, got {type(ids).__name__}")
-    if len(ids) != count:
-        raise ValueError(f"got {len(ids)} ids for {count} texts; pass one id per text (or none)")
-    if all(type(doc_id) is str and doc_id for doc_id in ids) and len(set(ids)) == len(ids):
-        return list(ids)
+    doc_ids = check_strings(ids, "ids")
+    if len(doc_ids) != count:
+        raise ValueError(f"got {len(doc_ids)} ids for {count} texts; pass one id per text (or none)")
+    check_unicode_all(doc_ids, "ids")
+    if all(doc_ids) and len(set(doc_ids)) == len(doc_ids):
+        return doc_ids
     seen: dict[str, int] = {}
-    for index, doc_id in enumerate(ids):
-        if not isinstance(doc_id, str):
-            raise TypeError(f"ids[{index}] must be a str, got {type(doc_id).__name__}")
+    for index, doc_id in enumerate(doc_ids):
         if not doc_id:
             raise ValueError(f"ids[{index}] is empty; ids must be non-empty strings")
         if doc_id in seen:
@@ -142,7 +215,23 @@ def check_ids(ids: Any, count: int) -> list[str]:
                 "ids must be unique within a call"
             )
         seen[doc_id] = index
-    return list(ids)
+    return doc_ids
+
+
+def check_lookup_ids(ids: Any) -> list[str]:
+    """Ids to look up or delete: a list of valid-Unicode strings (duplicates allowed).
+
+    Raises:
+        TypeError: A single string instead of a list, or a non-string id.
+        ValueError: An id that is not valid Unicode.
+
+    Example:
+        >>> check_lookup_ids(("a", "b"))
+        ['a', 'b']
+    """
+    doc_ids = check_strings(ids, "ids")
+    check_unicode_all(doc_ids, "ids")
+    return doc_ids
 
 
 def check_embeddings(embeddings: Any, count: int, dims: Sequence[int], *, what: str = "embeddings") -> FloatArray:
@@ -173,14 +262,12 @@ def check_embeddings(embeddings: Any, count: int, dims: Sequence[int], *, what: 
 
 
 def check_k(k: Any, name: str = "k") -> int:
-    """A non-negative integer.
+    """A non-negative integer, clamped to the largest count SQLite can bind.
 
     Example:
         >>> check_k(5)
         5
+        >>> check_k(2**80) == 2**63 - 1
+        True
     """
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer, got {type(k).__name__}")
-    if k < 0:
-        raise ValueError(f"{name} must be >= 0, got {k}")
-    return int(k)
+    return check_count(k, name, minimum=0)
