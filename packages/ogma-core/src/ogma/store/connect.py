@@ -20,6 +20,7 @@ import contextlib
 import functools
 import itertools
 import logging
+import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -36,6 +37,7 @@ __all__ = [
     "Driver",
     "connect",
     "driver_info",
+    "read_only_uri",
     "resolve_driver",
 ]
 
@@ -307,13 +309,47 @@ def resolve_driver(driver: Driver = "auto") -> Literal["sqlite3", "apsw"]:
     raise SqliteDriverError(f"no usable SQLite driver: sqlite3 -- {stdlib_why}; apsw -- {apsw_why}. {_INSTALL_HINT}")
 
 
+def _writable_dir(directory: Path) -> bool:
+    return os.access(directory, os.W_OK | os.X_OK)
+
+
+def read_only_uri(path: str) -> str:
+    """The SQLite URI that opens ``path`` for reading only.
+
+    ``mode=ro`` never writes the database. In WAL mode SQLite still needs the ``-shm``
+    index beside the file; when the directory is not writable it cannot make one, so the
+    file is opened ``immutable=1`` (no locks, no ``-wal``/``-shm``), which is safe as long
+    as there is no ``-wal`` file with changes that are not yet in the database file.
+
+    Raises:
+        StoreError: The directory is not writable and a non-empty ``-wal`` file exists:
+            reading the database file alone would miss the changes still in the WAL.
+
+    Example:
+        >>> read_only_uri("/tmp/no such dir/s.db")
+        'file:///tmp/no%20such%20dir/s.db?mode=ro&immutable=1'
+    """
+    resolved = Path(path).resolve()
+    query = "mode=ro"
+    if not _writable_dir(resolved.parent):
+        wal = Path(str(resolved) + "-wal")
+        if wal.exists() and wal.stat().st_size > 0:
+            raise StoreError(
+                f"cannot open {path!r} read-only: its directory is not writable, so SQLite cannot create the "
+                f"shared-memory index that reading needs, and {wal.name!r} still holds changes that are not in "
+                "the database file (reading without it would miss them). Open the store once where it is "
+                "writable (closing the last writer folds the WAL into the file), or copy the store file "
+                "together with its -wal file to a writable directory."
+            )
+        query += "&immutable=1"
+    return resolved.as_uri() + "?" + query
+
+
 def _open_raw(name: str, path: str, *, read_only: bool) -> Any:
     memory = path == ":memory:"
     if name == "sqlite3":
         if read_only and not memory:
-            raw = sqlite3.connect(
-                Path(path).resolve().as_uri() + "?mode=ro", uri=True, isolation_level=None, check_same_thread=False
-            )
+            raw = sqlite3.connect(read_only_uri(path), uri=True, isolation_level=None, check_same_thread=False)
         else:
             raw = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         raw.enable_load_extension(True)
@@ -322,9 +358,10 @@ def _open_raw(name: str, path: str, *, read_only: bool) -> Any:
         return raw
     import apsw
 
-    writable = apsw.SQLITE_OPEN_READWRITE | apsw.SQLITE_OPEN_CREATE
-    flags = apsw.SQLITE_OPEN_READONLY if read_only and not memory else writable
-    conn = apsw.Connection(path, flags=flags)
+    if read_only and not memory:
+        conn = apsw.Connection(read_only_uri(path), flags=apsw.SQLITE_OPEN_READONLY | apsw.SQLITE_OPEN_URI)
+    else:
+        conn = apsw.Connection(path, flags=apsw.SQLITE_OPEN_READWRITE | apsw.SQLITE_OPEN_CREATE)
     conn.enable_load_extension(True)
     conn.load_extension(sqlite_vec.loadable_path())
     conn.enable_load_extension(False)
@@ -373,7 +410,8 @@ def connect(
     try:
         raw = _open_raw(name, text_path, read_only=read_only)
     except errors as exc:
-        raise StoreError(f"cannot open the store file {text_path!r} with {name}: {exc}") from exc
+        hint = _access_hint(text_path)
+        raise StoreError(f"cannot open the store file {text_path!r} with {name}: {exc}{hint}") from exc
     conn: Connection = (
         _Sqlite3Connection(raw, path=text_path) if name == "sqlite3" else _ApswConnection(raw, path=text_path)
     )
@@ -387,11 +425,27 @@ def connect(
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute(f"PRAGMA cache_size = {-1024 * int(cache_mib)}")
         conn.execute(f"PRAGMA mmap_size = {1024 * 1024 * int(mmap_mib)}")
-    except StoreError:
+    except StoreError as exc:
         conn.close()
+        hint = _access_hint(text_path) if not read_only else ""
+        if hint:
+            raise StoreError(f"{exc}{hint}") from exc
         raise
     logger.debug("opened %s with %s", text_path, name)
     return conn
+
+
+def _access_hint(path: str) -> str:
+    """Why a file cannot be written, and what to do, when permissions are the cause."""
+    if path == ":memory:":
+        return ""
+    target = Path(path)
+    if target.exists() and not os.access(target, os.W_OK):
+        return f". The file {path!r} is not writable: open the store with read_only=True to search it"
+    if not _writable_dir(target.resolve().parent):
+        what = "open the store with read_only=True to search it" if target.exists() else "choose a writable place"
+        return f". The directory of {path!r} is not writable (SQLite writes -wal/-shm files beside the store): {what}"
+    return ""
 
 
 def driver_info(driver: Driver = "auto") -> dict[str, Any]:

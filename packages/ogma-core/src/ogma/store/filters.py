@@ -43,10 +43,14 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal, TypeAlias, get_args
 
 from ogma.errors import FilterError
+from ogma.validation import check_unicode
 
 __all__ = [
     "COMPARISON_OPERATORS",
+    "IN_INLINE_MAX",
     "LOGICAL_OPERATORS",
+    "MAX_FILTER_DEPTH",
+    "MAX_FILTER_PARAMETERS",
     "ComparisonOperator",
     "compile_filter",
     "escape_like",
@@ -63,6 +67,24 @@ ComparisonOperator = Literal[
 ]
 COMPARISON_OPERATORS: Final[tuple[str, ...]] = get_args(ComparisonOperator)
 LOGICAL_OPERATORS: Final[tuple[str, ...]] = ("$and", "$or", "$not")
+
+MAX_FILTER_DEPTH: Final = 100
+"""How deep ``$and``/``$or``/``$not`` may nest (each one is a level)."""
+
+MAX_FILTER_PARAMETERS: Final = 32_000
+"""Values a compiled filter may bind: SQLite takes 32,766 per statement, the store's own SQL needs a few."""
+
+MAX_SQL_DEPTH: Final = 960
+"""The compiled expression tree's height (estimated from above) must stay under SQLite's default 1,000."""
+
+IN_INLINE_MAX = 64
+"""``$in``/``$nin`` lists with more values of one type are bound as one JSON array (read by ``json_each``)."""
+
+_CHAIN: Final = 16
+"""Operands per flat ``AND``/``OR`` chain; longer lists are grouped in parentheses (bounded depth)."""
+
+_LEAF_HEIGHT: Final = 12
+"""An upper bound of the expression height of one compiled condition."""
 
 _INT64_MIN: Final = -(2**63)
 _INT64_MAX: Final = 2**63 - 1
@@ -221,8 +243,18 @@ def _where(where: str) -> str:
     return where or "the top level"
 
 
+def _valid_unicode(text: str, what: str) -> str:
+    try:
+        check_unicode(text, what)
+    except ValueError as exc:
+        raise FilterError(str(exc)) from exc
+    return text
+
+
 def _scalar(value: object, where: str, op: str) -> Scalar:
-    if value is None or isinstance(value, bool | str):
+    if isinstance(value, str):
+        return _valid_unicode(value, f"the {op} value at {_where(where)}")
+    if value is None or isinstance(value, bool):
         return value
     if isinstance(value, int):
         if not _INT64_MIN <= value <= _INT64_MAX:
@@ -252,6 +284,7 @@ def _sequence(value: object, where: str, op: str) -> tuple[Scalar, ...]:
 def _like_pattern(value: object, where: str, op: str) -> _Pattern:
     if not isinstance(value, str):
         raise FilterError(f"{op} at {_where(where)} needs a string pattern such as 'intro%', got {value!r}.")
+    _valid_unicode(value, f"the {op} pattern at {_where(where)}")
     tokens: list[str] = []
     chars = iter(value)
     for char in chars:
@@ -295,7 +328,7 @@ def _parse_condition(path: tuple[str, ...], op: str, value: object, where: str) 
 
 
 def _parse_field(key: str, value: object, where: str) -> list[_Node]:
-    path = parse_field_key(key)
+    path = parse_field_key(_valid_unicode(key, f"the filter key {key!r} at {_where(where)}"))
     if not isinstance(value, Mapping):
         if isinstance(value, list | tuple | Set):
             raise FilterError(
@@ -344,9 +377,33 @@ def _parse(filter_: object, where: str) -> _Node:
     return nodes[0] if len(nodes) == 1 else _And(tuple(nodes))
 
 
+def _check_depth(filter_: object) -> None:
+    """Refuse filters nested deeper than :data:`MAX_FILTER_DEPTH`, without recursion."""
+    stack: list[tuple[object, int]] = [(filter_, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if not isinstance(node, Mapping):
+            continue
+        for key, value in node.items():
+            if key in ("$and", "$or") and isinstance(value, list | tuple):
+                children: Iterable[object] = value
+            elif key == "$not":
+                children = (value,)
+            else:
+                continue
+            if depth >= MAX_FILTER_DEPTH:
+                raise FilterError(
+                    f"The filter nests $and/$or/$not more than {MAX_FILTER_DEPTH} levels deep (or contains "
+                    f"itself); the maximum is {MAX_FILTER_DEPTH}. Flatten it: list all conditions in one "
+                    "$and or $or, use $in for alternatives on one field, and drop double $not."
+                )
+            stack.extend((child, depth + 1) for child in children)
+
+
 def _parse_top(filter_: Mapping[str, Any] | None) -> _Node:
     if filter_ is None:
         return _And(())
+    _check_depth(filter_)
     return _parse(filter_, "")
 
 
@@ -418,12 +475,49 @@ class _Sql:
             parts.append(f"{self.type_(path)} IN ({', '.join(dict.fromkeys(constants))})")
         for kind, group in (("IN ('integer', 'real')", numbers), ("= 'text'", strings)):
             if group:
-                head = f"({self.type_(path)} {kind} AND {self.value(path)} IN ("
-                marks = ", ".join(self.param(v) for v in dict.fromkeys(group))
-                parts.append(f"{head}{marks}))")
+                head = f"({self.type_(path)} {kind} AND {self.value(path)} IN "
+                parts.append(f"{head}{self.in_list(group)})")
         if not parts:
             return "0"
         return parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
+
+    def in_list(self, values: list[Any]) -> str:
+        """``(?, ?, ...)``, or one JSON array read by ``json_each`` when there are many values."""
+        distinct = list(dict.fromkeys(values))
+        if len(distinct) > IN_INLINE_MAX:
+            return f"(SELECT value FROM json_each({self.param(json.dumps(distinct, ensure_ascii=False))}))"
+        return "(" + ", ".join(self.param(v) for v in distinct) + ")"
+
+    def contains_any(self, path: tuple[str, ...], values: tuple[Scalar, ...]) -> str:
+        """``$or`` of several ``$contains`` on one field, as one condition (binds each value once)."""
+        flags: list[str] = []
+        numbers: list[int | float] = []
+        strings: list[str] = []
+        for v in values:
+            if isinstance(v, bool):
+                flags.append("'true'" if v else "'false'")
+            elif isinstance(v, int | float):
+                numbers.append(v)
+            elif isinstance(v, str):
+                strings.append(v)
+        element: list[str] = []
+        if flags:
+            element.append(f"_je.type IN ({', '.join(dict.fromkeys(flags))})")
+        kind = self.type_(path)
+        each = f"EXISTS (SELECT 1 FROM json_each({self.col}, {self.param(_json_path(path))}) AS _je WHERE "
+        if numbers:
+            element.append(f"(_je.type IN ('integer', 'real') AND _je.value IN {self.in_list(numbers)})")
+        if strings:
+            element.append(f"(_je.type = 'text' AND _je.value IN {self.in_list(strings)})")
+        array = f"({kind} = 'array' AND {each}{' OR '.join(element)}))"
+        if not strings:
+            return array
+        needles = self.param(json.dumps(list(dict.fromkeys(strings)), ensure_ascii=False))
+        substring = (
+            f"({self.type_(path)} = 'text' AND EXISTS (SELECT 1 FROM json_each({needles}) AS _jn "
+            f"WHERE instr({self.value(path)}, _jn.value) > 0))"
+        )
+        return f"({array} OR {substring})"
 
     def contains(self, path: tuple[str, ...], value: Scalar) -> str:
         kind = self.type_(path)
@@ -467,6 +561,8 @@ class _Sql:
             return f"json_type({self.col}, {self.param(_json_path(path))}) IS {'NOT NULL' if value else 'NULL'}"
         if op == "$contains":
             return self.contains(path, value)
+        if op == _CONTAINS_ANY:
+            return self.contains_any(path, value)
         if op == "$like":
             glob = "".join(_GLOB_LITERAL.get(t[1:], t[1:]) if t[0] == "=" else _GLOB_WILDCARD[t] for t in value.tokens)
             return f"({self.type_(path)} = 'text' AND {self.value(path)} GLOB {self.param(glob)})"
@@ -477,17 +573,66 @@ class _Sql:
             return self.empty(path) if value else f"NOT {self.empty(path)}"
         raise FilterError(f"Unknown operator {op!r}; {_OPERATORS_HELP}.")  # unreachable: parsing validated it
 
-    def node(self, node: _Node) -> str:
+    def node(self, node: _Node) -> tuple[str, int]:
+        """The SQL of ``node`` and an upper bound of its expression tree's height."""
         if isinstance(node, _Cond):
-            return self.condition(node)
+            return self.condition(node), _LEAF_HEIGHT
         if isinstance(node, _Not):
-            return f"NOT ({self.node(node.child)})"
-        if not node.children:
-            return "1" if isinstance(node, _And) else "0"
-        if len(node.children) == 1:
-            return self.node(node.children[0])
+            sql, height = self.node(node.child)
+            return f"NOT ({sql})", height + 1
+        children = _merge_alternatives(node)
+        if not children:
+            return ("1" if isinstance(node, _And) else "0"), 1
+        if len(children) == 1:
+            return self.node(children[0])
         joiner = " AND " if isinstance(node, _And) else " OR "
-        return "(" + joiner.join(self.node(child) for child in node.children) + ")"
+        parts = [self.node(child) for child in children]
+        while len(parts) > _CHAIN:  # long lists: chains of _CHAIN in parentheses, so depth grows slowly
+            parts = [_chain(parts[i : i + _CHAIN], joiner) for i in range(0, len(parts), _CHAIN)]
+        return _chain(parts, joiner)
+
+
+_CONTAINS_ANY: Final = "$contains_any"
+"""Internal operator: ``$or`` of ``$contains`` on one field, merged by :func:`_merge_alternatives`."""
+
+
+def _chain(parts: list[tuple[str, int]], joiner: str) -> tuple[str, int]:
+    if len(parts) == 1:
+        return parts[0]
+    return "(" + joiner.join(sql for sql, _ in parts) + ")", max(height for _, height in parts) + len(parts) - 1
+
+
+def _merge_alternatives(node: _And | _Or) -> list[_Node]:
+    """Children of ``node``, with same-field alternatives merged into one condition.
+
+    Under ``$or``, ``$eq``/``$in`` on one field become one ``$in`` and ``$contains`` on one
+    field one internal "contains any"; under ``$and``, ``$ne``/``$nin`` become one ``$nin``.
+    The meaning is unchanged; the SQL binds each field's path once instead of once per value,
+    which keeps filters such as LlamaIndex's ``ANY`` and Haystack's ``in`` within SQLite's limits.
+    """
+    merges = {"$eq": "$in", "$in": "$in", "$contains": _CONTAINS_ANY}
+    if isinstance(node, _And):
+        merges = {"$ne": "$nin", "$nin": "$nin"}
+    groups: dict[tuple[tuple[str, ...], str], list[_Cond]] = {}
+    for child in node.children:
+        if isinstance(child, _Cond) and child.op in merges:
+            groups.setdefault((child.path, merges[child.op]), []).append(child)
+    if all(len(group) < 2 for group in groups.values()):
+        return list(node.children)
+    out: list[_Node] = []
+    for child in node.children:
+        if not (isinstance(child, _Cond) and child.op in merges):
+            out.append(child)
+            continue
+        group = groups[(child.path, merges[child.op])]
+        if len(group) < 2:
+            out.append(child)
+        elif group[0] is child:
+            values: list[Any] = []
+            for member in group:
+                values.extend(member.value if member.op in ("$in", "$nin") else (member.value,))
+            out.append(_Cond(child.path, merges[child.op], tuple(values)))
+    return out
 
 
 _GLOB_LITERAL: Final = {"*": "[*]", "?": "[?]", "[": "[[]"}
@@ -537,8 +682,19 @@ def compile_filter(filter: Mapping[str, Any] | None, *, column: str = "metadata"
         ['$."lang"', '$."lang"', 'en']
     """
     builder = _Sql(_quote_column(column))
-    sql = builder.node(_parse_top(filter))
-    logger.debug("compiled filter %r to %s with %r", filter, sql, builder.params)
+    sql, height = builder.node(_parse_top(filter))
+    if len(builder.params) > MAX_FILTER_PARAMETERS:
+        raise FilterError(
+            f"The filter needs {len(builder.params):,} SQL parameters; at most {MAX_FILTER_PARAMETERS:,} fit in one "
+            "SQLite statement. Alternatives on one field cost one parameter per list (write them as one $in, or "
+            "as one $or of $eq/$contains on that field); split the search otherwise."
+        )
+    if height > MAX_SQL_DEPTH:
+        raise FilterError(
+            f"The filter compiles to an expression about {height} levels deep; SQLite allows {MAX_SQL_DEPTH} here. "
+            "Flatten it: list the conditions in one $and or $or instead of nesting them."
+        )
+    logger.debug("compiled filter to %d characters of SQL with %d parameters", len(sql), len(builder.params))
     return sql, builder.params
 
 
