@@ -138,14 +138,16 @@ def test_validation_errors(store: Store) -> None:
 def test_metadata_checks_and_exact_json(store: Store) -> None:
     circular: dict[str, object] = {}
     circular["self"] = circular
-    for bad, message in (
-        ({1: "x"}, r"metadatas\[0\] has a non-string key 1"),
-        ({"x": float("nan")}, r"metadatas\[0\] is not JSON"),
-        ({"x": {"deep": float("inf")}}, r"metadatas\[0\] is not JSON"),
-        (circular, r"metadatas\[0\] is not JSON-serialisable: it contains itself"),
-        ("not a dict", r"metadatas\[0\] must be a dict"),
+    for bad, error, message in (
+        ({1: "x"}, TypeError, r"metadatas\[0\] has a non-string key 1"),
+        ({"x": {2: "x"}}, TypeError, r"metadatas\[0\]\['x'\] has a non-string key 2"),
+        ({"x": float("nan")}, ValueError, r"metadatas\[0\]\['x'\] is nan; JSON cannot store NaN"),
+        ({"x": {"deep": [float("inf")]}}, ValueError, r"metadatas\[0\]\['x'\]\['deep'\]\[0\] is inf"),
+        (circular, ValueError, r"metadatas\[0\].* nests more than 64 levels deep \(or contains itself\)"),
+        ({"f": object()}, TypeError, r"metadatas\[0\] is not JSON-serialisable"),
+        ("not a dict", TypeError, r"metadatas\[0\] must be a dict"),
     ):
-        with pytest.raises(TypeError, match=message):
+        with pytest.raises(error, match=message):
             store.add(["a"], [bad])  # type: ignore[list-item]
     assert store.count() == 0
 

@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 import sqlite_vec
 
-from ogma.errors import SqliteDriverError, StoreError
+from ogma.errors import FilterError, OgmaError, SqliteDriverError, StoreError
 
 __all__ = [
     "DRIVERS",
@@ -106,8 +106,15 @@ class Connection:
         raise NotImplementedError
 
     # -- public interface -------------------------------------------------
-    def _wrap(self, exc: BaseException, sql: str) -> StoreError:
+    def _wrap(self, exc: BaseException, sql: str) -> OgmaError:
         message = str(exc)
+        if any(sign in message for sign in ("parser stack overflow", "Expression tree is too large", "Recursion limit")):
+            # The store's own statements are flat: only a deeply nested metadata filter gets here.
+            return FilterError(
+                f"the metadata filter nests too deeply for this SQLite ({self.driver}: {message}); flatten it "
+                "(one $and/$or list instead of nested ones, $in for alternatives on one field). Older SQLite builds "
+                "have a small fixed parser stack; the apsw driver bundles a recent SQLite (driver='apsw')."
+            )
         if "locked" in message or "busy" in message.lower():
             return StoreError(
                 f"the database {self.path!r} stayed locked by another writer longer than the busy timeout "

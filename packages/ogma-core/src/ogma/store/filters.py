@@ -38,7 +38,7 @@ import json
 import logging
 import math
 import re
-from collections.abc import Iterable, Mapping, Set
+from collections.abc import Callable, Iterable, Mapping, Set
 from dataclasses import dataclass
 from typing import Any, Final, Literal, TypeAlias, get_args
 
@@ -57,6 +57,7 @@ __all__ = [
     "field_key",
     "matches",
     "parse_field_key",
+    "predicate",
     "validate_filter",
 ]
 
@@ -512,9 +513,10 @@ class _Sql:
         array = f"({kind} = 'array' AND {each}{' OR '.join(element)}))"
         if not strings:
             return array
+        text_kind = self.type_(path)
         needles = self.param(json.dumps(list(dict.fromkeys(strings)), ensure_ascii=False))
         substring = (
-            f"({self.type_(path)} = 'text' AND EXISTS (SELECT 1 FROM json_each({needles}) AS _jn "
+            f"({text_kind} = 'text' AND EXISTS (SELECT 1 FROM json_each({needles}) AS _jn "
             f"WHERE instr({self.value(path)}, _jn.value) > 0))"
         )
         return f"({array} OR {substring})"
@@ -578,6 +580,8 @@ class _Sql:
         if isinstance(node, _Cond):
             return self.condition(node), _LEAF_HEIGHT
         if isinstance(node, _Not):
+            if isinstance(node.child, _Not):  # the SQL is never NULL, so a double negation cancels
+                return self.node(node.child.child)
             sql, height = self.node(node.child)
             return f"NOT ({sql})", height + 1
         children = _merge_alternatives(node)
@@ -829,3 +833,31 @@ def matches(filter: Mapping[str, Any] | None, metadata: Mapping[str, Any] | None
         False
     """
     return _py_node(_parse_top(filter), metadata)
+
+
+def predicate(filter: Mapping[str, Any] | None) -> Callable[[Mapping[str, Any] | None], bool]:
+    """Parse a filter once and return a function that evaluates it like :func:`matches`.
+
+    Use it to test many documents against one filter: :func:`matches` parses the filter
+    on every call, which dominates for filters with thousands of conditions.
+
+    Args:
+        filter: The filter dict, or None (matches everything).
+
+    Returns:
+        A function from one metadata dict (or None) to whether it satisfies the filter.
+
+    Raises:
+        FilterError: If the filter is malformed (raised here, not when the function runs).
+
+    Example:
+        >>> recent = predicate({"year": {"$gte": 2020}})
+        >>> [recent(m) for m in ({"year": 2021}, {"year": 2019}, None)]
+        [True, False, False]
+    """
+    node = _parse_top(filter)
+
+    def check(metadata: Mapping[str, Any] | None) -> bool:
+        return _py_node(node, metadata)
+
+    return check
