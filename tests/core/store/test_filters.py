@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import sqlite3
@@ -14,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ogma.errors import FilterError
+from ogma.store import filters as filters_module
 from ogma.store.filters import (
     COMPARISON_OPERATORS,
     compile_filter,
@@ -433,3 +435,75 @@ def test_documented_missing_field_table_holds() -> None:
             filter_ = ast.literal_eval(cells[0].strip("`"))
             expected = {name for name, cell in zip(docs, cells[1:]) if cell == "yes"}
             assert run(filter_) == expected == _py(filter_, docs), line
+
+
+# ----------------------------------------------------------------------------- large-filter SQL == Python
+
+_same_field_alternatives = st.builds(
+    lambda key, op, values: {op: [{key: v} if op == "$or" else {key: {"$ne": v}} for v in values]},
+    st.sampled_from(KEYS),
+    st.sampled_from(["$or", "$and"]),
+    st.lists(_scalar, min_size=2, max_size=6),
+) | st.builds(
+    lambda key, values: {"$or": [{key: {"$contains": v}} for v in values]},
+    st.sampled_from(KEYS),
+    st.lists(st.one_of(st.booleans(), _number, _text), min_size=2, max_size=6),
+)
+_wide_filter = st.recursive(
+    _condition() | _same_field_alternatives,
+    lambda inner: st.one_of(
+        st.builds(lambda fs: {"$and": fs}, st.lists(inner, max_size=5)),
+        st.builds(lambda fs: {"$or": fs}, st.lists(inner, max_size=5)),
+        st.builds(lambda f: {"$not": f}, inner),
+    ),
+    max_leaves=10,
+)
+
+
+@contextlib.contextmanager
+def _small_sql_limits() -> Iterator[None]:
+    """Every $in as a JSON array through json_each, every chain of three or more grouped."""
+    saved = filters_module.IN_INLINE_MAX, filters_module._CHAIN
+    filters_module.IN_INLINE_MAX = 0
+    setattr(filters_module, "_CHAIN", 2)  # noqa: B010 - a Final constant, changed for this test only
+    try:
+        yield
+    finally:
+        filters_module.IN_INLINE_MAX = saved[0]
+        setattr(filters_module, "_CHAIN", saved[1])  # noqa: B010
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(filter_=_wide_filter, rows=st.lists(_metadata, max_size=4), small=st.booleans())
+def test_merged_and_json_each_sql_agrees_with_python(
+    filter_: dict[str, Any], rows: list[dict[str, Any]], small: bool
+) -> None:
+    """Same-field alternatives (merged into one $in / contains-any) and long lists (json_each) keep the meaning."""
+    table = {str(i): row for i, row in enumerate(_FIXED_ROWS + rows)}
+    expected = _py(filter_, table)
+    with _small_sql_limits() if small else contextlib.nullcontext():
+        for connect in (_connect_apsw, _connect_stdlib):
+            assert _runner(connect, table)(filter_) == expected, (filter_, table)
+
+
+def test_same_field_alternatives_are_merged_exact_sql() -> None:
+    sql, params = compile_filter({"$or": [{"k": "a"}, {"k": {"$in": ["b", 1]}}, {"j": 2}]})
+    assert sql == (
+        f"((({T} IN ('integer', 'real') AND {V} IN (?)) OR ({T} = 'text' AND {V} IN (?, ?)))"
+        f" OR ({T} IN ('integer', 'real') AND {V} = ?))"
+    )
+    assert params == ['$."k"', '$."k"', 1, '$."k"', '$."k"', "a", "b", '$."j"', '$."j"', 2]
+
+
+def test_long_in_lists_bind_one_json_array() -> None:
+    values = list(range(filters_module.IN_INLINE_MAX + 1))
+    sql, params = compile_filter({"k": {"$in": values}})
+    assert sql == f"({T} IN ('integer', 'real') AND {V} IN (SELECT value FROM json_each(?)))"
+    assert params == ['$."k"', '$."k"', json.dumps(values)]
+
+
+def test_double_negation_cancels_and_long_chains_are_grouped() -> None:
+    assert compile_filter({"$not": {"$not": {"b": True}}}) == compile_filter({"b": True})
+    sql, params = compile_filter({"$and": [{f"k{i}": True} for i in range(40)]})
+    assert sql.count("(") - sql.count("IFNULL(json_type(") * 2 == 4  # 40 conditions: groups of 16, 16, 8, joined
+    assert len(params) == 40
