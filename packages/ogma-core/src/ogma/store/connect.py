@@ -434,6 +434,8 @@ def connect(
         conn.execute(f"PRAGMA mmap_size = {1024 * 1024 * int(mmap_mib)}")
     except StoreError as exc:
         conn.close()
+        if "not a database" in str(exc):
+            raise StoreError(f"{text_path!r} is not an SQLite database, so not an Ogma store; check the path") from exc
         hint = _access_hint(text_path) if not read_only else ""
         if hint:
             raise StoreError(f"{exc}{hint}") from exc

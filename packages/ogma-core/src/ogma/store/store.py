@@ -189,6 +189,7 @@ class Store:
         self._oversample = oversample
         self._int8_ranges: Int8Ranges | Int8Setting = int8_ranges
         self._write_lock = threading.Lock()
+        self.read_only = read_only
         self._pool = ConnectionPool(
             self.path, driver=driver, busy_timeout=busy_timeout, read_only=read_only, tracer=tracer
         )
@@ -293,6 +294,7 @@ class Store:
             StoreMismatchError: Embeddings of the wrong dimension.
             StoreError: No encoder and no embeddings, or the write failed.
         """
+        self._check_writable("add")
         texts = check_texts(texts)
         metas = check_metadatas(metadatas, len(texts))
         doc_ids = check_ids(ids, len(texts))
@@ -380,6 +382,10 @@ class Store:
     def _codec(self) -> VectorCodec:
         return self._vector_mirror().codec
 
+    def _check_writable(self, method: str) -> None:
+        if self.read_only:
+            raise StoreError(f"this store was opened with read_only=True; open it without it to {method} documents")
+
     def _write_rows(self, conn: Connection, rows: PreparedRows) -> None:
         mirror = self._vector_mirror()
         result = upsert(conn, mirror.codec, rows)
@@ -412,6 +418,7 @@ class Store:
             >>> store.delete(filter={"src": "x"}), store.count()
             (2, 1)
         """
+        self._check_writable("delete")
         if ids is None and filter is None:
             raise ValueError("give ids=, filter=, or both to say which documents to delete")
         doc_ids = None if ids is None else list(dict.fromkeys(check_lookup_ids(ids)))
@@ -507,6 +514,8 @@ class Store:
     def _query_vector(self, query: str | None, vector: Any) -> FloatArray:
         if vector is not None:
             array = check_embeddings(vector, 1, self._accepted_dims(), what="query vector")
+            if not np.any(array):
+                raise ValueError("the query vector is all zeros: it has no direction to search in")
         elif query is not None and self.encoder is not None:
             array = check_embeddings(self.encoder.query(query), 1, self._accepted_dims(), what="query vector")
         elif query is not None:

@@ -239,9 +239,21 @@ def check_embeddings(embeddings: Any, count: int, dims: Sequence[int], *, what: 
 
     Raises:
         StoreMismatchError: Wrong dimension (names expected and got).
-        ValueError: Wrong row count, or NaN/inf values (names the first bad row).
+        ValueError: Wrong row count, ragged rows, or NaN/inf values (names the first bad row).
+        TypeError: Not numbers (strings, objects, complex numbers).
     """
-    array = np.asarray(embeddings, dtype=np.float32)
+    if isinstance(embeddings, (str, bytes)):
+        raise TypeError(f"{what} must be an array of numbers, got {type(embeddings).__name__}")
+    try:
+        raw = np.asarray(embeddings)
+    except ValueError as exc:  # ragged nested lists
+        raise ValueError(f"{what} must be a rectangular array (one row of equal length per text): {exc}") from exc
+    if raw.dtype.kind not in "biuf":
+        raise TypeError(
+            f"{what} must be real numbers, got an array of dtype {raw.dtype} "
+            "(complex, text and object arrays are refused rather than converted)"
+        )
+    array = raw.astype(np.float32, copy=False)
     if array.ndim == 1 and count == 1:
         array = array[None, :]
     if array.ndim != 2:
