@@ -108,7 +108,9 @@ class Connection:
     # -- public interface -------------------------------------------------
     def _wrap(self, exc: BaseException, sql: str) -> OgmaError:
         message = str(exc)
-        if any(sign in message for sign in ("parser stack overflow", "Expression tree is too large", "Recursion limit")):
+        if any(
+            sign in message for sign in ("parser stack overflow", "Expression tree is too large", "Recursion limit")
+        ):
             # The store's own statements are flat: only a deeply nested metadata filter gets here.
             return FilterError(
                 f"the metadata filter nests too deeply for this SQLite ({self.driver}: {message}); flatten it "
