@@ -257,6 +257,12 @@ CASES: list[Any] = [
         id="candidates-neg",
     ),
     pytest.param(
+        lambda s: s.search("a", vector=QUERY, mode="hybrid", candidates=0),
+        ValueError,
+        r"candidates must be >= 1",
+        id="candidates-zero",
+    ),
+    pytest.param(
         lambda s: s.max_marginal_relevance_search(vector=QUERY, fetch_k=-1), ValueError, r"fetch_k", id="fetch-k-neg"
     ),
     pytest.param(

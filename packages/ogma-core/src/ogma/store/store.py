@@ -128,7 +128,8 @@ class Store:
         fts_tokenizer: FTS5 tokenizer for new files (default
             ``"porter unicode61 remove_diacritics 2"``).
         busy_timeout: Seconds a write waits for another writer's lock.
-        read_only: Open an existing file read-only.
+        read_only: Open an existing file read-only. Works on read-only files and directories
+            (see ``docs/store.md``); :meth:`add` and :meth:`delete` then raise ``StoreError``.
         show_progress: Progress bars in :meth:`add` (``None``: when stderr is a terminal).
         driver: ``"auto"``, ``"sqlite3"`` or ``"apsw"``.
         backend: Default dense backend: ``"memory"`` (in-process index) or ``"sqlite-vec"``.
@@ -139,8 +140,13 @@ class Store:
         tracer: Called with ``(sql, params)`` before every statement.
 
     Raises:
+        TypeError: ``path`` is not a ``str`` or ``os.PathLike`` (``None`` included).
+        ValueError: ``path`` is empty (SQLite would silently use a temporary database),
+            a directory, or not valid Unicode; or another argument is out of range.
         StoreMismatchError: The file was built with another model id, dimension, precision
             or tokenizer.
+        StoreError: The file cannot be opened (the message says why: not a database,
+            permissions, a pending ``-wal`` file in a read-only directory).
         SqliteDriverError: No SQLite driver can load sqlite-vec.
 
     Example:
@@ -594,11 +600,16 @@ class Store:
         Returns:
             Hits, best first; ``score`` is the final score and ``scores`` holds each stage's
             (``"dense"`` cosine, ``"lexical"`` positive BM25, ``"fused"``, ``"rerank"``).
+            A ``k`` larger than the store returns every match, in every mode (counts are
+            clamped to ``2**63 - 1``, the most SQLite binds).
 
         Raises:
-            ValueError: Negative ``k``, unknown mode or backend, no query.
+            TypeError: ``k``, ``candidates`` or ``rerank_k`` is not an integer (``bool`` and
+                ``float`` included), or ``query`` is not a ``str``.
+            ValueError: Negative ``k``, ``candidates`` below 1, unknown mode or backend, no
+                query, a query that is not valid Unicode, or an all-zero query vector.
             StoreMismatchError: A query vector of the wrong dimension.
-            FilterError: A malformed filter.
+            FilterError: A malformed filter, or one beyond the limits in ``docs/filters.md``.
         """
         k = check_k(k)
         if query is not None:
@@ -621,7 +632,7 @@ class Store:
         if k == 0:
             return []
         first_k = max(k, check_k(rerank_k, "rerank_k") if rerank_k is not None else 50) if rerank is not None else k
-        depth = check_k(candidates, "candidates") if candidates is not None else max(first_k, 50)
+        depth = check_count(candidates, "candidates") if candidates is not None else max(first_k, 50)
         filter_sql, params = self._filter(filter)
         unit = self._query_vector(query, vector) if mode != "lexical" else None
         with self._pool.connection() as conn:
