@@ -27,6 +27,8 @@ from ogma.store import connect as connect_module
 from ogma.store import validate as validate_module
 from ogma.store.connect import read_only_uri
 
+STDLIB_OK = connect_module._stdlib_usable()[0]
+
 DIM = 4
 IDS = ["a", "b", "ab", "é", "last"]
 TEXTS = ["alpha apple", "beta banana", "alpha beta", "café crème", "the last one"]
@@ -474,18 +476,18 @@ _CHILD = textwrap.dedent(
     from ogma.store import Store
     out = {}
     try:
-        with Store(sys.argv[1], read_only=True) as s:
+        with Store(sys.argv[1], read_only=True, driver=sys.argv[2]) as s:
             out["count"] = s.count()
             out["lexical"] = [h.id for h in s.search("alpha", mode="lexical", k=10)]
             out["dense"] = len(s.search(vector=np.ones(4, dtype=np.float32), k=10))
     except Exception as exc:
         out["read_error"] = [type(exc).__name__, str(exc)]
     try:
-        Store(sys.argv[1])
+        Store(sys.argv[1], driver=sys.argv[2])
     except Exception as exc:
         out["write_error"] = [type(exc).__name__, str(exc)]
     try:
-        Store(sys.argv[1] + ".new", dim=4)
+        Store(sys.argv[1] + ".new", dim=4, driver=sys.argv[2])
     except Exception as exc:
         out["create_error"] = [type(exc).__name__, str(exc)]
     print(json.dumps(out))
@@ -493,7 +495,10 @@ _CHILD = textwrap.dedent(
 )
 
 
-def _open_in_read_only_directory(directory: Path, path: Path) -> dict[str, Any]:
+DRIVERS = ["apsw", pytest.param("sqlite3", marks=pytest.mark.skipif(not STDLIB_OK, reason="stdlib sqlite3 unusable"))]
+
+
+def _open_in_read_only_directory(directory: Path, path: Path, driver: str) -> dict[str, Any]:
     """Open ``path`` from a process that cannot write ``directory``.
 
     Not root: chmod the directory and run here. Root ignores permissions, so then the check
@@ -503,12 +508,16 @@ def _open_in_read_only_directory(directory: Path, path: Path) -> dict[str, Any]:
     try:
         if os.geteuid() != 0:
             result = subprocess.run(
-                [sys.executable, "-c", _CHILD, str(path)], capture_output=True, text=True, timeout=120, check=False
+                [sys.executable, "-c", _CHILD, str(path), driver],
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
             )
         else:
             try:
                 result = subprocess.run(
-                    [sys.executable, "-c", _CHILD, str(path)],
+                    [sys.executable, "-c", _CHILD, str(path), driver],
                     capture_output=True,
                     text=True,
                     timeout=120,
@@ -541,13 +550,14 @@ def shared_dir() -> Iterator[Path]:
 
 
 @pytest.mark.slow
-def test_store_in_a_read_only_directory_can_be_read(shared_dir: Path) -> None:
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_store_in_a_read_only_directory_can_be_read(shared_dir: Path, driver: str) -> None:
     path = shared_dir / "s.db"
     with Store(path, dim=DIM) as s:
         _fill(s)
     path.chmod(0o644)
     before = path.read_bytes()
-    out = _open_in_read_only_directory(shared_dir, path)
+    out = _open_in_read_only_directory(shared_dir, path, driver)
     assert "read_error" not in out, out
     assert out["count"] == len(IDS)
     assert sorted(out["lexical"]) == ["a", "ab"]
@@ -559,7 +569,8 @@ def test_store_in_a_read_only_directory_can_be_read(shared_dir: Path) -> None:
 
 
 @pytest.mark.slow
-def test_store_with_pending_wal_in_a_read_only_directory_explains_why(shared_dir: Path) -> None:
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_store_with_pending_wal_in_a_read_only_directory_explains_why(shared_dir: Path, driver: str) -> None:
     path = shared_dir / "s.db"
     writer = Store(path, dim=DIM)
     try:
@@ -567,7 +578,7 @@ def test_store_with_pending_wal_in_a_read_only_directory_explains_why(shared_dir
         for name in ("s.db", "s.db-wal", "s.db-shm"):
             (shared_dir / name).chmod(0o644)
         assert (shared_dir / "s.db-wal").stat().st_size > 0
-        out = _open_in_read_only_directory(shared_dir, path)
+        out = _open_in_read_only_directory(shared_dir, path, driver)
         assert out["read_error"][0] == "StoreError", out
         assert "still holds changes" in out["read_error"][1] and "-wal" in out["read_error"][1]
         assert writer.count() == len(IDS)
