@@ -81,8 +81,6 @@ MAX_METADATA_DEPTH = 64
 MAX_VALUE_BYTES = 1_000_000_000
 """SQLite's default limit on one string or blob (``SQLITE_MAX_LENGTH``): a text or a metadata dict as JSON."""
 
-_SCALARS = (str, int, float, bool, type(None))
-
 
 def check_size(value: str, where: str) -> None:
     """``ValueError`` if ``value`` is longer in UTF-8 than SQLite stores in one value."""
@@ -113,15 +111,23 @@ def check_metadatas(metadatas: Any, count: int) -> list[str]:
         raise TypeError(f"metadatas must be a list of dicts (one per text), got {type(metadatas).__name__}")
     if len(metadatas) != count:
         raise ValueError(f"got {len(metadatas)} metadatas for {count} texts; pass one dict (or None) per text")
-    if all(type(meta) is dict and _flat_str_keys(meta) for meta in metadatas):
-        try:  # the common case (plain flat dicts, str keys) in one pass; any error is located below
+    if all(type(meta) is dict for meta in metadatas) and all(type(key) is str for meta in metadatas for key in meta):
+        try:  # the common case (plain dicts, str keys) in one pass; any error is located below
             out = [_encode_metadata(meta) for meta in metadatas]
         except (TypeError, ValueError, RecursionError):
             pass
         else:
-            if _valid_utf8("".join(out)) and max(map(len, out), default=0) * 4 <= MAX_VALUE_BYTES:
+            if max(map(len, out), default=0) * 4 <= MAX_VALUE_BYTES:
+                # One "{" per entry means no nested dict (whose keys need checking), few "[" mean
+                # shallow lists: then one pass over all entries suffices. Otherwise the entries that
+                # might be nested, or hold invalid Unicode, are checked one by one.
+                joined = "".join(out)
+                if joined.count("{") == len(out) and joined.count("[") <= MAX_METADATA_DEPTH and _valid_utf8(joined):
+                    return out
+                for index, text in enumerate(out):
+                    if text.count("{") != 1 or text.count("[") > MAX_METADATA_DEPTH or not _valid_utf8(text):
+                        out[index] = _metadata_json(metadatas[index], index)
                 return out
-            # a lone surrogate or a huge value: the slow path below names the entry and key
     return [_metadata_json(meta, index) for index, meta in enumerate(metadatas)]
 
 
@@ -133,10 +139,6 @@ def _valid_utf8(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
-
-
-def _flat_str_keys(meta: dict[Any, Any]) -> bool:
-    return all(type(key) is str for key in meta) and all(type(value) in _SCALARS for value in meta.values())
 
 
 def _path(index: int, keys: Sequence[Any]) -> str:
