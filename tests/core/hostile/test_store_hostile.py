@@ -94,8 +94,8 @@ CASES: list[Any] = [
     pytest.param(
         lambda s: s.add(["x"], ids="x", embeddings=ONE), TypeError, r"ids must be a list", id="add-ids-bare-str"
     ),
-    pytest.param(lambda s: s.get({"a"}), TypeError, r"ids must be a list of strings, got set", id="get-set"),
-    pytest.param(lambda s: s.get(i for i in "a"), TypeError, r"got generator", id="get-generator"),
+    pytest.param(lambda s: s.get({"a": 1}), TypeError, r"ids must be a list of strings, got dict", id="get-dict"),
+    pytest.param(lambda s: s.get(5), TypeError, r"got int", id="get-int"),
     pytest.param(lambda s: s.delete({"a": 1}), TypeError, r"got dict", id="delete-dict"),
     # None, bytes and other non-strings inside lists
     pytest.param(lambda s: s.get(["a", None]), TypeError, r"ids\[1\] must be a str, got NoneType", id="get-none"),
@@ -427,6 +427,16 @@ def test_huge_k_is_clamped_the_same_way_in_every_mode(store: Store, mode: str, k
     expected = len(IDS) if mode != "lexical" else 3  # lexical: only the documents with a query word
     assert len(hits) == expected
     assert len(store.search("alpha", vector=QUERY, mode=mode, k=k, candidates=k)) >= 1  # type: ignore[arg-type]
+
+
+def test_ids_from_any_iterable_but_a_string(store: Store) -> None:
+    assert [d.id for d in store.get(("ab", "a"))] == ["ab", "a"]
+    assert [d.id for d in store.get(np.array(["a", "zz"]))] == ["a"]
+    assert [d.id for d in store.get(i for i in ["b"])] == ["b"]
+    assert {d.id for d in store.get({"a", "b"})} == {"a", "b"}
+    assert store.delete({"a": 1}.keys()) == 1
+    assert store.delete({"b", "missing"}) == 1
+    assert store.count() == len(IDS) - 2
 
 
 def test_huge_counts_elsewhere(store: Store) -> None:

@@ -12,7 +12,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 __all__ = [
@@ -29,7 +29,7 @@ MAX_COUNT = 2**63 - 1
 """The largest count SQLite can bind (a signed 64-bit integer); larger counts are clamped to it."""
 
 
-def check_strings(values: Any, name: str = "texts") -> list[str]:
+def check_strings(values: Any, name: str = "texts", *, any_iterable: bool = False) -> list[str]:
     """A list of strings, or ``TypeError`` naming the argument (and the first bad index).
 
     A bare ``str`` (or ``bytes``) is refused: iterating it would silently turn ``"ab"``
@@ -38,6 +38,8 @@ def check_strings(values: Any, name: str = "texts") -> list[str]:
     Args:
         values: The sequence to check (list, tuple, ...).
         name: The argument's name, for the message.
+        any_iterable: Also accept sets, generators, ``dict.keys()`` and arrays (where order
+            does not matter, or is the iteration order); a mapping is still refused.
 
     Returns:
         The strings as a new list.
@@ -55,7 +57,8 @@ def check_strings(values: Any, name: str = "texts") -> list[str]:
         raise TypeError(
             f"{name} must be a list of strings, got a single {type(values).__name__}; wrap it in a list: [{values!r}]"
         )
-    if not isinstance(values, Sequence):
+    iterable = any_iterable and isinstance(values, Iterable) and not isinstance(values, Mapping)
+    if not (isinstance(values, Sequence) or iterable):
         raise TypeError(f"{name} must be a list of strings, got {type(values).__name__}")
     out = list(values)
     if all(type(value) is str for value in out):
@@ -66,7 +69,7 @@ def check_strings(values: Any, name: str = "texts") -> list[str]:
             raise TypeError(
                 f"{name}[{index}] must be a str, got {type(value).__name__}{hint}; convert or drop it first"
             )
-    return out
+    return [value if type(value) is str else str.__str__(value) for value in out]  # str subclasses: plain str
 
 
 def check_texts(texts: Any, name: str = "texts") -> list[str]:

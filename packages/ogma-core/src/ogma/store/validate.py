@@ -221,7 +221,10 @@ def check_ids(ids: Any, count: int) -> list[str]:
 
 
 def check_lookup_ids(ids: Any) -> list[str]:
-    """Ids to look up or delete: a list of valid-Unicode strings (duplicates allowed).
+    """Ids to look up or delete: valid-Unicode strings (duplicates allowed).
+
+    Any iterable of strings is accepted (a set, ``dict.keys()``, a generator, an array),
+    except a single ``str`` or ``bytes`` (``"ab"`` is not ``["a", "b"]``) and a mapping.
 
     Raises:
         TypeError: A single string instead of a list, or a non-string id.
@@ -231,7 +234,7 @@ def check_lookup_ids(ids: Any) -> list[str]:
         >>> check_lookup_ids(("a", "b"))
         ['a', 'b']
     """
-    doc_ids = check_strings(ids, "ids")
+    doc_ids = check_strings(ids, "ids", any_iterable=True)
     check_unicode_all(doc_ids, "ids")
     return doc_ids
 
