@@ -282,6 +282,9 @@ CASES: list[Any] = [
         lambda s: s.search("\ud800", mode="lexical"), ValueError, r"query is not valid Unicode", id="query-surrogate"
     ),
     pytest.param(lambda s: s.search(b"alpha", mode="lexical"), TypeError, r"query must be a str", id="query-bytes"),
+    pytest.param(
+        lambda s: s.max_marginal_relevance_search("\udcff"), ValueError, r"query is not valid Unicode", id="mmr-surrogate"
+    ),
     pytest.param(lambda s: s.search("a", mode="semantic"), ValueError, r"mode must be one of", id="mode-unknown"),
     pytest.param(lambda s: s.search(mode="lexical"), ValueError, r"needs a query string", id="lexical-no-query"),
     # filters through the store: deletes must never widen

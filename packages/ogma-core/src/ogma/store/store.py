@@ -723,6 +723,8 @@ class Store:
         fetch_k = max(check_k(fetch_k, "fetch_k"), k)
         if isinstance(lambda_mult, bool) or not (isinstance(lambda_mult, (int, float)) and 0 <= lambda_mult <= 1):
             raise ValueError(f"lambda_mult must be a number between 0 and 1, got {lambda_mult!r}")
+        if query is not None:
+            check_str(query, "query")
         if k == 0:
             return []
         unit = self._query_vector(query, vector)
