@@ -283,7 +283,10 @@ CASES: list[Any] = [
     ),
     pytest.param(lambda s: s.search(b"alpha", mode="lexical"), TypeError, r"query must be a str", id="query-bytes"),
     pytest.param(
-        lambda s: s.max_marginal_relevance_search("\udcff"), ValueError, r"query is not valid Unicode", id="mmr-surrogate"
+        lambda s: s.max_marginal_relevance_search("\udcff"),
+        ValueError,
+        r"query is not valid Unicode",
+        id="mmr-surrogate",
     ),
     pytest.param(lambda s: s.search("a", mode="semantic"), ValueError, r"mode must be one of", id="mode-unknown"),
     pytest.param(lambda s: s.search(mode="lexical"), ValueError, r"needs a query string", id="lexical-no-query"),
@@ -363,6 +366,32 @@ def test_bad_store_paths_are_refused_and_create_no_files(
     monkeypatch.chdir(tmp_path)
     with pytest.raises(error, match=message):
         Store(path, dim=DIM)
+    assert list(tmp_path.iterdir()) == []
+
+
+OPTIONS: list[Any] = [
+    pytest.param({"dim": 0}, ValueError, r"dim must be a positive integer", id="dim-0"),
+    pytest.param({"dim": True}, ValueError, r"dim must be a positive integer", id="dim-bool"),
+    pytest.param({"dim": 2.0}, ValueError, r"dim must be a positive integer", id="dim-float"),
+    pytest.param({"precision": "float16"}, ValueError, r"precision must be one of", id="precision"),
+    pytest.param({"backend": "faiss"}, ValueError, r"backend must be one of", id="backend"),
+    pytest.param({"driver": "postgres"}, ValueError, r"driver must be one of", id="driver"),
+    pytest.param({"oversample": 0.5}, ValueError, r"oversample must be a finite number >= 1", id="oversample-low"),
+    pytest.param({"oversample": float("inf")}, ValueError, r"oversample", id="oversample-inf"),
+    pytest.param({"oversample": float("nan")}, ValueError, r"oversample", id="oversample-nan"),
+    pytest.param({"busy_timeout": -1}, ValueError, r"busy_timeout", id="busy-timeout-negative"),
+    pytest.param({"busy_timeout": float("nan")}, ValueError, r"busy_timeout", id="busy-timeout-nan"),
+    pytest.param({"busy_timeout": True}, ValueError, r"busy_timeout", id="busy-timeout-bool"),
+    pytest.param({"int8_ranges": "wide"}, ValueError, r"int8_ranges", id="int8-ranges"),
+]
+
+
+@pytest.mark.parametrize(("options", "error", "message"), OPTIONS)
+def test_bad_store_options_are_refused_and_create_no_files(
+    tmp_path: Path, options: dict[str, Any], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        Store(tmp_path / "s.db", **options)
     assert list(tmp_path.iterdir()) == []
 
 
