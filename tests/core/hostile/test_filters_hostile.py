@@ -103,6 +103,7 @@ LARGE_VALID: list[Any] = [
     pytest.param(_nest(MAX_FILTER_DEPTH), id="not-100-deep"),
     pytest.param(_nest(MAX_FILTER_DEPTH, "$and"), id="and-100-deep"),
     pytest.param(_alternating(40), id="alternating-40-deep"),
+    pytest.param(_alternating(MAX_FILTER_DEPTH), id="alternating-100-deep"),
     pytest.param({"$or": [{"$and": [{"n": i}, {"half": {"$gte": i / 2}}]} for i in range(1_000)]}, id="or-of-and-1000"),
 ]
 
@@ -130,7 +131,10 @@ def _raw_runner(connect: Callable[[], Any]) -> Callable[[dict[str, Any]], set[st
     return run
 
 
-@pytest.mark.parametrize("filter_", [p for p in LARGE_VALID if p.id != "not-100-deep" and p.id != "and-100-deep"])
+@pytest.mark.parametrize(
+    "filter_",
+    [p for p in LARGE_VALID if p.id != "alternating-100-deep"],  # deeper than an old parser stack
+)
 def test_large_valid_filters_on_the_standard_library_sqlite(filter_: dict[str, Any]) -> None:
     """The same SQL on the standard library's SQLite (often older, with a small parser stack)."""
     assert _raw_runner(lambda: sqlite3.connect(":memory:"))(filter_) == _expected(filter_)
