@@ -38,6 +38,7 @@ import json
 import logging
 import math
 import re
+import reprlib
 from collections.abc import Callable, Iterable, Mapping, Set
 from dataclasses import dataclass
 from typing import Any, Final, Literal, TypeAlias, get_args
@@ -240,6 +241,16 @@ def _json_path(path: tuple[str, ...]) -> str:
 # --------------------------------------------------------------------------- parsing
 
 
+def _short(value: object) -> str:
+    """A repr of bounded length for messages (a filter may hold 40,000 values)."""
+    return _REPR.repr(value)
+
+
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = 80
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = 8
+
+
 def _where(where: str) -> str:
     return where or "the top level"
 
@@ -259,16 +270,18 @@ def _scalar(value: object, where: str, op: str) -> Scalar:
         return value
     if isinstance(value, int):
         if not _INT64_MIN <= value <= _INT64_MAX:
-            raise FilterError(f"{op} at {_where(where)}: integer {value!r} is outside the 64-bit range SQLite stores.")
+            raise FilterError(
+                f"{op} at {_where(where)}: integer {_short(value)} is outside the 64-bit range SQLite stores."
+            )
         return int(value)
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise FilterError(f"{op} at {_where(where)}: {value!r} is not a finite number; JSON cannot store it.")
+            raise FilterError(f"{op} at {_where(where)}: {_short(value)} is not a finite number; JSON cannot store it.")
         return float(value)
     if isinstance(value, _dt.date | _dt.time):
         return value.isoformat()
     raise FilterError(
-        f"{op} at {_where(where)}: unsupported value {value!r} of type {type(value).__name__}; "
+        f"{op} at {_where(where)}: unsupported value {_short(value)} of type {type(value).__name__}; "
         "use None, a bool, a number, a string or a date/datetime (compared as its ISO 8601 string). "
         "To test list membership use $contains; to match one of several values use $in."
     )
@@ -277,14 +290,14 @@ def _scalar(value: object, where: str, op: str) -> Scalar:
 def _sequence(value: object, where: str, op: str) -> tuple[Scalar, ...]:
     if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
         raise FilterError(
-            f"{op} at {_where(where)} needs a list of values, got {value!r}; e.g. {{{op!r}: ['a', 'b']}}."
+            f"{op} at {_where(where)} needs a list of values, got {_short(value)}; e.g. {{{op!r}: ['a', 'b']}}."
         )
     return tuple(_scalar(v, where, op) for v in (sorted(value, key=repr) if isinstance(value, Set) else value))
 
 
 def _like_pattern(value: object, where: str, op: str) -> _Pattern:
     if not isinstance(value, str):
-        raise FilterError(f"{op} at {_where(where)} needs a string pattern such as 'intro%', got {value!r}.")
+        raise FilterError(f"{op} at {_where(where)} needs a string pattern such as 'intro%', got {_short(value)}.")
     _valid_unicode(value, f"the {op} pattern at {_where(where)}")
     tokens: list[str] = []
     chars = iter(value)
@@ -305,7 +318,7 @@ def _parse_condition(path: tuple[str, ...], op: str, value: object, where: str) 
         scalar = _scalar(value, where, op)
         if scalar is None or isinstance(scalar, bool):
             raise FilterError(
-                f"{op} at {_where(where)} compares numbers or strings (including ISO dates), got {value!r}. "
+                f"{op} at {_where(where)} compares numbers or strings (including ISO dates), got {_short(value)}. "
                 "Use $eq/$ne for booleans and None."
             )
         return _Cond(path, op, scalar)
@@ -313,7 +326,7 @@ def _parse_condition(path: tuple[str, ...], op: str, value: object, where: str) 
         return _Cond(path, op, _sequence(value, where, op))
     if op in ("$exists", "$empty"):
         if not isinstance(value, bool):
-            raise FilterError(f"{op} at {_where(where)} takes True or False, got {value!r}.")
+            raise FilterError(f"{op} at {_where(where)} takes True or False, got {_short(value)}.")
         return _Cond(path, op, value)
     if op == "$contains":
         scalar = _scalar(value, where, op)
@@ -329,24 +342,24 @@ def _parse_condition(path: tuple[str, ...], op: str, value: object, where: str) 
 
 
 def _parse_field(key: str, value: object, where: str) -> list[_Node]:
-    path = parse_field_key(_valid_unicode(key, f"the filter key {key!r} at {_where(where)}"))
+    path = parse_field_key(_valid_unicode(key, f"the filter key {_short(key)} at {_where(where)}"))
     if not isinstance(value, Mapping):
         if isinstance(value, list | tuple | Set):
             raise FilterError(
-                f"Field {key!r} at {_where(where)} is compared with the list {value!r}; "
-                f"use {{{key!r}: {{'$in': [...]}}}} to match any of the values, "
-                f"or {{{key!r}: {{'$contains': x}}}} to test membership in a list field."
+                f"Field {_short(key)} at {_where(where)} is compared with the list {_short(value)}; "
+                f"use {{{_short(key)}: {{'$in': [...]}}}} to match any of the values, "
+                f"or {{{_short(key)}: {{'$contains': x}}}} to test membership in a list field."
             )
         return [_parse_condition(path, "$eq", value, f"{where}.{key}".lstrip("."))]
     if not value:
-        raise FilterError(f"Field {key!r} at {_where(where)} has an empty operator dict; {_OPERATORS_HELP}.")
+        raise FilterError(f"Field {_short(key)} at {_where(where)} has an empty operator dict; {_OPERATORS_HELP}.")
     nodes: list[_Node] = []
     for op, operand in value.items():
         if not isinstance(op, str) or not op.startswith("$"):
             raise FilterError(
-                f"Field {key!r} at {_where(where)} maps to a dict with the non-operator key {op!r}. "
+                f"Field {_short(key)} at {_where(where)} maps to a dict with the non-operator key {op!r}. "
                 f"Nested fields are addressed with dotted keys: write {{{key + '.' + str(op)!r}: ...}} "
-                f"instead of {{{key!r}: {{{op!r}: ...}}}}; {_OPERATORS_HELP}."
+                f"instead of {{{_short(key)}: {{{op!r}: ...}}}}; {_OPERATORS_HELP}."
             )
         nodes.append(_parse_condition(path, op, operand, f"{where}.{key}".lstrip(".")))
     return nodes
@@ -355,22 +368,23 @@ def _parse_field(key: str, value: object, where: str) -> list[_Node]:
 def _parse(filter_: object, where: str) -> _Node:
     if not isinstance(filter_, Mapping):
         raise FilterError(
-            f"A filter must be a dict such as {{'lang': 'en'}}; got {filter_!r} at {_where(where)}; {_OPERATORS_HELP}."
+            f"A filter must be a dict such as {{'lang': 'en'}}; got {_short(filter_)} at {_where(where)}; "
+            f"{_OPERATORS_HELP}."
         )
     nodes: list[_Node] = []
     for key, value in filter_.items():
         if not isinstance(key, str):
-            raise FilterError(f"Filter keys must be strings; got {key!r} at {_where(where)}.")
+            raise FilterError(f"Filter keys must be strings; got {_short(key)} at {_where(where)}.")
         if key in ("$and", "$or"):
             if isinstance(value, str | bytes | Mapping) or not isinstance(value, list | tuple):
-                raise FilterError(f"{key} at {_where(where)} takes a list of filters, got {value!r}.")
+                raise FilterError(f"{key} at {_where(where)} takes a list of filters, got {_short(value)}.")
             children = tuple(_parse(child, f"{where}.{key}[{i}]".lstrip(".")) for i, child in enumerate(value))
             nodes.append(_And(children) if key == "$and" else _Or(children))
         elif key == "$not":
             nodes.append(_Not(_parse(value, f"{where}.$not".lstrip("."))))
         elif key.startswith("$"):
             raise FilterError(
-                f"Unknown logical operator {key!r} at {_where(where)}; {_OPERATORS_HELP}. "
+                f"Unknown logical operator {_short(key)} at {_where(where)}; {_OPERATORS_HELP}. "
                 f"A field whose name starts with '$' is written with a backslash: {field_key(key)!r}."
             )
         else:
