@@ -226,3 +226,18 @@ def test_deep_nesting_beyond_an_old_sqlite_parser_is_a_filter_error() -> None:
             conn.fetchall(sql)
     finally:
         conn.close()
+
+
+@pytest.mark.parametrize(
+    "filter_",
+    [
+        pytest.param({"n": list(range(BIG))}, id="list-instead-of-in"),
+        pytest.param({"n": {"$in": "x" * 1_000_000}}, id="huge-string-instead-of-list"),
+        pytest.param([{"n": i} for i in range(BIG)], id="list-instead-of-dict"),
+        pytest.param({"n": {"$gt": [1] * BIG}}, id="list-to-compare"),
+    ],
+)
+def test_error_messages_stay_short_for_huge_filters(filter_: Any) -> None:
+    with pytest.raises(FilterError) as info:
+        compile_filter(filter_)
+    assert len(str(info.value)) < 600
