@@ -274,8 +274,8 @@ def _package_fallback(spec: ModelSpec, quantized: bool) -> ResolvedModel | None:
 def _offline_error(model_id: str, spec: ModelSpec | None, reason: str) -> OfflineError:
     ways = [
         "connect to the internet and retry (and unset HF_HUB_OFFLINE if it is set)",
-        f"download it on a connected machine (`huggingface-cli download {model_id}`) and copy the "
-        "Hugging Face cache (HF_HUB_CACHE) here",
+        f"download it on a connected machine (`hf download {model_id}`; `hf` comes with huggingface_hub) "
+        "and copy the Hugging Face cache (HF_HUB_CACHE) here",
         "pass the path of a local model folder instead of a hub id (ONNX + tokenizer.json, or a "
         "BERT-family safetensors checkpoint, which Ogma converts)",
         "use `ogma convert SRC OUT` on a local checkpoint, then load OUT",
