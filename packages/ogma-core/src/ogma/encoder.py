@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 
 from ogma.compress import Int8Ranges, normalize, quantize, truncate
 from ogma.errors import LicenseWarning
-from ogma.hub import ResolvedModel, resolve_model, resolve_ogma_checkpoint
+from ogma.hub import ResolvedModel, check_model_name, resolve_model, resolve_ogma_checkpoint
 from ogma.inference import Backend, OnnxBackend, pool
 from ogma.model_config import position_limit, read_json_object, spec_from_folder
 from ogma.registry import DEFAULT_MODEL, ModelSpec, get_model_spec
@@ -106,6 +106,7 @@ class TextEncoder:
     ) -> None:
         if backend not in ("onnx", "torch"):
             raise ValueError(f"backend must be 'onnx' or 'torch', got {backend!r}")
+        check_model_name(model)
         hub_args: dict[str, Any] = {
             "cache_dir": cache_dir,
             "local_files_only": local_files_only,
@@ -299,8 +300,8 @@ class TextEncoder:
 
     # -- the Embedder protocol used by ogma.Store ----------------------------------------
     def embed_documents(self, texts: list[str]) -> npt.NDArray[np.float32]:
-        """Float32 document embeddings (the store's embedder protocol)."""
-        return self.encode(texts, task="document")
+        """Float32 document embeddings (the store's embedder protocol); ``texts`` must be a list."""
+        return self.encode(check_texts(texts), task="document")
 
     def embed_query(self, text: str) -> npt.NDArray[np.float32]:
         """One float32 query embedding (the store's embedder protocol)."""

@@ -31,7 +31,7 @@ from urllib.parse import urlparse
 from ogma.errors import ModelFileError, ModelNotFoundError, OfflineError, OgmaError
 from ogma.registry import ModelSpec, canonical_model_id, get_cross_encoder_spec, get_model_spec
 
-__all__ = ["ResolvedModel", "hub_is_offline", "ogma_home", "resolve_model", "resolve_ogma_checkpoint"]
+__all__ = ["ResolvedModel", "check_model_name", "hub_is_offline", "ogma_home", "resolve_model", "resolve_ogma_checkpoint"]
 
 logger = logging.getLogger(__name__)
 
@@ -315,6 +315,26 @@ def _offline_error(model_id: str, spec: ModelSpec | None, reason: str) -> Offlin
     return OfflineError(f"{model_id} is not available offline: {reason}. Ways forward:\n{listed}")
 
 
+def check_model_name(name_or_path: object, argument: str = "model") -> None:
+    """``TypeError`` unless a str or path, ``ModelNotFoundError`` for an empty one.
+
+    Example:
+        >>> check_model_name("")
+        Traceback (most recent call last):
+        ...
+        ogma.errors.ModelNotFoundError: model is empty; pass a model name (`ogma models` lists them), a hub id or a folder
+    """
+    if not isinstance(name_or_path, str | os.PathLike):
+        raise TypeError(
+            f"{argument} must be a model name, hub id or folder path (str or os.PathLike), "
+            f"got {type(name_or_path).__name__}"
+        )
+    if not os.fspath(name_or_path).strip():
+        raise ModelNotFoundError(
+            f"{argument} is empty; pass a model name (`ogma models` lists them), a hub id or a folder"
+        )
+
+
 def resolve_model(
     name_or_path: str | os.PathLike[str],
     *,
@@ -347,6 +367,7 @@ def resolve_model(
         ModelNotFoundError: The hub has no such repo.
         ModelFileError: The files found are not a loadable model.
     """
+    check_model_name(name_or_path)
     path = Path(name_or_path).expanduser()
     if path.is_dir():
         return _resolve_local(path, quantized, trust_remote_code)

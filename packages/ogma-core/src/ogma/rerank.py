@@ -39,6 +39,7 @@ import numpy.typing as npt
 from tokenizers import Encoding, Tokenizer
 
 from ogma.errors import ModelFileError, ModelNotFoundError, OgmaError
+from ogma.hub import check_model_name
 from ogma.model_config import position_limit, read_json_object
 from ogma.registry import CrossEncoderSpec, get_cross_encoder_spec
 from ogma.runtime import create_session
@@ -197,6 +198,7 @@ class Reranker:
         local_files_only: bool | None = None,
     ) -> None:
         _check_options(batch_size=batch_size, normalize=normalize, linear_range=linear_range, max_length=max_length)
+        check_model_name(model)
         name = os.fspath(model)
         spec = get_cross_encoder_spec(name)
         folder, onnx_file = _resolve(
@@ -307,11 +309,8 @@ class Reranker:
             )
         unknown = set(inputs) - {"input_ids", "attention_mask", "token_type_ids"}
         if unknown:
-            raise ModelFileError(
-                f"{onnx_file} needs inputs a cross-encoder does not have: {sorted(unknown)} (only input_ids, "
-                f"attention_mask and token_type_ids are supported). Is {folder} an embedding model? A reranker "
-                "must be a cross-encoder (a sequence classifier with one relevance logit per pair)."
-            )
+            why = f"its graph needs inputs a cross-encoder does not have: {sorted(unknown)}"
+            raise _not_a_cross_encoder(folder, onnx_file, why)
         self._input_types = {name: (np.int32 if kind == "tensor(int32)" else np.int64) for name, kind in inputs.items()}
         self._output = _classifier_output(self._session, folder, onnx_file)
         self._check_one_score_per_pair()
