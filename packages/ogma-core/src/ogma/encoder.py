@@ -247,7 +247,7 @@ class TextEncoder:
             >>> vectors = encoder.encode(["a", "b"], task="document", dim=128)  # doctest: +SKIP
         """
         single = isinstance(texts, str)
-        items = [check_unicode(texts, "texts")] if single else check_texts(texts)
+        items = [check_unicode(texts, "texts")] if isinstance(texts, str) else check_texts(texts)
         if task not in TASKS:
             raise ValueError(f"task must be one of {', '.join(TASKS)}; got {task!r}")
         if precision not in PRECISIONS:

@@ -31,7 +31,14 @@ from urllib.parse import urlparse
 from ogma.errors import ModelFileError, ModelNotFoundError, OfflineError, OgmaError
 from ogma.registry import ModelSpec, canonical_model_id, get_cross_encoder_spec, get_model_spec
 
-__all__ = ["ResolvedModel", "check_model_name", "hub_is_offline", "ogma_home", "resolve_model", "resolve_ogma_checkpoint"]
+__all__ = [
+    "ResolvedModel",
+    "check_model_name",
+    "hub_is_offline",
+    "ogma_home",
+    "resolve_model",
+    "resolve_ogma_checkpoint",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -319,10 +326,10 @@ def check_model_name(name_or_path: object, argument: str = "model") -> None:
     """``TypeError`` unless a str or path, ``ModelNotFoundError`` for an empty one.
 
     Example:
-        >>> check_model_name("")
+        >>> check_model_name("")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        ogma.errors.ModelNotFoundError: model is empty; pass a model name (`ogma models` lists them), a hub id or a folder
+        ogma.errors.ModelNotFoundError: model is empty; pass a model name (`ogma models` lists them), ...
     """
     if not isinstance(name_or_path, str | os.PathLike):
         raise TypeError(

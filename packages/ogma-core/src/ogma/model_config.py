@@ -177,7 +177,7 @@ def spec_from_folder(model_id: str, folder: Path, registered: ModelSpec | None, 
     else:
         tok_max = tok_cfg.get("model_max_length")
         usable = isinstance(tok_max, int) and not isinstance(tok_max, bool) and 0 < tok_max < 100_000
-        max_length = int(tok_max) if usable else _DEFAULT_MAX_LENGTH
+        max_length = tok_max if usable and isinstance(tok_max, int) else _DEFAULT_MAX_LENGTH
     prompts = (_read(folder / "config_sentence_transformers.json") or {}).get("prompts") or {}
     scheme = _scheme_from_prompts(prompts) if isinstance(prompts, dict) else None
     return ModelSpec(
