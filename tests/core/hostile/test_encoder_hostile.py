@@ -54,7 +54,7 @@ def reranker(ce_dir: Path) -> Reranker:
 
 ENCODER_CALLS: list[tuple[str, Callable[[TextEncoder], Any], type[Exception], str]] = [
     ("encode-none", lambda e: e.encode(None), TypeError, "texts must be a list of strings, got NoneType"),
-    ("encode-bytes", lambda e: e.encode(b"abc"), TypeError, "got a single bytes"),
+    ("encode-bytes", lambda e: e.encode(b"abc"), TypeError, "texts must be a list of strings, got bytes"),
     ("encode-int", lambda e: e.encode(42), TypeError, "texts must be a list of strings, got int"),
     ("encode-set", lambda e: e.encode({"a", "b"}), TypeError, "got set"),
     ("encode-generator", lambda e: e.encode(t for t in ["a"]), TypeError, "got generator"),
@@ -70,8 +70,8 @@ ENCODER_CALLS: list[tuple[str, Callable[[TextEncoder], Any], type[Exception], st
     ("documents-dict", lambda e: e.encode_documents({"a": 1}), TypeError, "got dict"),
     ("embed-query-none", lambda e: e.embed_query(None), TypeError, "text must be a str, got NoneType"),
     ("embed-query-surrogate", lambda e: e.embed_query(SURROGATE), ValueError, "text is not valid Unicode"),
-    ("embed-documents-str", lambda e: e.embed_documents("abc"), TypeError, "got a single str"),
-    ("count-tokens-str", lambda e: e.count_tokens("abc"), TypeError, "got a single str"),
+    ("embed-documents-str", lambda e: e.embed_documents("abc"), TypeError, "texts must be a list of strings, got str"),
+    ("count-tokens-str", lambda e: e.count_tokens("abc"), TypeError, "texts must be a list of strings, got str"),
     ("count-tokens-surrogate", lambda e: e.count_tokens([SURROGATE]), ValueError, "texts[0] is not valid Unicode"),
     ("task-unknown", lambda e: e.encode(["a"], task="search"), ValueError, "task must be one of"),
     ("precision-unknown", lambda e: e.encode(["a"], precision="float16"), ValueError, "precision must be one of"),

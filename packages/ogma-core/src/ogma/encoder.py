@@ -30,7 +30,7 @@ from ogma.registry import DEFAULT_MODEL, ModelSpec, get_model_spec
 from ogma.runtime import create_session
 from ogma.tokenize import TASK_IDS, TextTokenizer
 from ogma.types import PRECISIONS, TASKS, Precision, Task
-from ogma.validation import check_texts, check_unicode
+from ogma.validation import check_texts, check_unicode, check_unicode_texts
 
 __all__ = ["TextEncoder", "license_notice"]
 
@@ -203,7 +203,7 @@ class TextEncoder:
 
     def count_tokens(self, texts: Sequence[str], *, task: Task = "document") -> list[int]:
         """Tokens each text takes (after truncation to ``max_length``)."""
-        return [len(ids) for ids in self._tokenizer.token_ids(check_texts(texts), task)]
+        return [len(ids) for ids in self._tokenizer.token_ids(check_unicode_texts(check_texts(texts)), task)]
 
     # -- encoding -------------------------------------------------------------------
     def encode(
@@ -247,7 +247,7 @@ class TextEncoder:
             >>> vectors = encoder.encode(["a", "b"], task="document", dim=128)  # doctest: +SKIP
         """
         single = isinstance(texts, str)
-        items = [check_unicode(texts, "texts")] if isinstance(texts, str) else check_texts(texts)
+        items = [check_unicode(texts, "texts")] if isinstance(texts, str) else check_unicode_texts(check_texts(texts))
         if task not in TASKS:
             raise ValueError(f"task must be one of {', '.join(TASKS)}; got {task!r}")
         if precision not in PRECISIONS:

@@ -11,9 +11,29 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["check_texts", "check_unicode"]
+__all__ = ["check_texts", "check_unicode", "check_unicode_texts"]
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def check_texts(texts: Any) -> list[str]:
+    """A list of strings, or ``TypeError`` naming the first bad index.
+
+    Example:
+        >>> check_texts(["x", None])
+        Traceback (most recent call last):
+        ...
+        TypeError: texts[1] must be a str, got NoneType; convert or drop it first
+    """
+    if isinstance(texts, (str, bytes)) or not isinstance(texts, Sequence):
+        raise TypeError(f"texts must be a list of strings, got {type(texts).__name__}")
+    out = list(texts)
+    if all(type(text) is str for text in out):
+        return out
+    for index, text in enumerate(out):
+        if not isinstance(text, str):
+            raise TypeError(f"texts[{index}] must be a str, got {type(text).__name__}; convert or drop it first")
+    return out
 
 
 def check_unicode(text: str, name: str) -> str:
@@ -43,34 +63,15 @@ def check_unicode(text: str, name: str) -> str:
     return text
 
 
-def check_texts(texts: Any, name: str = "texts") -> list[str]:
-    """A list of valid strings, or ``TypeError``/``ValueError`` naming the first bad index.
-
-    Args:
-        texts: The caller's value, which must be a sequence of ``str`` (not one ``str``).
-        name: The argument's name in messages.
-
-    Raises:
-        TypeError: ``texts`` is a single string, bytes, not a sequence, or holds a non-string.
-        ValueError: A text holds a lone surrogate (see :func:`check_unicode`).
+def check_unicode_texts(texts: list[str], name: str = "texts") -> list[str]:
+    """``texts`` itself, or ``ValueError`` naming the first one that is not valid Unicode.
 
     Example:
-        >>> check_texts(["x", None])
+        >>> check_unicode_texts(["ok", "bad\\udc80"])  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        TypeError: texts[1] must be a str, got NoneType; convert or drop it first
+        ValueError: texts[1] is not valid Unicode: ...
     """
-    if isinstance(texts, (str, bytes)):
-        raise TypeError(
-            f"{name} must be a list of strings, got a single {type(texts).__name__}; wrap it in a list: [text]"
-        )
-    if not isinstance(texts, Sequence):
-        raise TypeError(f"{name} must be a list of strings, got {type(texts).__name__}")
-    out = list(texts)
-    if not all(type(text) is str for text in out):
-        for index, text in enumerate(out):
-            if not isinstance(text, str):
-                raise TypeError(f"{name}[{index}] must be a str, got {type(text).__name__}; convert or drop it first")
-    for index, text in enumerate(out):
+    for index, text in enumerate(texts):
         check_unicode(text, f"{name}[{index}]")
-    return out
+    return texts
