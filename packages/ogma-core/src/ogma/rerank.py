@@ -174,7 +174,9 @@ class Reranker:
 
     Raises:
         ModelNotFoundError: ``model`` is neither a usable local folder nor resolvable.
-        ModelFileError: The folder lacks the ONNX model or ``tokenizer.json``.
+        ModelFileError: The folder lacks the ONNX model or ``tokenizer.json``, a config file is
+            corrupt, or the model is not a cross-encoder (its output is not one logit per
+            pair, e.g. an embedding model); the message names the folder.
         ValueError: An option has an invalid value.
 
     Example:
@@ -497,12 +499,6 @@ class Reranker:
         feed = {
             name: arrays[name].astype(dtype, copy=False) for name, dtype in self._input_types.items() if name in arrays
         }
-        unknown = set(self._input_types) - arrays.keys()
-        if unknown:
-            raise ModelFileError(
-                f"{self.onnx_path} needs inputs Ogma does not provide: {sorted(unknown)}. "
-                "Only input_ids, attention_mask and token_type_ids are supported."
-            )
         (logits,) = self._session.run([self._output], feed)
         out = np.asarray(logits, dtype=np.float32)
         return _reduce_logits(out, len(batch)) if reduce else out
