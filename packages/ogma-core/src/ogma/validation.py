@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -22,8 +23,10 @@ __all__ = [
     "check_strings",
     "check_texts",
     "check_unicode",
-    "check_unicode_all",
+    "check_unicode_texts",
 ]
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 MAX_COUNT = 2**63 - 1
 """The largest count SQLite can bind (a signed 64-bit integer); larger counts are clamped to it."""
@@ -102,50 +105,53 @@ def check_str(value: Any, name: str) -> str:
     return value
 
 
-def check_unicode(text: str, where: str) -> None:
-    """Raise ``ValueError`` if ``text`` cannot be written as UTF-8 (it holds a lone surrogate).
+def check_unicode(text: str, name: str) -> str:
+    """``text`` itself, or ``ValueError`` when it holds a lone surrogate (not encodable as UTF-8).
 
     Such strings come from decoding bytes with ``errors="surrogateescape"`` (``os.listdir``,
     ``sys.argv`` on a non-UTF-8 file name) or from broken JSON escapes like ``"\\ud800"``.
     SQLite, tokenizers and JSON files cannot store them.
 
     Args:
-        text: The string.
-        where: What it is, for the message (``"texts[3]"``, ``"metadatas[0]['title']"``).
+        text: The string to check.
+        name: How the caller names it in the message (``"texts[3]"``, ``"metadatas[0]['title']"``).
 
     Example:
-        >>> check_unicode("caf\\u00e9", "texts[0]")
-        >>> check_unicode("bad \\ud800", "texts[2]")  # doctest: +ELLIPSIS
+        >>> check_unicode("caf\\u00e9", "query")
+        'café'
+        >>> check_unicode("a\\ud800", "texts[2]")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        ValueError: texts[2] is not valid Unicode (it contains a lone surrogate at position 4); ...
+        ValueError: texts[2] is not valid Unicode: it holds a lone surrogate ('\\ud800' at character 1), ...
     """
     if text.isascii():
-        return
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
+        return text
+    found = _SURROGATE.search(text)
+    if found is not None:
         raise ValueError(
-            f"{where} is not valid Unicode (it contains a lone surrogate at position {exc.start}); "
-            "decode the source with the right encoding, or with errors='replace'"
-        ) from exc
+            f"{name} is not valid Unicode: it holds a lone surrogate ({found.group()!r} at character "
+            f"{found.start()}), which cannot be encoded as UTF-8; decode the source with errors='replace' "
+            "or drop the character"
+        )
+    return text
 
 
-def check_unicode_all(texts: Sequence[str], name: str, *, first_index: int = 0) -> None:
-    """:func:`check_unicode` for every string of a list, naming ``name[i]`` of the first bad one.
+def check_unicode_texts(texts: list[str], name: str = "texts") -> list[str]:
+    """``texts`` itself, or ``ValueError`` naming the first one that is not valid Unicode.
 
-    Fast for the common case (ASCII): one C-level pass.
+    Fast for the common case (all ASCII): one C-level pass.
 
     Example:
-        >>> check_unicode_all(["ok", "\\udcff"], "ids")  # doctest: +ELLIPSIS
+        >>> check_unicode_texts(["ok", "bad\\udc80"])  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        ValueError: ids[1] is not valid Unicode (it contains a lone surrogate at position 0); ...
+        ValueError: texts[1] is not valid Unicode: ...
     """
     if all(map(str.isascii, texts)):
-        return
-    for index, text in enumerate(texts, start=first_index):
+        return texts
+    for index, text in enumerate(texts):
         check_unicode(text, f"{name}[{index}]")
+    return texts
 
 
 def check_count(value: Any, name: str, *, minimum: int = 1) -> int:

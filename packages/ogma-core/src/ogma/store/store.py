@@ -59,7 +59,7 @@ from ogma.store.vectors import VectorCodec, fetch_vectors
 from ogma.store.writes import PreparedRows, prepare_rows, upsert
 from ogma.store.writes import delete as delete_rows
 from ogma.types import SEARCH_MODES, Hit, SearchMode
-from ogma.validation import check_count, check_str, check_unicode_all
+from ogma.validation import check_count, check_str, check_unicode_texts
 
 __all__ = ["DEFAULT_OVERSAMPLE", "Store"]
 
@@ -307,7 +307,7 @@ class Store:
         batch_size = check_count(batch_size, "batch_size")
         if not texts:
             return []
-        check_unicode_all(texts, "texts")  # before any batch is written: all or nothing
+        check_unicode_texts(texts, "texts")  # before any batch is written: all or nothing
         longest = max(range(len(texts)), key=lambda i: len(texts[i]))
         check_size(texts[longest], f"texts[{longest}]")
         given: FloatArray | None = None

@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ogma.errors import StoreMismatchError
-from ogma.validation import check_count, check_strings, check_texts, check_unicode, check_unicode_all
+from ogma.validation import check_count, check_strings, check_texts, check_unicode, check_unicode_texts
 
 __all__ = [
     "check_embeddings",
@@ -204,7 +204,7 @@ def check_ids(ids: Any, count: int) -> list[str]:
     doc_ids = check_strings(ids, "ids")
     if len(doc_ids) != count:
         raise ValueError(f"got {len(doc_ids)} ids for {count} texts; pass one id per text (or none)")
-    check_unicode_all(doc_ids, "ids")
+    check_unicode_texts(doc_ids, "ids")
     if all(doc_ids) and len(set(doc_ids)) == len(doc_ids):
         return doc_ids
     seen: dict[str, int] = {}
@@ -235,7 +235,7 @@ def check_lookup_ids(ids: Any) -> list[str]:
         ['a', 'b']
     """
     doc_ids = check_strings(ids, "ids", any_iterable=True)
-    check_unicode_all(doc_ids, "ids")
+    check_unicode_texts(doc_ids, "ids")
     return doc_ids
 
 
