@@ -84,7 +84,10 @@ Call = Callable[[Store], Any]
 CASES: list[Any] = [
     # a bare string where a list of ids or texts is expected
     pytest.param(
-        lambda s: s.get("ab"), TypeError, r"ids must be a list of strings, got a single str", id="get-bare-str"
+        lambda s: s.get("ab"),
+        TypeError,
+        r"ids must be a list of strings, got str \(a single value\); wrap it in a list",
+        id="get-bare-str",
     ),
     pytest.param(lambda s: s.get(b"ab"), TypeError, r"ids must be a list of strings", id="get-bare-bytes"),
     pytest.param(lambda s: s.delete("ab"), TypeError, r"ids must be a list of strings", id="delete-bare-str"),

@@ -54,12 +54,13 @@ def check_strings(values: Any, name: str = "texts", *, any_iterable: bool = Fals
         >>> check_strings("ab", "ids")
         Traceback (most recent call last):
         ...
-        TypeError: ids must be a list of strings, got a single str; wrap it in a list: ['ab']
+        TypeError: ids must be a list of strings, got str (a single value); wrap it in a list: ['ab']
     """
     if isinstance(values, (str, bytes)):
         shown = repr(values[:40]) + ("..." if len(values) > 40 else "")
         raise TypeError(
-            f"{name} must be a list of strings, got a single {type(values).__name__}; wrap it in a list: [{shown}]"
+            f"{name} must be a list of strings, got {type(values).__name__} (a single value); "
+            f"wrap it in a list: [{shown}]"
         )
     iterable = any_iterable and isinstance(values, Iterable) and not isinstance(values, Mapping)
     if not (isinstance(values, Sequence) or iterable):
