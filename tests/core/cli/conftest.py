@@ -46,10 +46,12 @@ def fake_encoder(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeEncoder]:
     encoder = FakeEncoder()
     loaded: list[str] = []
 
-    def load(model: str) -> Any:
+    def load(model: str, **options: Any) -> Any:
         loaded.append(model)
+        encoder.options = options  # type: ignore[attr-defined]
         return encoder
 
     monkeypatch.setattr("ogma.cli.index.load_encoder", load)
+    monkeypatch.setattr("ogma.cli.options.load_encoder", load)
     encoder.loaded = loaded  # type: ignore[attr-defined]
     yield encoder

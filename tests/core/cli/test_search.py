@@ -51,10 +51,10 @@ def test_search_filter_and_fusion(db: Path, capsys: pytest.CaptureFixture[str]) 
 
 
 def test_lexical_search_needs_no_encoder(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def refuse(model: str) -> None:
+    def refuse(model: str, **options: Any) -> None:
         raise AssertionError("lexical search must not load a model")
 
-    monkeypatch.setattr("ogma.cli.index.load_encoder", refuse)
+    monkeypatch.setattr("ogma.cli.options.load_encoder", refuse)
     assert main(["search", "dogs", "--db", str(db), "--mode", "lexical"]) == 0
 
 
@@ -84,9 +84,9 @@ def test_missing_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert not (tmp_path / "nope.ogma").exists()
 
 
-def test_bad_k(db: Path) -> None:
-    with pytest.raises(SystemExit):
-        main(["search", "x", "--db", str(db), "-k", "0"])
+def test_bad_k(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["search", "x", "--db", str(db), "-k", "0"]) == 2
+    assert "argument -k/--k: expected a positive integer, got '0'" in capsys.readouterr().err
 
 
 def test_format_hits_shows_all_stage_scores() -> None:
