@@ -29,7 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from ogma.cli.options import add_model_options, batch_size_option, encoder_options, load_encoder
+from ogma.cli import options
+from ogma.cli.options import add_model_options, batch_size_option, encoder_options
 from ogma.errors import OgmaError
 from ogma.registry import DEFAULT_MODEL
 from ogma.types import PRECISIONS, TASKS
@@ -157,6 +158,8 @@ def _read_rows(args: argparse.Namespace) -> tuple[list[str], list[Any] | None]:
             raw = args.input.read_bytes().decode("utf-8")
         except UnicodeDecodeError as exc:
             raise EmbedInputError(f"--input {args.input} is not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+        except OSError as exc:
+            raise EmbedInputError(f"--input {args.input}: cannot read it ({exc.strerror or exc})") from exc
         return parse_rows(raw, fmt=fmt, source=str(args.input))
     if sys.stdin is None or sys.stdin.isatty():
         raise EmbedInputError("no texts to embed: pass TEXT arguments, --input FILE, or pipe text on standard input")
@@ -177,7 +180,7 @@ def run(args: argparse.Namespace) -> int:
     if args.output is not None:
         _check_output(args.output)
     texts, ids = _read_rows(args)
-    encoder = load_encoder(
+    encoder = options.load_encoder(
         args.model or DEFAULT_MODEL,
         quantized=args.quantized,
         batch_size=args.batch_size,

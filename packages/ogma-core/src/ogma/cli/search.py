@@ -15,8 +15,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ogma.cli.options import (
     MAX_K,
@@ -27,7 +28,7 @@ from ogma.cli.options import (
     reranker_options,
     unit_float,
 )
-from ogma.errors import FilterError, StoreError
+from ogma.errors import FilterError, StoreError, StoreMismatchError
 from ogma.fusion import FUSION_METHODS
 from ogma.store.fts import snippet
 from ogma.types import SEARCH_MODES, Hit
@@ -190,6 +191,19 @@ def _parse_filter(raw: str | None) -> dict[str, Any] | None:
     return value
 
 
+_T = TypeVar("_T")
+
+
+def _opened(db: str, open_: Callable[[str], _T]) -> _T:
+    """``open_(db)``, with the store's path named in the error when it cannot be opened."""
+    try:
+        return open_(db)
+    except StoreMismatchError:
+        raise
+    except StoreError as exc:
+        raise StoreError(f"--db {db}: {exc}") from exc
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``ogma search``; prints the hits and returns the exit code."""
     from ogma.cli.index import store_model_id
@@ -204,7 +218,7 @@ def run(args: argparse.Namespace) -> int:
     filter_ = _parse_filter(args.filter)
     encoder = None
     if args.mode != "lexical":
-        model = store_model_id(args.db)
+        model = _opened(args.db, store_model_id)
         if model is None:
             raise StoreError(
                 f"{args.db!r} records no embedding model, so it cannot be searched by meaning; use --mode lexical."
@@ -215,16 +229,19 @@ def run(args: argparse.Namespace) -> int:
         from ogma.rerank import Reranker
 
         reranker = Reranker(args.rerank, **reranker_options(args))
-    with Store(args.db, encoder, read_only=True, show_progress=False) as store:
-        hits = store.search(
-            args.query,
-            k=args.k,
-            mode=args.mode,
-            filter=filter_,
-            fusion=fusion,
-            rerank=reranker,
-            rerank_k=args.rerank_k,
-        )
+    with _opened(args.db, lambda db: Store(db, encoder, read_only=True, show_progress=False)) as store:
+        try:
+            hits = store.search(
+                args.query,
+                k=args.k,
+                mode=args.mode,
+                filter=filter_,
+                fusion=fusion,
+                rerank=reranker,
+                rerank_k=args.rerank_k,
+            )
+        except FilterError as exc:
+            raise FilterError(f"--filter: {exc}") from exc
     if args.json:
         sys.stdout.write(json.dumps(hits_to_json(hits, args.query, width=args.width), ensure_ascii=False) + "\n")
     else:
