@@ -54,7 +54,11 @@ CASES: list[tuple[str, list[str], str]] = [
     ("search-filter-deep", ["search", "q", "--db", "{db}", "--mode", "lexical", "--filter", DEEP_FILTER], "--filter"),
     ("search-filter-not-json", ["search", "q", "--db", "{db}", "--filter", "{oops"], "--filter"),
     ("search-filter-array", ["search", "q", "--db", "{db}", "--filter", "[1, 2]"], "--filter"),
-    ("search-filter-operator", ["search", "q", "--db", "{db}", "--filter", '{"a": {"$nope": 1}}'], "--filter: Unknown operator"),
+    (
+        "search-filter-operator",
+        ["search", "q", "--db", "{db}", "--filter", '{"a": {"$nope": 1}}'],
+        "--filter: Unknown operator",
+    ),
     ("search-fusion-dense", ["search", "q", "--db", "{db}", "--mode", "dense", "--fusion", "rrf"], "--fusion"),
     ("search-fusion-lexical", ["search", "q", "--db", "{db}", "--mode", "lexical", "--fusion", "convex"], "--fusion"),
     ("search-fusion-unknown", ["search", "q", "--db", "{db}", "--fusion", "magic"], "--fusion"),
