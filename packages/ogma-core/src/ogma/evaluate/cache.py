@@ -55,7 +55,6 @@ logger = logging.getLogger(__name__)
 
 CACHE_FORMAT = 1
 """Bumped when the layout or meaning of an entry changes (old entries are then never hit)."""
-_CHUNK = 1 << 20
 
 
 def default_cache_dir() -> Path:
@@ -91,7 +90,10 @@ def corpus_fingerprint(ids: Sequence[str], texts: Sequence[str]) -> str:
 
 
 def files_fingerprint(paths: Sequence[Path], *, salt: str = "") -> str:
-    """A hash of the bytes of ``paths`` (names relative to nothing: only contents and order count).
+    """A hash of the file names and bytes of ``paths`` (not where they live), and ``salt``.
+
+    Each file's SHA-256 comes from :func:`ogma.disk_cache.file_digest`, which remembers it by
+    (path, size, mtime), so a large ONNX file is read once, not on every run.
 
     Example:
         >>> import tempfile, pathlib
@@ -100,13 +102,11 @@ def files_fingerprint(paths: Sequence[Path], *, salt: str = "") -> str:
         >>> len(files_fingerprint([f]))
         64
     """
+    from ogma.disk_cache import file_digest
+
     digest = hashlib.sha256(f"ogma-files-1\0{salt}\0".encode())
     for path in paths:
-        digest.update(path.name.encode() + b"\0")
-        with path.open("rb") as handle:
-            while chunk := handle.read(_CHUNK):
-                digest.update(chunk)
-        digest.update(b"\0")
+        digest.update(f"{path.name}\0{file_digest(path)}\0".encode())
     return digest.hexdigest()
 
 
