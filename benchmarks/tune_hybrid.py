@@ -190,24 +190,46 @@ def candidates() -> dict[str, Fusion]:
     for a in (0.5, 0.7, 0.8, 0.9):
         configs[f"z-score a={a}"] = zscore(a, dbsf=False)
         configs[f"DBSF a={a}"] = zscore(a, dbsf=True)
-    # Query-adaptive: alpha moves from `high` (prose) towards `low` (identifiers).
+    # Query-adaptive: alpha moves from `high` (prose) towards `low` (identifiers, one-word queries).
     for high, low in ((0.85, 0.3), (0.85, 0.2), (0.8, 0.3), (0.9, 0.3), (0.85, 0.5)):
-        configs[f"adaptive identifier a={high}->{low}"] = library(method="adaptive", alpha=high, alpha_lexical=low)
+        configs[f"adaptive, identifiers only, a={high}->{low}"] = identifier_adaptive(high, low)
+    for high, low in (
+        (0.85, 0.3),
+        (0.85, 0.2),
+        (0.85, 0.4),
+        (0.8, 0.3),
+        (0.8, 0.2),
+        (0.9, 0.3),
+        (0.75, 0.3),
+        (0.7, 0.3),
+    ):
+        configs[f"adaptive, identifiers + one word, a={high}->{low}"] = library(
+            method="adaptive", alpha=high, alpha_lexical=low
+        )
+    for single in (0.5, 0.7):
+        configs[f"adaptive, identifiers a=0.85->0.3, one word a={single}"] = one_word_adaptive(0.85, 0.3, single)
     for high, low in ((0.85, 0.5), (0.85, 0.3), (0.9, 0.5)):
-        configs[f"adaptive lexical-gap a={high}->{low}"] = gap_adaptive(high, low)
-    for high, low, single in ((0.85, 0.3, 0.5), (0.85, 0.3, 0.3), (0.85, 0.3, 0.7), (0.8, 0.3, 0.5), (0.9, 0.3, 0.5)):
-        configs[f"adaptive identifier a={high}->{low}, one word a={single}"] = one_word_adaptive(high, low, single)
+        configs[f"adaptive, lexical score gap, a={high}->{low}"] = gap_adaptive(high, low)
     return configs
 
 
-def one_word_adaptive(high: float, low: float, single: float) -> Fusion:
-    """The identifier rule, plus a fixed alpha for a query of one plain word ("proxy")."""
+def identifier_adaptive(high: float, low: float) -> Fusion:
+    """alpha from the share of identifier tokens alone (a one-word query stays at ``high``)."""
 
     def run(d: Ranking, lex: Ranking, q: str) -> Ranking:
-        tokens = q.split()
-        if len(tokens) == 1 and identifier_likeness(q) == 0:
+        alpha = high - (high - low) * identifier_likeness(q)
+        return [(h.id, h.score) for h in fuse(d, lex, method="convex", alpha=alpha)]
+
+    return run
+
+
+def one_word_adaptive(high: float, low: float, single: float) -> Fusion:
+    """The identifier rule, plus its own alpha for a query of one plain word ("proxy")."""
+
+    def run(d: Ranking, lex: Ranking, q: str) -> Ranking:
+        if len(q.split()) == 1 and identifier_likeness(q) == 0:
             return [(h.id, h.score) for h in fuse(d, lex, method="convex", alpha=single)]
-        return [(h.id, h.score) for h in fuse(d, lex, method="adaptive", alpha=high, alpha_lexical=low, query=q)]
+        return identifier_adaptive(high, low)(d, lex, q)
 
     return run
 
@@ -262,9 +284,7 @@ def summarise(sets: dict[str, dict[str, Any]]) -> dict[str, Any]:
     names = list(sets)
     configs = list(next(iter(sets.values()))["per_query"])
     means = {c: {s: statistics.fmean(sets[s]["per_query"][c].values()) for s in names} for c in configs}
-    best_single = {
-        s: max(means[c][s] for c in means if c == "dense" or c.startswith("lexical, stop-word-aware")) for s in names
-    }
+    best_single = {s: max(means[c][s] for c in means if c == "dense" or c.startswith("lexical,")) for s in names}
     deltas = {c: {s: means[c][s] - best_single[s] for s in names} for c in configs}
 
     def worst(c: str, subset: Sequence[str]) -> float:
@@ -272,7 +292,7 @@ def summarise(sets: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
     loso: dict[str, Any] = {}
     fused_configs = [c for c in configs if c != "dense" and not c.startswith("lexical,")]
-    for held in names:
+    for held in names if len(names) > 1 else ():
         rest = [s for s in names if s != held]
         pick = max(fused_configs, key=lambda c: (worst(c, rest), statistics.fmean(deltas[c][s] for s in rest)))
         loso[held] = {
@@ -296,6 +316,18 @@ def paired_noise(per_query_a: dict[str, float], per_query_b: dict[str, float]) -
     return statistics.pstdev(diffs) / math.sqrt(len(diffs)) if len(diffs) > 1 else 0.0
 
 
+def markdown_table(summary: dict[str, Any], names: list[str], order: list[str]) -> str:
+    """Every configuration on every set, best worst case first, as a Markdown table."""
+    lines = [
+        "| configuration | " + " | ".join(names) + " | worst Δ | mean Δ |",
+        "|---|" + "---:|" * (len(names) + 2),
+    ]
+    for c in order:
+        cells = " | ".join(f"{summary['ndcg@10'][c][n]:.4f}" for n in names)
+        lines.append(f"| {c} | {cells} | {summary['worst_delta'][c]:+.4f} | {summary['mean_delta'][c]:+.4f} |")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -307,6 +339,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
     parser.add_argument("--candidates", type=int, default=TOP, help=f"depth of each list before fusion [{TOP}]")
     parser.add_argument("--show", type=int, default=200, help="print this many configurations, best worst case first")
+    parser.add_argument("--markdown", type=Path, default=None, help="also write the full table as Markdown here")
     args = parser.parse_args()
     model = args.model or default_model()
     encoders: dict[str, Any] = {}
@@ -327,6 +360,8 @@ def main() -> None:
         for n in names
     }
     print("standard error of (default - dense) per set:", noise)
+    if args.markdown:
+        args.markdown.write_text(markdown_table(summary, names, order), encoding="utf-8")
     if args.out:
         results = {
             "model": Path(model).name if Path(model).exists() else model,

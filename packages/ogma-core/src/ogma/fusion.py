@@ -1,22 +1,27 @@
-"""Pure fusion of ranked result lists: reciprocal rank fusion and convex score combination.
+"""Pure fusion of ranked result lists: reciprocal rank fusion and (query-adaptive) convex combination.
 
 Every function takes ranked lists of ``(id, score)`` pairs (best first, higher score is
 better) and returns a new ranking; nothing here touches a database or a model.
 
-The default hybrid method (``fuse(..., method="default")``) is a convex combination
-``0.85 * dense + 0.15 * lexical`` of normalised scores: the dense (cosine) candidates
-are min-max scaled per query, and BM25 is divided by the query's best BM25 score (its
-theoretical minimum is 0, so a document without a lexical match scores exactly 0).
-A document missing from one list scores 0 there. With the lexical query built
-stop-word-aware (:func:`ogma.store.fts.build_fts_query`), this matched or beat the
-dense ranking on our measurements, while plain RRF (k=60) fell clearly below it;
-``docs/hybrid.md`` has the table, the split-half check and the reasoning.
+The default hybrid method (``fuse(..., method="default")``, the same as
+``method="adaptive"``) is a query-adaptive convex combination
+``alpha * dense + (1 - alpha) * lexical`` of normalised scores: the dense (cosine)
+candidates are min-max scaled per query, and BM25 is divided by the query's best BM25
+score (its theoretical minimum is 0, so a document without a lexical match scores
+exactly 0). A document missing from one list scores 0 there. The dense weight is 0.85
+for a natural-language query and falls to 0.3 for a keyword query: one word
+(``proxy``) or identifiers (``init.defaultBranch``, ``max_seq_length``, ``--dry-run``),
+in proportion to the share of identifier tokens (:func:`keyword_likeness`). Without the
+query text, it is the fixed ``0.85`` combination. ``docs/hybrid.md`` has every
+configuration measured on every evaluation set and why this one was chosen.
 
 Example:
     >>> dense = [("a", 0.82), ("b", 0.80), ("c", 0.41)]
     >>> lexical = [("c", 12.0), ("a", 3.0)]
-    >>> [hit.id for hit in fuse(dense, lexical)]
+    >>> [hit.id for hit in fuse(dense, lexical, query="what is a?")]
     ['a', 'b', 'c']
+    >>> [hit.id for hit in fuse(dense, lexical, query="c_value")]  # an identifier: BM25 leads
+    ['c', 'a', 'b']
     >>> [hit.id for hit in fuse(dense, lexical, method="rrf")]
     ['a', 'c', 'b']
 """
@@ -33,6 +38,7 @@ from ogma.errors import FusionError
 
 __all__ = [
     "DEFAULT_ALPHA",
+    "DEFAULT_ALPHA_LEXICAL",
     "DEFAULT_NORMALIZATION",
     "DEFAULT_RRF_K",
     "FUSION_METHODS",
@@ -45,6 +51,7 @@ __all__ = [
     "convex_combination",
     "fuse",
     "identifier_likeness",
+    "keyword_likeness",
     "normalize_scores",
     "reciprocal_rank_fusion",
 ]
@@ -62,7 +69,7 @@ FUSION_METHODS: Final[tuple[str, ...]] = ("default", "rrf", "weighted_rrf", "con
 NORMALIZATIONS: Final[tuple[str, ...]] = ("theoretical", "minmax", "max", "none")
 
 DEFAULT_ALPHA: Final = 0.85
-"""Weight of the dense scores in the default convex combination."""
+"""Weight of the dense scores in the default combination, for a natural-language query."""
 DEFAULT_NORMALIZATION: Final[tuple[Normalization, Normalization]] = ("minmax", "theoretical")
 """Dense and lexical normalisation of the default convex combination."""
 DEFAULT_RRF_K: Final = 60
@@ -71,7 +78,7 @@ DEFAULT_RRF_WEIGHTS: Final = (1.0, 0.5)
 """Dense and lexical weights for ``weighted_rrf`` when none are given."""
 
 DEFAULT_ALPHA_LEXICAL: Final = 0.3
-"""Dense weight of the adaptive combination for a query made only of identifiers."""
+"""Weight of the dense scores in the default combination, for a keyword query (one word or identifiers)."""
 
 _THEORETICAL_MIN: Final[Mapping[str, float]] = {"cosine": -1.0, "bm25": 0.0}
 
@@ -109,7 +116,8 @@ _IDENTIFIER_RE: Final = re.compile(
     r"""
     ^--?[A-Za-z][\w-]*$                        # a command-line option: --dry-run, -v
     | ^[\w$@-]*[^\W\d_][\w$@-]*(?:[./:#]+[\w$@-]+)+$   # dotted, path-like or scoped: init.defaultBranch, os.path
-    | ^_*[^\W_]+(?:_+[^\W_]+)+_*$              # snake_case, SCREAMING_CASE, __dunder__ names
+    | ^_*[^\W_]+(?:_+[^\W_]+)+_*$              # snake_case, SCREAMING_CASE
+    | ^__[^\W_]\w*__$                          # __dunder__ names
     | ^[a-z]+[0-9]*[A-Z]\w*$                     # camelCase: defaultBranch
     | ^[A-Z][a-z0-9]+[A-Z]\w*$                   # CamelCase: ArgumentParser
     """,
@@ -146,6 +154,35 @@ def identifier_likeness(query: str) -> float:
     if not tokens:
         return 0.0
     return sum(1 for t in tokens if _is_identifier(t)) / len(tokens)
+
+
+def keyword_likeness(query: str) -> float:
+    """How much a query asks for exact words rather than meaning, in [0, 1].
+
+    A query of a single word (``proxy``, ``Guggenheim``) is a keyword query: 1.
+    Otherwise, the share of its tokens that are identifiers (:func:`identifier_likeness`).
+    The default fusion moves its dense weight from ``alpha`` (0) towards
+    ``alpha_lexical`` (1) with this number.
+
+    Args:
+        query: The raw user query.
+
+    Returns:
+        A number in [0, 1].
+
+    Example:
+        >>> keyword_likeness("proxy"), keyword_likeness("init.defaultBranch")
+        (1.0, 1.0)
+        >>> keyword_likeness("which proxy settings does pip read?")
+        0.0
+    """
+    if not isinstance(query, str):
+        return 0.0
+    tokens = [t.strip(_TOKEN_STRIP).rstrip(".") for t in query.split()]
+    tokens = [t for t in tokens if t]
+    if len(tokens) == 1 and any(c.isalpha() for c in tokens[0]):
+        return 1.0
+    return identifier_likeness(query)
 
 
 def _is_identifier(token: str) -> bool:
@@ -327,12 +364,14 @@ def fuse(
 
     Methods:
 
-    * ``"default"``: the recommended method, currently ``"convex"`` with ``alpha=0.85``,
-      min-max scaled dense scores and BM25 divided by its best score; see
-      ``docs/hybrid.md`` for the measurements.
+    * ``"default"``: the recommended method, currently ``"adaptive"`` with its defaults;
+      see ``docs/hybrid.md`` for the measurements.
+    * ``"adaptive"``: a convex combination whose dense weight moves from ``alpha``
+      (default 0.85) to ``alpha_lexical`` (default 0.3) with
+      :func:`keyword_likeness` of ``query``: ``alpha - (alpha - alpha_lexical) * likeness``.
     * ``"rrf"``: reciprocal rank fusion with ``k`` (default 60), equal weights.
     * ``"weighted_rrf"``: RRF with ``weights`` (dense, lexical); default ``(1.0, 0.5)``.
-    * ``"convex"``: convex combination with ``alpha`` and ``normalization``.
+    * ``"convex"``: convex combination with a fixed ``alpha`` and ``normalization``.
 
     Options that do not apply to the chosen method are rejected rather than ignored.
 
@@ -340,11 +379,16 @@ def fuse(
         dense: Dense ``(id, cosine similarity)`` pairs, best first.
         lexical: Lexical ``(id, BM25 score)`` pairs (higher is better), best first.
         method: The fusion method.
-        alpha: Dense weight in [0, 1] for ``"convex"``/``"default"`` (default 0.85).
-        normalization: Score normalisation for ``"convex"``/``"default"``: one method or a
+        alpha: Dense weight in [0, 1] for ``"convex"``, and for a natural-language query
+            with ``"adaptive"``/``"default"`` (default 0.85).
+        normalization: Score normalisation for the convex methods: one method or a
             ``(dense, lexical)`` pair (default ``("minmax", "theoretical")``).
         k: RRF constant for ``"rrf"``/``"weighted_rrf"`` (default 60).
         weights: ``(dense, lexical)`` weights for ``"weighted_rrf"``.
+        alpha_lexical: Dense weight in [0, 1] for a keyword query with
+            ``"adaptive"``/``"default"`` (default 0.3).
+        query: The raw query text, which the adaptive methods read; without it they
+            use ``alpha``. The other methods ignore it.
         limit: Keep only the best ``limit`` results.
 
     Returns:
@@ -396,7 +440,7 @@ def fuse(
             low = DEFAULT_ALPHA_LEXICAL if alpha_lexical is None else alpha_lexical
             if not 0.0 <= low <= 1.0:
                 raise FusionError(f"alpha_lexical must be in [0, 1] (the dense weight), got {low!r}; try 0.3.")
-            weight = weight - (weight - low) * identifier_likeness(query or "")
+            weight = weight - (weight - low) * keyword_likeness(query or "")
         fused = convex_combination(dense, lexical, alpha=weight, normalization=normalization or DEFAULT_NORMALIZATION)
     dense_scores: dict[str, float] = {}
     for doc_id, score in dense:

@@ -60,7 +60,9 @@ ENGLISH_STOPWORDS: Final[frozenset[str]] = frozenset(
 _WORD_RE: Final = re.compile(r"[^\W_]+")
 _MAX_TERMS: Final = 256
 _TOKEN_STRIP: Final = "\"'`()[]{}<>,;:!?"
-_JOINED_RE: Final = re.compile(r"^-{0,2}[^\W_]+(?:[._\-/:#@]+[^\W_]+)+_*$")  # words joined by . _ - / : # @
+_OPTION_RE: Final = re.compile(r"--?[^\W_]+(?:-[^\W_]+)*")  # --dry-run, -v
+_JOINED_RE: Final = re.compile(r"[^\W_]+(?:[._\-/:#@]+[^\W_]+)+_*")  # words joined by . _ - / : # @
+_JOINER_RE: Final = re.compile(r"[._/:#@]")  # a hyphen alone joins ordinary compounds ("city-state")
 
 
 def quote_fts(term: str) -> str:
@@ -142,7 +144,7 @@ def build_fts_query(
 
     Example:
         >>> build_fts_query("sqlite-vec: NEAR(fast, search)^2")
-        '"sqlite" OR "vec" OR "near" OR "fast" OR "search" OR "2" OR "sqlite vec"'
+        '"sqlite" OR "vec" OR "near" OR "fast" OR "search" OR "2"'
         >>> build_fts_query("init.defaultBranch")
         '"init" OR "defaultbranch" OR "init defaultbranch"'
         >>> build_fts_query("the", stopwords=None)
@@ -166,6 +168,8 @@ def identifier_phrases(text: str) -> list[str]:
     ``--dry-run`` into separate words, so an ``OR`` of those words also matches
     documents that have them apart. Adding the whole token as a phrase (its words, in
     order, adjacent) gives documents with the exact identifier a second BM25 term.
+    Words joined only by hyphens (``city-state``) are ordinary compounds and get no
+    phrase, unless the token is a command-line option (``--dry-run``).
 
     Args:
         text: The raw user query.
@@ -183,7 +187,8 @@ def identifier_phrases(text: str) -> list[str]:
     for token in unicodedata.normalize("NFC", text).split():
         token = token.strip(_TOKEN_STRIP).rstrip(".")
         words = [w.casefold() for w in _WORD_RE.findall(token)]
-        if len(words) >= 2 and _JOINED_RE.match(token):
+        is_option = _OPTION_RE.fullmatch(token) is not None
+        if len(words) >= 2 and (is_option or (_JOINED_RE.fullmatch(token) and _JOINER_RE.search(token))):
             found[" ".join(words)] = None
     return list(found)
 
