@@ -196,10 +196,12 @@ def candidates() -> dict[str, Fusion]:
     for high, low in (
         (0.85, 0.3),
         (0.85, 0.2),
+        (0.85, 0.1),
         (0.85, 0.4),
         (0.8, 0.3),
         (0.8, 0.2),
         (0.9, 0.3),
+        (0.9, 0.2),
         (0.75, 0.3),
         (0.7, 0.3),
     ):
@@ -290,23 +292,29 @@ def summarise(sets: dict[str, dict[str, Any]]) -> dict[str, Any]:
     def worst(c: str, subset: Sequence[str]) -> float:
         return min(deltas[c][s] for s in subset)
 
-    loso: dict[str, Any] = {}
     fused_configs = [c for c in configs if c != "dense" and not c.startswith("lexical,")]
-    for held in names if len(names) > 1 else ():
-        rest = [s for s in names if s != held]
-        pick = max(fused_configs, key=lambda c: (worst(c, rest), statistics.fmean(deltas[c][s] for s in rest)))
-        loso[held] = {
-            "chosen_on_others": pick,
-            "worst_delta_on_others": round(worst(pick, rest), 4),
-            "ndcg10_held_out": round(means[pick][held], 4),
-            "delta_held_out": round(deltas[pick][held], 4),
-        }
+    fixed_configs = [c for c in fused_configs if not c.startswith(("adaptive", "DEFAULT"))]
+
+    def leave_one_out(pool: list[str]) -> dict[str, Any]:
+        loso: dict[str, Any] = {}
+        for held in names if len(names) > 1 else ():
+            rest = [s for s in names if s != held]
+            pick = max(pool, key=lambda c: (worst(c, rest), statistics.fmean(deltas[c][s] for s in rest)))
+            loso[held] = {
+                "chosen_on_others": pick,
+                "worst_delta_on_others": round(worst(pick, rest), 4),
+                "ndcg10_held_out": round(means[pick][held], 4),
+                "delta_held_out": round(deltas[pick][held], 4),
+            }
+        return loso
+
     return {
         "ndcg@10": {c: {s: round(v, 4) for s, v in means[c].items()} for c in configs},
         "best_single": {s: round(v, 4) for s, v in best_single.items()},
         "worst_delta": {c: round(worst(c, names), 4) for c in configs},
         "mean_delta": {c: round(statistics.fmean(deltas[c].values()), 4) for c in configs},
-        "leave_one_set_out": loso,
+        "leave_one_set_out": leave_one_out(fused_configs),
+        "leave_one_set_out_fixed_fusions_only": leave_one_out(fixed_configs),
     }
 
 
@@ -351,8 +359,9 @@ def main() -> None:
     for c in order[: args.show]:
         row = " ".join(f"{summary['ndcg@10'][c][n]:13.4f}" for n in names)
         print(f"{c[:62]:62s} {row} {summary['worst_delta'][c]:+.4f} {summary['mean_delta'][c]:+.4f}")
-    for held, pick in summary["leave_one_set_out"].items():
-        print(f"held out {held}: {pick}")
+    for key in ("leave_one_set_out", "leave_one_set_out_fixed_fusions_only"):
+        for held, pick in summary[key].items():
+            print(f"{key}: held out {held}: {pick}")
     noise = {
         n: round(
             paired_noise(sets[n]["per_query"]["DEFAULT [OR + identifier phrases]"], sets[n]["per_query"]["dense"]), 4
