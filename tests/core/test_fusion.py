@@ -90,7 +90,7 @@ def test_convex_pair_normalisation() -> None:
 def test_fuse_default_is_the_documented_adaptive_convex() -> None:
     dense = [("a", 0.82), ("b", 0.80), ("c", 0.41)]
     lexical = [("c", 12.0), ("a", 3.0)]
-    assert DEFAULT_ALPHA == 0.85 and DEFAULT_ALPHA_LEXICAL == 0.3
+    assert DEFAULT_ALPHA == 0.85 and DEFAULT_ALPHA_LEXICAL == 0.2
     assert DEFAULT_NORMALIZATION == ("minmax", "theoretical")
     for query, alpha in (
         (None, DEFAULT_ALPHA),
@@ -252,8 +252,8 @@ _lexical_hits = st.lists(
 def test_keyword_query_top_lexical_hit_beats_every_document_without_the_word(
     dense: list[tuple[str, float]], lexical: list[tuple[str, float]], query: str
 ) -> None:
-    # By construction, whatever the dense scores: the best BM25 hit scores >= 0.7 and a
-    # document BM25 did not find scores <= 0.3.
+    # By construction, whatever the dense scores: the best BM25 hit scores >= 0.8 and a
+    # document BM25 did not find scores <= 0.2.
     hits = fuse(dense, lexical, query=query)
     found = {d for d, _ in lexical}
     top_lexical = next(i for i, h in enumerate(hits) if h.id == lexical[0][0])

@@ -9,7 +9,7 @@ The default hybrid method (``fuse(..., method="default")``, the same as
 candidates are min-max scaled per query, and BM25 is divided by the query's best BM25
 score (its theoretical minimum is 0, so a document without a lexical match scores
 exactly 0). A document missing from one list scores 0 there. The dense weight is 0.85
-for a natural-language query and falls to 0.3 for a keyword query: one word
+for a natural-language query and falls to 0.2 for a keyword query: one word
 (``proxy``) or identifiers (``init.defaultBranch``, ``max_seq_length``, ``--dry-run``),
 in proportion to the share of identifier tokens (:func:`keyword_likeness`). Without the
 query text, it is the fixed ``0.85`` combination. ``docs/hybrid.md`` has every
@@ -77,7 +77,7 @@ DEFAULT_RRF_K: Final = 60
 DEFAULT_RRF_WEIGHTS: Final = (1.0, 0.5)
 """Dense and lexical weights for ``weighted_rrf`` when none are given."""
 
-DEFAULT_ALPHA_LEXICAL: Final = 0.3
+DEFAULT_ALPHA_LEXICAL: Final = 0.2
 """Weight of the dense scores in the default combination, for a keyword query (one word or identifiers)."""
 
 _THEORETICAL_MIN: Final[Mapping[str, float]] = {"cosine": -1.0, "bm25": 0.0}
@@ -367,7 +367,7 @@ def fuse(
     * ``"default"``: the recommended method, currently ``"adaptive"`` with its defaults;
       see ``docs/hybrid.md`` for the measurements.
     * ``"adaptive"``: a convex combination whose dense weight moves from ``alpha``
-      (default 0.85) to ``alpha_lexical`` (default 0.3) with
+      (default 0.85) to ``alpha_lexical`` (default 0.2) with
       :func:`keyword_likeness` of ``query``: ``alpha - (alpha - alpha_lexical) * likeness``.
     * ``"rrf"``: reciprocal rank fusion with ``k`` (default 60), equal weights.
     * ``"weighted_rrf"``: RRF with ``weights`` (dense, lexical); default ``(1.0, 0.5)``.
@@ -386,7 +386,7 @@ def fuse(
         k: RRF constant for ``"rrf"``/``"weighted_rrf"`` (default 60).
         weights: ``(dense, lexical)`` weights for ``"weighted_rrf"``.
         alpha_lexical: Dense weight in [0, 1] for a keyword query with
-            ``"adaptive"``/``"default"`` (default 0.3).
+            ``"adaptive"``/``"default"`` (default 0.2).
         query: The raw query text, which the adaptive methods read; without it they
             use ``alpha``. The other methods ignore it.
         limit: Keep only the best ``limit`` results.
@@ -439,7 +439,7 @@ def fuse(
         if method != "convex":
             low = DEFAULT_ALPHA_LEXICAL if alpha_lexical is None else alpha_lexical
             if not 0.0 <= low <= 1.0:
-                raise FusionError(f"alpha_lexical must be in [0, 1] (the dense weight), got {low!r}; try 0.3.")
+                raise FusionError(f"alpha_lexical must be in [0, 1] (the dense weight), got {low!r}; try 0.2.")
             weight = weight - (weight - low) * keyword_likeness(query or "")
         fused = convex_combination(dense, lexical, alpha=weight, normalization=normalization or DEFAULT_NORMALIZATION)
     dense_scores: dict[str, float] = {}
