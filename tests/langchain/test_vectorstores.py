@@ -14,7 +14,7 @@ from langchain_core.vectorstores import VectorStore, VectorStoreRetriever
 from langchain_tests.integration_tests import VectorStoreIntegrationTests
 
 from langchain_ogma import OgmaEmbeddings, OgmaVectorStore
-from langchain_ogma.vectorstores import cosine_relevance
+from langchain_ogma.vectorstores import clipped_cosine_relevance, shifted_cosine_relevance
 from ogma import Store
 from ogma.errors import FilterError, StoreMismatchError
 
@@ -70,13 +70,26 @@ def test_relevance_scores_in_unit_interval(store: OgmaVectorStore) -> None:
     assert results[0][1] == pytest.approx(1.0, abs=1e-5)
     raw = dict((d.id, s) for d, s in store.similarity_search_with_score("Dogs bark at strangers.", k=4))
     for doc, rel in results:
-        assert rel == pytest.approx(cosine_relevance(raw[doc.id]))
+        assert rel == pytest.approx(clipped_cosine_relevance(raw[doc.id]))
     kept = store.similarity_search_with_relevance_scores("Dogs bark at strangers.", k=4, score_threshold=0.99)
     assert [d.id for d, _ in kept] == ["dogs"]
 
 
-def test_cosine_relevance_bounds() -> None:
-    assert cosine_relevance(1.0000001) == 1.0 and cosine_relevance(-1.2) == 0.0
+def test_relevance_functions() -> None:
+    assert clipped_cosine_relevance(1.0000001) == 1.0 and clipped_cosine_relevance(-0.2) == 0.0
+    assert clipped_cosine_relevance(0.35) == 0.35
+    assert shifted_cosine_relevance(1.0000001) == 1.0 and shifted_cosine_relevance(-1.2) == 0.0
+    assert shifted_cosine_relevance(0.0) == 0.5
+
+
+def test_relevance_score_fn_is_settable(fake_embeddings: DeterministicFakeEmbedding) -> None:
+    vs = OgmaVectorStore(fake_embeddings, relevance_score_fn=shifted_cosine_relevance)
+    vs.add_texts([t for t, _ in GEO], ids=["paris", "berlin", "cats", "dogs"])
+    raw = dict((d.id, s) for d, s in vs.similarity_search_with_score(GEO[0][0], k=4))
+    for doc, rel in vs.similarity_search_with_relevance_scores(GEO[0][0], k=4):
+        assert rel == pytest.approx(shifted_cosine_relevance(raw[doc.id]))
+    with pytest.raises(TypeError, match="relevance_score_fn"):
+        OgmaVectorStore(fake_embeddings, relevance_score_fn=0.5)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -156,11 +169,15 @@ def test_mmr_prefers_diverse_results(fake_embeddings: Embeddings) -> None:
 def test_wrong_dimension_for_existing_store(tmp_path: Path) -> None:
     path = tmp_path / "s.db"
     OgmaVectorStore(DeterministicFakeEmbedding(size=6), path=path).add_texts(["a"], ids=["a"])
-    other = OgmaVectorStore(DeterministicFakeEmbedding(size=8), path=path)
+    with pytest.raises(StoreMismatchError, match=r"DeterministicFakeEmbedding\(size=6\).*size=8"):
+        OgmaVectorStore(DeterministicFakeEmbedding(size=8), path=path)
+    # Without the embeddings check, the core still refuses vectors of the wrong dimension.
+    other = OgmaVectorStore(DeterministicFakeEmbedding(size=8), path=path, check_embeddings=False)
     with pytest.raises(StoreMismatchError, match="dimension"):
         other.add_texts(["b"])
     with pytest.raises(StoreMismatchError, match="dimension"):
         other.similarity_search("b")
+    assert other.store.count() == 1
 
 
 def test_non_string_page_content_and_bad_metadata(store: OgmaVectorStore) -> None:
