@@ -39,7 +39,7 @@ from langchain_ogma._convert import (
 from langchain_ogma.rerankers import OgmaReranker
 from ogma.store import Store
 from ogma.store.fingerprint import check_embedder, describe_embedder, fingerprint, read_fingerprint, record_fingerprint
-from ogma.store.validate import check_ids, check_metadatas, check_texts, encode_text
+from ogma.store.validate import check_ids, check_k, check_metadatas, check_texts, encode_text
 from ogma.types import SEARCH_MODES, Hit, SearchMode
 
 __all__ = [
@@ -278,6 +278,8 @@ class OgmaVectorStore(VectorStore):
         """
         batch_size = kwargs.pop("batch_size", None)
         no_extra_kwargs("add_texts", kwargs)
+        if batch_size is not None and check_k(batch_size, "batch_size") < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         if isinstance(texts, (str, bytes)):
             raise TypeError(
                 f"texts must be a list of strings, not a single {type(texts).__name__} "
