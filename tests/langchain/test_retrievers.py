@@ -168,3 +168,10 @@ def test_store_without_encoder_needs_embedding() -> None:
 def test_async_matches_sync(vs: OgmaVectorStore) -> None:
     retriever = OgmaRetriever(store=vs.store, k=3, mode="hybrid")
     assert asyncio.run(retriever.ainvoke("capital", k=2)) == retriever.invoke("capital", k=2)
+
+
+def test_accepts_the_langchain_vector_store(vs: OgmaVectorStore) -> None:
+    retriever = OgmaRetriever(store=vs, k=2, mode="hybrid")
+    assert retriever.store is vs.store and retriever.ogma_store is vs.store
+    assert retriever.invoke("Seine Paris") == OgmaRetriever(store=vs.store, k=2, mode="hybrid").invoke("Seine Paris")
+    assert {d.id for d in OgmaRetriever(store=vs, k=5, mode="lexical").invoke("capital")} == {"paris", "berlin"}
