@@ -61,6 +61,29 @@ class TestOgmaRetrieverHybridStandard(RetrieversIntegrationTests):
         return "capital of France"
 
 
+@cache
+def _standard_vectorstore() -> OgmaVectorStore:
+    vs = OgmaVectorStore(DeterministicFakeEmbedding(size=6), retrieval_mode="hybrid")
+    vs.add_texts([t for t, _ in TEXTS], [m for _, m in TEXTS], ids=IDS)
+    return vs
+
+
+class TestOgmaRetrieverOverVectorStoreStandard(RetrieversIntegrationTests):
+    """The standard suite with the LangChain vector store itself as ``store``."""
+
+    @property
+    def retriever_constructor(self) -> type[OgmaRetriever]:
+        return OgmaRetriever
+
+    @property
+    def retriever_constructor_params(self) -> dict[str, object]:
+        return {"store": _standard_vectorstore(), "k": 2, "mode": "hybrid"}
+
+    @property
+    def retriever_query_example(self) -> str:
+        return "capital of France"
+
+
 @pytest.fixture
 def vs() -> OgmaVectorStore:
     store = OgmaVectorStore(DeterministicFakeEmbedding(size=6))
