@@ -112,6 +112,8 @@ CASES = [
     Case("filter-callable", lambda vs: vs.similarity_search("a", filter=lambda d: True), TypeError, "dict"),
     Case("filter-between-one", lambda vs: vs.similarity_search("a", filter={"y": {"$between": [1]}}), FilterError, "y"),
     Case("filter-unknown-op", lambda vs: vs.similarity_search("a", filter={"y": {"$near": 1}}), FilterError, "near"),
+    Case("fusion-in-dense", lambda vs: vs.similarity_search("a", mode="dense", fusion="rrf"), ValueError, "hybrid"),
+    Case("rerank_k-without-rerank", lambda vs: vs.similarity_search("a", rerank_k=5), ValueError, "rerank_k"),
     Case("rerank-not-reranker", lambda vs: vs.similarity_search("a", rerank="bge"), TypeError, "rerank must be"),
     Case(
         "relevance-mode-unknown",
@@ -204,3 +206,28 @@ def test_other_embeddings_on_a_file_are_refused_and_the_file_is_kept(tmp_path: P
     same = OgmaVectorStore(CountingEmbeddings(), path=path)
     assert _snapshot(same) == before
     same.close()
+
+
+EMBEDDING_CASES = [
+    ("embed_documents-bare-str", lambda e: e.embed_documents("xyz"), TypeError, "single str"),
+    ("embed_documents-int", lambda e: e.embed_documents(["a", 3]), TypeError, r"texts\[1\]"),
+    ("embed_documents-none", lambda e: e.embed_documents(None), TypeError, "texts must be a list"),
+    (
+        "embed_documents-surrogate",
+        lambda e: e.embed_documents(["ok", "\ud800"]),
+        ValueError,
+        r"texts\[1\] is not valid",
+    ),
+    ("embed_query-list", lambda e: e.embed_query(["a"]), TypeError, "text must be a str"),
+    ("embed_query-surrogate", lambda e: e.embed_query("a\udc00"), ValueError, "not valid Unicode"),
+]
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"), [c[1:] for c in EMBEDDING_CASES], ids=[c[0] for c in EMBEDDING_CASES]
+)
+def test_hostile_embeddings_input(tiny_model_dir: Path, call: Any, error: type[BaseException], match: str) -> None:
+    from langchain_ogma import OgmaEmbeddings
+
+    with pytest.raises(error, match=match):
+        call(OgmaEmbeddings(model_name=str(tiny_model_dir)))

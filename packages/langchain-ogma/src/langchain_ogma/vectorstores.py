@@ -379,6 +379,10 @@ class OgmaVectorStore(VectorStore):
                 "rerank must be an OgmaReranker, an ogma.Reranker, or an object with "
                 f"rerank(query, documents, top_k); got {type(rerank).__name__}"
             )
+        if fusion is not None and mode != "hybrid":
+            raise ValueError(f"fusion= applies to hybrid search only, not to mode={mode!r}; drop it or use 'hybrid'")
+        if rerank_k is not None and rerank is None:
+            raise ValueError("rerank_k= needs rerank= (a reranker); drop it or pass the reranker")
         if fusion is None and mode == "hybrid":
             fusion = self.fusion
         return _SearchOptions(mode, fusion, rerank, rerank_k)
