@@ -59,6 +59,8 @@ def _invoke(retriever: Any, query: Any = "capital") -> Any:
 CASES = [
     # -- a single string where a list is expected ------------------------------------
     Case("add_texts-bare-str", lambda vs: vs.add_texts("xyz"), TypeError, "texts must be a list"),
+    Case("add_texts-int", lambda vs: vs.add_texts(5), TypeError, "texts must be a list"),
+    Case("add_texts-dict", lambda vs: vs.add_texts({"a": 1}), TypeError, "texts must be a list"),
     Case("add_texts-bytes", lambda vs: vs.add_texts(b"xyz"), TypeError, "texts must be a list"),
     Case("add_texts-ids-bare-str", lambda vs: vs.add_texts(["a", "b"], ids="ab"), TypeError, "ids must be a list"),
     Case("get_by_ids-bare-str", lambda vs: vs.get_by_ids("12"), TypeError, "ids must be a list"),

@@ -285,6 +285,8 @@ class OgmaVectorStore(VectorStore):
                 f"texts must be a list of strings, not a single {type(texts).__name__} "
                 "(it would be split into characters); pass [text]"
             )
+        if not isinstance(texts, Iterable) or isinstance(texts, Mapping):
+            raise TypeError(f"texts must be a list of strings, got {type(texts).__name__}")
         items = check_texts(list(texts))
         for index, text in enumerate(items):
             encode_text(text, index)
