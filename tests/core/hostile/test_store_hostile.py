@@ -153,24 +153,24 @@ CASES: list[Any] = [
     pytest.param(
         lambda s: s.add(["x"], [{"k": "\ud800"}], embeddings=ONE),
         ValueError,
-        r"metadatas\[0\]\['k'\] is not valid Unicode",
+        r"metadatas\[0\] is not valid Unicode: .* \(in metadatas\[0\]\['k'\]\)",
         id="meta-surrogate-value",
     ),
     pytest.param(
         lambda s: s.add(["x"], [{"\ud800": 1}], embeddings=ONE),
         ValueError,
-        r"a key of metadatas\[0\] is not valid Unicode",
+        r"metadatas\[0\] is not valid Unicode: .* \(in a key of metadatas\[0\]\)",
         id="meta-surrogate-key",
     ),
     pytest.param(
         lambda s: s.add(["x", "y"], [{}, {"x": float("nan")}], embeddings=np.ones((2, DIM))),
-        ValueError,
-        r"metadatas\[1\]\['x'\] is nan; JSON cannot store NaN",
+        TypeError,
+        r"metadatas\[1\] is not JSON-serialisable: metadatas\[1\]\['x'\] is nan; JSON cannot store NaN",
         id="meta-nan",
     ),
     pytest.param(
         lambda s: s.add(["x"], [{"x": {"y": [float("-inf")]}}], embeddings=ONE),
-        ValueError,
+        TypeError,
         r"metadatas\[0\]\['x'\]\['y'\]\[0\] is -inf",
         id="meta-nested-inf",
     ),
@@ -329,7 +329,7 @@ def test_invalid_batch_is_all_or_nothing_even_with_small_batches(store: Store) -
     texts = [f"new {i}" for i in range(10)]
     metas: list[dict[str, Any] | None] = [None] * 10
     metas[9] = {"x": float("nan")}
-    with pytest.raises(ValueError, match=r"metadatas\[9\]"):
+    with pytest.raises(TypeError, match=r"metadatas\[9\]"):
         store.add(texts, metas, embeddings=np.ones((10, DIM)), batch_size=1)
     assert snapshot(store) == before
 

@@ -160,16 +160,25 @@ def _check_tree(meta: Mapping[Any, Any], index: int) -> None:
                 if not isinstance(key, str):
                     where = f"metadatas[{index}]" if not keys else _path(index, keys)
                     raise TypeError(f"{where} has a non-string key {key!r}; metadata keys must be str")
-                check_unicode(key, f"a key of {_path(index, keys)}")
+                _check_unicode_at(key, index, f"a key of {_path(index, keys)}")
                 stack.append((value, (*keys, key)))
         elif isinstance(node, (list, tuple)):
             stack.extend((value, (*keys, position)) for position, value in enumerate(node))
         elif isinstance(node, float) and not math.isfinite(node):
-            raise ValueError(
-                f"{_path(index, keys)} is {node!r}; JSON cannot store NaN or infinity: use None or a string"
+            raise TypeError(
+                f"metadatas[{index}] is not JSON-serialisable: {_path(index, keys)} is {node!r}; "
+                "JSON cannot store NaN or infinity: use None or a string"
             )
         elif isinstance(node, str):
-            check_unicode(node, _path(index, keys))
+            _check_unicode_at(node, index, _path(index, keys))
+
+
+def _check_unicode_at(text: str, index: int, where: str) -> None:
+    """:func:`check_unicode` for a metadata key or value, naming the entry and where in it."""
+    try:
+        check_unicode(text, f"metadatas[{index}]")
+    except ValueError as exc:
+        raise ValueError(f"{exc} (in {where})") from exc
 
 
 def _metadata_json(meta: Any, index: int) -> str:
