@@ -35,6 +35,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--batch-size", type=int, default=32, help="texts per forward pass")
     parser.add_argument("--trust-remote-code", action="store_true", help="allow exporting Ogma checkpoints")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--ray",
+        nargs="?",
+        const="local",
+        metavar="ADDRESS",
+        help="encode on Ray Data: 'ogma embed --ray [ADDRESS] IN OUT' reads JSONL or Parquet (id, text) and "
+        "writes a folder of Parquet; ADDRESS is 'auto', 'ray://host:10001' or 'host:6379' (default: a local Ray)",
+    )
+    parser.add_argument("--actors", type=int, default=1, help="with --ray: encoder actors (default 1)")
     parser.set_defaults(func=run)
 
 
@@ -62,6 +71,10 @@ def _read_texts(args: argparse.Namespace) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``ogma embed``."""
+    if args.ray is not None:
+        from ogma.distributed.cli import run_ray
+
+        return run_ray(args)
     from ogma.encoder import TextEncoder
 
     texts = _read_texts(args)
