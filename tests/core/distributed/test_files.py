@@ -61,3 +61,23 @@ def test_schema_record_is_required_and_checked() -> None:
     bad = pa.schema([("id", pa.string())], metadata={b"ogma.embeddings": b'{"model_id": "m"}'})
     with pytest.raises(ValueError, match="malformed"):
         read_embedding_info(bad)
+
+
+def test_missing_ray_names_the_pip_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from ogma.distributed.ray_data import require_ray
+    from ogma.errors import MissingExtraError
+
+    monkeypatch.setitem(sys.modules, "ray", None)
+    with pytest.raises(MissingExtraError, match=r"pip install 'ogma-core\[ray\]'"):
+        require_ray()
+
+
+def test_ray_address_or_input_file() -> None:
+    from ogma.distributed.cli import split_ray_args
+
+    assert split_ray_args("auto", ["in.parquet", "out"], None, None) == ("auto", "in.parquet", "out")
+    assert split_ray_args("local", [], Path("in.jsonl"), Path("out")) == ("local", "in.jsonl", "out")
+    with pytest.raises(SystemExit, match="IN OUT"):
+        split_ray_args("in.jsonl", [], None, None)
