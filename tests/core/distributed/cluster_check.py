@@ -33,7 +33,7 @@ def main(model: str, out_path: str) -> None:
     cluster.add_node(**node, node_ip_address="127.0.0.1")
     cluster.wait_for_nodes()
     try:
-        ray.init(address=cluster.address, log_to_driver=False)
+        ray.init(address=cluster.address, log_to_driver=False, _node_ip_address="127.0.0.1")
         ray.data.DataContext.get_current().enable_progress_bars = False
         items = [{"id": f"row-{i}", "text": f"the cat {'sleeps ' * (i % 9)}in paris {i}"} for i in range(200)]
         ds = ray.data.from_items(items, override_num_blocks=8)

@@ -11,6 +11,7 @@ import pytest
 from tests.helpers.tiny_models import make_tiny_bert_folder
 
 RAY_OPTIONS: dict[str, Any] = {
+    "address": "local",  # a new Ray of our own, never one another process left running
     "num_cpus": 2,
     "object_store_memory": 200 * 1024 * 1024,
     "include_dashboard": False,

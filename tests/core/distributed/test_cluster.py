@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,10 +20,14 @@ ROOT = Path(__file__).resolve().parents[3]
 def test_two_node_cluster_spreads_actors_and_matches_encode(tiny_model: Path, tmp_path: Path) -> None:
     pytest.importorskip("ray", reason="ray[data] is not installed")
     out = tmp_path / "result.json"
+    # Ray turns 127.0.0.1 in an address into the machine's own IP unless told that this is a
+    # one-machine cluster; the nodes listen on 127.0.0.1 only, so the driver must too.
+    env = {**os.environ, "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
     subprocess.run(
         [sys.executable, "-m", "tests.core.distributed.cluster_check", str(tiny_model), str(out)],
         check=True,
         cwd=ROOT,
+        env=env,
         timeout=900,
     )
     result = json.loads(out.read_text())

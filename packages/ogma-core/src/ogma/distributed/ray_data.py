@@ -177,9 +177,11 @@ def init_ray(address: str | None = None, *, num_cpus: int | None = None, **kwarg
     ray = require_ray()
     if ray.is_initialized():
         return ray
-    target = None if address in (None, "local") else address
+    # "local" always starts a new Ray: a bare ray.init() would join whatever Ray this
+    # machine last started (its address file), which is not what "local" promises.
+    target = "local" if address is None else address
     options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, **kwargs}
-    if target is None and num_cpus is not None:
+    if target == "local" and num_cpus is not None:
         options["num_cpus"] = num_cpus
     ray.init(address=target, **options)
     return ray
