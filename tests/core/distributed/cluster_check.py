@@ -8,7 +8,9 @@ installed here too, and every Ray process binds to 127.0.0.1.
 from __future__ import annotations
 
 import json
+import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import tests.conftest  # noqa: F401  (offline hub, network guard)
@@ -21,8 +23,15 @@ def main(model: str, out_path: str) -> None:
 
     from ogma.distributed import EncodeOptions, EncoderActor
 
+    markers = Path(out_path).with_suffix(".actors")
+    markers.mkdir(exist_ok=True)
+
     class NodeTaggingActor(EncoderActor):
-        """EncoderActor that also records which node embedded each row."""
+        """EncoderActor that records where it started and which node embedded each row."""
+
+        def __init__(self, options: EncodeOptions) -> None:
+            super().__init__(options)
+            (markers / f"{self.node_id()}-{os.getpid()}").touch()
 
         def __call__(self, block: Any) -> Any:
             out = super().__call__(block)
@@ -49,6 +58,7 @@ def main(model: str, out_path: str) -> None:
         nodes = sorted({n["NodeID"] for n in ray.nodes() if n["Alive"]})
         result = {
             "nodes": nodes,
+            "actor_nodes": sorted(name.rsplit("-", 1)[0] for name in os.listdir(markers)),
             "rows": [
                 {"id": r["id"], "text": r["text"], "node": r["node"], "embedding": list(map(float, r["embedding"]))}
                 for r in rows
