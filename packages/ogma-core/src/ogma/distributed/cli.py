@@ -17,6 +17,8 @@ import re
 import sys
 from pathlib import Path
 
+from ogma.registry import DEFAULT_MODEL
+
 __all__ = ["is_ray_address", "run_ray", "split_ray_args"]
 
 _HOST_PORT = re.compile(r"^[A-Za-z0-9_.\-]+:\d+$")
@@ -68,7 +70,7 @@ def run_ray(args: argparse.Namespace) -> int:
         files = embed_to_parquet(
             source,
             output,
-            model=args.model,
+            model=args.model or DEFAULT_MODEL,
             task=args.task,
             dim=args.dim,
             precision=args.precision,
@@ -79,6 +81,6 @@ def run_ray(args: argparse.Namespace) -> int:
         )
     except (FileNotFoundError, ValueError) as exc:
         raise SystemExit(f"ogma embed --ray: {exc}") from exc
-    if not args.quiet:
+    if not (getattr(args, "quiet", False) or getattr(args, "quiet_top", False)):
         sys.stdout.write(f"wrote {len(files)} Parquet file(s) to {output}\n")
     return 0
