@@ -107,7 +107,7 @@ def _hub_reachable(timeout: float = 3.0) -> bool:
     return _reachable[endpoint]
 
 
-_CONVERTED_GRAPH_VERSION = 2
+_CONVERTED_GRAPH_VERSION = 3
 """Must equal ``ogma.convert.bert.GRAPH_VERSION`` (a test checks): a converter that writes a
 different graph gets a new cache folder instead of reusing an old conversion. Kept here so
 that loading a cached model does not import the converter (and ``onnx``)."""
@@ -140,7 +140,8 @@ def _quantized_copy(fp32: Path, model_id: str) -> Path:
     """Quantize ``fp32`` to int8 once and cache it."""
     from ogma.convert import quantize_int8
 
-    out = ogma_home() / "quantized" / f"{_slug(model_id)}-{_fingerprint(fp32)}" / "model_int8.onnx"
+    key = _fingerprint(fp32, salt=f"int8-graph-{_CONVERTED_GRAPH_VERSION}")  # new int8 format: new copy
+    out = ogma_home() / "quantized" / f"{_slug(model_id)}-{key}" / "model_int8.onnx"
     if not out.is_file():
         logger.info("Quantizing %s to int8 (once; cached at %s)", fp32, out)
         out.parent.mkdir(parents=True, exist_ok=True)
