@@ -26,7 +26,7 @@ flags\t\t: fpu vme sse sse2 ssse3 fma avx avx2 avx512f avx512dq avx512bw avx512v
 EPYC_AVX2 = "processor\t: 0\nflags\t\t: fpu sse sse2 ssse3 fma avx avx2 bmi2\n"
 SKYLAKE_X = "flags\t\t: fpu sse2 avx avx2 avx512f avx512bw avx512vl\n"  # AVX-512 without VNNI
 ALDER_LAKE = "flags\t\t: fpu sse2 avx avx2 avx_vnni\n"  # AVX-VNNI without AVX-512
-GRAVITON2 = "processor\t: 0\nBogoMIPS\t: 243.75\nFeatures\t: fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics asimddp\n"
+GRAVITON2 = "processor\t: 0\nFeatures\t: fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics asimddp\n"
 CORTEX_A72 = "processor\t: 0\nFeatures\t: fp asimd evtstrm crc32 cpuid\n"
 
 
@@ -106,7 +106,6 @@ def test_no_warning_where_int8_gains_or_the_cpu_is_unknown(text: str, caplog: py
 
 
 def test_warnings_can_be_silenced(caplog: pytest.LogCaptureFixture) -> None:
-    logging.getLogger("ogma.cpu").setLevel(logging.ERROR)
     try:
         with caplog.at_level(logging.WARNING):
             logging.getLogger("ogma.cpu").setLevel(logging.ERROR)
