@@ -1,5 +1,8 @@
 """ONNX Runtime sessions: threads, device choice and a clear CUDA fallback.
 
+Opening an int8 model on a CPU where int8 cannot run faster than float32 (no VNNI, no ARM
+dot product) logs one warning per process (see :mod:`ogma.cpu`).
+
 Example:
     >>> from ogma.runtime import resolve_providers
     >>> resolve_providers("cpu")
@@ -81,6 +84,10 @@ def create_session(
         threads: Intra-op threads; ``None`` lets ONNX Runtime use all cores.
         optimized_model_path: Also save the graph as ONNX Runtime optimized it for this
             machine (to inspect which kernels run).
+
+    An int8 model on a CPU without int8 dot-product instructions logs one warning per
+    process (no speed-up to expect), and an int8 file Ogma did not write logs one more on x86
+    without VNNI (its 8-bit weights may saturate there).
 
     Raises:
         ModelFileError: The file is missing or is not a valid ONNX model.
