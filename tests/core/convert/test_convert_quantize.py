@@ -62,8 +62,10 @@ def test_cached_int8_copies_of_the_old_format_are_not_reused(
     monkeypatch.setenv("OGMA_HOME", str(tmp_path / "home"))
     ckpt = make_checkpoint(hidden_size=64, num_heads=4)
     fp32 = convert_checkpoint(ckpt.folder, tmp_path / "out") / "model.onnx"
-    old_key = hub._fingerprint(fp32)  # the cache key before the 7-bit format
-    stale = hub.ogma_home() / "quantized" / f"m-{old_key}" / "model_int8.onnx"
+    from ogma.disk_cache import content_key
+
+    old_key = content_key([("model.onnx", fp32)], salt="int8-1")  # the cache key of the 8-bit format
+    stale = hub.ogma_home() / "quantized" / old_key / "model_int8.onnx"
     stale.parent.mkdir(parents=True)
     stale.write_bytes(b"an int8 model in the old format")
     fresh = hub._quantized_copy(fp32, "m")
