@@ -12,6 +12,7 @@ import pytest
 
 from ogma.convert import convert_checkpoint, quantize_int8
 from ogma.errors import ModelFileError
+from ogma.runtime import INT8_FORMAT, INT8_FORMAT_KEY
 
 
 def _mean_pooled(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -47,3 +48,34 @@ def test_int8_classifier(make_checkpoint: Any, helpers: Any, tmp_path: Path) -> 
 def test_quantize_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ModelFileError, match="not found"):
         quantize_int8(tmp_path / "missing.onnx", tmp_path / "out.onnx")
+
+
+def _int8_format(file: Path) -> str | None:
+    return {p.key: p.value for p in onnx.load(str(file)).metadata_props}.get(INT8_FORMAT_KEY)
+
+
+def test_cached_int8_copies_of_the_old_format_are_not_reused(
+    make_checkpoint: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ogma import hub
+
+    monkeypatch.setenv("OGMA_HOME", str(tmp_path / "home"))
+    ckpt = make_checkpoint(hidden_size=64, num_heads=4)
+    fp32 = convert_checkpoint(ckpt.folder, tmp_path / "out") / "model.onnx"
+    from ogma.disk_cache import content_key
+
+    old_key = content_key([("model.onnx", fp32)], salt="int8-1")  # the cache key of the 8-bit format
+    stale = hub.ogma_home() / "quantized" / old_key / "model_int8.onnx"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"an int8 model in the old format")
+    fresh = hub._quantized_copy(fp32, "m")
+    assert fresh != stale and stale.read_bytes() == b"an int8 model in the old format"
+    assert _int8_format(fresh) == INT8_FORMAT
+
+
+def test_reranker_quantizes_to_the_same_format(make_checkpoint: Any, tmp_path: Path) -> None:
+    from ogma.rerank import _quantize
+
+    ckpt = make_checkpoint(architecture="BertForSequenceClassification", hidden_size=64, num_heads=4, num_labels=1)
+    out = convert_checkpoint(ckpt.folder, tmp_path / "out")
+    assert _int8_format(_quantize(out / "model.onnx")) == INT8_FORMAT

@@ -113,15 +113,15 @@ def _hub_reachable(timeout: float = 3.0) -> bool:
     return _reachable[endpoint]
 
 
-_CONVERTED_GRAPH_VERSION = 2
+_CONVERTED_GRAPH_VERSION = 3
 """Must equal ``ogma.convert.bert.GRAPH_VERSION`` (a test checks): a converter that writes a
 different graph gets a new cache folder instead of reusing an old conversion. Kept here so
 that loading a cached model does not import the converter (and ``onnx``)."""
 
 
-_QUANTIZED_VERSION = 1
+_QUANTIZED_VERSION = 2
 """Salt of the quantized-copy cache key: bump it when ``ogma.convert.quantize_int8`` writes a different
-int8 graph, so old copies are not reused."""
+int8 graph, so old copies are not reused. 2: 7-bit weights (exact on CPUs without VNNI)."""
 
 _CONVERT_INPUTS: tuple[str, ...] = (
     "model.safetensors",

@@ -703,18 +703,18 @@ def _quantize(fp32: Path) -> Path:
             home = ogma_home()
         except ImportError:
             home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ogma"
-        digest = hashlib.sha256(str(fp32.resolve()).encode()).hexdigest()[:16]
+        digest = hashlib.sha256(f"{fp32.resolve()}|int8-v2".encode()).hexdigest()[:16]  # v2: 7-bit weights
         base = home / "quantized" / f"reranker-{digest}"
         base.mkdir(parents=True, exist_ok=True)
         target = base / _INT8_NAME
     if target.is_file() and target.stat().st_mtime >= fp32.stat().st_mtime:
         return target
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from ogma.convert.quantize import quantize_int8
 
     logger.info("Quantizing %s to int8 (once; cached at %s)", fp32, target)
     tmp = target.with_suffix(".tmp.onnx")
     try:
-        quantize_dynamic(fp32, tmp, weight_type=QuantType.QInt8)
+        quantize_int8(fp32, tmp)  # Ogma's int8 format: exact on CPUs with and without VNNI
     except Exception as exc:  # onnxruntime raises untyped errors
         tmp.unlink(missing_ok=True)
         raise ModelFileError(f"Could not quantize {fp32} to int8: {exc}. Use quantized=False.") from exc

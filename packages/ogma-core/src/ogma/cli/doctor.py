@@ -1,4 +1,4 @@
-"""``ogma doctor``: what the store and the encoders will run on (SQLite driver, sqlite-vec, ONNX Runtime)."""
+"""``ogma doctor``: what the store and the encoders will run on (SQLite driver, sqlite-vec, ONNX Runtime, CPU)."""
 
 from __future__ import annotations
 
@@ -17,10 +17,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     """Add the ``doctor`` command."""
     parser = subparsers.add_parser(
         "doctor",
-        help="check the SQLite driver, sqlite-vec, FTS5, ONNX Runtime and PyTorch",
+        help="check the SQLite driver, sqlite-vec, FTS5, ONNX Runtime, PyTorch and the CPU's int8 support",
         description="Report which SQLite driver the store uses (stdlib sqlite3 or apsw) and its SQLite, "
-        "sqlite-vec and FTS5 support, plus the ONNX Runtime version and providers and whether PyTorch "
-        "is installed. Exits with status 1 when the store cannot run.",
+        "sqlite-vec and FTS5 support, the ONNX Runtime version and providers, whether PyTorch "
+        "is installed, and the CPU's int8 support (AVX2, AVX-512, VNNI, ARM dot product) with what "
+        "int8 models gain on it. Exits with status 1 when the store cannot run.",
     )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.set_defaults(func=run)
@@ -48,6 +49,24 @@ def _torch() -> dict[str, Any]:
         return {"installed": True, "version": "unknown"}
 
 
+def _cpu() -> dict[str, Any]:
+    from ogma.cpu import cpu_features
+
+    cpu = cpu_features()
+    known = cpu.flags is not None
+    return {
+        "machine": cpu.machine,
+        "flags_source": cpu.source,
+        "avx2": cpu.avx2,
+        "avx512": cpu.avx512,
+        "vnni": cpu.vnni,
+        "arm_dotprod": cpu.arm_dotprod,
+        "int8_flags": cpu.reported_flags if known else None,
+        "int8_gain": cpu.int8_gain,
+        "int8": cpu.int8_summary,
+    }
+
+
 def collect() -> dict[str, Any]:
     """Everything ``ogma doctor`` reports, as a dict."""
     from ogma.store.connect import driver_info
@@ -58,6 +77,7 @@ def collect() -> dict[str, Any]:
         "sqlite": driver_info(),
         "onnxruntime": _onnxruntime(),
         "torch": _torch(),
+        "cpu": _cpu(),
     }
 
 
@@ -96,6 +116,13 @@ def run(args: argparse.Namespace) -> int:
         if torch["installed"]
         else "torch             not installed (only needed to convert checkpoints: pip install 'ogma-core[torch]')"
     )
+    cpu = report["cpu"]
+    flags = cpu["int8_flags"]
+    lines.append(
+        f"cpu               {cpu['machine']}; int8-relevant flags: "
+        + ((", ".join(flags) or "none") if flags is not None else "unknown")
+    )
+    lines.append(f"int8 models       {cpu['int8']}")
     if not ok:
         lines.append(f"\nproblem: {sqlite.get('error', 'FTS5 is missing from this SQLite build')}")
     print("\n".join(lines))

@@ -44,8 +44,9 @@ OPSET = 17
 """Default-domain opset of the generated graphs (``LayerNormalization`` needs 17)."""
 CONTRIB_OPSET = 1
 """Opset of the ``com.microsoft`` domain used by fused graphs."""
-GRAPH_VERSION = 2
-"""Revision of the graphs this module writes; bump it when they change (cached conversions are keyed on it)."""
+GRAPH_VERSION = 3
+"""Revision of the graphs the converter writes, int8 copies included; bump it when they change
+(cached conversions are keyed on it). 3: int8 weights are 7-bit (exact on CPUs without VNNI)."""
 
 _MS = "com.microsoft"
 _MASK_FILL = -10000.0

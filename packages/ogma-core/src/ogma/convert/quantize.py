@@ -1,9 +1,24 @@
 """Dynamic int8 quantization of a converted model with ONNX Runtime's quantizer.
 
+The format is chosen so that its accuracy does not depend on which kernel ONNX Runtime
+picks at run time. Activations are quantized on the fly to u8 (0-255) and weights to s8,
+and the u8 x s8 product is computed in one of two ways:
+
+* with VNNI (``vpdpbusd``, AVX-512 VNNI or AVX-VNNI), each product is exact;
+* without it (AVX2, or AVX-512 without VNNI), ``vpmaddubsw`` adds two neighbouring
+  products into a *saturating* int16 before widening. With 8-bit weights
+  (``|w| <= 127``) a pair can reach ``2 * 255 * 127 = 64770`` and is clipped to 32767,
+  which moved a small classifier's logits by 0.15 on such a CPU.
+
+Ogma therefore writes 7-bit weights (``reduce_range``: ``|w| <= 64``, so a pair is at most
+``2 * 255 * 64 = 32640``) with one scale per output channel. No sum can saturate, and both
+kernels compute the same integers. The format is recorded in the model's metadata
+(``ogma.int8_format``) so that loaders can tell it from int8 files made elsewhere.
+
 Example:
-    >>> from ogma.convert.quantize import QUANTIZED_OP_TYPES
-    >>> "MatMul" in QUANTIZED_OP_TYPES
-    True
+    >>> from ogma.convert.quantize import QUANTIZED_OP_TYPES, WEIGHT_LIMIT
+    >>> "MatMul" in QUANTIZED_OP_TYPES, 2 * 255 * WEIGHT_LIMIT <= 32767
+    (True, True)
 """
 
 from __future__ import annotations
@@ -13,13 +28,17 @@ import os
 from pathlib import Path
 
 from ogma.errors import ConversionError, ModelFileError
+from ogma.runtime import INT8_FORMAT, INT8_FORMAT_KEY
 
-__all__ = ["QUANTIZED_OP_TYPES", "quantize_int8"]
+__all__ = ["INT8_FORMAT", "QUANTIZED_OP_TYPES", "WEIGHT_LIMIT", "quantize_int8"]
 
 logger = logging.getLogger(__name__)
 
 QUANTIZED_OP_TYPES: tuple[str, ...] = ("MatMul", "Attention")
 """Ops given int8 weights; embeddings (``Gather``) stay float32 for accuracy."""
+WEIGHT_LIMIT = 64
+"""Largest weight magnitude the written models use (7-bit, ``reduce_range``): u8 activations
+times such weights never saturate the int16 pair sums of ``vpmaddubsw`` (CPUs without VNNI)."""
 
 
 class _DropPreProcessHint(logging.Filter):
@@ -38,22 +57,20 @@ def quantize_int8(
     dst_onnx: str | os.PathLike[str],
     *,
     per_channel: bool = True,
-    reduce_range: bool = False,
 ) -> Path:
-    """Write an int8 (dynamic, QInt8 weights) copy of an ONNX model.
+    """Write an int8 copy of an ONNX model whose results do not depend on the CPU's int8 kernel.
 
-    Weights of ``MatMul`` and fused ``Attention`` nodes are quantized per output
-    channel; activations are quantized on the fly. On all-MiniLM-L6-v2 (500 DBpedia
-    passages, 2 threads) this keeps a mean cosine of 0.995 (min 0.98) to the float32
-    embeddings at 2.0-2.4x their speed (ONNX Runtime 1.32, AVX-512 VNNI CPU); per-tensor
-    scales fell to 0.956 and ``reduce_range`` lost accuracy without gaining speed, and
-    leaving ``Attention`` in float32 cost a fifth of the speed.
+    Weights of ``MatMul`` and fused ``Attention`` nodes are quantized to 7 bits
+    (``|w| <= 64``) with one scale per output channel; activations are quantized to u8 on
+    the fly. See the module docstring for why 7 bits: with 8-bit weights the int16 pair sums
+    of CPUs without VNNI saturate. Accuracy and speed on all-MiniLM-L6-v2 are in
+    ``docs/benchmarks.md`` (int8 section).
 
     Args:
         src_onnx: The float32 model (e.g. ``model.onnx`` written by :func:`ogma.convert.convert_checkpoint`).
         dst_onnx: Where to write the int8 model.
-        per_channel: One scale per output channel (more accurate, same speed).
-        reduce_range: 7-bit weights, for old CPUs without VNNI that can overflow.
+        per_channel: One scale per output channel (more accurate, same speed). Per-tensor
+            scales cost accuracy and are kept only for comparisons.
 
     Returns:
         ``dst_onnx`` as a :class:`~pathlib.Path`.
@@ -83,10 +100,11 @@ def quantize_int8(
             dst,
             op_types_to_quantize=list(QUANTIZED_OP_TYPES),
             per_channel=per_channel,
-            reduce_range=reduce_range,
+            reduce_range=True,
             weight_type=QuantType.QInt8,
             extra_options={"MatMulConstBOnly": True, "DefaultTensorType": TensorProto.FLOAT},
         )
+        _record_format(dst, INT8_FORMAT if per_channel else INT8_FORMAT.replace("per-channel", "per-tensor"))
     except Exception as exc:  # the quantizer raises bare Exception/RuntimeError types
         raise ConversionError(
             f"int8 quantization of {src} failed ({type(exc).__name__}: {exc}); convert without int8, or "
@@ -96,3 +114,14 @@ def quantize_int8(
         root.removeFilter(hint)
     logger.info("wrote int8 model %s", dst)
     return dst
+
+
+def _record_format(file: Path, fmt: str) -> None:
+    """Write the int8 format into the model's metadata (``ogma.int8_format``)."""
+    import onnx
+
+    model = onnx.load(str(file))
+    props = {p.key: p.value for p in model.metadata_props}
+    props[INT8_FORMAT_KEY] = fmt
+    onnx.helper.set_model_props(model, props)
+    onnx.save_model(model, str(file))
