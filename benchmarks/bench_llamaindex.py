@@ -96,7 +96,14 @@ def llamaindex_pipeline(dataset: Any, workdir: Path, threads: int) -> dict[str, 
         runs[mode] = {qid: [h.node.node_id for h in retriever.retrieve(text)] for qid, text in dataset.queries.items()}
         run = {qid: ranked(ids) for qid, ids in runs[mode].items()}
         ndcg[mode] = evaluate_run(run, dataset.qrels, ["ndcg@10"])["ndcg@10"]
-    return {"ndcg": ndcg, "ingest_seconds": ingest_seconds, "index": index, "store": store, "embed": embed, "runs": runs}
+    return {
+        "ndcg": ndcg,
+        "ingest_seconds": ingest_seconds,
+        "index": index,
+        "store": store,
+        "embed": embed,
+        "runs": runs,
+    }
 
 
 def core_runs(store: Any, dataset: Any) -> dict[str, dict[str, list[str]]]:
