@@ -383,3 +383,15 @@ def test_each_filter_is_selective(name: str) -> None:
     ogma_filter = to_ogma_filter(SIMPLE_FILTERS[name])
     kept = [n for n in make_nodes() if matches(ogma_filter, n.metadata)]
     assert 0 < len(kept) < N_NODES
+
+
+def test_serialisation_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / "ser.db"
+    first = OgmaVectorStore(path)
+    first.add(make_nodes()[:5])
+    data = first.to_dict()
+    assert data["class_name"] == "OgmaVectorStore" and data["path"] == str(path)
+    first.close()
+    again = OgmaVectorStore.from_dict(data)
+    assert [n.node_id for n in again.get_nodes()] == [n.node_id for n in make_nodes()[:5]]
+    again.close()

@@ -88,6 +88,8 @@ class OgmaVectorStore(BasePydanticVectorStore):
     Args:
         path: The store file (created if missing), or ``":memory:"``.
         store: An open :class:`ogma.Store` to use instead of opening ``path``.
+        flat_metadata: Refuse nested metadata values, as LlamaIndex's flat-metadata stores do
+            (default ``False``: Ogma stores any JSON metadata and filters nested keys).
         **store_options: Passed to :class:`ogma.Store` when opening ``path`` (``precision``,
             ``dim``, ``fts_tokenizer``, ...).
 
@@ -106,15 +108,33 @@ class OgmaVectorStore(BasePydanticVectorStore):
 
     _store: Store = PrivateAttr()
 
-    def __init__(self, path: str | Path = ":memory:", *, store: Store | None = None, **store_options: Any) -> None:
+    def __init__(
+        self,
+        path: str | Path = ":memory:",
+        *,
+        store: Store | None = None,
+        flat_metadata: bool = False,
+        **store_options: Any,
+    ) -> None:
         if store is not None:
             if not isinstance(store, Store):
                 raise TypeError(f"store must be an ogma.Store, got {type(store).__name__}")
             if store_options or str(path) != ":memory:":
                 raise ValueError("pass either an open store= or a path (with options), not both")
             path = store.path
-        super().__init__(path=str(path))  # type: ignore[call-arg]  # a field of this subclass
+        super().__init__(path=str(path), flat_metadata=flat_metadata)  # type: ignore[call-arg]  # fields of this class
         self._store = store if store is not None else Store(path, **store_options)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], **kwargs: Any) -> OgmaVectorStore:
+        """Reopen the store that :meth:`to_dict` describes (its path; the file keeps its own settings).
+
+        Example:
+            >>> OgmaVectorStore.from_dict(OgmaVectorStore().to_dict()).path
+            ':memory:'
+        """
+        fields = {k: v for k, v in data.items() if k not in ("class_name", "stores_text", "is_embedding_query")}
+        return cls(**fields, **kwargs)
 
     @classmethod
     def from_store(cls, store: Store) -> OgmaVectorStore:

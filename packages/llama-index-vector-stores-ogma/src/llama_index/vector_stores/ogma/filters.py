@@ -34,25 +34,25 @@ def _comparison(op: str) -> Callable[[str, Any], dict[str, Any]]:
     return lambda key, value: {key: {op: value}}
 
 
-def _list_of(name: str, value: Any) -> list[Any]:
+def _list_of(value: Any) -> list[Any]:
     if not isinstance(value, list):
-        raise FilterError(f"FilterOperator.{name} takes a list of values, got {value!r}")
+        raise FilterError(f"this operator takes a list of values, got {type(value).__name__}")
     return value
 
 
-def _every(name: str, logical: str) -> Callable[[str, Any], dict[str, Any]]:
+def _every(logical: str) -> Callable[[str, Any], dict[str, Any]]:
     # ANY / ALL: the field (an array) holds any / all of the values.
-    return lambda key, value: {logical: [{key: {"$contains": item}} for item in _list_of(name, value)]}
+    return lambda key, value: {logical: [{key: {"$contains": item}} for item in _list_of(value)]}
 
 
-def _members(name: str, op: str) -> Callable[[str, Any], dict[str, Any]]:
-    return lambda key, value: {key: {op: _list_of(name, value)}}
+def _members(op: str) -> Callable[[str, Any], dict[str, Any]]:
+    return lambda key, value: {key: {op: _list_of(value)}}
 
 
-def _substring(name: str, op: str) -> Callable[[str, Any], dict[str, Any]]:
+def _substring(op: str) -> Callable[[str, Any], dict[str, Any]]:
     def build(key: str, value: Any) -> dict[str, Any]:
         if not isinstance(value, str):
-            raise FilterError(f"FilterOperator.{name} takes a string, got {value!r}")
+            raise FilterError(f"this operator takes a string, got {type(value).__name__}")
         return {key: {op: f"%{escape_like(value)}%"}}
 
     return build
@@ -65,13 +65,13 @@ OPERATORS: Final[Mapping[FilterOperator, Callable[[str, Any], dict[str, Any]]]] 
     FilterOperator.GTE: _comparison("$gte"),
     FilterOperator.LT: _comparison("$lt"),
     FilterOperator.LTE: _comparison("$lte"),
-    FilterOperator.IN: _members("IN", "$in"),
-    FilterOperator.NIN: _members("NIN", "$nin"),
-    FilterOperator.ANY: _every("ANY", "$or"),
-    FilterOperator.ALL: _every("ALL", "$and"),
+    FilterOperator.IN: _members("$in"),
+    FilterOperator.NIN: _members("$nin"),
+    FilterOperator.ANY: _every("$or"),
+    FilterOperator.ALL: _every("$and"),
     FilterOperator.CONTAINS: _comparison("$contains"),
-    FilterOperator.TEXT_MATCH: _substring("TEXT_MATCH", "$like"),
-    FilterOperator.TEXT_MATCH_INSENSITIVE: _substring("TEXT_MATCH_INSENSITIVE", "$ilike"),
+    FilterOperator.TEXT_MATCH: _substring("$like"),
+    FilterOperator.TEXT_MATCH_INSENSITIVE: _substring("$ilike"),
     FilterOperator.IS_EMPTY: lambda key, _value: {key: {"$empty": True}},
 }
 """How each LlamaIndex operator is written in Ogma's filter language (``key`` already escaped)."""
