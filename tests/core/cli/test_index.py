@@ -66,7 +66,7 @@ def test_index_folder_records_metadata(tmp_path: Path, corpus: Path, fake_encode
     assert docs["d1"]["lang"] == "en" and docs["d1"]["doc_id"] == "d1"
     assert docs["beir-1"]["title"] == "Berlin"
     assert docs["beir-1"]["text"].startswith("Berlin\n\nBerlin is")
-    assert fake_encoder.loaded == ["axiotic/ogma-mini"]
+    assert fake_encoder.loaded == ["sentence-transformers/all-MiniLM-L6-v2"]  # the default model
 
 
 def test_reindex_unchanged_is_a_no_op(tmp_path: Path, corpus: Path, fake_encoder: Any) -> None:
