@@ -14,6 +14,9 @@ from llama_index.embeddings.ogma import OgmaEmbedding
 from ogma import TextEncoder
 from ogma.model_cache import cached_model_count
 
+# The tiny Ogma-like model folder carries the Ogma family's licence notice (CC-BY-NC-4.0).
+pytestmark = pytest.mark.filterwarnings("ignore::ogma.errors.LicenseWarning")
+
 TEXTS = ["paris is the capital of france", "bananas are yellow", "the seine flows through paris"]
 
 
