@@ -76,6 +76,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--quantized", action="store_true", help="run the int8 model")
     batch_size_option(parser, default=32, help="texts per forward pass (default 32)")
+    parser.add_argument(
+        "--ray",
+        nargs="?",
+        const="local",
+        metavar="ADDRESS",
+        help="encode on Ray Data: 'ogma embed --ray [ADDRESS] IN OUT' reads JSONL or Parquet (id, text) and "
+        "writes a folder of Parquet; ADDRESS is 'auto', 'ray://host:10001' or 'host:6379' (default: a local Ray)",
+    )
+    parser.add_argument("--actors", type=int, default=1, help="with --ray: encoder actors (default 1)")
     parser.set_defaults(func=run)
 
 
@@ -177,6 +186,10 @@ def _check_output(path: Path) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``ogma embed``."""
+    if args.ray is not None:
+        from ogma.distributed.cli import run_ray
+
+        return run_ray(args)
     if args.output is not None:
         _check_output(args.output)
     texts, ids = _read_rows(args)

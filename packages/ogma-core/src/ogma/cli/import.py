@@ -1,0 +1,69 @@
+"""``ogma import``: load precomputed embeddings (Parquet from ``ogma embed --ray``) into a store."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from pathlib import Path
+
+from ogma.errors import OgmaError
+from ogma.store.schema import INDEX_PRECISIONS
+
+__all__ = ["register", "run"]
+
+logger = logging.getLogger(__name__)
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``import`` command."""
+    parser = subparsers.add_parser(
+        "import",
+        help="import precomputed embeddings (Parquet) into a store",
+        description="Add the rows of Parquet files written by 'ogma embed --ray' (id, text, embedding) to a "
+        "store, without re-encoding. The files' model must be the store's; a new store records it.",
+    )
+    parser.add_argument("db", type=Path, help="the store file (created if missing)")
+    parser.add_argument("files", nargs="+", type=Path, help="Parquet files, or folders of them")
+    parser.add_argument(
+        "--precision", choices=INDEX_PRECISIONS, help="search index precision of a new store (default float32)"
+    )
+    parser.add_argument("--batch-rows", type=int, default=8192, help="rows per store transaction (default 8192)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``ogma import``."""
+    from ogma.distributed.files import read_embedding_info, require_pyarrow
+    from ogma.store.parquet import declared_encoder, embedding_files, import_parquet
+    from ogma.store.store import Store
+
+    if args.batch_rows < 1:
+        raise SystemExit(f"ogma import: --batch-rows must be a positive integer, got {args.batch_rows}")
+    try:
+        files = embedding_files(args.files)
+    except FileNotFoundError as exc:
+        raise SystemExit(f"ogma import: {exc}") from exc
+    pq = require_pyarrow().parquet
+    try:
+        info = read_embedding_info(pq.read_schema(files[0]), source=str(files[0]))
+    except ValueError as exc:
+        raise SystemExit(f"ogma import: {exc}") from exc
+    encoder = None if args.db.exists() else declared_encoder(info)
+    dim = info.dim if encoder is not None else None
+    start = time.perf_counter()
+    with Store(
+        args.db, encoder, dim=dim, precision=args.precision, show_progress=False if args.quiet else None
+    ) as store:
+        try:
+            count = import_parquet(store, files, batch_rows=args.batch_rows)
+        except OgmaError:
+            raise
+        except (ValueError, FileNotFoundError) as exc:
+            raise SystemExit(f"ogma import: {exc}") from exc
+        total = store.count()
+    seconds = time.perf_counter() - start
+    if not args.quiet:
+        print(f"imported {count} rows from {len(files)} file(s) into {args.db} ({total} documents, {seconds:.1f} s)")
+    return 0

@@ -1,0 +1,183 @@
+"""Import precomputed embeddings from Parquet (``ogma embed --ray`` output) into a store.
+
+Record batches go straight into :meth:`Store.add` with ``embeddings=``: nothing is
+re-encoded, and ingest runs at the store's own speed. The file's schema metadata
+(see :mod:`ogma.distributed.files`) must name the store's model, task scheme and
+dimension, else :class:`~ogma.errors.StoreMismatchError` is raised before anything is written.
+
+Example:
+    >>> from ogma import Store                                          # doctest: +SKIP
+    >>> with Store("notes.db") as store:                               # doctest: +SKIP
+    ...     import_parquet(store, ["vectors/part-0.parquet"])
+    120000
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ogma.distributed.files import EMBEDDING_COLUMN, EmbeddingInfo, read_embedding_info, require_pyarrow
+from ogma.errors import StoreError, StoreMismatchError
+from ogma.store.encoding import StoreEncoder
+
+if TYPE_CHECKING:
+    from ogma.store.store import Store
+
+__all__ = ["check_info", "declared_encoder", "embedding_files", "import_parquet"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_IMPORT_ROWS = 8192
+"""Rows read per record batch (and written per store transaction)."""
+
+
+def embedding_files(paths: Sequence[str | Path]) -> list[Path]:
+    """Expand folders to the ``*.parquet`` files in them (sorted); check that files exist.
+
+    Raises:
+        FileNotFoundError: A path does not exist, or a folder holds no Parquet file.
+    """
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(path.glob("*.parquet"))
+            if not found:
+                raise FileNotFoundError(f"folder {str(path)!r} holds no .parquet file")
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise FileNotFoundError(f"embeddings file {str(path)!r} does not exist")
+    return files
+
+
+def check_info(store: Store, info: EmbeddingInfo, *, source: str) -> None:
+    """Refuse vectors that another model (or a query encoding) made.
+
+    Raises:
+        StoreMismatchError: Model id, task scheme or dimension differ from the store's,
+            or the vectors were encoded as queries.
+        ValueError: The file has no float ``embedding`` column.
+    """
+    config = store.config
+    if config.model_id is not None and config.model_id != info.model_id:
+        raise StoreMismatchError(
+            f"{source} holds vectors of model {info.model_id!r}, but this store was built with "
+            f"{config.model_id!r}; import it into a store of that model (or re-embed with {config.model_id!r})"
+        )
+    if config.task_scheme is not None and config.task_scheme != info.task_scheme:
+        raise StoreMismatchError(
+            f"{source} was encoded with task scheme {info.task_scheme!r}, the store with {config.task_scheme!r}"
+        )
+    if info.task == "query":
+        raise StoreMismatchError(
+            f"{source} holds query encodings (task='query'); a store holds documents: re-embed with task='document'"
+        )
+    accepted = {d for d in (config.dim, config.full_dim) if d is not None}
+    if accepted and info.dim not in accepted:
+        raise StoreMismatchError(f"{source} holds {info.dim}-d vectors, but this store expects {config.dim}-d")
+    if info.precision != "float32":
+        raise ValueError(
+            f"{source} was written with precision={info.precision!r}; the store needs float32 vectors "
+            "(its own index compresses them): re-embed with precision='float32'"
+        )
+
+
+def declared_encoder(info: EmbeddingInfo) -> StoreEncoder:
+    """An encoder stand-in that records ``info``'s model in a new store, and never encodes.
+
+    Example:
+        >>> enc = declared_encoder(EmbeddingInfo("m", 4, 4, "document", "symmetric"))
+        >>> enc.model_id, enc.dim
+        ('m', 4)
+    """
+
+    def refuse(_: Any) -> Any:
+        raise StoreError(
+            f"this store holds imported vectors of {info.model_id!r}: open it with that model to embed new texts"
+        )
+
+    return StoreEncoder(refuse, refuse, model_id=info.model_id, dim=info.full_dim, task_scheme=info.task_scheme)
+
+
+def import_parquet(
+    store: Store,
+    paths: Sequence[str | Path],
+    *,
+    batch_rows: int = DEFAULT_IMPORT_ROWS,
+    id_column: str = "id",
+    text_column: str = "text",
+    metadata_column: str = "metadata",
+) -> int:
+    """Add the rows of embedding Parquet files (or folders of them) to ``store``, no re-encoding.
+
+    Every file is checked (:func:`check_info`) before the first row is written. Rows
+    with an id already in the store replace it (upsert), as in :meth:`Store.add`.
+
+    Args:
+        store: An open, writable store.
+        paths: Parquet files or folders written by :func:`ogma.distributed.embed_to_parquet`.
+        batch_rows: Rows per record batch and per store transaction.
+        id_column: Column with the ids.
+        text_column: Column with the texts.
+        metadata_column: Optional column of metadata: JSON strings or structs (absent: none).
+
+    Returns:
+        The number of rows imported.
+
+    Raises:
+        StoreMismatchError: A file's vectors were made by another model, task scheme or dimension.
+        ValueError: A file lacks the Ogma schema record or a needed column.
+        FileNotFoundError: A path does not exist.
+    """
+    pq = require_pyarrow().parquet
+    files = embedding_files(paths)
+    infos: list[EmbeddingInfo] = []
+    for path in files:
+        schema = pq.read_schema(path)
+        info = read_embedding_info(schema, source=str(path))
+        check_info(store, info, source=str(path))
+        missing = [c for c in (id_column, text_column, EMBEDDING_COLUMN) if c not in schema.names]
+        if missing:
+            raise ValueError(f"{path} has no column {missing[0]!r} (columns: {schema.names})")
+        infos.append(info)
+    total = 0
+    for path, info in zip(files, infos, strict=True):
+        parquet = pq.ParquetFile(path)
+        columns = [id_column, text_column, EMBEDDING_COLUMN]
+        has_meta = metadata_column in parquet.schema_arrow.names
+        if has_meta:
+            columns.append(metadata_column)
+        for batch in parquet.iter_batches(batch_size=batch_rows, columns=columns):
+            rows = batch.num_rows
+            vectors = np.asarray(batch.column(2).flatten().to_numpy(zero_copy_only=False), dtype=np.float32)
+            metas = _metadatas(batch.column(3).to_pylist(), str(path)) if has_meta else None
+            store.add(
+                [str(t) for t in batch.column(1).to_pylist()],
+                metas,
+                [str(i) for i in batch.column(0).to_pylist()],
+                embeddings=vectors.reshape(rows, info.dim),
+                batch_size=max(rows, 1),
+            )
+            total += rows
+        logger.info("Imported %s (%d rows so far)", path, total)
+    return total
+
+
+def _metadatas(values: list[Any], source: str) -> list[Any]:
+    out: list[Any] = []
+    for value in values:
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{source}: a metadata value is not valid JSON: {value[:80]!r}") from exc
+        out.append(value)
+    return out

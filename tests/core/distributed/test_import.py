@@ -1,0 +1,75 @@
+"""Parquet import into a store: precomputed vectors, no re-encoding, and the model check."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ogma import Store
+from ogma.cli import main
+from ogma.compress import normalize
+from ogma.distributed.files import EmbeddingInfo, embedding_table
+from ogma.errors import StoreMismatchError
+from ogma.store.parquet import import_parquet
+
+pq = pytest.importorskip("pyarrow.parquet")
+
+INFO = EmbeddingInfo(model_id="org/model", dim=12, full_dim=12, task="document", task_scheme="none")
+
+
+def write_file(path: Path, rows: int, info: EmbeddingInfo = INFO, *, start: int = 0, seed: int = 0) -> np.ndarray:
+    vecs = normalize(np.random.default_rng(seed).standard_normal((rows, info.dim)).astype(np.float32))
+    columns = {
+        "id": [f"d{start + i}" for i in range(rows)],
+        "text": [f"text number {start + i}" for i in range(rows)],
+        "metadata": [json.dumps({"n": start + i}) for i in range(rows)],
+    }
+    pq.write_table(embedding_table(columns, vecs, info), path)
+    return vecs
+
+
+def test_import_adds_rows_with_their_vectors(tmp_path: Path) -> None:
+    first = write_file(tmp_path / "a.parquet", 30)
+    second = write_file(tmp_path / "b.parquet", 20, start=30, seed=1)
+    with Store(tmp_path / "s.db", dim=12) as store:
+        assert import_parquet(store, [tmp_path], batch_rows=7) == 50
+        assert store.count() == 50
+        hit = store.search(vector=second[4], k=1)[0]
+        assert (hit.id, hit.text, hit.metadata) == ("d34", "text number 34", {"n": 34})
+        assert store.search(vector=first[0], k=1)[0].id == "d0"
+
+
+def test_import_refuses_another_models_vectors(tmp_path: Path) -> None:
+    other = EmbeddingInfo(model_id="org/other", dim=12, full_dim=12, task="document", task_scheme="none")
+    write_file(tmp_path / "x.parquet", 3, other)
+    db = tmp_path / "s.db"
+    assert main(["import", str(db), str(tmp_path / "x.parquet"), "-q"]) == 0  # a new store records org/other
+    write_file(tmp_path / "y.parquet", 3)
+    with Store(db) as store, pytest.raises(StoreMismatchError, match="org/model"):
+        import_parquet(store, [tmp_path / "y.parquet"])
+    assert main(["import", str(db), str(tmp_path / "y.parquet"), "-q"]) == 2
+    with Store(db) as store:
+        assert store.config.model_id == "org/other" and store.count() == 3  # nothing of y was written
+
+
+def test_import_refuses_queries_wrong_dims_and_unknown_files(tmp_path: Path) -> None:
+    query = EmbeddingInfo(model_id="org/model", dim=12, full_dim=12, task="query", task_scheme="none")
+    write_file(tmp_path / "q.parquet", 2, query)
+    small = EmbeddingInfo(model_id="org/model", dim=8, full_dim=12, task="document", task_scheme="none")
+    write_file(tmp_path / "small.parquet", 2, small)
+    import pyarrow as pa
+
+    pq.write_table(pa.table({"id": ["a"], "text": ["b"]}), tmp_path / "plain.parquet")
+    with Store(tmp_path / "s.db", dim=12) as store:
+        with pytest.raises(StoreMismatchError, match="query"):
+            import_parquet(store, [tmp_path / "q.parquet"])
+        with pytest.raises(StoreMismatchError, match="8-d"):
+            import_parquet(store, [tmp_path / "small.parquet"])
+        with pytest.raises(ValueError, match="not written by"):
+            import_parquet(store, [tmp_path / "plain.parquet"])
+        with pytest.raises(FileNotFoundError, match="missing"):
+            import_parquet(store, [tmp_path / "missing.parquet"])
+        assert store.count() == 0
