@@ -1,0 +1,141 @@
+"""``OgmaEmbedding``: a LlamaIndex embedding model backed by a local :class:`ogma.TextEncoder`.
+
+Example:
+    >>> from llama_index.embeddings.ogma import OgmaEmbedding
+    >>> embed_model = OgmaEmbedding(model_name="sentence-transformers/all-MiniLM-L6-v2", dim=128)
+    >>> embed_model.dim  # nothing is loaded until the first embedding
+    128
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any, Literal
+
+from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding
+from llama_index.core.bridge.pydantic import ConfigDict, Field
+
+from ogma.model_cache import shared_model
+from ogma.registry import DEFAULT_MODEL
+
+if TYPE_CHECKING:
+    from ogma import TextEncoder
+
+__all__ = ["DEFAULT_EMBED_BATCH_SIZE", "OgmaEmbedding"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_EMBED_BATCH_SIZE = 256
+"""Texts handed to the model per call. The model sorts each call's texts by length and plans
+its own forward passes, so larger calls waste less padding than LlamaIndex's usual 10."""
+
+
+def _load_encoder(**options: Any) -> TextEncoder:
+    from ogma import TextEncoder
+
+    return TextEncoder(**options)
+
+
+class OgmaEmbedding(BaseEmbedding):
+    """Embed texts locally with a small ONNX model; no API key, no torch.
+
+    Query methods (``get_query_embedding`` and friends) encode with the model's query
+    task, text methods with its document task: task tokens or prefixes, the way the model
+    was trained. The model loads on the first call and is shared, through
+    :mod:`ogma.model_cache`, by every Ogma adapter object with the same model settings.
+
+    Args:
+        model_name: Registry name, hub id or local folder (default: Ogma's default model,
+            :data:`ogma.registry.DEFAULT_MODEL`).
+        dim: Matryoshka truncation (re-normalised); ``None`` keeps the full dimension.
+        embed_batch_size: Texts per call to the model (LlamaIndex's batching); the model
+            plans its own length-sorted forward passes within each call.
+        threads: ONNX Runtime intra-op threads (``None``: all cores).
+        device: ``"cpu"`` or ``"cuda"``.
+        cache_folder: Hugging Face cache folder.
+        local_files_only: Never contact the hub (``None``: the ``HF_HUB_OFFLINE`` default).
+        show_progress: The model's own progress bar (LlamaIndex's ``show_progress``
+            arguments control LlamaIndex's bars).
+        quantized: Run an int8 model.
+        trust_remote_code: Allow running a model repository's own code (Ogma checkpoints).
+        max_length: Token window (``None``: the model's own); longer texts are truncated.
+
+    Example:
+        >>> from llama_index.core import Settings
+        >>> Settings.embed_model = OgmaEmbedding(model_name="all-MiniLM-L6-v2")  # doctest: +SKIP
+        >>> embed_model = OgmaEmbedding(model_name="all-MiniLM-L6-v2")  # doctest: +SKIP
+        >>> query = embed_model.get_query_embedding("Where is Paris?")  # doctest: +SKIP
+        >>> docs = embed_model.get_text_embedding_batch(["Paris is in France.", "Cats purr."])  # doctest: +SKIP
+        >>> len(query) == len(docs[0]) == 384  # doctest: +SKIP
+        True
+    """
+
+    model_config = ConfigDict(extra="forbid", protected_namespaces=(), validate_assignment=True)
+
+    model_name: str = Field(default=DEFAULT_MODEL, description="Registry name, hub id or local folder.")
+    embed_batch_size: int = Field(default=DEFAULT_EMBED_BATCH_SIZE, gt=0, le=2048)
+    dim: int | None = Field(default=None, gt=0, description="Matryoshka truncation; None keeps the full dimension.")
+    threads: int | None = Field(default=None, gt=0)
+    device: Literal["cpu", "cuda"] = "cpu"
+    cache_folder: str | None = None
+    local_files_only: bool | None = None
+    show_progress: bool = False
+    quantized: bool = False
+    trust_remote_code: bool = False
+    max_length: int | None = Field(default=None, gt=1)
+
+    @classmethod
+    def class_name(cls) -> str:
+        """The name LlamaIndex serialises this class under."""
+        return "OgmaEmbedding"
+
+    @property
+    def encoder(self) -> TextEncoder:
+        """The shared :class:`ogma.TextEncoder` (loaded on first access)."""
+        return shared_model(
+            _load_encoder,
+            model=self.model_name,
+            device=self.device,
+            threads=self.threads,
+            quantized=self.quantized,
+            max_length=self.max_length,
+            cache_dir=self.cache_folder,
+            local_files_only=self.local_files_only,
+            trust_remote_code=self.trust_remote_code,
+        )
+
+    @property
+    def model_id(self) -> str:
+        """The canonical model id."""
+        return self.encoder.model_id
+
+    def _documents(self, texts: list[str]) -> list[Embedding]:
+        return self.encoder.encode_documents(texts, dim=self.dim, show_progress=self.show_progress).tolist()
+
+    def _queries(self, texts: list[str]) -> list[Embedding]:
+        return self.encoder.encode_queries(texts, dim=self.dim, show_progress=False).tolist()
+
+    # -- LlamaIndex's hooks: queries ------------------------------------------------
+    def _get_query_embedding(self, query: str) -> Embedding:
+        if not isinstance(query, str):
+            raise TypeError(f"query must be a str, got {type(query).__name__}")
+        return self._queries([query])[0]
+
+    async def _aget_query_embedding(self, query: str) -> Embedding:
+        return await asyncio.to_thread(self._get_query_embedding, query)
+
+    # -- LlamaIndex's hooks: documents (texts) -------------------------------------
+    def _get_text_embedding(self, text: str) -> Embedding:
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str, got {type(text).__name__}")
+        return self._documents([text])[0]
+
+    def _get_text_embeddings(self, texts: list[str]) -> list[Embedding]:
+        return self._documents(list(texts))
+
+    async def _aget_text_embedding(self, text: str) -> Embedding:
+        return await asyncio.to_thread(self._get_text_embedding, text)
+
+    async def _aget_text_embeddings(self, texts: list[str]) -> list[Embedding]:
+        return await asyncio.to_thread(self._get_text_embeddings, texts)

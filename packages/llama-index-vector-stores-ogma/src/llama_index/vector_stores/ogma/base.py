@@ -1,0 +1,378 @@
+"""``OgmaVectorStore``: a LlamaIndex vector store over one :class:`ogma.Store` (a SQLite file, or memory).
+
+Example:
+    >>> from llama_index.core.schema import TextNode
+    >>> from llama_index.core.vector_stores.types import VectorStoreQuery
+    >>> from llama_index.vector_stores.ogma import OgmaVectorStore
+    >>> store = OgmaVectorStore()  # ":memory:"; pass a path to keep it
+    >>> store.add([TextNode(id_="p", text="Paris is in France.", embedding=[1.0, 0.0]),
+    ...            TextNode(id_="c", text="Cats purr.", embedding=[0.0, 1.0])])
+    ['p', 'c']
+    >>> store.query(VectorStoreQuery(query_embedding=[0.9, 0.1], similarity_top_k=1)).ids
+    ['p']
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from llama_index.core.bridge.pydantic import PrivateAttr
+from llama_index.core.schema import BaseNode, MetadataMode, TextNode
+from llama_index.core.vector_stores.types import (
+    BasePydanticVectorStore,
+    MetadataFilters,
+    VectorStoreQuery,
+    VectorStoreQueryMode,
+    VectorStoreQueryResult,
+)
+from llama_index.core.vector_stores.utils import metadata_dict_to_node, node_to_metadata_dict
+
+from llama_index.vector_stores.ogma.filters import to_ogma_filter
+from ogma.store import Store
+from ogma.store.filters import matches
+from ogma.types import Hit
+
+__all__ = ["NODE_ID_KEY", "SUPPORTED_MODES", "OgmaVectorStore"]
+
+logger = logging.getLogger(__name__)
+
+NODE_ID_KEY = "_node_id"
+"""Metadata key holding the node id, so that ``node_ids`` restrictions are filters."""
+
+SUPPORTED_MODES: tuple[VectorStoreQueryMode, ...] = (
+    VectorStoreQueryMode.DEFAULT,
+    VectorStoreQueryMode.TEXT_SEARCH,
+    VectorStoreQueryMode.HYBRID,
+    VectorStoreQueryMode.MMR,
+)
+_QUERY_KWARGS = frozenset({"mmr_threshold", "mmr_prefetch_k"})
+
+
+def _no_extra_kwargs(method: str, kwargs: Mapping[str, Any], allowed: frozenset[str] = frozenset()) -> None:
+    extra = sorted(set(kwargs) - allowed)
+    if extra:
+        raise TypeError(f"OgmaVectorStore.{method}() got unexpected keyword argument(s): {', '.join(extra)}")
+
+
+class OgmaVectorStore(BasePydanticVectorStore):
+    """LlamaIndex vector store backed by :class:`ogma.Store`: text, metadata, BM25 and vectors in one file.
+
+    Nodes come back whole (text, metadata, ``ref_doc_id``, relationships), so the store
+    needs no docstore: reopening the file with ``VectorStoreIndex.from_vector_store``
+    serves the same answers. Nodes must carry their embeddings (the index or an
+    ``IngestionPipeline`` computes them); the store holds them exactly as given.
+
+    Query modes and their ``similarities``:
+
+    * ``DEFAULT`` — dense search on ``query_embedding``: cosine similarity in ``[-1, 1]``.
+    * ``TEXT_SEARCH`` — BM25 on ``query_str`` (no embedding needed): BM25 score, ``>= 0``.
+    * ``HYBRID`` — both, fused by the core (:mod:`ogma.fusion`). ``alpha`` (LlamaIndex's dense
+      weight: 1 = dense only, 0 = text only) selects the convex combination of normalised
+      scores with that weight; without it the core's default fusion runs. ``hybrid_top_k``
+      (default ``similarity_top_k``) results come back; ``sparse_top_k`` sets the depth of
+      each ranked list (``max(similarity_top_k, sparse_top_k)``; default the core's, at least 50).
+      Scores are the fused scores (in ``[0, 1]`` for the convex combinations).
+    * ``MMR`` — dense candidates re-picked by maximal marginal relevance with
+      ``mmr_threshold`` (the relevance weight λ, default 0.5) from ``mmr_prefetch_k``
+      candidates (default ``max(20, 4 × similarity_top_k)``): cosine similarity.
+
+    Filters: ``MetadataFilters`` (every operator and condition, nested too) are mapped by
+    :func:`~llama_index.vector_stores.ogma.to_ogma_filter` and run inside the database.
+    ``doc_ids`` and ``node_ids`` restrict the search; empty lists mean no restriction.
+
+    Args:
+        path: The store file (created if missing), or ``":memory:"``.
+        store: An open :class:`ogma.Store` to use instead of opening ``path``.
+        flat_metadata: Refuse nested metadata values, as LlamaIndex's flat-metadata stores do
+            (default ``False``: Ogma stores any JSON metadata and filters nested keys).
+        **store_options: Passed to :class:`ogma.Store` when opening ``path`` (``precision``,
+            ``dim``, ``fts_tokenizer``, ...).
+
+    Example:
+        >>> from llama_index.core import StorageContext, VectorStoreIndex  # doctest: +SKIP
+        >>> from llama_index.embeddings.ogma import OgmaEmbedding  # doctest: +SKIP
+        >>> storage = StorageContext.from_defaults(vector_store=OgmaVectorStore("notes.db"))  # doctest: +SKIP
+        >>> index = VectorStoreIndex.from_documents(docs, storage_context=storage,
+        ...                                         embed_model=OgmaEmbedding())  # doctest: +SKIP
+        >>> index.as_retriever(vector_store_query_mode="hybrid", alpha=0.7).retrieve("question")  # doctest: +SKIP
+    """
+
+    stores_text: bool = True
+    flat_metadata: bool = False
+    path: str = ":memory:"
+
+    _store: Store = PrivateAttr()
+
+    def __init__(
+        self,
+        path: str | Path = ":memory:",
+        *,
+        store: Store | None = None,
+        flat_metadata: bool = False,
+        **store_options: Any,
+    ) -> None:
+        if store is not None:
+            if not isinstance(store, Store):
+                raise TypeError(f"store must be an ogma.Store, got {type(store).__name__}")
+            if store_options or str(path) != ":memory:":
+                raise ValueError("pass either an open store= or a path (with options), not both")
+            path = store.path
+        super().__init__(path=str(path), flat_metadata=flat_metadata)  # type: ignore[call-arg]  # fields of this class
+        self._store = store if store is not None else Store(path, **store_options)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], **kwargs: Any) -> OgmaVectorStore:
+        """Reopen the store that :meth:`to_dict` describes (its path; the file keeps its own settings).
+
+        Example:
+            >>> OgmaVectorStore.from_dict(OgmaVectorStore().to_dict()).path
+            ':memory:'
+        """
+        fields = {k: v for k, v in data.items() if k not in ("class_name", "stores_text", "is_embedding_query")}
+        return cls(**fields, **kwargs)
+
+    @classmethod
+    def from_store(cls, store: Store) -> OgmaVectorStore:
+        """Wrap an open :class:`ogma.Store`.
+
+        Example:
+            >>> from ogma import Store
+            >>> OgmaVectorStore.from_store(Store(":memory:")).client.count()
+            0
+        """
+        return cls(store=store)
+
+    @classmethod
+    def class_name(cls) -> str:
+        """The name LlamaIndex serialises this class under."""
+        return "OgmaVectorStore"
+
+    @property
+    def client(self) -> Store:
+        """The underlying :class:`ogma.Store`."""
+        return self._store
+
+    def close(self) -> None:
+        """Close the store's connections."""
+        self._store.close()
+
+    # -- writing ----------------------------------------------------------------------
+    def add(self, nodes: Sequence[BaseNode], **kwargs: Any) -> list[str]:
+        """Add nodes with their embeddings; a node whose id exists already replaces it.
+
+        All nodes are checked before anything is written, and each batch of the core's
+        ``add`` is one transaction.
+
+        Args:
+            nodes: Nodes that carry embeddings.
+
+        Returns:
+            The node ids, in input order.
+
+        Raises:
+            TypeError: A non-node, or an unknown keyword argument.
+            ValueError: A node without an embedding, embeddings of different lengths, or
+                the same node id twice.
+            StoreMismatchError: Embeddings of another dimension than the store's.
+        """
+        _no_extra_kwargs("add", kwargs)
+        nodes = list(nodes)
+        if not nodes:
+            return []
+        texts: list[str] = []
+        metadatas: list[dict[str, Any]] = []
+        ids: list[str] = []
+        vectors: list[list[float]] = []
+        for index, node in enumerate(nodes):
+            if not isinstance(node, BaseNode):
+                raise TypeError(f"nodes[{index}] must be a llama_index node (BaseNode), got {type(node).__name__}")
+            if node.embedding is None:
+                raise ValueError(
+                    f"nodes[{index}] (id {node.node_id!r}) has no embedding; embed nodes before adding them "
+                    "(VectorStoreIndex and IngestionPipeline do, with an embed_model such as OgmaEmbedding)"
+                )
+            metadata = node_to_metadata_dict(node, remove_text=True, flat_metadata=self.flat_metadata)
+            metadata[NODE_ID_KEY] = node.node_id
+            texts.append(node.get_content(metadata_mode=MetadataMode.NONE))
+            metadatas.append(metadata)
+            ids.append(node.node_id)
+            vectors.append(node.embedding)
+        lengths = sorted({len(v) for v in vectors})
+        if len(lengths) > 1:
+            raise ValueError(f"the nodes' embeddings have different lengths {lengths}; embed them all with one model")
+        return self._store.add(texts, metadatas, ids, embeddings=np.asarray(vectors, dtype=np.float32))
+
+    async def async_add(self, nodes: Sequence[BaseNode], **kwargs: Any) -> list[str]:
+        """:meth:`add`, in a worker thread."""
+        return await asyncio.to_thread(self.add, nodes, **kwargs)
+
+    def delete(self, ref_doc_id: str, **delete_kwargs: Any) -> None:
+        """Delete every node (chunk) of the source document ``ref_doc_id``.
+
+        Raises:
+            TypeError: ``ref_doc_id`` is not a string, or an unknown keyword argument.
+        """
+        _no_extra_kwargs("delete", delete_kwargs)
+        if not isinstance(ref_doc_id, str):
+            raise TypeError(f"ref_doc_id must be a str, got {type(ref_doc_id).__name__}")
+        self._store.delete(filter={"ref_doc_id": ref_doc_id})
+
+    async def adelete(self, ref_doc_id: str, **delete_kwargs: Any) -> None:
+        """:meth:`delete`, in a worker thread."""
+        await asyncio.to_thread(self.delete, ref_doc_id, **delete_kwargs)
+
+    def delete_nodes(
+        self,
+        node_ids: list[str] | None = None,
+        filters: MetadataFilters | None = None,
+        **delete_kwargs: Any,
+    ) -> None:
+        """Delete nodes by id, by filter, or both (the ids that also match), in one transaction.
+
+        Raises:
+            ValueError: Neither ids nor a non-empty filter (use :meth:`clear` to delete everything).
+            FilterError: A filter Ogma cannot express.
+        """
+        _no_extra_kwargs("delete_nodes", delete_kwargs)
+        ogma_filter = to_ogma_filter(filters)
+        if node_ids is None and ogma_filter is None:
+            raise ValueError("give node_ids, filters or both to say which nodes to delete; clear() deletes all")
+        self._store.delete(None if node_ids is None else list(node_ids), filter=ogma_filter)
+
+    async def adelete_nodes(
+        self,
+        node_ids: list[str] | None = None,
+        filters: MetadataFilters | None = None,
+        **delete_kwargs: Any,
+    ) -> None:
+        """:meth:`delete_nodes`, in a worker thread."""
+        await asyncio.to_thread(self.delete_nodes, node_ids, filters, **delete_kwargs)
+
+    def clear(self) -> None:
+        """Delete every node (one transaction)."""
+        ids = [doc.id for doc in self._store.iter_documents()]
+        if ids:
+            self._store.delete(ids)
+
+    async def aclear(self) -> None:
+        """:meth:`clear`, in a worker thread."""
+        await asyncio.to_thread(self.clear)
+
+    # -- reading ----------------------------------------------------------------------
+    def get_nodes(self, node_ids: list[str] | None = None, filters: MetadataFilters | None = None) -> list[BaseNode]:
+        """Nodes by id (in input order, missing ids skipped) and/or filter; neither gives all nodes.
+
+        Raises:
+            FilterError: A filter Ogma cannot express.
+        """
+        ogma_filter = to_ogma_filter(filters)
+        documents = self._store.get(list(node_ids)) if node_ids is not None else self._store.iter_documents()
+        return [
+            self._to_node(doc.id, doc.text, doc.metadata)
+            for doc in documents
+            if ogma_filter is None or matches(ogma_filter, doc.metadata)
+        ]
+
+    async def aget_nodes(
+        self, node_ids: list[str] | None = None, filters: MetadataFilters | None = None
+    ) -> list[BaseNode]:
+        """:meth:`get_nodes`, in a worker thread."""
+        return await asyncio.to_thread(self.get_nodes, node_ids, filters)
+
+    @staticmethod
+    def _to_node(node_id: str, text: str, metadata: dict[str, Any]) -> BaseNode:
+        if "_node_content" in metadata:
+            return metadata_dict_to_node(metadata, text=text)
+        # A document written by Ogma itself (e.g. `ogma index`): a plain text node.
+        return TextNode(id_=node_id, text=text, metadata=metadata)
+
+    # -- searching --------------------------------------------------------------------
+    def query(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
+        """Search in the query's mode (see the class docs); results best first.
+
+        Args:
+            query: The query. ``similarity_top_k=0`` gives an empty result.
+            **kwargs: ``mmr_threshold`` and ``mmr_prefetch_k`` (MMR mode); nothing else.
+
+        Raises:
+            ValueError: An unsupported mode, a missing ``query_embedding`` or ``query_str``
+                for the mode, or a negative ``similarity_top_k``.
+            FilterError: A filter Ogma cannot express.
+            StoreMismatchError: A query embedding of another dimension than the store's.
+        """
+        _no_extra_kwargs("query", kwargs, _QUERY_KWARGS)
+        if not isinstance(query, VectorStoreQuery):
+            raise TypeError(f"query must be a VectorStoreQuery, got {type(query).__name__}")
+        hits = self._search(query, kwargs)
+        nodes = [self._to_node(hit.id, hit.text, hit.metadata) for hit in hits]
+        return VectorStoreQueryResult(nodes=nodes, similarities=[hit.score for hit in hits], ids=[h.id for h in hits])
+
+    async def aquery(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
+        """:meth:`query`, in a worker thread."""
+        return await asyncio.to_thread(self.query, query, **kwargs)
+
+    def _search(self, query: VectorStoreQuery, kwargs: Mapping[str, Any]) -> list[Hit]:
+        mode = VectorStoreQueryMode(query.mode)
+        if mode not in SUPPORTED_MODES:
+            raise ValueError(
+                f"OgmaVectorStore does not support query mode {mode.value!r}; "
+                f"supported: {', '.join(m.value for m in SUPPORTED_MODES)}"
+            )
+        k = query.similarity_top_k
+        ogma_filter = self._restriction(query)
+        if mode == VectorStoreQueryMode.TEXT_SEARCH:
+            return self._store.search(self._query_str(query, mode), k=k, mode="lexical", filter=ogma_filter)
+        vector = self._embedding(query, mode)
+        if mode == VectorStoreQueryMode.DEFAULT:
+            return self._store.search(vector=vector, k=k, mode="dense", filter=ogma_filter)
+        if mode == VectorStoreQueryMode.HYBRID:
+            depth = None if query.sparse_top_k is None else max(k, query.sparse_top_k)
+            return self._store.search(
+                self._query_str(query, mode),
+                vector=vector,
+                k=query.hybrid_top_k if query.hybrid_top_k is not None else k,
+                mode="hybrid",
+                filter=ogma_filter,
+                fusion=None if query.alpha is None else {"method": "convex", "alpha": query.alpha},
+                candidates=depth,
+            )
+        threshold = query.mmr_threshold if query.mmr_threshold is not None else kwargs.get("mmr_threshold")
+        prefetch = kwargs.get("mmr_prefetch_k")
+        return self._store.max_marginal_relevance_search(
+            vector=vector,
+            k=k,
+            fetch_k=max(20, 4 * k) if prefetch is None else prefetch,
+            lambda_mult=0.5 if threshold is None else threshold,
+            filter=ogma_filter,
+        )
+
+    @staticmethod
+    def _embedding(query: VectorStoreQuery, mode: VectorStoreQueryMode) -> Any:
+        if query.query_embedding is None:
+            raise ValueError(
+                f"query mode {mode.value!r} needs query.query_embedding (set an embed_model on the index); "
+                "text_search mode needs only query_str"
+            )
+        return np.asarray(query.query_embedding, dtype=np.float32)
+
+    @staticmethod
+    def _query_str(query: VectorStoreQuery, mode: VectorStoreQueryMode) -> str:
+        if not isinstance(query.query_str, str):
+            raise ValueError(f"query mode {mode.value!r} needs query.query_str (the query text)")
+        return query.query_str
+
+    @staticmethod
+    def _restriction(query: VectorStoreQuery) -> dict[str, Any] | None:
+        parts = [f for f in (to_ogma_filter(query.filters),) if f is not None]
+        if query.doc_ids:
+            parts.append({"ref_doc_id": {"$in": list(query.doc_ids)}})
+        if query.node_ids:
+            parts.append({NODE_ID_KEY: {"$in": list(query.node_ids)}})
+        if not parts:
+            return None
+        return parts[0] if len(parts) == 1 else {"$and": parts}

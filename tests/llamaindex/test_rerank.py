@@ -1,0 +1,116 @@
+"""``OgmaRerank``: order and scores from ``ogma.Reranker``, first-stage scores kept, no mutation."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from llama_index.core import Document, StorageContext, VectorStoreIndex
+from llama_index.core.llms import MockLLM
+from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle, TextNode
+
+from llama_index.embeddings.ogma import OgmaEmbedding
+from llama_index.postprocessor.ogma_rerank import OgmaRerank
+from llama_index.vector_stores.ogma import OgmaVectorStore
+from ogma import Reranker
+from ogma.model_cache import cached_model_count
+
+QUERY = "what is the capital of france"
+TEXTS = ["bananas are yellow", "paris is the capital of france", "berlin is the capital of germany", "a river"]
+
+
+def scored_nodes() -> list[NodeWithScore]:
+    return [
+        NodeWithScore(node=TextNode(id_=f"n{i}", text=t, metadata={"src": f"s{i}"}), score=0.1 * (4 - i))
+        for i, t in enumerate(TEXTS)
+    ]
+
+
+def test_order_and_scores_are_the_cross_encoders(tiny_ce_dir: Path, fresh_model_cache: None) -> None:
+    rerank = OgmaRerank(model=str(tiny_ce_dir), top_n=3)
+    out = rerank.postprocess_nodes(scored_nodes(), query_str=QUERY)
+    nodes = scored_nodes()
+    texts = [n.node.get_content(metadata_mode=MetadataMode.EMBED) for n in nodes]
+    want = Reranker(str(tiny_ce_dir)).rerank(QUERY, texts, top_k=3)
+    assert [n.node.node_id for n in out] == [nodes[r.index].node.node_id for r in want]
+    assert [n.score for n in out] == pytest.approx([r.score for r in want])
+    assert [n.node.metadata["retrieval_score"] for n in out] == pytest.approx([nodes[r.index].score for r in want])
+
+
+def test_inputs_are_not_mutated_and_the_score_is_hidden_from_the_llm(tiny_ce_dir: Path) -> None:
+    nodes = scored_nodes()
+    out = OgmaRerank(model=str(tiny_ce_dir), top_n=None).postprocess_nodes(nodes, query_str=QUERY)
+    assert len(out) == len(nodes)
+    assert all("retrieval_score" not in n.node.metadata for n in nodes)
+    assert [n.score for n in nodes] == pytest.approx([0.4, 0.3, 0.2, 0.1])
+    for node in out:
+        assert "retrieval_score" not in node.node.get_content(metadata_mode=MetadataMode.LLM)
+        assert "retrieval_score" not in node.node.get_content(metadata_mode=MetadataMode.EMBED)
+        assert "src" in node.node.get_content(metadata_mode=MetadataMode.LLM)
+
+
+def test_alpha_blends_with_the_first_stage(tiny_ce_dir: Path) -> None:
+    nodes = scored_nodes()
+    out = OgmaRerank(model=str(tiny_ce_dir), top_n=4, alpha=0.3, normalize="linear").postprocess_nodes(
+        nodes, query_str=QUERY
+    )
+    reranker = Reranker(str(tiny_ce_dir), normalize="linear")
+    texts = [n.node.get_content(metadata_mode=MetadataMode.EMBED) for n in nodes]
+    want = reranker.rerank(QUERY, texts, first_stage_scores=[n.score for n in nodes], alpha=0.3)
+    assert [n.node.node_id for n in out] == [nodes[r.index].node.node_id for r in want]
+    assert [n.score for n in out] == pytest.approx([r.blended_score for r in want])
+
+
+def test_alpha_needs_scores(tiny_ce_dir: Path) -> None:
+    nodes = [NodeWithScore(node=TextNode(text="paris"), score=None)]
+    with pytest.raises(ValueError, match="no score"):
+        OgmaRerank(model=str(tiny_ce_dir), alpha=0.5).postprocess_nodes(nodes, query_str=QUERY)
+
+
+def test_async_equals_sync(tiny_ce_dir: Path) -> None:
+    rerank = OgmaRerank(model=str(tiny_ce_dir), top_n=2)
+    sync = rerank.postprocess_nodes(scored_nodes(), query_bundle=QueryBundle(QUERY))
+    both = asyncio.run(rerank.apostprocess_nodes(scored_nodes(), query_str=QUERY))
+    assert [(n.node.node_id, n.score) for n in both] == [(n.node.node_id, n.score) for n in sync]
+
+
+def test_empty_top_n_zero_and_missing_query(tiny_ce_dir: Path) -> None:
+    rerank = OgmaRerank(model=str(tiny_ce_dir), top_n=0)
+    assert rerank.postprocess_nodes([], query_str=QUERY) == []
+    assert rerank.postprocess_nodes(scored_nodes(), query_str=QUERY) == []
+    with pytest.raises(ValueError, match="query"):
+        rerank.postprocess_nodes(scored_nodes())
+
+
+def test_models_are_shared_and_a_loaded_one_can_be_passed(tiny_ce_dir: Path, fresh_model_cache: None) -> None:
+    assert OgmaRerank(model=str(tiny_ce_dir), top_n=1).cross_encoder is OgmaRerank(model=str(tiny_ce_dir)).cross_encoder
+    assert cached_model_count() == 1
+    loaded = Reranker(str(tiny_ce_dir))
+    assert OgmaRerank(reranker=loaded).cross_encoder is loaded
+    assert cached_model_count() == 1
+
+
+def test_in_a_query_engine_and_a_retriever_pipeline(tiny_model_dir: Path, tiny_ce_dir: Path) -> None:
+    index = VectorStoreIndex.from_documents(
+        [Document(text=t) for t in TEXTS],
+        storage_context=StorageContext.from_defaults(vector_store=OgmaVectorStore()),
+        embed_model=OgmaEmbedding(model_name=str(tiny_model_dir)),
+    )
+    rerank = OgmaRerank(model=str(tiny_ce_dir), top_n=2)
+    engine = index.as_query_engine(llm=MockLLM(max_tokens=5), similarity_top_k=4, node_postprocessors=[rerank])
+    response = engine.query(QUERY)
+    assert len(response.source_nodes) == 2
+    assert all("retrieval_score" in n.node.metadata for n in response.source_nodes)
+    retrieved = index.as_retriever(similarity_top_k=4).retrieve(QUERY)
+    reranked = rerank.postprocess_nodes(retrieved, query_str=QUERY)
+    assert [n.node.node_id for n in reranked] == [n.node.node_id for n in response.source_nodes]
+    assert [n.node.metadata["retrieval_score"] for n in reranked] == pytest.approx(
+        [next(r.score for r in retrieved if r.node.node_id == n.node.node_id) for n in reranked]
+    )
+
+
+def test_serialisation_round_trip() -> None:
+    rerank = OgmaRerank(model="some/cross-encoder", top_n=5, alpha=0.4, normalize="linear")
+    again = OgmaRerank.from_dict(rerank.to_dict())
+    assert (again.model, again.top_n, again.alpha, again.normalize) == ("some/cross-encoder", 5, 0.4, "linear")
