@@ -29,6 +29,7 @@ from typing import Any
 from tqdm import tqdm
 
 from ogma.chunking import chunk_text
+from ogma.cli.options import add_model_options, encoder_options
 from ogma.errors import OgmaError
 
 __all__ = ["SUFFIXES", "load_encoder", "register", "run", "store_model_id"]
@@ -45,11 +46,12 @@ class IndexInputError(OgmaError, ValueError):
     """An input file cannot be read or parsed."""
 
 
-def load_encoder(model: str) -> Any:
+def load_encoder(model: str, **options: Any) -> Any:
     """Create the text encoder for ``model`` (tests replace this function).
 
     Args:
         model: A model name, hub id or folder.
+        **options: ``TextEncoder`` options (``--threads``, ``--device``, ``--trust-remote-code``).
 
     Returns:
         An :class:`ogma.TextEncoder`.
@@ -60,7 +62,7 @@ def load_encoder(model: str) -> Any:
     """
     from ogma.encoder import TextEncoder
 
-    return TextEncoder(model)
+    return TextEncoder(model, **options)
 
 
 def store_model_id(db: str) -> str | None:
@@ -98,14 +100,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="files or directories to index")
     parser.add_argument("--db", required=True, help="the store file (created if missing)")
-    parser.add_argument(
-        "-m",
-        "--model",
-        default=None,
-        help=f"embedding model for a new store (default {DEFAULT_MODEL}; an existing store uses its own)",
+    add_model_options(
+        parser,
+        model_help=f"embedding model for a new store (default {DEFAULT_MODEL}; an existing store uses its own)",
+        precision=("float32", "int8", "binary"),
+        precision_help="index precision for a new store",
+        dim_help="Matryoshka dimension for a new store",
     )
-    parser.add_argument("--precision", choices=("float32", "int8", "binary"), help="index precision for a new store")
-    parser.add_argument("--dim", type=int, help="Matryoshka dimension for a new store")
     parser.add_argument(
         "--max-tokens", type=int, default=None, help="tokens per chunk (default: the model's window minus 16)"
     )
@@ -286,7 +287,7 @@ def run(args: argparse.Namespace) -> int:
     model = recorded or args.model or DEFAULT_MODEL
     if recorded and args.model and args.model != recorded:
         logger.info("the store records model %r; using it rather than --model %r", recorded, args.model)
-    encoder = load_encoder(model)
+    encoder = load_encoder(model, **encoder_options(args))
     window = getattr(encoder, "max_length", None)
     max_tokens = args.max_tokens or (max(16, int(window) - _RESERVED_TOKENS) if isinstance(window, int) else 256)
     overlap = args.overlap if args.overlap is not None else max_tokens // 8
