@@ -17,6 +17,7 @@ __all__ = [
     "DatasetError",
     "DuplicateDocumentError",
     "FilterError",
+    "FusionError",
     "LicenseWarning",
     "MissingExtraError",
     "ModelFileError",
@@ -98,6 +99,10 @@ class DuplicateDocumentError(StoreError, ValueError):
 
 class FilterError(OgmaError, ValueError):
     """A metadata filter is malformed."""
+
+
+class FusionError(OgmaError, ValueError):
+    """A hybrid fusion method or option is unknown, out of range, or given where it does not apply."""
 
 
 class DatasetError(OgmaError, ValueError):

@@ -39,7 +39,7 @@ from ogma.store.mirror import VectorMirror
 from ogma.store.mmr import mmr_select
 from ogma.store.opening import Int8Setting, needs_first_vectors, open_config, settle_first_vectors
 from ogma.store.pool import ConnectionPool
-from ogma.store.ranking import fuse_ranked, rerank_hits
+from ogma.store.ranking import fuse_ranked, fusion_params, refuse_hybrid_options, rerank_hits
 from ogma.store.schema import (
     INDEX_PRECISIONS,
     IndexPrecision,
@@ -797,9 +797,9 @@ class Store:
             filter: Metadata filter (see ``ogma.store.filters``), applied inside candidate
                 generation: if at least ``k`` documents match, ``k`` come back.
             fusion: Hybrid fusion method name, or ``{"method": ..., **params}`` for
-                :func:`ogma.fusion.fuse` (``None``: its default).
-            candidates: Depth of each ranked list before fusion or reranking
-                (default ``max(k, 50)`` in hybrid mode).
+                :func:`ogma.fusion.fuse` (``None``: its default). Hybrid mode only.
+            candidates: Depth of each ranked list before fusion (default ``max(k, 50)``).
+                Hybrid mode only; ``rerank_k`` sets the depth handed to a reranker.
             include_embeddings: Attach the stored vectors to the hits.
             rerank: A reranker (``rerank(query, documents, top_k, first_stage_scores=, alpha=)``);
                 reorders the first ``rerank_k`` hits.
@@ -818,6 +818,7 @@ class Store:
                 ``float`` included), or ``query`` is not a ``str``.
             ValueError: Negative ``k``, ``candidates`` below 1, unknown mode or backend, no
                 query, a query that is not valid Unicode, or an all-zero query vector.
+            FusionError: An invalid ``fusion``, or ``fusion``/``candidates`` outside hybrid mode.
             StoreMismatchError: A query vector of the wrong dimension.
             FilterError: A malformed filter, or one beyond the limits in ``docs/filters.md``.
         """
@@ -839,6 +840,9 @@ class Store:
             isinstance(rerank_alpha, (int, float)) and not isinstance(rerank_alpha, bool) and 0 <= rerank_alpha <= 1
         ):
             raise ValueError(f"rerank_alpha must be a number between 0 and 1 (or None), got {rerank_alpha!r}")
+        if mode != "hybrid":
+            refuse_hybrid_options(mode, fusion=fusion, candidates=candidates)
+        fusion_params(fusion)  # an invalid fusion fails before any search or encoding
         if k == 0:
             return []
         first_k = max(k, check_k(rerank_k, "rerank_k") if rerank_k is not None else 50) if rerank is not None else k
@@ -901,7 +905,7 @@ class Store:
             return dense_list, scores
         if mode == "lexical":
             return lexical_list, scores
-        fused = fuse_ranked(dense_list, lexical_list, fusion)
+        fused = fuse_ranked(dense_list, lexical_list, fusion, query=query)
         for rowid, score in fused:
             scores[rowid]["fused"] = score
         return fused[:count], scores
