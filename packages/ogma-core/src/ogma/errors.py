@@ -15,6 +15,7 @@ from __future__ import annotations
 __all__ = [
     "ConversionError",
     "DatasetError",
+    "DuplicateDocumentError",
     "FilterError",
     "FusionError",
     "LicenseWarning",
@@ -68,6 +69,32 @@ class StoreMismatchError(StoreError, ValueError):
 
 class SqliteDriverError(StoreError, RuntimeError):
     """No SQLite driver that can load sqlite-vec is available."""
+
+
+class DuplicateDocumentError(StoreError, ValueError):
+    """Documents with these ids are stored already and the write was asked to fail on them.
+
+    Attributes:
+        ids: The ids that exist (in input order).
+
+    Example:
+        >>> error = DuplicateDocumentError.for_ids(["a", "b"])
+        >>> error.ids, isinstance(error, ValueError)
+        (['a', 'b'], True)
+    """
+
+    ids: list[str]
+
+    @classmethod
+    def for_ids(cls, ids: list[str]) -> DuplicateDocumentError:
+        """The error for these existing ids (the message shows at most five)."""
+        shown = ", ".join(repr(i[:80]) for i in ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+        error = cls(
+            f"{len(ids)} document id(s) already stored: {shown}; nothing was written. "
+            'Pass on_conflict="replace" to overwrite them or on_conflict="skip" to keep the stored ones'
+        )
+        error.ids = list(ids)
+        return error
 
 
 class FilterError(OgmaError, ValueError):

@@ -16,6 +16,9 @@ is in ``docs/filters.md``. In short:
   does not, except ``$exists: False`` and ``$empty: True``.
 * A literal ``.`` (or a leading ``$``) in a key is escaped with a backslash; build such
   keys with :func:`field_key`.
+* The reserved keys ``$id`` and ``$content`` address the document's id and text (not
+  metadata), with the same operators: ``{"$id": {"$in": ["a", "b"]}}``. A metadata key
+  spelled ``$id`` is written ``field_key("$id")`` (``"\\$id"``), so the two never collide.
 
 :func:`compile_filter` turns a filter into a SQL boolean expression plus parameters;
 keys and values only ever travel as parameters. :func:`matches` evaluates the same
@@ -52,6 +55,7 @@ __all__ = [
     "LOGICAL_OPERATORS",
     "MAX_FILTER_DEPTH",
     "MAX_FILTER_PARAMETERS",
+    "RESERVED_FIELDS",
     "ComparisonOperator",
     "compile_filter",
     "escape_like",
@@ -80,6 +84,16 @@ MAX_SQL_DEPTH: Final = 960
 """The compiled expression tree's height (estimated from above) must stay under SQLite's default 1,000."""
 
 IN_INLINE_MAX = 64
+
+RESERVED_FIELDS: Final[tuple[str, ...]] = ("$id", "$content")
+"""Top-level filter keys that address the document's id and text instead of metadata."""
+
+# Internal paths of the reserved fields: their empty first part cannot come out of
+# parse_field_key (it refuses empty parts), so they never equal a metadata path.
+_ID_PATH: Final = ("", "$id")
+_CONTENT_PATH: Final = ("", "$content")
+_RESERVED_PATHS: Final = {"$id": _ID_PATH, "$content": _CONTENT_PATH}
+_RESERVED_COLUMNS: Final = {_ID_PATH: "id", _CONTENT_PATH: "text"}
 """``$in``/``$nin`` lists with more values of one type are bound as one JSON array (read by ``json_each``)."""
 
 _CHAIN: Final = 16
@@ -342,7 +356,11 @@ def _parse_condition(path: tuple[str, ...], op: str, value: object, where: str) 
 
 
 def _parse_field(key: str, value: object, where: str) -> list[_Node]:
-    path = parse_field_key(_valid_unicode(key, f"the filter key {_short(key)} at {_where(where)}"))
+    path: tuple[str, ...]
+    if key in _RESERVED_PATHS:
+        path = _RESERVED_PATHS[key]
+    else:
+        path = parse_field_key(_valid_unicode(key, f"the filter key {_short(key)} at {_where(where)}"))
     if not isinstance(value, Mapping):
         if isinstance(value, list | tuple | Set):
             raise FilterError(
@@ -382,9 +400,12 @@ def _parse(filter_: object, where: str) -> _Node:
             nodes.append(_And(children) if key == "$and" else _Or(children))
         elif key == "$not":
             nodes.append(_Not(_parse(value, f"{where}.$not".lstrip("."))))
+        elif key in _RESERVED_PATHS:
+            nodes.extend(_parse_field(key, value, where))
         elif key.startswith("$"):
             raise FilterError(
-                f"Unknown logical operator {_short(key)} at {_where(where)}; {_OPERATORS_HELP}. "
+                f"Unknown logical operator {_short(key)} at {_where(where)}; {_OPERATORS_HELP}; "
+                f"reserved document fields: {', '.join(RESERVED_FIELDS)}. "
                 f"A field whose name starts with '$' is written with a backslash: {field_key(key)!r}."
             )
         else:
@@ -450,12 +471,18 @@ class _Sql:
     def __init__(self, column: str) -> None:
         self.col = column
         self.params: list[object] = []
+        table = column.rsplit(".", 1)[0] + "." if "." in column else ""
+        self.reserved = {path: f'{table}"{name}"' for path, name in _RESERVED_COLUMNS.items()}
 
     def type_(self, path: tuple[str, ...]) -> str:
+        if path in self.reserved:  # the id or text column: a string (text may be NULL)
+            return f"(CASE WHEN {self.reserved[path]} IS NULL THEN 'null' ELSE 'text' END)"
         self.params.append(_json_path(path))
         return f"IFNULL(json_type({self.col}, ?), 'missing')"
 
     def value(self, path: tuple[str, ...]) -> str:
+        if path in self.reserved:
+            return self.reserved[path]
         self.params.append(_json_path(path))
         return f"json_extract({self.col}, ?)"
 
@@ -574,6 +601,8 @@ class _Sql:
             inner = self.typed_in(path, value)
             return "1" if inner == "0" else f"NOT {inner}"
         if op == "$exists":
+            if path in self.reserved:  # every document has an id and a text column
+                return "1" if value else "0"
             return f"json_type({self.col}, {self.param(_json_path(path))}) IS {'NOT NULL' if value else 'NULL'}"
         if op == "$contains":
             return self.contains(path, value)
@@ -775,8 +804,20 @@ def _py_like(field: Any, pattern: _Pattern, *, fold: bool) -> bool:
     return re.fullmatch(regex, field, flags=re.DOTALL) is not None
 
 
-def _py_condition(cond: _Cond, metadata: Mapping[str, Any] | None) -> bool:
-    field = _normalise(_lookup(metadata, cond.path))
+_Fields: TypeAlias = "Mapping[tuple[str, ...], Any]"
+
+
+def _py_condition(cond: _Cond, metadata: Mapping[str, Any] | None, fields: _Fields) -> bool:
+    if cond.path in _RESERVED_COLUMNS:
+        field = fields.get(cond.path, _MISSING)
+        if field is _MISSING:
+            name = "$id" if cond.path == _ID_PATH else "$content"
+            keyword = "id" if cond.path == _ID_PATH else "content"
+            raise FilterError(f"The filter uses {name}: pass {keyword}= to matches() (or to the predicate).")
+        if cond.op == "$exists":
+            return bool(cond.value)
+    else:
+        field = _normalise(_lookup(metadata, cond.path))
     op, target = cond.op, cond.value
     if op == "$eq":
         return _py_eq(field, target)
@@ -812,17 +853,35 @@ def _py_condition(cond: _Cond, metadata: Mapping[str, Any] | None) -> bool:
     raise FilterError(f"Unknown operator {op!r}; {_OPERATORS_HELP}.")  # unreachable: parsing validated it
 
 
-def _py_node(node: _Node, metadata: Mapping[str, Any] | None) -> bool:
+def _py_node(node: _Node, metadata: Mapping[str, Any] | None, fields: _Fields) -> bool:
     if isinstance(node, _Cond):
-        return _py_condition(node, metadata)
+        return _py_condition(node, metadata, fields)
     if isinstance(node, _Not):
-        return not _py_node(node.child, metadata)
+        return not _py_node(node.child, metadata, fields)
     if isinstance(node, _And):
-        return all(_py_node(child, metadata) for child in node.children)
-    return any(_py_node(child, metadata) for child in node.children)
+        return all(_py_node(child, metadata, fields) for child in node.children)
+    return any(_py_node(child, metadata, fields) for child in node.children)
 
 
-def matches(filter: Mapping[str, Any] | None, metadata: Mapping[str, Any] | None) -> bool:
+_UNSET: Final = object()
+
+
+def _fields(id: Any, content: Any) -> dict[tuple[str, ...], Any]:
+    fields: dict[tuple[str, ...], Any] = {}
+    if id is not _UNSET:
+        fields[_ID_PATH] = id
+    if content is not _UNSET:
+        fields[_CONTENT_PATH] = content
+    return fields
+
+
+def matches(
+    filter: Mapping[str, Any] | None,
+    metadata: Mapping[str, Any] | None,
+    *,
+    id: str | None = _UNSET,  # type: ignore[assignment]  # a sentinel: "not given" differs from None
+    content: str | None = _UNSET,  # type: ignore[assignment]
+) -> bool:
     """Evaluate a filter against one metadata dict in pure Python.
 
     The semantics are exactly those of the SQL that :func:`compile_filter` produces
@@ -831,12 +890,15 @@ def matches(filter: Mapping[str, Any] | None, metadata: Mapping[str, Any] | None
     Args:
         filter: The filter dict, or None (matches everything).
         metadata: The document's metadata (JSON-like values), or None (no fields).
+        id: The document's id, for filters on ``$id``.
+        content: The document's text (``None`` for a document without one), for filters on ``$content``.
 
     Returns:
         Whether the metadata satisfies the filter.
 
     Raises:
-        FilterError: If the filter is malformed.
+        FilterError: If the filter is malformed, or uses ``$id``/``$content`` without
+            ``id=``/``content=`` given.
 
     Example:
         >>> matches({"year": {"$gte": 2020}, "lang": "en"}, {"year": 2021, "lang": "en"})
@@ -845,11 +907,13 @@ def matches(filter: Mapping[str, Any] | None, metadata: Mapping[str, Any] | None
         True
         >>> matches({"flag": 1}, {"flag": True})
         False
+        >>> matches({"$id": {"$in": ["a", "b"]}, "$content": {"$contains": "cat"}}, {}, id="a", content="a cat")
+        True
     """
-    return _py_node(_parse_top(filter), metadata)
+    return _py_node(_parse_top(filter), metadata, _fields(id, content))
 
 
-def predicate(filter: Mapping[str, Any] | None) -> Callable[[Mapping[str, Any] | None], bool]:
+def predicate(filter: Mapping[str, Any] | None) -> Callable[..., bool]:
     """Parse a filter once and return a function that evaluates it like :func:`matches`.
 
     Use it to test many documents against one filter: :func:`matches` parses the filter
@@ -859,7 +923,8 @@ def predicate(filter: Mapping[str, Any] | None) -> Callable[[Mapping[str, Any] |
         filter: The filter dict, or None (matches everything).
 
     Returns:
-        A function from one metadata dict (or None) to whether it satisfies the filter.
+        A function from one metadata dict (or None), and the keywords ``id=``/``content=``
+        of :func:`matches`, to whether the document satisfies the filter.
 
     Raises:
         FilterError: If the filter is malformed (raised here, not when the function runs).
@@ -871,7 +936,12 @@ def predicate(filter: Mapping[str, Any] | None) -> Callable[[Mapping[str, Any] |
     """
     node = _parse_top(filter)
 
-    def check(metadata: Mapping[str, Any] | None) -> bool:
-        return _py_node(node, metadata)
+    def check(
+        metadata: Mapping[str, Any] | None,
+        *,
+        id: str | None = _UNSET,  # type: ignore[assignment]
+        content: str | None = _UNSET,  # type: ignore[assignment]
+    ) -> bool:
+        return _py_node(node, metadata, _fields(id, content))
 
     return check

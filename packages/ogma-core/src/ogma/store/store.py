@@ -30,10 +30,11 @@ import numpy.typing as npt
 from tqdm.auto import tqdm
 
 from ogma.compress import Int8Ranges, normalize, truncate
-from ogma.errors import StoreError, StoreMismatchError
+from ogma.errors import DuplicateDocumentError, StoreError, StoreMismatchError
 from ogma.store.connect import Connection, Driver
 from ogma.store.document import Document
 from ogma.store.encoding import StoreEncoder, as_encoder
+from ogma.store.metadata import field_range, field_types, field_values, update_metadata
 from ogma.store.mirror import VectorMirror
 from ogma.store.mmr import mmr_select
 from ogma.store.opening import Int8Setting, needs_first_vectors, open_config, settle_first_vectors
@@ -56,7 +57,7 @@ from ogma.store.validate import (
     check_texts,
 )
 from ogma.store.vectors import VectorCodec, fetch_vectors
-from ogma.store.writes import PreparedRows, prepare_rows, upsert
+from ogma.store.writes import ON_CONFLICT, OnConflict, PreparedRows, prepare_rows, upsert
 from ogma.store.writes import delete as delete_rows
 from ogma.types import SEARCH_MODES, Hit, SearchMode
 from ogma.validation import check_count, check_str, check_unicode_texts
@@ -275,11 +276,19 @@ class Store:
         embeddings: Any = None,
         *,
         batch_size: int = DEFAULT_BATCH_SIZE,
+        on_conflict: OnConflict = "replace",
     ) -> list[str]:
         """Insert or replace (by id) documents with their metadata and vectors.
 
         Each batch is one transaction: a document's row, FTS entry and vectors are
         written together or not at all.
+
+        ``on_conflict`` says what happens to an id that is already stored: ``"replace"``
+        (the default: upsert), ``"skip"`` (keep the stored document, drop the new row) or
+        ``"fail"`` (raise :class:`~ogma.errors.DuplicateDocumentError` and write nothing).
+        The check runs inside each batch's write transaction; with ``"fail"`` all ids are
+        also checked before the first batch, so a call spanning several batches writes
+        nothing when an id existed when it started.
 
         Args:
             texts: Document texts.
@@ -290,11 +299,13 @@ class Store:
                 store's dimension, or the model's full dimension which is then truncated).
                 Without them the encoder embeds the texts.
             batch_size: Documents per transaction (and per encoder call).
+            on_conflict: ``"replace"``, ``"skip"`` or ``"fail"`` (see above).
 
         Returns:
-            The ids, in input order.
+            The ids written, in input order (with ``on_conflict="skip"``, without the skipped ones).
 
         Raises:
+            DuplicateDocumentError: ``on_conflict="fail"`` and an id is stored already.
             TypeError: A text, id or metadata entry has the wrong type (the message names its index).
             ValueError: Length mismatch, duplicate ids, NaN/inf vectors, or invalid Unicode text.
             StoreMismatchError: Embeddings of the wrong dimension.
@@ -305,6 +316,8 @@ class Store:
         metas = check_metadatas(metadatas, len(texts))
         doc_ids = check_ids(ids, len(texts))
         batch_size = check_count(batch_size, "batch_size")
+        if on_conflict not in ON_CONFLICT:
+            raise ValueError(f"on_conflict must be one of {', '.join(map(repr, ON_CONFLICT))}, got {on_conflict!r}")
         if not texts:
             return []
         check_unicode_texts(texts, "texts")  # before any batch is written: all or nothing
@@ -320,8 +333,12 @@ class Store:
         # adding 100k documents (float32, 256-d, file in tmpfs) took 1.65-1.99 s with it and
         # 2.20-2.34 s with checkpoints postponed to one at the end.
         with self._pool.connection() as conn, tqdm(total=len(texts), disable=not show, unit="doc") as bar:
-            self._add_batches(conn, bar, doc_ids, texts, metas, given, batch_size)
-        return doc_ids
+            if on_conflict == "fail" and len(texts) > batch_size:
+                stored = [d.id for d in self._get_with(conn, doc_ids)]
+                if stored:
+                    raise DuplicateDocumentError.for_ids(stored)
+            skipped = self._add_batches(conn, bar, doc_ids, texts, metas, given, batch_size, on_conflict)
+        return [i for i in doc_ids if i not in skipped] if skipped else doc_ids
 
     def _add_batches(
         self,
@@ -332,12 +349,14 @@ class Store:
         metas: list[str],
         given: FloatArray | None,
         batch_size: int,
-    ) -> None:
-        """Write ``batch_size`` documents per transaction, in order.
+        on_conflict: OnConflict = "replace",
+    ) -> set[str]:
+        """Write ``batch_size`` documents per transaction, in order; return the skipped ids.
 
         Everything that does not need the database (embedding, hashing, packing) is done
         before the batch's transaction opens, so the write lock is held only for SQL.
         """
+        skipped: set[str] = set()
         for start in range(0, len(texts), batch_size):
             stop = min(start + batch_size, len(texts))
             if given is not None:
@@ -360,8 +379,9 @@ class Store:
                 self._fit_checked(vectors),
                 first_index=start,
             )
-            self._write_rows(conn, rows)
+            skipped |= self._write_rows(conn, rows, on_conflict)
             bar.update(stop - start)
+        return skipped
 
     def _settle(self, conn: Connection, vectors: FloatArray) -> None:
         """Fix the dimension (and int8 ranges) of a store that has no vectors yet."""
@@ -392,10 +412,17 @@ class Store:
         if self.read_only:
             raise StoreError(f"this store was opened with read_only=True; open it without it to {method} documents")
 
-    def _write_rows(self, conn: Connection, rows: PreparedRows) -> None:
+    def _write_rows(self, conn: Connection, rows: PreparedRows, on_conflict: OnConflict = "replace") -> set[str]:
         mirror = self._vector_mirror()
-        result = upsert(conn, mirror.codec, rows)
-        mirror.record_write(result.old_generation, result.new_generation, np.asarray(result.rowids), rows.unit)
+        result = upsert(conn, mirror.codec, rows, on_conflict=on_conflict)
+        if result.written is None:
+            mirror.record_write(result.old_generation, result.new_generation, np.asarray(result.rowids), rows.unit)
+            return set()
+        if result.rowids:
+            unit = rows.unit[result.written]
+            mirror.record_write(result.old_generation, result.new_generation, np.asarray(result.rowids), unit)
+        kept = set(result.written)
+        return {doc_id for index, doc_id in enumerate(rows.ids) if index not in kept}
 
     def delete(self, ids: Sequence[str] | None = None, *, filter: Mapping[str, Any] | None = None) -> int:
         """Delete documents by id, by metadata filter, or both (ids that also match).
@@ -445,10 +472,193 @@ class Store:
         return len(result.rowids)
 
     # -- reading ------------------------------------------------------------
-    def count(self) -> int:
-        """Number of documents."""
+    def count(self, *, filter: Mapping[str, Any] | None = None) -> int:
+        """Number of documents, or of those matching ``filter``.
+
+        Args:
+            filter: A metadata filter (see ``docs/filters.md``); ``None`` or ``{}`` counts all.
+
+        Raises:
+            FilterError: The filter is malformed.
+
+        Example:
+            >>> import numpy as np
+            >>> store = Store(":memory:", dim=2)
+            >>> _ = store.add(["a", "b"], [{"k": 1}, {"k": 2}], embeddings=np.eye(2))
+            >>> store.count(), store.count(filter={"k": {"$gt": 1}})
+            (2, 1)
+        """
+        sql, params = self._filter(filter)
         with self._pool.connection() as conn:
-            return int(conn.scalar(f"SELECT count(*) FROM {quote_identifier(DOCUMENTS)}"))
+            return int(conn.scalar(f"SELECT count(*) FROM {quote_identifier(DOCUMENTS)} WHERE {sql or '1'}", params))
+
+    def _get_with(self, conn: Connection, ids: Sequence[str]) -> list[Document]:
+        found = []
+        for chunk in chunked(list(dict.fromkeys(ids))):
+            sql = select_in_sql(DOCUMENTS, ["id", "text", "metadata"], "id", len(chunk))
+            found += [Document(i, t, json.loads(m), None) for i, t, m in conn.fetchall(sql, list(chunk))]
+        order = {doc_id: index for index, doc_id in enumerate(ids)}
+        return sorted(found, key=lambda d: order[d.id])
+
+    def update(
+        self,
+        ids: Sequence[str] | None = None,
+        *,
+        metadata: Mapping[str, Any],
+        filter: Mapping[str, Any] | None = None,
+        replace: bool = False,
+    ) -> int:
+        """Change the metadata of documents chosen by id, by filter, or both (ids that also match).
+
+        Texts and vectors are untouched. The update is one transaction.
+
+        Args:
+            ids: Ids to update (unknown ids are ignored).
+            metadata: New metadata. Merged into the stored metadata (its top-level keys
+                overwrite those stored, others stay), or put in its place with ``replace=True``.
+            filter: A metadata filter (see ``docs/filters.md``) choosing the documents; an
+                empty one is refused like in :meth:`delete`.
+            replace: Replace the whole metadata instead of merging.
+
+        Returns:
+            How many documents were updated.
+
+        Raises:
+            TypeError: ``metadata`` is not a dict of JSON-serialisable values, or ``ids`` is a string.
+            ValueError: Neither ``ids`` nor a filter was given, or the filter is empty.
+            FilterError: The filter is malformed.
+
+        Example:
+            >>> import numpy as np
+            >>> store = Store(":memory:", dim=2)
+            >>> _ = store.add(["a", "b"], [{"k": 1}, {"k": 2}], ids=["1", "2"], embeddings=np.eye(2))
+            >>> store.update(filter={"k": 2}, metadata={"seen": True})
+            1
+            >>> store.get(["2"])[0].metadata
+            {'k': 2, 'seen': True}
+        """
+        self._check_writable("update")
+        if ids is None and filter is None:
+            raise ValueError("give ids=, filter=, or both to say which documents to update")
+        if not isinstance(metadata, Mapping):
+            raise TypeError(f"metadata must be a dict, got {type(metadata).__name__}")
+        check_metadatas([dict(metadata)], 1)
+        doc_ids = None if ids is None else check_lookup_ids(ids)
+        where = None
+        if filter is not None:
+            if not isinstance(filter, Mapping) or not filter:
+                raise ValueError(
+                    f"filter must be a non-empty dict (an empty one would update every document), got {filter!r}"
+                )
+            where = self._filter(filter)
+        if doc_ids == []:
+            return 0
+        with self._pool.connection() as conn:
+            return update_metadata(conn, doc_ids, where, metadata, replace=replace)
+
+    def delete_all(self, *, confirm: bool = False) -> int:
+        """Delete every document (the store, its settings and dimension stay).
+
+        ``delete(filter={})`` is refused so that an empty filter built by mistake cannot
+        wipe a store; this is the deliberate way, and it needs ``confirm=True``.
+
+        Args:
+            confirm: Must be ``True``.
+
+        Returns:
+            How many documents were deleted.
+
+        Raises:
+            ValueError: ``confirm`` is not ``True``.
+
+        Example:
+            >>> import numpy as np
+            >>> store = Store(":memory:", dim=2)
+            >>> _ = store.add(["a", "b"], embeddings=np.eye(2))
+            >>> store.delete_all(confirm=True), store.count()
+            (2, 0)
+        """
+        self._check_writable("delete")
+        if confirm is not True:
+            raise ValueError("delete_all() deletes every document: call it as delete_all(confirm=True)")
+        with self._pool.connection() as conn:
+            result = delete_rows(conn, None, where=("1", []))
+        if self._mirror is not None and result.rowids:
+            self._mirror.record_write(result.old_generation, result.new_generation, np.asarray(result.rowids), None)
+        return len(result.rowids)
+
+    def _field_name(self, field: Any) -> str:
+        check_str(field, "field")
+        if not field:
+            raise ValueError("field must be a non-empty metadata key")
+        return str(field)
+
+    def metadata_fields(self, *, filter: Mapping[str, Any] | None = None) -> dict[str, str]:
+        """Top-level metadata keys of the (matching) documents with their inferred types.
+
+        A type is ``"str"``, ``"int"``, ``"float"``, ``"bool"``, ``"list"``, ``"dict"``,
+        ``"null"`` (only nulls), or ``"mixed"``; ints and floats together give ``"float"``.
+
+        Args:
+            filter: Only look at documents matching this filter.
+
+        Example:
+            >>> import numpy as np
+            >>> store = Store(":memory:", dim=2)
+            >>> _ = store.add(["a", "b"], [{"n": 1, "s": "x"}, {"n": 2.5}], embeddings=np.eye(2))
+            >>> store.metadata_fields()
+            {'n': 'float', 's': 'str'}
+        """
+        where = self._filter(filter)
+        with self._pool.connection() as conn:
+            return field_types(conn, where)
+
+    def metadata_values(self, field: str, *, filter: Mapping[str, Any] | None = None) -> list[tuple[Any, int]]:
+        """Distinct non-null values of a top-level metadata field, with how many documents hold each.
+
+        Ordered by count (most frequent first). Lists and dicts count as whole values.
+
+        Args:
+            field: The top-level metadata key.
+            filter: Only count documents matching this filter.
+
+        Raises:
+            TypeError: ``field`` is not a string.
+            ValueError: ``field`` is empty.
+
+        Example:
+            >>> import numpy as np
+            >>> store = Store(":memory:", dim=2)
+            >>> _ = store.add(["a", "b", "c"], [{"t": "x"}, {"t": "y"}, {"t": "x"}], embeddings=np.eye(3, 2))
+            >>> store.metadata_values("t")
+            [('x', 2), ('y', 1)]
+        """
+        name = self._field_name(field)
+        where = self._filter(filter)
+        with self._pool.connection() as conn:
+            return field_values(conn, name, where)
+
+    def metadata_range(self, field: str, *, filter: Mapping[str, Any] | None = None) -> tuple[Any, Any] | None:
+        """``(min, max)`` of a top-level metadata field, or ``None`` if no document holds a number or string there.
+
+        Numbers are compared when the field holds any (ints and floats together),
+        otherwise strings (by code point); other values are ignored.
+
+        Args:
+            field: The top-level metadata key.
+            filter: Only look at documents matching this filter.
+
+        Example:
+            >>> import numpy as np
+            >>> store = Store(":memory:", dim=2)
+            >>> _ = store.add(["a", "b"], [{"y": 2001}, {"y": 1999.5}], embeddings=np.eye(2))
+            >>> store.metadata_range("y")
+            (1999.5, 2001)
+        """
+        name = self._field_name(field)
+        where = self._filter(filter)
+        with self._pool.connection() as conn:
+            return field_range(conn, name, where)
 
     def _rows_by_rowid(self, conn: Connection, rowids: Sequence[int]) -> dict[int, tuple[str, str, str]]:
         found: dict[int, tuple[str, str, str]] = {}

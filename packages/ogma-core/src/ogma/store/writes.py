@@ -23,18 +23,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
+from ogma.errors import DuplicateDocumentError
 from ogma.store.connect import Connection
 from ogma.store.schema import bump_generation, content_hash
 from ogma.store.sql import DOCUMENTS, FTS, chunked, fts_delete_sql, insert_sql, quote_identifier, select_in_sql
 from ogma.store.validate import encode_text
 from ogma.store.vectors import VectorCodec, delete_vectors, unit_rows, write_vectors
 
-__all__ = ["PreparedRows", "WriteResult", "delete", "prepare_rows", "upsert"]
+__all__ = ["ON_CONFLICT", "OnConflict", "PreparedRows", "WriteResult", "delete", "prepare_rows", "upsert"]
+
+OnConflict = Literal["replace", "skip", "fail"]
+ON_CONFLICT: tuple[OnConflict, ...] = ("replace", "skip", "fail")
+"""What :func:`upsert` does with an id that is already stored."""
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -47,6 +52,8 @@ class WriteResult:
         rowids: Rowids written (upsert) or removed (delete), in input order.
         old_generation: The change counter before the write.
         new_generation: The change counter after it.
+        written: For an upsert, the positions (in the prepared batch) of the rows that
+            were written, parallel to ``rowids``; ``None`` when every row was written.
 
     Example:
         >>> WriteResult(rowids=[1, 2], old_generation=4, new_generation=5).rowids
@@ -56,6 +63,7 @@ class WriteResult:
     rowids: list[int]
     old_generation: int
     new_generation: int
+    written: list[int] | None = None
 
 
 @dataclass(frozen=True)
@@ -151,17 +159,54 @@ def _existing(conn: Connection, ids: Sequence[str]) -> dict[str, tuple[int, str]
     return found
 
 
-def upsert(conn: Connection, codec: VectorCodec, rows: PreparedRows) -> WriteResult:
-    """Insert or replace documents (by id) with their FTS rows and vectors, atomically.
+def _skip_existing(rows: PreparedRows, existing: dict[str, tuple[int, str]]) -> tuple[PreparedRows, list[int]]:
+    """The rows whose ids are not stored yet, and their positions in ``rows``."""
+    keep = [i for i, doc_id in enumerate(rows.ids) if doc_id not in existing]
+
+    def pick(values: list[Any]) -> list[Any]:
+        return [values[i] for i in keep]
+
+    kept = PreparedRows(
+        ids=pick(rows.ids),
+        texts=pick(rows.texts),
+        metadatas=pick(rows.metadatas),
+        hashes=pick(rows.hashes),
+        vector_blobs=pick(rows.vector_blobs),
+        code_blobs=pick(rows.code_blobs),
+        unit=rows.unit[keep],
+    )
+    return kept, keep
+
+
+def upsert(
+    conn: Connection, codec: VectorCodec, rows: PreparedRows, *, on_conflict: OnConflict = "replace"
+) -> WriteResult:
+    """Insert documents (by id) with their FTS rows and vectors, atomically.
 
     Args:
         conn: The connection.
         codec: The store's vector codec (the one ``rows`` were prepared with).
         rows: The batch, from :func:`prepare_rows`.
+        on_conflict: For ids already stored: ``"replace"`` them, ``"skip"`` those rows
+            (the stored documents stay), or ``"fail"`` (raise, write nothing). Checked
+            inside the write transaction, so a concurrent writer cannot slip in between.
+
+    Raises:
+        DuplicateDocumentError: ``on_conflict="fail"`` and some ids are stored already
+            (the transaction is rolled back: nothing of the batch is written).
     """
     documents = quote_identifier(DOCUMENTS)
     with conn.transaction():
         existing = _existing(conn, rows.ids)
+        written: list[int] | None = None
+        if existing and on_conflict == "fail":
+            raise DuplicateDocumentError.for_ids([i for i in rows.ids if i in existing])
+        if existing and on_conflict == "skip":
+            rows, written = _skip_existing(rows, existing)
+            existing = {}
+            if not rows.ids:
+                generation = int(conn.scalar("SELECT value FROM ogma_config WHERE key = 'generation'") or 0)
+                return WriteResult([], generation, generation, [])
         next_rowid = int(conn.scalar(f"SELECT COALESCE(MAX(rowid), 0) FROM {documents}")) + 1
         new_rows: list[tuple[Any, ...]]
         updated: list[tuple[Any, ...]] = []
@@ -191,7 +236,7 @@ def upsert(conn: Connection, codec: VectorCodec, rows: PreparedRows) -> WriteRes
         conn.executemany(insert_sql(FTS, ["rowid", "text"]), list(zip(rowids, rows.texts)))
         write_vectors(conn, codec, rowids, rows.vector_blobs, rows.code_blobs)
         new_generation = bump_generation(conn)
-    return WriteResult(rowids, new_generation - 1, new_generation)
+    return WriteResult(rowids, new_generation - 1, new_generation, written)
 
 
 def delete(
