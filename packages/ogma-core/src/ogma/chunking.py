@@ -384,7 +384,9 @@ def iter_chunks(
                 break
             j, next_i = step
             start, end = spans[i][0], spans[j - 1][1]
-            yield Chunk(text=window[start:end], start=base + start, end=base + end, index=index, tokens=units.size(i, j))
+            yield Chunk(
+                text=window[start:end], start=base + start, end=base + end, index=index, tokens=units.size(i, j)
+            )
             index += 1
             if j >= n and eof:
                 return
