@@ -91,7 +91,7 @@ def store_info(db: str, *, top: int = 5) -> dict[str, Any]:
         "schema_version": config.schema_version,
         "created_with": config.created_with or None,
         "size_bytes": size,
-        "modified": dt.datetime.fromtimestamp(modified, tz=dt.timezone.utc).isoformat(timespec="seconds"),
+        "modified": dt.datetime.fromtimestamp(modified, tz=dt.UTC).isoformat(timespec="seconds"),
         "sources": len(sources),
         "top_sources": [[source, n] for source, n in sources.most_common(max(top, 0))],
     }
