@@ -370,16 +370,18 @@ def iter_chunks(
                 parts.append(piece)
                 held += len(piece)
         buffer = "".join(parts)
-        cut = len(buffer) if eof else _last_space_run(buffer)
+        limit = min(len(buffer), target + want)  # tokenise a bounded window, whatever the pieces' size
+        final = eof and limit == len(buffer)
+        cut = len(buffer) if final else _last_space_run(buffer[:limit])
         window = buffer[:cut]
         spans = spans_of(window)
         units = _Units(window, spans, counter)
         n = len(spans)
-        bound = n if eof else max(0, n - _MARGIN)
+        bound = n if final else max(0, n - _MARGIN)
         i = bisect.bisect_left(spans, (target, -1))
         first = i
         while i < bound:
-            step = _step(units, i, bound, max_tokens, overlap, final=eof)
+            step = _step(units, i, bound, max_tokens, overlap, final=final)
             if step is None:
                 break
             j, next_i = step
@@ -388,16 +390,16 @@ def iter_chunks(
                 text=window[start:end], start=base + start, end=base + end, index=index, tokens=units.size(i, j)
             )
             index += 1
-            if j >= n and eof:
+            if j >= n and final:
                 return
             i = next_i
-        if eof:
+        if final:
             return
         if i < n:
             target = spans[i][0]
             keep = _word_start(buffer, target)
         else:  # no tokens left before the cut: drop the text (all of it when it is only whitespace)
-            keep = len(buffer) if cut == 0 and buffer.isspace() else cut
+            keep = limit if cut == 0 and buffer[:limit].isspace() else cut
             target = keep
         want = want * 2 if i == first and keep == 0 else window_chars
         buffer = buffer[keep:]
