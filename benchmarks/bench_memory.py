@@ -30,6 +30,7 @@ Inputs are generated in a temporary folder (``--workdir`` to choose it) and remo
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -153,12 +154,26 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
+def _reset_window_peak() -> None:
+    """Start a new peak-RSS window (Linux: writing 5 to clear_refs resets VmHWM)."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+
+
+def _window_peak_mb() -> float | None:
+    """Peak RSS since :func:`_reset_window_peak` (VmHWM), or None where /proc is missing."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return None
+    return int(status.split("VmHWM:")[1].split()[0]) / 1024
+
+
 def _child(args: argparse.Namespace) -> dict[str, Any]:
     """Run one measurement in this (fresh) process."""
     import ogma.cli.index as index_cli
     from ogma.cli import main
 
-    baseline = _peak_mb()
     if args.child == "chunk-whole" or args.child == "chunk-stream":
         from tokenizers import Tokenizer
 
@@ -171,6 +186,7 @@ def _child(args: argparse.Namespace) -> dict[str, Any]:
         tokenizer.no_truncation()
         tokenizer.no_padding()
         baseline = _peak_mb()
+        _reset_window_peak()
         start = time.perf_counter()
         if args.child == "chunk-whole":
             n = len(
@@ -181,7 +197,14 @@ def _child(args: argparse.Namespace) -> dict[str, Any]:
         else:
             pieces = iter_text(args.input, "utf-8-sig")
             n = sum(1 for _ in iter_chunks(pieces, max_tokens=240, overlap=30, tokenizer=tokenizer))
-        return {"chunks": n, "seconds": time.perf_counter() - start, "peak_rss_mb": _peak_mb(), "baseline_mb": baseline}
+        seconds = time.perf_counter() - start
+        return {
+            "chunks": n,
+            "seconds": seconds,
+            "peak_rss_mb": _peak_mb(),
+            "baseline_mb": baseline,
+            "peak_after_setup_mb": _window_peak_mb(),
+        }
     if args.child == "index-hash-tokenizer":
         from ogma.encoder import TextEncoder
 
@@ -190,20 +213,34 @@ def _child(args: argparse.Namespace) -> dict[str, Any]:
         encoder.encode_documents = fast  # type: ignore[method-assign]
         index_cli.load_encoder = lambda model: encoder  # type: ignore[assignment]
     elif args.child == "index-hash-words":
-        index_cli.load_encoder = lambda model: _HashEncoder()  # type: ignore[assignment]
-    elif args.child != "index-real":
+        words = _HashEncoder()
+        index_cli.load_encoder = lambda model: words  # type: ignore[assignment]
+    elif args.child == "index-real":
+        real = index_cli.load_encoder(args.model)
+        index_cli.load_encoder = lambda model: real  # type: ignore[assignment]
+    else:
         raise SystemExit(f"unknown child mode {args.child}")
     db = Path(args.workdir) / f"store-{os.getpid()}.ogma"
+    baseline = _peak_mb()
+    _reset_window_peak()
     start = time.perf_counter()
     code = main(["index", args.input, "--db", str(db), "-q", "-m", args.model])
     seconds = time.perf_counter() - start
+    during = _window_peak_mb()
     from ogma.store import Store
 
     with Store(str(db), read_only=True) as store:
         chunks = store.count()
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
-    return {"exit": code, "chunks": chunks, "seconds": seconds, "peak_rss_mb": _peak_mb(), "baseline_mb": baseline}
+    return {
+        "exit": code,
+        "chunks": chunks,
+        "seconds": seconds,
+        "peak_rss_mb": _peak_mb(),
+        "baseline_mb": baseline,
+        "peak_after_setup_mb": during,
+    }
 
 
 def _measure(mode: str, path: Path, workdir: Path, model: str) -> dict[str, Any]:

@@ -185,11 +185,13 @@ class _ProgressLines:
             self.line()
 
     def line(self) -> None:
+        scale, unit = (1e6, "MB") if self.bytes_total >= 1e6 else (1e3, "KB")
         now = time.monotonic()
         self.last = now
         rate = self.chunks / max(now - self.start, 1e-9)
         self.stream.write(
-            f"indexing: {self.files}/{self.files_total} files, {self.bytes / 1e6:.1f}/{self.bytes_total / 1e6:.1f} MB"
+            f"indexing: {self.files}/{self.files_total} files, "
+            f"{self.bytes / scale:.1f}/{self.bytes_total / scale:.1f} {unit}"
             f" ({100 * self.bytes / self.bytes_total:.0f}%), {self.chunks} chunks, {rate:.1f} chunks/s\n"
         )
         self.stream.flush()
