@@ -65,7 +65,12 @@ class SourceFile:
 
 @dataclass
 class Discovery:
-    """What :func:`find_files` found: the files to index and what it left out, with reasons."""
+    """What :func:`find_files` found: the files to index and what it left out, with reasons.
+
+    Example:
+        >>> Discovery().files, Discovery().skipped
+        ([], [])
+    """
 
     files: list[SourceFile] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)

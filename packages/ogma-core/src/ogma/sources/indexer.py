@@ -64,7 +64,16 @@ Row = tuple[str, str, dict[str, Any]]  # (id, text, metadata without "chunks")
 
 
 class Progress(Protocol):
-    """Receives progress: files finished, bytes read and chunks written since the last call."""
+    """Receives progress: files finished, bytes read and chunks written since the last call.
+
+    Example:
+        >>> class Count:
+        ...     chunks = 0
+        ...     def update(self, *, files=0, nbytes=0, chunks=0):
+        ...         self.chunks += chunks
+        >>> isinstance(Count().chunks, int)
+        True
+    """
 
     def update(self, *, files: int = 0, nbytes: int = 0, chunks: int = 0) -> None:
         """Advance the counters."""
@@ -84,6 +93,11 @@ class IndexReport:
         skipped: ``(path, reason)`` for files left out on purpose (binary, no text, ...).
         failed: ``(path or path:line, reason)`` for files and JSONL lines that could not be indexed.
         notes: ``(path, note)``, such as a file decoded as Windows-1252.
+
+    Example:
+        >>> report = IndexReport(skipped=[("a.png", "binary"), ("b.gif", "binary")])
+        >>> report.skipped_by_reason()
+        Counter({'binary': 2})
     """
 
     indexed: int = 0

@@ -68,6 +68,10 @@ class FileFacts:
         sha256: Hex digest of the content.
         size: Bytes read.
         encoding: ``"utf-8-sig"``, ``"utf-16"`` or ``"windows-1252"``; None for binary content.
+
+    Example:
+        >>> FileFacts("ab" * 32, 10, None).encoding is None  # binary
+        True
     """
 
     sha256: str
@@ -239,7 +243,12 @@ def iter_pdf_text(path: str | Path) -> Iterator[str]:
 
 @dataclass(frozen=True)
 class Record:
-    """One JSONL document: its id (None to generate one), text, metadata and line number."""
+    """One JSONL document: its id (None to generate one), text, metadata and line number.
+
+    Example:
+        >>> Record("a", "text", {"lang": "en"}, 3).line
+        3
+    """
 
     doc_id: str | None
     text: str
@@ -249,7 +258,12 @@ class Record:
 
 @dataclass(frozen=True)
 class RecordError:
-    """A JSONL line that cannot be indexed, with the reason."""
+    """A JSONL line that cannot be indexed, with the reason.
+
+    Example:
+        >>> RecordError(2, "invalid JSON").reason
+        'invalid JSON'
+    """
 
     line: int
     reason: str
