@@ -220,3 +220,22 @@ def test_pdf_without_pypdf_names_the_extra(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setitem(sys.modules, "pypdf", None)  # import pypdf now raises ImportError
     with pytest.raises(MissingExtraError, match=r"pip install 'ogma-core\[pdf\]'"):
         list(iter_pdf_text(tmp_path / "any.pdf"))
+
+
+def test_unreadable_folder_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    (locked / "a.md").write_text("x", encoding="utf-8")
+    real_scandir = os.scandir
+
+    def scandir(path: object = ".") -> object:  # what a folder without read permission does
+        if Path(str(path)) == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    found = find_files([tmp_path])
+    assert found.files == []
+    assert found.skipped == [(f"{locked}/", "unreadable folder (Permission denied)")]

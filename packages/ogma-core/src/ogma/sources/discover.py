@@ -140,7 +140,11 @@ def find_files(paths: Sequence[str | Path], *, include: Sequence[str] = (), excl
             continue
         if not path.is_dir():
             raise SourcePathError(f"{str(raw)!r} is not a file or directory; give existing paths to index.")
-        for folder, dirs, names in os.walk(path):
+
+        def unreadable(exc: OSError) -> None:
+            found.skipped.append((f"{exc.filename}/", f"unreadable folder ({exc.strerror or exc})"))
+
+        for folder, dirs, names in os.walk(path, onerror=unreadable):
             here = Path(folder)
             relative_dir = here.relative_to(path).as_posix()
             prefix = "" if relative_dir == "." else relative_dir + "/"
