@@ -202,3 +202,25 @@ def test_info(tmp_path: Path, fake_encoder: Any, capsys: pytest.CaptureFixture[s
     assert "b.md" in text and "a.md" not in text
     assert main(["info", str(tmp_path / "missing.ogma")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_one_progress_bar_for_the_whole_run_on_a_terminal(
+    tmp_path: Path, fake_encoder: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    screen = Terminal()
+    monkeypatch.setattr("sys.stderr", screen)
+    for i in range(4):
+        (tmp_path / f"n{i}.md").write_text(f"note {i} " * 50, encoding="utf-8")
+    assert main(["index", str(tmp_path), "--db", str(tmp_path / "s.ogma"), "-q"]) == 0
+    assert screen.getvalue() == ""  # -q: nothing
+    assert main(["index", str(tmp_path), "--db", str(tmp_path / "t.ogma")]) == 0
+    drawn = screen.getvalue()
+    assert drawn.count("indexing") >= 1 and "files=4/4" in drawn
+    assert len({line.split("indexing")[0] for line in drawn.split("\r") if "indexing" in line}) == 1
+    assert drawn.rstrip("\n").count("\n") == 0  # one bar redrawn in place, not one finished bar per file

@@ -168,7 +168,9 @@ class _ProgressLines:
         self.start = self.last = time.monotonic()
         tty = enabled and stream.isatty()
         self.bar = (
-            tqdm(total=nbytes, unit="B", unit_scale=True, desc="indexing", file=stream, dynamic_ncols=True)
+            tqdm(
+                total=nbytes, unit="B", unit_scale=True, desc="indexing", file=stream, dynamic_ncols=True, disable=False
+            )
             if tty
             else None
         )
