@@ -233,8 +233,12 @@ def _write(store: Any, rows: list[Row], total: int, file: _File, report: IndexRe
     return sum(_write(store, [row], total, file, report) for row in rows)
 
 
-def _index_one(store: Any, file: _File, report: IndexReport, progress: Progress | None) -> int:
-    """Stream one file into the store; returns the chunks written."""
+def _index_one(store: Any, file: _File, report: IndexReport, progress: Progress | None, *, had_chunks: bool) -> int:
+    """Stream one file into the store; returns the chunks written.
+
+    When the store held chunks of this file before, those not rewritten now are removed
+    (one filtered delete; a file new to the store has nothing to remove).
+    """
     s = file.settings
     problems: list[tuple[str, str]] = []
 
@@ -263,6 +267,8 @@ def _index_one(store: Any, file: _File, report: IndexReport, progress: Progress 
     for where, reason in problems:
         logger.warning("%s: %s", where, reason)
     report.failed.extend(problems)
+    if not had_chunks:
+        return written
     stale = {
         "$or": [
             {"file_hash": {"$ne": file.facts.sha256}},
@@ -345,7 +351,7 @@ def index_files(
         file = _File(source, facts, settings)
         failures = len(report.failed)
         try:
-            written = _index_one(store, file, report, progress)
+            written = _index_one(store, file, report, progress, had_chunks=previous is not None)
         except MissingExtraError as exc:
             report.skipped.append((path, str(exc)))
             _advance(progress, source.size)
