@@ -40,6 +40,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import zlib
 from pathlib import Path
@@ -160,6 +161,42 @@ def _reset_window_peak() -> None:
         Path("/proc/self/clear_refs").write_text("5")
 
 
+class _Sampler:
+    """Samples /proc/self/status every 0.2 s: the peaks of anonymous and file-backed resident memory.
+
+    File-backed pages are mostly the store file, memory-mapped by SQLite for reads
+    (``mmap_size``): page cache the kernel can drop, counted in RSS all the same.
+    """
+
+    def __init__(self) -> None:
+        self.peaks = {"RssAnon": 0.0, "RssFile": 0.0}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                status = Path("/proc/self/status").read_text()
+            except OSError:
+                return
+            for key in self.peaks:
+                if f"{key}:" in status:
+                    value = int(status.split(f"{key}:")[1].split()[0]) / 1024
+                    self.peaks[key] = max(self.peaks[key], value)
+            self._stop.wait(0.2)
+
+    def __enter__(self) -> _Sampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def result(self) -> dict[str, float]:
+        return {"peak_anon_mb": self.peaks["RssAnon"], "peak_file_backed_mb": self.peaks["RssFile"]}
+
+
 def _window_peak_mb() -> float | None:
     """Peak RSS since :func:`_reset_window_peak` (VmHWM), or None where /proc is missing."""
     try:
@@ -224,7 +261,8 @@ def _child(args: argparse.Namespace) -> dict[str, Any]:
     baseline = _peak_mb()
     _reset_window_peak()
     start = time.perf_counter()
-    code = main(["index", args.input, "--db", str(db), "-q", "-m", args.model])
+    with _Sampler() as sampler:
+        code = main(["index", args.input, "--db", str(db), "-q", "-m", args.model])
     seconds = time.perf_counter() - start
     during = _window_peak_mb()
     from ogma.store import Store
@@ -240,6 +278,7 @@ def _child(args: argparse.Namespace) -> dict[str, Any]:
         "peak_rss_mb": _peak_mb(),
         "baseline_mb": baseline,
         "peak_after_setup_mb": during,
+        **sampler.result(),
     }
 
 
