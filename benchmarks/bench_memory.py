@@ -295,6 +295,33 @@ def _measure(mode: str, path: Path, workdir: Path, model: str) -> dict[str, Any]
     return result
 
 
+_MODES = {
+    "chunk-whole": "chunk one file: `chunk_text` on the whole text",
+    "chunk-stream": "chunk one file: `iter_chunks` on 1 MiB blocks",
+    "index-hash-tokenizer": "`ogma index` one file (model's tokenizer, hashing embedder)",
+    "index-hash-words": "`ogma index` mixed folder (word chunking, hashing embedder)",
+    "index-real": "`ogma index` one file, the model embedding",
+}
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """A markdown table of a results file."""
+    rows = [
+        "| run | input MB | chunks | seconds | peak RSS while loading, MB | peak RSS indexing, MB "
+        "| of which anonymous / file-backed, MB |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for run in report["runs"]:
+        split = (
+            f"{run['peak_anon_mb']:.0f} / {run['peak_file_backed_mb']:.0f}" if "peak_anon_mb" in run else "not sampled"
+        )
+        rows.append(
+            f"| {_MODES[run['mode']]} | {run['input_mb']:g} | {run['chunks']:,} | {run['seconds']:.0f} "
+            f"| {run['baseline_mb']:.0f} | {run['peak_rss_mb']:.0f} | {split} |"
+        )
+    return "\n".join(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--chunk-mb", type=float, default=10, help="text size for the chunking part (0: skip)")
@@ -304,11 +331,15 @@ def main() -> None:
     parser.add_argument("--model", default=None, help="the model (default: ogma.registry.DEFAULT_MODEL)")
     parser.add_argument("--workdir", default=None, help="where inputs are generated (default: a temp dir)")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--markdown", type=Path, default=None, help="print a results file as a markdown table")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--input", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(_child(args)))
+        return
+    if args.markdown:
+        print(markdown(json.loads(args.markdown.read_text())))
         return
     from ogma.registry import DEFAULT_MODEL
 
