@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,7 @@ import pytest
 
 from ogma import TextEncoder
 from ogma.compress import quantize_binary
-from ogma.errors import ModelFileError
+from ogma.errors import LicenseWarning, ModelFileError
 from tests.helpers.tiny_models import WORDS, make_tiny_bert_folder, make_tiny_ogma_folder
 
 
@@ -30,7 +31,9 @@ def bert(bert_dir: Path) -> TextEncoder:
 
 @pytest.fixture(scope="module")
 def ogma_encoder(ogma_dir: Path) -> TextEncoder:
-    return TextEncoder(ogma_dir)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LicenseWarning)  # tested in test_license_notice.py
+        return TextEncoder(ogma_dir)
 
 
 def _texts(n: int, seed: int = 0) -> list[str]:

@@ -72,9 +72,11 @@ def test_missing_model_offline_lists_ways_forward() -> None:
     assert "HF_HUB_OFFLINE" in message and "local model folder" in message and "ogma convert" in message
 
 
-def test_default_ogma_model_offline_error_is_a_lookup_error() -> None:
-    with pytest.raises(LookupError, match="axiotic/ogma-mini"):
-        TextEncoder()
+def test_ogma_model_offline_error_is_a_lookup_error_and_suggests_hf_download() -> None:
+    with pytest.raises(LookupError, match="axiotic/ogma-mini") as info:
+        TextEncoder("ogma-mini")
+    assert "`hf download axiotic/ogma-mini`" in str(info.value)
+    assert "huggingface-cli" not in str(info.value)
 
 
 def test_not_a_model_folder(tmp_path: Path) -> None:

@@ -69,8 +69,13 @@ def _graph_inputs(with_types: bool, with_task: bool) -> list[onnx.ValueInfoProto
     return inputs
 
 
-def make_bert_like_onnx(path: Path, *, vocab: int, hidden: int = 16, positions: int = 512, seed: int = 0) -> None:
-    """``last_hidden_state[b, t] = emb[input_ids[b, t]] + pos[t]`` (padding rows are ignored by pooling)."""
+def make_bert_like_onnx(
+    path: Path, *, vocab: int, hidden: int = 16, positions: int = 512, seed: int = 0, position_name: str = "pos"
+) -> None:
+    """``last_hidden_state[b, t] = emb[input_ids[b, t]] + pos[t]`` (padding rows are ignored by pooling).
+
+    ``position_name`` names the ``(positions, hidden)`` table (a converted BERT calls it
+    ``position_embeddings``); a sequence longer than ``positions`` fails in ONNX Runtime."""
     rng = np.random.default_rng(seed)
     emb = rng.normal(size=(vocab, hidden)).astype(np.float32)
     pos = (0.1 * rng.normal(size=(positions, hidden))).astype(np.float32)
@@ -79,7 +84,7 @@ def make_bert_like_onnx(path: Path, *, vocab: int, hidden: int = 16, positions: 
         helper.make_node("Shape", ["input_ids"], ["shape"]),
         helper.make_node("Gather", ["shape", "one"], ["seq"], axis=0),
         helper.make_node("Range", ["zero", "seq", "one"], ["pos_ids"]),
-        helper.make_node("Gather", ["pos", "pos_ids"], ["pos_vecs"]),
+        helper.make_node("Gather", [position_name, "pos_ids"], ["pos_vecs"]),
         helper.make_node("Add", ["tok", "pos_vecs"], ["last_hidden_state"]),
     ]
     graph = helper.make_graph(
@@ -89,7 +94,7 @@ def make_bert_like_onnx(path: Path, *, vocab: int, hidden: int = 16, positions: 
         [helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT, ["batch", "seq", hidden])],
         initializer=[
             numpy_helper.from_array(emb, "emb"),
-            numpy_helper.from_array(pos, "pos"),
+            numpy_helper.from_array(pos, position_name),
             numpy_helper.from_array(np.array(0, dtype=np.int64), "zero"),
             numpy_helper.from_array(np.array(1, dtype=np.int64), "one"),
         ],

@@ -9,9 +9,10 @@ Example:
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
+import threading
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -21,16 +22,17 @@ import numpy.typing as npt
 from tqdm.auto import tqdm
 
 from ogma.compress import Int8Ranges, normalize, quantize, truncate
-from ogma.hub import ResolvedModel, resolve_model, resolve_ogma_checkpoint
+from ogma.errors import LicenseWarning
+from ogma.hub import ResolvedModel, check_model_name, resolve_model, resolve_ogma_checkpoint
 from ogma.inference import Backend, OnnxBackend, pool
-from ogma.model_config import spec_from_folder
+from ogma.model_config import position_limit, read_json_object, spec_from_folder
 from ogma.registry import DEFAULT_MODEL, ModelSpec, get_model_spec
 from ogma.runtime import create_session
 from ogma.tokenize import TASK_IDS, TextTokenizer
 from ogma.types import PRECISIONS, TASKS, Precision, Task
-from ogma.validation import check_texts
+from ogma.validation import check_texts, check_unicode, check_unicode_texts
 
-__all__ = ["TextEncoder"]
+__all__ = ["TextEncoder", "license_notice"]
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +58,9 @@ class TextEncoder:
     prefixes, symmetric models nothing.
 
     Args:
-        model: Model name, hub id or local folder. Default: ``axiotic/ogma-mini``.
+        model: Model name, hub id or local folder. Default:
+            :data:`ogma.registry.DEFAULT_MODEL` (``sentence-transformers/all-MiniLM-L6-v2``,
+            Apache-2.0); the Ogma family is ``"ogma-mini"`` etc. (CC-BY-NC-4.0).
         device: ``"cpu"`` or ``"cuda"`` (falls back to CPU with a warning when
             onnxruntime-gpu is not installed).
         threads: Intra-op threads (``None``: all cores).
@@ -102,6 +106,7 @@ class TextEncoder:
     ) -> None:
         if backend not in ("onnx", "torch"):
             raise ValueError(f"backend must be 'onnx' or 'torch', got {backend!r}")
+        check_model_name(model)
         hub_args: dict[str, Any] = {
             "cache_dir": cache_dir,
             "local_files_only": local_files_only,
@@ -122,10 +127,11 @@ class TextEncoder:
             runner = OnnxBackend(create_session(resolved.onnx_path, device=device, threads=threads))
             dim = _output_dim(runner, resolved.folder)
             spec = spec_from_folder(resolved.model_id, resolved.folder, get_model_spec(resolved.model_id), dim=dim)
-        tokenizer = TextTokenizer.from_file(
-            resolved.folder / "tokenizer.json", spec.task_scheme, max_length=_window(spec, resolved.folder, max_length)
-        )
+        onnx_path = resolved.onnx_path if backend == "onnx" and spec.pooling != "model" else None
+        window = _window(spec, resolved.folder, onnx_path, max_length)
+        tokenizer = TextTokenizer.from_file(resolved.folder / "tokenizer.json", spec.task_scheme, max_length=window)
         self._setup(runner, tokenizer, spec, batch_size=batch_size, max_batch_tokens=max_batch_tokens)
+        license_notice(spec)
         self.source = resolved.source
         self.show_progress = show_progress
         logger.info("Loaded %s (%s, %d-d) from %s", spec.model_id, backend, spec.dim, resolved.source)
@@ -197,7 +203,7 @@ class TextEncoder:
 
     def count_tokens(self, texts: Sequence[str], *, task: Task = "document") -> list[int]:
         """Tokens each text takes (after truncation to ``max_length``)."""
-        return [len(ids) for ids in self._tokenizer.token_ids(check_texts(texts), task)]
+        return [len(ids) for ids in self._tokenizer.token_ids(check_unicode_texts(check_texts(texts)), task)]
 
     # -- encoding -------------------------------------------------------------------
     def encode(
@@ -232,14 +238,16 @@ class TextEncoder:
             ``(len(texts), dim)`` array of the requested precision.
 
         Raises:
-            TypeError: ``texts`` is not a list of strings (the message names the index).
-            ValueError: Unknown task or precision, or a bad ``dim``.
+            TypeError: ``texts`` is not a string or a list of strings (the message names
+                the index of a bad item).
+            ValueError: Unknown task or precision, a bad ``dim``, or a text that is not
+                valid Unicode (a lone surrogate; the message names its index).
 
         Example:
             >>> vectors = encoder.encode(["a", "b"], task="document", dim=128)  # doctest: +SKIP
         """
         single = isinstance(texts, str)
-        items = check_texts([texts] if single else texts)
+        items = [check_unicode(texts, "texts")] if isinstance(texts, str) else check_unicode_texts(check_texts(texts))
         if task not in TASKS:
             raise ValueError(f"task must be one of {', '.join(TASKS)}; got {task!r}")
         if precision not in PRECISIONS:
@@ -292,17 +300,53 @@ class TextEncoder:
 
     # -- the Embedder protocol used by ogma.Store ----------------------------------------
     def embed_documents(self, texts: list[str]) -> npt.NDArray[np.float32]:
-        """Float32 document embeddings (the store's embedder protocol)."""
-        return self.encode(texts, task="document")
+        """Float32 document embeddings (the store's embedder protocol); ``texts`` must be a list."""
+        return self.encode(check_texts(texts), task="document")
 
     def embed_query(self, text: str) -> npt.NDArray[np.float32]:
         """One float32 query embedding (the store's embedder protocol)."""
         if not isinstance(text, str):
             raise TypeError(f"text must be a str, got {type(text).__name__}")
+        check_unicode(text, "text")
         return self.encode([text], task="query")[0]
 
     def __repr__(self) -> str:
         return f"TextEncoder(model={self.model_id!r}, dim={self.dim}, max_length={self.max_length})"
+
+
+_notified: set[str] = set()
+_notified_lock = threading.Lock()
+
+
+def license_notice(spec: ModelSpec) -> bool:
+    """Warn, once per model per process, that a non-commercial model was loaded.
+
+    The warning is a :class:`ogma.errors.LicenseWarning` (a ``UserWarning``); silence it
+    with ``warnings.filterwarnings("ignore", category=LicenseWarning)``.
+
+    Returns:
+        Whether a warning was issued by this call.
+
+    Example:
+        >>> from ogma.registry import get_model_spec
+        >>> license_notice(get_model_spec("all-MiniLM-L6-v2"))
+        False
+    """
+    if not spec.non_commercial:
+        return False
+    with _notified_lock:
+        if spec.model_id in _notified:
+            return False
+        _notified.add(spec.model_id)
+    warnings.warn(
+        f"{spec.model_id} is licensed {spec.license.upper()}: non-commercial use only. For commercial use, "
+        f"pick a permissively licensed model such as {DEFAULT_MODEL} (Apache-2.0, Ogma's default; "
+        f"`TextEncoder({DEFAULT_MODEL!r})`, `ogma ... -m all-MiniLM-L6-v2`). Silence this notice with "
+        "warnings.filterwarnings('ignore', category=ogma.errors.LicenseWarning).",
+        LicenseWarning,
+        stacklevel=3,
+    )
+    return True
 
 
 def _model_id(model: str | Path, folder: Path) -> str:
@@ -319,25 +363,30 @@ def _output_dim(backend: OnnxBackend, folder: Path) -> int:
     if isinstance(last, int):
         return last
     for name, key in (("ogma_conversion.json", "d_output"), ("config.json", "hidden_size")):
-        file = folder / name
-        if file.is_file():
-            value = json.loads(file.read_text(encoding="utf-8")).get(key)
-            if isinstance(value, int):
-                return value
+        value = (read_json_object(folder / name) or {}).get(key)
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
     # Last resort: ask the model.
     probe = backend.run(np.array([[1, 2]], dtype=np.int64), np.ones((1, 2), dtype=np.int64), task_id=0)
     return int(probe.shape[-1])
 
 
-def _window(spec: ModelSpec, folder: Path, max_length: int | None) -> int:
+def _window(spec: ModelSpec, folder: Path, onnx_path: Path | None, max_length: int | None) -> int:
+    """The token window: the user's ``max_length``, else the model's, never past its position table."""
+    positions = position_limit(folder, onnx_path)
+    default = spec.max_length
+    if positions is not None and default > positions:
+        logger.info(
+            "%s: the configured max_seq_length %d is longer than the model's %d positions; using %d",
+            spec.model_id,
+            default,
+            positions,
+            positions,
+        )
+        default = positions
     if max_length is None:
-        return spec.max_length
-    limit = spec.max_length
-    config = folder / "config.json"
-    if config.is_file():
-        positions = json.loads(config.read_text(encoding="utf-8")).get("max_position_embeddings")
-        if isinstance(positions, int):
-            limit = max(limit, positions)
+        return default
+    limit = positions if positions is not None else spec.max_length
     if isinstance(max_length, bool) or not isinstance(max_length, int) or not 2 <= max_length <= limit:
         raise ValueError(f"max_length must be an integer between 2 and {limit} for {spec.model_id}, got {max_length!r}")
     return max_length
@@ -345,7 +394,7 @@ def _window(spec: ModelSpec, folder: Path, max_length: int | None) -> int:
 
 def _ogma_torch_spec(model_id: str, folder: Path, dim: int) -> ModelSpec:
     registered = get_model_spec(model_id)
-    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    config = read_json_object(folder / "config.json") or {}
     dims = config.get("matryoshka_dims") or (registered.matryoshka_dims if registered else ())
     base = registered or ModelSpec(model_id=model_id, dim=dim, max_length=1024, license="cc-by-nc-4.0")
     from ogma.registry import OGMA_TASKS

@@ -16,6 +16,7 @@ __all__ = [
     "ConversionError",
     "DatasetError",
     "FilterError",
+    "LicenseWarning",
     "MissingExtraError",
     "ModelFileError",
     "ModelNotFoundError",
@@ -74,6 +75,15 @@ class FilterError(OgmaError, ValueError):
 
 class DatasetError(OgmaError, ValueError):
     """An evaluation data set is missing a file or has a malformed line (the message names both)."""
+
+
+class LicenseWarning(UserWarning):
+    """A loaded model's licence restricts its use (e.g. CC-BY-NC-4.0: non-commercial only).
+
+    Emitted once per model per process. Silence it with the standard warnings filter::
+
+        warnings.filterwarnings("ignore", category=ogma.errors.LicenseWarning)
+    """
 
 
 def missing_extra(package: str, extra: str, purpose: str) -> MissingExtraError:

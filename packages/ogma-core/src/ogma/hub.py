@@ -19,7 +19,6 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import importlib
 import logging
 import os
@@ -32,7 +31,14 @@ from urllib.parse import urlparse
 from ogma.errors import ModelFileError, ModelNotFoundError, OfflineError, OgmaError
 from ogma.registry import ModelSpec, canonical_model_id, get_cross_encoder_spec, get_model_spec
 
-__all__ = ["ResolvedModel", "hub_is_offline", "ogma_home", "resolve_model", "resolve_ogma_checkpoint"]
+__all__ = [
+    "ResolvedModel",
+    "check_model_name",
+    "hub_is_offline",
+    "ogma_home",
+    "resolve_model",
+    "resolve_ogma_checkpoint",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -113,16 +119,32 @@ different graph gets a new cache folder instead of reusing an old conversion. Ke
 that loading a cached model does not import the converter (and ``onnx``)."""
 
 
-def _fingerprint(*paths: Path, salt: str = "") -> str:
-    digest = hashlib.sha256(salt.encode())
-    for path in paths:
-        stat = path.stat()
-        digest.update(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode())
-    return digest.hexdigest()[:16]
+_QUANTIZED_VERSION = 1
+"""Salt of the quantized-copy cache key: bump it when ``ogma.convert.quantize_int8`` writes a different
+int8 graph, so old copies are not reused."""
+
+_CONVERT_INPUTS: tuple[str, ...] = (
+    "model.safetensors",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "vocab.txt",
+    "sentencepiece.bpe.model",
+    "config.json",
+    "modules.json",
+    "sentence_bert_config.json",
+    "config_sentence_transformers.json",
+    "1_Pooling/config.json",
+    "2_Normalize/config.json",
+    "README.md",
+    "LICENSE",
+)
+"""The files a conversion reads or copies (the weights and ``ogma.convert.files.COMPANION_FILES``;
+a test checks): the cache key covers their bytes."""
 
 
-def _slug(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-._" else "-" for c in name.strip("/")).strip("-")[-80:]
+def _source_files(src: Path, names: tuple[str, ...]) -> list[tuple[str, Path]]:
+    return [(name, src / name) for name in names if (src / name).is_file()]
 
 
 def _find_onnx(folder: Path, quantized: bool) -> Path | None:
@@ -137,11 +159,15 @@ def _find_onnx(folder: Path, quantized: bool) -> Path | None:
 
 
 def _quantized_copy(fp32: Path, model_id: str) -> Path:
-    """Quantize ``fp32`` to int8 once and cache it."""
-    from ogma.convert import quantize_int8
+    """Quantize ``fp32`` to int8 once and cache it, keyed by the fp32 file's bytes."""
+    from ogma.disk_cache import content_key, record_use
 
-    out = ogma_home() / "quantized" / f"{_slug(model_id)}-{_fingerprint(fp32)}" / "model_int8.onnx"
+    sources = [("model.onnx", fp32), ("model.onnx_data", fp32.with_name(fp32.name + "_data"))]
+    key = content_key(sources, salt=f"int8-{_QUANTIZED_VERSION}")
+    out = ogma_home() / "quantized" / key / "model_int8.onnx"
     if not out.is_file():
+        from ogma.convert import quantize_int8
+
         logger.info("Quantizing %s to int8 (once; cached at %s)", fp32, out)
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_suffix(f".{os.getpid()}.tmp")
@@ -151,6 +177,7 @@ def _quantized_copy(fp32: Path, model_id: str) -> Path:
         finally:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
+    record_use(out.parent, kind="quantized", model_id=model_id, source=fp32.resolve())
     return out
 
 
@@ -166,27 +193,32 @@ def _with_onnx(model_id: str, folder: Path, quantized: bool, source: str) -> Res
 
 
 def _convert_cached(src: Path, model_id: str, quantized: bool, source: str) -> ResolvedModel:
-    """Convert a BERT-family safetensors checkpoint once, into the Ogma cache."""
-    from ogma.convert import convert_checkpoint
+    """Convert a BERT-family safetensors checkpoint once, into the Ogma cache (keyed by its files' bytes)."""
+    from ogma.disk_cache import content_key, record_use
 
-    weights = src / "model.safetensors"
-    key = _fingerprint(weights, salt=f"bert-graph-{_CONVERTED_GRAPH_VERSION}")
-    out = ogma_home() / "converted" / f"{_slug(model_id)}-{key}"
+    key = content_key(_source_files(src, _CONVERT_INPUTS), salt=f"bert-graph-{_CONVERTED_GRAPH_VERSION}")
+    out = ogma_home() / "converted" / key
     if not (out / "model.onnx").is_file() or (quantized and not (out / "model_int8.onnx").is_file()):
+        from ogma.convert import convert_checkpoint
+
         logger.info("Converting %s to ONNX (once; cached at %s)", src, out)
         _atomic_build(out, lambda target: convert_checkpoint(src, target, int8=quantized))
+    record_use(out, kind="converted", model_id=model_id, source=src.resolve())
     return _with_onnx(model_id, out, quantized, source)
 
 
 def _export_cached(src: Path, model_id: str, quantized: bool, trust_remote_code: bool) -> ResolvedModel:
-    """Export an Ogma PyTorch checkpoint once, into the Ogma cache."""
-    from ogma.convert.ogma_export import export_ogma_checkpoint
+    """Export an Ogma PyTorch checkpoint once, into the Ogma cache (keyed by its files' bytes)."""
+    from ogma.disk_cache import content_key, record_use
 
-    files = sorted(p for p in src.iterdir() if p.is_file() and p.suffix in (".py", ".safetensors", ".json"))
-    out = ogma_home() / "exported" / f"{_slug(model_id)}-{_fingerprint(*files)}"
+    files = [(p.name, p) for p in src.iterdir() if p.is_file() and p.suffix in (".py", ".safetensors", ".json")]
+    out = ogma_home() / "exported" / content_key(files, salt="ogma-export")
     if not (out / "model.onnx").is_file():
+        from ogma.convert.ogma_export import export_ogma_checkpoint
+
         logger.info("Exporting %s to ONNX (once; cached at %s)", src, out)
         _atomic_build(out, lambda target: export_ogma_checkpoint(src, target, trust_remote_code=trust_remote_code))
+    record_use(out, kind="exported", model_id=model_id, source=src.resolve())
     return _with_onnx(model_id, out, quantized, "exported")
 
 
@@ -274,8 +306,8 @@ def _package_fallback(spec: ModelSpec, quantized: bool) -> ResolvedModel | None:
 def _offline_error(model_id: str, spec: ModelSpec | None, reason: str) -> OfflineError:
     ways = [
         "connect to the internet and retry (and unset HF_HUB_OFFLINE if it is set)",
-        f"download it on a connected machine (`huggingface-cli download {model_id}`) and copy the "
-        "Hugging Face cache (HF_HUB_CACHE) here",
+        f"download it on a connected machine (`hf download {model_id}`; `hf` comes with huggingface_hub) "
+        "and copy the Hugging Face cache (HF_HUB_CACHE) here",
         "pass the path of a local model folder instead of a hub id (ONNX + tokenizer.json, or a "
         "BERT-family safetensors checkpoint, which Ogma converts)",
         "use `ogma convert SRC OUT` on a local checkpoint, then load OUT",
@@ -288,6 +320,26 @@ def _offline_error(model_id: str, spec: ModelSpec | None, reason: str) -> Offlin
     )
     listed = "\n".join(f"  - {w}" for w in ways)
     return OfflineError(f"{model_id} is not available offline: {reason}. Ways forward:\n{listed}")
+
+
+def check_model_name(name_or_path: object, argument: str = "model") -> None:
+    """``TypeError`` unless a str or path, ``ModelNotFoundError`` for an empty one.
+
+    Example:
+        >>> check_model_name("")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ogma.errors.ModelNotFoundError: model is empty; pass a model name (`ogma models` lists them), ...
+    """
+    if not isinstance(name_or_path, str | os.PathLike):
+        raise TypeError(
+            f"{argument} must be a model name, hub id or folder path (str or os.PathLike), "
+            f"got {type(name_or_path).__name__}"
+        )
+    if not os.fspath(name_or_path).strip():
+        raise ModelNotFoundError(
+            f"{argument} is empty; pass a model name (`ogma models` lists them), a hub id or a folder"
+        )
 
 
 def resolve_model(
@@ -322,6 +374,7 @@ def resolve_model(
         ModelNotFoundError: The hub has no such repo.
         ModelFileError: The files found are not a loadable model.
     """
+    check_model_name(name_or_path)
     path = Path(name_or_path).expanduser()
     if path.is_dir():
         return _resolve_local(path, quantized, trust_remote_code)

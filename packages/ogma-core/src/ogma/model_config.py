@@ -22,7 +22,7 @@ from typing import Any
 from ogma.errors import ModelFileError
 from ogma.registry import NO_TASKS, OGMA_TASKS, ModelSpec, Pooling, TaskScheme
 
-__all__ = ["spec_from_folder"]
+__all__ = ["position_limit", "read_json_object", "spec_from_folder"]
 
 logger = logging.getLogger(__name__)
 
@@ -34,18 +34,97 @@ def _read_json(path: Path) -> Any:
         return None
     try:
         return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        raise ModelFileError(
+            f"{path} is not UTF-8 text ({exc}); the file is corrupt: delete it and re-download the model"
+        ) from exc
+    except json.JSONDecodeError as exc:
         raise ModelFileError(f"{path} is not valid JSON ({exc}); delete it and re-download the model") from exc
+    except OSError as exc:
+        raise ModelFileError(f"{path} cannot be read ({exc})") from exc
+
+
+def read_json_object(path: Path) -> dict[str, Any] | None:
+    """The JSON object in ``path``; ``None`` when the file does not exist.
+
+    Raises:
+        ModelFileError: The file is not UTF-8, not JSON, or not a JSON object (the message names it).
+
+    Example:
+        >>> read_json_object(Path("/nonexistent/config.json")) is None
+        True
+    """
+    data = _read_json(path)
+    if data is not None and not isinstance(data, dict):
+        raise ModelFileError(
+            f"{path} must hold a JSON object ({{...}}), found a {type(data).__name__}; "
+            "delete it and re-download the model"
+        )
+    return data
 
 
 def _read(path: Path) -> dict[str, Any] | None:
-    data = _read_json(path)
-    return data if isinstance(data, dict) else None
+    return read_json_object(path)
 
 
 def _read_list(path: Path) -> list[Any]:
     data = _read_json(path)
-    return data if isinstance(data, list) else []
+    if data is not None and not isinstance(data, list):
+        raise ModelFileError(f"{path} must hold a JSON list ([...]), found a {type(data).__name__}")
+    return data or []
+
+
+def _positive_int(value: Any, path: Path, key: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ModelFileError(
+            f"{path}: {key!r} must be a positive integer, got {value!r}; fix the value or delete the file"
+        )
+    return value
+
+
+_ROBERTA_TYPES = frozenset({"roberta", "xlm-roberta", "camembert", "longformer", "mpnet"})
+
+
+def position_limit(folder: Path, onnx_path: Path | None = None) -> int | None:
+    """How many token positions the model has, or ``None`` when its files do not say.
+
+    From ``config.json``'s ``max_position_embeddings`` (less the two padding-offset
+    positions of RoBERTa-family models); without it, the row count of the ONNX graph's
+    position-embedding table.
+
+    Raises:
+        ModelFileError: ``config.json`` is corrupt or its ``max_position_embeddings`` is
+            not a positive integer.
+
+    Example:
+        >>> position_limit(Path("/nonexistent")) is None
+        True
+    """
+    config_file = folder / "config.json"
+    config = read_json_object(config_file) or {}
+    if "max_position_embeddings" in config:
+        positions = _positive_int(config["max_position_embeddings"], config_file, "max_position_embeddings")
+        offset = 2 if config.get("model_type") in _ROBERTA_TYPES and positions > 2 else 0
+        return positions - offset
+    if onnx_path is not None:
+        return _onnx_position_rows(onnx_path)
+    return None
+
+
+def _onnx_position_rows(onnx_path: Path) -> int | None:
+    """Rows of the graph's 2-D position-embedding initializer (read without the weights' bytes)."""
+    import onnx
+
+    try:
+        model = onnx.load(str(onnx_path), load_external_data=False)
+    except Exception as exc:  # onnx raises DecodeError and friends for a bad file
+        raise ModelFileError(f"{onnx_path} is not a readable ONNX file ({exc})") from exc
+    rows = [
+        int(init.dims[0])
+        for init in model.graph.initializer
+        if "position" in init.name.lower() and len(init.dims) == 2 and init.data_type == onnx.TensorProto.FLOAT
+    ]
+    return min(rows) if rows else None
 
 
 def _scheme_from_prompts(prompts: dict[str, Any]) -> TaskScheme | None:
@@ -68,13 +147,17 @@ def spec_from_folder(model_id: str, folder: Path, registered: ModelSpec | None, 
     conversion = _read(folder / "ogma_conversion.json") or {}
     if conversion.get("kind") == "ogma":
         base = registered or ModelSpec(model_id=model_id, dim=dim, max_length=1024, license="cc-by-nc-4.0")
-        dims = tuple(int(d) for d in conversion.get("matryoshka_dims", base.matryoshka_dims) or ())
+        conversion_file = folder / "ogma_conversion.json"
+        raw_dims = conversion.get("matryoshka_dims", base.matryoshka_dims) or ()
+        if not isinstance(raw_dims, list | tuple):
+            raise ModelFileError(f"{conversion_file}: 'matryoshka_dims' must be a list of integers, got {raw_dims!r}")
+        dims = tuple(_positive_int(d, conversion_file, "matryoshka_dims") for d in raw_dims)
         return base.with_overrides(
             model_id=model_id,
             dim=dim,
             pooling="model",
             task_scheme=OGMA_TASKS,
-            max_length=int(conversion.get("max_length", base.max_length)),
+            max_length=_positive_int(conversion.get("max_length", base.max_length), conversion_file, "max_length"),
             matryoshka_dims=tuple(sorted((d for d in dims if d <= dim), reverse=True)),
         )
     if registered is not None:
@@ -86,12 +169,15 @@ def spec_from_folder(model_id: str, folder: Path, registered: ModelSpec | None, 
     normalize = any(str(m.get("type", "")).endswith("Normalize") for m in modules if isinstance(m, dict))
     if not modules:
         normalize = True  # plain checkpoints: cosine-ready output is what retrieval wants
-    st_cfg = _read(folder / "sentence_bert_config.json") or {}
+    st_file = folder / "sentence_bert_config.json"
+    st_cfg = _read(st_file) or {}
     tok_cfg = _read(folder / "tokenizer_config.json") or {}
-    max_length = int(st_cfg.get("max_seq_length") or 0)
-    if not max_length:
+    if st_cfg.get("max_seq_length") is not None:
+        max_length = _positive_int(st_cfg["max_seq_length"], st_file, "max_seq_length")
+    else:
         tok_max = tok_cfg.get("model_max_length")
-        max_length = int(tok_max) if isinstance(tok_max, int) and tok_max < 100_000 else _DEFAULT_MAX_LENGTH
+        usable = isinstance(tok_max, int) and not isinstance(tok_max, bool) and 0 < tok_max < 100_000
+        max_length = tok_max if usable and isinstance(tok_max, int) else _DEFAULT_MAX_LENGTH
     prompts = (_read(folder / "config_sentence_transformers.json") or {}).get("prompts") or {}
     scheme = _scheme_from_prompts(prompts) if isinstance(prompts, dict) else None
     return ModelSpec(

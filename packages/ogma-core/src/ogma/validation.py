@@ -7,10 +7,13 @@ Example:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["check_texts"]
+__all__ = ["check_texts", "check_unicode", "check_unicode_texts"]
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def check_texts(texts: Any) -> list[str]:
@@ -31,3 +34,44 @@ def check_texts(texts: Any) -> list[str]:
         if not isinstance(text, str):
             raise TypeError(f"texts[{index}] must be a str, got {type(text).__name__}; convert or drop it first")
     return out
+
+
+def check_unicode(text: str, name: str) -> str:
+    """``text`` itself, or ``ValueError`` when it holds a lone surrogate (not encodable as UTF-8).
+
+    Args:
+        text: The string to check.
+        name: How the caller names it in the message (e.g. ``"texts[3]"``).
+
+    Example:
+        >>> check_unicode("caf\\u00e9", "query")
+        'café'
+        >>> check_unicode("a\\ud800", "texts[2]")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: texts[2] is not valid Unicode: it holds a lone surrogate ('\\ud800' at character 1), ...
+    """
+    if text.isascii():
+        return text
+    found = _SURROGATE.search(text)
+    if found is not None:
+        raise ValueError(
+            f"{name} is not valid Unicode: it holds a lone surrogate ({found.group()!r} at character "
+            f"{found.start()}), which cannot be encoded as UTF-8; decode the source with errors='replace' "
+            "or drop the character"
+        )
+    return text
+
+
+def check_unicode_texts(texts: list[str], name: str = "texts") -> list[str]:
+    """``texts`` itself, or ``ValueError`` naming the first one that is not valid Unicode.
+
+    Example:
+        >>> check_unicode_texts(["ok", "bad\\udc80"])  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: texts[1] is not valid Unicode: ...
+    """
+    for index, text in enumerate(texts):
+        check_unicode(text, f"{name}[{index}]")
+    return texts

@@ -22,7 +22,7 @@ from ogma.errors import OgmaError
 
 __all__ = ["build_parser", "main"]
 
-COMMAND_MODULES = ("embed", "models", "convert", "index", "info", "search", "eval", "doctor")
+COMMAND_MODULES = ("embed", "models", "convert", "index", "info", "search", "eval", "doctor", "cache")
 
 
 def build_parser() -> argparse.ArgumentParser:

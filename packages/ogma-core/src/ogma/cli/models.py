@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ogma.registry import CROSS_ENCODERS, MODELS
+from ogma.registry import CROSS_ENCODERS, DEFAULT_MODEL, MODELS
 
 __all__ = ["register", "run"]
 
@@ -55,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
             "license": spec.license,
             "offline": _available_offline(spec.model_id, spec.fallback_package),
             "notes": spec.description,
+            "default": spec.model_id == DEFAULT_MODEL,
         }
         for spec in MODELS.values()
     ]
@@ -81,7 +82,8 @@ def run(args: argparse.Namespace) -> int:
     for r in rerankers:
         print(f"{r['model']:42} {r['context']:>5} {r['license']:13} {r['offline']}")
     print(
-        "\nThe Ogma models (axiotic/ogma-*) are CC-BY-NC-4.0: non-commercial use only; they were distilled "
-        "from jina-embeddings-v5-text-small (Jina AI, CC-BY-NC-4.0)."
+        f"\nDefault model: {DEFAULT_MODEL} (used when no -m/--model is given).\n"
+        "The Ogma models (axiotic/ogma-*, -m ogma-mini etc.) are CC-BY-NC-4.0: non-commercial use only; they were "
+        "distilled from jina-embeddings-v5-text-small (Jina AI, CC-BY-NC-4.0)."
     )
     return 0
