@@ -2,9 +2,9 @@
 
 ``RLIMIT_AS`` is no use as a cap (ONNX Runtime reserves far more address space than it
 touches), so the child reports its own peak resident set size (``ru_maxrss``) and the
-test asserts a bound on it. Before ``ogma index`` streamed its input, an 8 MB file
-tokenised in one call peaked above 1 GB here; now the peak stays near the interpreter's
-baseline whatever the file size. Speed is not asserted (see ``benchmarks/bench_memory.py``).
+test asserts a bound on it. Tokenising a file in one call, as ``ogma index`` did before it
+streamed, cannot meet the bound (10 MB took 1.4 GB in ``benchmarks/bench_memory.py``); now
+the peak stays near the interpreter's baseline whatever the file size. Speed is not asserted.
 """
 
 from __future__ import annotations
