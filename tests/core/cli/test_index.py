@@ -150,3 +150,5 @@ def test_bad_inputs(tmp_path: Path, fake_encoder: Any, capsys: pytest.CaptureFix
     assert {d["source"] for d in _docs(db).values()} == {str(good.resolve()), str(bad.resolve())}
     assert [d["text"] for d in _docs(db).values() if d["source"] == str(bad.resolve())] == ["ok"]
     assert main(["index", str(good), "--db", str(db), "--max-tokens", "4", "--overlap", "4"]) == 2
+    assert main(["index", str(good), "--db", str(db), "--max-tokens", "0"]) == 2  # not "the default"
+    assert main(["index", str(good), "--db", str(db), "--batch-size", "0"]) == 2

@@ -239,7 +239,8 @@ def run(args: argparse.Namespace) -> int:
         )
     encoder = load_encoder(recorded or args.model or DEFAULT_MODEL)
     window = getattr(encoder, "max_length", None)
-    max_tokens = args.max_tokens or (max(16, int(window) - _RESERVED_TOKENS) if isinstance(window, int) else 256)
+    default_tokens = max(16, int(window) - _RESERVED_TOKENS) if isinstance(window, int) else 256
+    max_tokens = args.max_tokens if args.max_tokens is not None else default_tokens
     overlap = args.overlap if args.overlap is not None else max_tokens // 8
     if max_tokens < 1 or not 0 <= overlap < max_tokens:
         raise IndexInputError(
