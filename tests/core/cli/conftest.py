@@ -2,54 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
-import re
 from collections.abc import Iterator
-from typing import Any
 
-import numpy as np
 import pytest
 
-DIM = 32
+from tests.helpers.fake_encoder import DIM, FakeEncoder, patch_loaders
 
-
-class FakeEncoder:
-    """Bag-of-words hashing embedder with the parts of TextEncoder the CLI uses."""
-
-    model_id = "test/fake-encoder"
-    dim = DIM
-    max_length = 40  # -> default chunks of 24 tokens
-
-    def __init__(self) -> None:
-        self.calls = 0
-
-    def _vector(self, text: str) -> np.ndarray:
-        vec = np.zeros(DIM, dtype=np.float32)
-        for word in re.findall(r"\w+", text.lower()):
-            vec[int(hashlib.md5(word.encode()).hexdigest(), 16) % DIM] += 1.0
-        norm = float(np.linalg.norm(vec))
-        return vec / norm if norm else vec + 1.0 / np.sqrt(DIM)
-
-    def embed_documents(self, texts: list[str]) -> np.ndarray:
-        self.calls += len(texts)
-        return np.stack([self._vector(t) for t in texts])
-
-    def embed_query(self, text: str) -> np.ndarray:
-        return self._vector(text)
-
-    def count_tokens(self, texts: list[str]) -> list[int]:
-        return [len(t.split()) for t in texts]
+__all__ = ["DIM", "FakeEncoder"]
 
 
 @pytest.fixture
 def fake_encoder(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeEncoder]:
     encoder = FakeEncoder()
-    loaded: list[str] = []
-
-    def load(model: str) -> Any:
-        loaded.append(model)
-        return encoder
-
-    monkeypatch.setattr("ogma.cli.index.load_encoder", load)
-    encoder.loaded = loaded  # type: ignore[attr-defined]
+    patch_loaders(monkeypatch, encoder)
     yield encoder

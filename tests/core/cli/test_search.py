@@ -51,10 +51,10 @@ def test_search_filter_and_fusion(db: Path, capsys: pytest.CaptureFixture[str]) 
 
 
 def test_lexical_search_needs_no_encoder(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def refuse(model: str) -> None:
+    def refuse(model: str, **options: Any) -> None:
         raise AssertionError("lexical search must not load a model")
 
-    monkeypatch.setattr("ogma.cli.index.load_encoder", refuse)
+    monkeypatch.setattr("ogma.cli.options.load_encoder", refuse)
     assert main(["search", "dogs", "--db", str(db), "--mode", "lexical"]) == 0
 
 
@@ -84,9 +84,9 @@ def test_missing_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert not (tmp_path / "nope.ogma").exists()
 
 
-def test_bad_k(db: Path) -> None:
-    with pytest.raises(SystemExit):
-        main(["search", "x", "--db", str(db), "-k", "0"])
+def test_bad_k(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["search", "x", "--db", str(db), "-k", "0"]) == 2
+    assert "argument -k/--k: expected a positive integer, got '0'" in capsys.readouterr().err
 
 
 def test_format_hits_shows_all_stage_scores() -> None:
@@ -95,3 +95,80 @@ def test_format_hits_shows_all_stage_scores() -> None:
     text = format_hits([Hit("d#0", "alpha beta", {"source": "/x/a.txt"}, 0.9, {"dense": 0.8, "lexical": 2.5})], "beta")
     assert "(dense 0.800, lexical 2.500)" in text
     assert "alpha [beta]" in text
+
+
+@pytest.fixture
+def capitals_db(tmp_path: Path, fake_encoder: Any) -> Path:
+    folder = tmp_path / "capitals"
+    folder.mkdir()
+    texts = {
+        "berlin.txt": "berlin is the capital of germany",
+        "paris.txt": "paris is the capital of france",
+        "bananas.txt": "bananas are a yellow fruit",
+        "seine.txt": "the river seine flows through paris",
+    }
+    for name, text in texts.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    path = tmp_path / "capitals.ogma"
+    assert main(["index", str(folder), "--db", str(path), "-q"]) == 0
+    return path
+
+
+def test_search_rerank_with_a_cross_encoder(
+    capitals_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ogma.rerank import Reranker
+    from tests.helpers.tiny_cross_encoder import build_cross_encoder
+
+    model = build_cross_encoder(tmp_path / "xenc").folder
+    query = "capital of france"
+    argv = ["search", query, "--db", str(capitals_db), "--json", "--rerank", str(model), "-k", "3"]
+    assert main([*argv, "--rerank-k", "4", "--threads", "1"]) == 0
+    hits = json.loads(capsys.readouterr().out)
+    assert len(hits) == 3 and all("rerank" in h["scores"] for h in hits)
+    assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
+    # The order is the cross-encoder's own order of all four candidates, cut to k.
+    texts = [h["text"] for h in hits]
+    assert main([*argv[:-2], "-k", "4", "--mode", "dense", "--json"]) == 0
+    candidates = [h["text"] for h in json.loads(capsys.readouterr().out)]
+    ranked = Reranker.from_folder(model).rerank(query, candidates, top_k=3)
+    assert texts == [r.document for r in ranked]
+
+
+def test_search_alpha_weights_dense_against_lexical(capitals_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    def ranked(*extra: str) -> list[tuple[str, float]]:
+        assert main(["search", "paris capital", "--db", str(capitals_db), "--json", "-k", "4", *extra]) == 0
+        return [(h["id"], h["score"]) for h in json.loads(capsys.readouterr().out)]
+
+    dense = [i for i, _ in ranked("--mode", "dense")]
+    lexical = dict(ranked("--mode", "lexical"))
+    only_dense = ranked("--alpha", "1")
+    only_lexical = ranked("--alpha", "0", "--fusion", "convex")
+    assert [i for i, _ in only_dense] == dense
+    fused = {i: s for i, s in only_lexical if s > 0}  # alpha 0: only the lexical side counts
+    assert set(fused) == set(lexical)
+    for a in fused:  # in the lexical order (any monotone normalisation keeps it)
+        for b in fused:
+            if lexical[a] > lexical[b] + 1e-9:
+                assert fused[a] >= fused[b]
+    assert only_dense[0][1] == pytest.approx(1.0)  # min-max scaled dense score of the best hit, weight 1
+    assert ranked("--alpha", "0.5") != only_dense
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--mode", "dense", "--fusion", "rrf"], "--fusion applies to hybrid search only, not --mode dense"),
+        (["--mode", "lexical", "--alpha", "0.3"], "--alpha applies to hybrid search only, not --mode lexical"),
+        (["--mode", "lexical", "--fusion", "rrf", "--alpha", "0.3"], "--fusion and --alpha apply"[:18]),
+        (["--fusion", "weighted_rrf", "--alpha", "0.3"], "--fusion weighted_rrf has none"),
+    ],
+    ids=["fusion-dense", "alpha-lexical", "both-lexical", "alpha-rank-fusion"],
+)
+def test_fusion_options_refused_where_they_do_not_apply(
+    db: Path, argv: list[str], message: str, fake_encoder: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake_encoder.loaded.clear()
+    assert main(["search", "x", "--db", str(db), *argv]) == 2
+    assert message in capsys.readouterr().err
+    assert fake_encoder.loaded == []  # refused before any model is loaded

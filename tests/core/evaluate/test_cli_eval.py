@@ -18,6 +18,9 @@ def patched(monkeypatch: pytest.MonkeyPatch, fake_factories: dict[str, Any]) -> 
     monkeypatch.setattr(compare, "_default_encoder_factory", fake_factories["encoder_factory"])
     monkeypatch.setattr(compare, "_default_store_factory", fake_factories["store_factory"])
     monkeypatch.setattr(compare, "_default_reranker_factory", fake_factories["reranker_factory"])
+    # The command builds its factories from --threads/--device/--trust-remote-code.
+    monkeypatch.setattr("ogma.cli.eval.TextEncoderFactory", lambda **options: fake_factories["encoder_factory"])
+    monkeypatch.setattr("ogma.cli.eval.CrossEncoderFactory", lambda **options: fake_factories["reranker_factory"])
     return fake_factories
 
 
@@ -66,7 +69,7 @@ def test_errors(tmp_path: Path, patched: dict[str, Any], capsys: pytest.CaptureF
     assert main(["eval", str(tmp_path / "missing"), "--model", "m"]) == 2
     assert "Dataset folder not found" in capsys.readouterr().err
     assert main(["eval", str(tmp_path), "--model", "m", "--k", "0"]) == 2
-    assert "--k must be a positive integer" in capsys.readouterr().err
+    assert "argument --k: expected a positive integer, got '0'" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         build_parser().parse_args(["eval", "d", "--model", "m", "--mode", "semantic"])
     with pytest.raises(SystemExit):

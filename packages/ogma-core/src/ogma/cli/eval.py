@@ -21,7 +21,16 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from ogma.evaluate import CompareConfig, CompareRow, compare_configs, load_beir
+from ogma.cli.options import MAX_K, add_model_options, positive_int
+from ogma.evaluate import (
+    CompareConfig,
+    CompareRow,
+    CrossEncoderFactory,
+    EmbeddingCache,
+    TextEncoderFactory,
+    compare_configs,
+    load_beir,
+)
 from ogma.evaluate.compare import STORE_PRECISIONS
 from ogma.evaluate.metrics import parse_metric
 from ogma.types import SEARCH_MODES
@@ -30,18 +39,6 @@ __all__ = ["build_configs", "default_metrics", "format_table", "register", "run"
 
 PRECISION_CHOICES = STORE_PRECISIONS
 _NONE_WORDS = ("none", "full", "-")
-
-
-def _dim(text: str) -> int | None:
-    if text.lower() in _NONE_WORDS:
-        return None
-    try:
-        value = int(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"--dim takes a positive integer or 'full', got {text!r}") from exc
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"--dim takes a positive integer or 'full', got {text!r}")
-    return value
 
 
 def _rerank(text: str) -> str | None:
@@ -63,30 +60,47 @@ def register(subparsers: Any) -> None:
         description=(
             "Index a BEIR-format collection (corpus.jsonl, queries.jsonl, qrels/<split>.tsv) and report "
             "retrieval quality, query latency and index size for every combination of the options. "
-            "Options take several values: --mode dense hybrid --precision float32 binary."
+            "Options take several values: --mode dense hybrid --precision float32 binary. Every model and "
+            "reranker is loaded before anything is embedded, and each model's corpus embeddings are cached "
+            "(under $OGMA_HOME/eval-embeddings), so a second run on the same data skips the embedding."
         ),
     )
     parser.add_argument("data_dir", metavar="DATA_DIR", help="folder with corpus.jsonl, queries.jsonl and qrels/")
-    parser.add_argument("--model", nargs="+", action="extend", required=True, help="embedding model(s)")
-    parser.add_argument("--mode", nargs="+", action="extend", choices=SEARCH_MODES, help="search mode(s) [dense]")
-    parser.add_argument(
-        "--precision",
-        nargs="+",
-        action="extend",
-        choices=PRECISION_CHOICES,
-        help="stored vector precision(s) [float32]",
+    add_model_options(
+        parser,
+        model="many",
+        dim="many",
+        dim_help="Matryoshka dim(s), or 'full' [full]",
+        precision=PRECISION_CHOICES,
+        precision_many=True,
+        precision_help="stored vector precision(s) [float32]",
     )
-    parser.add_argument("--dim", nargs="+", action="extend", type=_dim, help="Matryoshka dim(s), or 'full' [full]")
+    parser.add_argument("--mode", nargs="+", action="extend", choices=SEARCH_MODES, help="search mode(s) [dense]")
     parser.add_argument(
         "--rerank", nargs="+", action="extend", type=_rerank, help="cross-encoder(s); 'none' adds a run without one"
     )
-    parser.add_argument("--rerank-k", type=int, default=None, help="candidates the reranker sees [store default]")
-    parser.add_argument("--k", type=int, default=10, help="cutoff for nDCG, recall, MRR and MAP [10]")
+    parser.add_argument(
+        "--rerank-k", type=positive_int(maximum=MAX_K), default=None, help="candidates the reranker sees [max(k, 50)]"
+    )
+    parser.add_argument(
+        "--k", type=positive_int(maximum=MAX_K), default=10, help="cutoff for nDCG, recall, MRR and MAP [10]"
+    )
     parser.add_argument("--metrics", nargs="+", type=_metric, help="metrics to report instead (e.g. ndcg@10 p@5)")
     parser.add_argument("--split", default="test", help="qrels split: qrels/SPLIT.tsv [test]")
-    parser.add_argument("--max-queries", type=int, default=None, help="evaluate only the first N queries")
+    parser.add_argument(
+        "--max-queries",
+        type=positive_int(),
+        default=None,
+        help="run only the first N judged queries (the corpus is still indexed whole, so scores stay comparable)",
+    )
+    parser.add_argument(
+        "--no-cache", action="store_true", help="embed the corpus even if cached embeddings exist, and keep none"
+    )
+    parser.add_argument(
+        "--cache-dir", default=None, help="where corpus embeddings are cached [$OGMA_HOME/eval-embeddings]"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON array of result rows")
-    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    parser.add_argument("--no-progress", action="store_true", help="hide progress bars (as -q does)")
     parser.set_defaults(func=run)
 
 
@@ -170,11 +184,6 @@ def _out(text: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``ogma eval``; prints the table (or JSON) and returns the exit code."""
-    for name in ("k", "max_queries", "rerank_k"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            sys.stderr.write(f"ogma eval: error: --{name.replace('_', '-')} must be a positive integer, got {value}\n")
-            return 2
     dataset = load_beir(args.data_dir, split=args.split)
     if args.max_queries is not None:
         dataset = dataset.subset(args.max_queries)
@@ -186,7 +195,12 @@ def run(args: argparse.Namespace) -> int:
         configs,
         metrics=metrics,
         k=depth,
-        show_progress=False if args.no_progress else None,
+        encoder_factory=TextEncoderFactory(
+            threads=args.threads, device=args.device, trust_remote_code=args.trust_remote_code
+        ),
+        reranker_factory=CrossEncoderFactory(threads=args.threads, device=args.device),
+        cache=None if args.no_cache else EmbeddingCache(args.cache_dir),
+        show_progress=False if args.no_progress or args.quiet else None,
     )
     if args.json:
         _out(json.dumps([{"dataset": dataset.name, **row.to_dict()} for row in rows], indent=2))

@@ -29,6 +29,7 @@ from typing import Any, TextIO
 
 from tqdm import tqdm
 
+from ogma.cli.options import add_model_options, encoder_options
 from ogma.errors import OgmaError, StoreMismatchError
 
 __all__ = ["load_encoder", "register", "run", "store_model_id"]
@@ -44,11 +45,12 @@ class IndexInputError(OgmaError, ValueError):
     """The options of ``ogma index`` do not fit together."""
 
 
-def load_encoder(model: str) -> Any:
+def load_encoder(model: str, **options: Any) -> Any:
     """Create the text encoder for ``model`` (tests replace this function).
 
     Args:
         model: A model name, hub id or folder.
+        **options: ``TextEncoder`` options (``--threads``, ``--device``, ``--trust-remote-code``).
 
     Returns:
         An :class:`ogma.TextEncoder`.
@@ -59,7 +61,7 @@ def load_encoder(model: str) -> Any:
     """
     from ogma.encoder import TextEncoder
 
-    return TextEncoder(model)
+    return TextEncoder(model, **options)
 
 
 def store_model_id(db: str) -> str | None:
@@ -99,14 +101,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="files or folders to index")
     parser.add_argument("--db", required=True, help="the store file (created if missing)")
-    parser.add_argument(
-        "-m",
-        "--model",
-        default=None,
-        help=f"embedding model for a new store (default {DEFAULT_MODEL}); an existing store must be given its own",
+    add_model_options(
+        parser,
+        model_help=f"embedding model for a new store (default {DEFAULT_MODEL}); an existing store must be given "
+        "its own (or none)",
+        precision=("float32", "int8", "binary"),
+        precision_help="index precision for a new store",
+        dim_help="Matryoshka dimension for a new store",
     )
-    parser.add_argument("--precision", choices=("float32", "int8", "binary"), help="index precision for a new store")
-    parser.add_argument("--dim", type=int, help="Matryoshka dimension for a new store")
     parser.add_argument(
         "--include",
         action="append",
@@ -237,7 +239,7 @@ def run(args: argparse.Namespace) -> int:
             f"{args.db} was built with model {recorded!r}, not {args.model!r}. Leave out -m to index with the "
             f"store's model, or give a new --db to index with {args.model!r}."
         )
-    encoder = load_encoder(recorded or args.model or DEFAULT_MODEL)
+    encoder = load_encoder(recorded or args.model or DEFAULT_MODEL, **encoder_options(args))
     window = getattr(encoder, "max_length", None)
     default_tokens = max(16, int(window) - _RESERVED_TOKENS) if isinstance(window, int) else 256
     max_tokens = args.max_tokens if args.max_tokens is not None else default_tokens

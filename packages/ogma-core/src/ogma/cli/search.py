@@ -15,47 +15,106 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from ogma.errors import FilterError, StoreError
+from ogma.cli.options import (
+    MAX_K,
+    UsageError,
+    add_model_options,
+    encoder_options,
+    positive_int,
+    reranker_options,
+    unit_float,
+)
+from ogma.errors import FilterError, StoreError, StoreMismatchError
+from ogma.fusion import FUSION_METHODS
 from ogma.store.fts import snippet
 from ogma.types import SEARCH_MODES, Hit
 
-__all__ = ["format_hits", "hits_to_json", "register", "run"]
-
-_FUSION_METHODS = ("default", "rrf", "weighted_rrf", "convex")
+__all__ = ["format_hits", "fusion_option", "hits_to_json", "register", "run"]
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``search`` command."""
     parser = subparsers.add_parser(
         "search",
-        help="search a store (dense, lexical or hybrid)",
+        help="search a store (dense, lexical or hybrid), optionally reranked",
         description="Search an Ogma store built with 'ogma index'. Prints ranked hits with scores and a "
-        "snippet in which the query's words are marked [like this].",
+        "snippet in which the query's words are marked [like this]. The embedding model is the one the store "
+        "records. --fusion and --alpha tune hybrid search and are refused in the other modes; --rerank "
+        "reorders the first --rerank-k hits with a cross-encoder.",
     )
     parser.add_argument("query", help="the query text")
     parser.add_argument("--db", required=True, help="the store file")
     parser.add_argument("--mode", choices=SEARCH_MODES, default="hybrid", help="search mode (default hybrid)")
-    parser.add_argument("-k", "--k", type=_positive_int, default=10, help="number of hits (default 10)")
+    parser.add_argument("-k", "--k", type=positive_int(maximum=MAX_K), default=10, help="number of hits (default 10)")
     parser.add_argument(
         "--filter", default=None, help='metadata filter as JSON, e.g. \'{"source": {"$like": "%%.md"}}\''
     )
-    parser.add_argument("--fusion", choices=_FUSION_METHODS, default=None, help="hybrid fusion method")
-    parser.add_argument("--width", type=_positive_int, default=160, help="snippet width in characters (default 160)")
+    parser.add_argument(
+        "--fusion",
+        choices=FUSION_METHODS,
+        default=None,
+        help="how hybrid search fuses the dense and lexical lists (default: the store's default); hybrid only",
+    )
+    parser.add_argument(
+        "--alpha",
+        type=unit_float,
+        default=None,
+        help="dense weight in [0, 1] of convex fusion (implies --fusion convex unless --fusion default is "
+        "given); hybrid only",
+    )
+    parser.add_argument(
+        "--rerank",
+        metavar="MODEL",
+        default=None,
+        help="rerank the first hits with this cross-encoder (name, hub id or folder)",
+    )
+    parser.add_argument(
+        "--rerank-k",
+        type=positive_int(maximum=MAX_K),
+        default=None,
+        help="first-stage hits the reranker sees (default max(k, 50)); needs --rerank",
+    )
+    parser.add_argument(
+        "--width", type=positive_int(maximum=100_000), default=160, help="snippet width in characters (default 160)"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON array of hits")
+    add_model_options(parser, model="none", dim="none")
     parser.set_defaults(func=run)
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
+def fusion_option(mode: str, fusion: str | None, alpha: float | None) -> str | dict[str, Any] | None:
+    """The ``fusion=`` argument of :meth:`ogma.Store.search` for ``--mode``, ``--fusion`` and ``--alpha``.
+
+    Raises:
+        UsageError: ``--fusion`` or ``--alpha`` outside hybrid mode, or ``--alpha`` with a
+            rank-based fusion (which has no dense weight).
+
+    Example:
+        >>> fusion_option("hybrid", None, 0.7)
+        {'method': 'convex', 'alpha': 0.7}
+        >>> fusion_option("dense", "rrf", None)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ogma.cli.options.UsageError: --fusion applies to hybrid search only, not --mode dense; ...
+    """
+    given = [name for name, value in (("--fusion", fusion), ("--alpha", alpha)) if value is not None]
+    if mode != "hybrid" and given:
+        raise UsageError(
+            f"{' and '.join(given)} applies to hybrid search only, not --mode {mode}; "
+            f"drop {'them' if len(given) > 1 else 'it'} or use --mode hybrid"
+        )
+    if alpha is None:
+        return fusion
+    if fusion is not None and fusion not in ("default", "convex"):
+        raise UsageError(
+            f"--alpha is the dense weight of convex fusion; --fusion {fusion} has none (it fuses by rank). "
+            "Use --fusion convex with --alpha, or drop --alpha"
+        )
+    return {"method": fusion or "convex", "alpha": alpha}
 
 
 def hits_to_json(hits: list[Hit], query: str, *, width: int = 160) -> list[dict[str, Any]]:
@@ -122,34 +181,67 @@ def _parse_filter(raw: str | None) -> dict[str, Any] | None:
         value = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise FilterError(
-            f"--filter is not valid JSON ({exc.msg} at position {exc.pos}): {raw!r}. "
+            f"--filter is not valid JSON ({exc.msg} at position {exc.pos}): {raw[:200]!r}. "
             'Example: --filter \'{"lang": "en", "year": {"$gte": 2020}}\''
         ) from exc
+    except RecursionError as exc:
+        raise FilterError("--filter is nested too deeply to parse; flatten it (e.g. $and/$or lists)") from exc
     if not isinstance(value, dict):
-        raise FilterError(f'--filter must be a JSON object such as {{"lang": "en"}}, got {raw!r}.')
+        raise FilterError(f'--filter must be a JSON object such as {{"lang": "en"}}, got {raw[:200]!r}.')
     return value
+
+
+_T = TypeVar("_T")
+
+
+def _opened(db: str, open_: Callable[[str], _T]) -> _T:
+    """``open_(db)``, with the store's path named in the error when it cannot be opened."""
+    try:
+        return open_(db)
+    except StoreMismatchError:
+        raise
+    except StoreError as exc:
+        raise StoreError(f"--db {db}: {exc}") from exc
 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``ogma search``; prints the hits and returns the exit code."""
-    from ogma.cli.index import load_encoder, store_model_id
+    from ogma.cli.index import store_model_id
+    from ogma.cli.options import load_encoder
     from ogma.store import Store
 
+    fusion = fusion_option(args.mode, args.fusion, args.alpha)
+    if args.rerank_k is not None and args.rerank is None:
+        raise UsageError("--rerank-k needs --rerank MODEL (the cross-encoder that sees those hits)")
     if args.db != ":memory:" and not Path(args.db).exists():
         raise StoreError(f"no store at {args.db!r}; create one with: ogma index PATH... --db {args.db}")
     filter_ = _parse_filter(args.filter)
     encoder = None
     if args.mode != "lexical":
-        model = store_model_id(args.db)
+        model = _opened(args.db, store_model_id)
         if model is None:
             raise StoreError(
                 f"{args.db!r} records no embedding model, so it cannot be searched by meaning; use --mode lexical."
             )
-        encoder = load_encoder(model)
-    with Store(args.db, encoder, read_only=True, show_progress=False) as store:
-        hits = store.search(
-            args.query, k=args.k, mode=args.mode, filter=filter_, fusion=args.fusion if args.mode == "hybrid" else None
-        )
+        encoder = load_encoder(model, **encoder_options(args))
+    reranker = None
+    if args.rerank is not None:
+        from ogma.rerank import Reranker
+
+        reranker = Reranker(args.rerank, **reranker_options(args))
+    with _opened(args.db, lambda db: Store(db, encoder, read_only=True, show_progress=False)) as store:
+        try:
+            hits = store.search(
+                args.query,
+                k=args.k,
+                mode=args.mode,
+                filter=filter_,
+                fusion=fusion,
+                rerank=reranker,
+                rerank_k=args.rerank_k,
+            )
+        except FilterError as exc:
+            raise FilterError(f"--filter: {exc}") from exc
     if args.json:
         sys.stdout.write(json.dumps(hits_to_json(hits, args.query, width=args.width), ensure_ascii=False) + "\n")
     else:

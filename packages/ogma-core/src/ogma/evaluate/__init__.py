@@ -5,6 +5,7 @@
   precision, MRR and MAP at a cutoff, with ``trec_eval`` semantics.
 * :func:`compare_configs` indexes a corpus into temporary stores and reports quality,
   query latency and index size per configuration (``ogma eval`` on the command line).
+* :class:`EmbeddingCache` keeps corpus embeddings on disk between runs.
 
 Example:
     >>> from ogma.evaluate import evaluate_run
@@ -15,7 +16,14 @@ Example:
 from __future__ import annotations
 
 from ogma.evaluate.beir import BeirDataset, DatasetError, load_beir
-from ogma.evaluate.compare import CompareConfig, CompareRow, compare_configs
+from ogma.evaluate.cache import EmbeddingCache
+from ogma.evaluate.compare import (
+    CompareConfig,
+    CompareRow,
+    CrossEncoderFactory,
+    TextEncoderFactory,
+    compare_configs,
+)
 from ogma.evaluate.metrics import (
     DEFAULT_METRICS,
     Metric,
@@ -30,8 +38,11 @@ __all__ = [
     "BeirDataset",
     "CompareConfig",
     "CompareRow",
+    "CrossEncoderFactory",
     "DatasetError",
+    "EmbeddingCache",
     "Metric",
+    "TextEncoderFactory",
     "compare_configs",
     "evaluate_run",
     "evaluate_run_per_query",

@@ -6,6 +6,11 @@ with :func:`ogma.evaluate.evaluate_run`. The corpus is indexed once per
 (model, precision, dim); the modes and rerankers sharing that index reuse it, and
 document embeddings are computed once per model.
 
+The run fails fast: every embedding model and reranker is loaded before the first
+document is embedded, so a model that cannot be found stops the run in seconds. With an
+:class:`~ogma.evaluate.cache.EmbeddingCache`, a model's corpus embeddings are stored on
+disk and a later run on the same corpus and model reuses them.
+
 Latency is wall-clock time of ``store.search`` per query, after one untimed warm-up
 query: it includes query embedding, search and reranking. Index size is the on-disk
 size of the store's files after indexing.
@@ -35,18 +40,22 @@ from typing import Any, Literal, Protocol, get_args
 
 import numpy as np
 
+from ogma.errors import OgmaError
 from ogma.evaluate.beir import BeirDataset
+from ogma.evaluate.cache import EmbeddingCache, corpus_fingerprint
 from ogma.evaluate.metrics import DEFAULT_METRICS, evaluate_run, parse_metric
 from ogma.types import SEARCH_MODES, Embedder, SearchMode
 
 __all__ = [
     "CompareConfig",
     "CompareRow",
+    "CrossEncoderFactory",
     "EncoderFactory",
     "RerankerFactory",
     "SearchStore",
     "StoreFactory",
     "StorePrecision",
+    "TextEncoderFactory",
     "compare_configs",
 ]
 
@@ -55,6 +64,8 @@ logger = logging.getLogger(__name__)
 StorePrecision = Literal["float32", "int8", "binary"]
 """Precisions a store can index vectors in."""
 STORE_PRECISIONS: tuple[StorePrecision, ...] = get_args(StorePrecision)
+_EMBED_CHUNK = 1024
+"""Documents per embedding call while embedding a corpus (the encoder length-sorts within a call)."""
 
 
 class _HitLike(Protocol):
@@ -147,10 +158,12 @@ class CompareRow:
         latency_p50_ms: Median ``search`` time per query.
         latency_p95_ms: 95th percentile ``search`` time per query.
         index_bytes: On-disk size of the store after indexing.
-        index_seconds: Time to index the corpus. A model's document embeddings are
-            computed once, so later indexes of the same model count storage time only.
+        index_seconds: Time to store the corpus in the index (its embeddings are
+            computed, or loaded from the cache, beforehand: see ``embed_seconds``).
         num_queries: Queries run.
         per_query: ``{query_id: {metric: value}}`` when asked for.
+        embed_seconds: Time to embed the corpus with this model (shared by the rows of
+            the model), or ``None`` when the embeddings came from the cache.
 
     Example:
         >>> row = CompareRow(CompareConfig("m"), {"ndcg@10": 0.5}, 3.0, 2.5, 6.0, 1024, 1.5, 50)
@@ -167,6 +180,7 @@ class CompareRow:
     index_seconds: float
     num_queries: int
     per_query: dict[str, dict[str, float]] | None = field(default=None, repr=False)
+    embed_seconds: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A flat JSON-ready record: the configuration fields, the metrics, then the costs."""
@@ -179,6 +193,7 @@ class CompareRow:
             index_bytes=self.index_bytes,
             index_seconds=round(self.index_seconds, 3),
             num_queries=self.num_queries,
+            embed_seconds=None if self.embed_seconds is None else round(self.embed_seconds, 3),
         )
         if self.per_query is not None:
             record["per_query"] = self.per_query
@@ -197,6 +212,10 @@ class _DocumentCache:
     def __init__(self, inner: Any) -> None:
         self._inner = inner
         self._cache: dict[str, np.ndarray] = {}
+
+    def prefill(self, texts: Sequence[str], vectors: np.ndarray) -> None:
+        """Remember precomputed document vectors (row ``i`` is ``texts[i]``)."""
+        self._cache.update(zip(texts, np.asarray(vectors, dtype=np.float32)))
 
     def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
         texts = list(texts)
@@ -227,10 +246,62 @@ class _DocumentCache:
         return getattr(self._inner, name)
 
 
-def _default_encoder_factory(model: str) -> Embedder:
-    from ogma.encoder import TextEncoder
+@dataclass(frozen=True)
+class TextEncoderFactory:
+    """Loads :class:`ogma.TextEncoder` models for :func:`compare_configs`, and fingerprints them.
 
-    return TextEncoder(model)
+    Attributes:
+        threads: ONNX Runtime intra-op threads (``None``: all cores).
+        device: ``"cpu"`` or ``"cuda"``.
+        trust_remote_code: Allow exporting Ogma checkpoints (runs the repository's code once).
+
+    Example:
+        >>> factory = TextEncoderFactory(threads=2)
+        >>> encoder = factory("all-MiniLM-L6-v2")  # doctest: +SKIP
+    """
+
+    threads: int | None = None
+    device: Literal["cpu", "cuda"] = "cpu"
+    trust_remote_code: bool = False
+
+    def __call__(self, model: str) -> Embedder:
+        """Load ``model`` (its own progress bar off: the runner shows one per corpus)."""
+        from ogma.encoder import TextEncoder
+
+        return TextEncoder(
+            model,
+            threads=self.threads,
+            device=self.device,
+            trust_remote_code=self.trust_remote_code,
+            show_progress=False,
+        )
+
+    def fingerprint(self, model: str, encoder: Embedder) -> str | None:
+        """A content fingerprint of the loaded model (see :mod:`ogma.evaluate.cache`)."""
+        from ogma.evaluate.cache import text_encoder_fingerprint
+
+        return text_encoder_fingerprint(encoder, model, trust_remote_code=self.trust_remote_code)
+
+
+@dataclass(frozen=True)
+class CrossEncoderFactory:
+    """Loads :class:`ogma.Reranker` models for :func:`compare_configs`.
+
+    Example:
+        >>> reranker = CrossEncoderFactory(threads=2)("ms-marco-MiniLM-L-6-v2")  # doctest: +SKIP
+    """
+
+    threads: int | None = None
+    device: Literal["cpu", "cuda"] = "cpu"
+
+    def __call__(self, model: str) -> Any:
+        """Load the cross-encoder ``model``."""
+        from ogma.rerank import Reranker
+
+        return Reranker(model, threads=self.threads, device=self.device)
+
+
+_default_encoder_factory: EncoderFactory = TextEncoderFactory()
 
 
 def _default_store_factory(path: Path, encoder: Embedder, config: CompareConfig) -> SearchStore:
@@ -240,10 +311,7 @@ def _default_store_factory(path: Path, encoder: Embedder, config: CompareConfig)
     return store
 
 
-def _default_reranker_factory(model: str) -> Any:
-    from ogma.rerank import Reranker
-
-    return Reranker(model)
+_default_reranker_factory: RerankerFactory = CrossEncoderFactory()
 
 
 def _folder_bytes(folder: Path) -> int:
@@ -278,6 +346,44 @@ def _close(store: object) -> None:
         close()
 
 
+def _fingerprint(factory: Any, model: str, embedder: Any) -> str | None:
+    """The embedder's own ``fingerprint`` attribute, else the factory's ``fingerprint(model, embedder)``."""
+    own = getattr(embedder, "fingerprint", None)
+    if isinstance(own, str) and own:
+        return own
+    method = getattr(factory, "fingerprint", None)
+    if not callable(method):
+        return None
+    try:
+        value = method(model, embedder)
+    except (OgmaError, OSError) as exc:
+        logger.warning("Cannot fingerprint %s (%s); its corpus embeddings are not cached", model, exc)
+        return None
+    return value if isinstance(value, str) and value else None
+
+
+def _embed_corpus(
+    embedder: Any, texts: Sequence[str], *, chunk: int, show_progress: bool | None, desc: str
+) -> np.ndarray:
+    """Document embeddings of ``texts`` in order (each distinct text embedded once), float32."""
+    unique = list(dict.fromkeys(texts))
+    embed = getattr(embedder, "encode_documents", None) or embedder.embed_documents
+    parts: list[np.ndarray] = []
+    enabled = sys.stderr.isatty() if show_progress is None else show_progress
+    from tqdm.auto import tqdm
+
+    with tqdm(total=len(unique), desc=desc, unit="doc", leave=False, disable=not enabled) as bar:
+        for start in range(0, len(unique), chunk):
+            part = np.asarray(embed(unique[start : start + chunk]), dtype=np.float32)
+            if part.ndim != 2 or part.shape[0] != len(unique[start : start + chunk]):
+                raise ValueError(f"the embedder returned shape {part.shape} for {chunk} documents")
+            parts.append(part)
+            bar.update(part.shape[0])
+    matrix = np.concatenate(parts)
+    row = {text: i for i, text in enumerate(unique)}
+    return matrix[[row[text] for text in texts]]
+
+
 def compare_configs(
     dataset: BeirDataset,
     configs: Sequence[CompareConfig],
@@ -291,31 +397,41 @@ def compare_configs(
     batch_size: int = 256,
     per_query: bool = False,
     show_progress: bool | None = None,
+    cache: EmbeddingCache | None = None,
 ) -> list[CompareRow]:
     """Evaluate several search configurations on one dataset.
+
+    Every model and reranker is loaded first, so one that cannot be found fails the run
+    before any document is embedded. Then each model embeds the corpus once (or loads
+    the embeddings from ``cache``), each (model, precision, dim) gets one index, and
+    each configuration runs every query against its index.
 
     Args:
         dataset: A loaded collection (:func:`ogma.evaluate.load_beir`).
         configs: The configurations, in the order the rows should come back.
         metrics: Metric names (see :mod:`ogma.evaluate.metrics`).
         k: Hits retrieved per query (default: the largest metric cutoff, or 100 when none has one).
-        encoder_factory: Builds an embedder for a model name (default: ``ogma.TextEncoder``).
+        encoder_factory: Builds an embedder for a model name (default: :class:`TextEncoderFactory`).
+            A factory with a ``fingerprint(model, embedder)`` method, or an embedder with a
+            ``fingerprint`` string, makes the model's corpus embeddings cacheable.
         store_factory: Opens a store (default: ``ogma.Store(path, encoder=, dim=, precision=)``).
-        reranker_factory: Builds the reranker for a model name (default: ``ogma.Reranker``).
+        reranker_factory: Builds the reranker for a model name (default: :class:`CrossEncoderFactory`).
         workdir: Where temporary stores go (default: the system temp folder); removed after.
         batch_size: Documents per ``store.add`` call.
         per_query: Keep per-query metrics in each row.
         show_progress: Progress bars (default: when stderr is a terminal).
+        cache: Where to keep and find corpus embeddings (``None``: embed every time).
 
     Returns:
         One :class:`CompareRow` per configuration, in input order.
 
     Raises:
         ValueError: No configurations, an unknown metric or bad ``k``.
+        ModelNotFoundError: A model or reranker cannot be found (before any embedding).
 
     Example:
         >>> configs = [CompareConfig("all-MiniLM-L6-v2", mode=m) for m in ("dense", "hybrid")]  # doctest: +SKIP
-        >>> rows = compare_configs(data, configs)  # doctest: +SKIP
+        >>> rows = compare_configs(data, configs, cache=EmbeddingCache())  # doctest: +SKIP
         >>> [round(r.metrics["ndcg@10"], 3) for r in rows]  # doctest: +SKIP
         [0.511, 0.512]
     """
@@ -329,45 +445,50 @@ def compare_configs(
     make_store = store_factory or _default_store_factory
     make_reranker = reranker_factory or _default_reranker_factory
 
+    # Fail fast: load every model and reranker before embedding anything.
     encoders: dict[str, _DocumentCache] = {}
+    for model in dict.fromkeys(c.model for c in configs):
+        logger.info("Loading embedding model %s", model)
+        encoders[model] = _DocumentCache(make_encoder(model))
     rerankers: dict[str, Any] = {}
+    for name in dict.fromkeys(c.rerank for c in configs if c.rerank is not None):
+        logger.info("Loading reranker %s", name)
+        rerankers[name] = make_reranker(name)
+
+    doc_ids = dataset.document_ids()
+    doc_texts = dataset.document_texts()
+    query_items = list(dataset.queries.items())
+    embed_seconds = _embed_models(
+        encoders, make_encoder, doc_ids, doc_texts, cache=cache, show_progress=show_progress, name=dataset.name
+    )
+
     groups: dict[tuple[str, str, int | None], list[int]] = {}
     for i, config in enumerate(configs):
         groups.setdefault(config.index_key, []).append(i)
     rows: list[CompareRow | None] = [None] * len(configs)
-    doc_ids = dataset.document_ids()
-    doc_texts = dataset.document_texts()
-    query_items = list(dataset.queries.items())
     base = Path(tempfile.mkdtemp(prefix="ogma-eval-", dir=workdir))
     try:
         for n, (key, members) in enumerate(groups.items()):
             model = key[0]
-            if model not in encoders:
-                encoders[model] = _DocumentCache(make_encoder(model))
             folder = base / f"index-{n}"
             folder.mkdir()
             store = make_store(folder / "store.db", encoders[model], configs[members[0]])
             try:
                 started = time.perf_counter()
                 batches = range(0, len(doc_ids), batch_size)
-                for start in _progress(
-                    batches, show_progress=show_progress, desc=f"Indexing {configs[members[0]].label}"
-                ):
+                label = configs[members[0]]
+                desc = f"indexing {label.model} {label.precision} dim={label.dim or 'full'}"
+                for start in _progress(batches, show_progress=show_progress, desc=desc):
                     end = start + batch_size
                     store.add(doc_texts[start:end], ids=doc_ids[start:end])
                 index_seconds = time.perf_counter() - started
                 index_bytes = _folder_bytes(folder)
                 for i in members:
                     config = configs[i]
-                    reranker = None
-                    if config.rerank is not None:
-                        if config.rerank not in rerankers:
-                            rerankers[config.rerank] = make_reranker(config.rerank)
-                        reranker = rerankers[config.rerank]
-                    rows[i] = _run_config(
+                    row = _run_config(
                         store,
                         config,
-                        reranker,
+                        rerankers[config.rerank] if config.rerank is not None else None,
                         query_items,
                         dataset,
                         metric_names=metric_names,
@@ -377,11 +498,50 @@ def compare_configs(
                         per_query=per_query,
                         show_progress=show_progress,
                     )
+                    row.embed_seconds = embed_seconds[model]
+                    rows[i] = row
             finally:
                 _close(store)
     finally:
         shutil.rmtree(base, ignore_errors=True)
     return [row for row in rows if row is not None]
+
+
+def _embed_models(
+    encoders: dict[str, _DocumentCache],
+    factory: Any,
+    doc_ids: list[str],
+    doc_texts: list[str],
+    *,
+    cache: EmbeddingCache | None,
+    show_progress: bool | None,
+    name: str,
+) -> dict[str, float | None]:
+    """Embed the corpus once per model (or load it from ``cache``); returns seconds per model (None: cached)."""
+    seconds: dict[str, float | None] = {}
+    corpus = corpus_fingerprint(doc_ids, doc_texts) if cache is not None and doc_ids else None
+    for model, encoder in encoders.items():
+        key = None
+        if corpus is not None and cache is not None:
+            fingerprint = _fingerprint(factory, model, encoder._inner)
+            key = cache.key(corpus, fingerprint) if fingerprint else None
+            vectors = cache.load(key, rows=len(doc_ids)) if key else None
+            if vectors is not None:
+                encoder.prefill(doc_texts, vectors)
+                seconds[model] = None
+                logger.info("%s: corpus embeddings of %s loaded from %s", name, model, cache.path(key or ""))
+                continue
+        if not doc_ids:
+            seconds[model] = 0.0
+            continue
+        started = time.perf_counter()
+        desc = f"embedding corpus ({model})"
+        vectors = _embed_corpus(encoder._inner, doc_texts, chunk=_EMBED_CHUNK, show_progress=show_progress, desc=desc)
+        seconds[model] = time.perf_counter() - started
+        encoder.prefill(doc_texts, vectors)
+        if key is not None and cache is not None:
+            cache.save(key, vectors, info={"model": model, "dataset": name, "documents": len(doc_ids)})
+    return seconds
 
 
 def _run_config(
@@ -405,7 +565,9 @@ def _run_config(
         search(query_items[0][1])  # warm-up: lazy loading and first-call allocations are not timed
     run: dict[str, dict[str, float]] = {}
     latencies: list[float] = []
-    for qid, text in _progress(query_items, show_progress=show_progress, desc=f"Searching {config.label}"):
+    stage = f"queries + reranking ({config.rerank})" if reranker is not None else "queries"
+    desc = f"{stage}: {config.mode} {config.model} {config.precision} dim={config.dim or 'full'}"
+    for qid, text in _progress(query_items, show_progress=show_progress, desc=desc):
         started = time.perf_counter()
         hits = list(search(text))
         latencies.append((time.perf_counter() - started) * 1000.0)
