@@ -8,12 +8,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ogma.errors import FusionError
 from ogma.fusion import (
     DEFAULT_ALPHA,
+    DEFAULT_ALPHA_LEXICAL,
     DEFAULT_NORMALIZATION,
     FusedHit,
     convex_combination,
     fuse,
+    identifier_likeness,
+    keyword_likeness,
     normalize_scores,
     reciprocal_rank_fusion,
 )
@@ -83,14 +87,23 @@ def test_convex_pair_normalisation() -> None:
     assert fused == pytest.approx({"a": 1.0, "b": 0.625})
 
 
-def test_fuse_default_is_the_documented_convex() -> None:
+def test_fuse_default_is_the_documented_adaptive_convex() -> None:
     dense = [("a", 0.82), ("b", 0.80), ("c", 0.41)]
     lexical = [("c", 12.0), ("a", 3.0)]
-    default = fuse(dense, lexical)
-    explicit = fuse(dense, lexical, method="convex", alpha=DEFAULT_ALPHA, normalization=DEFAULT_NORMALIZATION)
-    assert default == explicit
-    assert DEFAULT_ALPHA == 0.85
+    assert DEFAULT_ALPHA == 0.85 and DEFAULT_ALPHA_LEXICAL == 0.2
     assert DEFAULT_NORMALIZATION == ("minmax", "theoretical")
+    for query, alpha in (
+        (None, DEFAULT_ALPHA),
+        ("how are a and c related", DEFAULT_ALPHA),
+        ("proxy", DEFAULT_ALPHA_LEXICAL),
+        ("init.defaultBranch", DEFAULT_ALPHA_LEXICAL),
+        ("set max_seq_length now", DEFAULT_ALPHA - (DEFAULT_ALPHA - DEFAULT_ALPHA_LEXICAL) / 3),
+    ):
+        explicit = fuse(dense, lexical, method="convex", alpha=alpha, normalization=DEFAULT_NORMALIZATION)
+        default = fuse(dense, lexical, query=query)
+        assert [h.id for h in default] == [h.id for h in explicit]
+        assert [h.score for h in default] == pytest.approx([h.score for h in explicit])
+        assert default == fuse(dense, lexical, method="adaptive", query=query)
 
 
 def test_fuse_returns_raw_scores_per_source() -> None:
@@ -153,3 +166,95 @@ def test_fuse_properties(dense: list[tuple[str, float]], lexical: list[tuple[str
     assert all(math.isfinite(s) for s in scores)
     if method in ("default", "convex"):
         assert all(-1e-9 <= s <= 1 + 1e-9 for s in scores)
+
+
+@pytest.mark.parametrize(
+    ("query", "likeness"),
+    [
+        ("init.defaultBranch", 1.0),
+        ("os.path.join", 1.0),
+        ("max_seq_length", 1.0),
+        ("__init__", 1.0),
+        ("--dry-run", 1.0),
+        ("ArgumentParser", 1.0),
+        ("defaultBranch", 1.0),
+        ("`sys.meta_path`,", 1.0),
+        ("how do I set max_seq_length?", 0.2),
+        ("Who founded the city of Rome?", 0.0),
+        ("Which U.S. state has been admitted latest?", 0.0),
+        ("e.g. a city-state", 0.0),
+        ("Boeing 747 MI6 YMCA C++ 3.14", 0.0),
+        ("", 0.0),
+        ("   ", 0.0),
+    ],
+)
+def test_identifier_likeness(query: str, likeness: float) -> None:
+    assert identifier_likeness(query) == pytest.approx(likeness)
+
+
+def test_identifier_likeness_of_non_text_is_zero() -> None:
+    assert identifier_likeness(None) == 0.0  # type: ignore[arg-type]
+
+
+def test_identifier_query_puts_the_lexical_top_hit_first() -> None:
+    # "init.defaultBranch": dense ranks release notes that talk about branches and
+    # initialisation; only one note has the exact key, and BM25 ranks it first.
+    dense = [("branches", 0.61), ("init-docs", 0.60), ("clone", 0.58), ("note-2.28", 0.52), ("misc", 0.30)]
+    lexical = [("note-2.28", 14.0), ("init-docs", 3.0), ("misc", 2.5)]
+    old = fuse(dense, lexical, method="convex", alpha=0.85)
+    assert [h.id for h in old][:3] == ["init-docs", "branches", "clone"]  # the old default: dense's list
+    assert fuse(dense, lexical, query="init.defaultBranch")[0].id == "note-2.28"
+    # Without the query text, the default cannot tell, and stays with dense.
+    assert fuse(dense, lexical)[0].id == "init-docs"
+
+
+def test_adaptive_alpha_moves_with_identifier_likeness() -> None:
+    dense = [("a", 0.9), ("b", 0.5), ("c", 0.1)]
+    lexical = [("c", 10.0), ("b", 5.0)]
+    prose = dict((h.id, h.score) for h in fuse(dense, lexical, method="adaptive", alpha=0.8, query="a question"))
+    ident = dict(
+        (h.id, h.score) for h in fuse(dense, lexical, method="adaptive", alpha=0.8, alpha_lexical=0.2, query="x_y")
+    )
+    assert prose == pytest.approx(dict(convex_combination(dense, lexical, alpha=0.8)))
+    assert ident == pytest.approx(dict(convex_combination(dense, lexical, alpha=0.2)))
+    with pytest.raises(FusionError, match="alpha_lexical must be in"):
+        fuse(dense, lexical, method="adaptive", alpha_lexical=2.0)
+    with pytest.raises(FusionError, match="alpha_lexical do not apply to method='convex'"):
+        fuse(dense, lexical, method="convex", alpha_lexical=0.2)
+
+
+@pytest.mark.parametrize(
+    ("query", "likeness"),
+    [
+        ("proxy", 1.0),
+        ("`proxy`?", 1.0),
+        ("Guggenheim", 1.0),
+        ("init.defaultBranch", 1.0),
+        ("proxy settings", 0.0),
+        ("42", 0.0),
+        ("", 0.0),
+        ("set --dry-run", 0.5),
+    ],
+)
+def test_keyword_likeness(query: str, likeness: float) -> None:
+    assert keyword_likeness(query) == pytest.approx(likeness)
+
+
+_lexical_hits = st.lists(
+    st.tuples(st.sampled_from("pqrs"), st.floats(min_value=0.01, max_value=30)),
+    min_size=1,
+    max_size=4,
+    unique_by=lambda p: p[0],
+).map(lambda r: sorted(r, key=lambda p: -p[1]))
+
+
+@given(dense=_ranking, lexical=_lexical_hits, query=st.sampled_from(["proxy", "init.defaultBranch", "--dry-run"]))
+def test_keyword_query_top_lexical_hit_beats_every_document_without_the_word(
+    dense: list[tuple[str, float]], lexical: list[tuple[str, float]], query: str
+) -> None:
+    # By construction, whatever the dense scores: the best BM25 hit scores >= 0.8 and a
+    # document BM25 did not find scores <= 0.2.
+    hits = fuse(dense, lexical, query=query)
+    found = {d for d, _ in lexical}
+    top_lexical = next(i for i, h in enumerate(hits) if h.id == lexical[0][0])
+    assert all(h.id in found for h in hits[:top_lexical])

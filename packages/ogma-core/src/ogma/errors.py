@@ -16,6 +16,7 @@ __all__ = [
     "ConversionError",
     "DatasetError",
     "FilterError",
+    "FusionError",
     "LicenseWarning",
     "MissingExtraError",
     "ModelFileError",
@@ -71,6 +72,10 @@ class SqliteDriverError(StoreError, RuntimeError):
 
 class FilterError(OgmaError, ValueError):
     """A metadata filter is malformed."""
+
+
+class FusionError(OgmaError, ValueError):
+    """A hybrid fusion method or option is unknown, out of range, or given where it does not apply."""
 
 
 class DatasetError(OgmaError, ValueError):

@@ -1,22 +1,27 @@
-"""Pure fusion of ranked result lists: reciprocal rank fusion and convex score combination.
+"""Pure fusion of ranked result lists: reciprocal rank fusion and (query-adaptive) convex combination.
 
 Every function takes ranked lists of ``(id, score)`` pairs (best first, higher score is
 better) and returns a new ranking; nothing here touches a database or a model.
 
-The default hybrid method (``fuse(..., method="default")``) is a convex combination
-``0.85 * dense + 0.15 * lexical`` of normalised scores: the dense (cosine) candidates
-are min-max scaled per query, and BM25 is divided by the query's best BM25 score (its
-theoretical minimum is 0, so a document without a lexical match scores exactly 0).
-A document missing from one list scores 0 there. With the lexical query built
-stop-word-aware (:func:`ogma.store.fts.build_fts_query`), this matched or beat the
-dense ranking on our measurements, while plain RRF (k=60) fell clearly below it;
-``docs/hybrid.md`` has the table, the split-half check and the reasoning.
+The default hybrid method (``fuse(..., method="default")``, the same as
+``method="adaptive"``) is a query-adaptive convex combination
+``alpha * dense + (1 - alpha) * lexical`` of normalised scores: the dense (cosine)
+candidates are min-max scaled per query, and BM25 is divided by the query's best BM25
+score (its theoretical minimum is 0, so a document without a lexical match scores
+exactly 0). A document missing from one list scores 0 there. The dense weight is 0.85
+for a natural-language query and falls to 0.2 for a keyword query: one word
+(``proxy``) or identifiers (``init.defaultBranch``, ``max_seq_length``, ``--dry-run``),
+in proportion to the share of identifier tokens (:func:`keyword_likeness`). Without the
+query text, it is the fixed ``0.85`` combination. ``docs/hybrid.md`` has every
+configuration measured on every evaluation set and why this one was chosen.
 
 Example:
     >>> dense = [("a", 0.82), ("b", 0.80), ("c", 0.41)]
     >>> lexical = [("c", 12.0), ("a", 3.0)]
-    >>> [hit.id for hit in fuse(dense, lexical)]
+    >>> [hit.id for hit in fuse(dense, lexical, query="what is a?")]
     ['a', 'b', 'c']
+    >>> [hit.id for hit in fuse(dense, lexical, query="c_value")]  # an identifier: BM25 leads
+    ['c', 'a', 'b']
     >>> [hit.id for hit in fuse(dense, lexical, method="rrf")]
     ['a', 'c', 'b']
 """
@@ -25,11 +30,15 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Final, Literal, NamedTuple
 
+from ogma.errors import FusionError
+
 __all__ = [
     "DEFAULT_ALPHA",
+    "DEFAULT_ALPHA_LEXICAL",
     "DEFAULT_NORMALIZATION",
     "DEFAULT_RRF_K",
     "FUSION_METHODS",
@@ -41,6 +50,8 @@ __all__ = [
     "ScoreKind",
     "convex_combination",
     "fuse",
+    "identifier_likeness",
+    "keyword_likeness",
     "normalize_scores",
     "reciprocal_rank_fusion",
 ]
@@ -50,21 +61,24 @@ logger = logging.getLogger(__name__)
 Ranking = Sequence[tuple[str, float]]
 """A ranked list of ``(id, score)`` pairs, best first; higher scores are better."""
 
-FusionMethod = Literal["default", "rrf", "weighted_rrf", "convex"]
+FusionMethod = Literal["default", "rrf", "weighted_rrf", "convex", "adaptive"]
 Normalization = Literal["theoretical", "minmax", "max", "none"]
 ScoreKind = Literal["cosine", "bm25", "unbounded"]
 
-FUSION_METHODS: Final[tuple[str, ...]] = ("default", "rrf", "weighted_rrf", "convex")
+FUSION_METHODS: Final[tuple[str, ...]] = ("default", "rrf", "weighted_rrf", "convex", "adaptive")
 NORMALIZATIONS: Final[tuple[str, ...]] = ("theoretical", "minmax", "max", "none")
 
 DEFAULT_ALPHA: Final = 0.85
-"""Weight of the dense scores in the default convex combination."""
+"""Weight of the dense scores in the default combination, for a natural-language query."""
 DEFAULT_NORMALIZATION: Final[tuple[Normalization, Normalization]] = ("minmax", "theoretical")
 """Dense and lexical normalisation of the default convex combination."""
 DEFAULT_RRF_K: Final = 60
 """The usual RRF constant (Cormack et al., 2009)."""
 DEFAULT_RRF_WEIGHTS: Final = (1.0, 0.5)
 """Dense and lexical weights for ``weighted_rrf`` when none are given."""
+
+DEFAULT_ALPHA_LEXICAL: Final = 0.2
+"""Weight of the dense scores in the default combination, for a keyword query (one word or identifiers)."""
 
 _THEORETICAL_MIN: Final[Mapping[str, float]] = {"cosine": -1.0, "bm25": 0.0}
 
@@ -97,6 +111,87 @@ def _check_finite(ranking: Ranking, name: str) -> None:
             )
 
 
+_TOKEN_STRIP: Final = "\"'`()[]{}<>,;:!?"
+_IDENTIFIER_RE: Final = re.compile(
+    r"""
+    ^--?[A-Za-z][\w-]*$                        # a command-line option: --dry-run, -v
+    | ^[\w$@-]*[^\W\d_][\w$@-]*(?:[./:#]+[\w$@-]+)+$   # dotted, path-like or scoped: init.defaultBranch, os.path
+    | ^_*[^\W_]+(?:_+[^\W_]+)+_*$              # snake_case, SCREAMING_CASE
+    | ^__[^\W_]\w*__$                          # __dunder__ names
+    | ^[a-z]+[0-9]*[A-Z]\w*$                     # camelCase: defaultBranch
+    | ^[A-Z][a-z0-9]+[A-Z]\w*$                   # CamelCase: ArgumentParser
+    """,
+    re.VERBOSE,
+)
+
+
+def identifier_likeness(query: str) -> float:
+    """Share of a query's whitespace-separated tokens that look like code identifiers.
+
+    Identifiers are tokens such as ``init.defaultBranch``, ``os.path.join``,
+    ``max_seq_length``, ``ArgumentParser``, ``defaultBranch`` or ``--dry-run``: strings
+    whose exact form a user means, and that an embedding model sees as a few unrelated
+    sub-words. Plain words, numbers and sentence punctuation do not count.
+
+    Args:
+        query: The raw user query.
+
+    Returns:
+        A number in [0, 1]; 0 for a natural-language query or an empty one.
+
+    Example:
+        >>> identifier_likeness("init.defaultBranch")
+        1.0
+        >>> identifier_likeness("how do I set max_seq_length?")
+        0.2
+        >>> identifier_likeness("Who founded the city of Rome?")
+        0.0
+    """
+    if not isinstance(query, str):
+        return 0.0
+    tokens = [t.strip(_TOKEN_STRIP).rstrip(".") for t in query.split()]
+    tokens = [t for t in tokens if t]
+    if not tokens:
+        return 0.0
+    return sum(1 for t in tokens if _is_identifier(t)) / len(tokens)
+
+
+def keyword_likeness(query: str) -> float:
+    """How much a query asks for exact words rather than meaning, in [0, 1].
+
+    A query of a single word (``proxy``, ``Guggenheim``) is a keyword query: 1.
+    Otherwise, the share of its tokens that are identifiers (:func:`identifier_likeness`).
+    The default fusion moves its dense weight from ``alpha`` (0) towards
+    ``alpha_lexical`` (1) with this number.
+
+    Args:
+        query: The raw user query.
+
+    Returns:
+        A number in [0, 1].
+
+    Example:
+        >>> keyword_likeness("proxy"), keyword_likeness("init.defaultBranch")
+        (1.0, 1.0)
+        >>> keyword_likeness("which proxy settings does pip read?")
+        0.0
+    """
+    if not isinstance(query, str):
+        return 0.0
+    tokens = [t.strip(_TOKEN_STRIP).rstrip(".") for t in query.split()]
+    tokens = [t for t in tokens if t]
+    if len(tokens) == 1 and any(c.isalpha() for c in tokens[0]):
+        return 1.0
+    return identifier_likeness(query)
+
+
+def _is_identifier(token: str) -> bool:
+    if not _IDENTIFIER_RE.match(token):
+        return False
+    # Abbreviations such as "e.g" or "U.S" are dotted but not identifiers.
+    return any(len(part) > 1 for part in re.split(r"[./:#]+", token))
+
+
 def reciprocal_rank_fusion(
     rankings: Sequence[Ranking | Sequence[str]],
     *,
@@ -117,18 +212,18 @@ def reciprocal_rank_fusion(
         ``(id, fused score)`` pairs, best first.
 
     Raises:
-        ValueError: If ``k`` is negative or the weights do not match the lists.
+        FusionError: If ``k`` is negative or the weights do not match the lists.
 
     Example:
         >>> reciprocal_rank_fusion([["a", "b"], ["b", "c"]], k=1)
         [('b', 0.8333333333333333), ('a', 0.5), ('c', 0.3333333333333333)]
     """
     if k < 0:
-        raise ValueError(f"RRF k must be >= 0, got {k!r}; 60 is the usual choice.")
+        raise FusionError(f"RRF k must be >= 0, got {k!r}; 60 is the usual choice.")
     if weights is None:
         weights = [1.0] * len(rankings)
     if len(weights) != len(rankings) or any(w < 0 or not math.isfinite(w) for w in weights):
-        raise ValueError(
+        raise FusionError(
             f"RRF needs one finite, non-negative weight per ranking: got {list(weights)!r} "
             f"for {len(rankings)} rankings."
         )
@@ -170,7 +265,7 @@ def normalize_scores(
         The normalised scores, in input order.
 
     Raises:
-        ValueError: If ``method`` or ``kind`` is unknown.
+        FusionError: If ``method`` or ``kind`` is unknown.
 
     Example:
         >>> normalize_scores([0.6, 0.0], kind="cosine")
@@ -179,9 +274,9 @@ def normalize_scores(
         [1.0, 0.0, 0.3333333333333333]
     """
     if method not in NORMALIZATIONS:
-        raise ValueError(f"Unknown normalisation {method!r}; valid: {', '.join(NORMALIZATIONS)}.")
+        raise FusionError(f"Unknown normalisation {method!r}; valid: {', '.join(NORMALIZATIONS)}.")
     if kind not in ("cosine", "bm25", "unbounded"):
-        raise ValueError(f"Unknown score kind {kind!r}; valid: 'cosine', 'bm25', 'unbounded'.")
+        raise FusionError(f"Unknown score kind {kind!r}; valid: 'cosine', 'bm25', 'unbounded'.")
     values = [float(s) for s in scores]
     if not values or method == "none":
         return values
@@ -227,7 +322,7 @@ def convex_combination(
         ``(id, fused score)`` pairs, best first.
 
     Raises:
-        ValueError: If ``alpha`` is outside [0, 1] or an option is unknown.
+        FusionError: If ``alpha`` is outside [0, 1] or an option is unknown.
 
     Example:
         >>> convex_combination([("a", 0.5), ("b", 0.3)], [("b", 10.0)], alpha=0.5)
@@ -236,7 +331,7 @@ def convex_combination(
         [('b', 0.9333333333333333), ('a', 0.5)]
     """
     if not 0.0 <= alpha <= 1.0:
-        raise ValueError(f"alpha must be in [0, 1] (the dense weight), got {alpha!r}; try 0.85.")
+        raise FusionError(f"alpha must be in [0, 1] (the dense weight), got {alpha!r}; try 0.85.")
     dense_norm, lexical_norm = (normalization, normalization) if isinstance(normalization, str) else normalization
     fused: dict[str, float] = {}
     for ranking, weight, kind, method in (
@@ -261,18 +356,22 @@ def fuse(
     normalization: Normalization | tuple[Normalization, Normalization] | None = None,
     k: float | None = None,
     weights: Sequence[float] | None = None,
+    alpha_lexical: float | None = None,
+    query: str | None = None,
     limit: int | None = None,
 ) -> list[FusedHit]:
     """Fuse a dense and a lexical ranking into one.
 
     Methods:
 
-    * ``"default"``: the recommended method, currently ``"convex"`` with ``alpha=0.85``,
-      min-max scaled dense scores and BM25 divided by its best score; see
-      ``docs/hybrid.md`` for the measurements.
+    * ``"default"``: the recommended method, currently ``"adaptive"`` with its defaults;
+      see ``docs/hybrid.md`` for the measurements.
+    * ``"adaptive"``: a convex combination whose dense weight moves from ``alpha``
+      (default 0.85) to ``alpha_lexical`` (default 0.2) with
+      :func:`keyword_likeness` of ``query``: ``alpha - (alpha - alpha_lexical) * likeness``.
     * ``"rrf"``: reciprocal rank fusion with ``k`` (default 60), equal weights.
     * ``"weighted_rrf"``: RRF with ``weights`` (dense, lexical); default ``(1.0, 0.5)``.
-    * ``"convex"``: convex combination with ``alpha`` and ``normalization``.
+    * ``"convex"``: convex combination with a fixed ``alpha`` and ``normalization``.
 
     Options that do not apply to the chosen method are rejected rather than ignored.
 
@@ -280,11 +379,16 @@ def fuse(
         dense: Dense ``(id, cosine similarity)`` pairs, best first.
         lexical: Lexical ``(id, BM25 score)`` pairs (higher is better), best first.
         method: The fusion method.
-        alpha: Dense weight in [0, 1] for ``"convex"``/``"default"`` (default 0.85).
-        normalization: Score normalisation for ``"convex"``/``"default"``: one method or a
+        alpha: Dense weight in [0, 1] for ``"convex"``, and for a natural-language query
+            with ``"adaptive"``/``"default"`` (default 0.85).
+        normalization: Score normalisation for the convex methods: one method or a
             ``(dense, lexical)`` pair (default ``("minmax", "theoretical")``).
         k: RRF constant for ``"rrf"``/``"weighted_rrf"`` (default 60).
         weights: ``(dense, lexical)`` weights for ``"weighted_rrf"``.
+        alpha_lexical: Dense weight in [0, 1] for a keyword query with
+            ``"adaptive"``/``"default"`` (default 0.2).
+        query: The raw query text, which the adaptive methods read; without it they
+            use ``alpha``. The other methods ignore it.
         limit: Keep only the best ``limit`` results.
 
     Returns:
@@ -292,7 +396,8 @@ def fuse(
         best first. If one list is empty the other's order is kept.
 
     Raises:
-        ValueError: If the method or an option is invalid, or a score is not finite.
+        FusionError: If the method or an option is invalid (a ``ValueError``).
+        ValueError: If a score is not finite.
 
     Example:
         >>> hits = fuse([("a", 0.9), ("b", 0.7)], [("b", 5.0)], method="rrf")
@@ -300,13 +405,23 @@ def fuse(
         FusedHit(id='b', score=0.03252247488101534, scores={'dense': 0.7, 'lexical': 5.0})
     """
     if method not in FUSION_METHODS:
-        raise ValueError(f"Unknown fusion method {method!r}; valid: {', '.join(FUSION_METHODS)}.")
+        raise FusionError(f"Unknown fusion method {method!r}; valid: {', '.join(FUSION_METHODS)}.")
     rank_based = method in ("rrf", "weighted_rrf")
-    given = {"alpha": alpha, "normalization": normalization, "k": k, "weights": weights}
-    allowed = {"rrf": {"k"}, "weighted_rrf": {"k", "weights"}}.get(method, {"alpha", "normalization"})
+    given = {
+        "alpha": alpha,
+        "normalization": normalization,
+        "k": k,
+        "weights": weights,
+        "alpha_lexical": alpha_lexical,
+    }
+    allowed = {
+        "rrf": {"k"},
+        "weighted_rrf": {"k", "weights"},
+        "convex": {"alpha", "normalization"},
+    }.get(method, {"alpha", "alpha_lexical", "normalization"})
     extra = sorted(name for name, value in given.items() if value is not None and name not in allowed)
     if extra:
-        raise ValueError(
+        raise FusionError(
             f"Option(s) {', '.join(extra)} do not apply to method={method!r}; "
             f"it takes {', '.join(sorted(allowed))}. "
             + ("Use method='convex' for alpha/normalization." if rank_based else "Use method='rrf' for k.")
@@ -320,12 +435,13 @@ def fuse(
             [dense, lexical], k=DEFAULT_RRF_K if k is None else k, weights=weights or DEFAULT_RRF_WEIGHTS
         )
     else:
-        fused = convex_combination(
-            dense,
-            lexical,
-            alpha=DEFAULT_ALPHA if alpha is None else alpha,
-            normalization=normalization or DEFAULT_NORMALIZATION,
-        )
+        weight = DEFAULT_ALPHA if alpha is None else alpha
+        if method != "convex":
+            low = DEFAULT_ALPHA_LEXICAL if alpha_lexical is None else alpha_lexical
+            if not 0.0 <= low <= 1.0:
+                raise FusionError(f"alpha_lexical must be in [0, 1] (the dense weight), got {low!r}; try 0.2.")
+            weight = weight - (weight - low) * keyword_likeness(query or "")
+        fused = convex_combination(dense, lexical, alpha=weight, normalization=normalization or DEFAULT_NORMALIZATION)
     dense_scores: dict[str, float] = {}
     for doc_id, score in dense:
         dense_scores.setdefault(doc_id, float(score))

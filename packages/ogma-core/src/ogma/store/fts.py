@@ -4,7 +4,8 @@ User text never reaches FTS5's query syntax as-is: :func:`build_fts_query` split
 into words, quotes each one as an FTS5 string (so ``AND``, ``NEAR``, ``*``, ``"``,
 ``(``, ``:``, ``^`` and friends are just text) and joins them with ``OR`` (default) or
 ``AND``. English stop words are dropped unless the query is nothing but stop words,
-which keeps ``OR`` queries from matching every document that says "the".
+which keeps ``OR`` queries from matching every document that says "the". An
+identifier such as ``init.defaultBranch`` is also searched as a phrase of its words.
 
 Example:
     >>> build_fts_query("What is the capital of France?")
@@ -32,6 +33,7 @@ __all__ = [
     "build_fts_query",
     "fts_terms",
     "highlight_sql",
+    "identifier_phrases",
     "quote_fts",
     "snippet",
     "snippet_sql",
@@ -57,6 +59,10 @@ ENGLISH_STOPWORDS: Final[frozenset[str]] = frozenset(
 
 _WORD_RE: Final = re.compile(r"[^\W_]+")
 _MAX_TERMS: Final = 256
+_TOKEN_STRIP: Final = "\"'`()[]{}<>,;:!?"
+_OPTION_RE: Final = re.compile(r"--?[^\W_]+(?:-[^\W_]+)*")  # --dry-run, -v
+_JOINED_RE: Final = re.compile(r"[^\W_]+(?:[._\-/:#@]+[^\W_]+)+_*")  # words joined by . _ - / : # @
+_JOINER_RE: Final = re.compile(r"[._/:#@]")  # a hyphen alone joins ordinary compounds ("city-state")
 
 
 def quote_fts(term: str) -> str:
@@ -112,17 +118,23 @@ def build_fts_query(
     *,
     mode: FtsMode = "or",
     stopwords: Collection[str] | None = ENGLISH_STOPWORDS,
+    phrases: bool = True,
 ) -> str | None:
     """Turn free user text into a safe FTS5 MATCH expression.
 
     Every term is a quoted FTS5 string, so no input can raise an FTS5 syntax error or
     use FTS5 operators. Stop words are dropped unless the query is only stop words.
+    In ``"or"`` mode, each identifier-like token (``init.defaultBranch``,
+    ``max_seq_length``, ``--dry-run``) is also added as a phrase of its words (see
+    :func:`identifier_phrases`), so documents with the exact identifier rank above
+    documents that only share its parts.
 
     Args:
         text: The raw user query (any characters).
         mode: ``"or"`` matches documents with any term (BM25 ranks those with more and
             rarer terms first); ``"and"`` requires every term.
         stopwords: Words to drop; defaults to :data:`ENGLISH_STOPWORDS`; None keeps all.
+        phrases: Add identifier phrases in ``"or"`` mode (default True).
 
     Returns:
         The MATCH expression, or None when the text has no searchable word.
@@ -133,6 +145,8 @@ def build_fts_query(
     Example:
         >>> build_fts_query("sqlite-vec: NEAR(fast, search)^2")
         '"sqlite" OR "vec" OR "near" OR "fast" OR "search" OR "2"'
+        >>> build_fts_query("init.defaultBranch")
+        '"init" OR "defaultbranch" OR "init defaultbranch"'
         >>> build_fts_query("the", stopwords=None)
         '"the"'
     """
@@ -141,7 +155,42 @@ def build_fts_query(
     terms = fts_terms(text, stopwords=stopwords)
     if not terms:
         return None
-    return f" {mode.upper()} ".join(quote_fts(t) for t in terms)
+    clauses = [quote_fts(t) for t in terms]
+    if phrases and mode == "or":
+        clauses += [quote_fts(p) for p in identifier_phrases(text) if p not in terms][: max(0, _MAX_TERMS - len(terms))]
+    return f" {mode.upper()} ".join(clauses)
+
+
+def identifier_phrases(text: str) -> list[str]:
+    """The multi-word tokens of a query, as phrases: ``init.defaultBranch`` -> ``"init defaultbranch"``.
+
+    FTS5's ``unicode61`` tokenizer splits ``init.defaultBranch``, ``max_seq_length`` or
+    ``--dry-run`` into separate words, so an ``OR`` of those words also matches
+    documents that have them apart. Adding the whole token as a phrase (its words, in
+    order, adjacent) gives documents with the exact identifier a second BM25 term.
+    Words joined only by hyphens (``city-state``) are ordinary compounds and get no
+    phrase, unless the token is a command-line option (``--dry-run``).
+
+    Args:
+        text: The raw user query.
+
+    Returns:
+        The phrases (words joined by one space, lower-cased), de-duplicated, in order.
+
+    Example:
+        >>> identifier_phrases("set init.defaultBranch or --dry-run")
+        ['init defaultbranch', 'dry run']
+    """
+    if not isinstance(text, str):
+        return []
+    found: dict[str, None] = {}
+    for token in unicodedata.normalize("NFC", text).split():
+        token = token.strip(_TOKEN_STRIP).rstrip(".")
+        words = [w.casefold() for w in _WORD_RE.findall(token)]
+        is_option = _OPTION_RE.fullmatch(token) is not None
+        if len(words) >= 2 and (is_option or (_JOINED_RE.fullmatch(token) and _JOINER_RE.search(token))):
+            found[" ".join(words)] = None
+    return list(found)
 
 
 def bm25_sql(weights: Sequence[float] = (), *, table: str = FTS) -> str:

@@ -22,29 +22,116 @@ from typing import Any
 
 from ogma.types import Hit
 
-__all__ = ["fuse_ranked", "rerank_hits"]
+__all__ = ["FUSION_OPTIONS", "fuse_ranked", "fusion_params", "refuse_hybrid_options", "rerank_hits"]
 
 Ranked = list[tuple[int, float]]
 
+FUSION_OPTIONS: tuple[str, ...] = ("method", "alpha", "alpha_lexical", "normalization", "k", "weights")
+"""The keys a ``fusion={...}`` mapping may hold (the options of :func:`ogma.fusion.fuse`)."""
 
-def fuse_ranked(dense: Ranked, lexical: Ranked, fusion: str | Mapping[str, Any] | None) -> Ranked:
+
+def fusion_params(fusion: object) -> dict[str, Any]:
+    """Check a ``fusion=`` argument and turn it into :func:`ogma.fusion.fuse` keyword arguments.
+
+    Everything is validated before any search runs: the type, the keys, the method
+    name and each option's value (by fusing two empty lists).
+
+    Args:
+        fusion: ``None`` (the default method), a method name, or ``{"method": name, **options}``.
+
+    Returns:
+        The keyword arguments (without ``method`` when it is the default).
+
+    Raises:
+        TypeError: If ``fusion`` is not None, a str or a mapping with str keys.
+        FusionError: If the method, an option name or an option value is invalid.
+
+    Example:
+        >>> fusion_params({"method": "convex", "alpha": 0.7})
+        {'method': 'convex', 'alpha': 0.7}
+        >>> fusion_params("rrf")
+        {'method': 'rrf'}
+    """
+    from ogma.errors import FusionError
+    from ogma.fusion import FUSION_METHODS, fuse
+
+    if fusion is None:
+        return {}
+    if isinstance(fusion, str):
+        params: dict[str, Any] = {"method": fusion}
+    elif isinstance(fusion, Mapping):
+        params = dict(fusion)
+        if not all(isinstance(key, str) for key in params):
+            raise TypeError(f"fusion keys must be str, got {sorted(map(repr, params))}.")
+        unknown = sorted(set(params) - set(FUSION_OPTIONS))
+        if unknown:
+            raise FusionError(
+                f"fusion has unknown option(s) {', '.join(map(repr, unknown))}; "
+                f"valid keys: {', '.join(FUSION_OPTIONS)}. Example: fusion={{'method': 'convex', 'alpha': 0.7}}."
+            )
+    else:
+        raise TypeError(
+            f"fusion must be None, a method name or a dict such as {{'method': 'rrf', 'k': 60}}; "
+            f"got {type(fusion).__name__}."
+        )
+    if params.get("method") is None:
+        params.pop("method", None)
+    elif params["method"] not in FUSION_METHODS:
+        raise FusionError(f"Unknown fusion method {params['method']!r}; valid: {', '.join(FUSION_METHODS)}.")
+    try:
+        fuse([], [], **params)
+    except TypeError as exc:
+        raise FusionError(f"Invalid fusion option value in {fusion!r}: {exc}") from exc
+    except ValueError as exc:
+        if isinstance(exc, FusionError):
+            raise
+        raise FusionError(str(exc)) from exc
+    return params
+
+
+def refuse_hybrid_options(mode: str, **options: object) -> None:
+    """Raise if a hybrid-only option (``fusion``, ``candidates``) is given for another mode.
+
+    Such an option would otherwise be silently ignored, so a typo or a wrong mode
+    could not be noticed.
+
+    Args:
+        mode: The search mode (``"dense"`` or ``"lexical"``).
+        **options: The hybrid-only options as passed (None when not given).
+
+    Raises:
+        FusionError: If any option is not None.
+
+    Example:
+        >>> refuse_hybrid_options("dense", fusion=None, candidates=None)
+        >>> refuse_hybrid_options("dense", fusion="rrf")
+        Traceback (most recent call last):
+        ...
+        ogma.errors.FusionError: fusion='rrf' applies to mode='hybrid' only, but mode='dense': ...
+    """
+    from ogma.errors import FusionError
+
+    given = [f"{name}={value!r}" for name, value in options.items() if value is not None]
+    if given:
+        raise FusionError(
+            f"{', '.join(given)} applies to mode='hybrid' only, but mode={mode!r}: it would be ignored. "
+            "Drop it, or search with mode='hybrid'."
+        )
+
+
+def fuse_ranked(dense: Ranked, lexical: Ranked, fusion: object, *, query: str | None = None) -> Ranked:
     """Fuse two ranked ``(rowid, score)`` lists with :func:`ogma.fusion.fuse`, best first.
 
     Args:
         dense: Dense hits, best first.
         lexical: Lexical hits, best first.
         fusion: ``None`` (the default method), a method name, or ``{"method": name, **params}``.
+        query: The query text, for query-adaptive methods (the default).
     """
     from ogma.fusion import fuse
 
-    params: dict[str, Any] = {}
-    if isinstance(fusion, Mapping):
-        params = dict(fusion)
-    elif fusion is not None:
-        params = {"method": fusion}
-    if params.get("method") is None:
-        params.pop("method", None)
-    fused = fuse([(str(r), s) for r, s in dense], [(str(r), s) for r, s in lexical], **params)
+    params = fusion_params(fusion)
+    fused = fuse([(str(r), s) for r, s in dense], [(str(r), s) for r, s in lexical], query=query, **params)
     return [(int(item[0]), float(item[1])) for item in fused]
 
 

@@ -36,7 +36,7 @@ from ogma.store.mirror import VectorMirror
 from ogma.store.mmr import mmr_select
 from ogma.store.opening import Int8Setting, needs_first_vectors, open_config, settle_first_vectors
 from ogma.store.pool import ConnectionPool
-from ogma.store.ranking import fuse_ranked, rerank_hits
+from ogma.store.ranking import fuse_ranked, fusion_params, refuse_hybrid_options, rerank_hits
 from ogma.store.schema import (
     INDEX_PRECISIONS,
     IndexPrecision,
@@ -504,9 +504,9 @@ class Store:
             filter: Metadata filter (see ``ogma.store.filters``), applied inside candidate
                 generation: if at least ``k`` documents match, ``k`` come back.
             fusion: Hybrid fusion method name, or ``{"method": ..., **params}`` for
-                :func:`ogma.fusion.fuse` (``None``: its default).
-            candidates: Depth of each ranked list before fusion or reranking
-                (default ``max(k, 50)`` in hybrid mode).
+                :func:`ogma.fusion.fuse` (``None``: its default). Hybrid mode only.
+            candidates: Depth of each ranked list before fusion (default ``max(k, 50)``).
+                Hybrid mode only; ``rerank_k`` sets the depth handed to a reranker.
             include_embeddings: Attach the stored vectors to the hits.
             rerank: A reranker (``rerank(query, documents, top_k, first_stage_scores=, alpha=)``);
                 reorders the first ``rerank_k`` hits.
@@ -520,6 +520,7 @@ class Store:
 
         Raises:
             ValueError: Negative ``k``, unknown mode or backend, no query.
+            FusionError: An invalid ``fusion``, or ``fusion``/``candidates`` outside hybrid mode.
             StoreMismatchError: A query vector of the wrong dimension.
             FilterError: A malformed filter.
         """
@@ -535,6 +536,9 @@ class Store:
             raise ValueError(f"{mode} search needs a query string")
         if rerank is not None and query is None:
             raise ValueError("reranking needs a query string")
+        if mode != "hybrid":
+            refuse_hybrid_options(mode, fusion=fusion, candidates=candidates)
+        fusion_params(fusion)  # an invalid fusion fails before any search or encoding
         if k == 0:
             return []
         first_k = max(k, check_k(rerank_k, "rerank_k") if rerank_k is not None else 50) if rerank is not None else k
@@ -597,7 +601,7 @@ class Store:
             return dense_list, scores
         if mode == "lexical":
             return lexical_list, scores
-        fused = fuse_ranked(dense_list, lexical_list, fusion)
+        fused = fuse_ranked(dense_list, lexical_list, fusion, query=query)
         for rowid, score in fused:
             scores[rowid]["fused"] = score
         return fused[:count], scores
