@@ -112,6 +112,8 @@ def test_doc_block_runs(block: Block, scratch: dict[Path, Path], monkeypatch: py
         namespace = _NAMESPACES.setdefault(block.path, {"__name__": "__main__"})
         exec(compile(block.code, block.id, "exec"), namespace)
         return
+    if re.search(r"\bpip\s+install\b", block.code):
+        pytest.fail(f"{block.id} installs packages: mark it with a docs-test skip marker (tests never download)")
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
     result = subprocess.run(
         ["bash", "-euo", "pipefail", "-c", block.code],

@@ -80,17 +80,46 @@ def test_rag_chain_end_to_end(tiny_model_dir: Path, tiny_ce_dir: Path) -> None:
 
 
 @pytest.mark.integration
-def test_notebook_runs_offline(
+def test_notebook_runs_offline_with_a_reranker(
     tiny_ce_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # The real all-MiniLM-L6-v2 embeds; the reranker is the tiny synthetic one (no hub access in tests).
     monkeypatch.chdir(EXAMPLES)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("OGMA_RERANKER_MODEL", str(tiny_ce_dir))
     namespace = run_notebook(NOTEBOOK)
     out = capsys.readouterr().out
-    assert "chunks" in out
+    assert "chunks" in out and "skipped" not in out
     assert namespace["answer"].startswith("A cross-encoder reads the query")
     passages = namespace["passages"]
     assert len(passages) == 3
     assert all("rerank" in d.metadata["scores"] and "source" in d.metadata for d in passages)
     assert "Context:" in out and namespace["question"] in out
+
+
+@pytest.mark.integration
+def test_notebook_runs_offline_without_a_reranker(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # What a user without a cached cross-encoder gets: the rerank step says so and is skipped.
+    monkeypatch.chdir(EXAMPLES)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("OGMA_RERANKER_MODEL", "cross-encoder/not-in-any-cache")
+    namespace = run_notebook(NOTEBOOK)
+    out = capsys.readouterr().out
+    assert "No reranker available, so this step is skipped (OfflineError" in out
+    assert namespace["reranker"] is None
+    passages = namespace["passages"]
+    assert len(passages) == 3 and all("source" in d.metadata for d in passages)
+    assert namespace["answer"].startswith("A cross-encoder reads the query")
+
+
+def test_notebook_is_saved_executed() -> None:
+    # The shipped notebook carries the outputs of one run, in order, with no errors.
+    notebook = json.loads(NOTEBOOK.read_text(encoding="utf-8"))
+    code = [cell for cell in notebook["cells"] if cell["cell_type"] == "code"]
+    assert [cell["execution_count"] for cell in code] == list(range(1, len(code) + 1))
+    assert all(output["output_type"] != "error" for cell in code for output in cell["outputs"])
+    printed = "".join("".join(o.get("text", "")) for cell in code for o in cell["outputs"])
+    assert "files ->" in printed and "chunks" in printed
+    assert "passages from" in printed and "Context:" in printed

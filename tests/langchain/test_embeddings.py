@@ -61,6 +61,7 @@ def test_returns_plain_float_lists(tiny_model_dir: Path) -> None:
     assert emb.embed_documents([]) == []
 
 
+@pytest.mark.filterwarnings("ignore::ogma.errors.LicenseWarning")  # a CC-BY-NC Ogma model, loaded on purpose
 def test_documents_and_queries_are_encoded_as_such(tiny_ogma_dir: Path) -> None:
     emb = OgmaEmbeddings(model_name=str(tiny_ogma_dir))
     encoder = TextEncoder(tiny_ogma_dir)

@@ -61,6 +61,29 @@ class TestOgmaRetrieverHybridStandard(RetrieversIntegrationTests):
         return "capital of France"
 
 
+@cache
+def _standard_vectorstore() -> OgmaVectorStore:
+    vs = OgmaVectorStore(DeterministicFakeEmbedding(size=6), retrieval_mode="hybrid")
+    vs.add_texts([t for t, _ in TEXTS], [m for _, m in TEXTS], ids=IDS)
+    return vs
+
+
+class TestOgmaRetrieverOverVectorStoreStandard(RetrieversIntegrationTests):
+    """The standard suite with the LangChain vector store itself as ``store``."""
+
+    @property
+    def retriever_constructor(self) -> type[OgmaRetriever]:
+        return OgmaRetriever
+
+    @property
+    def retriever_constructor_params(self) -> dict[str, object]:
+        return {"store": _standard_vectorstore(), "k": 2, "mode": "hybrid"}
+
+    @property
+    def retriever_query_example(self) -> str:
+        return "capital of France"
+
+
 @pytest.fixture
 def vs() -> OgmaVectorStore:
     store = OgmaVectorStore(DeterministicFakeEmbedding(size=6))
@@ -168,3 +191,10 @@ def test_store_without_encoder_needs_embedding() -> None:
 def test_async_matches_sync(vs: OgmaVectorStore) -> None:
     retriever = OgmaRetriever(store=vs.store, k=3, mode="hybrid")
     assert asyncio.run(retriever.ainvoke("capital", k=2)) == retriever.invoke("capital", k=2)
+
+
+def test_accepts_the_langchain_vector_store(vs: OgmaVectorStore) -> None:
+    retriever = OgmaRetriever(store=vs, k=2, mode="hybrid")
+    assert retriever.store is vs.store and retriever.ogma_store is vs.store
+    assert retriever.invoke("Seine Paris") == OgmaRetriever(store=vs.store, k=2, mode="hybrid").invoke("Seine Paris")
+    assert {d.id for d in OgmaRetriever(store=vs, k=5, mode="lexical").invoke("capital")} == {"paris", "berlin"}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import warnings
 from collections.abc import Generator
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 import pytest
@@ -14,7 +16,7 @@ from langchain_core.vectorstores import VectorStore, VectorStoreRetriever
 from langchain_tests.integration_tests import VectorStoreIntegrationTests
 
 from langchain_ogma import OgmaEmbeddings, OgmaVectorStore
-from langchain_ogma.vectorstores import cosine_relevance
+from langchain_ogma.vectorstores import clipped_cosine_relevance, shifted_cosine_relevance
 from ogma import Store
 from ogma.errors import FilterError, StoreMismatchError
 
@@ -70,13 +72,26 @@ def test_relevance_scores_in_unit_interval(store: OgmaVectorStore) -> None:
     assert results[0][1] == pytest.approx(1.0, abs=1e-5)
     raw = dict((d.id, s) for d, s in store.similarity_search_with_score("Dogs bark at strangers.", k=4))
     for doc, rel in results:
-        assert rel == pytest.approx(cosine_relevance(raw[doc.id]))
+        assert rel == pytest.approx(clipped_cosine_relevance(raw[doc.id]))
     kept = store.similarity_search_with_relevance_scores("Dogs bark at strangers.", k=4, score_threshold=0.99)
     assert [d.id for d, _ in kept] == ["dogs"]
 
 
-def test_cosine_relevance_bounds() -> None:
-    assert cosine_relevance(1.0000001) == 1.0 and cosine_relevance(-1.2) == 0.0
+def test_relevance_functions() -> None:
+    assert clipped_cosine_relevance(1.0000001) == 1.0 and clipped_cosine_relevance(-0.2) == 0.0
+    assert clipped_cosine_relevance(0.35) == 0.35
+    assert shifted_cosine_relevance(1.0000001) == 1.0 and shifted_cosine_relevance(-1.2) == 0.0
+    assert shifted_cosine_relevance(0.0) == 0.5
+
+
+def test_relevance_score_fn_is_settable(fake_embeddings: DeterministicFakeEmbedding) -> None:
+    vs = OgmaVectorStore(fake_embeddings, relevance_score_fn=shifted_cosine_relevance)
+    vs.add_texts([t for t, _ in GEO], ids=["paris", "berlin", "cats", "dogs"])
+    raw = dict((d.id, s) for d, s in vs.similarity_search_with_score(GEO[0][0], k=4))
+    for doc, rel in vs.similarity_search_with_relevance_scores(GEO[0][0], k=4):
+        assert rel == pytest.approx(shifted_cosine_relevance(raw[doc.id]))
+    with pytest.raises(TypeError, match="relevance_score_fn"):
+        OgmaVectorStore(fake_embeddings, relevance_score_fn=0.5)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -156,11 +171,15 @@ def test_mmr_prefers_diverse_results(fake_embeddings: Embeddings) -> None:
 def test_wrong_dimension_for_existing_store(tmp_path: Path) -> None:
     path = tmp_path / "s.db"
     OgmaVectorStore(DeterministicFakeEmbedding(size=6), path=path).add_texts(["a"], ids=["a"])
-    other = OgmaVectorStore(DeterministicFakeEmbedding(size=8), path=path)
+    with pytest.raises(StoreMismatchError, match=r"DeterministicFakeEmbedding\(size=6\).*size=8"):
+        OgmaVectorStore(DeterministicFakeEmbedding(size=8), path=path)
+    # Without the embeddings check, the core still refuses vectors of the wrong dimension.
+    other = OgmaVectorStore(DeterministicFakeEmbedding(size=8), path=path, check_embeddings=False)
     with pytest.raises(StoreMismatchError, match="dimension"):
         other.add_texts(["b"])
     with pytest.raises(StoreMismatchError, match="dimension"):
         other.similarity_search("b")
+    assert other.store.count() == 1
 
 
 def test_non_string_page_content_and_bad_metadata(store: OgmaVectorStore) -> None:
@@ -270,3 +289,156 @@ def test_real_model_end_to_end(tmp_path: Path) -> None:
     reopened = OgmaVectorStore(embeddings, path=tmp_path / "real.db")
     assert reopened.store.config.model_id == "sentence-transformers/all-MiniLM-L6-v2"
     assert reopened.get_by_ids(["dogs"])[0].page_content == GEO[3][0]
+
+
+# -- search modes through the LangChain interfaces ----------------------------------------
+def test_similarity_search_modes(store: OgmaVectorStore) -> None:
+    lexical = store.similarity_search_with_score("capital", k=4, mode="lexical")
+    assert {d.id for d, _ in lexical} == {"paris", "berlin"}
+    assert all(score > 0 for _, score in lexical)
+    hybrid = store.similarity_search(GEO[1][0], k=4, mode="hybrid")
+    assert len(hybrid) == 4 and hybrid[0].id == "berlin"
+    assert store.similarity_search("capital", k=4, mode="dense") == store.similarity_search("capital", k=4)
+
+
+def test_retrieval_mode_default_and_fusion(fake_embeddings: DeterministicFakeEmbedding) -> None:
+    vs = OgmaVectorStore(fake_embeddings, retrieval_mode="lexical")
+    vs.add_texts([t for t, _ in GEO], [m for _, m in GEO], ids=["paris", "berlin", "cats", "dogs"])
+    assert {d.id for d in vs.similarity_search("capital", k=4)} == {"paris", "berlin"}
+    assert len(vs.similarity_search("capital", k=4, mode="dense")) == 4
+    rrf = OgmaVectorStore.from_store(vs.store, fake_embeddings, retrieval_mode="hybrid", fusion="rrf")
+    fused = rrf.similarity_search_with_score("capital", k=2)
+    assert fused[0][1] == pytest.approx(2 / 61, abs=0.01)  # RRF: 1/(60 + rank) from each list
+
+
+def test_as_retriever_hybrid_and_lexical(store: OgmaVectorStore) -> None:
+    hybrid = store.as_retriever(search_type="hybrid", search_kwargs={"k": 2})
+    assert isinstance(hybrid, VectorStoreRetriever) and hybrid.vectorstore is store
+    assert hybrid.invoke(GEO[1][0])[0].id == "berlin"
+    lexical = store.as_retriever(search_type="lexical", search_kwargs={"k": 4, "filter": {"year": {"$gte": 2020}}})
+    assert [d.id for d in lexical.invoke("capital")] == ["berlin"]
+    by_kwargs = store.as_retriever(search_kwargs={"mode": "hybrid", "k": 2})
+    assert by_kwargs.invoke("capital Germany") == hybrid.invoke("capital Germany")
+    assert [d.page_content for d in store.search("purr", "lexical")] == [GEO[2][0]]
+
+
+async def test_as_retriever_hybrid_async(store: OgmaVectorStore) -> None:
+    retriever = store.as_retriever(search_type="hybrid", search_kwargs={"k": 3})
+    assert await retriever.ainvoke("capital Germany") == retriever.invoke("capital Germany")
+    assert [d.id for d in await store.asearch("purr", "lexical")] == ["cats"]
+
+
+def test_relevance_scores_are_cosines_in_every_mode(store: OgmaVectorStore) -> None:
+    dense = dict((d.id, s) for d, s in store.similarity_search_with_score("capital Germany", k=4, mode="dense"))
+    for mode in ("dense", "lexical", "hybrid"):
+        scored = store.similarity_search_with_relevance_scores("capital Germany", k=4, mode=mode)
+        assert scored
+        for doc, relevance in scored:
+            assert relevance == pytest.approx(clipped_cosine_relevance(dense[doc.id]), abs=1e-5)
+    kept = store.as_retriever(
+        search_type="similarity_score_threshold", search_kwargs={"score_threshold": 0.99, "mode": "lexical"}
+    ).invoke(GEO[1][0])
+    assert [d.id for d in kept] == ["berlin"]
+
+
+def test_rerank_through_similarity_search(store: OgmaVectorStore) -> None:
+    class Alphabetical:
+        def rerank(self, query: str, documents: list[str], top_k: int | None = None) -> list[Any]:
+            order = sorted(range(len(documents)), key=lambda i: documents[i])
+            return [SimpleNamespace(index=i, score=1.0 - rank / 10) for rank, i in enumerate(order)][:top_k]
+
+    docs = store.similarity_search_with_score("anything", k=2, mode="hybrid", rerank=Alphabetical(), rerank_k=4)
+    assert [d.id for d, _ in docs] == ["berlin", "cats"]
+    assert [s for _, s in docs] == pytest.approx([1.0, 0.9])
+
+
+# -- the embeddings are checked against the file ------------------------------------------
+class _Counting(Embeddings):
+    def __init__(self, size: int = 6, salt: str = "") -> None:
+        self.inner = DeterministicFakeEmbedding(size=size)
+        self.salt = salt
+        self.calls = 0
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        self.calls += 1
+        return self.inner.embed_documents([self.salt + t for t in texts])
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.inner.embed_query(self.salt + text)
+
+
+def test_fingerprint_recorded_on_first_add_and_checked(tmp_path: Path) -> None:
+    from ogma.store.fingerprint import read_fingerprint
+
+    path = tmp_path / "s.db"
+    vs = OgmaVectorStore(DeterministicFakeEmbedding(size=6), path=path)
+    assert read_fingerprint(vs.store) is None
+    vs.add_texts(["a"], ids=["a"])
+    recorded = read_fingerprint(vs.store)
+    assert recorded is not None and recorded.identity.endswith("DeterministicFakeEmbedding(size=6)")
+    vs.add_texts(["b"], ids=["b"])
+    assert read_fingerprint(vs.store) == recorded
+    vs.close()
+    # A class without model attributes is probed (one call); the same vectors pass.
+    same = _Counting()
+    OgmaVectorStore(same, path=path).close()
+    assert same.calls == 1
+    with pytest.raises(StoreMismatchError, match="_Counting"):
+        OgmaVectorStore(_Counting(salt="other model "), path=path)
+    # Opting out opens anyway.
+    OgmaVectorStore(_Counting(salt="other model "), path=path, check_embeddings=False).close()
+
+
+def test_equal_named_identity_costs_no_embedding(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    OgmaVectorStore(DeterministicFakeEmbedding(size=6), path=path).add_texts(["a"])
+
+    emb = DeterministicFakeEmbedding(size=6)
+    calls: list[list[str]] = []
+    original = emb.embed_documents
+    object.__setattr__(emb, "embed_documents", lambda texts: calls.append(texts) or original(texts))
+    OgmaVectorStore(emb, path=path).close()
+    assert calls == []
+
+
+def test_store_without_record_is_checked_against_its_data(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    emb = DeterministicFakeEmbedding(size=6)
+    with Store(path, encoder=emb) as core:  # written by the core (as `ogma index` does): no fingerprint
+        core.add(["Paris is in France.", "Cats purr."], ids=["p", "c"])
+    with pytest.raises(StoreMismatchError, match="document 'p'"):
+        OgmaVectorStore(_Counting(salt="x"), path=path)
+    vs = OgmaVectorStore(_Counting(), path=path)  # same vectors: opens, and records on the next add
+    vs.add_texts(["Dogs bark."], ids=["d"])
+    vs.close()
+    with pytest.raises(StoreMismatchError, match="probe"):
+        OgmaVectorStore(_Counting(salt="x"), path=path)
+
+
+def test_from_store_checks_and_keeps_the_store_open_on_success(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    OgmaVectorStore(DeterministicFakeEmbedding(size=6), path=path).add_texts(["a"], ids=["a"])
+    core = Store(path)
+    with pytest.raises(StoreMismatchError):
+        OgmaVectorStore.from_store(core, _Counting(salt="x"))
+    ok = OgmaVectorStore.from_store(Store(path), DeterministicFakeEmbedding(size=6))
+    assert ok.get_by_ids(["a"])[0].page_content == "a"
+
+
+@pytest.mark.integration
+def test_minilm_store_refuses_fake_embeddings(tmp_path: Path) -> None:
+    # The reported case: a store built with all-MiniLM-L6-v2, opened with 384-d fake embeddings.
+    path = tmp_path / "minilm.db"
+    embeddings = OgmaEmbeddings(model_name="sentence-transformers/all-MiniLM-L6-v2", local_files_only=True)
+    vs = OgmaVectorStore(embeddings, path=path)
+    vs.add_texts([t for t, _ in GEO])
+    vs.close()
+    with pytest.raises(StoreMismatchError, match=r"all-MiniLM-L6-v2.*DeterministicFakeEmbedding\(size=384\)"):
+        OgmaVectorStore(DeterministicFakeEmbedding(size=384), path=path)
+    # The same model at int8 is the same model (probe cosine above 0.99).
+    quantized = OgmaEmbeddings(
+        model_name="sentence-transformers/all-MiniLM-L6-v2", local_files_only=True, quantized=True
+    )
+    reopened = OgmaVectorStore(quantized, path=path)
+    assert reopened.similarity_search("Which city is France's capital?", k=1)[0].page_content == GEO[0][0]
+    reopened.close()

@@ -8,14 +8,18 @@ cannot express.
 Example:
     >>> to_ogma_filter({"year": {"$between": [2020, 2024]}})
     {'year': {'$gte': 2020, '$lte': 2024}}
+    >>> to_ogma_filter({"year": {"$gte": 2022, "$between": [2020, 2024]}})
+    {'$and': [{'year': {'$gte': 2022}}, {'year': {'$gte': 2020, '$lte': 2024}}]}
     >>> to_ogma_filter({}) is None
     True
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from langchain_core.documents import Document
@@ -25,7 +29,15 @@ from ogma.store.document import Document as StoredDocument
 from ogma.store.filters import validate_filter
 from ogma.types import Hit
 
-__all__ = ["hit_to_document", "no_extra_kwargs", "to_ogma_filter", "with_generated_ids"]
+__all__ = [
+    "check_documents",
+    "check_id_list",
+    "content_hash_id",
+    "hit_to_document",
+    "no_extra_kwargs",
+    "to_ogma_filter",
+    "with_generated_ids",
+]
 
 
 def to_ogma_filter(filter: Any) -> dict[str, Any] | None:
@@ -34,8 +46,9 @@ def to_ogma_filter(filter: Any) -> dict[str, Any] | None:
     Only spellings other LangChain stores use that Ogma spells differently are
     rewritten (see ``docs/filters.md``): ``$between: [low, high]`` (PGVector) becomes
     ``$gte``/``$lte``, ``$not_contains`` (Chroma) becomes ``$not`` + ``$contains``, and
-    ``$nor`` becomes ``$not`` + ``$or``. Everything else is passed on as it is; empty
-    filters mean no filter.
+    ``$nor`` becomes ``$not`` + ``$or``. Each mapped operator becomes a condition of its
+    own, ANDed with everything else in its dict: it never replaces an operator written
+    beside it. Everything else is passed on as it is; empty filters mean no filter.
 
     Args:
         filter: A dict filter, or ``None``.
@@ -66,34 +79,49 @@ def to_ogma_filter(filter: Any) -> dict[str, Any] | None:
 
 
 def _map_filter(filter: Mapping[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    extra: list[dict[str, Any]] = []
+    """Map one filter dict; every entry becomes one or more conditions, all ANDed.
+
+    A mapped operator (``$between``, ``$not_contains``, ``$nor``) always becomes a
+    condition of its own beside the others, so it can never replace an operator given
+    next to it: ``{"year": {"$gte": 2004, "$between": [2000, 2009]}}`` keeps both.
+    """
+    kept: dict[str, Any] = {}  # entries Ogma spells the same way, in their input order
+    extra: list[dict[str, Any]] = []  # conditions of mapped operators, ANDed with ``kept``
     for key, value in filter.items():
         if key == "$nor":
             extra.append({"$not": {"$or": _map_list(value)}})
         elif key in ("$and", "$or"):
-            out[key] = _map_list(value)
+            kept[key] = _map_list(value)
         elif key == "$not":
-            out[key] = _map_filter(value) if isinstance(value, Mapping) else value
+            kept[key] = _map_filter(value) if isinstance(value, Mapping) else value
         elif isinstance(value, Mapping):
-            ops: dict[str, Any] = {}
-            for op, operand in value.items():
-                if op == "$between":
-                    if not isinstance(operand, Sequence) or isinstance(operand, (str, bytes)) or len(operand) != 2:
-                        raise FilterError(f"$between at {key} takes a [low, high] pair, got {operand!r}")
-                    ops["$gte"], ops["$lte"] = operand[0], operand[1]
-                elif op == "$not_contains":
-                    extra.append({"$not": {key: {"$contains": operand}}})
-                else:
-                    ops[op] = operand
-            if ops or not value:
-                out[key] = ops
+            same, mapped = _map_field(key, value)
+            if same is not None:
+                kept[key] = same
+            extra.extend(mapped)
         else:
-            out[key] = value
-    if not extra:
-        return out
-    parts = ([out] if out else []) + extra
-    return parts[0] if len(parts) == 1 else {"$and": parts}
+            kept[key] = value
+    parts = ([kept] if kept else []) + extra
+    if len(parts) == 1:
+        return parts[0]
+    return {"$and": parts}
+
+
+def _map_field(key: str, operators: Mapping[str, Any]) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """Split one field's operator dict into the operators kept as they are and one condition per mapped one."""
+    same: dict[str, Any] = {}
+    mapped: list[dict[str, Any]] = []
+    for op, operand in operators.items():
+        if op == "$between":
+            if not isinstance(operand, Sequence) or isinstance(operand, (str, bytes)) or len(operand) != 2:
+                raise FilterError(f"$between at {key} takes a [low, high] pair, got {operand!r}")
+            mapped.append({key: {"$gte": operand[0], "$lte": operand[1]}})
+        elif op == "$not_contains":
+            mapped.append({"$not": {key: {"$contains": operand}}})
+        else:
+            same[op] = operand
+    # An empty operator dict is passed on so that the core reports it.
+    return (same if same or not operators else None), mapped
 
 
 def _map_list(value: Any) -> Any:
@@ -115,15 +143,93 @@ def hit_to_document(hit: Hit | StoredDocument, *, extra_metadata: Mapping[str, A
     return Document(id=hit.id, page_content=hit.text, metadata=metadata)
 
 
-def with_generated_ids(ids: Sequence[str | None] | None, count: int) -> list[str] | None:
+def check_id_list(ids: Any, name: str = "ids", *, allow_none: bool = False) -> list[Any] | None:
+    """A list of ids from any iterable of strings; a bare string is refused, not split into characters.
+
+    Args:
+        ids: The ids, or ``None``.
+        name: The argument's name, for the message.
+        allow_none: Whether ``None`` entries may stand for "give this one an id".
+
+    Raises:
+        TypeError: ``ids`` is a single string, not iterable, or holds a non-string.
+
+    Example:
+        >>> check_id_list(("a", "b"))
+        ['a', 'b']
+        >>> check_id_list("ab")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        TypeError: ids must be a list of strings, not a single str (...); pass ['ab'] for one id
+    """
+    if ids is None:
+        return None
+    if isinstance(ids, (str, bytes)):
+        raise TypeError(
+            f"{name} must be a list of strings, not a single {type(ids).__name__} "
+            f"(it would be read as one id per character); pass [{ids!r}] for one id"
+        )
+    if not isinstance(ids, Iterable) or isinstance(ids, Mapping):
+        raise TypeError(f"{name} must be a list of strings, got {type(ids).__name__}")
+    out = list(ids)
+    for index, doc_id in enumerate(out):
+        if not isinstance(doc_id, str) and not (allow_none and doc_id is None):
+            raise TypeError(f"{name}[{index}] must be a str, got {type(doc_id).__name__}")
+    return out
+
+
+def check_documents(documents: Any) -> list[Document]:
+    """A list of LangChain ``Document`` objects, or ``TypeError`` naming the first bad entry.
+
+    Example:
+        >>> check_documents(Document(page_content="x"))
+        Traceback (most recent call last):
+        ...
+        TypeError: documents must be a list of Document, got a single Document; pass [document]
+    """
+    if isinstance(documents, Document):
+        raise TypeError("documents must be a list of Document, got a single Document; pass [document]")
+    if isinstance(documents, (str, bytes, Mapping)) or not isinstance(documents, Iterable):
+        raise TypeError(f"documents must be a list of Document, got {type(documents).__name__}")
+    out = list(documents)
+    for index, doc in enumerate(out):
+        if not isinstance(doc, Document):
+            raise TypeError(f"documents[{index}] must be a langchain_core Document, got {type(doc).__name__}")
+    return out
+
+
+def content_hash_id(text: str, metadata: Mapping[str, Any] | None) -> str:
+    """A stable id: SHA-256 (hex) of the text and the metadata as canonical JSON.
+
+    The same text with the same metadata always gets the same id, on any machine;
+    metadata key order does not matter.
+
+    Example:
+        >>> content_hash_id("a", {"x": 1, "y": 2}) == content_hash_id("a", {"y": 2, "x": 1})
+        True
+        >>> content_hash_id("a", None) == content_hash_id("a", {}), len(content_hash_id("a", None))
+        (True, 64)
+    """
+    payload = json.dumps(
+        {"text": text, "metadata": dict(metadata or {})},
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+        allow_nan=False,
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def with_generated_ids(ids: Sequence[str | None], count: int) -> list[str]:
     """Fill ``None`` ids with fresh ones (LangChain documents may carry ids or not).
+
+    Raises:
+        ValueError: ``ids`` does not have ``count`` entries.
 
     Example:
         >>> len(with_generated_ids(["a", None], 2)[1])
         32
     """
-    if ids is None or isinstance(ids, (str, bytes)):
-        return ids  # type: ignore[return-value]  # the core rejects a bare string with a clear message
     if len(ids) != count:
         raise ValueError(f"got {len(ids)} ids for {count} texts; pass one id per text (or none)")
     return [uuid.uuid4().hex if doc_id is None else doc_id for doc_id in ids]

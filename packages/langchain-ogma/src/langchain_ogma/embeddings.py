@@ -18,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ogma.model_cache import shared_model
 from ogma.registry import DEFAULT_MODEL
+from ogma.store.validate import encode_text
+from ogma.validation import check_texts
 
 if TYPE_CHECKING:
     from ogma import TextEncoder
@@ -105,8 +107,16 @@ class OgmaEmbeddings(BaseModel, Embeddings):
             One vector per text, in input order.
 
         Raises:
-            TypeError: ``texts`` is not a list of strings.
+            TypeError: ``texts`` is not a list of strings (a single string is refused).
+            ValueError: A text is not valid Unicode (a lone surrogate).
         """
+        if isinstance(texts, (str, bytes)):
+            raise TypeError(
+                f"texts must be a list of strings, not a single {type(texts).__name__}; "
+                "use embed_query(text) for one query, or embed_documents([text])"
+            )
+        for index, text in enumerate(check_texts(texts)):
+            encode_text(text, index)
         vectors = self.encoder.encode_documents(
             texts, dim=self.dim, batch_size=self.batch_size, show_progress=self.show_progress
         )
@@ -123,9 +133,17 @@ class OgmaEmbeddings(BaseModel, Embeddings):
 
         Raises:
             TypeError: ``text`` is not a string.
+            ValueError: ``text`` is not valid Unicode (a lone surrogate).
         """
         if not isinstance(text, str):
             raise TypeError(f"text must be a str, got {type(text).__name__}")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ValueError(
+                f"text is not valid Unicode (it contains a lone surrogate at position {exc.start}); "
+                "decode the source with the right encoding, or errors='replace'"
+            ) from exc
         vectors = self.encoder.encode_queries([text], dim=self.dim, show_progress=False)
         return vectors[0].tolist()
 

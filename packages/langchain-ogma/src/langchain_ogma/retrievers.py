@@ -5,7 +5,7 @@ Example:
     >>> from langchain_ogma import OgmaRetriever, OgmaVectorStore
     >>> vs = OgmaVectorStore(DeterministicFakeEmbedding(size=8))
     >>> _ = vs.add_texts(["Paris is in France.", "Cats purr."], ids=["p", "c"])
-    >>> retriever = OgmaRetriever(store=vs.store, k=1)
+    >>> retriever = OgmaRetriever(store=vs, k=1)
     >>> [doc.id for doc in retriever.invoke("Paris is in France.")]
     ['p']
 """
@@ -25,6 +25,7 @@ from pydantic import ConfigDict, Field, field_validator
 
 from langchain_ogma._convert import hit_to_document, to_ogma_filter
 from langchain_ogma.rerankers import OgmaReranker
+from langchain_ogma.vectorstores import OgmaVectorStore
 from ogma.store import Store
 
 __all__ = ["OgmaRetriever"]
@@ -47,7 +48,9 @@ class OgmaRetriever(BaseRetriever):
     ``retriever.invoke("query", k=3, filter={"topic": "geo"})``.
 
     Args:
-        store: The store to search (e.g. ``OgmaVectorStore.store``).
+        store: The store to search: an :class:`~langchain_ogma.OgmaVectorStore` or an
+            :class:`ogma.Store` (a vector store is replaced by its ``ogma.Store``, whose
+            encoder is the vector store's embeddings).
         k: Documents to return.
         mode: ``"dense"``, ``"lexical"`` (BM25 full-text) or ``"hybrid"`` (both, fused).
         filter: Metadata filter in Ogma's filter language, e.g. ``{"year": {"$gte": 2020}}``.
@@ -58,7 +61,7 @@ class OgmaRetriever(BaseRetriever):
             store was opened without an encoder (``None``: the store's encoder).
 
     Example:
-        >>> retriever = OgmaRetriever(store=vs.store, k=5, mode="hybrid", reranker=OgmaReranker())  # doctest: +SKIP
+        >>> retriever = OgmaRetriever(store=vs, k=5, mode="hybrid", reranker=OgmaReranker())  # doctest: +SKIP
         >>> docs = retriever.invoke("capital of France", filter={"lang": "en"})  # doctest: +SKIP
         >>> docs[0].metadata["scores"]  # doctest: +SKIP
         {'dense': 0.61, 'lexical': 3.2, 'fused': 0.032, 'rerank': 0.97}
@@ -66,13 +69,24 @@ class OgmaRetriever(BaseRetriever):
 
     model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid")
 
-    store: Store
+    store: Store | OgmaVectorStore
     k: int = Field(default=4, ge=0)
     mode: Mode = "dense"
     filter: dict[str, Any] | None = None
     reranker: Any = None
     rerank_k: int | None = Field(default=None, ge=1)
     embedding: Embeddings | None = None
+
+    @field_validator("store", mode="before")
+    @classmethod
+    def _unwrap_store(cls, value: Any) -> Any:
+        return value.store if isinstance(value, OgmaVectorStore) else value  # pydantic checks the rest
+
+    @property
+    def ogma_store(self) -> Store:
+        """The :class:`ogma.Store` searched (``store`` after a vector store was unwrapped)."""
+        store = self.store
+        return store.store if isinstance(store, OgmaVectorStore) else store
 
     @field_validator("filter")
     @classmethod
@@ -94,7 +108,7 @@ class OgmaRetriever(BaseRetriever):
         if self.embedding is not None and search_mode != "lexical":
             vector = self.embedding.embed_query(query)
         reranker = self.reranker.model if isinstance(self.reranker, OgmaReranker) else self.reranker
-        hits = self.store.search(
+        hits = self.ogma_store.search(
             query,
             vector=vector,
             k=self.k if k is None else k,

@@ -8,36 +8,88 @@ Example:
     ['p']
     >>> store.similarity_search("Paris", k=1, filter={"topic": "geo"})[0].id
     'p'
+    >>> store.as_retriever(search_type="hybrid", search_kwargs={"k": 1}).invoke("France")[0].id
+    'p'
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Literal, get_args
 
+import numpy as np
+from langchain_core.callbacks import AsyncCallbackManagerForRetrieverRun, CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
-from langchain_core.vectorstores import VectorStore
+from langchain_core.runnables.config import run_in_executor
+from langchain_core.vectorstores import VectorStore, VectorStoreRetriever
 
-from langchain_ogma._convert import hit_to_document, no_extra_kwargs, to_ogma_filter, with_generated_ids
+from langchain_ogma._convert import (
+    check_documents,
+    check_id_list,
+    content_hash_id,
+    hit_to_document,
+    no_extra_kwargs,
+    to_ogma_filter,
+    with_generated_ids,
+)
+from langchain_ogma.rerankers import OgmaReranker
 from ogma.store import Store
-from ogma.store.validate import check_ids, check_metadatas, check_texts
+from ogma.store.fingerprint import check_embedder, describe_embedder, fingerprint, read_fingerprint, record_fingerprint
+from ogma.store.validate import check_ids, check_k, check_metadatas, check_texts, encode_text
+from ogma.types import SEARCH_MODES, Hit, SearchMode
 
-__all__ = ["OgmaVectorStore", "cosine_relevance"]
+__all__ = [
+    "IdStrategy",
+    "OgmaVectorStore",
+    "OgmaVectorStoreRetriever",
+    "clipped_cosine_relevance",
+    "shifted_cosine_relevance",
+]
 
 logger = logging.getLogger(__name__)
 
+IdStrategy = Literal["uuid4", "content_hash"]
+"""How documents without an id get one: random, or a SHA-256 of their text and metadata."""
 
-def cosine_relevance(score: float) -> float:
-    """Map a cosine similarity in ``[-1, 1]`` onto a relevance in ``[0, 1]``.
+_SEARCH_OPTIONS = ("mode", "fusion", "rerank", "rerank_k")
+
+
+def clipped_cosine_relevance(score: float) -> float:
+    """The default relevance: the cosine similarity itself, clipped to ``[0, 1]``.
+
+    With normalised sentence embeddings, unrelated text sits near 0 and close
+    paraphrases near 1, so a ``score_threshold`` reads as a cosine (the measured
+    distributions for all-MiniLM-L6-v2 are in ``docs/langchain.md``).
 
     Example:
-        >>> cosine_relevance(1.0), cosine_relevance(0.0), cosine_relevance(-1.0)
+        >>> clipped_cosine_relevance(0.42), clipped_cosine_relevance(-0.3), clipped_cosine_relevance(1.0000001)
+        (0.42, 0.0, 1.0)
+    """
+    return min(1.0, max(0.0, score))
+
+
+def shifted_cosine_relevance(score: float) -> float:
+    """``(1 + cosine) / 2``: every cosine gets a distinct relevance, but unrelated text lands near 0.5-0.6.
+
+    Pass it as ``relevance_score_fn=`` when negative cosines must stay ordered.
+
+    Example:
+        >>> shifted_cosine_relevance(1.0), shifted_cosine_relevance(0.0), shifted_cosine_relevance(-1.0)
         (1.0, 0.5, 0.0)
     """
     return min(1.0, max(0.0, (score + 1.0) / 2.0))
+
+
+@dataclass(frozen=True)
+class _SearchOptions:
+    mode: SearchMode
+    fusion: Any = None
+    rerank: Any = None
+    rerank_k: int | None = None
 
 
 class OgmaVectorStore(VectorStore):
@@ -47,35 +99,124 @@ class OgmaVectorStore(VectorStore):
     in memory with ``":memory:"``). Adding with existing ids replaces those documents.
     ``embedding`` embeds documents and queries for every method here; it is also given
     to the :class:`ogma.Store` (so :class:`~langchain_ogma.OgmaRetriever` can run
-    lexical and hybrid search on :attr:`store`).
+    lexical and hybrid search on it).
 
-    Scores: :meth:`similarity_search_with_score` returns the cosine similarity
-    (``[-1, 1]``, higher is closer); relevance scores map it onto ``[0, 1]`` as
-    ``(1 + cosine) / 2``. Filters are dicts in Ogma's filter language (see
-    ``docs/filters.md``), e.g. ``{"topic": "geo", "year": {"$gte": 2020}}``.
+    Search modes: ``"dense"`` (cosine similarity of embeddings), ``"lexical"`` (BM25
+    full text) and ``"hybrid"`` (both, fused). ``retrieval_mode`` is the default of
+    :meth:`similarity_search`; each call can pass ``mode=``, and
+    ``as_retriever(search_type="hybrid")`` / ``"lexical"`` give retrievers for them.
 
-    Async methods are LangChain's defaults: the sync method runs in the default
+    Scores: :meth:`similarity_search_with_score` returns the score the results are
+    ranked by (dense: cosine in ``[-1, 1]``; lexical: BM25; hybrid: the fused score;
+    reranked: the reranker's). Relevance scores (``similarity_score_threshold``) are
+    always ``relevance_score_fn(cosine of query and document)``, whatever ranked the
+    results; the default clips the cosine to ``[0, 1]``.
+
+    Filters are dicts in Ogma's filter language (see ``docs/filters.md``), e.g.
+    ``{"topic": "geo", "year": {"$gte": 2020}}``.
+
+    Opening an existing file checks that ``embedding`` is the model its vectors came
+    from (see ``check_embeddings``); async methods run the sync ones in the default
     executor (the store is safe to use from several threads).
 
     Args:
         embedding: Any LangChain ``Embeddings`` (e.g. :class:`~langchain_ogma.OgmaEmbeddings`).
         path: The store file (created if missing) or ``":memory:"``.
+        retrieval_mode: Default search mode of :meth:`similarity_search`.
+        fusion: Default hybrid fusion (a method name or ``{"method": ..., **params}``;
+            ``None``: the core's default).
+        relevance_score_fn: Maps a cosine similarity to a relevance in ``[0, 1]``
+            (default :func:`clipped_cosine_relevance`).
+        id_strategy: Ids for documents that come without one: ``"uuid4"`` (random) or
+            ``"content_hash"`` (SHA-256 of text and metadata, so adding the same
+            documents again replaces them instead of duplicating them).
+        check_embeddings: On opening a file that holds vectors, check that ``embedding``
+            makes them (at most one short embedding call; none when the recorded identity
+            names the same model). Mismatches raise :class:`~ogma.errors.StoreMismatchError`.
         **store_options: Passed to :class:`ogma.Store` (e.g. ``dim``, ``precision``).
+
+    Raises:
+        StoreMismatchError: The file was built with other embeddings or settings.
+        ValueError: An unknown ``retrieval_mode`` or ``id_strategy``.
 
     Example:
         >>> from langchain_ogma import OgmaEmbeddings  # doctest: +SKIP
-        >>> store = OgmaVectorStore(OgmaEmbeddings(), path="notes.db")  # doctest: +SKIP
+        >>> store = OgmaVectorStore(OgmaEmbeddings(), path="notes.db", retrieval_mode="hybrid")  # doctest: +SKIP
         >>> store.add_texts(["Cats purr."], metadatas=[{"topic": "pets"}])  # doctest: +SKIP
-        >>> store.similarity_search_with_score("Why do cats purr?", k=1)  # doctest: +SKIP
+        >>> store.similarity_search_with_relevance_scores("Why do cats purr?", k=1)  # doctest: +SKIP
     """
 
-    def __init__(self, embedding: Embeddings, path: str | Path = ":memory:", **store_options: Any) -> None:
-        self._embedding = embedding
+    def __init__(
+        self,
+        embedding: Embeddings,
+        path: str | Path = ":memory:",
+        *,
+        retrieval_mode: SearchMode = "dense",
+        fusion: str | Mapping[str, Any] | None = None,
+        relevance_score_fn: Callable[[float], float] | None = None,
+        id_strategy: IdStrategy = "uuid4",
+        check_embeddings: bool = True,
+        **store_options: Any,
+    ) -> None:
+        self._configure(embedding, retrieval_mode, fusion, relevance_score_fn, id_strategy)
         self._store = Store(path, encoder=embedding, **store_options)
+        self._open_checks(check_embeddings)
+
+    def _configure(
+        self,
+        embedding: Embeddings,
+        retrieval_mode: SearchMode,
+        fusion: str | Mapping[str, Any] | None,
+        relevance_score_fn: Callable[[float], float] | None,
+        id_strategy: IdStrategy,
+    ) -> None:
+        if retrieval_mode not in SEARCH_MODES:
+            raise ValueError(f"retrieval_mode must be one of {', '.join(SEARCH_MODES)}; got {retrieval_mode!r}")
+        if id_strategy not in get_args(IdStrategy):
+            raise ValueError(f"id_strategy must be one of {', '.join(get_args(IdStrategy))}; got {id_strategy!r}")
+        if relevance_score_fn is not None and not callable(relevance_score_fn):
+            raise TypeError(f"relevance_score_fn must be a callable float -> float, got {type(relevance_score_fn)}")
+        self._embedding = embedding
+        self.retrieval_mode: SearchMode = retrieval_mode
+        self.fusion = fusion
+        self.id_strategy: IdStrategy = id_strategy
+        self._relevance_fn = relevance_score_fn or clipped_cosine_relevance
+        self._identity, self._named = describe_embedder(embedding)
+        self._record_fingerprint = False
+
+    def _open_checks(self, check_embeddings: bool) -> None:
+        """Check the embeddings against the file (closing it on a mismatch)."""
+        self._check_embeddings = check_embeddings
+        if not check_embeddings:
+            return
+        try:
+            self._record_fingerprint = read_fingerprint(self._store) is None
+            check_embedder(
+                self._store,
+                self._embedding.embed_documents,
+                identity=self._identity,
+                named=self._named,
+                fix="If they are the same model, pass check_embeddings=False.",
+            )
+        except BaseException:
+            self._store.close()
+            raise
 
     @classmethod
-    def from_store(cls, store: Store, embedding: Embeddings) -> OgmaVectorStore:
+    def from_store(
+        cls,
+        store: Store,
+        embedding: Embeddings,
+        *,
+        retrieval_mode: SearchMode = "dense",
+        fusion: str | Mapping[str, Any] | None = None,
+        relevance_score_fn: Callable[[float], float] | None = None,
+        id_strategy: IdStrategy = "uuid4",
+        check_embeddings: bool = True,
+    ) -> OgmaVectorStore:
         """Wrap an open :class:`ogma.Store`; ``embedding`` must be the model its vectors came from.
+
+        Options as for the constructor. The store is closed when the embeddings do not match.
 
         Example:
             >>> from langchain_core.embeddings import DeterministicFakeEmbedding
@@ -85,8 +226,9 @@ class OgmaVectorStore(VectorStore):
             0
         """
         self = cls.__new__(cls)
-        self._embedding = embedding
+        self._configure(embedding, retrieval_mode, fusion, relevance_score_fn, id_strategy)
         self._store = store
+        self._open_checks(check_embeddings)
         return self
 
     @property
@@ -114,91 +256,244 @@ class OgmaVectorStore(VectorStore):
     ) -> list[str]:
         """Embed and add texts; existing ids are replaced.
 
+        Everything is checked before anything is embedded, so bad input costs no
+        embedding call and writes nothing.
+
         Args:
-            texts: The texts.
+            texts: The texts (a list; a single string is refused, not split into characters).
             metadatas: One JSON-serialisable dict per text.
-            ids: One id per text (``None`` entries and ``ids=None`` get fresh ids).
+            ids: One id per text. ``None`` entries and ``ids=None`` get ids by
+                ``id_strategy``; with ``"content_hash"``, identical documents in one call
+                are stored once (each input position still gets its id back).
             **kwargs: ``batch_size`` (documents per transaction); nothing else.
 
         Returns:
             The ids, in input order.
 
         Raises:
-            TypeError: A non-string text, a bad metadata entry, or an unknown keyword.
-            ValueError: Length mismatches or duplicate ids.
+            TypeError: ``texts``/``ids`` is a single string, a non-string text, a bad
+                metadata entry, or an unknown keyword.
+            ValueError: Length mismatches, duplicate or empty ids, or invalid Unicode.
             StoreMismatchError: The embeddings do not have the store's dimension.
         """
         batch_size = kwargs.pop("batch_size", None)
         no_extra_kwargs("add_texts", kwargs)
+        if batch_size is not None and check_k(batch_size, "batch_size") < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if isinstance(texts, (str, bytes)):
+            raise TypeError(
+                f"texts must be a list of strings, not a single {type(texts).__name__} "
+                "(it would be split into characters); pass [text]"
+            )
+        if not isinstance(texts, Iterable) or isinstance(texts, Mapping):
+            raise TypeError(f"texts must be a list of strings, got {type(texts).__name__}")
         items = check_texts(list(texts))
-        check_metadatas(metadatas, len(items))
-        doc_ids = check_ids(with_generated_ids(ids, len(items)), len(items))
+        for index, text in enumerate(items):
+            encode_text(text, index)
+        for index, meta_json in enumerate(check_metadatas(metadatas, len(items))):
+            _check_unicode(meta_json, f"metadatas[{index}]")
+        given = check_id_list(ids, "ids", allow_none=True)
+        if given is not None and len(given) != len(items):
+            raise ValueError(f"got {len(given)} ids for {len(items)} texts; pass one id per text (or none)")
+        doc_ids, keep = self._resolve_ids(given, items, metadatas)
+        for index in keep:
+            _check_unicode(doc_ids[index], f"ids[{index}]")
         if not items:
             return []
-        vectors = self._embedding.embed_documents(items)
+        kept_texts = [items[i] for i in keep]
+        kept_metas = None if metadatas is None else [metadatas[i] for i in keep]
+        kept_ids = check_ids([doc_ids[i] for i in keep], len(keep))
+        vectors = self._embedding.embed_documents(kept_texts)
         options = {} if batch_size is None else {"batch_size": batch_size}
-        return self._store.add(items, metadatas, doc_ids, embeddings=vectors, **options)
+        self._store.add(kept_texts, kept_metas, kept_ids, embeddings=vectors, **options)
+        if self._record_fingerprint and self._check_embeddings:
+            record_fingerprint(
+                self._store, fingerprint(self._embedding.embed_documents, identity=self._identity, named=self._named)
+            )
+            self._record_fingerprint = False
+        return doc_ids
+
+    def _resolve_ids(
+        self, given: list[str | None] | None, texts: list[str], metadatas: list[dict[str, Any]] | None
+    ) -> tuple[list[str], list[int]]:
+        """Every position's id, and the positions to write (hashed duplicates are written once)."""
+        slots: list[str | None] = [None] * len(texts) if given is None else list(given)
+        if self.id_strategy == "uuid4":
+            return with_generated_ids(slots, len(texts)), list(range(len(texts)))
+        doc_ids: list[str] = []
+        keep: list[int] = []
+        hashed: set[str] = set()
+        for index, slot in enumerate(slots):
+            if slot is not None:
+                doc_ids.append(slot)
+                keep.append(index)
+                continue
+            doc_id = content_hash_id(texts[index], metadatas[index] if metadatas is not None else None)
+            doc_ids.append(doc_id)
+            if doc_id not in hashed:
+                hashed.add(doc_id)
+                keep.append(index)
+        return doc_ids, keep
+
+    def add_documents(self, documents: list[Document], **kwargs: Any) -> list[str]:
+        """Add LangChain documents (``Document.id`` is used when set); see :meth:`add_texts`.
+
+        Raises:
+            TypeError: ``documents`` is not a list of ``Document``.
+        """
+        return super().add_documents(check_documents(documents), **kwargs)
 
     def delete(self, ids: list[str] | None = None, **kwargs: Any) -> bool | None:
         """Delete documents by id; unknown ids are ignored.
 
         Raises:
             ValueError: ``ids`` is ``None`` (deleting everything needs a new store instead).
+            TypeError: ``ids`` is a single string or holds a non-string.
         """
         no_extra_kwargs("delete", kwargs)
         if ids is None:
             raise ValueError("pass the ids to delete; to delete everything, use a new store file or ':memory:'")
-        self._store.delete(ids)
+        self._store.delete(check_id_list(ids, "ids"))
         return True
 
     def get_by_ids(self, ids: Sequence[str], /) -> list[Document]:
-        """Documents by id, in input order; missing ids are skipped."""
-        return [hit_to_document(doc) for doc in self._store.get(list(ids))]
+        """Documents by id, in input order; missing ids are skipped.
+
+        Raises:
+            TypeError: ``ids`` is a single string or holds a non-string.
+        """
+        return [hit_to_document(doc) for doc in self._store.get(check_id_list(ids, "ids") or [])]
 
     # -- searching ------------------------------------------------------------------
+    def _options(self, method: str, kwargs: dict[str, Any]) -> _SearchOptions:
+        """Pop the search options from ``kwargs``; anything else left there is an error."""
+        mode = kwargs.pop("mode", None)
+        mode = self.retrieval_mode if mode is None else mode
+        if mode not in SEARCH_MODES:
+            raise ValueError(f"mode must be one of {', '.join(SEARCH_MODES)}; got {mode!r}")
+        fusion = kwargs.pop("fusion", None)
+        rerank = kwargs.pop("rerank", None)
+        rerank_k = kwargs.pop("rerank_k", None)
+        no_extra_kwargs(method, kwargs)
+        rerank = rerank.model if isinstance(rerank, OgmaReranker) else rerank
+        if rerank is not None and not callable(getattr(rerank, "rerank", None)):
+            raise TypeError(
+                "rerank must be an OgmaReranker, an ogma.Reranker, or an object with "
+                f"rerank(query, documents, top_k); got {type(rerank).__name__}"
+            )
+        if fusion is not None and mode != "hybrid":
+            raise ValueError(f"fusion= applies to hybrid search only, not to mode={mode!r}; drop it or use 'hybrid'")
+        if rerank_k is not None and rerank is None:
+            raise ValueError("rerank_k= needs rerank= (a reranker); drop it or pass the reranker")
+        if fusion is None and mode == "hybrid":
+            fusion = self.fusion
+        return _SearchOptions(mode, fusion, rerank, rerank_k)
+
+    def _hits(
+        self,
+        query: str,
+        k: int,
+        filter: Any,
+        options: _SearchOptions,
+        *,
+        vector: Sequence[float] | None = None,
+        include_embeddings: bool = False,
+    ) -> list[Hit]:
+        if not isinstance(query, str):
+            raise TypeError(f"query must be a str, got {type(query).__name__}")
+        ogma_filter = to_ogma_filter(filter)
+        if vector is None and options.mode != "lexical":
+            vector = self._embedding.embed_query(query)
+        search: dict[str, Any] = {"fusion": options.fusion} if options.mode == "hybrid" else {}
+        if options.rerank is not None:
+            search.update(rerank=options.rerank, rerank_k=options.rerank_k)
+        return self._store.search(
+            query,
+            vector=vector,
+            k=k,
+            mode=options.mode,
+            filter=ogma_filter,
+            include_embeddings=include_embeddings,
+            **search,
+        )
+
     def similarity_search(
         self, query: str, k: int = 4, filter: dict[str, Any] | None = None, **kwargs: Any
     ) -> list[Document]:
-        """The ``k`` documents closest to ``query`` (optionally among those matching ``filter``)."""
+        """The ``k`` best documents for ``query`` (optionally among those matching ``filter``).
+
+        Args:
+            query: The query text.
+            k: Documents to return.
+            filter: Metadata filter.
+            **kwargs: ``mode`` (``"dense"``, ``"lexical"``, ``"hybrid"``; default
+                ``retrieval_mode``), ``fusion`` (hybrid), ``rerank`` (an
+                :class:`~langchain_ogma.OgmaReranker` or :class:`ogma.Reranker`) and
+                ``rerank_k`` (first-stage hits it reorders); nothing else.
+        """
         return [doc for doc, _ in self.similarity_search_with_score(query, k, filter=filter, **kwargs)]
 
     def similarity_search_with_score(
         self, query: str, k: int = 4, filter: dict[str, Any] | None = None, **kwargs: Any
     ) -> list[tuple[Document, float]]:
-        """Like :meth:`similarity_search`, with each document's cosine similarity (higher is closer).
+        """Like :meth:`similarity_search`, with each document's score (higher is better).
+
+        The score is the one the results are ranked by: the cosine similarity in dense
+        mode, BM25 in lexical mode, the fused score in hybrid mode, the reranker's score
+        when reranked.
 
         Raises:
             TypeError: ``query`` is not a string, the filter is not a dict, or an unknown keyword.
-            ValueError: Negative ``k``.
+            ValueError: Negative ``k`` or an unknown mode.
             FilterError: A malformed filter.
         """
-        if not isinstance(query, str):
-            raise TypeError(f"query must be a str, got {type(query).__name__}")
-        no_extra_kwargs("similarity_search", kwargs)
-        ogma_filter = to_ogma_filter(filter)
-        return self._by_vector(self._embedding.embed_query(query), k, ogma_filter)
+        options = self._options("similarity_search", dict(kwargs))
+        return [(hit_to_document(hit), hit.score) for hit in self._hits(query, k, filter, options)]
 
     def similarity_search_by_vector(
         self, embedding: list[float], k: int = 4, filter: dict[str, Any] | None = None, **kwargs: Any
     ) -> list[Document]:
-        """The ``k`` documents closest to a query vector."""
+        """The ``k`` documents closest to a query vector (dense search)."""
         no_extra_kwargs("similarity_search_by_vector", kwargs)
-        return [doc for doc, _ in self._by_vector(embedding, k, to_ogma_filter(filter))]
+        return [doc for doc, _ in self._by_vector(embedding, k, filter)]
 
     def similarity_search_with_score_by_vector(
         self, embedding: list[float], k: int = 4, filter: dict[str, Any] | None = None
     ) -> list[tuple[Document, float]]:
         """Like :meth:`similarity_search_by_vector`, with cosine similarities."""
-        return self._by_vector(embedding, k, to_ogma_filter(filter))
+        return self._by_vector(embedding, k, filter)
 
-    def _by_vector(
-        self, vector: Sequence[float], k: int, ogma_filter: dict[str, Any] | None
-    ) -> list[tuple[Document, float]]:
-        hits = self._store.search(vector=vector, k=k, mode="dense", filter=ogma_filter)
+    def _by_vector(self, vector: Sequence[float], k: int, filter: Any) -> list[tuple[Document, float]]:
+        hits = self._store.search(vector=vector, k=k, mode="dense", filter=to_ogma_filter(filter))
         return [(hit_to_document(hit), hit.score) for hit in hits]
 
     def _select_relevance_score_fn(self) -> Callable[[float], float]:
-        return cosine_relevance
+        return self._relevance_fn
+
+    def _similarity_search_with_relevance_scores(
+        self, query: str, k: int = 4, **kwargs: Any
+    ) -> list[tuple[Document, float]]:
+        """Results of any mode, each with ``relevance_score_fn`` of its cosine to the query."""
+        filter = kwargs.pop("filter", None)
+        options = self._options("similarity_search_with_relevance_scores", dict(kwargs))
+        if not isinstance(query, str):
+            raise TypeError(f"query must be a str, got {type(query).__name__}")
+        vector = np.asarray(self._embedding.embed_query(query), dtype=np.float32)
+        hits = self._hits(query, k, filter, options, vector=vector.tolist(), include_embeddings=options.mode != "dense")
+        unit = vector / (float(np.linalg.norm(vector)) or 1.0)
+        scored: list[tuple[Document, float]] = []
+        for hit in hits:
+            cosine = hit.scores.get("dense")
+            if cosine is None and hit.embedding is not None:
+                stored = np.asarray(hit.embedding, dtype=np.float32)[: len(unit)]
+                cosine = float(unit[: len(stored)] @ stored / (float(np.linalg.norm(stored)) or 1.0))
+            scored.append((hit_to_document(hit), self._relevance_fn(float(cosine or 0.0))))
+        return scored
+
+    async def _asimilarity_search_with_relevance_scores(
+        self, query: str, k: int = 4, **kwargs: Any
+    ) -> list[tuple[Document, float]]:
+        return await run_in_executor(None, self._similarity_search_with_relevance_scores, query, k, **kwargs)
 
     def max_marginal_relevance_search(
         self,
@@ -209,7 +504,7 @@ class OgmaVectorStore(VectorStore):
         filter: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> list[Document]:
-        """``k`` documents chosen from the ``fetch_k`` closest for relevance and diversity.
+        """``k`` documents chosen from the ``fetch_k`` closest (dense) for relevance and diversity.
 
         Args:
             query: The query.
@@ -242,6 +537,41 @@ class OgmaVectorStore(VectorStore):
         )
         return [hit_to_document(hit) for hit in hits]
 
+    def search(self, query: str, search_type: str, **kwargs: Any) -> list[Document]:
+        """Search by ``search_type``: LangChain's three, plus ``"hybrid"`` and ``"lexical"``.
+
+        Example:
+            >>> from langchain_core.embeddings import DeterministicFakeEmbedding
+            >>> vs = OgmaVectorStore.from_texts(["red apple", "green pear"], DeterministicFakeEmbedding(size=4))
+            >>> [d.page_content for d in vs.search("pear", "lexical")]
+            ['green pear']
+        """
+        if search_type in ("hybrid", "lexical"):
+            return self.similarity_search(query, **_with_mode(kwargs, search_type))
+        return super().search(query, search_type, **kwargs)
+
+    async def asearch(self, query: str, search_type: str, **kwargs: Any) -> list[Document]:
+        """Async :meth:`search` (run in the default executor)."""
+        return await run_in_executor(None, self.search, query, search_type, **kwargs)
+
+    def as_retriever(self, **kwargs: Any) -> OgmaVectorStoreRetriever:
+        """A :class:`OgmaVectorStoreRetriever`: LangChain's retriever, with hybrid and lexical search too.
+
+        ``search_type`` is ``"similarity"`` (the store's ``retrieval_mode``; ``mode=`` in
+        ``search_kwargs`` picks another), ``"mmr"``, ``"similarity_score_threshold"``
+        (relevance is the clipped cosine by default, whatever the mode), ``"hybrid"`` or
+        ``"lexical"``. ``search_kwargs`` takes ``k``, ``filter``, ``fusion``, ``rerank``,
+        ``rerank_k`` and the usual MMR and threshold options.
+
+        Example:
+            >>> from langchain_core.embeddings import DeterministicFakeEmbedding
+            >>> vs = OgmaVectorStore.from_texts(["red apple", "green pear"], DeterministicFakeEmbedding(size=4))
+            >>> [d.page_content for d in vs.as_retriever(search_type="lexical").invoke("apple")]
+            ['red apple']
+        """
+        tags = kwargs.pop("tags", None) or [*self._get_retriever_tags()]
+        return OgmaVectorStoreRetriever(vectorstore=self, tags=tags, **kwargs)
+
     # -- construction ---------------------------------------------------------------
     @classmethod
     def from_texts(
@@ -254,7 +584,11 @@ class OgmaVectorStore(VectorStore):
         path: str | Path = ":memory:",
         **store_options: Any,
     ) -> OgmaVectorStore:
-        """Create a store at ``path`` and add ``texts``.
+        """Open (or create) the store at ``path`` and add ``texts``.
+
+        ``store_options`` go to the constructor (``id_strategy``, ``retrieval_mode``,
+        ``dim``, ...). With ``id_strategy="content_hash"``, running this twice on the
+        same texts leaves one copy of each.
 
         Example:
             >>> from langchain_core.embeddings import DeterministicFakeEmbedding
@@ -265,3 +599,61 @@ class OgmaVectorStore(VectorStore):
         store = cls(embedding, path, **store_options)
         store.add_texts(texts, metadatas, ids=ids)
         return store
+
+
+def _with_mode(kwargs: Mapping[str, Any], mode: str) -> dict[str, Any]:
+    """``kwargs`` with ``mode`` set; a different ``mode`` already there is an error."""
+    given = kwargs.get("mode")
+    if given is not None and given != mode:
+        raise ValueError(f"search_type {mode!r} conflicts with mode={given!r} in search_kwargs; give one of them")
+    return {**kwargs, "mode": mode}
+
+
+def _check_unicode(text: str, what: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"{what} is not valid Unicode (it contains a lone surrogate at position {exc.start}); "
+            "decode the source with the right encoding, or errors='replace'"
+        ) from exc
+
+
+class OgmaVectorStoreRetriever(VectorStoreRetriever):
+    """LangChain's ``VectorStoreRetriever`` over an :class:`OgmaVectorStore`, with ``"hybrid"`` and ``"lexical"``.
+
+    Made by :meth:`OgmaVectorStore.as_retriever`. The three LangChain search types work
+    as everywhere; ``"hybrid"`` and ``"lexical"`` run :meth:`OgmaVectorStore.similarity_search`
+    in that mode. ``search_kwargs`` (and per-call keyword arguments) are passed on.
+
+    Example:
+        >>> from langchain_core.embeddings import DeterministicFakeEmbedding
+        >>> vs = OgmaVectorStore.from_texts(["red apple", "green pear"], DeterministicFakeEmbedding(size=4))
+        >>> retriever = vs.as_retriever(search_type="hybrid", search_kwargs={"k": 1})
+        >>> retriever.invoke("green pear")[0].page_content
+        'green pear'
+    """
+
+    allowed_search_types: ClassVar[tuple[str, ...]] = (
+        "similarity",
+        "similarity_score_threshold",
+        "mmr",
+        "hybrid",
+        "lexical",
+    )
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun, **kwargs: Any
+    ) -> list[Document]:
+        if self.search_type in ("hybrid", "lexical"):
+            merged = _with_mode(self.search_kwargs | kwargs, self.search_type)
+            return self.vectorstore.similarity_search(query, **merged)
+        return super()._get_relevant_documents(query, run_manager=run_manager, **kwargs)
+
+    async def _aget_relevant_documents(
+        self, query: str, *, run_manager: AsyncCallbackManagerForRetrieverRun, **kwargs: Any
+    ) -> list[Document]:
+        if self.search_type in ("hybrid", "lexical"):
+            merged = _with_mode(self.search_kwargs | kwargs, self.search_type)
+            return await self.vectorstore.asimilarity_search(query, **merged)
+        return await super()._aget_relevant_documents(query, run_manager=run_manager, **kwargs)

@@ -1,0 +1,253 @@
+"""Recognising the embedder a store's vectors came from.
+
+A store records its model id when it is built with an :class:`ogma.TextEncoder`, but
+framework embeddings (LangChain's, for example) often carry no id at all, and two
+objects of the same class can be different models. So a store can also keep an
+*embedder fingerprint* in its configuration record (one extra key, ``embedder``):
+
+* an identity: the class and whatever names the model on the object (``model_name``,
+  ``model``, ``size``, ...), for messages, and as a shortcut when it names the model;
+* a probe vector: the embedding of :data:`PROBE_TEXT` as a document.
+
+:func:`check_embedder` compares an embedder with that record: equal identities that
+name the model pass at once; otherwise the probe text is embedded once and the two
+probe vectors must have a cosine of at least ``min_cosine``. The same model at another
+precision (int8 against float32) stays above 0.99; a different model lands near 0. A
+store without a record is checked against its own data instead: one stored document
+is embedded again and compared with its stored vector.
+
+Example:
+    >>> import numpy as np
+    >>> from ogma.store import Store
+    >>> def embed(texts):
+    ...     return [[len(t) % 7 + 1.0, 1.0, float(t.count("a"))] for t in texts]
+    >>> store = Store(":memory:", dim=3)
+    >>> _ = store.add(["banana"], ids=["b"], embeddings=embed(["banana"]))
+    >>> record_fingerprint(store, fingerprint(embed, identity="toy(size=3)"))
+    True
+    >>> check_embedder(store, embed, identity="toy(size=3)") is None
+    True
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ogma.errors import StoreError, StoreMismatchError
+
+if TYPE_CHECKING:
+    from ogma.store.store import Store
+
+__all__ = [
+    "DEFAULT_MIN_COSINE",
+    "FINGERPRINT_KEY",
+    "PROBE_TEXT",
+    "EmbedderFingerprint",
+    "check_embedder",
+    "describe_embedder",
+    "fingerprint",
+    "read_fingerprint",
+    "record_fingerprint",
+]
+
+logger = logging.getLogger(__name__)
+
+FloatArray = npt.NDArray[np.float32]
+
+FINGERPRINT_KEY = "embedder"
+"""The configuration-record key holding the fingerprint (JSON)."""
+
+PROBE_TEXT = "Ogma probe: the quick brown fox jumps over the lazy dog by the river in 1999."
+"""The fixed text whose document embedding is the probe vector (never change it: stores keep its vector)."""
+
+DEFAULT_MIN_COSINE = 0.9
+"""Probe cosine below which two embedders count as different models."""
+
+IDENTITY_ATTRIBUTES = ("model_id", "model_name", "model", "deployment", "dimensions", "dim", "size", "quantized")
+"""Plain attributes that name an embedder's model, read without running properties."""
+
+
+@dataclass(frozen=True)
+class EmbedderFingerprint:
+    """What a store remembers about the embedder of its vectors.
+
+    Attributes:
+        identity: Class and model-naming attributes, e.g. ``"pkg.Emb(model_name='m')"``.
+        named: ``identity`` names the model (it has attributes beyond the class), so two
+            equal identities mean the same model.
+        probe: The unit-length document embedding of :data:`PROBE_TEXT`.
+
+    Example:
+        >>> fp = EmbedderFingerprint("toy(size=2)", True, (0.6, 0.8))
+        >>> EmbedderFingerprint.from_json(fp.to_json()) == fp
+        True
+    """
+
+    identity: str
+    named: bool
+    probe: tuple[float, ...]
+
+    def to_json(self) -> str:
+        """The record's JSON text."""
+        return json.dumps({"identity": self.identity, "named": self.named, "probe": list(self.probe)})
+
+    @classmethod
+    def from_json(cls, text: str) -> EmbedderFingerprint:
+        """Parse a record written by :meth:`to_json`.
+
+        Raises:
+            StoreError: The record is not a fingerprint.
+        """
+        try:
+            raw = json.loads(text)
+            probe = tuple(float(x) for x in raw["probe"])
+            return cls(str(raw["identity"]), bool(raw["named"]), probe)
+        except (ValueError, TypeError, KeyError) as exc:
+            raise StoreError(f"the store's embedder record ({FINGERPRINT_KEY!r}) is corrupt: {exc}") from exc
+
+
+def describe_embedder(embedder: Any) -> tuple[str, bool]:
+    """The identity of an embedder, and whether it names the model.
+
+    Only plain attributes are read (:func:`inspect.getattr_static`), so no property
+    runs and nothing is loaded.
+
+    Example:
+        >>> class Emb:
+        ...     def __init__(self):
+        ...         self.model_name = "m"
+        >>> describe_embedder(Emb())[0].endswith("Emb(model_name='m')")
+        True
+    """
+    cls = type(embedder)
+    params: list[str] = []
+    for name in IDENTITY_ATTRIBUTES:
+        value = inspect.getattr_static(embedder, name, None)
+        if isinstance(value, (str, int, float)) and not (isinstance(value, str) and not value):
+            params.append(f"{name}={value!r}")
+    return f"{cls.__module__}.{cls.__qualname__}({', '.join(params)})", bool(params)
+
+
+def _unit(vector: Any) -> FloatArray:
+    array = np.asarray(vector, dtype=np.float32).reshape(-1)
+    norm = float(np.linalg.norm(array))
+    return array / norm if norm > 0 else array
+
+
+def _embed_one(embed_documents: Callable[[list[str]], Any], text: str) -> FloatArray:
+    rows = np.asarray(embed_documents([text]), dtype=np.float32)
+    return _unit(rows[0] if rows.ndim == 2 else rows)
+
+
+def _prefix_cosine(a: Sequence[float] | FloatArray, b: Sequence[float] | FloatArray) -> float:
+    """Cosine of the common leading dimensions."""
+    n = min(len(a), len(b))
+    return float(_unit(np.asarray(a, dtype=np.float32)[:n]) @ _unit(np.asarray(b, dtype=np.float32)[:n]))
+
+
+def fingerprint(
+    embed_documents: Callable[[list[str]], Any], *, identity: str, named: bool = True
+) -> EmbedderFingerprint:
+    """Embed :data:`PROBE_TEXT` once and build the fingerprint.
+
+    Example:
+        >>> fingerprint(lambda texts: [[3.0, 4.0]], identity="toy").probe
+        (0.6000000238418579, 0.800000011920929)
+    """
+    probe = _embed_one(embed_documents, PROBE_TEXT)
+    return EmbedderFingerprint(identity, named, tuple(float(x) for x in probe))
+
+
+def read_fingerprint(store: Store) -> EmbedderFingerprint | None:
+    """The store's recorded fingerprint, or ``None``."""
+    from ogma.store.schema import CONFIG
+
+    with store._pool.connection() as conn:
+        text = conn.scalar(f"SELECT value FROM {CONFIG} WHERE key = ?", (FINGERPRINT_KEY,))
+    return None if text is None else EmbedderFingerprint.from_json(str(text))
+
+
+def record_fingerprint(store: Store, fp: EmbedderFingerprint) -> bool:
+    """Record ``fp`` unless the store has a fingerprint already (the first one stands).
+
+    Returns:
+        Whether this call wrote it.
+    """
+    from ogma.store.schema import CONFIG
+
+    with store._pool.connection() as conn, conn.transaction():
+        if conn.scalar(f"SELECT 1 FROM {CONFIG} WHERE key = ?", (FINGERPRINT_KEY,)) is not None:
+            return False
+        conn.execute(f"INSERT INTO {CONFIG} (key, value) VALUES (?, ?)", (FINGERPRINT_KEY, fp.to_json()))
+    return True
+
+
+def check_embedder(
+    store: Store,
+    embed_documents: Callable[[list[str]], Any],
+    *,
+    identity: str,
+    named: bool = True,
+    min_cosine: float = DEFAULT_MIN_COSINE,
+    fix: str = "",
+) -> float | None:
+    """Raise if ``embed_documents`` is not the model the store's vectors came from.
+
+    With a recorded fingerprint: an equal identity that names the model passes without
+    embedding anything; otherwise :data:`PROBE_TEXT` is embedded once and compared with
+    the recorded probe. Without one, the first stored document is embedded again and
+    compared with its stored vector. An empty store passes.
+
+    Args:
+        store: The open store.
+        embed_documents: The embedder's document function.
+        identity: The embedder's identity (see :func:`describe_embedder`).
+        named: ``identity`` names the model.
+        min_cosine: The least cosine that counts as the same model.
+        fix: Extra advice appended to the error message.
+
+    Returns:
+        The cosine that was measured, or ``None`` when nothing had to be embedded.
+
+    Raises:
+        StoreMismatchError: Naming both embedders, the cosine and the fix.
+    """
+    stored = read_fingerprint(store)
+    if stored is not None:
+        if named and stored.named and stored.identity == identity:
+            return None
+        current = _embed_one(embed_documents, PROBE_TEXT)
+        cosine = _prefix_cosine(stored.probe, current) if len(current) == len(stored.probe) else 0.0
+        evidence = (
+            f"the probe text embeds to {len(current)}-d, against the recorded {len(stored.probe)}-d, "
+            f"with cosine {cosine:.3f}"
+        )
+        recorded = stored.identity
+    else:
+        sample = next(store.iter_documents(batch_size=1, include_embeddings=True), None)
+        if sample is None or sample.embedding is None:
+            return None
+        current = _embed_one(embed_documents, sample.text)
+        # A Matryoshka store keeps the leading dims of the model's vectors: compare those.
+        cosine = _prefix_cosine(sample.embedding, current) if len(current) >= len(sample.embedding) else 0.0
+        evidence = (
+            f"document {sample.id!r} embeds to {len(current)}-d, against {len(sample.embedding)}-d stored, "
+            f"with cosine {cosine:.3f}"
+        )
+        recorded = f"model id {store.config.model_id!r}" if store.config.model_id else "an unrecorded embedder"
+    if cosine < min_cosine:
+        raise StoreMismatchError(
+            f"{store.path!r} holds vectors made by {recorded}, but the embeddings given are {identity}: "
+            f"{evidence} (at least {min_cosine} for the same model). Open the store with the embeddings it was "
+            f"built with, or use a new store file for these embeddings.{' ' + fix if fix else ''}"
+        )
+    logger.debug("embedder check passed for %s: %s", store.path, evidence)
+    return cosine

@@ -1,0 +1,235 @@
+"""Hostile input to the LangChain adapter: each case has an id, an exception type, and loses no data.
+
+Every case runs against a store holding three documents. The call must raise the
+expected exception (type and a message naming the culprit); afterwards the store must
+hold exactly the same documents, and input rejected by ``add_texts`` must not have
+cost an embedding call (everything is checked before anything is embedded).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langchain_core.documents import Document
+from langchain_core.embeddings import DeterministicFakeEmbedding, Embeddings
+from pydantic import ValidationError
+
+from langchain_ogma import OgmaRetriever, OgmaVectorStore
+from ogma.errors import FilterError, StoreMismatchError
+
+SEED = [
+    ("Paris is the capital of France.", {"topic": "geo", "year": 2019}),
+    ("Cats purr when they are content.", {"topic": "pets", "year": 2022}),
+    ("Dogs bark at strangers.", {"topic": "pets", "year": 2023}),
+]
+SEED_IDS = ["paris", "cats", "dogs"]
+
+
+class CountingEmbeddings(Embeddings):
+    """LangChain's deterministic fake embeddings, counting the texts embedded."""
+
+    def __init__(self) -> None:
+        self.inner = DeterministicFakeEmbedding(size=6)
+        self.documents_embedded = 0
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        self.documents_embedded += len(texts)
+        return self.inner.embed_documents(texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.inner.embed_query(text)
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    call: Callable[[OgmaVectorStore], Any]
+    error: type[BaseException]
+    match: str
+
+
+def _invoke(retriever: Any, query: Any = "capital") -> Any:
+    return retriever.invoke(query)
+
+
+CASES = [
+    # -- a single string where a list is expected ------------------------------------
+    Case("add_texts-bare-str", lambda vs: vs.add_texts("xyz"), TypeError, "texts must be a list"),
+    Case("add_texts-int", lambda vs: vs.add_texts(5), TypeError, "texts must be a list"),
+    Case("add_texts-dict", lambda vs: vs.add_texts({"a": 1}), TypeError, "texts must be a list"),
+    Case("add_texts-bytes", lambda vs: vs.add_texts(b"xyz"), TypeError, "texts must be a list"),
+    Case("add_texts-ids-bare-str", lambda vs: vs.add_texts(["a", "b"], ids="ab"), TypeError, "ids must be a list"),
+    Case("get_by_ids-bare-str", lambda vs: vs.get_by_ids("12"), TypeError, "ids must be a list"),
+    Case("delete-bare-str", lambda vs: vs.delete("paris"), TypeError, "ids must be a list"),
+    Case(
+        "add_documents-single-document",
+        lambda vs: vs.add_documents(Document(page_content="x")),
+        TypeError,
+        "single Document",
+    ),
+    Case("add_documents-strings", lambda vs: vs.add_documents(["x"]), TypeError, r"documents\[0\]"),
+    Case("metadatas-single-dict", lambda vs: vs.add_texts(["a"], {"topic": "x"}), TypeError, "metadatas must be"),
+    # -- wrong types inside lists ----------------------------------------------------
+    Case("text-int", lambda vs: vs.add_texts(["ok", 5]), TypeError, r"texts\[1\]"),
+    Case("text-none", lambda vs: vs.add_texts([None]), TypeError, r"texts\[0\]"),
+    Case("id-int", lambda vs: vs.add_texts(["a"], ids=[7]), TypeError, r"ids\[0\]"),
+    Case("get_by_ids-int", lambda vs: vs.get_by_ids([1, "paris"]), TypeError, r"ids\[0\]"),
+    Case("get_by_ids-none-entry", lambda vs: vs.get_by_ids([None]), TypeError, r"ids\[0\]"),
+    Case("delete-int", lambda vs: vs.delete([1]), TypeError, r"ids\[0\]"),
+    Case("metadata-object", lambda vs: vs.add_texts(["a"], [{"when": object()}]), TypeError, r"metadatas\[0\]"),
+    Case("metadata-nan", lambda vs: vs.add_texts(["a"], [{"x": float("nan")}]), TypeError, r"metadatas\[0\]"),
+    Case("metadata-int-key", lambda vs: vs.add_texts(["a"], [{1: "x"}]), TypeError, r"metadatas\[0\]"),
+    # -- invalid Unicode (lone surrogates) never reaches the embeddings or SQLite -----
+    Case("text-lone-surrogate", lambda vs: vs.add_texts(["ok", "a\ud800"]), ValueError, r"texts\[1\] is not valid"),
+    Case(
+        "metadata-lone-surrogate",
+        lambda vs: vs.add_texts(["a"], [{"k": "\udfff"}]),
+        ValueError,
+        r"metadatas\[0\] is not valid",
+    ),
+    Case("id-lone-surrogate", lambda vs: vs.add_texts(["a"], ids=["\ud800"]), ValueError, r"ids\[0\] is not valid"),
+    # -- lengths, duplicates, empty ids ----------------------------------------------
+    Case("ids-too-few", lambda vs: vs.add_texts(["a", "b"], ids=["x"]), ValueError, "1 ids for 2 texts"),
+    Case("metadatas-too-many", lambda vs: vs.add_texts(["a"], [{}, {}]), ValueError, "2 metadatas for 1 texts"),
+    Case("ids-duplicate", lambda vs: vs.add_texts(["a", "b"], ids=["x", "x"]), ValueError, "appears twice"),
+    Case("id-empty", lambda vs: vs.add_texts(["a"], ids=[""]), ValueError, "empty"),
+    Case("batch-size-zero", lambda vs: vs.add_texts(["a"], batch_size=0), ValueError, "batch_size"),
+    # -- keywords nobody reads are errors --------------------------------------------
+    Case("add_texts-unknown-kwarg", lambda vs: vs.add_texts(["a"], colour="red"), TypeError, "colour"),
+    Case("search-unknown-kwarg", lambda vs: vs.similarity_search("a", colour="red"), TypeError, "colour"),
+    Case("mmr-mode", lambda vs: vs.max_marginal_relevance_search("a", mode="hybrid"), TypeError, "mode"),
+    Case("by-vector-kwarg", lambda vs: vs.similarity_search_by_vector([0.1] * 6, mode="x"), TypeError, "mode"),
+    Case("delete-kwarg", lambda vs: vs.delete(["paris"], cascade=True), TypeError, "cascade"),
+    # -- searching ---------------------------------------------------------------------
+    Case("delete-everything", lambda vs: vs.delete(), ValueError, "pass the ids"),
+    Case("k-negative", lambda vs: vs.similarity_search("a", k=-1), ValueError, "k must be >= 0"),
+    Case("k-float", lambda vs: vs.similarity_search("a", k=2.5), TypeError, "k must be an integer"),
+    Case("query-int", lambda vs: vs.similarity_search(3), TypeError, "query must be a str"),
+    Case("query-none-lexical", lambda vs: vs.similarity_search(None, mode="lexical"), TypeError, "query must be"),
+    Case("mode-unknown", lambda vs: vs.similarity_search("a", mode="semantic"), ValueError, "mode must be one of"),
+    Case("filter-callable", lambda vs: vs.similarity_search("a", filter=lambda d: True), TypeError, "dict"),
+    Case("filter-between-one", lambda vs: vs.similarity_search("a", filter={"y": {"$between": [1]}}), FilterError, "y"),
+    Case("filter-unknown-op", lambda vs: vs.similarity_search("a", filter={"y": {"$near": 1}}), FilterError, "near"),
+    Case("fusion-in-dense", lambda vs: vs.similarity_search("a", mode="dense", fusion="rrf"), ValueError, "hybrid"),
+    Case("rerank_k-without-rerank", lambda vs: vs.similarity_search("a", rerank_k=5), ValueError, "rerank_k"),
+    Case("rerank-not-reranker", lambda vs: vs.similarity_search("a", rerank="bge"), TypeError, "rerank must be"),
+    Case(
+        "relevance-mode-unknown",
+        lambda vs: vs.similarity_search_with_relevance_scores("a", mode="semantic"),
+        ValueError,
+        "mode must be one of",
+    ),
+    # -- retrievers --------------------------------------------------------------------
+    Case("as_retriever-search-type", lambda vs: vs.as_retriever(search_type="semantic"), ValueError, "semantic"),
+    Case(
+        "as_retriever-conflicting-mode",
+        lambda vs: _invoke(vs.as_retriever(search_type="hybrid", search_kwargs={"mode": "dense"})),
+        ValueError,
+        "conflicts",
+    ),
+    Case(
+        "as_retriever-threshold-not-float",
+        lambda vs: vs.as_retriever(search_type="similarity_score_threshold", search_kwargs={"score_threshold": 1}),
+        ValueError,
+        "score_threshold",
+    ),
+    Case("retriever-store-str", lambda vs: OgmaRetriever(store="db.sqlite"), ValidationError, "store"),
+    Case("retriever-query-int", lambda vs: _invoke(OgmaRetriever(store=vs), 5), TypeError, "query must be a str"),
+    Case(
+        "retriever-mode-per-call",
+        lambda vs: OgmaRetriever(store=vs).invoke("a", mode="semantic"),
+        ValueError,
+        "mode must be one of",
+    ),
+    # -- construction -------------------------------------------------------------------
+    Case(
+        "retrieval-mode-unknown",
+        lambda vs: OgmaVectorStore(vs.embeddings, retrieval_mode="semantic"),
+        ValueError,
+        "retrieval_mode",
+    ),
+    Case(
+        "id-strategy-unknown", lambda vs: OgmaVectorStore(vs.embeddings, id_strategy="sha1"), ValueError, "id_strategy"
+    ),
+]
+
+
+@pytest.fixture
+def embeddings() -> CountingEmbeddings:
+    return CountingEmbeddings()
+
+
+@pytest.fixture
+def vs(embeddings: CountingEmbeddings) -> Generator[OgmaVectorStore, None, None]:
+    store = OgmaVectorStore(embeddings)
+    store.add_texts([t for t, _ in SEED], [m for _, m in SEED], ids=SEED_IDS)
+    yield store
+    store.close()
+
+
+def _snapshot(vs: OgmaVectorStore) -> list[tuple[str, str, dict[str, Any]]]:
+    return [(d.id, d.text, d.metadata) for d in vs.store.iter_documents()]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_hostile_input(case: Case, vs: OgmaVectorStore, embeddings: CountingEmbeddings) -> None:
+    before = _snapshot(vs)
+    embedded = embeddings.documents_embedded
+    with pytest.raises(case.error, match=case.match):
+        case.call(vs)
+    assert _snapshot(vs) == before
+    assert embeddings.documents_embedded == embedded  # rejected before any embedding call
+
+
+def test_case_ids_are_unique() -> None:
+    assert len({c.id for c in CASES}) == len(CASES)
+
+
+class OtherModel(CountingEmbeddings):
+    """Same class family and size, different vectors (another model, as far as the store can tell)."""
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return super().embed_documents([f"other model: {t}" for t in texts])
+
+
+def test_other_embeddings_on_a_file_are_refused_and_the_file_is_kept(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    first = OgmaVectorStore(DeterministicFakeEmbedding(size=6), path=path)
+    first.add_texts([t for t, _ in SEED], [m for _, m in SEED], ids=SEED_IDS)
+    before = _snapshot(first)
+    first.close()
+    with pytest.raises(StoreMismatchError, match=r"DeterministicFakeEmbedding\(size=6\).*OtherModel"):
+        OgmaVectorStore(OtherModel(), path=path)
+    # Another wrapper around the same vectors is the same model: it opens.
+    same = OgmaVectorStore(CountingEmbeddings(), path=path)
+    assert _snapshot(same) == before
+    same.close()
+
+
+EMBEDDING_CASES = [
+    ("embed_documents-bare-str", lambda e: e.embed_documents("xyz"), TypeError, "single str"),
+    ("embed_documents-int", lambda e: e.embed_documents(["a", 3]), TypeError, r"texts\[1\]"),
+    ("embed_documents-none", lambda e: e.embed_documents(None), TypeError, "texts must be a list"),
+    (
+        "embed_documents-surrogate",
+        lambda e: e.embed_documents(["ok", "\ud800"]),
+        ValueError,
+        r"texts\[1\] is not valid",
+    ),
+    ("embed_query-list", lambda e: e.embed_query(["a"]), TypeError, "text must be a str"),
+    ("embed_query-surrogate", lambda e: e.embed_query("a\udc00"), ValueError, "not valid Unicode"),
+]
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"), [c[1:] for c in EMBEDDING_CASES], ids=[c[0] for c in EMBEDDING_CASES]
+)
+def test_hostile_embeddings_input(tiny_model_dir: Path, call: Any, error: type[BaseException], match: str) -> None:
+    from langchain_ogma import OgmaEmbeddings
+
+    with pytest.raises(error, match=match):
+        call(OgmaEmbeddings(model_name=str(tiny_model_dir)))
