@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from tokenizers import Tokenizer, models, pre_tokenizers
 
-from ogma.chunking import Chunk, chunk_text, whitespace_token_count
+from ogma.chunking import Chunk, chunk_text, iter_chunks, whitespace_token_count
 
 
 def _word_piece_tokenizer() -> Tokenizer:
@@ -151,3 +151,90 @@ def test_chunking_properties(words: list[str], max_tokens: int, data: st.DataObj
     chunks = chunk_text(text, max_tokens=max_tokens, overlap=overlap)
     _check_invariants(text, chunks, max_tokens, whitespace_token_count)
     assert bool(chunks) == bool(text.split())
+
+
+# -- iter_chunks: bounded windows, same chunks ---------------------------------------------
+
+_STREAM_WORDS = ["alpha", "beta", "gamma.", "delta!", "eps", "\n\n", "zeta,", "internationalisation", "x", '(q)"']
+_STREAM_WORDS += ["naïve", "日本語", "a.b.c", "  ", "\n", "supercalifragilistic-expialidocious-word"]
+
+
+def _pieces(text: str, size: int) -> list[str]:
+    return [text[k : k + size] for k in range(0, len(text), size)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    words=st.lists(st.sampled_from(_STREAM_WORDS), max_size=400),
+    max_tokens=st.integers(2, 40),
+    overlap_share=st.floats(0, 0.9),
+    piece=st.integers(1, 300),
+    window=st.integers(1, 400),
+    counter=st.sampled_from(["words", "callable", "tokenizer"]),
+)
+def test_iter_chunks_equals_chunk_text(
+    words: list[str], max_tokens: int, overlap_share: float, piece: int, window: int, counter: str
+) -> None:
+    text = " ".join(words)
+    overlap = min(max_tokens - 1, int(max_tokens * overlap_share))
+    tokenizer: object = {"words": None, "callable": whitespace_token_count, "tokenizer": _word_piece_tokenizer()}[
+        counter
+    ]
+    whole = chunk_text(text, max_tokens=max_tokens, overlap=overlap, tokenizer=tokenizer)  # type: ignore[arg-type]
+    streamed = list(
+        iter_chunks(
+            _pieces(text, piece),
+            max_tokens=max_tokens,
+            overlap=overlap,
+            tokenizer=tokenizer,  # type: ignore[arg-type]
+            window_chars=window,
+        )
+    )
+    assert streamed == whole
+
+
+def test_iter_chunks_matches_on_a_mid_size_text_with_a_bert_tokenizer() -> None:
+    from tests.helpers.tiny_models import WORDS, bert_wordpiece_tokenizer
+
+    vocab = {"[UNK]": 0, "[CLS]": 1, "[SEP]": 2}
+    for word in WORDS:
+        vocab.setdefault(word, len(vocab))
+        vocab.setdefault("##" + word[-2:], len(vocab))
+    tokenizer = bert_wordpiece_tokenizer(vocab)
+    paragraph = "The capital of France is Paris. Cats sleep; dogs (mostly) play football!\n\n"
+    text = "".join(paragraph.replace("Paris", f"Paris{i}") for i in range(2000))  # about 150k characters
+    whole = chunk_text(text, max_tokens=60, overlap=8, tokenizer=tokenizer)
+    streamed = list(iter_chunks(_pieces(text, 10_000), max_tokens=60, overlap=8, tokenizer=tokenizer))
+    assert len(whole) > 100
+    assert streamed == whole
+
+
+def test_iter_chunks_tokenises_bounded_windows() -> None:
+    longest = 0
+
+    class Recording:
+        def __init__(self) -> None:
+            self.inner = _word_piece_tokenizer()
+
+        def encode(self, text: str, **kwargs: object) -> object:
+            nonlocal longest
+            longest = max(longest, len(text))
+            return self.inner.encode(text, add_special_tokens=False)
+
+    text = "word " * 200_000  # 1 MB
+    chunks = iter_chunks(_pieces(text, 4096), max_tokens=50, overlap=5, tokenizer=Recording(), window_chars=8192)
+    assert sum(1 for _ in chunks) == 200_000 // 45 + 1
+    assert longest <= 8192 + 4096  # a window, plus at most the word it starts in
+
+
+def test_iter_chunks_bounds_whitespace_runs_and_long_words() -> None:
+    text = "a" + " " * 50_000 + "b " + "x" * 20_000 + " c"
+    whole = chunk_text(text, max_tokens=3, overlap=0)
+    streamed = list(iter_chunks(_pieces(text, 1000), max_tokens=3, overlap=0, window_chars=100))
+    assert [c.text for c in streamed] == [c.text for c in whole]
+    assert [c.start for c in streamed] == [c.start for c in whole]
+
+
+def test_iter_chunks_rejects_bad_window() -> None:
+    with pytest.raises(ValueError, match="window_chars"):
+        list(iter_chunks(["x"], window_chars=0))

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from ogma.cli import build_parser, main
+from ogma.registry import DEFAULT_MODEL
 from ogma.store import Store
 
 
@@ -66,7 +67,7 @@ def test_index_folder_records_metadata(tmp_path: Path, corpus: Path, fake_encode
     assert docs["d1"]["lang"] == "en" and docs["d1"]["doc_id"] == "d1"
     assert docs["beir-1"]["title"] == "Berlin"
     assert docs["beir-1"]["text"].startswith("Berlin\n\nBerlin is")
-    assert fake_encoder.loaded == ["sentence-transformers/all-MiniLM-L6-v2"]  # the default model
+    assert fake_encoder.loaded == [DEFAULT_MODEL]
 
 
 def test_reindex_unchanged_is_a_no_op(tmp_path: Path, corpus: Path, fake_encoder: Any) -> None:
@@ -145,6 +146,9 @@ def test_bad_inputs(tmp_path: Path, fake_encoder: Any, capsys: pytest.CaptureFix
     bad.write_text('{"text": "ok"}\nnot json\n', encoding="utf-8")
     good = tmp_path / "good.txt"
     good.write_text("fine", encoding="utf-8")
-    assert main(["index", str(bad), str(good), "--db", str(db), "-q"]) == 1
-    assert {d["source"] for d in _docs(db).values()} == {str(good.resolve())}
+    assert main(["index", str(bad), str(good), "--db", str(db), "-q"]) == 1  # the bad line fails, the rest is kept
+    assert {d["source"] for d in _docs(db).values()} == {str(good.resolve()), str(bad.resolve())}
+    assert [d["text"] for d in _docs(db).values() if d["source"] == str(bad.resolve())] == ["ok"]
     assert main(["index", str(good), "--db", str(db), "--max-tokens", "4", "--overlap", "4"]) == 2
+    assert main(["index", str(good), "--db", str(db), "--max-tokens", "0"]) == 2  # not "the default"
+    assert main(["index", str(good), "--db", str(db), "--batch-size", "0"]) == 2

@@ -25,13 +25,14 @@ Example:
 
 from __future__ import annotations
 
+import bisect
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Protocol, runtime_checkable
 
-__all__ = ["Chunk", "TokenizerLike", "chunk_text", "whitespace_token_count"]
+__all__ = ["DEFAULT_WINDOW_CHARS", "Chunk", "TokenizerLike", "chunk_text", "iter_chunks", "whitespace_token_count"]
 
 logger = logging.getLogger(__name__)
 
@@ -93,9 +94,9 @@ def whitespace_token_count(text: str) -> int:
     return len(_WORD_RE.findall(text))
 
 
-def _token_spans(text: str, tokenizer: TokenizerLike) -> list[tuple[int, int]]:
+def _plain_tokenizer(tokenizer: TokenizerLike) -> TokenizerLike:
+    """The tokenizer itself, or a copy with truncation and padding off (the caller's is untouched)."""
     if getattr(tokenizer, "truncation", None) or getattr(tokenizer, "padding", None):
-        # Work on a copy so the caller's (possibly shared) tokenizer is untouched.
         to_str = getattr(tokenizer, "to_str", None)
         from_str = getattr(type(tokenizer), "from_str", None)
         if to_str is not None and from_str is not None:
@@ -103,6 +104,10 @@ def _token_spans(text: str, tokenizer: TokenizerLike) -> list[tuple[int, int]]:
             tokenizer = from_str(to_str())
             tokenizer.no_truncation()  # type: ignore[attr-defined]
             tokenizer.no_padding()  # type: ignore[attr-defined]
+    return tokenizer
+
+
+def _token_spans(text: str, tokenizer: TokenizerLike) -> list[tuple[int, int]]:
     encoding = tokenizer.encode(text, add_special_tokens=False)
     offsets = getattr(encoding, "offsets", None)
     if offsets is None:
@@ -141,9 +146,8 @@ class _Units:
             return j - i
         return self.counter(self.text[self.spans[i][0] : self.spans[j - 1][1]])
 
-    def furthest(self, i: int, limit: int) -> int:
-        """Largest ``j`` (at least ``i + 1``) with ``size(i, j) <= limit``."""
-        n = len(self.spans)
+    def furthest(self, i: int, limit: int, n: int) -> int:
+        """Largest ``j`` in ``(i, n]`` (at least ``i + 1``) with ``size(i, j) <= limit``."""
         if self.counter is None:
             return min(n, i + max(limit, 1))
         lo, hi = i + 1, n
@@ -166,6 +170,70 @@ class _Units:
         return k == 0 or self.boundary_before(k) != _NONE
 
 
+def _step(units: _Units, i: int, n: int, max_tokens: int, overlap: int, *, final: bool) -> tuple[int, int] | None:
+    """The chunk starting at unit ``i``: ``(end unit j, next chunk's first unit)``.
+
+    ``n`` is the number of units known. When ``final`` is False more units may follow,
+    and None is returned if the decision could depend on them (the caller reads more).
+    """
+    j_max = units.furthest(i, max_tokens, n)
+    if j_max >= n and not final:
+        return None
+    j = j_max
+    if j_max < n:
+        floor = i + max(1, (j_max - i + 1) // 2)
+        best_class, best_j = _NONE, j_max
+        for candidate in range(j_max, floor - 1, -1):
+            kind = units.boundary_before(candidate)
+            if kind > best_class:
+                best_class, best_j = kind, candidate
+                if kind == _PARAGRAPH:
+                    break
+        j = best_j
+    if j >= n:
+        return j, j
+    next_i = j
+    if overlap > 0:
+        k = j - 1
+        while k > i + 1 and units.size(k - 1, j) <= overlap:
+            k -= 1
+        while k < j and not units.starts_word(k):
+            k += 1
+        next_i = k if i < k < j else j
+    return j, next_i
+
+
+def _check_limits(max_tokens: int, overlap: int) -> None:
+    if not isinstance(max_tokens, int) or max_tokens < 1:
+        raise ValueError(f"max_tokens must be a positive integer, got {max_tokens!r}.")
+    if not isinstance(overlap, int) or not 0 <= overlap < max_tokens:
+        raise ValueError(
+            f"overlap must be an integer in [0, max_tokens) = [0, {max_tokens}), got {overlap!r}; "
+            "a common choice is max_tokens // 8."
+        )
+
+
+def _span_source(
+    tokenizer: TokenizerLike | Callable[[str], int] | None,
+) -> tuple[Callable[[str], list[tuple[int, int]]], Callable[[str], int] | None]:
+    """``(text -> unit spans, token counter or None)`` for a tokenizer argument."""
+    if tokenizer is None:
+        return _word_spans, None
+    if hasattr(tokenizer, "encode"):
+        plain = _plain_tokenizer(tokenizer)
+        return (lambda text: _token_spans(text, plain)), None
+    if callable(tokenizer):
+        return _word_spans, tokenizer
+    raise TypeError(
+        f"tokenizer must be a tokenizers.Tokenizer, a callable count_tokens(text) -> int or None; "
+        f"got {type(tokenizer).__name__}."
+    )
+
+
+def _word_spans(text: str) -> list[tuple[int, int]]:
+    return [m.span() for m in _WORD_RE.finditer(text)]
+
+
 def chunk_text(
     text: str,
     *,
@@ -174,6 +242,9 @@ def chunk_text(
     tokenizer: TokenizerLike | Callable[[str], int] | None = None,
 ) -> list[Chunk]:
     """Split ``text`` into overlapping chunks of at most ``max_tokens`` tokens.
+
+    The whole text is tokenised at once; for long texts (a file of megabytes) use
+    :func:`iter_chunks`, which reads and tokenises a bounded window at a time.
 
     Args:
         text: The text to split.
@@ -197,54 +268,140 @@ def chunk_text(
         >>> [(c.text, c.start, c.end) for c in chunks]
         [('one two three four', 0, 18), ('four five six', 14, 27)]
     """
-    if not isinstance(max_tokens, int) or max_tokens < 1:
-        raise ValueError(f"max_tokens must be a positive integer, got {max_tokens!r}.")
-    if not isinstance(overlap, int) or not 0 <= overlap < max_tokens:
-        raise ValueError(
-            f"overlap must be an integer in [0, max_tokens) = [0, {max_tokens}), got {overlap!r}; "
-            "a common choice is max_tokens // 8."
-        )
-    counter: Callable[[str], int] | None = None
-    if tokenizer is None:
-        spans = [m.span() for m in _WORD_RE.finditer(text)]
-    elif hasattr(tokenizer, "encode"):
-        spans = _token_spans(text, tokenizer)
-    elif callable(tokenizer):
-        spans = [m.span() for m in _WORD_RE.finditer(text)]
-        counter = tokenizer
-    else:
-        raise TypeError(
-            f"tokenizer must be a tokenizers.Tokenizer, a callable count_tokens(text) -> int or None; "
-            f"got {type(tokenizer).__name__}."
-        )
+    _check_limits(max_tokens, overlap)
+    spans_of, counter = _span_source(tokenizer)
+    spans = spans_of(text)
     units = _Units(text, spans, counter)
     n = len(spans)
     chunks: list[Chunk] = []
     i = 0
     while i < n:
-        j_max = units.furthest(i, max_tokens)
-        j = j_max
-        if j_max < n:
-            floor = i + max(1, (j_max - i + 1) // 2)
-            best_class, best_j = _NONE, j_max
-            for candidate in range(j_max, floor - 1, -1):
-                kind = units.boundary_before(candidate)
-                if kind > best_class:
-                    best_class, best_j = kind, candidate
-                    if kind == _PARAGRAPH:
-                        break
-            j = best_j
+        step = _step(units, i, n, max_tokens, overlap, final=True)
+        if step is None:  # pragma: no cover - final=True always decides
+            break
+        j, next_i = step
         start, end = spans[i][0], spans[j - 1][1]
         chunks.append(Chunk(text=text[start:end], start=start, end=end, index=len(chunks), tokens=units.size(i, j)))
-        if j >= n:
-            break
-        next_i = j
-        if overlap > 0:
-            k = j - 1
-            while k > i + 1 and units.size(k - 1, j) <= overlap:
-                k -= 1
-            while k < j and not units.starts_word(k):
-                k += 1
-            next_i = k if i < k < j else j
         i = next_i
     return chunks
+
+
+DEFAULT_WINDOW_CHARS: Final = 1 << 16
+"""Characters :func:`iter_chunks` tokenises at a time (grown only when one chunk needs more)."""
+_MARGIN: Final = 2  # units at the end of a window never decided on (they may still change)
+_SCAN: Final = 4096  # how far back a window edge looks for whitespace
+
+
+def _last_space_run(text: str) -> int:
+    """Start of the last whitespace run in the final ``_SCAN`` characters, else ``len(text)``."""
+    stop = max(0, len(text) - _SCAN)
+    k = len(text) - 1
+    while k >= stop and not text[k].isspace():
+        k -= 1
+    if k < stop:
+        return len(text)
+    while k > 0 and text[k - 1].isspace():
+        k -= 1
+    return k
+
+
+def _word_start(text: str, pos: int) -> int:
+    """The start of the word containing ``pos`` (looking back at most ``_SCAN`` characters)."""
+    stop = max(0, pos - _SCAN)
+    k = pos
+    while k > stop and not text[k - 1].isspace():
+        k -= 1
+    return k if k > stop or stop == 0 else pos
+
+
+def iter_chunks(
+    pieces: Iterable[str],
+    *,
+    max_tokens: int = 256,
+    overlap: int = 32,
+    tokenizer: TokenizerLike | Callable[[str], int] | None = None,
+    window_chars: int = DEFAULT_WINDOW_CHARS,
+) -> Iterator[Chunk]:
+    """Chunk a text given as consecutive pieces, in bounded memory.
+
+    Equivalent to ``chunk_text("".join(pieces), ...)``, but only a window of about
+    ``window_chars`` characters is held and tokenised at a time: each window ends
+    before a whitespace run (so the tokens inside it are those of the whole text), and
+    the next window restarts at the start of the word holding the next chunk's first
+    token. The chunks are the same as :func:`chunk_text`'s except where a window edge
+    falls inside a run of more than 4,096 characters without whitespace.
+
+    Args:
+        pieces: The text in order, in pieces of any size (for example blocks read from a file).
+        max_tokens: As in :func:`chunk_text`.
+        overlap: As in :func:`chunk_text`.
+        tokenizer: As in :func:`chunk_text`.
+        window_chars: Characters tokenised at a time (the window grows when a single
+            chunk needs more, for example in long whitespace runs).
+
+    Yields:
+        The chunks in order, with ``start``/``end`` offsets into the whole text.
+
+    Raises:
+        ValueError: If ``max_tokens`` < 1, ``overlap`` is not in ``[0, max_tokens)`` or
+            ``window_chars`` < 1.
+        TypeError: If ``tokenizer`` is neither a tokenizer with offsets nor a callable.
+
+    Example:
+        >>> pieces = ["one two th", "ree four five six"]
+        >>> [(c.text, c.start) for c in iter_chunks(pieces, max_tokens=4, overlap=1)]
+        [('one two three four', 0), ('four five six', 14)]
+    """
+    _check_limits(max_tokens, overlap)
+    if isinstance(window_chars, bool) or not isinstance(window_chars, int) or window_chars < 1:
+        raise ValueError(f"window_chars must be a positive integer, got {window_chars!r}.")
+    spans_of, counter = _span_source(tokenizer)
+    source = iter(pieces)
+    buffer, base, target, index = "", 0, 0, 0
+    want, eof = window_chars, False
+    while True:
+        parts = [buffer]
+        held = len(buffer)
+        while not eof and held - target < want:
+            piece = next(source, None)
+            if piece is None:
+                eof = True
+            else:
+                parts.append(piece)
+                held += len(piece)
+        buffer = "".join(parts)
+        limit = min(len(buffer), target + want)  # tokenise a bounded window, whatever the pieces' size
+        final = eof and limit == len(buffer)
+        cut = len(buffer) if final else _last_space_run(buffer[:limit])
+        window = buffer[:cut]
+        spans = spans_of(window)
+        units = _Units(window, spans, counter)
+        n = len(spans)
+        bound = n if final else max(0, n - _MARGIN)
+        i = bisect.bisect_left(spans, (target, -1))
+        first = i
+        while i < bound:
+            step = _step(units, i, bound, max_tokens, overlap, final=final)
+            if step is None:
+                break
+            j, next_i = step
+            start, end = spans[i][0], spans[j - 1][1]
+            yield Chunk(
+                text=window[start:end], start=base + start, end=base + end, index=index, tokens=units.size(i, j)
+            )
+            index += 1
+            if j >= n and final:
+                return
+            i = next_i
+        if final:
+            return
+        if i < n:
+            target = spans[i][0]
+            keep = _word_start(buffer, target)
+        else:  # no tokens left before the cut: drop the text (all of it when it is only whitespace)
+            keep = limit if cut == 0 and buffer[:limit].isspace() else cut
+            target = keep
+        want = want * 2 if i == first and keep == 0 else window_chars
+        buffer = buffer[keep:]
+        base += keep
+        target -= keep

@@ -1,49 +1,48 @@
-"""``ogma index``: chunk and index text, Markdown and JSONL files into a store.
+"""``ogma index``: chunk and index the files of folders into a store.
 
-Each file becomes chunks of at most ``--max-tokens`` tokens (counted with the model's
-tokenizer), stored with metadata ``source`` (the absolute path), ``chunk``, ``chunks``,
-``start``/``end`` (character offsets), ``file_hash`` (SHA-256) and ``chunking``. Running
-the command again skips files whose hash and chunking are unchanged, replaces the
-chunks of files that changed, and removes the chunks of files that were deleted from
-the given directories (``--keep-deleted`` keeps them).
+Folders are searched recursively for text, Markdown, reStructuredText, HTML, JSONL,
+source code and (with ``ogma-core[pdf]``) PDF files; see :mod:`ogma.sources` for the
+formats, globs, ignored folders, encodings and metadata. Running the command again
+skips files whose content and chunking are unchanged, replaces the chunks of files that
+changed, and removes the chunks of files deleted from the given folders
+(``--keep-deleted`` keeps them).
+
+Exit code: 0 when every file was indexed, unchanged or skipped on purpose (unsupported
+type, binary, excluded, no text); 1 when some files or JSONL lines could not be indexed
+(they are listed; everything else was indexed); 2 for a usage error (nothing is written).
 
 Example:
     >>> from ogma.cli import build_parser
-    >>> args = build_parser().parse_args(["index", "notes/", "--db", "notes.ogma"])
-    >>> args.db, args.paths
-    ('notes.ogma', ['notes/'])
+    >>> args = build_parser().parse_args(["index", "notes/", "--db", "notes.ogma", "--exclude", "drafts/*"])
+    >>> args.db, args.paths, args.exclude
+    ('notes.ogma', ['notes/'], ['drafts/*'])
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 import logging
 import sys
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+import time
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from tqdm import tqdm
 
-from ogma.chunking import chunk_text
 from ogma.cli.options import add_model_options, encoder_options
-from ogma.errors import OgmaError
+from ogma.errors import OgmaError, StoreMismatchError
 
-__all__ = ["SUFFIXES", "load_encoder", "register", "run", "store_model_id"]
+__all__ = ["load_encoder", "register", "run", "store_model_id"]
 
 logger = logging.getLogger(__name__)
 
-SUFFIXES = (".txt", ".md", ".markdown", ".jsonl")
-"""File types ``ogma index`` reads (directories are searched recursively for them)."""
 _RESERVED_TOKENS = 16  # room for special tokens and task prefixes inside the model window
-_OWN_KEYS = ("source", "chunk", "chunks", "start", "end", "file_hash", "chunking")
+PROGRESS_INTERVAL = 5.0
+"""Seconds between progress lines when stderr is not a terminal."""
 
 
 class IndexInputError(OgmaError, ValueError):
-    """An input file cannot be read or parsed."""
+    """The options of ``ogma index`` do not fit together."""
 
 
 def load_encoder(model: str, **options: Any) -> Any:
@@ -92,76 +91,50 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     parser = subparsers.add_parser(
         "index",
-        help="chunk and index .txt, .md and .jsonl files into a store",
-        description="Chunk and index files into an Ogma store (one SQLite file). Directories are searched "
-        "recursively for .txt, .md and .jsonl files. JSONL lines are documents with 'text' and optional 'id' "
-        "and 'metadata', or BEIR's '_id', 'title' and 'text'. Unchanged files are skipped on re-runs; changed "
-        "files replace their old chunks; files deleted from the given directories lose theirs.",
+        help="chunk and index folders of text, Markdown, reST, HTML, JSONL, code and PDF files into a store",
+        description="Chunk and index files into an Ogma store (one SQLite file). Folders are searched recursively "
+        "for .txt, .md, .rst, .html, .jsonl, source code and .pdf files (PDF needs ogma-core[pdf]); hidden folders, "
+        ".git, node_modules and virtual environments are left out, and so are binary files. JSONL lines are "
+        "documents with 'text' and optional 'id' and 'metadata', or BEIR's '_id', 'title' and 'text'. Unchanged "
+        "files are skipped on re-runs; changed files replace their old chunks; files deleted from the given "
+        "folders lose theirs. A file or line that cannot be indexed is reported and the rest is indexed (exit 1).",
     )
-    parser.add_argument("paths", nargs="+", metavar="PATH", help="files or directories to index")
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="files or folders to index")
     parser.add_argument("--db", required=True, help="the store file (created if missing)")
     add_model_options(
         parser,
-        model_help=f"embedding model for a new store (default {DEFAULT_MODEL}; an existing store uses its own)",
+        model_help=f"embedding model for a new store (default {DEFAULT_MODEL}); an existing store must be given "
+        "its own (or none)",
         precision=("float32", "int8", "binary"),
         precision_help="index precision for a new store",
         dim_help="Matryoshka dimension for a new store",
     )
     parser.add_argument(
+        "--include",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="index only files matching GLOB in folders, of any type (repeatable; e.g. '*.md' or 'docs/*.txt')",
+    )
+    parser.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="leave out files and folders matching GLOB (repeatable; e.g. 'drafts' or '*.min.js')",
+    )
+    parser.add_argument(
         "--max-tokens", type=int, default=None, help="tokens per chunk (default: the model's window minus 16)"
     )
     parser.add_argument("--overlap", type=int, default=None, help="tokens shared by neighbouring chunks (default 1/8)")
+    parser.add_argument("--batch-size", type=int, default=64, help="chunks embedded and written at a time (default 64)")
     parser.add_argument(
         "--keep-deleted",
         action="store_true",
         help="keep the chunks of indexed files that no longer exist (default: remove them)",
     )
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress or summary")
     parser.set_defaults(func=run)
-
-
-@dataclass
-class _Stored:
-    """What the store holds for one source file."""
-
-    ids: set[str] = field(default_factory=set)
-    hashes: set[str] = field(default_factory=set)
-    chunkings: set[str] = field(default_factory=set)
-    chunks: set[int] = field(default_factory=set)
-
-
-@dataclass
-class _Summary:
-    indexed: int = 0
-    unchanged: int = 0
-    chunks: int = 0
-    removed: int = 0
-    deleted_files: int = 0
-    failed: list[str] = field(default_factory=list)
-
-
-def _files(paths: list[str]) -> list[Path]:
-    found: list[Path] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            found += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
-        elif path.is_file():
-            found.append(path)
-        else:
-            raise IndexInputError(f"{raw!r} is not a file or directory; give existing paths to index.")
-    return list(dict.fromkeys(p.resolve() for p in found))
-
-
-def _deleted_sources(paths: list[str], stored: dict[str, _Stored]) -> list[str]:
-    """Indexed files that no longer exist and lie under (or are) one of ``paths``."""
-    roots = [Path(raw).resolve() for raw in paths]
-    gone = []
-    for source in stored:
-        path = Path(source)
-        if not path.exists() and any(path == root or root in path.parents for root in roots):
-            gone.append(source)
-    return sorted(gone)
 
 
 def _chunk_counter(encoder: Any) -> Any:
@@ -178,156 +151,134 @@ def _chunk_counter(encoder: Any) -> Any:
     return None
 
 
-def _documents(path: Path, data: bytes) -> Iterator[tuple[str | None, str, dict[str, Any]]]:
-    """``(doc id or None, text, user metadata)`` for each document in a file."""
-    try:
-        content = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise IndexInputError(f"{path} is not UTF-8 text ({exc}); convert it to UTF-8 or leave it out.") from exc
-    if path.suffix.lower() != ".jsonl":
-        yield None, content, {}
-        return
-    for number, line in enumerate(content.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise IndexInputError(f"{path}:{number}: invalid JSON ({exc.msg}); each line must be one object.") from exc
-        if not isinstance(record, dict) or not isinstance(record.get("text"), str):
-            raise IndexInputError(
-                f"{path}:{number}: expected an object with a string 'text' (and optional 'id'/'_id', "
-                f"'title', 'metadata'), got {line[:80]!r}."
+def _same_model(asked: str, recorded: str) -> bool:
+    from ogma.registry import canonical_model_id
+
+    if Path(asked).expanduser().is_dir():
+        return str(Path(asked).expanduser().resolve()) == recorded
+    return canonical_model_id(asked) == canonical_model_id(recorded)
+
+
+class _ProgressLines:
+    """Progress of the whole run: one tqdm bar on a terminal, else a line every few seconds."""
+
+    def __init__(self, *, files: int, nbytes: int, enabled: bool, stream: TextIO) -> None:
+        self.files_total, self.bytes_total = files, max(nbytes, 1)
+        self.files = self.bytes = self.chunks = 0
+        self.stream = stream
+        self.enabled = enabled
+        self.start = self.last = time.monotonic()
+        tty = enabled and stream.isatty()
+        self.bar = (
+            tqdm(
+                total=nbytes, unit="B", unit_scale=True, desc="indexing", file=stream, dynamic_ncols=True, disable=False
             )
-        metadata = record.get("metadata") or {}
-        if not isinstance(metadata, dict):
-            raise IndexInputError(f"{path}:{number}: 'metadata' must be an object, got {metadata!r}.")
-        metadata = dict(metadata)
-        text = record["text"]
-        title = record.get("title")
-        if isinstance(title, str) and title.strip():
-            metadata.setdefault("title", title)
-            text = f"{title}\n\n{text}"
-        doc_id = record.get("id", record.get("_id"))
-        yield (str(doc_id) if doc_id is not None else f"{path}:{number}"), text, metadata
+            if tty
+            else None
+        )
+
+    def update(self, *, files: int = 0, nbytes: int = 0, chunks: int = 0) -> None:
+        self.files += files
+        self.bytes += nbytes
+        self.chunks += chunks
+        if self.bar is not None:
+            self.bar.update(nbytes)
+            if files or chunks:
+                self.bar.set_postfix(files=f"{self.files}/{self.files_total}", chunks=self.chunks, refresh=False)
+        elif self.enabled and time.monotonic() - self.last >= PROGRESS_INTERVAL:
+            self.line()
+
+    def line(self) -> None:
+        scale, unit = (1e6, "MB") if self.bytes_total >= 1e6 else (1e3, "KB")
+        now = time.monotonic()
+        self.last = now
+        rate = self.chunks / max(now - self.start, 1e-9)
+        self.stream.write(
+            f"indexing: {self.files}/{self.files_total} files, "
+            f"{self.bytes / scale:.1f}/{self.bytes_total / scale:.1f} {unit}"
+            f" ({100 * self.bytes / self.bytes_total:.0f}%), {self.chunks} chunks, {rate:.1f} chunks/s\n"
+        )
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
-def _stored_sources(store: Any) -> dict[str, _Stored]:
-    stored: dict[str, _Stored] = {}
-    for doc in store.iter_documents():
-        meta = doc.metadata if isinstance(doc.metadata, dict) else {}
-        source = meta.get("source")
-        if isinstance(source, str):
-            entry = stored.setdefault(source, _Stored())
-            entry.ids.add(doc.id)
-            entry.hashes.add(str(meta.get("file_hash")))
-            entry.chunkings.add(str(meta.get("chunking")))
-            if isinstance(meta.get("chunks"), int):
-                entry.chunks.add(meta["chunks"])
-    return stored
-
-
-def _index_file(
-    store: Any, path: Path, stored: _Stored | None, chunker: Callable[[str], list[Any]], chunking: str
-) -> tuple[int, int] | None:
-    """Index one file; returns ``(chunks written, old chunks removed)``, or None when unchanged."""
-    data = path.read_bytes()
-    file_hash = hashlib.sha256(data).hexdigest()
-    source = str(path)
-    if (
-        stored is not None
-        and stored.hashes == {file_hash}
-        and stored.chunkings == {chunking}
-        and stored.chunks == {len(stored.ids)}
-    ):
-        return None
-    texts: list[str] = []
-    metadatas: list[dict[str, Any]] = []
-    ids: list[str] = []
-    for doc_id, text, user_meta in _documents(path, data):
-        chunks = chunker(text)
-        clash = sorted(set(user_meta) & set(_OWN_KEYS))
-        if clash:
-            logger.warning("%s: metadata keys %s are replaced by the indexer's own", path, clash)
-        for chunk in chunks:
-            base = doc_id if doc_id is not None else source
-            ids.append(base if doc_id is not None and len(chunks) == 1 else f"{base}#{chunk.index}")
-            texts.append(chunk.text)
-            metadatas.append({**user_meta, **({"doc_id": doc_id} if doc_id is not None else {})})
-            metadatas[-1].update(
-                source=source,
-                chunk=chunk.index,
-                start=chunk.start,
-                end=chunk.end,
-                file_hash=file_hash,
-                chunking=chunking,
-            )
-    for meta in metadatas:
-        meta["chunks"] = len(metadatas)
-    if len(set(ids)) != len(ids):
-        duplicates = sorted({i for i in ids if ids.count(i) > 1})[:5]
-        raise IndexInputError(f"{path}: duplicate document ids {duplicates}; ids must be unique within a file.")
-    if texts:
-        store.add(texts, metadatas=metadatas, ids=ids)
-    removed = 0
-    if stored is not None:
-        leftover = sorted(stored.ids - set(ids))
-        still_ours = [d.id for d in store.get(leftover) if d.metadata.get("source") == source] if leftover else []
-        removed = store.delete(still_ours) if still_ours else 0
-    return len(texts), removed
+def _summary(report: Any, total: int, db: str) -> str:
+    lines = [
+        f"indexed {report.indexed} file(s) into {report.chunks} chunk(s), {report.unchanged} unchanged, "
+        f"{report.deleted_files} deleted, {report.removed} old chunk(s) removed, {len(report.failed)} failed; "
+        f"{total} chunk(s) in {db}"
+    ]
+    reasons = report.skipped_by_reason()
+    if reasons:
+        counts = ", ".join(f"{n} {reason}" for reason, n in reasons.most_common())
+        lines.append(f"skipped {len(report.skipped)}: {counts} (-v lists them)")
+    if report.notes:
+        lines.append(f"{len(report.notes)} file(s) were not UTF-8 and were decoded as Windows-1252 (-v lists them)")
+    for where, reason in report.failed[:20]:
+        lines.append(f"failed: {where}: {reason}")
+    if len(report.failed) > 20:
+        lines.append(f"failed: ... and {len(report.failed) - 20} more (see the warnings above)")
+    return "\n".join(lines) + "\n"
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``ogma index``; returns the exit code (1 when some files failed)."""
+    """Run ``ogma index``; returns the exit code (1 when some files or lines failed)."""
     from ogma.registry import DEFAULT_MODEL
+    from ogma.sources import find_files, index_files
     from ogma.store import Store
 
-    files = _files(args.paths)  # before anything else: a missing PATH is an error, never a reason to prune
+    if args.batch_size < 1:
+        raise IndexInputError(f"--batch-size must be >= 1, got {args.batch_size}.")
+    found = find_files(args.paths, include=args.include, exclude=args.exclude)  # a missing PATH is an error first
     recorded = store_model_id(args.db)
-    model = recorded or args.model or DEFAULT_MODEL
-    if recorded and args.model and args.model != recorded:
-        logger.info("the store records model %r; using it rather than --model %r", recorded, args.model)
-    encoder = load_encoder(model, **encoder_options(args))
+    if recorded and args.model and not _same_model(args.model, recorded):
+        raise StoreMismatchError(
+            f"{args.db} was built with model {recorded!r}, not {args.model!r}. Leave out -m to index with the "
+            f"store's model, or give a new --db to index with {args.model!r}."
+        )
+    encoder = load_encoder(recorded or args.model or DEFAULT_MODEL, **encoder_options(args))
     window = getattr(encoder, "max_length", None)
-    max_tokens = args.max_tokens or (max(16, int(window) - _RESERVED_TOKENS) if isinstance(window, int) else 256)
+    default_tokens = max(16, int(window) - _RESERVED_TOKENS) if isinstance(window, int) else 256
+    max_tokens = args.max_tokens if args.max_tokens is not None else default_tokens
     overlap = args.overlap if args.overlap is not None else max_tokens // 8
     if max_tokens < 1 or not 0 <= overlap < max_tokens:
         raise IndexInputError(
             f"--max-tokens must be >= 1 and --overlap in [0, max-tokens); got {max_tokens} and {overlap}."
         )
-    counter = _chunk_counter(encoder)
-    chunking = f"{max_tokens}/{overlap}"
-
-    def chunker(text: str) -> list[Any]:
-        return chunk_text(text, max_tokens=max_tokens, overlap=overlap, tokenizer=counter)
-
-    summary = _Summary()
+    for path, reason in found.skipped:
+        logger.info("skipped %s: %s", path, reason)
     options: dict[str, Any] = {"precision": args.precision, "dim": args.dim}
-    with Store(args.db, encoder, show_progress=False, **{k: v for k, v in options.items() if v is not None}) as store:
-        stored = _stored_sources(store)
-        for path in tqdm(files, desc="indexing", unit="file", disable=args.quiet or not sys.stderr.isatty()):
-            try:
-                result = _index_file(store, path, stored.get(str(path)), chunker, chunking)
-            except (OSError, IndexInputError) as exc:
-                logger.error("%s", exc)
-                summary.failed.append(str(path))
-                continue
-            if result is None:
-                summary.unchanged += 1
-            else:
-                summary.indexed += 1
-                summary.chunks += result[0]
-                summary.removed += result[1]
-        if not args.keep_deleted:
-            for source in _deleted_sources(args.paths, stored):
-                summary.removed += store.delete(filter={"source": source})
-                summary.deleted_files += 1
-                logger.info("%s no longer exists; removed its chunks", source)
-        total = store.count()
+    progress = _ProgressLines(
+        files=len(found.files),
+        nbytes=sum(f.size for f in found.files),
+        enabled=not args.quiet,
+        stream=sys.stderr,
+    )
+    try:
+        with Store(
+            args.db, encoder, show_progress=False, **{k: v for k, v in options.items() if v is not None}
+        ) as store:
+            report = index_files(
+                store,
+                found.files,
+                max_tokens=max_tokens,
+                overlap=overlap,
+                tokenizer=_chunk_counter(encoder),
+                batch_size=args.batch_size,
+                prune=[] if args.keep_deleted else [Path(p) for p in args.paths],
+                progress=progress,
+            )
+            total = store.count()
+    finally:
+        progress.close()
+    report.skipped[:0] = found.skipped
+    for path, reason in report.skipped[len(found.skipped) :]:
+        logger.info("skipped %s: %s", path, reason)
+    for path, note in report.notes:
+        logger.info("%s: %s", path, note)
     if not args.quiet:
-        sys.stdout.write(
-            f"indexed {summary.indexed} file(s) into {summary.chunks} chunk(s), {summary.unchanged} unchanged, "
-            f"{summary.deleted_files} deleted, {summary.removed} old chunk(s) removed, {len(summary.failed)} failed; "
-            f"{total} chunk(s) in {args.db}\n"
-        )
-    return 1 if summary.failed else 0
+        sys.stdout.write(_summary(report, total, args.db))
+    return 1 if report.failed else 0
