@@ -122,7 +122,7 @@ def test_update_leaves_text_vectors_and_search(store: Store) -> None:
         ({"metadata": {"a": 1}}, ValueError, "give ids=, filter=, or both"),
         ({"filter": {}, "metadata": {"a": 1}}, ValueError, "empty one would update every document"),
         ({"ids": ["a"], "metadata": [("a", 1)]}, TypeError, "metadata must be a dict"),
-        ({"ids": ["a"], "metadata": {"a": float("nan")}}, ValueError, "NaN"),
+        ({"ids": ["a"], "metadata": {"a": float("nan")}}, TypeError, "NaN"),
         ({"ids": "a", "metadata": {"a": 1}}, TypeError, "str"),
         ({"filter": {"k": {"$bad": 1}}, "metadata": {"a": 1}}, FilterError, "Unknown operator"),
     ],
