@@ -214,7 +214,7 @@ def _window_peak_mb() -> float | None:
 
 def _child(args: argparse.Namespace) -> dict[str, Any]:
     """Run one measurement in this (fresh) process."""
-    import ogma.cli.index as index_cli
+    import ogma.cli.options as cli_options
     from ogma.cli import main
 
     if args.child == "chunk-whole" or args.child == "chunk-stream":
@@ -254,13 +254,13 @@ def _child(args: argparse.Namespace) -> dict[str, Any]:
         encoder = TextEncoder(args.model)
         fast = _HashEmbedder(encoder.dim)
         encoder.encode_documents = fast  # type: ignore[method-assign]
-        index_cli.load_encoder = lambda model: encoder  # type: ignore[assignment]
+        cli_options.load_encoder = lambda model, **_: encoder  # type: ignore[assignment]
     elif args.child == "index-hash-words":
         words = _HashEncoder()
-        index_cli.load_encoder = lambda model: words  # type: ignore[assignment]
+        cli_options.load_encoder = lambda model, **_: words  # type: ignore[assignment]
     elif args.child == "index-real":
-        real = index_cli.load_encoder(args.model)
-        index_cli.load_encoder = lambda model: real  # type: ignore[assignment]
+        real = cli_options.load_encoder(args.model)
+        cli_options.load_encoder = lambda model, **_: real  # type: ignore[assignment]
     else:
         raise SystemExit(f"unknown child mode {args.child}")
     db = Path(args.workdir) / f"store-{os.getpid()}.ogma"

@@ -49,5 +49,4 @@ class FakeEncoder:
 
 def patch_loaders(monkeypatch: Any, encoder: FakeEncoder) -> None:
     """Make every CLI command load ``encoder`` instead of a model."""
-    monkeypatch.setattr("ogma.cli.index.load_encoder", encoder.load)
     monkeypatch.setattr("ogma.cli.options.load_encoder", encoder.load)

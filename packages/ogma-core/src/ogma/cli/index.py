@@ -29,10 +29,11 @@ from typing import Any, TextIO
 
 from tqdm import tqdm
 
+from ogma.cli import options as cli_options
 from ogma.cli.options import add_model_options, encoder_options
 from ogma.errors import OgmaError, StoreMismatchError
 
-__all__ = ["load_encoder", "register", "run", "store_model_id"]
+__all__ = ["register", "run", "store_model_id"]
 
 logger = logging.getLogger(__name__)
 
@@ -43,25 +44,6 @@ PROGRESS_INTERVAL = 5.0
 
 class IndexInputError(OgmaError, ValueError):
     """The options of ``ogma index`` do not fit together."""
-
-
-def load_encoder(model: str, **options: Any) -> Any:
-    """Create the text encoder for ``model`` (tests replace this function).
-
-    Args:
-        model: A model name, hub id or folder.
-        **options: ``TextEncoder`` options (``--threads``, ``--device``, ``--trust-remote-code``).
-
-    Returns:
-        An :class:`ogma.TextEncoder`.
-
-    Example:
-        >>> load_encoder("all-MiniLM-L6-v2")  # doctest: +SKIP
-        TextEncoder(...)
-    """
-    from ogma.encoder import TextEncoder
-
-    return TextEncoder(model, **options)
 
 
 def store_model_id(db: str) -> str | None:
@@ -239,7 +221,7 @@ def run(args: argparse.Namespace) -> int:
             f"{args.db} was built with model {recorded!r}, not {args.model!r}. Leave out -m to index with the "
             f"store's model, or give a new --db to index with {args.model!r}."
         )
-    encoder = load_encoder(recorded or args.model or DEFAULT_MODEL, **encoder_options(args))
+    encoder = cli_options.load_encoder(recorded or args.model or DEFAULT_MODEL, **encoder_options(args))
     window = getattr(encoder, "max_length", None)
     default_tokens = max(16, int(window) - _RESERVED_TOKENS) if isinstance(window, int) else 256
     max_tokens = args.max_tokens if args.max_tokens is not None else default_tokens
