@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 from langchain_core.documents import Document
@@ -20,19 +19,10 @@ from langchain_core.runnables import RunnableLambda, RunnablePassthrough
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from langchain_ogma import OgmaEmbeddings, OgmaReranker, OgmaRetriever, OgmaVectorStore
+from tests.helpers.notebooks import run_notebook
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 NOTEBOOK = EXAMPLES / "langchain_rag.ipynb"
-
-
-def run_notebook(path: Path) -> dict[str, Any]:
-    """Execute the notebook's code cells in order; returns the namespace they ran in."""
-    notebook = json.loads(path.read_text(encoding="utf-8"))
-    namespace: dict[str, Any] = {"__name__": "__main__"}
-    for index, cell in enumerate(notebook["cells"]):
-        if cell["cell_type"] == "code":
-            exec(compile("".join(cell["source"]), f"{path.name}[cell {index}]", "exec"), namespace)
-    return namespace
 
 
 def format_docs(docs: list[Document]) -> str:
