@@ -15,11 +15,12 @@ from typing import Any
 
 import pytest
 from langchain_core.documents import Document
-from langchain_core.embeddings import DeterministicFakeEmbedding, Embeddings
+from langchain_core.embeddings import DeterministicFakeEmbedding
 from pydantic import ValidationError
 
 from langchain_ogma import OgmaRetriever, OgmaVectorStore
 from ogma.errors import FilterError, StoreMismatchError
+from tests.helpers.counting_embeddings import CountingEmbeddings
 
 SEED = [
     ("Paris is the capital of France.", {"topic": "geo", "year": 2019}),
@@ -27,21 +28,6 @@ SEED = [
     ("Dogs bark at strangers.", {"topic": "pets", "year": 2023}),
 ]
 SEED_IDS = ["paris", "cats", "dogs"]
-
-
-class CountingEmbeddings(Embeddings):
-    """LangChain's deterministic fake embeddings, counting the texts embedded."""
-
-    def __init__(self) -> None:
-        self.inner = DeterministicFakeEmbedding(size=6)
-        self.documents_embedded = 0
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        self.documents_embedded += len(texts)
-        return self.inner.embed_documents(texts)
-
-    def embed_query(self, text: str) -> list[float]:
-        return self.inner.embed_query(text)
 
 
 @dataclass(frozen=True)

@@ -7,24 +7,12 @@ from pathlib import Path
 
 import pytest
 from langchain_core.documents import Document
-from langchain_core.embeddings import DeterministicFakeEmbedding, Embeddings
+from langchain_core.embeddings import DeterministicFakeEmbedding
 from langchain_core.indexing import InMemoryRecordManager, RecordManager, aindex, index
 
 from langchain_ogma import OgmaVectorStore
 from langchain_ogma._convert import content_hash_id
-
-
-class CountingEmbeddings(Embeddings):
-    def __init__(self) -> None:
-        self.inner = DeterministicFakeEmbedding(size=6)
-        self.documents_embedded = 0
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        self.documents_embedded += len(texts)
-        return self.inner.embed_documents(texts)
-
-    def embed_query(self, text: str) -> list[float]:
-        return self.inner.embed_query(text)
+from tests.helpers.counting_embeddings import CountingEmbeddings
 
 
 def _docs() -> list[Document]:
