@@ -3,7 +3,7 @@
 Dense: all-MiniLM-L6-v2 via sentence-transformers (normalised), exact cosine top-N
 (``--candidates``, default 100), documents as ``title + " " + text``.
 Lexical: SQLite FTS5 (``porter unicode61 remove_diacritics 2``, the store's default),
-``-bm25()`` top-N, with queries built by :func:`ogma.store.fts.build_fts_query`.
+``-bm25()`` top-N, with queries built by :func:`ogma.store.sqlite.fts.build_fts_query`.
 Fusion: :mod:`ogma.fusion`, plus every candidate rule studied for the default.
 Metric: nDCG@10 with trec_eval's linear gain (pytrec_eval).
 
@@ -39,7 +39,7 @@ import numpy as np
 import pytrec_eval
 
 from ogma.fusion import Ranking, fuse, identifier_likeness
-from ogma.store.fts import build_fts_query
+from ogma.store.sqlite.fts import build_fts_query
 
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / ".cache"

@@ -217,7 +217,7 @@ def test_delete_with_a_large_filter_deletes_exactly_the_matches(store: Store) ->
 
 def test_deep_nesting_beyond_an_old_sqlite_parser_is_a_filter_error() -> None:
     """An old SQLite's fixed parser stack overflows on deep nesting: FilterError, not a raw error."""
-    from ogma.store.connect import connect
+    from ogma.store.sqlite.connect import connect
 
     conn = connect(":memory:")
     try:

@@ -21,7 +21,7 @@ from ogma.store.fingerprint import (
     read_fingerprint,
     record_fingerprint,
 )
-from ogma.store.schema import read_config
+from ogma.store.sqlite.schema import read_config
 
 
 def _model(seed: int, dim: int = 8) -> Any:

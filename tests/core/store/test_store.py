@@ -254,7 +254,7 @@ def test_apsw_driver_forced(tmp_path: Path, embedder: Any) -> None:
 
 
 def test_sqlite3_driver_forced(tmp_path: Path, embedder: Any) -> None:
-    from ogma.store.connect import _stdlib_usable
+    from ogma.store.sqlite.connect import _stdlib_usable
 
     if not _stdlib_usable()[0]:
         pytest.skip("this Python's sqlite3 cannot load extensions")

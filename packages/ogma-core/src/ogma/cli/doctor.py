@@ -69,7 +69,7 @@ def _cpu() -> dict[str, Any]:
 
 def collect() -> dict[str, Any]:
     """Everything ``ogma doctor`` reports, as a dict."""
-    from ogma.store.connect import driver_info
+    from ogma.store.sqlite.connect import driver_info
 
     return {
         "python": sys.version.split()[0],

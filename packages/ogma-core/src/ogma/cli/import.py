@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from ogma.errors import OgmaError
-from ogma.store.schema import INDEX_PRECISIONS
+from ogma.store.sqlite.schema import INDEX_PRECISIONS
 
 __all__ = ["register", "run"]
 
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     """Run ``ogma import``."""
     from ogma.distributed.files import read_embedding_info, require_pyarrow
     from ogma.store.parquet import declared_encoder, embedding_files, import_parquet
-    from ogma.store.store import Store
+    from ogma.store.sqlite.store import Store
 
     if args.batch_rows < 1:
         raise SystemExit(f"ogma import: --batch-rows must be a positive integer, got {args.batch_rows}")

@@ -30,7 +30,7 @@ from ogma.cli.options import (
 )
 from ogma.errors import FilterError, StoreError, StoreMismatchError
 from ogma.fusion import FUSION_METHODS
-from ogma.store.fts import snippet
+from ogma.store.sqlite.fts import snippet
 from ogma.types import SEARCH_MODES, Hit
 
 __all__ = ["format_hits", "fusion_option", "hits_to_json", "register", "run"]

@@ -11,8 +11,8 @@ Example:
 
 from __future__ import annotations
 
-from ogma.store.connect import driver_info
 from ogma.store.document import Document
-from ogma.store.store import Store
+from ogma.store.sqlite.connect import driver_info
+from ogma.store.sqlite.store import Store
 
 __all__ = ["Document", "Store", "driver_info"]

@@ -44,7 +44,7 @@ import numpy.typing as npt
 from ogma.errors import StoreError, StoreMismatchError
 
 if TYPE_CHECKING:
-    from ogma.store.store import Store
+    from ogma.store.sqlite.store import Store
 
 __all__ = [
     "DEFAULT_MIN_COSINE",
@@ -168,7 +168,7 @@ def fingerprint(
 
 def read_fingerprint(store: Store) -> EmbedderFingerprint | None:
     """The store's recorded fingerprint, or ``None``."""
-    from ogma.store.schema import CONFIG
+    from ogma.store.sqlite.schema import CONFIG
 
     with store._pool.connection() as conn:
         text = conn.scalar(f"SELECT value FROM {CONFIG} WHERE key = ?", (FINGERPRINT_KEY,))
@@ -181,7 +181,7 @@ def record_fingerprint(store: Store, fp: EmbedderFingerprint) -> bool:
     Returns:
         Whether this call wrote it.
     """
-    from ogma.store.schema import CONFIG
+    from ogma.store.sqlite.schema import CONFIG
 
     with store._pool.connection() as conn, conn.transaction():
         if conn.scalar(f"SELECT 1 FROM {CONFIG} WHERE key = ?", (FINGERPRINT_KEY,)) is not None:

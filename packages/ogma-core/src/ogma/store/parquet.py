@@ -27,7 +27,7 @@ from ogma.errors import StoreError, StoreMismatchError
 from ogma.store.encoding import StoreEncoder
 
 if TYPE_CHECKING:
-    from ogma.store.store import Store
+    from ogma.store.sqlite.store import Store
 
 __all__ = ["check_info", "declared_encoder", "embedding_files", "import_parquet"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import apsw
 import pytest
 
-from ogma.store.fts import build_fts_query, identifier_phrases
+from ogma.store.sqlite.fts import build_fts_query, identifier_phrases
 
 DOCS = {
     1: "Set init.defaultBranch to main before the first commit.",

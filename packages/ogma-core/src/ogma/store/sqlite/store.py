@@ -31,22 +31,25 @@ from tqdm.auto import tqdm
 
 from ogma.compress import Int8Ranges, normalize, truncate
 from ogma.errors import DuplicateDocumentError, StoreError, StoreMismatchError
-from ogma.store.connect import Connection, Driver
 from ogma.store.document import Document
 from ogma.store.encoding import StoreEncoder, as_encoder
-from ogma.store.metadata import field_range, field_types, field_values, update_metadata
-from ogma.store.mirror import VectorMirror
 from ogma.store.mmr import mmr_select
-from ogma.store.opening import Int8Setting, needs_first_vectors, open_config, settle_first_vectors
-from ogma.store.pool import ConnectionPool
 from ogma.store.ranking import fuse_ranked, fusion_params, refuse_hybrid_options, rerank_hits
-from ogma.store.schema import (
+from ogma.store.sqlite.connect import Connection, Driver
+from ogma.store.sqlite.metadata import field_range, field_types, field_values, update_metadata
+from ogma.store.sqlite.mirror import VectorMirror
+from ogma.store.sqlite.opening import Int8Setting, needs_first_vectors, open_config, settle_first_vectors
+from ogma.store.sqlite.pool import ConnectionPool
+from ogma.store.sqlite.schema import (
     INDEX_PRECISIONS,
     IndexPrecision,
     read_config,
 )
-from ogma.store.search import BACKENDS, Backend, dense, lexical
-from ogma.store.sql import DOCUMENTS, chunked, quote_identifier, select_in_sql
+from ogma.store.sqlite.search import BACKENDS, Backend, dense, lexical
+from ogma.store.sqlite.sql import DOCUMENTS, chunked, quote_identifier, select_in_sql
+from ogma.store.sqlite.vectors import VectorCodec, fetch_vectors
+from ogma.store.sqlite.writes import ON_CONFLICT, OnConflict, PreparedRows, prepare_rows, upsert
+from ogma.store.sqlite.writes import delete as delete_rows
 from ogma.store.validate import (
     check_embeddings,
     check_ids,
@@ -56,9 +59,6 @@ from ogma.store.validate import (
     check_size,
     check_texts,
 )
-from ogma.store.vectors import VectorCodec, fetch_vectors
-from ogma.store.writes import ON_CONFLICT, OnConflict, PreparedRows, prepare_rows, upsert
-from ogma.store.writes import delete as delete_rows
 from ogma.types import SEARCH_MODES, Hit, SearchMode
 from ogma.validation import check_count, check_str, check_unicode_texts
 
@@ -137,7 +137,7 @@ class Store:
         oversample: Approximate candidates rescored per result for int8/binary indexes.
         int8_ranges: int8 quantization ranges: ``"auto"`` (one symmetric range fitted to the
             first batch of at least 64 vectors, else ``"unit"``; see
-            :func:`ogma.store.opening.int8_ranges_for`), ``"unit"``, or :class:`~ogma.compress.Int8Ranges`.
+            :func:`ogma.store.sqlite.opening.int8_ranges_for`), ``"unit"``, or :class:`~ogma.compress.Int8Ranges`.
         tracer: Called with ``(sql, params)`` before every statement.
 
     Raises:
@@ -887,7 +887,7 @@ class Store:
         if mode in ("dense", "hybrid") and unit is not None:
             dense_list = self._dense(conn, unit, count if mode == "dense" else depth, filter_sql, params, backend)
         if mode in ("lexical", "hybrid") and query is not None:
-            from ogma.store.fts import build_fts_query
+            from ogma.store.sqlite.fts import build_fts_query
 
             lexical_list = lexical(
                 conn,

@@ -14,7 +14,7 @@ file with other tables):
   change counter bumped by every write.
 
 Example:
-    >>> from ogma.store.connect import connect
+    >>> from ogma.store.sqlite.connect import connect
     >>> conn = connect(":memory:")
     >>> create_schema(conn, StoreConfig(precision="binary"))
     >>> read_config(conn).precision
@@ -31,8 +31,8 @@ from typing import Literal
 
 from ogma.compress import Int8Ranges
 from ogma.errors import StoreError, StoreMismatchError
-from ogma.store.connect import Connection
-from ogma.store.sql import DOCUMENTS, FTS, VEC_INDEX, VECTORS, quote_identifier, quote_string
+from ogma.store.sqlite.connect import Connection
+from ogma.store.sqlite.sql import DOCUMENTS, FTS, VEC_INDEX, VECTORS, quote_identifier, quote_string
 
 __all__ = [
     "CONFIG",

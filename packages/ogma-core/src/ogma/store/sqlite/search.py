@@ -7,7 +7,7 @@ then rescore them exactly with the stored float vectors. A metadata filter is
 applied inside candidate generation: only rows that pass it are scored.
 
 Example:
-    >>> from ogma.store.search import lexical
+    >>> from ogma.store.sqlite.search import lexical
     >>> callable(lexical)
     True
 """
@@ -22,11 +22,11 @@ import numpy as np
 import numpy.typing as npt
 
 from ogma.compress import normalize
-from ogma.store.connect import Connection
-from ogma.store.mirror import VectorMirror
-from ogma.store.schema import read_generation
-from ogma.store.sql import DOCUMENTS, fts_search_sql, quote_identifier
-from ogma.store.vectors import VectorCodec, fetch_vectors, iter_vectors, vec0_search
+from ogma.store.sqlite.connect import Connection
+from ogma.store.sqlite.mirror import VectorMirror
+from ogma.store.sqlite.schema import read_generation
+from ogma.store.sqlite.sql import DOCUMENTS, fts_search_sql, quote_identifier
+from ogma.store.sqlite.vectors import VectorCodec, fetch_vectors, iter_vectors, vec0_search
 
 __all__ = ["BACKENDS", "Backend", "dense", "lexical"]
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from ogma.store import sql
+from ogma.store.sqlite import sql
 
 
 def test_quote_identifier() -> None:

@@ -1,7 +1,7 @@
 """Opening a store file: create or check the configuration record, fix it on the first vectors.
 
 Example:
-    >>> from ogma.store.connect import connect
+    >>> from ogma.store.sqlite.connect import connect
     >>> conn = connect(":memory:")
     >>> open_config(conn, path=":memory:", encoder=None, dim=4, precision="binary").dim
     4
@@ -18,9 +18,9 @@ import numpy.typing as npt
 
 from ogma.compress import Int8Ranges, normalize
 from ogma.errors import StoreError, StoreMismatchError
-from ogma.store.connect import Connection
 from ogma.store.encoding import StoreEncoder
-from ogma.store.schema import (
+from ogma.store.sqlite.connect import Connection
+from ogma.store.sqlite.schema import (
     CONFIG,
     DEFAULT_FTS_TOKENIZER,
     IndexPrecision,

@@ -25,8 +25,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ogma.store.connect import Connection
-from ogma.store.sql import DOCUMENTS, chunked, quote_identifier
+from ogma.store.sqlite.connect import Connection
+from ogma.store.sqlite.sql import DOCUMENTS, chunked, quote_identifier
 
 __all__ = ["field_range", "field_types", "field_values", "update_metadata"]
 

@@ -8,9 +8,9 @@ import pytest
 
 from ogma.compress import hamming_distance, quantize_binary
 from ogma.store import Store
-from ogma.store.kernels import Int8Scorer, hamming, pack_columns, query_words, smallest, top_indices
-from ogma.store.mirror import VectorMirror
-from ogma.store.vectors import VEC0_KNN_LIMIT, VectorCodec
+from ogma.store.sqlite.kernels import Int8Scorer, hamming, pack_columns, query_words, smallest, top_indices
+from ogma.store.sqlite.mirror import VectorMirror
+from ogma.store.sqlite.vectors import VEC0_KNN_LIMIT, VectorCodec
 
 PRECISIONS = ("float32", "int8", "binary")
 

@@ -8,8 +8,8 @@ import pytest
 from ogma.compress import Int8Ranges
 from ogma.errors import StoreError, StoreMismatchError
 from ogma.store import Store
-from ogma.store.connect import connect
-from ogma.store.schema import (
+from ogma.store.sqlite.connect import connect
+from ogma.store.sqlite.schema import (
     SCHEMA_VERSION,
     StoreConfig,
     check_compatible,

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ogma.store.fts import (
+from ogma.store.sqlite.fts import (
     ENGLISH_STOPWORDS,
     bm25_sql,
     build_fts_query,

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from ogma.store import Store
-from ogma.store.connect import connect
+from ogma.store.sqlite.connect import connect
 
 BATCH = 250
 DIM = 16
@@ -99,7 +99,7 @@ def test_failed_batch_rolls_back_everything(tmp_path: Path) -> None:
     with Store(tmp_path / "r.db", dim=4) as store:
         store.add(["a"], ids=["a"], embeddings=np.ones((1, 4)))
         vectors = np.ones((3, 4))
-        from ogma.store import writes
+        from ogma.store.sqlite import writes
 
         real = writes.write_vectors
 

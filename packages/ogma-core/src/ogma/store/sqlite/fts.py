@@ -24,7 +24,7 @@ import unicodedata
 from collections.abc import Collection, Sequence
 from typing import Final, Literal
 
-from ogma.store.sql import FTS, quote_identifier
+from ogma.store.sqlite.sql import FTS, quote_identifier
 
 __all__ = [
     "ENGLISH_STOPWORDS",

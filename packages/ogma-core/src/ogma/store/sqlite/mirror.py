@@ -4,7 +4,7 @@ A KNN query through sqlite-vec scans every vector inside SQLite; at a million
 vectors that alone costs tens to hundreds of milliseconds. The mirror keeps the
 search codes in numpy instead (packed bits, int8 codes or unit float32 rows),
 loaded lazily from the float table on the first search, and scores them with
-:mod:`ogma.store.kernels`.
+:mod:`ogma.store.sqlite.kernels`.
 
 Staying in sync: every committed write bumps the store's change counter
 (``ogma_config.generation``). This process's own writes are queued as deltas and
@@ -13,7 +13,7 @@ applied before the next search; when the counter moved for any other reason
 
 Example:
     >>> import numpy as np
-    >>> from ogma.store.vectors import VectorCodec
+    >>> from ogma.store.sqlite.vectors import VectorCodec
     >>> mirror = VectorMirror(VectorCodec("binary", 8))
     >>> mirror.replace(np.array([1, 2]), np.array([[1.0] * 8, [-1.0] * 8], dtype=np.float32), generation=0)
     >>> snap = mirror.snapshot()
@@ -32,8 +32,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ogma.store.kernels import Int8Scorer, hamming, pack_columns, query_words, smallest, top_indices
-from ogma.store.vectors import VectorCodec
+from ogma.store.sqlite.kernels import Int8Scorer, hamming, pack_columns, query_words, smallest, top_indices
+from ogma.store.sqlite.vectors import VectorCodec
 
 __all__ = ["MirrorSnapshot", "VectorMirror"]
 
@@ -61,7 +61,7 @@ class MirrorSnapshot:
 
     Example:
         >>> import numpy as np
-        >>> from ogma.store.vectors import VectorCodec
+        >>> from ogma.store.sqlite.vectors import VectorCodec
         >>> unit = np.array([[1.0, 0.0], [0.0, 1.0]], dtype=np.float32)
         >>> snap = MirrorSnapshot(np.array([7, 9]), unit, VectorCodec("float32", 2), generation=1)
         >>> snap.candidates(np.array([0.0, 1.0], dtype=np.float32), 1)[0].tolist(), snap.positions([9]).tolist()
@@ -149,7 +149,7 @@ class VectorMirror:
         codec: Encodes unit vectors into search codes.
 
     Example:
-        >>> from ogma.store.vectors import VectorCodec
+        >>> from ogma.store.sqlite.vectors import VectorCodec
         >>> VectorMirror(VectorCodec("float32", 4)).loaded
         False
     """

@@ -8,9 +8,9 @@ transaction (``max(rowid) + 1 …``), which lets every table be filled with plai
 
 Example:
     >>> import numpy as np
-    >>> from ogma.store.connect import connect
-    >>> from ogma.store.schema import StoreConfig, create_schema
-    >>> from ogma.store.vectors import VectorCodec
+    >>> from ogma.store.sqlite.connect import connect
+    >>> from ogma.store.sqlite.schema import StoreConfig, create_schema
+    >>> from ogma.store.sqlite.vectors import VectorCodec
     >>> conn = connect(":memory:")
     >>> create_schema(conn, StoreConfig(dim=2))
     >>> v = np.array([[1.0, 0.0]], dtype=np.float32)
@@ -29,11 +29,11 @@ import numpy as np
 import numpy.typing as npt
 
 from ogma.errors import DuplicateDocumentError
-from ogma.store.connect import Connection
-from ogma.store.schema import bump_generation, content_hash
-from ogma.store.sql import DOCUMENTS, FTS, chunked, fts_delete_sql, insert_sql, quote_identifier, select_in_sql
+from ogma.store.sqlite.connect import Connection
+from ogma.store.sqlite.schema import bump_generation, content_hash
+from ogma.store.sqlite.sql import DOCUMENTS, FTS, chunked, fts_delete_sql, insert_sql, quote_identifier, select_in_sql
+from ogma.store.sqlite.vectors import VectorCodec, delete_vectors, unit_rows, write_vectors
 from ogma.store.validate import encode_text
-from ogma.store.vectors import VectorCodec, delete_vectors, unit_rows, write_vectors
 
 __all__ = ["ON_CONFLICT", "OnConflict", "PreparedRows", "WriteResult", "delete", "prepare_rows", "upsert"]
 
@@ -137,7 +137,7 @@ def prepare_rows(
 
 
 def text_hashes(texts: Sequence[str], *, first_index: int = 0) -> list[bytes]:
-    """:func:`~ogma.store.schema.content_hash` of each text's UTF-8 bytes.
+    """:func:`~ogma.store.sqlite.schema.content_hash` of each text's UTF-8 bytes.
 
     Raises:
         ValueError: A text is not valid Unicode (names its index, counted from ``first_index``).

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from ogma.cli import build_parser, main
-from ogma.store import connect as connect_module
+from ogma.store.sqlite import connect as connect_module
 
 
 def test_doctor_reports_driver_and_runtime(capsys: pytest.CaptureFixture[str]) -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from ogma.errors import SqliteDriverError, StoreError
-from ogma.store import connect as connect_module
-from ogma.store.connect import connect, driver_info, resolve_driver
+from ogma.store.sqlite import connect as connect_module
+from ogma.store.sqlite.connect import connect, driver_info, resolve_driver
 
 STDLIB_OK = connect_module._stdlib_usable()[0]
 

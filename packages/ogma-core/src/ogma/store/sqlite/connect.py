@@ -7,7 +7,7 @@ recent SQLite and can always load extensions. Both sit behind :class:`Connection
 so the rest of the store does not care which one runs.
 
 Example:
-    >>> from ogma.store.connect import connect
+    >>> from ogma.store.sqlite.connect import connect
     >>> conn = connect(":memory:")
     >>> conn.fetchone("SELECT vec_version() LIKE 'v%'")
     (1,)

@@ -1,13 +1,13 @@
 """The vector tables: encoding search codes, writing and reading vectors, sqlite-vec KNN.
 
-Two tables hold a store's vectors (see :mod:`ogma.store.schema`):
+Two tables hold a store's vectors (see :mod:`ogma.store.sqlite.schema`):
 
 * ``ogma_vec`` is the sqlite-vec ``vec0`` index of the *search codes*. Any SQLite
   with sqlite-vec can query it, and ``backend="sqlite-vec"`` searches through it.
 * ``ogma_vectors`` keeps each vector exactly as it was given (float32 blob) when the
   index is quantized (int8 codes or sign bits of the L2-normalised vectors): exact
   rescoring, ``include_embeddings`` and the in-process index
-  (:mod:`ogma.store.mirror`) read it.
+  (:mod:`ogma.store.sqlite.mirror`) read it.
 
 A float32 index (schema 3 and later) holds the exact vectors themselves (its cosine
 metric does not need unit length), so ``ogma_vectors`` stays empty: the vectors are
@@ -33,9 +33,9 @@ import numpy as np
 import numpy.typing as npt
 
 from ogma.compress import Int8Ranges, normalize, quantize_binary, quantize_int8
-from ogma.store.connect import Connection
-from ogma.store.schema import IndexPrecision
-from ogma.store.sql import (
+from ogma.store.sqlite.connect import Connection
+from ogma.store.sqlite.schema import IndexPrecision
+from ogma.store.sqlite.sql import (
     VEC_INDEX,
     VECTORS,
     chunked,

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from ogma.store import Store
-from ogma.store.connect import connect
+from ogma.store.sqlite.connect import connect
 
 DIM = 16
 

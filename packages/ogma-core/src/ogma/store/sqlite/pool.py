@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from ogma.errors import StoreError
-from ogma.store.connect import Connection, Driver, connect
+from ogma.store.sqlite.connect import Connection, Driver, connect
 
 __all__ = ["ConnectionPool"]
 
@@ -37,7 +37,7 @@ class ConnectionPool:
 
     Args:
         path: File path or ``":memory:"``.
-        driver: SQLite driver (see :func:`ogma.store.connect.resolve_driver`).
+        driver: SQLite driver (see :func:`ogma.store.sqlite.connect.resolve_driver`).
         busy_timeout: Seconds to wait for a lock.
         read_only: Open connections read-only.
         tracer: Called with ``(sql, params)`` before each statement, to see the SQL.
