@@ -17,6 +17,7 @@ os.environ["HF_HOME"] = os.path.join(_CACHE_ROOT, "hf-home")
 os.environ["HF_HUB_CACHE"] = os.path.join(_CACHE_ROOT, "hf-home", "hub")
 os.environ["OGMA_HOME"] = os.path.join(_CACHE_ROOT, "ogma-home")
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ["HAYSTACK_TELEMETRY_ENABLED"] = "False"  # Haystack sends usage telemetry unless told not to
 os.environ.setdefault("TQDM_DISABLE", "1")
 
 _real_connect = socket.socket.connect

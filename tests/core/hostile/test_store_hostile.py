@@ -23,8 +23,8 @@ import pytest
 
 from ogma.errors import FilterError, StoreError, StoreMismatchError
 from ogma.store import Store
-from ogma.store.sqlite import connect as connect_module
 from ogma.store import validate as validate_module
+from ogma.store.sqlite import connect as connect_module
 from ogma.store.sqlite.connect import read_only_uri
 
 STDLIB_OK = connect_module._stdlib_usable()[0]

@@ -1,4 +1,8 @@
-"""The single-file SQLite store: documents, metadata, FTS5 and vectors.
+"""Document stores: one protocol, one folder per backend.
+
+``Store`` is the SQLite backend (``ogma.store.sqlite``): documents, metadata, FTS5 and
+vectors in one file. :class:`~ogma.store.protocol.StoreProtocol` names what every
+backend offers; adapters depend on it, not on SQLite.
 
 Example:
     >>> import numpy as np
@@ -12,7 +16,8 @@ Example:
 from __future__ import annotations
 
 from ogma.store.document import Document
+from ogma.store.protocol import StoreProtocol
 from ogma.store.sqlite.connect import driver_info
 from ogma.store.sqlite.store import Store
 
-__all__ = ["Document", "Store", "driver_info"]
+__all__ = ["Document", "Store", "StoreProtocol", "driver_info"]

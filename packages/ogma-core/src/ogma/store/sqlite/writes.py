@@ -23,12 +23,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from ogma.errors import DuplicateDocumentError
+from ogma.store.protocol import OnConflict
 from ogma.store.sqlite.connect import Connection
 from ogma.store.sqlite.schema import bump_generation, content_hash
 from ogma.store.sqlite.sql import DOCUMENTS, FTS, chunked, fts_delete_sql, insert_sql, quote_identifier, select_in_sql
@@ -37,7 +38,6 @@ from ogma.store.validate import encode_text
 
 __all__ = ["ON_CONFLICT", "OnConflict", "PreparedRows", "WriteResult", "delete", "prepare_rows", "upsert"]
 
-OnConflict = Literal["replace", "skip", "fail"]
 ON_CONFLICT: tuple[OnConflict, ...] = ("replace", "skip", "fail")
 """What :func:`upsert` does with an id that is already stored."""
 

@@ -1,0 +1,3 @@
+"""Ogma for Haystack (being built)."""
+
+__all__: list[str] = []
