@@ -128,7 +128,9 @@ def test_filters_reach_every_document(mixed: Store) -> None:
         ({"$content": {"$gte": ""}}, ["a", "b"]),
     ],
 )
-def test_content_filters_treat_none_like_a_missing_value(mixed: Store, flt: dict[str, Any], expected: list[str]) -> None:
+def test_content_filters_treat_none_like_a_missing_value(
+    mixed: Store, flt: dict[str, Any], expected: list[str]
+) -> None:
     docs = list(mixed.iter_documents())
     in_python = [d.id for d in docs if matches(flt, d.metadata, id=d.id, content=d.text)]
     assert in_python == expected
@@ -515,7 +517,9 @@ def test_round_trips_match_a_model(
             cosine = {i: float(v @ unit / np.linalg.norm(v)) for i, (_, v, _) in model.items() if v is not None}
             hits = store.search(vector=query, k=100, filter=flt)
             assert {h.id for h in hits} == {i for i in cosine if i in expected}
-            assert [h.score for h in hits] == pytest.approx(sorted((cosine[h.id] for h in hits), reverse=True), abs=1e-5)
+            assert [h.score for h in hits] == pytest.approx(
+                sorted((cosine[h.id] for h in hits), reverse=True), abs=1e-5
+            )
             fused = store.search("apple", vector=query, mode="hybrid", k=100)
             assert all(("dense" in h.scores) == (h.id in cosine) for h in fused)
         # lexical: only documents whose text has the word

@@ -32,8 +32,8 @@ Example:
 from __future__ import annotations
 
 import inspect
-import json
 import itertools
+import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass

@@ -24,12 +24,12 @@ from ogma.validation import check_count, check_strings, check_texts, check_unico
 
 __all__ = [
     "check_embeddings",
-    "check_optional_embeddings",
-    "check_store_texts",
     "check_ids",
     "check_k",
     "check_lookup_ids",
     "check_metadatas",
+    "check_optional_embeddings",
+    "check_store_texts",
     "check_texts",
     "encode_text",
 ]
@@ -347,9 +347,7 @@ def _embedding_rows(embeddings: Any) -> list[Any] | None:
     return rows if any(row is None for row in rows) else None
 
 
-def check_optional_embeddings(
-    embeddings: Any, count: int, dims: Sequence[int]
-) -> tuple[FloatArray, list[int] | None]:
+def check_optional_embeddings(embeddings: Any, count: int, dims: Sequence[int]) -> tuple[FloatArray, list[int] | None]:
     """Like :func:`check_embeddings`, but a row may be ``None`` (that document gets no vector).
 
     Returns:

@@ -348,9 +348,7 @@ class Store:
                 stored = [d.id for d in self._get_with(conn, doc_ids)]
                 if stored:
                     raise DuplicateDocumentError.for_ids(stored)
-            skipped = self._add_batches(
-                conn, bar, doc_ids, texts, metas, (given, given_rows), batch_size, on_conflict
-            )
+            skipped = self._add_batches(conn, bar, doc_ids, texts, metas, (given, given_rows), batch_size, on_conflict)
         return [i for i in doc_ids if i not in skipped] if skipped else doc_ids
 
     def _add_batches(

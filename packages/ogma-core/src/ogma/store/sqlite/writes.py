@@ -32,7 +32,16 @@ from ogma.errors import DuplicateDocumentError
 from ogma.store.protocol import OnConflict
 from ogma.store.sqlite.connect import Connection
 from ogma.store.sqlite.schema import bump_generation, content_hash
-from ogma.store.sqlite.sql import DOCUMENTS, FTS, VEC_INDEX, chunked, fts_delete_sql, insert_sql, quote_identifier, select_in_sql
+from ogma.store.sqlite.sql import (
+    DOCUMENTS,
+    FTS,
+    VEC_INDEX,
+    chunked,
+    fts_delete_sql,
+    insert_sql,
+    quote_identifier,
+    select_in_sql,
+)
 from ogma.store.sqlite.vectors import VectorCodec, delete_vectors, unit_rows, write_vectors
 from ogma.store.validate import encode_text
 
@@ -186,9 +195,7 @@ def _existing(conn: Connection, ids: Sequence[str]) -> dict[str, tuple[int, str 
     return found
 
 
-def _skip_existing(
-    rows: PreparedRows, existing: dict[str, tuple[int, str | None]]
-) -> tuple[PreparedRows, list[int]]:
+def _skip_existing(rows: PreparedRows, existing: dict[str, tuple[int, str | None]]) -> tuple[PreparedRows, list[int]]:
     """The rows whose ids are not stored yet, and their positions in ``rows``."""
     keep = [i for i, doc_id in enumerate(rows.ids) if doc_id not in existing]
     new_position = {old: new for new, old in enumerate(keep)}
