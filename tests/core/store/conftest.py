@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import re
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pytest
 
 from ogma.store import Store
+from ogma.store.protocol import StoreProtocol
 
 DIM = 32
+
+BACKENDS = ["sqlite", "milvus"]
+"""Every store backend; the conformance tests take ``store_factory`` and run on each."""
+
+StoreFactory = Callable[..., Any]
 
 
 class HashEmbedder:
@@ -74,9 +83,57 @@ def db_path(tmp_path: Path) -> str:
     return str(tmp_path / "store.db")
 
 
+@pytest.fixture(scope="session")
+def milvus_uri(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """One Milvus Lite file (one embedded server) for the whole run; each test gets fresh collections."""
+    if importlib.util.find_spec("pymilvus") is None or importlib.util.find_spec("milvus_lite") is None:
+        pytest.skip("pymilvus and milvus-lite are not installed (pip install 'ogma-core[milvus]')")
+    return str(tmp_path_factory.mktemp("milvus") / "milvus.db")
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture
-def store(db_path: str, embedder: HashEmbedder) -> Iterator[Store]:
-    with Store(db_path, embedder) as s:
+def store_factory(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreFactory]:
+    """``make(encoder=None, *, name="main", **options)``: a store of the test's backend.
+
+    The same ``name`` reopens the same file (SQLite) or collection (Milvus), for reopening
+    and config-mismatch tests. Every store made is closed (and its collection dropped) at the end.
+    """
+    made: list[Any] = []
+    collections: dict[str, str] = {}
+    uri = request.getfixturevalue("milvus_uri") if backend == "milvus" else ""
+
+    def make(encoder: Any = None, *, name: str = "main", **options: Any) -> StoreProtocol:
+        if backend == "sqlite":
+            store: Any = Store(tmp_path / f"{name}.db", encoder, **options)
+        else:
+            from ogma.store.milvus import MilvusStore
+
+            collection = collections.setdefault(name, f"t_{uuid.uuid4().hex}")
+            store = MilvusStore(uri, collection, encoder, **options)
+        made.append(store)
+        return store
+
+    yield make
+    for store in made:
+        store.close()
+    if collections:
+        from pymilvus import MilvusClient
+
+        client = MilvusClient(uri, alias=f"cleanup-{uuid.uuid4().hex}")
+        for collection in collections.values():
+            if client.has_collection(collection):
+                client.drop_collection(collection)
+        client.close()
+
+
+@pytest.fixture
+def store(store_factory: StoreFactory, embedder: HashEmbedder) -> Iterator[Any]:
+    with store_factory(embedder) as s:
         yield s
 
 
