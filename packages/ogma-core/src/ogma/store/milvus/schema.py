@@ -56,8 +56,9 @@ INDEX_TYPES: Final[dict[str, tuple[str, ...]]] = {
 }
 """Index types of the searched vector field, by precision (the first is the default).
 
-Milvus Lite (the embedded engine behind ``uri="./file.db"``) builds FLAT / BIN_FLAT
-indexes whatever is asked; HNSW, IVF_FLAT and BIN_IVF_FLAT need a Milvus server."""
+Milvus Lite 2.5 (the embedded engine behind ``uri="./file.db"``) accepts FLAT, IVF_FLAT and
+AUTOINDEX for float vectors and only BIN_FLAT for binary ones; HNSW, BIN_IVF_FLAT and a binary
+AUTOINDEX need a Milvus server (Milvus Lite refuses them, and the store says so)."""
 
 DEFAULT_ANALYZER: Final[dict[str, Any]] = {
     "tokenizer": "standard",
