@@ -166,3 +166,60 @@ def test_milvus_agrees_with_python_reference(
     event("compared, some documents match" if expected else "compared, none match")
     hits = store.search(vector=np.ones(2), k=1000, filter={"$and": [scope, filter_]})
     assert {h.id for h in hits} == expected, (filter_, documents)
+
+
+# --------------------------------------------------------------------------- the SQL tests' tables, on Milvus
+
+
+def _matching(store: Any, filter_: dict[str, Any]) -> set[str]:
+    return {h.id for h in store.search(vector=np.ones(2), k=1000, filter=filter_)}
+
+
+@pytest.fixture(scope="module")
+def metadata_rows(milvus_uri: str) -> Iterator[Any]:
+    from ogma.store.milvus import MilvusStore
+    from tests.core.store.test_filters import ROWS
+
+    store = MilvusStore(milvus_uri, f"metadata_rows_{next(_counter)}", dim=2)
+    store.add([""] * len(ROWS), list(ROWS.values()), list(ROWS), embeddings=np.ones((len(ROWS), 2)))
+    yield store
+    store.drop()
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def document_rows(milvus_uri: str) -> Iterator[Any]:
+    from ogma.store.milvus import MilvusStore
+    from tests.core.store.test_filters_documents import ROWS
+
+    store = MilvusStore(milvus_uri, f"document_rows_{next(_counter)}", dim=2)
+    store.add([t for _, t, _ in ROWS], [m for _, _, m in ROWS], [i for i, _, _ in ROWS], embeddings=np.ones((5, 2)))
+    yield store
+    store.drop()
+    store.close()
+
+
+def _cases(module: str) -> list[Any]:
+    import importlib
+    import json
+
+    cases = importlib.import_module(module).CASES
+    return [pytest.param(f, e, id=json.dumps(f, default=str)) for f, e in cases]
+
+
+@pytest.mark.parametrize(("filter_", "expected"), _cases("tests.core.store.test_filters"))
+def test_the_metadata_table_on_milvus(metadata_rows: Any, filter_: dict[str, Any], expected: set[str]) -> None:
+    assert _matching(metadata_rows, filter_) == expected
+
+
+REFUSED_DOCUMENT_CASES = [{"$content": {"$ilike": "%dog"}}]
+"""``$ilike`` with letters on ``$content``: Milvus keeps no lowered copy of the text."""
+
+
+@pytest.mark.parametrize(("filter_", "expected"), _cases("tests.core.store.test_filters_documents"))
+def test_the_document_field_table_on_milvus(document_rows: Any, filter_: dict[str, Any], expected: set[str]) -> None:
+    if filter_ in REFUSED_DOCUMENT_CASES:
+        with pytest.raises(FilterError, match=r"\$ilike on \$content"):
+            _matching(document_rows, filter_)
+    else:
+        assert _matching(document_rows, filter_) == expected
