@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import re
@@ -83,12 +84,23 @@ def db_path(tmp_path: Path) -> str:
     return str(tmp_path / "store.db")
 
 
+MILVUS_MISSING = "pymilvus and milvus-lite are not installed (pip install 'ogma-core[milvus]')"
+
+
 @pytest.fixture(scope="session")
-def milvus_uri(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """One Milvus Lite file (one embedded server) for the whole run; each test gets fresh collections."""
+def maybe_milvus_uri(tmp_path_factory: pytest.TempPathFactory) -> str | None:
+    """One Milvus Lite file (one embedded server) for the whole run, or ``None`` without the extra."""
     if importlib.util.find_spec("pymilvus") is None or importlib.util.find_spec("milvus_lite") is None:
-        pytest.skip("pymilvus and milvus-lite are not installed (pip install 'ogma-core[milvus]')")
+        return None
     return str(tmp_path_factory.mktemp("milvus") / "milvus.db")
+
+
+@pytest.fixture(scope="session")
+def milvus_uri(maybe_milvus_uri: str | None) -> str:
+    """The run's Milvus Lite file; each test makes its own collections. Skips without the extra."""
+    if maybe_milvus_uri is None:
+        pytest.skip(MILVUS_MISSING)
+    return maybe_milvus_uri
 
 
 @pytest.fixture(params=BACKENDS)
@@ -129,6 +141,29 @@ def store_factory(backend: str, request: pytest.FixtureRequest, tmp_path: Path) 
             if client.has_collection(collection):
                 client.drop_collection(collection)
         client.close()
+
+
+@contextlib.contextmanager
+def fresh_store(backend: str, milvus_uri: str | None, encoder: Any = None, **options: Any) -> Iterator[Any]:
+    """A new, empty store of ``backend`` (in memory for SQLite), closed and dropped afterwards.
+
+    For Hypothesis tests, which cannot take the function-scoped ``store_factory``: one store
+    per example.
+    """
+    if backend == "sqlite":
+        with Store(":memory:", encoder, **options) as sqlite_store:
+            yield sqlite_store
+        return
+    from ogma.store.milvus import MilvusStore
+
+    if milvus_uri is None:
+        pytest.skip(MILVUS_MISSING)
+    milvus_store = MilvusStore(milvus_uri, f"h_{uuid.uuid4().hex}", encoder, **options)
+    try:
+        yield milvus_store
+    finally:
+        milvus_store.drop()
+        milvus_store.close()
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from ogma.store.ranking import rerank_hits
 from ogma.store.sqlite.connect import connect
 from ogma.store.sqlite.schema import MIGRATIONS, SCHEMA_VERSION, content_hash
 from ogma.types import Hit
-from tests.core.store.conftest import StoreFactory
+from tests.core.store.conftest import BACKENDS, StoreFactory, fresh_store
 
 DIM = 4
 
@@ -487,6 +487,7 @@ content_filter = st.one_of(
 )
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     batches=st.lists(st.dictionaries(st.integers(0, 9), doc_strategy, min_size=1, max_size=6), min_size=1, max_size=4),
@@ -494,10 +495,17 @@ content_filter = st.one_of(
     query_seed=st.integers(0, 10_000),
 )
 def test_round_trips_match_a_model(
-    batches: list[dict[int, tuple[str | None, int | None, int]]], flt: dict[str, Any], query_seed: int
+    backend: str,
+    maybe_milvus_uri: str | None,
+    batches: list[dict[int, tuple[str | None, int | None, int]]],
+    flt: dict[str, Any],
+    query_seed: int,
 ) -> None:
     model: dict[str, tuple[str | None, np.ndarray | None, dict[str, Any]]] = {}
-    with Store(":memory:") as store:
+    # a Milvus collection needs its dimension when it is created: the SQLite store learns it
+    # from the first vectors, even after documents without any
+    options = {"dim": DIM} if backend == "milvus" else {}
+    with fresh_store(backend, maybe_milvus_uri, **options) as store:
         for batch in batches:
             ids = [f"d{i}" for i in batch]
             texts = [t for t, _, _ in batch.values()]

@@ -21,9 +21,6 @@ from ogma.store.filters import matches
 from ogma.store.milvus.expressions import compile_expression, literal
 from tests.core.store.test_filters import _FIXED_ROWS, _filter, _metadata, _scalar, _text
 
-pytestmark = pytest.mark.filterwarnings("ignore:pkg_resources is deprecated")
-
-
 # --------------------------------------------------------------------------- exact expressions
 
 

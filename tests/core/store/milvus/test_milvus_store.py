@@ -19,8 +19,6 @@ from ogma.errors import FilterError, MissingExtraError, StoreError, StoreMismatc
 from ogma.store.protocol import StoreProtocol
 from tests.core.store.conftest import clustered_unit, exact_top
 
-pytestmark = pytest.mark.filterwarnings("ignore:pkg_resources is deprecated")
-
 
 @pytest.fixture
 def make(milvus_uri: str) -> Iterator[Any]:
