@@ -27,6 +27,7 @@ from tqdm.auto import tqdm
 
 from ogma.compress import normalize, quantize_binary, truncate
 from ogma.errors import DuplicateDocumentError, StoreError, StoreMismatchError
+from ogma.store.config import check_encoder_dim
 from ogma.store.document import Document
 from ogma.store.encoding import StoreEncoder, as_encoder
 from ogma.store.milvus import metadata as facts
@@ -180,13 +181,8 @@ class MilvusStore:
                     f"this collection was built with index_type {config.index_type!r}, but {index_type!r} was "
                     "requested; open it without index_type, or use a new collection"
                 )
-            known = (config.dim, config.full_dim)
-            if encoder is not None and encoder.dim is not None and config.dim is not None and encoder.dim not in known:
-                raise StoreMismatchError(
-                    f"this store holds {config.dim}-d vectors (model dimension {config.full_dim}), but the encoder "
-                    f"produces {encoder.dim}-d vectors. Open it with the encoder it was built with, or use a new "
-                    "collection."
-                )
+            encoder_dim = encoder.dim if encoder is not None else None
+            check_encoder_dim(config.dim, config.full_dim, encoder_dim, container="collection")
             self._client.load_collection(self.collection)
             return config
         full_dim = encoder.dim if encoder is not None else None
