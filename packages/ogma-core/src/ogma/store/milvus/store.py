@@ -33,7 +33,16 @@ from ogma.store.encoding import StoreEncoder, as_encoder
 from ogma.store.milvus import metadata as facts
 from ogma.store.milvus.client import check_uri, connect, is_lite
 from ogma.store.milvus.expressions import Expression, compile_expression, literal
-from ogma.store.milvus.rows import DOCUMENT_FIELDS, make_row, row_fields, to_document, vector_of, with_metadata
+from ogma.store.milvus.rows import (
+    DOCUMENT_FIELDS,
+    doc_id_of,
+    key_of,
+    make_row,
+    row_fields,
+    to_document,
+    vector_of,
+    with_metadata,
+)
 from ogma.store.milvus.schema import (
     MAX_VARCHAR,
     PRECISIONS,
@@ -304,12 +313,12 @@ class MilvusStore:
 
     def _rows_by_id(self, ids: Sequence[str], fields: list[str], expr: str = "") -> dict[str, dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}
-        unique = list(dict.fromkeys(ids))
+        unique = [key_of(i) for i in dict.fromkeys(ids)]
         for start in range(0, len(unique), _ID_CHUNK):
             chunk = unique[start : start + _ID_CHUNK]
             where = _and(f"id in {literal(chunk)}", expr)
             for row in self._query(where, fields, limit=len(chunk)):
-                found[row["id"]] = row
+                found[doc_id_of(row["id"])] = row
         return found
 
     def _selection(self, ids: Sequence[str] | None, filter: Mapping[str, Any] | None, verb: str) -> str | None:
@@ -375,7 +384,7 @@ class MilvusStore:
             raise ValueError(f"on_conflict must be one of {', '.join(map(repr, ON_CONFLICT))}, got {on_conflict!r}")
         if not items:
             return []
-        for name, values in (("texts", items), ("ids", doc_ids)):
+        for name, values in (("texts", items), ("ids", [key_of(i) for i in doc_ids])):
             for index, value in enumerate(values):
                 if value is not None and len(value) * 4 > MAX_VARCHAR and len(value.encode("utf-8")) > MAX_VARCHAR:
                     raise ValueError(
@@ -469,21 +478,22 @@ class MilvusStore:
         found = (
             list(self._rows_by_id(doc_ids, ["id"], expr))
             if doc_ids is not None
-            else [row["id"] for row in self._query(expr, ["id"])]
+            else [doc_id_of(row["id"]) for row in self._query(expr, ["id"])]
         )
         self._delete_ids(found)
         return len(found)
 
     def _delete_ids(self, ids: list[str]) -> None:
-        for start in range(0, len(ids), _ID_CHUNK):
-            self._client.delete(self.collection, filter=f"id in {literal(ids[start : start + _ID_CHUNK])}")
+        keys = [key_of(i) for i in ids]
+        for start in range(0, len(keys), _ID_CHUNK):
+            self._client.delete(self.collection, filter=f"id in {literal(keys[start : start + _ID_CHUNK])}")
 
     def delete_all(self, *, confirm: bool = False) -> int:
         """Delete every document (the collection and its settings stay); needs ``confirm=True``."""
         self._check_open()
         if confirm is not True:
             raise ValueError("delete_all() deletes every document: call it as delete_all(confirm=True)")
-        found = [row["id"] for row in self._query("", ["id"])]
+        found = [doc_id_of(row["id"]) for row in self._query("", ["id"])]
         self._delete_ids(found)
         return len(found)
 
@@ -549,7 +559,7 @@ class MilvusStore:
 
     def _iter(self, batch_size: int, include_embeddings: bool) -> Iterator[Document]:
         order = sorted(self._query("", ["id", "seq"]), key=lambda r: (int(r["seq"]), r["id"]))
-        ids = [r["id"] for r in order]
+        ids = [doc_id_of(r["id"]) for r in order]
         for start in range(0, len(ids), batch_size):
             yield from self.get(ids[start : start + batch_size], include_embeddings=include_embeddings)
 
@@ -613,7 +623,7 @@ class MilvusStore:
                 search_params=search_params(config.index_type, "COSINE", limit),
                 output_fields=["id"],
             )[0]
-            return [(h["id"], float(h["distance"])) for h in found]
+            return [(doc_id_of(h["id"]), float(h["distance"])) for h in found]
         limit = min(max(count, math.ceil(count * self.oversample)), MAX_LIMIT)
         bits = quantize_binary(unit[None, :])[0].tobytes()
         found = self._client.search(
@@ -625,7 +635,7 @@ class MilvusStore:
             search_params=search_params(config.index_type, "HAMMING", limit),
             output_fields=["id"],
         )[0]
-        ids = [h["id"] for h in found]
+        ids = [doc_id_of(h["id"]) for h in found]
         rows = self._rows_by_id(ids, ["id", "has_vector", "vector"])
         scored: list[tuple[str, float]] = []
         for doc_id in ids:
@@ -655,7 +665,7 @@ class MilvusStore:
             if "Invalid sparse row" in str(exc) and self.count(filter={"$content": {"$empty": False}}) == 0:
                 return []
             raise
-        return [(h["id"], float(h["distance"])) for h in found if float(h["distance"]) > 0]
+        return [(doc_id_of(h["id"]), float(h["distance"])) for h in found if float(h["distance"]) > 0]
 
     def search(
         self,
