@@ -40,7 +40,6 @@ from ogma.store.milvus.rows import (
     make_row,
     row_fields,
     to_document,
-    vector_of,
     with_metadata,
 )
 from ogma.store.milvus.schema import (
@@ -635,14 +634,21 @@ class MilvusStore:
             search_params=search_params(config.index_type, "HAMMING", limit),
             output_fields=["id"],
         )[0]
-        ids = [doc_id_of(h["id"]) for h in found]
-        rows = self._rows_by_id(ids, ["id", "has_vector", "vector"])
-        scored: list[tuple[str, float]] = []
-        for doc_id in ids:
-            vector = vector_of(rows[doc_id]) if doc_id in rows else None
-            if vector is not None:
-                norm = float(np.linalg.norm(vector))
-                scored.append((doc_id, float(vector @ unit) / norm if norm else 0.0))
+        if not found:
+            return []
+        # rescoring runs in Milvus: an exact (FLAT) cosine search of the float vectors,
+        # restricted to the candidates, so no vector crosses the network
+        keys = [h["id"] for h in found]
+        rescored = self._client.search(
+            self.collection,
+            data=[unit.tolist()],
+            anns_field="vector",
+            limit=min(count, len(keys)),
+            filter=f"id in {literal(keys)}",
+            search_params={"metric_type": "COSINE", "params": {}},
+            output_fields=["id"],
+        )[0]
+        scored = [(doc_id_of(h["id"]), float(h["distance"])) for h in rescored]
         scored.sort(key=lambda item: (-item[1], item[0]))
         return scored[:count]
 
