@@ -10,6 +10,7 @@ Example:
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -28,11 +29,16 @@ DOCUMENT_FIELDS: Final = ["id", "doc_id", "text", "has_text", "metadata"]
 """Fields read to build a :class:`~ogma.store.document.Document` (without its vector)."""
 
 
-def key_of(doc_id: str) -> str:
-    """The primary key of a document id: ``%`` and ``'`` percent-encoded (a bijection).
+_KEY_ESCAPES: Final = {"%": "%25", "'": "%27", "\n": "%0A", "\r": "%0D", "\x00": "%00"}
+_KEY_CODES: Final = re.compile("%(25|27|0A|0D|00)")
 
-    Milvus Lite 2.5.1 passes primary keys of upserts and deletes to its internal SQLite
-    unquoted: a key with a ``'`` fails there (or, with two, names another key). The
+
+def key_of(doc_id: str) -> str:
+    """The primary key of a document id: ``%``, ``'``, line breaks and NUL percent-encoded (a bijection).
+
+    Milvus Lite 2.5.1 passes the primary keys of upserts and deletes to its internal SQLite
+    unquoted: a key with a ``'`` fails there (or, with two, names another key). And a Milvus
+    string literal cannot hold a line break or NUL, so such a key could not be looked up. The
     document id itself is kept in ``doc_id`` for filters and results.
 
     Example:
@@ -41,12 +47,12 @@ def key_of(doc_id: str) -> str:
         >>> doc_id_of(key_of("O'Brien 100%"))
         "O'Brien 100%"
     """
-    return doc_id.replace("%", "%25").replace("'", "%27")
+    return "".join(_KEY_ESCAPES.get(c, c) for c in doc_id)
 
 
 def doc_id_of(key: str) -> str:
     """The document id of a primary key (the inverse of :func:`key_of`)."""
-    return key.replace("%27", "'").replace("%25", "%")
+    return _KEY_CODES.sub(lambda m: chr(int(m.group(1), 16)), key)
 
 
 def row_fields(binary: bool) -> list[str]:

@@ -227,7 +227,16 @@ class MilvusStore:
 
     @property
     def _exists(self) -> bool:
+        """Whether the collection exists (another store may have created it since this one opened)."""
+        if self.config.dim is None and self._client.has_collection(self.collection):
+            self._adopt()
         return self.config.dim is not None
+
+    def _adopt(self) -> None:
+        """Take the configuration of a collection that another store created."""
+        described = self._client.describe_collection(self.collection)
+        self.config = MilvusConfig.from_description(str(described.get("description", "")), self.collection)
+        self._client.load_collection(self.collection)
 
     @property
     def dim(self) -> int | None:
@@ -265,10 +274,8 @@ class MilvusStore:
         if self._exists:
             return
         with self._lock:
-            if self._client.has_collection(self.collection):  # another process was first
-                described = self._client.describe_collection(self.collection)
-                self.config = MilvusConfig.from_description(str(described.get("description", "")), self.collection)
-                self._client.load_collection(self.collection)
+            if self._client.has_collection(self.collection):  # another store was first
+                self._adopt()
                 return
             dim = int(vectors.shape[1])
             config = replace(self.config, dim=dim, full_dim=self.config.full_dim or dim)
