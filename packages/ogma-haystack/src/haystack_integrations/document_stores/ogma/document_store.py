@@ -233,7 +233,15 @@ class OgmaDocumentStore:
                     "store sparse vectors. Drop it, or use OgmaBM25Retriever / OgmaHybridRetriever for lexical search"
                 )
             if doc.embedding is not None:
-                size = len(_check_embedding(doc.embedding, f"documents[{i}].embedding"))
+                # Cheap checks here; the values themselves are checked by the core in one numpy pass
+                # (and diagnosed per document only when that fails, see _diagnose).
+                if isinstance(doc.embedding, str | bytes) or not isinstance(doc.embedding, Sequence | np.ndarray):
+                    raise ValueError(
+                        f"documents[{i}].embedding must be a list of floats, got {type(doc.embedding).__name__}"
+                    )
+                size = len(doc.embedding)
+                if size == 0:
+                    raise ValueError(f"documents[{i}].embedding is empty; give a list of floats or None")
                 if first is None:
                     first = (i, size)
                 elif size != first[1]:
@@ -273,9 +281,7 @@ class OgmaDocumentStore:
         if not docs:
             return 0
         texts = [d.content for d in docs]
-        embeddings: Any = [None if d.embedding is None else [float(v) for v in d.embedding] for d in docs]
-        if all(row is not None for row in embeddings):
-            embeddings = np.asarray(embeddings, dtype=np.float32)
+        embeddings = [d.embedding for d in docs]  # None rows: documents without a vector (core contract)
         try:
             written = self._store.add(
                 texts,  # type: ignore[arg-type]  # None: a document without content (core contract)
@@ -297,6 +303,7 @@ class OgmaDocumentStore:
         except (TypeError, ValueError) as exc:
             if type(exc) not in (TypeError, ValueError):
                 raise
+            _diagnose(docs, exc)
             raise type(exc)(
                 f"write_documents: {exc} (texts[i], metadatas[i], ids[i] and embeddings[i] are documents[i].content, "
                 ".meta, .id and .embedding)"
@@ -392,7 +399,7 @@ class OgmaDocumentStore:
 
     @staticmethod
     def _to_haystack(doc: OgmaDocument | Hit, score: float | None = None) -> Document:
-        embedding = None if doc.embedding is None else [float(v) for v in doc.embedding]
+        embedding = None if doc.embedding is None else doc.embedding.tolist()
         return Document(id=doc.id, content=doc.text, meta=doc.metadata, embedding=embedding, score=score)
 
     def get_metadata_fields_info(self) -> dict[str, dict[str, str]]:
@@ -648,6 +655,16 @@ class OgmaDocumentStore:
 
     def __repr__(self) -> str:
         return f"OgmaDocumentStore(path={self.path!r}, store={self._store!r})"
+
+
+def _diagnose(docs: list[Document], exc: Exception) -> None:
+    """After the core refused a batch: raise the precise error of the first bad embedding, if one is."""
+    for i, doc in enumerate(docs):
+        if doc.embedding is not None:
+            try:
+                _check_embedding(doc.embedding, f"documents[{i}].embedding")
+            except (TypeError, ValueError) as precise:
+                raise precise from exc
 
 
 def _scale_cosine(score: float) -> float:
