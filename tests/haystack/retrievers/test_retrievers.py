@@ -282,3 +282,14 @@ def test_documents_with_only_content_or_only_an_embedding() -> None:
     no_content = {"field": "content", "operator": "==", "value": None}
     assert [d.id for d in store.filter_documents(no_content)] == ["vector"]
     store.close()
+
+
+def test_pipeline_run_async_uses_run_async(store: OgmaDocumentStore) -> None:
+    vector = _documents()[4].embedding
+    pipeline = Pipeline()
+    pipeline.add_component("hybrid", OgmaHybridRetriever(document_store=store, top_k=2))
+    pipeline.add_component("bm25", OgmaBM25Retriever(document_store=store, top_k=2))
+    inputs = {"hybrid": {"query": "capital of France", "query_embedding": vector}, "bm25": {"query": "France"}}
+    expected = pipeline.run(inputs)
+    assert asyncio.run(pipeline.run_async(inputs)) == expected
+    assert _ids(expected["hybrid"])[0] == _ids(expected["bm25"])[0] == "d4"
