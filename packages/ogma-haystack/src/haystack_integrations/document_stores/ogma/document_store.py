@@ -277,7 +277,9 @@ class OgmaDocumentStore:
         if not isinstance(policy, DuplicatePolicy):
             raise ValueError(f"policy must be a DuplicatePolicy, got {policy!r}")
         on_conflict = _POLICIES[policy]
-        docs = self._dedupe(docs, on_conflict)
+        origin = self._dedupe(docs, on_conflict)  # positions in ``documents`` of the documents to write
+        deduplicated = len(origin) < len(docs)
+        docs = [docs[i] for i in origin]
         if not docs:
             return 0
         texts = [d.content for d in docs]
@@ -299,20 +301,23 @@ class OgmaDocumentStore:
             error.ids = list(exc.ids)
             raise error from exc
         except ogma.errors.StoreMismatchError as exc:
-            raise ogma.errors.StoreMismatchError(f"{self._dimension_culprit(docs)}: {exc}") from exc
+            raise ogma.errors.StoreMismatchError(f"{self._dimension_culprit(docs, origin)}: {exc}") from exc
         except (TypeError, ValueError) as exc:
             if type(exc) not in (TypeError, ValueError):
                 raise
-            _diagnose(docs, exc)
+            _diagnose(docs, origin, exc)
+            where = "the i-th document left after repeated ids" if deduplicated else "documents[i]"
             raise type(exc)(
-                f"write_documents: {exc} (texts[i], metadatas[i], ids[i] and embeddings[i] are documents[i].content, "
-                ".meta, .id and .embedding)"
+                f"write_documents: {exc} (texts[i], metadatas[i], ids[i] and embeddings[i] are the content, meta, id "
+                f"and embedding of {where})"
             ) from exc
         return len(written)
 
-    def _dedupe(self, docs: list[Document], on_conflict: OnConflict) -> list[Document]:
-        by_id: dict[str, Document] = {}
-        for doc in docs:
+    @staticmethod
+    def _dedupe(docs: list[Document], on_conflict: OnConflict) -> list[int]:
+        """Positions of the documents to write: each id once (the first with SKIP, the last with OVERWRITE)."""
+        by_id: dict[str, int] = {}
+        for i, doc in enumerate(docs):
             if doc.id in by_id and on_conflict == "fail":
                 error = OgmaDuplicateDocumentError(
                     f"id {doc.id!r:.80} appears more than once in documents; nothing was written. Give each document "
@@ -321,12 +326,12 @@ class OgmaDocumentStore:
                 error.ids = [doc.id]
                 raise error
             if doc.id not in by_id or on_conflict == "replace":
-                by_id[doc.id] = doc
+                by_id[doc.id] = i
         return list(by_id.values())
 
-    def _dimension_culprit(self, docs: list[Document]) -> str:
+    def _dimension_culprit(self, docs: list[Document], origin: list[int]) -> str:
         dim = self._store.dim
-        for i, doc in enumerate(docs):
+        for i, doc in zip(origin, docs):
             if doc.embedding is not None and dim is not None and len(doc.embedding) != dim:
                 return f"documents[{i}].embedding has {len(doc.embedding)} values, this store holds {dim}-d vectors"
         return "an embedding has the wrong dimension"
@@ -657,9 +662,9 @@ class OgmaDocumentStore:
         return f"OgmaDocumentStore(path={self.path!r}, store={self._store!r})"
 
 
-def _diagnose(docs: list[Document], exc: Exception) -> None:
+def _diagnose(docs: list[Document], origin: list[int], exc: Exception) -> None:
     """After the core refused a batch: raise the precise error of the first bad embedding, if one is."""
-    for i, doc in enumerate(docs):
+    for i, doc in zip(origin, docs):
         if doc.embedding is not None:
             try:
                 _check_embedding(doc.embedding, f"documents[{i}].embedding")
