@@ -557,14 +557,38 @@ class MilvusStore:
         rows = self._rows_by_id(wanted, fields)
         return [to_document(rows[i], include_embeddings) for i in wanted if i in rows]
 
-    def iter_documents(self, *, batch_size: int = 1000, include_embeddings: bool = False) -> Iterator[Document]:
-        """Every document in insertion order (a replaced document keeps its place)."""
+    def iter_documents(
+        self,
+        *,
+        filter: Mapping[str, Any] | None = None,
+        batch_size: int = 1000,
+        include_embeddings: bool = False,
+    ) -> Iterator[Document]:
+        """Every document (or those matching ``filter``) in insertion order; a replaced document keeps its place.
+
+        Milvus cannot order a query, so the matching ids and their insertion numbers are read
+        first (a few dozen bytes per document), then the documents in batches.
+
+        Args:
+            filter: A filter (see ``docs/filters.md``); ``None`` or ``{}`` yields every document.
+            batch_size: Documents read per query (>= 1).
+            include_embeddings: Attach the stored float32 vectors.
+
+        Raises:
+            TypeError: ``batch_size`` is not an integer.
+            ValueError: ``batch_size`` is below 1.
+            FilterError: The filter is malformed or cannot be expressed (raised here, before iterating).
+        """
         self._check_open()
         batch_size = check_count(batch_size, "batch_size")
-        return self._iter(batch_size, include_embeddings)
+        compiled = self._compile(filter)
+        return self._iter(batch_size, include_embeddings, compiled)
 
-    def _iter(self, batch_size: int, include_embeddings: bool) -> Iterator[Document]:
-        order = sorted(self._query("", ["id", "seq"]), key=lambda r: (int(r["seq"]), r["id"]))
+    def _iter(self, batch_size: int, include_embeddings: bool, compiled: Expression) -> Iterator[Document]:
+        if compiled is False:
+            return
+        expr = "" if compiled is True else str(compiled)
+        order = sorted(self._query(expr, ["id", "seq"]), key=lambda r: (int(r["seq"]), r["id"]))
         ids = [doc_id_of(r["id"]) for r in order]
         for start in range(0, len(ids), batch_size):
             yield from self.get(ids[start : start + batch_size], include_embeddings=include_embeddings)
