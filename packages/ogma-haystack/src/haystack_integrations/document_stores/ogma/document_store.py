@@ -211,6 +211,7 @@ class OgmaDocumentStore:
         if isinstance(documents, str | bytes | Mapping | Document) or not isinstance(documents, Iterable):
             raise ValueError(f"documents must be a list of haystack.Document, got {type(documents).__name__}")
         docs = list(documents)
+        first: tuple[int, int] | None = None  # (index, length) of the first embedding
         for i, doc in enumerate(docs):
             if not isinstance(doc, Document):
                 raise ValueError(f"documents[{i}] must be a haystack.Document, got {type(doc).__name__}: {doc!r:.80}")
@@ -232,7 +233,14 @@ class OgmaDocumentStore:
                     "store sparse vectors. Drop it, or use OgmaBM25Retriever / OgmaHybridRetriever for lexical search"
                 )
             if doc.embedding is not None:
-                _check_embedding(doc.embedding, f"documents[{i}].embedding")
+                size = len(_check_embedding(doc.embedding, f"documents[{i}].embedding"))
+                if first is None:
+                    first = (i, size)
+                elif size != first[1]:
+                    raise ValueError(
+                        f"documents[{i}].embedding has {size} values but documents[{first[0]}].embedding has "
+                        f"{first[1]}; every embedding in a store has the same dimension (one embedding model)"
+                    )
         return docs
 
     def write_documents(self, documents: list[Document], policy: DuplicatePolicy = DuplicatePolicy.NONE) -> int:

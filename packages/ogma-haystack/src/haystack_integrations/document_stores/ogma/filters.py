@@ -108,6 +108,11 @@ def _convert(node: object, where: str) -> dict[str, Any]:
         raise OgmaFilterError(f"{where} must be a comparison or logic dict, got {type(node).__name__}: {node!r:.80}")
     if "field" in node:
         return _comparison(node, where)
+    if "value" in node:
+        raise OgmaFilterError(
+            f"{where} has a 'value' but no 'field': a comparison is {{'field': 'meta.x', 'operator': '==', "
+            "'value': ...}"
+        )
     if "operator" not in node:
         raise OgmaFilterError(
             f"{where} has no 'operator' key: a logic filter is {{'operator': 'AND', 'conditions': [...]}} and a "
