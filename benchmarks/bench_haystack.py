@@ -23,8 +23,10 @@ no embedding), the five retrievers interleaved per query in rotating order, medi
 
 Write throughput: ``write_documents`` of ``--docs`` documents (default 100,000) with synthetic
 384-d unit vectors and short synthetic texts, into an ``OgmaDocumentStore`` file, an
-``OgmaDocumentStore(":memory:")`` and an ``InMemoryDocumentStore``, ``--rounds`` interleaved
-rounds, medians.
+``OgmaDocumentStore(":memory:")`` and an ``InMemoryDocumentStore``, and, for reference, the
+core write underneath (``ogma.Store.add`` of the same texts, metadata, ids and a float32
+matrix into a file, in transactions of 1,000 documents as the document store's default),
+``--rounds`` interleaved rounds, medians.
 
 Run:
     python benchmarks/bench_haystack.py --data ../shared/datasets/nano-dbpedia --threads 2
@@ -200,14 +202,31 @@ def write_throughput(count: int, dim: int, rounds: int, workdir: Path) -> dict[s
     from haystack.document_stores.in_memory import InMemoryDocumentStore
 
     from haystack_integrations.document_stores.ogma import OgmaDocumentStore
+    from ogma import Store
 
     documents = synthetic_documents(count, dim)
-    variants = ["ogma_file", "ogma_memory", "inmemory"]
+    ids = [d.id for d in documents]
+    texts = [d.content for d in documents]
+    metas = [d.meta for d in documents]
+    matrix = np.asarray([d.embedding for d in documents], dtype=np.float32)
+    variants = ["ogma_file", "ogma_memory", "inmemory", "core_store_add_file"]
     times: dict[str, list[float]] = {name: [] for name in variants}
     for n in range(rounds):
         shift = n % len(variants)
         for name in variants[shift:] + variants[:shift]:
             path = workdir / f"write-{n}.db"
+            if name == "core_store_add_file":  # the core write underneath, for reference
+                core = Store(path)
+                started = time.perf_counter()
+                written = len(core.add(texts, metas, ids, embeddings=matrix, batch_size=1000))
+                times[name].append(time.perf_counter() - started)
+                if written != count or core.count() != count:
+                    raise RuntimeError(f"{name} wrote {written} documents and holds {core.count()}, not {count}")
+                core.close()
+                for suffix in ("", "-wal", "-shm"):
+                    Path(f"{path}{suffix}").unlink(missing_ok=True)
+                print(f"  round {n + 1} {name}: {times[name][-1]:.1f} s", flush=True)
+                continue
             if name == "ogma_file":
                 store: Any = OgmaDocumentStore(path)
             elif name == "ogma_memory":
