@@ -145,3 +145,30 @@ def test_each_operator_alone_on_each_field(stores: tuple[OgmaDocumentStore, InMe
                 f = {"field": field, "operator": operator, "value": value}
                 expected = sorted(d.id for d in reference.filter_documents(f))
                 assert sorted(d.id for d in ogma_store.filter_documents(f)) == expected, f
+
+
+def test_metadata_facts_agree(stores: tuple[OgmaDocumentStore, InMemoryDocumentStore]) -> None:
+    """Distinct values (counts and pages), min/max and field types over the same documents."""
+    ogma_store, reference = stores
+    rng = random.Random(99)
+    fields = ["n", "x", "s", "b", "d", "nest", "tags", "m", "missing"]
+    for _ in range(30):
+        haystack_filter = _filter(rng)
+        try:
+            expected = reference.count_unique_metadata_by_filter(haystack_filter, fields)
+        except FilterError:
+            continue
+        assert ogma_store.count_unique_metadata_by_filter(haystack_filter, fields) == expected, haystack_filter
+        for field in fields:
+            for term in (None, "a", "1"):
+                args = {"metadata_field": field, "search_term": term, "from_": 1, "size": 3, "filters": haystack_filter}
+                assert ogma_store.get_metadata_field_unique_values(**args) == (
+                    reference.get_metadata_field_unique_values(**args)
+                ), (field, term, haystack_filter)
+    for field in ["n", "x", "s", "d", "missing", "meta.n"]:  # single-type fields ("m" mixes numbers and strings)
+        assert ogma_store.get_metadata_field_min_max(field) == reference.get_metadata_field_min_max(field), field
+    info = ogma_store.get_metadata_fields_info()
+    expected_info = reference.get_metadata_fields_info()
+    assert info.keys() == expected_info.keys()
+    assert {k: v for k, v in info.items() if k != "m"} == {k: v for k, v in expected_info.items() if k != "m"}
+    assert info["m"] == {"type": "keyword"}  # numbers and strings: Haystack reports the last type it saw

@@ -325,3 +325,23 @@ def test_a_store_object_cannot_be_serialised() -> None:
     store = OgmaDocumentStore(store=Store(":memory:"))
     with pytest.raises(SerializationError, match="Build the document store with path="):
         store.to_dict()
+
+
+def test_errors_name_the_position_in_the_callers_list_after_repeated_ids(store: OgmaDocumentStore) -> None:
+    docs = [
+        Document(id="c", content="c", embedding=E3),
+        Document(id="c", content="c again", embedding=E3),
+        Document(id="d", content="d", embedding=[math.inf, 0.0, 0.0]),
+    ]
+    with pytest.raises(ValueError, match=r"documents\[2\]\.embedding contains NaN or infinite values"):
+        store.write_documents(docs, policy=DuplicatePolicy.SKIP)
+    assert _ids(store) == ["a", "b"]
+
+
+def test_skip_and_overwrite_with_repeated_ids(store: OgmaDocumentStore) -> None:
+    first, second = Document(id="c", content="first", embedding=E3), Document(id="c", content="second", embedding=E3)
+    assert store.write_documents([first, second], policy=DuplicatePolicy.SKIP) == 1
+    assert store.filter_documents({"field": "id", "operator": "==", "value": "c"})[0].content == "first"
+    assert store.write_documents([first, second], policy=DuplicatePolicy.OVERWRITE) == 1
+    assert store.filter_documents({"field": "id", "operator": "==", "value": "c"})[0].content == "second"
+    assert store.write_documents([first], policy=DuplicatePolicy.SKIP) == 0

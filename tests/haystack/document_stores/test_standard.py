@@ -5,7 +5,8 @@ default policy to each store and raises ``NotImplementedError`` until a store st
 ``assert_documents_are_equal`` is Haystack's documented hook for stores that store
 embeddings differently: Ogma keeps them as float32, so expected embeddings are rounded to
 float32 before the comparison (everything else compares exactly). Both are listed in
-``docs/haystack.md``.
+``docs/haystack.md``. The suites run against an in-memory store, a file, and a document
+store wrapping a core store object (``store=``, with the sqlite-vec dense backend).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from haystack.testing.document_store_async import (
 )
 
 from haystack_integrations.document_stores.ogma import OgmaDocumentStore
+from ogma.store import Store
 
 
 def _rounded(doc: Document) -> Document:
@@ -58,10 +60,14 @@ def _rounded(doc: Document) -> Document:
 
 
 class _OgmaStoreFixture:
-    @pytest.fixture(params=["memory", "file"])
+    @pytest.fixture(params=["memory", "file", "store-object"])
     def document_store(self, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator:
-        path = ":memory:" if request.param == "memory" else str(tmp_path_factory.mktemp("hs") / "docs.db")
-        store = OgmaDocumentStore(path)
+        """A new store per test: in memory, in a file, and wrapping a core store object (``store=``)."""
+        if request.param == "store-object":
+            store = OgmaDocumentStore(store=Store(str(tmp_path_factory.mktemp("hs") / "docs.db"), backend="sqlite-vec"))
+        else:
+            path = ":memory:" if request.param == "memory" else str(tmp_path_factory.mktemp("hs") / "docs.db")
+            store = OgmaDocumentStore(path)
         yield store
         store.close()
 

@@ -258,3 +258,38 @@ def test_pipeline_yaml_round_trip(store: OgmaDocumentStore) -> None:
     assert loaded.run(inputs) == expected
     assert _ids(expected["retriever"])
     loaded.get_component("retriever").document_store.close()
+
+
+def test_documents_with_only_content_or_only_an_embedding() -> None:
+    """Content-only documents are found by BM25, embedding-only ones by embedding search; hybrid finds both."""
+    store = OgmaDocumentStore()
+    store.write_documents(
+        [
+            Document(id="text", content="purring cats and sleepy dogs"),
+            Document(id="vector", embedding=[1.0, 0.0, 0.0], meta={"kind": "image"}),
+            Document(id="both", content="cats chase mice", embedding=[0.0, 1.0, 0.0]),
+        ]
+    )
+    assert {d.id: (d.content, d.embedding) for d in store.filter_documents()} == {
+        "text": ("purring cats and sleepy dogs", None),
+        "vector": (None, [1.0, 0.0, 0.0]),
+        "both": ("cats chase mice", [0.0, 1.0, 0.0]),
+    }
+    assert _ids(OgmaBM25Retriever(document_store=store).run(query="cats")) in (["text", "both"], ["both", "text"])
+    assert _ids(OgmaEmbeddingRetriever(document_store=store).run(query_embedding=[0.9, 0.1, 0.0])) == ["vector", "both"]
+    hybrid = OgmaHybridRetriever(document_store=store).run(query="cats", query_embedding=[0.9, 0.1, 0.0])
+    assert set(_ids(hybrid)) == {"text", "vector", "both"}
+    no_content = {"field": "content", "operator": "==", "value": None}
+    assert [d.id for d in store.filter_documents(no_content)] == ["vector"]
+    store.close()
+
+
+def test_pipeline_run_async_uses_run_async(store: OgmaDocumentStore) -> None:
+    vector = _documents()[4].embedding
+    pipeline = Pipeline()
+    pipeline.add_component("hybrid", OgmaHybridRetriever(document_store=store, top_k=2))
+    pipeline.add_component("bm25", OgmaBM25Retriever(document_store=store, top_k=2))
+    inputs = {"hybrid": {"query": "capital of France", "query_embedding": vector}, "bm25": {"query": "France"}}
+    expected = pipeline.run(inputs)
+    assert asyncio.run(pipeline.run_async(inputs)) == expected
+    assert _ids(expected["hybrid"])[0] == _ids(expected["bm25"])[0] == "d4"

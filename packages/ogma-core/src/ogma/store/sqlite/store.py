@@ -669,6 +669,7 @@ class Store:
         return found
 
     def _embeddings(self, conn: Connection, rowids: Sequence[int]) -> dict[int, FloatArray]:
+        self._refresh_config(conn)  # another Store on this file may have written the first vectors
         if self.config.dim is None or not rowids:
             return {}
         return fetch_vectors(conn, self._codec(), rowids)

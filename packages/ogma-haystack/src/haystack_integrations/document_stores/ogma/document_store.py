@@ -233,7 +233,15 @@ class OgmaDocumentStore:
                     "store sparse vectors. Drop it, or use OgmaBM25Retriever / OgmaHybridRetriever for lexical search"
                 )
             if doc.embedding is not None:
-                size = len(_check_embedding(doc.embedding, f"documents[{i}].embedding"))
+                # Cheap checks here; the values themselves are checked by the core in one numpy pass
+                # (and diagnosed per document only when that fails, see _diagnose).
+                if isinstance(doc.embedding, str | bytes) or not isinstance(doc.embedding, Sequence | np.ndarray):
+                    raise ValueError(
+                        f"documents[{i}].embedding must be a list of floats, got {type(doc.embedding).__name__}"
+                    )
+                size = len(doc.embedding)
+                if size == 0:
+                    raise ValueError(f"documents[{i}].embedding is empty; give a list of floats or None")
                 if first is None:
                     first = (i, size)
                 elif size != first[1]:
@@ -269,13 +277,13 @@ class OgmaDocumentStore:
         if not isinstance(policy, DuplicatePolicy):
             raise ValueError(f"policy must be a DuplicatePolicy, got {policy!r}")
         on_conflict = _POLICIES[policy]
-        docs = self._dedupe(docs, on_conflict)
+        origin = self._dedupe(docs, on_conflict)  # positions in ``documents`` of the documents to write
+        deduplicated = len(origin) < len(docs)
+        docs = [docs[i] for i in origin]
         if not docs:
             return 0
         texts = [d.content for d in docs]
-        embeddings: Any = [None if d.embedding is None else [float(v) for v in d.embedding] for d in docs]
-        if all(row is not None for row in embeddings):
-            embeddings = np.asarray(embeddings, dtype=np.float32)
+        embeddings = [d.embedding for d in docs]  # None rows: documents without a vector (core contract)
         try:
             written = self._store.add(
                 texts,  # type: ignore[arg-type]  # None: a document without content (core contract)
@@ -293,19 +301,23 @@ class OgmaDocumentStore:
             error.ids = list(exc.ids)
             raise error from exc
         except ogma.errors.StoreMismatchError as exc:
-            raise ogma.errors.StoreMismatchError(f"{self._dimension_culprit(docs)}: {exc}") from exc
+            raise ogma.errors.StoreMismatchError(f"{self._dimension_culprit(docs, origin)}: {exc}") from exc
         except (TypeError, ValueError) as exc:
             if type(exc) not in (TypeError, ValueError):
                 raise
+            _diagnose(docs, origin, exc)
+            where = "the i-th document left after repeated ids" if deduplicated else "documents[i]"
             raise type(exc)(
-                f"write_documents: {exc} (texts[i], metadatas[i], ids[i] and embeddings[i] are documents[i].content, "
-                ".meta, .id and .embedding)"
+                f"write_documents: {exc} (texts[i], metadatas[i], ids[i] and embeddings[i] are the content, meta, id "
+                f"and embedding of {where})"
             ) from exc
         return len(written)
 
-    def _dedupe(self, docs: list[Document], on_conflict: OnConflict) -> list[Document]:
-        by_id: dict[str, Document] = {}
-        for doc in docs:
+    @staticmethod
+    def _dedupe(docs: list[Document], on_conflict: OnConflict) -> list[int]:
+        """Positions of the documents to write: each id once (the first with SKIP, the last with OVERWRITE)."""
+        by_id: dict[str, int] = {}
+        for i, doc in enumerate(docs):
             if doc.id in by_id and on_conflict == "fail":
                 error = OgmaDuplicateDocumentError(
                     f"id {doc.id!r:.80} appears more than once in documents; nothing was written. Give each document "
@@ -314,12 +326,12 @@ class OgmaDocumentStore:
                 error.ids = [doc.id]
                 raise error
             if doc.id not in by_id or on_conflict == "replace":
-                by_id[doc.id] = doc
+                by_id[doc.id] = i
         return list(by_id.values())
 
-    def _dimension_culprit(self, docs: list[Document]) -> str:
+    def _dimension_culprit(self, docs: list[Document], origin: list[int]) -> str:
         dim = self._store.dim
-        for i, doc in enumerate(docs):
+        for i, doc in zip(origin, docs):
             if doc.embedding is not None and dim is not None and len(doc.embedding) != dim:
                 return f"documents[{i}].embedding has {len(doc.embedding)} values, this store holds {dim}-d vectors"
         return "an embedding has the wrong dimension"
@@ -392,7 +404,7 @@ class OgmaDocumentStore:
 
     @staticmethod
     def _to_haystack(doc: OgmaDocument | Hit, score: float | None = None) -> Document:
-        embedding = None if doc.embedding is None else [float(v) for v in doc.embedding]
+        embedding = None if doc.embedding is None else doc.embedding.tolist()
         return Document(id=doc.id, content=doc.text, meta=doc.metadata, embedding=embedding, score=score)
 
     def get_metadata_fields_info(self) -> dict[str, dict[str, str]]:
@@ -648,6 +660,16 @@ class OgmaDocumentStore:
 
     def __repr__(self) -> str:
         return f"OgmaDocumentStore(path={self.path!r}, store={self._store!r})"
+
+
+def _diagnose(docs: list[Document], origin: list[int], exc: Exception) -> None:
+    """After the core refused a batch: raise the precise error of the first bad embedding, if one is."""
+    for i, doc in zip(origin, docs):
+        if doc.embedding is not None:
+            try:
+                _check_embedding(doc.embedding, f"documents[{i}].embedding")
+            except (TypeError, ValueError) as precise:
+                raise precise from exc
 
 
 def _scale_cosine(score: float) -> float:
