@@ -138,6 +138,23 @@ def test_documents_without_content(tiny_model_dir: Path, caplog: pytest.LogCaptu
     assert OgmaDocumentEmbedder(model="not/loaded").run(only_empty)["documents"] == only_empty
 
 
+def test_documents_without_content_in_an_ogma_document_store(tiny_model_dir: Path) -> None:
+    """Embedded from a meta value, a content-less Document is stored with a vector and found by it."""
+    from haystack_integrations.components.retrievers.ogma import OgmaEmbeddingRetriever
+    from haystack_integrations.document_stores.ogma import OgmaDocumentStore
+
+    docs = [
+        Document(id="titled", content=None, meta={"title": "cats purr"}),
+        Document(id="text", content="paris is the capital city of france"),
+    ]
+    embedded = OgmaDocumentEmbedder(model=tiny_model_dir, meta_fields_to_embed=["title"]).run(docs)["documents"]
+    store = OgmaDocumentStore()
+    assert store.write_documents(embedded) == 2
+    query = OgmaTextEmbedder(model=tiny_model_dir).run("cats purr")["embedding"]
+    found = OgmaEmbeddingRetriever(store, top_k=1).run(query_embedding=query)["documents"]
+    assert [(d.id, d.content) for d in found] == [("titled", None)]
+
+
 def test_empty_list(tiny_model_dir: Path) -> None:
     assert OgmaDocumentEmbedder(model=tiny_model_dir).run([]) == {"documents": []}
 
