@@ -286,7 +286,7 @@ class OgmaDocumentStore:
         embeddings = [d.embedding for d in docs]  # None rows: documents without a vector (core contract)
         try:
             written = self._store.add(
-                texts,  # type: ignore[arg-type]  # None: a document without content (core contract)
+                texts,  # None: a document without content (core contract)
                 [dict(d.meta) for d in docs],
                 [d.id for d in docs],
                 embeddings,
