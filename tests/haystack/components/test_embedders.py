@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 from haystack import Document, Pipeline
-from haystack.utils import ComponentDevice
+from haystack.utils import ComponentDevice, Device, DeviceMap
 
 from haystack_integrations.components.embedders.ogma import OgmaDocumentEmbedder, OgmaTextEmbedder
 from ogma import TextEncoder
@@ -248,6 +248,9 @@ def test_device_strings_and_unusable_devices() -> None:
         OgmaTextEmbedder(device="gpu")
     with pytest.raises(TypeError, match="device must be"):
         OgmaTextEmbedder(device=0)  # type: ignore[arg-type]
+    device_map = ComponentDevice.from_multiple(DeviceMap({"layer": Device.cpu()}))
+    with pytest.raises(ValueError, match="not a device map"):
+        OgmaTextEmbedder(device=device_map)
 
 
 @pytest.mark.parametrize(
