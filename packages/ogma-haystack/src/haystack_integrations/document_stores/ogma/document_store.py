@@ -39,7 +39,6 @@ from haystack_integrations.document_stores.ogma.errors import OgmaDuplicateDocum
 from haystack_integrations.document_stores.ogma.filters import convert_filters
 from ogma.store import Store
 from ogma.store.document import Document as OgmaDocument
-from ogma.store.filters import predicate
 from ogma.store.protocol import OnConflict, StoreProtocol
 from ogma.types import Hit
 
@@ -396,11 +395,7 @@ class OgmaDocumentStore:
             OgmaFilterError: The filter is malformed or cannot be expressed.
         """
         where = convert_filters(filters)
-        if where is None:
-            return [self._to_haystack(d) for d in self._store.iter_documents(include_embeddings=True)]
-        test = predicate(where)
-        ids = [d.id for d in self._store.iter_documents() if test(d.metadata, id=d.id, content=d.text)]
-        return [self._to_haystack(d) for d in self._store.get(ids, include_embeddings=True)] if ids else []
+        return [self._to_haystack(d) for d in self._store.iter_documents(filter=where, include_embeddings=True)]
 
     @staticmethod
     def _to_haystack(doc: OgmaDocument | Hit, score: float | None = None) -> Document:
