@@ -108,6 +108,8 @@ class OgmaRetriever(BaseRetriever):
         filter: dict[str, Any] | None = None,
         mode: Mode | None = None,
     ) -> list[Document]:
+        if not isinstance(query, str):
+            raise TypeError(f"query must be a str, got {type(query).__name__}")
         search_mode = mode or self.mode
         vector = None
         if self.embedding is not None and search_mode != "lexical":
