@@ -2,10 +2,10 @@
 
 The vectors are precomputed once per run (a seeded random projection of hashed word
 counts: cheap, deterministic, and text-dependent, so queries find their documents), the
-SQLite original is built from them, migrated with ``ogma migrate``'s core, and every
-query must return the same ids in the same order: dense float32, binary with float
-rescoring, and lexical. Skipped when the dataset is not beside the clone (or at
-``$OGMA_NANO_DBPEDIA``).
+SQLite original is built from them, migrated with ``ogma migrate``'s core to another
+SQLite file and to Milvus Lite, and every query must return the same ids in the same
+order: dense float32, binary with float rescoring, and (SQLite to SQLite) lexical.
+Skipped when the dataset is not beside the clone (or at ``$OGMA_NANO_DBPEDIA``).
 """
 
 from __future__ import annotations
@@ -22,6 +22,9 @@ from ogma.evaluate import load_beir
 from ogma.store import Store
 from ogma.store.migrate import copy_store, destination_options
 from ogma.store.uri import open_store
+from tests.helpers.milvus_lite import milvus_lite_db, new_collection, requires_milvus_lite
+
+__all__ = ["milvus_lite_db"]  # the session fixture, imported for pytest
 
 NANO = Path(
     os.environ.get("OGMA_NANO_DBPEDIA") or Path(__file__).resolve().parents[3].parent / "shared/datasets/nano-dbpedia"
@@ -51,23 +54,37 @@ def dataset() -> tuple[list[str], list[str], np.ndarray, list[str], np.ndarray]:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("destination", ["sqlite", pytest.param("milvus-lite", marks=requires_milvus_lite)])
 @pytest.mark.parametrize("precision", ["float32", "binary"])
 def test_migrated_store_answers_like_the_original(
-    tmp_path: Path, dataset: tuple[list[str], list[str], np.ndarray, list[str], np.ndarray], precision: str
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    dataset: tuple[list[str], list[str], np.ndarray, list[str], np.ndarray],
+    precision: str,
+    destination: str,
 ) -> None:
     ids, texts, vectors, queries, query_vectors = dataset
+    if destination == "sqlite":
+        uri = str(tmp_path / "dst.db")
+    else:
+        uri = f"milvus-lite://{request.getfixturevalue('milvus_lite_db')}?collection={new_collection()}"
+        # Milvus Lite 2.5.1 fails to upsert ids with an apostrophe (111 of the 5,000 here; see
+        # test_migrate.py::test_ids_with_apostrophes_to_milvus_lite): both stores go without them.
+        keep = [i for i, doc_id in enumerate(ids) if "'" not in doc_id]
+        ids, texts, vectors = [ids[i] for i in keep], [texts[i] for i in keep], vectors[keep]
     with Store(tmp_path / "src.db", dim=DIM, precision=precision, show_progress=False) as src:  # type: ignore[arg-type]
         src.add(texts, [{"n": i % 7} for i in range(len(ids))], ids, embeddings=vectors)
         options = destination_options(src)
-        with open_store(str(tmp_path / "dst.db"), options.pop("encoder", None), **options) as dst:
+        with open_store(uri, options.pop("encoder", None), **options) as dst:
             assert copy_store(src, dst, batch_size=1000, show_progress=False) == len(ids)
             for query, vector in zip(queries, query_vectors, strict=True):
                 want = src.search(vector=vector, k=10)
                 got = dst.search(vector=vector, k=10)
                 assert [h.id for h in got] == [h.id for h in want], query
                 np.testing.assert_allclose([h.score for h in got], [h.score for h in want], rtol=1e-5, atol=1e-6)
-                lexical = [h.id for h in src.search(query, k=10, mode="lexical")]
-                assert [h.id for h in dst.search(query, k=10, mode="lexical")] == lexical
+                if destination == "sqlite":  # Milvus' BM25 is its own (see docs/scale.md)
+                    lexical = [h.id for h in src.search(query, k=10, mode="lexical")]
+                    assert [h.id for h in dst.search(query, k=10, mode="lexical")] == lexical
             filtered = src.search(vector=query_vectors[0], k=10, filter={"n": 3})
             assert [h.id for h in dst.search(vector=query_vectors[0], k=10, filter={"n": 3})] == [
                 h.id for h in filtered

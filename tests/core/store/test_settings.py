@@ -11,15 +11,32 @@ from ogma.errors import StoreError
 from ogma.store import Store
 from ogma.store.protocol import StoreProtocol
 from ogma.store.settings import RESERVED_SETTING_KEYS
+from tests.helpers.milvus_lite import milvus_lite_db, open_milvus, requires_milvus_lite
 
-StoreFactory = Callable[[Path], StoreProtocol]
+__all__ = ["milvus_lite_db"]  # the session fixture, imported for pytest
 
-BACKENDS: dict[str, StoreFactory] = {"sqlite": lambda root: Store(root / "s.db", dim=2)}
+StoreFactory = Callable[[pytest.FixtureRequest, Path], StoreProtocol]
 
 
-@pytest.fixture(params=sorted(BACKENDS))
+def _milvus(request: pytest.FixtureRequest, tmp_path: Path) -> StoreProtocol:
+    store: StoreProtocol = open_milvus(request.getfixturevalue("milvus_lite_db"), dim=2)
+    return store
+
+
+BACKENDS: dict[str, StoreFactory] = {
+    "sqlite": lambda request, root: Store(root / "s.db", dim=2),
+    "milvus-lite": _milvus,
+}
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("sqlite"),
+        pytest.param("milvus-lite", marks=requires_milvus_lite),
+    ]
+)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> StoreProtocol:
-    opened = BACKENDS[request.param](tmp_path)
+    opened = BACKENDS[request.param](request, tmp_path)
     request.addfinalizer(opened.close)
     return opened
 
@@ -63,6 +80,21 @@ def test_bad_keys(store: StoreProtocol, key: object, error: type[Exception]) -> 
 def test_bad_value(store: StoreProtocol) -> None:
     with pytest.raises(TypeError, match="value"):
         store.write_setting_once("app.n", 3)  # type: ignore[arg-type]
+
+
+@requires_milvus_lite
+def test_milvus_settings_persist_and_go_with_the_collection(milvus_lite_db: Path) -> None:
+    from ogma.store.milvus import MilvusStore
+
+    store = open_milvus(milvus_lite_db, dim=2)
+    assert store.write_setting_once("app.owner", "docs")
+    store.close()
+    with MilvusStore(str(milvus_lite_db), store.collection) as again:
+        assert again.read_setting("app.owner") == "docs"
+        again.drop()
+        assert again.read_setting("app.owner") is None
+    with pytest.raises(StoreError, match="too long to keep settings"):
+        MilvusStore(str(milvus_lite_db), "c" * 250, dim=2).read_setting("k")
 
 
 def test_settings_persist_and_read_only_refuses(tmp_path: Path) -> None:

@@ -25,7 +25,6 @@ Example:
 
 from __future__ import annotations
 
-import importlib
 import os
 import re
 from dataclasses import dataclass
@@ -136,19 +135,30 @@ def parse_store_uri(uri: str | os.PathLike[str]) -> StoreURI:
 def store_uri(store: Any) -> str | None:
     """The URI that reopens ``store``, or ``None`` when the store cannot describe itself.
 
-    SQLite stores are named by their path; other backends by their ``uri`` attribute.
+    SQLite stores are named by their path, Milvus stores by a ``milvus://`` or
+    ``milvus-lite://`` URI (never with the token); other backends cannot describe themselves.
 
     Example:
         >>> from ogma.store import Store
         >>> store_uri(Store(":memory:"))
         ':memory:'
     """
+    from ogma.store.milvus.store import MilvusStore  # imports no pymilvus until a store connects
     from ogma.store.sqlite.store import Store
 
     if isinstance(store, Store):
         return store.path
-    value = getattr(store, "uri", None)
-    return value if isinstance(value, str) and value else None
+    if isinstance(store, MilvusStore):
+        return _milvus_uri(store.uri, store.collection)
+    return None
+
+
+def _milvus_uri(address: str, collection: str) -> str:
+    parts = urlsplit(address)
+    if parts.scheme in ("http", "https", "tcp", "grpc") and parts.hostname:
+        secure = "?secure=true" if parts.scheme == "https" else ""
+        return f"milvus://{parts.netloc}/{collection}{secure}"
+    return f"milvus-lite://{address}?collection={collection}"
 
 
 def open_store(uri: str | os.PathLike[str], encoder: Any = None, **options: Any) -> StoreProtocol:
@@ -173,9 +183,9 @@ def open_store(uri: str | os.PathLike[str], encoder: Any = None, **options: Any)
         from ogma.store.sqlite.store import Store
 
         return Store(parsed.location, encoder, **options)
-    milvus = importlib.import_module("ogma.store.milvus")  # raises MissingExtraError without pymilvus
+    from ogma.store.milvus.store import MilvusStore  # raises MissingExtraError without pymilvus on connecting
+
     token = os.environ.get(TOKEN_ENV) if parsed.backend == "milvus" else None
     if token:
         options.setdefault("token", token)
-    store: StoreProtocol = milvus.MilvusStore(parsed.location, encoder, collection=parsed.collection, **options)
-    return store
+    return MilvusStore(parsed.location, parsed.collection or "ogma", encoder, **options)
