@@ -10,7 +10,10 @@ from llama_index.core.vector_stores.types import VectorStoreQuery, VectorStoreQu
 
 from llama_index.vector_stores.ogma import OgmaVectorStore
 from ogma import Store
+from tests.helpers.milvus_lite import milvus_lite_db, open_milvus, requires_milvus_lite
 from tests.helpers.proxy_store import ProxyStore
+
+__all__ = ["milvus_lite_db"]  # the session fixture, imported for pytest
 
 
 def _nodes() -> list[TextNode]:
@@ -65,3 +68,18 @@ def test_store_argument_errors(tmp_path: Path) -> None:
         OgmaVectorStore(store={})  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="either an open store= or a path"):
         OgmaVectorStore(tmp_path / "x.db", store=ProxyStore())
+
+
+@requires_milvus_lite
+def test_milvus_store_argument_and_uri_round_trip(milvus_lite_db: Path) -> None:
+    backend = open_milvus(milvus_lite_db, precision="binary")
+    vs = OgmaVectorStore(store=backend)
+    vs.add(_nodes())
+    assert vs.query(VectorStoreQuery(query_embedding=[0.9, 0.1], similarity_top_k=1)).ids == ["p"]
+    data = vs.to_dict()
+    assert data["path"] == f"milvus-lite://{milvus_lite_db}?collection={backend.collection}"
+    vs.close()
+    again = OgmaVectorStore.from_dict(data)
+    assert again.client.count() == 2
+    assert again.query(VectorStoreQuery(query_embedding=[0.1, 0.9], similarity_top_k=1)).ids == ["c"]
+    again.close()

@@ -9,6 +9,11 @@ import pytest
 
 from ogma.cli import main
 from ogma.store import Store
+from ogma.store.migrate import source_config
+from ogma.store.uri import open_store
+from tests.helpers.milvus_lite import milvus_lite_db, new_collection, requires_milvus_lite
+
+__all__ = ["milvus_lite_db"]  # the session fixture, imported for pytest
 
 
 def _source(path: Path, n: int = 30) -> None:
@@ -69,3 +74,27 @@ def test_destination_of_another_dimension(tmp_path: Path, capsys: pytest.Capture
         b.add(["x"], embeddings=np.ones((1, 4), dtype=np.float32))
     assert main(["migrate", str(tmp_path / "a.db"), str(tmp_path / "b.db"), "--resume"]) == 2
     assert "ogma migrate: error:" in capsys.readouterr().err
+
+
+@requires_milvus_lite
+def test_migrate_to_milvus_lite(tmp_path: Path, milvus_lite_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _source(tmp_path / "a.db")
+    uri = f"milvus-lite://{milvus_lite_db}?collection={new_collection()}"
+    assert main(["migrate", str(tmp_path / "a.db"), uri, "-q"]) == 0
+    with Store(tmp_path / "a.db") as a, open_store(uri) as m:
+        assert m.count() == 30 and source_config(m) == source_config(a)
+        q = np.random.default_rng(1).normal(size=8).astype(np.float32)
+        assert [h.id for h in m.search(vector=q, k=5)] == [h.id for h in a.search(vector=q, k=5)]
+    # back to a new SQLite file
+    assert main(["migrate", uri, str(tmp_path / "back.db"), "-q"]) == 0
+    with Store(tmp_path / "back.db") as back:
+        assert back.count() == 30 and back.precision == "binary"
+    # an int8 store needs a precision Milvus has
+    with Store(tmp_path / "i8.db", dim=8, precision="int8") as i8:
+        i8.add(["x"], embeddings=np.ones((1, 8), dtype=np.float32))
+    other = f"milvus-lite://{milvus_lite_db}?collection={new_collection()}"
+    capsys.readouterr()
+    assert main(["migrate", str(tmp_path / "i8.db"), other]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "int8, which Milvus 2.5 does not have; pass --precision binary" in err
+    assert main(["migrate", str(tmp_path / "i8.db"), other, "--precision", "binary", "-q"]) == 0

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from ogma.store import Store
-from ogma.store.uri import StoreURI, open_store, parse_store_uri, store_uri
+from ogma.store.uri import StoreURI, _milvus_uri, open_store, parse_store_uri, store_uri
+from tests.helpers.milvus_lite import requires_milvus_lite
 
 
 @pytest.mark.parametrize(
@@ -67,3 +68,34 @@ def test_open_sqlite_and_describe(tmp_path: Path) -> None:
         assert store.dim == 3
         assert store_uri(store) == f"{tmp_path}/n.db"
     assert store_uri(object()) is None
+
+
+@requires_milvus_lite
+def test_milvus_uris_open_and_describe_milvus_stores(tmp_path: Path) -> None:
+    from ogma.store.milvus import MilvusStore
+
+    uri = f"milvus-lite://{tmp_path}/m.db?collection=notes"
+    with open_store(uri, dim=3, precision="binary") as store:
+        assert isinstance(store, MilvusStore)
+        assert (store.uri, store.collection, store.precision) == (f"{tmp_path}/m.db", "notes", "binary")
+        assert store_uri(store) == uri
+    assert _milvus_uri("http://db.example:19530", "notes") == "milvus://db.example:19530/notes"
+    assert _milvus_uri("https://db.example:443", "n") == "milvus://db.example:443/n?secure=true"
+    assert parse_store_uri(_milvus_uri("https://db.example:443", "n")) == StoreURI(
+        "milvus", "https://db.example:443", "n"
+    )
+
+
+def test_milvus_token_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    import ogma.store.milvus.store as milvus_store
+
+    seen: dict[str, object] = {}
+
+    class Recorder:
+        def __init__(self, uri: str, collection: str, encoder: object = None, **options: object) -> None:
+            seen.update(uri=uri, collection=collection, **options)
+
+    monkeypatch.setattr(milvus_store, "MilvusStore", Recorder)
+    monkeypatch.setenv("MILVUS_TOKEN", "user:secret")
+    open_store("milvus://db.example/notes", dim=4)
+    assert seen == {"uri": "http://db.example:19530", "collection": "notes", "token": "user:secret", "dim": 4}

@@ -83,6 +83,11 @@ def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     with open_store(args.src, show_progress=False, **src_options) as source:
         options = destination_options(source, precision=args.precision)
+        if dst_uri.backend != "sqlite" and options["precision"] == "int8":
+            raise ValueError(
+                "SRC's index precision is int8, which Milvus 2.5 does not have; pass --precision binary "
+                "(Hamming candidates, rescored) or --precision float32 (the float vectors are copied either way)"
+            )
         encoder = options.pop("encoder", None)
         with open_store(args.dst, encoder, show_progress=False, **options) as destination:
             on_conflict: OnConflict | None = "skip" if args.resume else "replace" if args.replace else None
