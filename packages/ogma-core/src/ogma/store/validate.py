@@ -310,6 +310,12 @@ def check_store_texts(texts: Any) -> list[str | None]:
     if isinstance(texts, (str, bytes)) or not isinstance(texts, Sequence):
         check_texts(texts)  # raises the error for a single string or a non-sequence
     items = list(texts)
+    if all(type(text) is str for text in items):  # the common case: no None, no subclasses
+        check_unicode_texts(items, "texts")  # all str
+        longest = max(range(len(items)), key=lambda i: len(items[i]), default=None)
+        if longest is not None:
+            check_size(items[longest], f"texts[{longest}]")
+        return items
     present: list[str] = []
     for index, text in enumerate(items):
         if text is None:
