@@ -74,4 +74,5 @@ def connect(uri: str, token: str | None) -> Any:
     except ImportError as exc:
         raise missing_extra("milvus-lite", "milvus", "MilvusStore with a local .db file") from exc
     except Exception as exc:
-        raise StoreError(f"cannot connect to Milvus at {uri!r}: {exc}") from exc
+        hint = " (a Milvus Lite file serves one process at a time; is another one using it?)" if is_lite(uri) else ""
+        raise StoreError(f"cannot connect to Milvus at {uri!r}: {exc}{hint}") from exc

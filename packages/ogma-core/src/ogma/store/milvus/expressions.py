@@ -35,7 +35,7 @@ from collections.abc import Mapping
 from typing import Any, Final, TypeAlias
 
 from ogma.errors import FilterError
-from ogma.store.filters import _CONTENT_PATH, _ID_PATH, _And, _Cond, _Node, _Not, _parse_top, _Pattern
+from ogma.store.filters import CONTENT_PATH, ID_PATH, And, Condition, Node, Not, Pattern, parse_filter
 from ogma.store.milvus.facets import (
     NON_EMPTY_TYPES,
     NON_NULL_TYPES,
@@ -136,9 +136,9 @@ class _Target:
     def __init__(self, path: tuple[str, ...]) -> None:
         self.column: str | None = None
         self.guard: Expression = True  # the document has this reserved field
-        if path == _ID_PATH:
+        if path == ID_PATH:
             self.column = "id"
-        elif path == _CONTENT_PATH:
+        elif path == CONTENT_PATH:
             self.column = "text"
             self.guard = "has_text == true"
         else:
@@ -165,13 +165,13 @@ class _Target:
 
 
 class _Compiler:
-    def node(self, node: _Node, negated: bool) -> Expression:
-        if isinstance(node, _Cond):
+    def node(self, node: Node, negated: bool) -> Expression:
+        if isinstance(node, Condition):
             return self.condition(node, negated)
-        if isinstance(node, _Not):
+        if isinstance(node, Not):
             return self.node(node.child, not negated)
         parts = [self.node(child, negated) for child in node.children]
-        conjunction = isinstance(node, _And) != negated
+        conjunction = isinstance(node, And) != negated
         return _and(parts) if conjunction else _or(parts)
 
     # -- equality ---------------------------------------------------------
@@ -232,7 +232,7 @@ class _Compiler:
                 parts.append(_and([target.guard, f"{target.val()} like {literal(pattern)}"]))
         return _or(parts)
 
-    def like(self, target: _Target, op: str, pattern: _Pattern, negated: bool) -> Expression:
+    def like(self, target: _Target, op: str, pattern: Pattern, negated: bool) -> Expression:
         fold = op == "$ilike"
         tokens = pattern.tokens
         literal_text = "".join(t[1:] for t in tokens if t[0] == "=")
@@ -268,7 +268,7 @@ class _Compiler:
             raise _cannot(op, f"pattern {text!r} escapes '%', '_' or '\\' before a trailing '%'")
         return _and([target.guard, f"{column} like {literal(text)}"])
 
-    def condition(self, cond: _Cond, negated: bool) -> Expression:
+    def condition(self, cond: Condition, negated: bool) -> Expression:
         target = _Target(cond.path)
         op, value = cond.op, cond.value
         if op == "$eq":
@@ -321,11 +321,11 @@ def compile_expression(filter: Mapping[str, Any] | None) -> Expression:
     """
     if not filter:
         return True if filter is None or isinstance(filter, Mapping) else _reject(filter)
-    return _Compiler().node(_parse_top(filter), False)
+    return _Compiler().node(parse_filter(filter), False)
 
 
 def _reject(filter: object) -> Expression:
-    _parse_top(filter)  # type: ignore[arg-type]  # raises the language's own error
+    parse_filter(filter)  # type: ignore[arg-type]  # raises the language's own error
     return True  # pragma: no cover
 
 

@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Final, Literal
 
 from ogma.errors import StoreError, StoreMismatchError
+from ogma.store.config import check_settings
 
 __all__ = [
     "DEFAULT_ANALYZER",
@@ -56,8 +57,9 @@ INDEX_TYPES: Final[dict[str, tuple[str, ...]]] = {
 }
 """Index types of the searched vector field, by precision (the first is the default).
 
-Milvus Lite (the embedded engine behind ``uri="./file.db"``) builds FLAT / BIN_FLAT
-indexes whatever is asked; HNSW, IVF_FLAT and BIN_IVF_FLAT need a Milvus server."""
+Milvus Lite 2.5 (the embedded engine behind ``uri="./file.db"``) accepts FLAT, IVF_FLAT and
+AUTOINDEX for float vectors and only BIN_FLAT for binary ones; HNSW, BIN_IVF_FLAT and a binary
+AUTOINDEX need a Milvus server (Milvus Lite refuses them, and the store says so)."""
 
 DEFAULT_ANALYZER: Final[dict[str, Any]] = {
     "tokenizer": "standard",
@@ -130,17 +132,14 @@ def check_compatible(found: MilvusConfig, *, model_id: str | None, dim: int | No
     Raises:
         StoreMismatchError: Naming the setting, both values and the fix.
     """
-    for label, asked, stored in (
-        ("model id", model_id, found.model_id),
-        ("dimension", dim, found.dim),
-        ("precision", precision, found.precision),
-    ):
-        if asked is not None and stored is not None and asked != stored:
-            raise StoreMismatchError(
-                f"this store was built with {label} {stored!r}, but {asked!r} was requested. "
-                f"Open it with the same settings ({label} {stored!r}), or use a new collection "
-                f"for {label} {asked!r}."
-            )
+    check_settings(
+        [
+            ("model id", model_id, found.model_id),
+            ("dimension", dim, found.dim),
+            ("precision", precision, found.precision),
+        ],
+        container="collection",
+    )
     if found.schema_version > SCHEMA_VERSION:
         raise StoreMismatchError(
             f"this collection has schema version {found.schema_version}, newer than this Ogma "

@@ -27,6 +27,7 @@ from tqdm.auto import tqdm
 
 from ogma.compress import normalize, quantize_binary, truncate
 from ogma.errors import DuplicateDocumentError, StoreError, StoreMismatchError
+from ogma.store.config import check_encoder_dim
 from ogma.store.document import Document
 from ogma.store.encoding import StoreEncoder, as_encoder
 from ogma.store.milvus import metadata as facts
@@ -182,13 +183,8 @@ class MilvusStore:
                     f"this collection was built with index_type {config.index_type!r}, but {index_type!r} was "
                     "requested; open it without index_type, or use a new collection"
                 )
-            known = (config.dim, config.full_dim)
-            if encoder is not None and encoder.dim is not None and config.dim is not None and encoder.dim not in known:
-                raise StoreMismatchError(
-                    f"this store holds {config.dim}-d vectors (model dimension {config.full_dim}), but the encoder "
-                    f"produces {encoder.dim}-d vectors. Open it with the encoder it was built with, or use a new "
-                    "collection."
-                )
+            encoder_dim = encoder.dim if encoder is not None else None
+            check_encoder_dim(config.dim, config.full_dim, encoder_dim, container="collection")
             self._client.load_collection(self.collection)
             return config
         full_dim = encoder.dim if encoder is not None else None
@@ -210,14 +206,16 @@ class MilvusStore:
 
     def _create(self, config: MilvusConfig) -> None:
         schema, index = build_schema(config)
+        self._client.create_collection(self.collection, schema=schema, consistency_level="Strong")
         try:
-            self._client.create_collection(
-                self.collection, schema=schema, index_params=index, consistency_level="Strong"
-            )
+            # the collection is empty, so its indexes are built at once: no need to poll
+            # for them (pymilvus would sleep 0.5 s per index)
+            self._client.create_index(self.collection, index, sync=False)
         except Exception as exc:
-            where = "Milvus Lite" if is_lite(self.uri) else "this Milvus server"
+            self._client.drop_collection(self.collection)
+            where = "Milvus Lite" if self._lite else "this Milvus server"
             raise StoreError(
-                f"{where} refused to create collection {self.collection!r} with index_type {config.index_type!r}: {exc}"
+                f"{where} refused index_type {config.index_type!r} for collection {self.collection!r}: {exc}"
             ) from exc
         self._client.load_collection(self.collection)
 
@@ -644,15 +642,21 @@ class MilvusStore:
         if not self._exists or count == 0 or not query.strip():
             return []
         limit = min(count, MAX_LIMIT)
-        found = self._client.search(
-            self.collection,
-            data=[query],
-            anns_field="sparse",
-            limit=limit,
-            filter=_and(expr, "has_text == true"),
-            search_params={"metric_type": "BM25"},
-            output_fields=["id"],
-        )[0]
+        try:
+            found = self._client.search(
+                self.collection,
+                data=[query],
+                anns_field="sparse",
+                limit=limit,
+                filter=_and(expr, "has_text == true"),
+                search_params={"metric_type": "BM25"},
+                output_fields=["id"],
+            )[0]
+        except Exception as exc:
+            # BM25 over a collection without any text divides by an average length of 0
+            if "Invalid sparse row" in str(exc) and self.count(filter={"$content": {"$empty": False}}) == 0:
+                return []
+            raise
         return [(h["id"], float(h["distance"])) for h in found if float(h["distance"]) > 0]
 
     def search(

@@ -786,7 +786,7 @@ class Store:
     def _filter(self, filter: Mapping[str, Any] | None) -> tuple[str | None, list[Any]]:
         if not filter:
             return None, []
-        from ogma.store.filters import compile_filter
+        from ogma.store.sqlite.filters import compile_filter
 
         sql, params = compile_filter(filter, column=f"{DOCUMENTS}.metadata")
         return sql, list(params)
