@@ -88,16 +88,32 @@ def query_vectors(n: int, count: int) -> np.ndarray:
     return np.stack(out)
 
 
-def scale_case(backend: str, n: int, queries: np.ndarray, workdir: Path) -> dict[str, Any]:
+def scale_case(
+    backend: str, n: int, queries: np.ndarray, workdir: Path, max_ingest_s: float | None = None
+) -> dict[str, Any]:
     from ogma.store.uri import open_store
 
     folder = Path(tempfile.mkdtemp(prefix=f"{backend}-{n}-", dir=workdir))
+    added = 0
+    progress: list[tuple[int, float]] = []
     try:
         with open_store(uri_for(backend, folder), dim=DIM, precision="binary", show_progress=False) as store:
             started = time.perf_counter()
             for start, vectors in chunks(n, BATCH):
                 ids = [f"d{i}" for i in range(start, start + len(vectors))]
                 store.add([f"document {i}" for i in range(start, start + len(vectors))], ids=ids, embeddings=vectors)
+                added += len(vectors)
+                progress.append((added, time.perf_counter() - started))
+                if max_ingest_s is not None and progress[-1][1] > max_ingest_s and added < n:
+                    print(f"{n:>9} {backend:<12} stopped after {added} rows in {progress[-1][1]:.0f} s", flush=True)
+                    return {
+                        "finished": False,
+                        "rows_added": added,
+                        "ingest_s": progress[-1][1],
+                        "ingest_rows_per_s": added / progress[-1][1],
+                        "progress_rows_s": progress,
+                        "top10": [],
+                    }
             ingest = time.perf_counter() - started
             if store.count() != n:
                 raise RuntimeError(f"{backend}: {store.count()} rows stored for {n}")
@@ -113,6 +129,8 @@ def scale_case(backend: str, n: int, queries: np.ndarray, workdir: Path) -> dict
         shutil.rmtree(folder, ignore_errors=True)
     latencies.sort()
     return {
+        "finished": True,
+        "progress_rows_s": progress,
         "ingest_s": ingest,
         "ingest_rows_per_s": n / ingest,
         "query_p50_ms": statistics.median(latencies),
@@ -122,22 +140,28 @@ def scale_case(backend: str, n: int, queries: np.ndarray, workdir: Path) -> dict
     }
 
 
-def run_scale(sizes: list[int], n_queries: int, workdir: Path) -> list[dict[str, Any]]:
+def run_scale(
+    sizes: list[int], n_queries: int, workdir: Path, max_ingest_s: float | None = None
+) -> list[dict[str, Any]]:
     rows = []
     for index, n in enumerate(sizes):
         queries = query_vectors(n, n_queries)
         order = BACKENDS if index % 2 == 0 else BACKENDS[::-1]
         cases = {}
         for backend in order:
-            cases[backend] = scale_case(backend, n, queries, workdir)
+            cases[backend] = scale_case(backend, n, queries, workdir, max_ingest_s)
             c = cases[backend]
+            if not c["finished"]:
+                continue
             print(
                 f"{n:>9} {backend:<12} ingest {c['ingest_rows_per_s']:8.0f} rows/s ({c['ingest_s']:.1f} s), "
                 f"query p50 {c['query_p50_ms']:.2f} ms p95 {c['query_p95_ms']:.2f} ms, "
                 f"{c['bytes_on_disk'] / 1e6:.0f} MB",
                 flush=True,
             )
-        same = sum(a == b for a, b in zip(cases["sqlite"]["top10"], cases["milvus-lite"]["top10"], strict=True))
+        finished = all(c["finished"] for c in cases.values())
+        pairs = zip(cases["sqlite"]["top10"], cases["milvus-lite"]["top10"], strict=True) if finished else []
+        same = sum(a == b for a, b in pairs) if finished else None
         for c in cases.values():
             del c["top10"]
         rows.append(
@@ -151,7 +175,8 @@ def run_scale(sizes: list[int], n_queries: int, workdir: Path) -> list[dict[str,
                 **cases,
             }
         )
-        print(f"{n:>9} same top-10 ids on both backends: {same} of {n_queries} queries", flush=True)
+        if finished:
+            print(f"{n:>9} same top-10 ids on both backends: {same} of {n_queries} queries", flush=True)
     return rows
 
 
@@ -224,6 +249,9 @@ def main() -> None:
     parser.add_argument("--data", type=Path, help="nano-dbpedia BEIR folder (quality part; skipped without it)")
     parser.add_argument("--skip-scale", action="store_true", help="run the quality part only")
     parser.add_argument("--workdir", type=Path, default=None, help="where the stores go (default: a temp folder)")
+    parser.add_argument(
+        "--max-ingest-s", type=float, default=None, help="stop a backend's ingest after this many seconds (recorded)"
+    )
     args = parser.parse_args()
 
     import pymilvus
@@ -244,7 +272,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="ogma-bench-milvus-", dir=args.workdir))
     try:
         if not args.skip_scale:
-            rows = run_scale([int(s) for s in args.sizes.split(",")], args.queries, work)
+            rows = run_scale([int(s) for s in args.sizes.split(",")], args.queries, work, args.max_ingest_s)
             kept = [r for r in result.get("scale", []) if r["n"] not in {row["n"] for row in rows}]
             result["scale"] = sorted(kept + rows, key=lambda r: r["n"])  # sizes run separately are kept
         if args.data is not None:
