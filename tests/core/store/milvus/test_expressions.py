@@ -51,7 +51,7 @@ def test_typed_comparisons_and_negations() -> None:
 
 
 def test_document_fields() -> None:
-    assert compile_expression({"$id": {"$in": ["a", "b"]}}) == 'id in ["a", "b"]'
+    assert compile_expression({"$id": {"$in": ["a", "b"]}}) == 'doc_id in ["a", "b"]'
     assert compile_expression({"$content": "x"}) == '(has_text == true and text == "x")'
     assert compile_expression({"$content": {"$ne": "x"}}) == '(has_text == false or text != "x")'
     assert compile_expression({"$content": {"$exists": False}}) == "has_text == false"

@@ -1,7 +1,7 @@
 """The core filter language compiled to Milvus boolean expressions.
 
 Filters are parsed by :mod:`ogma.store.filters` (the one language, shared by every
-backend) and compiled here against the document's columns (``id``, ``text`` with its
+backend) and compiled here against the document's columns (``doc_id``, ``text`` with its
 ``has_text`` flag) and its *facets* (:mod:`~ogma.store.milvus.facets`), which carry the
 JSON types that Milvus expressions cannot test.
 
@@ -24,7 +24,7 @@ Example:
     >>> compile_expression({"lang": "en"})
     'facets["6c616e67:v"] == "en"'
     >>> compile_expression({"lang": {"$ne": "en"}, "$id": {"$in": ["a", "b"]}})
-    '(facets["6c616e67:v"] != "en" and id in ["a", "b"])'
+    '(facets["6c616e67:v"] != "en" and doc_id in ["a", "b"])'
     >>> compile_expression({"$or": []})
     False
 """
@@ -137,7 +137,7 @@ class _Target:
         self.column: str | None = None
         self.guard: Expression = True  # the document has this reserved field
         if path == ID_PATH:
-            self.column = "id"
+            self.column = "doc_id"
         elif path == CONTENT_PATH:
             self.column = "text"
             self.guard = "has_text == true"
@@ -237,7 +237,7 @@ class _Compiler:
         tokens = pattern.tokens
         literal_text = "".join(t[1:] for t in tokens if t[0] == "=")
         if fold and target.column is not None and any("A" <= c <= "Z" or "a" <= c <= "z" for c in literal_text):
-            name = "$id" if target.column == "id" else "$content"
+            name = "$id" if target.column == "doc_id" else "$content"
             raise _cannot("$ilike", f"on {name} with ASCII letters in the pattern (only metadata keeps a lowered copy)")
         if fold and target.column is None:
             tokens = tuple("=" + ascii_lower(t[1:]) if t[0] == "=" else t for t in tokens)
@@ -282,7 +282,7 @@ class _Compiler:
         if op == "$nin":
             return self.in_(target, value, not negated)
         if op == "$exists":
-            if target.column == "id":
+            if target.column == "doc_id":
                 return bool(value) != negated
             kinds = TEXT_TYPES if target.column == "text" else TYPES
             return target.types(kinds, negated=value == negated)

@@ -2,7 +2,9 @@
 
 One collection holds one store. Its fields:
 
-* ``id`` -- ``VARCHAR`` primary key; ``text`` -- ``VARCHAR`` with an analyzer (``""``
+* ``id`` -- ``VARCHAR`` primary key: the document id with ``%`` and ``'`` percent-encoded
+  (:func:`~ogma.store.milvus.rows.key_of`); ``doc_id`` -- the document id as given;
+* ``text`` -- ``VARCHAR`` with an analyzer (``""``
   for a document without content) and ``has_text`` -- ``BOOL``;
 * ``metadata`` -- ``JSON``, returned as stored; ``facets`` -- ``JSON``, the typed filter
   index (:mod:`~ogma.store.milvus.facets`);
@@ -213,6 +215,7 @@ def build_schema(config: MilvusConfig) -> tuple[Any, Any]:
         raise StoreError("a collection needs the vector dimension")
     schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False, description=config.to_description())
     schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=MAX_VARCHAR)
+    schema.add_field("doc_id", DataType.VARCHAR, max_length=MAX_VARCHAR)
     schema.add_field(
         "text", DataType.VARCHAR, max_length=MAX_VARCHAR, enable_analyzer=True, analyzer_params=config.analyzer
     )

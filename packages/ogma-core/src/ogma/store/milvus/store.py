@@ -34,7 +34,15 @@ from ogma.store.milvus import metadata as facts
 from ogma.store.milvus import settings
 from ogma.store.milvus.client import check_uri, connect, is_lite
 from ogma.store.milvus.expressions import Expression, compile_expression, literal
-from ogma.store.milvus.rows import DOCUMENT_FIELDS, make_row, row_fields, to_document, vector_of, with_metadata
+from ogma.store.milvus.rows import (
+    DOCUMENT_FIELDS,
+    doc_id_of,
+    key_of,
+    make_row,
+    row_fields,
+    to_document,
+    with_metadata,
+)
 from ogma.store.milvus.schema import (
     MAX_VARCHAR,
     PRECISIONS,
@@ -221,7 +229,16 @@ class MilvusStore:
 
     @property
     def _exists(self) -> bool:
+        """Whether the collection exists (another store may have created it since this one opened)."""
+        if self.config.dim is None and self._client.has_collection(self.collection):
+            self._adopt()
         return self.config.dim is not None
+
+    def _adopt(self) -> None:
+        """Take the configuration of a collection that another store created."""
+        described = self._client.describe_collection(self.collection)
+        self.config = MilvusConfig.from_description(str(described.get("description", "")), self.collection)
+        self._client.load_collection(self.collection)
 
     @property
     def dim(self) -> int | None:
@@ -259,10 +276,8 @@ class MilvusStore:
         if self._exists:
             return
         with self._lock:
-            if self._client.has_collection(self.collection):  # another process was first
-                described = self._client.describe_collection(self.collection)
-                self.config = MilvusConfig.from_description(str(described.get("description", "")), self.collection)
-                self._client.load_collection(self.collection)
+            if self._client.has_collection(self.collection):  # another store was first
+                self._adopt()
                 return
             dim = int(vectors.shape[1])
             config = replace(self.config, dim=dim, full_dim=self.config.full_dim or dim)
@@ -306,12 +321,12 @@ class MilvusStore:
 
     def _rows_by_id(self, ids: Sequence[str], fields: list[str], expr: str = "") -> dict[str, dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}
-        unique = list(dict.fromkeys(ids))
+        unique = [key_of(i) for i in dict.fromkeys(ids)]
         for start in range(0, len(unique), _ID_CHUNK):
             chunk = unique[start : start + _ID_CHUNK]
             where = _and(f"id in {literal(chunk)}", expr)
             for row in self._query(where, fields, limit=len(chunk)):
-                found[row["id"]] = row
+                found[doc_id_of(row["id"])] = row
         return found
 
     def _selection(self, ids: Sequence[str] | None, filter: Mapping[str, Any] | None, verb: str) -> str | None:
@@ -377,7 +392,7 @@ class MilvusStore:
             raise ValueError(f"on_conflict must be one of {', '.join(map(repr, ON_CONFLICT))}, got {on_conflict!r}")
         if not items:
             return []
-        for name, values in (("texts", items), ("ids", doc_ids)):
+        for name, values in (("texts", items), ("ids", [key_of(i) for i in doc_ids])):
             for index, value in enumerate(values):
                 if value is not None and len(value) * 4 > MAX_VARCHAR and len(value.encode("utf-8")) > MAX_VARCHAR:
                     raise ValueError(
@@ -471,21 +486,22 @@ class MilvusStore:
         found = (
             list(self._rows_by_id(doc_ids, ["id"], expr))
             if doc_ids is not None
-            else [row["id"] for row in self._query(expr, ["id"])]
+            else [doc_id_of(row["id"]) for row in self._query(expr, ["id"])]
         )
         self._delete_ids(found)
         return len(found)
 
     def _delete_ids(self, ids: list[str]) -> None:
-        for start in range(0, len(ids), _ID_CHUNK):
-            self._client.delete(self.collection, filter=f"id in {literal(ids[start : start + _ID_CHUNK])}")
+        keys = [key_of(i) for i in ids]
+        for start in range(0, len(keys), _ID_CHUNK):
+            self._client.delete(self.collection, filter=f"id in {literal(keys[start : start + _ID_CHUNK])}")
 
     def delete_all(self, *, confirm: bool = False) -> int:
         """Delete every document (the collection and its settings stay); needs ``confirm=True``."""
         self._check_open()
         if confirm is not True:
             raise ValueError("delete_all() deletes every document: call it as delete_all(confirm=True)")
-        found = [row["id"] for row in self._query("", ["id"])]
+        found = [doc_id_of(row["id"]) for row in self._query("", ["id"])]
         self._delete_ids(found)
         return len(found)
 
@@ -543,15 +559,39 @@ class MilvusStore:
         rows = self._rows_by_id(wanted, fields)
         return [to_document(rows[i], include_embeddings) for i in wanted if i in rows]
 
-    def iter_documents(self, *, batch_size: int = 1000, include_embeddings: bool = False) -> Iterator[Document]:
-        """Every document in insertion order (a replaced document keeps its place)."""
+    def iter_documents(
+        self,
+        *,
+        filter: Mapping[str, Any] | None = None,
+        batch_size: int = 1000,
+        include_embeddings: bool = False,
+    ) -> Iterator[Document]:
+        """Every document (or those matching ``filter``) in insertion order; a replaced document keeps its place.
+
+        Milvus cannot order a query, so the matching ids and their insertion numbers are read
+        first (a few dozen bytes per document), then the documents in batches.
+
+        Args:
+            filter: A filter (see ``docs/filters.md``); ``None`` or ``{}`` yields every document.
+            batch_size: Documents read per query (>= 1).
+            include_embeddings: Attach the stored float32 vectors.
+
+        Raises:
+            TypeError: ``batch_size`` is not an integer.
+            ValueError: ``batch_size`` is below 1.
+            FilterError: The filter is malformed or cannot be expressed (raised here, before iterating).
+        """
         self._check_open()
         batch_size = check_count(batch_size, "batch_size")
-        return self._iter(batch_size, include_embeddings)
+        compiled = self._compile(filter)
+        return self._iter(batch_size, include_embeddings, compiled)
 
-    def _iter(self, batch_size: int, include_embeddings: bool) -> Iterator[Document]:
-        order = sorted(self._query("", ["id", "seq"]), key=lambda r: (int(r["seq"]), r["id"]))
-        ids = [r["id"] for r in order]
+    def _iter(self, batch_size: int, include_embeddings: bool, compiled: Expression) -> Iterator[Document]:
+        if compiled is False:
+            return
+        expr = "" if compiled is True else str(compiled)
+        order = sorted(self._query(expr, ["id", "seq"]), key=lambda r: (int(r["seq"]), r["id"]))
+        ids = [doc_id_of(r["id"]) for r in order]
         for start in range(0, len(ids), batch_size):
             yield from self.get(ids[start : start + batch_size], include_embeddings=include_embeddings)
 
@@ -615,7 +655,7 @@ class MilvusStore:
                 search_params=search_params(config.index_type, "COSINE", limit),
                 output_fields=["id"],
             )[0]
-            return [(h["id"], float(h["distance"])) for h in found]
+            return [(doc_id_of(h["id"]), float(h["distance"])) for h in found]
         limit = min(max(count, math.ceil(count * self.oversample)), MAX_LIMIT)
         bits = quantize_binary(unit[None, :])[0].tobytes()
         found = self._client.search(
@@ -627,14 +667,21 @@ class MilvusStore:
             search_params=search_params(config.index_type, "HAMMING", limit),
             output_fields=["id"],
         )[0]
-        ids = [h["id"] for h in found]
-        rows = self._rows_by_id(ids, ["id", "has_vector", "vector"])
-        scored: list[tuple[str, float]] = []
-        for doc_id in ids:
-            vector = vector_of(rows[doc_id]) if doc_id in rows else None
-            if vector is not None:
-                norm = float(np.linalg.norm(vector))
-                scored.append((doc_id, float(vector @ unit) / norm if norm else 0.0))
+        if not found:
+            return []
+        # rescoring runs in Milvus: an exact (FLAT) cosine search of the float vectors,
+        # restricted to the candidates, so no vector crosses the network
+        keys = [h["id"] for h in found]
+        rescored = self._client.search(
+            self.collection,
+            data=[unit.tolist()],
+            anns_field="vector",
+            limit=min(count, len(keys)),
+            filter=f"id in {literal(keys)}",
+            search_params={"metric_type": "COSINE", "params": {}},
+            output_fields=["id"],
+        )[0]
+        scored = [(doc_id_of(h["id"]), float(h["distance"])) for h in rescored]
         scored.sort(key=lambda item: (-item[1], item[0]))
         return scored[:count]
 
@@ -657,7 +704,7 @@ class MilvusStore:
             if "Invalid sparse row" in str(exc) and self.count(filter={"$content": {"$empty": False}}) == 0:
                 return []
             raise
-        return [(h["id"], float(h["distance"])) for h in found if float(h["distance"]) > 0]
+        return [(doc_id_of(h["id"]), float(h["distance"])) for h in found if float(h["distance"]) > 0]
 
     def search(
         self,
