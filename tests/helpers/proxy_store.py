@@ -44,8 +44,10 @@ class ProxyStore:
     def get(self, ids: Sequence[str], *, include_embeddings: bool = False) -> list[Document]:
         return self.__inner.get(ids, include_embeddings=include_embeddings)
 
-    def iter_documents(self, *, batch_size: int = 1000, include_embeddings: bool = False) -> Iterator[Document]:
-        return self.__inner.iter_documents(batch_size=batch_size, include_embeddings=include_embeddings)
+    def iter_documents(
+        self, *, filter: Mapping[str, Any] | None = None, batch_size: int = 1000, include_embeddings: bool = False
+    ) -> Iterator[Document]:
+        return self.__inner.iter_documents(filter=filter, batch_size=batch_size, include_embeddings=include_embeddings)
 
     def delete(self, ids: Sequence[str] | None = None, *, filter: Mapping[str, Any] | None = None) -> int:
         return self.__inner.delete(ids, filter=filter)

@@ -180,14 +180,12 @@ def test_sqlite_to_milvus_and_back(tmp_path: Path, milvus_lite_db: Path, precisi
 
 
 @requires_milvus_lite
-@pytest.mark.xfail(
-    strict=True,
-    reason="Milvus Lite 2.5.1 fails to upsert an id containing an apostrophe (internal error in its GetByIDs); "
-    "MilvusStore.add upserts, so such documents cannot be migrated to Milvus Lite yet",
-)
-def test_ids_with_apostrophes_to_milvus_lite(tmp_path: Path, milvus_lite_db: Path) -> None:
+def test_ids_with_apostrophes_and_line_breaks_to_milvus_lite(tmp_path: Path, milvus_lite_db: Path) -> None:
     uri = f"milvus-lite://{milvus_lite_db}?collection={new_collection()}"
+    ids = ["<dbpedia:Kid_'n_Play>", "50%", "two\nlines"]
     with Store(tmp_path / "src.db", dim=4) as src, open_store(uri, dim=4) as dst:
-        src.add(["Kid 'n Play"], ids=["<dbpedia:Kid_'n_Play>"], embeddings=np.ones((1, 4), dtype=np.float32))
+        src.add(["Kid 'n Play", "half", "x"], ids=ids, embeddings=np.eye(3, 4, dtype=np.float32))
         copy_store(src, dst, show_progress=False)
-        assert [d.id for d in dst.iter_documents()] == ["<dbpedia:Kid_'n_Play>"]
+        assert [d.id for d in dst.iter_documents()] == ids
+        assert copy_store(src, dst, on_conflict="replace", show_progress=False) == 3  # upserts of the same ids
+        assert dst.count() == 3
