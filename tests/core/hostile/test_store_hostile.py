@@ -110,7 +110,7 @@ CASES: list[Any] = [
     ),
     pytest.param(lambda s: s.add(["x"], ids=[b"\xff"], embeddings=ONE), TypeError, r"ids\[0\]", id="add-bytes-id"),
     pytest.param(
-        lambda s: s.add(["x", None], embeddings=np.ones((2, DIM))), TypeError, r"texts\[1\]", id="add-none-text"
+        lambda s: s.add(["x", 3.5], embeddings=np.ones((2, DIM))), TypeError, r"texts\[1\]", id="add-float-text"
     ),
     pytest.param(
         lambda s: s.add(["x", "y"], ids=["q", None], embeddings=np.ones((2, DIM))),

@@ -107,8 +107,8 @@ def test_metadata_never_injects_sql(store: Store) -> None:
 
 
 def test_validation_errors(store: Store) -> None:
-    with pytest.raises(TypeError, match=r"texts\[1\]"):
-        store.add(["ok", None])  # type: ignore[list-item]
+    with pytest.raises(TypeError, match=r"texts\[1\] must be a str or None"):
+        store.add(["ok", 3])  # type: ignore[list-item]
     with pytest.raises(TypeError, match="list of strings"):
         store.add("just a string")
     with pytest.raises(ValueError, match="2 metadatas for 1 texts"):

@@ -140,7 +140,7 @@ def hit_to_document(hit: Hit | StoredDocument, *, extra_metadata: Mapping[str, A
     metadata = dict(hit.metadata)
     if extra_metadata:
         metadata.update(extra_metadata)
-    return Document(id=hit.id, page_content=hit.text, metadata=metadata)
+    return Document(id=hit.id, page_content=hit.text or "", metadata=metadata)
 
 
 def check_id_list(ids: Any, name: str = "ids", *, allow_none: bool = False) -> list[Any] | None:

@@ -63,12 +63,13 @@ class Hit:
 
     Attributes:
         id: The document id.
-        text: The document text.
+        text: The document text (``None`` for a document stored without content).
         metadata: The document's metadata (a copy; mutate freely).
         score: The final score the hits are ranked by (higher is better).
         scores: Per-stage scores, e.g. ``{"dense": 0.71, "lexical": 7.2, "fused": 0.83,
             "rerank": 0.97}``; only the stages that ran are present.
-        embedding: The stored float embedding, when it was asked for.
+        embedding: The stored float embedding, when it was asked for (``None`` for a
+            document stored without a vector).
 
     Example:
         >>> hit = Hit(id="d1", text="Paris is in France", metadata={"lang": "en"}, score=0.9,
@@ -78,7 +79,7 @@ class Hit:
     """
 
     id: str
-    text: str
+    text: str | None
     metadata: dict[str, Any]
     score: float
     scores: dict[str, float] = field(default_factory=dict)

@@ -139,7 +139,7 @@ def hits_to_json(hits: list[Hit], query: str, *, width: int = 160) -> list[dict[
             "score": hit.score,
             "scores": dict(hit.scores),
             "metadata": hit.metadata,
-            "snippet": snippet(hit.text, query, width=width),
+            "snippet": snippet(hit.text or "", query, width=width),
             "text": hit.text,
         }
         for rank, hit in enumerate(hits, start=1)
@@ -170,7 +170,7 @@ def format_hits(hits: list[Hit], query: str, *, width: int = 160) -> str:
         source = hit.metadata.get("source") if isinstance(hit.metadata, dict) else None
         where = f"  {source}" if isinstance(source, str) and not hit.id.startswith(source) else ""
         lines.append(f"{rank:2d}. {hit.score:.4f}  ({stages})  {hit.id}{where}")
-        lines.append("    " + snippet(hit.text, query, width=width).replace("\n", " "))
+        lines.append("    " + snippet(hit.text or "", query, width=width).replace("\n", " "))
     return "\n".join(lines) + "\n"
 
 

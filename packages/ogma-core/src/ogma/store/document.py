@@ -22,9 +22,10 @@ class Document:
 
     Attributes:
         id: The document id.
-        text: The text.
+        text: The text, or ``None`` for a document stored without content.
         metadata: The metadata (a fresh dict per call; mutate freely).
-        embedding: The stored float32 vector, when asked for (exactly as added).
+        embedding: The stored float32 vector, when asked for (exactly as added); ``None``
+            for a document stored without a vector, even when asked for.
 
     Example:
         >>> Document(id="a", text="t", metadata={}).embedding is None
@@ -32,6 +33,6 @@ class Document:
     """
 
     id: str
-    text: str
+    text: str | None
     metadata: dict[str, Any]
     embedding: npt.NDArray[np.float32] | None = field(default=None, repr=False, compare=False)

@@ -19,6 +19,8 @@ is in ``docs/filters.md``. In short:
 * The reserved keys ``$id`` and ``$content`` address the document's id and text (not
   metadata), with the same operators: ``{"$id": {"$in": ["a", "b"]}}``. A metadata key
   spelled ``$id`` is written ``field_key("$id")`` (``"\\$id"``), so the two never collide.
+  A document without content (text ``None``) behaves like a missing field under
+  ``$content``: ``$eq: None``, ``$exists: False`` and ``$empty: True`` match it.
 
 :func:`compile_filter` turns a filter into a SQL boolean expression plus parameters;
 keys and values only ever travel as parameters. :func:`matches` evaluates the same
@@ -601,7 +603,9 @@ class _Sql:
             inner = self.typed_in(path, value)
             return "1" if inner == "0" else f"NOT {inner}"
         if op == "$exists":
-            if path in self.reserved:  # every document has an id and a text column
+            if path == _CONTENT_PATH:  # a document without content (NULL text) counts as missing
+                return f"{self.reserved[path]} IS {'NOT NULL' if value else 'NULL'}"
+            if path in self.reserved:  # every document has an id
                 return "1" if value else "0"
             return f"json_type({self.col}, {self.param(_json_path(path))}) IS {'NOT NULL' if value else 'NULL'}"
         if op == "$contains":
@@ -814,8 +818,8 @@ def _py_condition(cond: _Cond, metadata: Mapping[str, Any] | None, fields: _Fiel
             name = "$id" if cond.path == _ID_PATH else "$content"
             keyword = "id" if cond.path == _ID_PATH else "content"
             raise FilterError(f"The filter uses {name}: pass {keyword}= to matches() (or to the predicate).")
-        if cond.op == "$exists":
-            return bool(cond.value)
+        if cond.op == "$exists":  # every document has an id; a None text counts as missing
+            return (field is not None) is cond.value
     else:
         field = _normalise(_lookup(metadata, cond.path))
     op, target = cond.op, cond.value

@@ -32,6 +32,7 @@ Example:
 from __future__ import annotations
 
 import inspect
+import itertools
 import json
 import logging
 from collections.abc import Callable, Sequence
@@ -232,8 +233,9 @@ def check_embedder(
         )
         recorded = stored.identity
     else:
-        sample = next(store.iter_documents(batch_size=1, include_embeddings=True), None)
-        if sample is None or sample.embedding is None:
+        documents = itertools.islice(store.iter_documents(batch_size=64, include_embeddings=True), 1000)
+        sample = next((d for d in documents if d.embedding is not None and d.text is not None), None)
+        if sample is None or sample.embedding is None or sample.text is None:
             return None
         current = _embed_one(embed_documents, sample.text)
         # A Matryoshka store keeps the leading dims of the model's vectors: compare those.

@@ -160,7 +160,7 @@ def import_parquet(
             vectors = np.asarray(batch.column(2).flatten().to_numpy(zero_copy_only=False), dtype=np.float32)
             metas = _metadatas(batch.column(3).to_pylist(), str(path)) if has_meta else None
             store.add(
-                [str(t) for t in batch.column(1).to_pylist()],
+                [None if t is None else str(t) for t in batch.column(1).to_pylist()],
                 metas,
                 [str(i) for i in batch.column(0).to_pylist()],
                 embeddings=vectors.reshape(rows, info.dim),

@@ -45,7 +45,7 @@ class StoreProtocol(Protocol):
 
     def add(
         self,
-        texts: Sequence[str],
+        texts: Sequence[str | None],
         metadatas: Sequence[Mapping[str, Any] | None] | None = None,
         ids: Sequence[str] | None = None,
         embeddings: Any = None,
@@ -53,7 +53,11 @@ class StoreProtocol(Protocol):
         batch_size: int = ...,
         on_conflict: OnConflict = "replace",
     ) -> list[str]:
-        """Add (or upsert) documents; returns their ids."""
+        """Add (or upsert) documents; returns their ids.
+
+        A ``None`` text stores a document without content; a ``None`` row in
+        ``embeddings`` stores one without a vector (see ``docs/store.md``).
+        """
         ...
 
     def get(self, ids: Sequence[str], *, include_embeddings: bool = False) -> list[Document]:

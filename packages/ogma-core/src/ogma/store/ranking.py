@@ -140,9 +140,17 @@ def rerank_hits(reranker: Any, query: str, hits: Sequence[Hit], k: int, *, alpha
 
     With ``alpha``, the reranker blends its score with each hit's first-stage score
     and the blend becomes :attr:`Hit.score`; otherwise the rerank score does.
+
+    A reranker cannot score a hit without text (a document stored without content):
+    such hits are not handed to it and come after the reranked ones, in their
+    first-stage order, with their first-stage score and no ``"rerank"`` entry.
     """
     if not hits:
         return []
+    unscored = [h for h in hits if h.text is None]
+    if unscored:
+        scored = rerank_hits(reranker, query, [h for h in hits if h.text is not None], k, alpha=alpha)
+        return (scored + unscored)[:k]
     texts = [h.text for h in hits]
     kwargs: dict[str, Any] = {}
     if alpha is not None:

@@ -28,6 +28,8 @@ __all__ = [
     "check_k",
     "check_lookup_ids",
     "check_metadatas",
+    "check_optional_embeddings",
+    "check_store_texts",
     "check_texts",
     "encode_text",
 ]
@@ -285,6 +287,119 @@ def check_embeddings(embeddings: Any, count: int, dims: Sequence[int], *, what: 
         bad = int(np.flatnonzero(~finite)[0])
         raise ValueError(f"{what}[{bad}] contains NaN or infinite values")
     return array
+
+
+def check_store_texts(texts: Any) -> list[str | None]:
+    """Document texts for :meth:`ogma.store.Store.add`: strings, or ``None`` for a document without content.
+
+    Each text is also checked for valid Unicode and for SQLite's size limit.
+
+    Raises:
+        TypeError: ``texts`` is a single string or not a sequence, or an item is neither
+            ``str`` nor ``None`` (the message names ``texts[i]``).
+        ValueError: A text is not valid Unicode or too large (names it).
+
+    Example:
+        >>> check_store_texts(["a", None])
+        ['a', None]
+        >>> check_store_texts(["a", 3])
+        Traceback (most recent call last):
+        ...
+        TypeError: texts[1] must be a str or None, got int; convert or drop it first
+    """
+    if isinstance(texts, (str, bytes)) or not isinstance(texts, Sequence):
+        check_texts(texts)  # raises the error for a single string or a non-sequence
+    items = list(texts)
+    if all(type(text) is str for text in items):  # the common case: no None, no subclasses
+        check_unicode_texts(items, "texts")  # all str
+        longest = max(range(len(items)), key=lambda i: len(items[i]), default=None)
+        if longest is not None:
+            check_size(items[longest], f"texts[{longest}]")
+        return items
+    present: list[str] = []
+    for index, text in enumerate(items):
+        if text is None:
+            continue
+        if type(text) is not str:
+            if not isinstance(text, str):
+                hint = " (decode bytes first)" if isinstance(text, (bytes, bytearray)) else ""
+                raise TypeError(
+                    f"texts[{index}] must be a str or None, got {type(text).__name__}{hint}; convert or drop it first"
+                )
+            items[index] = text = str.__str__(text)  # a str subclass: plain str
+        present.append(text)
+    if len(present) != len(items):
+        for index, text in enumerate(items):
+            if text is not None:
+                check_unicode(text, f"texts[{index}]")
+    else:
+        check_unicode_texts(present, "texts")
+    if present:
+        longest = max(range(len(items)), key=lambda i: len(items[i] or ""))
+        check_size(items[longest] or "", f"texts[{longest}]")
+    return items
+
+
+def _embedding_rows(embeddings: Any) -> list[Any] | None:
+    """The rows of ``embeddings`` when some are ``None``; otherwise ``None`` (a plain matrix)."""
+    if isinstance(embeddings, np.ndarray):
+        if embeddings.dtype != object or embeddings.ndim == 0:
+            return None
+        rows = list(embeddings)
+    elif isinstance(embeddings, (list, tuple)):
+        rows = list(embeddings)
+    else:
+        return None
+    return rows if any(row is None for row in rows) else None
+
+
+def check_optional_embeddings(embeddings: Any, count: int, dims: Sequence[int]) -> tuple[FloatArray, list[int] | None]:
+    """Like :func:`check_embeddings`, but a row may be ``None`` (that document gets no vector).
+
+    Returns:
+        ``(matrix, positions)``: the present rows as a float32 matrix, and their positions
+        in the input (``None`` when every row is present, so ``matrix`` has ``count`` rows).
+
+    Raises:
+        StoreMismatchError: A row of the wrong dimension (names ``embeddings[i]``).
+        ValueError: Wrong number of rows, a row that is not a vector, NaN/inf (names the row).
+        TypeError: Rows that are not numbers.
+
+    Example:
+        >>> matrix, positions = check_optional_embeddings([[1.0, 0.0], None], 2, [2])
+        >>> matrix.shape, positions
+        ((1, 2), [0])
+    """
+    rows = _embedding_rows(embeddings)
+    if rows is None:
+        return check_embeddings(embeddings, count, dims), None
+    if len(rows) != count:
+        raise ValueError(f"got {len(rows)} embeddings for {count} texts")
+    positions = [i for i, row in enumerate(rows) if row is not None]
+    if not positions:
+        return np.zeros((0, dims[0] if dims else 0), dtype=np.float32), []
+    present = [np.asarray(rows[i].tolist() if isinstance(rows[i], np.ndarray) else rows[i]) for i in positions]
+    try:
+        return check_embeddings(np.stack(present), len(positions), dims), positions
+    except (ValueError, TypeError) as exc:
+        # locate the culprit so the message names its position in the caller's input
+        first: int | None = None
+        for position, row in zip(positions, present):
+            if row.ndim != 1:
+                raise ValueError(
+                    f"embeddings[{position}] must be a vector (1-D) or None, got shape {row.shape}"
+                ) from exc
+            if row.dtype.kind in "biuf" and not np.isfinite(row).all():
+                raise ValueError(f"embeddings[{position}] contains NaN or infinite values") from exc
+            check_embeddings(row, 1, dims, what=f"embeddings[{position}]")
+            if first is None:
+                first = row.shape[0]
+            elif row.shape[0] != first:
+                raise StoreMismatchError(
+                    f"embeddings[{position}] has dimension {row.shape[0]}, but embeddings[{positions[0]}] has "
+                    f"{first}; give every vector of one call the same dimension"
+                ) from exc
+        raise
 
 
 def check_k(k: Any, name: str = "k") -> int:

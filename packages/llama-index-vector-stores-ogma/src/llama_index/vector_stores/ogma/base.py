@@ -281,7 +281,8 @@ class OgmaVectorStore(BasePydanticVectorStore):
         return await asyncio.to_thread(self.get_nodes, node_ids, filters)
 
     @staticmethod
-    def _to_node(node_id: str, text: str, metadata: dict[str, Any]) -> BaseNode:
+    def _to_node(node_id: str, text: str | None, metadata: dict[str, Any]) -> BaseNode:
+        text = text or ""  # a document stored without content: an empty node text
         if "_node_content" in metadata:
             return metadata_dict_to_node(metadata, text=text)
         # A document written by Ogma itself (e.g. `ogma index`): a plain text node.

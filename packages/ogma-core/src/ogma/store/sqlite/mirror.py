@@ -159,7 +159,7 @@ class VectorMirror:
         self._lock = threading.Lock()
         self._snapshot: MirrorSnapshot | None = None
         self._target = -1
-        self._pending: list[tuple[Int64Array, FloatArray | None]] = []
+        self._pending: list[tuple[Int64Array, Int64Array, FloatArray | None]] = []
 
     @property
     def loaded(self) -> bool:
@@ -187,10 +187,14 @@ class VectorMirror:
         new_generation: int,
         rowids: Int64Array,
         unit: FloatArray | None,
+        *,
+        added: Int64Array | None = None,
     ) -> None:
         """Queue this process's committed write (``unit=None`` for a delete) as a delta.
 
-        ``rowids`` are first removed, then (for upserts) added with their new vectors.
+        ``rowids`` are first removed, then (for upserts) ``added`` (default: ``rowids``)
+        are added with their new vectors ``unit``, one row each: an upsert of documents
+        without vectors passes all its rowids and only those with a vector in ``added``.
         """
         with self._lock:
             if self._snapshot is None:
@@ -200,7 +204,8 @@ class VectorMirror:
                 self._pending = []
                 self._target = -1
                 return
-            self._pending.append((np.asarray(rowids, dtype=np.int64), unit))
+            removed = np.asarray(rowids, dtype=np.int64)
+            self._pending.append((removed, removed if added is None else np.asarray(added, dtype=np.int64), unit))
             self._target = new_generation
 
     def sync(self, generation: int, reload: Callable[[], Iterable[tuple[Int64Array, FloatArray]]]) -> MirrorSnapshot:
@@ -244,18 +249,18 @@ class VectorMirror:
     def _apply(
         self,
         snapshot: MirrorSnapshot,
-        pending: list[tuple[Int64Array, FloatArray | None]],
+        pending: list[tuple[Int64Array, Int64Array, FloatArray | None]],
         generation: int,
     ) -> MirrorSnapshot:
         rowids = snapshot.rowids
         data = snapshot.data
-        for touched, unit in pending:
+        for touched, added, unit in pending:
             if touched.size:
                 mask = ~np.isin(rowids, touched)
                 if not mask.all():
                     rowids = rowids[mask]
                     data = _keep(self.codec, data, mask)
-            if unit is not None and touched.size:
-                rowids = np.concatenate([rowids, touched])
+            if unit is not None and added.size:
+                rowids = np.concatenate([rowids, added])
                 data = _concat(self.codec, [data, _encode(self.codec, unit)])
         return MirrorSnapshot(rowids, np.ascontiguousarray(data), self.codec, generation)

@@ -3,8 +3,9 @@
 Layout of one store file (all names prefixed ``ogma_`` so a store can share a
 file with other tables):
 
-* ``ogma_documents`` -- ``rowid INTEGER PRIMARY KEY``, ``id TEXT UNIQUE``, ``text``,
-  ``metadata`` (JSON text), ``content_hash`` (BLAKE2b-128 of the UTF-8 text).
+* ``ogma_documents`` -- ``rowid INTEGER PRIMARY KEY``, ``id TEXT UNIQUE``, ``text``
+  (``NULL`` for a document without content, schema 4+), ``metadata`` (JSON text),
+  ``content_hash`` (BLAKE2b-128 of the UTF-8 text, ``NULL`` without text).
 * ``ogma_fts`` -- FTS5, external content over ``ogma_documents.text``, same rowids.
 * ``ogma_vec`` -- sqlite-vec ``vec0`` index of the search vectors: ``float[d]``
   (cosine), ``int8[d]`` (cosine) or ``bit[d]`` (Hamming), by precision.
@@ -56,7 +57,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 CONFIG = "ogma_config"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 DEFAULT_FTS_TOKENIZER = "porter unicode61 remove_diacritics 2"
 
 IndexPrecision = Literal["float32", "int8", "binary"]
@@ -196,12 +197,18 @@ def bump_generation(conn: Connection) -> int:
     return int(value)
 
 
+def _documents_table(name: str) -> str:
+    return (
+        f"CREATE TABLE IF NOT EXISTS {quote_identifier(name)} ("
+        "rowid INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, text TEXT, "
+        "metadata TEXT NOT NULL DEFAULT '{}', content_hash BLOB)"
+    )
+
+
 def _base_statements(tokenizer: str) -> list[str]:
     return [
         f"CREATE TABLE IF NOT EXISTS {CONFIG} (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-        f"CREATE TABLE IF NOT EXISTS {quote_identifier(DOCUMENTS)} ("
-        "rowid INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, text TEXT NOT NULL, "
-        "metadata TEXT NOT NULL DEFAULT '{}', content_hash BLOB)",
+        _documents_table(DOCUMENTS),
         f"CREATE VIRTUAL TABLE IF NOT EXISTS {quote_identifier(FTS)} USING fts5("
         f"text, content={quote_string(DOCUMENTS)}, content_rowid='rowid', tokenize={quote_string(tokenizer)})",
     ]
@@ -264,7 +271,30 @@ def _migrate_to_3(conn: Connection) -> None:
     conn.execute(f"INSERT OR IGNORE INTO {CONFIG} (key, value) VALUES ('exact_in_index', '0')")
 
 
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _migrate_to_2, 3: _migrate_to_3}
+def _migrate_to_4(conn: Connection) -> None:
+    """Version 4 lets a document have no text: ``ogma_documents.text`` becomes nullable.
+
+    SQLite cannot drop a ``NOT NULL`` constraint in place, so the table is rebuilt under a
+    new name with the same rowids (the FTS index and the vectors refer to rowids, so they
+    stay valid), the old one dropped and the new one renamed, all inside the migration's
+    transaction. A file already at the new layout is left alone.
+    """
+    table = quote_identifier(DOCUMENTS)
+    columns = {row[1]: row[3] for row in conn.fetchall(f"PRAGMA table_info({table})")}
+    if not columns.get("text"):  # "notnull" is 0: nothing to do
+        return
+    rebuilt = f"{DOCUMENTS}_v4"
+    conn.execute(f"DROP TABLE IF EXISTS {quote_identifier(rebuilt)}")
+    conn.execute(_documents_table(rebuilt))
+    conn.execute(
+        f"INSERT INTO {quote_identifier(rebuilt)} (rowid, id, text, metadata, content_hash) "
+        f"SELECT rowid, id, text, metadata, content_hash FROM {table}"
+    )
+    conn.execute(f"DROP TABLE {table}")
+    conn.execute(f"ALTER TABLE {quote_identifier(rebuilt)} RENAME TO {table}")
+
+
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _migrate_to_2, 3: _migrate_to_3, 4: _migrate_to_4}
 """``version -> function`` upgrading a file from ``version - 1`` to ``version``."""
 
 

@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import bisect
 import json
 import logging
 import math
@@ -56,11 +57,11 @@ from ogma.store.validate import (
     check_k,
     check_lookup_ids,
     check_metadatas,
-    check_size,
-    check_texts,
+    check_optional_embeddings,
+    check_store_texts,
 )
 from ogma.types import SEARCH_MODES, Hit, SearchMode
-from ogma.validation import check_count, check_str, check_unicode_texts
+from ogma.validation import check_count, check_str
 
 __all__ = ["DEFAULT_OVERSAMPLE", "Store"]
 
@@ -270,7 +271,7 @@ class Store:
     # -- writing ------------------------------------------------------------
     def add(
         self,
-        texts: Sequence[str],
+        texts: Sequence[str | None],
         metadatas: Sequence[Mapping[str, Any] | None] | None = None,
         ids: Sequence[str] | None = None,
         embeddings: Any = None,
@@ -290,14 +291,22 @@ class Store:
         also checked before the first batch, so a call spanning several batches writes
         nothing when an id existed when it started.
 
+        Documents may lack content or a vector (see "Documents without a vector or
+        text" in ``docs/store.md``): a ``None`` text is stored without content (no FTS
+        row: lexical search never finds it), and a ``None`` row in ``embeddings`` stores
+        that document without a vector (dense search, hybrid's dense side and MMR skip
+        it). Replacing a document drops its old text and vector with it.
+
         Args:
-            texts: Document texts.
+            texts: Document texts; ``None`` for a document without content.
             metadatas: One JSON-serialisable dict (or ``None``) per text.
             ids: One unique id per text; generated (uuid4 hex) when ``None``. An id that
                 exists already is replaced (upsert). The same id twice in one call is an error.
             embeddings: Precomputed ``(n, d)`` vectors, stored exactly as given (``d`` is the
                 store's dimension, or the model's full dimension which is then truncated).
-                Without them the encoder embeds the texts.
+                A list whose rows may be ``None`` (no vector for that document; a numpy
+                object array too). Without them the encoder embeds every text that is not
+                ``None`` (``None`` texts get no vector).
             batch_size: Documents per transaction (and per encoder call).
             on_conflict: ``"replace"``, ``"skip"`` or ``"fail"`` (see above).
 
@@ -306,13 +315,14 @@ class Store:
 
         Raises:
             DuplicateDocumentError: ``on_conflict="fail"`` and an id is stored already.
-            TypeError: A text, id or metadata entry has the wrong type (the message names its index).
+            TypeError: A text (neither ``str`` nor ``None``), id or metadata entry has the wrong
+                type (the message names its index).
             ValueError: Length mismatch, duplicate ids, NaN/inf vectors, or invalid Unicode text.
             StoreMismatchError: Embeddings of the wrong dimension.
             StoreError: No encoder and no embeddings, or the write failed.
         """
         self._check_writable("add")
-        texts = check_texts(texts)
+        texts = check_store_texts(texts)
         metas = check_metadatas(metadatas, len(texts))
         doc_ids = check_ids(ids, len(texts))
         batch_size = check_count(batch_size, "batch_size")
@@ -320,14 +330,15 @@ class Store:
             raise ValueError(f"on_conflict must be one of {', '.join(map(repr, ON_CONFLICT))}, got {on_conflict!r}")
         if not texts:
             return []
-        check_unicode_texts(texts, "texts")  # before any batch is written: all or nothing
-        longest = max(range(len(texts)), key=lambda i: len(texts[i]))
-        check_size(texts[longest], f"texts[{longest}]")
         given: FloatArray | None = None
+        given_rows: list[int] | None = None
         if embeddings is not None:
-            given = check_embeddings(embeddings, len(texts), self._accepted_dims())
+            given, given_rows = check_optional_embeddings(embeddings, len(texts), self._accepted_dims())
         elif self.encoder is None:
-            raise StoreError("this store has no encoder: pass embeddings= to add(), or open the store with an encoder")
+            raise StoreError(
+                "this store has no encoder: pass embeddings= to add() (embeddings=[None] * len(texts) stores the "
+                "documents without vectors), or open the store with an encoder"
+            )
         show = self.show_progress if self.show_progress is not None else sys.stderr.isatty()
         # SQLite's default WAL auto-checkpoint (every 1000 pages, 16 MiB) is kept on purpose:
         # adding 100k documents (float32, 256-d, file in tmpfs) took 1.65-1.99 s with it and
@@ -337,7 +348,7 @@ class Store:
                 stored = [d.id for d in self._get_with(conn, doc_ids)]
                 if stored:
                     raise DuplicateDocumentError.for_ids(stored)
-            skipped = self._add_batches(conn, bar, doc_ids, texts, metas, given, batch_size, on_conflict)
+            skipped = self._add_batches(conn, bar, doc_ids, texts, metas, (given, given_rows), batch_size, on_conflict)
         return [i for i in doc_ids if i not in skipped] if skipped else doc_ids
 
     def _add_batches(
@@ -345,9 +356,9 @@ class Store:
         conn: Connection,
         bar: Any,
         doc_ids: list[str],
-        texts: list[str],
+        texts: list[str | None],
         metas: list[str],
-        given: FloatArray | None,
+        given: tuple[FloatArray | None, list[int] | None],
         batch_size: int,
         on_conflict: OnConflict = "replace",
     ) -> set[str]:
@@ -359,29 +370,55 @@ class Store:
         skipped: set[str] = set()
         for start in range(0, len(texts), batch_size):
             stop = min(start + batch_size, len(texts))
-            if given is not None:
-                vectors = given[start:stop]
-            elif self.encoder is not None:
-                vectors = check_embeddings(
-                    self.encoder.documents(texts[start:stop]),
-                    stop - start,
-                    self._accepted_dims(),
-                    what="encoder outputs",
-                )
-            else:  # pragma: no cover - add() checks this first
-                raise StoreError("no encoder and no embeddings")
-            self._settle(conn, vectors)
+            vectors, vector_rows = self._batch_vectors(texts, given, start, stop)
+            codec: VectorCodec | None = None
+            if vectors.shape[0]:
+                self._settle(conn, vectors)
+                vectors = self._fit_checked(vectors)
+                codec = self._codec()
+            else:
+                self._refresh_config(conn)
+                codec = self._mirror.codec if self._mirror is not None else None
             rows = prepare_rows(
-                self._codec(),
+                codec,
                 doc_ids[start:stop],
                 texts[start:stop],
                 metas[start:stop],
-                self._fit_checked(vectors),
+                vectors,
+                vector_rows=vector_rows,
                 first_index=start,
             )
             skipped |= self._write_rows(conn, rows, on_conflict)
             bar.update(stop - start)
         return skipped
+
+    def _batch_vectors(
+        self,
+        texts: list[str | None],
+        given: tuple[FloatArray | None, list[int] | None],
+        start: int,
+        stop: int,
+    ) -> tuple[FloatArray, list[int] | None]:
+        """The vectors of ``texts[start:stop]`` and their positions in the batch (``None``: every document)."""
+        matrix, positions = given
+        if matrix is not None:
+            if positions is None:
+                return matrix[start:stop], None
+            first, last = bisect.bisect_left(positions, start), bisect.bisect_left(positions, stop)
+            return matrix[first:last], [p - start for p in positions[first:last]]
+        if self.encoder is None:  # pragma: no cover - add() checks this first
+            raise StoreError("no encoder and no embeddings")
+        batch = texts[start:stop]
+        present = [i for i, text in enumerate(batch) if text is not None]
+        if not present:
+            return np.zeros((0, self.config.dim or 0), dtype=np.float32), []
+        vectors = check_embeddings(
+            self.encoder.documents([batch[i] for i in present]),  # type: ignore[misc]  # not None
+            len(present),
+            self._accepted_dims(),
+            what="encoder outputs",
+        )
+        return vectors, None if len(present) == len(batch) else present
 
     def _settle(self, conn: Connection, vectors: FloatArray) -> None:
         """Fix the dimension (and int8 ranges) of a store that has no vectors yet."""
@@ -413,14 +450,18 @@ class Store:
             raise StoreError(f"this store was opened with read_only=True; open it without it to {method} documents")
 
     def _write_rows(self, conn: Connection, rows: PreparedRows, on_conflict: OnConflict = "replace") -> set[str]:
-        mirror = self._vector_mirror()
-        result = upsert(conn, mirror.codec, rows, on_conflict=on_conflict)
+        mirror = self._mirror
+        result = upsert(conn, mirror.codec if mirror is not None else None, rows, on_conflict=on_conflict)
+        if mirror is not None and result.rowids:
+            mirror.record_write(
+                result.old_generation,
+                result.new_generation,
+                np.asarray(result.rowids),
+                result.unit,
+                added=np.asarray(result.vector_rowids, dtype=np.int64),
+            )
         if result.written is None:
-            mirror.record_write(result.old_generation, result.new_generation, np.asarray(result.rowids), rows.unit)
             return set()
-        if result.rowids:
-            unit = rows.unit[result.written]
-            mirror.record_write(result.old_generation, result.new_generation, np.asarray(result.rowids), unit)
         kept = set(result.written)
         return {doc_id for index, doc_id in enumerate(rows.ids) if index not in kept}
 
@@ -660,8 +701,8 @@ class Store:
         with self._pool.connection() as conn:
             return field_range(conn, name, where)
 
-    def _rows_by_rowid(self, conn: Connection, rowids: Sequence[int]) -> dict[int, tuple[str, str, str]]:
-        found: dict[int, tuple[str, str, str]] = {}
+    def _rows_by_rowid(self, conn: Connection, rowids: Sequence[int]) -> dict[int, tuple[str, str | None, str]]:
+        found: dict[int, tuple[str, str | None, str]] = {}
         for chunk in chunked(list(rowids)):
             sql = select_in_sql(DOCUMENTS, ["rowid", "id", "text", "metadata"], "rowid", len(chunk))
             for rowid, doc_id, text, meta in conn.fetchall(sql, list(chunk)):
@@ -686,7 +727,7 @@ class Store:
         """
         wanted = check_lookup_ids(ids)
         with self._pool.connection() as conn:
-            by_id: dict[str, tuple[int, str, str]] = {}
+            by_id: dict[str, tuple[int, str | None, str]] = {}
             for chunk in chunked(list(dict.fromkeys(wanted))):
                 sql = select_in_sql(DOCUMENTS, ["id", "rowid", "text", "metadata"], "id", len(chunk))
                 for doc_id, rowid, text, meta in conn.fetchall(sql, list(chunk)):

@@ -22,7 +22,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -32,7 +32,16 @@ from ogma.errors import DuplicateDocumentError
 from ogma.store.protocol import OnConflict
 from ogma.store.sqlite.connect import Connection
 from ogma.store.sqlite.schema import bump_generation, content_hash
-from ogma.store.sqlite.sql import DOCUMENTS, FTS, chunked, fts_delete_sql, insert_sql, quote_identifier, select_in_sql
+from ogma.store.sqlite.sql import (
+    DOCUMENTS,
+    FTS,
+    VEC_INDEX,
+    chunked,
+    fts_delete_sql,
+    insert_sql,
+    quote_identifier,
+    select_in_sql,
+)
 from ogma.store.sqlite.vectors import VectorCodec, delete_vectors, unit_rows, write_vectors
 from ogma.store.validate import encode_text
 
@@ -54,6 +63,8 @@ class WriteResult:
         new_generation: The change counter after it.
         written: For an upsert, the positions (in the prepared batch) of the rows that
             were written, parallel to ``rowids``; ``None`` when every row was written.
+        vector_rowids: For an upsert, the rowids written with a vector (a subset of ``rowids``).
+        unit: The L2-normalised vectors of ``vector_rowids``, parallel to them.
 
     Example:
         >>> WriteResult(rowids=[1, 2], old_generation=4, new_generation=5).rowids
@@ -64,6 +75,8 @@ class WriteResult:
     old_generation: int
     new_generation: int
     written: list[int] | None = None
+    vector_rowids: list[int] = field(default_factory=list)
+    unit: FloatArray | None = None
 
 
 @dataclass(frozen=True)
@@ -75,22 +88,29 @@ class PreparedRows:
 
     Attributes:
         ids: Unique ids.
-        texts: Texts (valid Unicode).
+        texts: Texts (valid Unicode); ``None`` for a document without content (it gets no FTS row).
         metadatas: Metadata as JSON text.
-        hashes: Content hash of each text.
+        hashes: Content hash of each text (``None`` for a ``None`` text).
         vector_blobs: Each exact vector as little-endian float32 bytes.
         code_blobs: Each search code (the ``vec0`` column) as bytes; the same list as
             ``vector_blobs`` when the index holds the exact vectors themselves.
         unit: The L2-normalised vectors (for the in-process index).
+        vector_rows: The positions (in ``ids``) of the documents that have a vector, parallel
+            to ``vector_blobs``, ``code_blobs`` and ``unit``; ``None`` when every document has one.
     """
 
     ids: list[str]
-    texts: list[str]
+    texts: list[str | None]
     metadatas: list[str]
-    hashes: list[bytes]
+    hashes: list[bytes | None]
     vector_blobs: list[bytes]
     code_blobs: list[bytes]
     unit: FloatArray
+    vector_rows: list[int] | None = None
+
+    def vector_positions(self) -> list[int]:
+        """The positions of the documents that have a vector."""
+        return list(range(len(self.ids))) if self.vector_rows is None else self.vector_rows
 
 
 def _row_blobs(matrix: npt.NDArray[Any]) -> list[bytes]:
@@ -102,27 +122,39 @@ def _row_blobs(matrix: npt.NDArray[Any]) -> list[bytes]:
 
 
 def prepare_rows(
-    codec: VectorCodec,
+    codec: VectorCodec | None,
     ids: list[str],
-    texts: list[str],
+    texts: list[str | None],
     metadatas: list[str],
     vectors: FloatArray,
     *,
+    vector_rows: list[int] | None = None,
     first_index: int = 0,
 ) -> PreparedRows:
     """Hash the texts and pack vectors and search codes for :func:`upsert`.
 
     Args:
-        codec: The store's vector codec.
+        codec: The store's vector codec (``None`` while the store has no vectors; then
+            ``vectors`` must have no rows).
         ids: Unique ids.
-        texts: Texts.
+        texts: Texts (``None``: no content).
         metadatas: Metadata as JSON text.
-        vectors: Exact vectors to keep, one row per text, at the store's dimension.
+        vectors: Exact vectors to keep, at the store's dimension: one row per text, or one
+            per position in ``vector_rows``.
+        vector_rows: Positions of the texts that have a vector (``None``: all of them).
         first_index: Position of ``texts[0]`` in the caller's input (for error messages).
 
     Raises:
         ValueError: A text is not valid Unicode (names its index in the caller's input).
     """
+    if vector_rows is not None and len(vector_rows) == len(ids):
+        vector_rows = None
+    if codec is None or vectors.shape[0] == 0:
+        if vectors.shape[0]:
+            raise ValueError("vectors need the store's vector codec")  # pragma: no cover - the store settles first
+        hashes = text_hashes(texts, first_index=first_index)
+        empty = np.zeros((0, codec.dim if codec is not None else 0), dtype=np.float32)
+        return PreparedRows(ids, texts, metadatas, hashes, [], [], empty, [] if ids else None)
     unit = unit_rows(vectors)
     vector_blobs = _row_blobs(np.asarray(vectors, dtype="<f4"))
     return PreparedRows(
@@ -133,25 +165,29 @@ def prepare_rows(
         vector_blobs=vector_blobs,
         code_blobs=vector_blobs if codec.exact_in_index else _row_blobs(codec.codes(unit)),
         unit=unit,
+        vector_rows=vector_rows,
     )
 
 
-def text_hashes(texts: Sequence[str], *, first_index: int = 0) -> list[bytes]:
-    """:func:`~ogma.store.sqlite.schema.content_hash` of each text's UTF-8 bytes.
+def text_hashes(texts: Sequence[str | None], *, first_index: int = 0) -> list[bytes | None]:
+    """:func:`~ogma.store.sqlite.schema.content_hash` of each text's UTF-8 bytes (``None`` for ``None``).
 
     Raises:
         ValueError: A text is not valid Unicode (names its index, counted from ``first_index``).
     """
     try:
-        return list(map(content_hash, map(str.encode, texts)))  # str.encode: UTF-8, strict
+        if None not in texts:
+            return list(map(content_hash, map(str.encode, texts)))  # type: ignore[arg-type]  # str.encode: UTF-8
+        return [None if text is None else content_hash(text.encode()) for text in texts]
     except UnicodeEncodeError:
         for index, text in enumerate(texts, start=first_index):
-            encode_text(text, index)  # raises the error that names the text
+            if text is not None:
+                encode_text(text, index)  # raises the error that names the text
         raise
 
 
-def _existing(conn: Connection, ids: Sequence[str]) -> dict[str, tuple[int, str]]:
-    found: dict[str, tuple[int, str]] = {}
+def _existing(conn: Connection, ids: Sequence[str]) -> dict[str, tuple[int, str | None]]:
+    found: dict[str, tuple[int, str | None]] = {}
     for chunk in chunked(list(ids)):
         rows = conn.fetchall(select_in_sql(DOCUMENTS, ["id", "rowid", "text"], "id", len(chunk)), list(chunk))
         for doc_id, rowid, text in rows:
@@ -159,33 +195,47 @@ def _existing(conn: Connection, ids: Sequence[str]) -> dict[str, tuple[int, str]
     return found
 
 
-def _skip_existing(rows: PreparedRows, existing: dict[str, tuple[int, str]]) -> tuple[PreparedRows, list[int]]:
+def _skip_existing(rows: PreparedRows, existing: dict[str, tuple[int, str | None]]) -> tuple[PreparedRows, list[int]]:
     """The rows whose ids are not stored yet, and their positions in ``rows``."""
     keep = [i for i, doc_id in enumerate(rows.ids) if doc_id not in existing]
+    new_position = {old: new for new, old in enumerate(keep)}
+    vectors = [(j, new_position[i]) for j, i in enumerate(rows.vector_positions()) if i in new_position]
+    picked = [j for j, _ in vectors]
 
-    def pick(values: list[Any]) -> list[Any]:
-        return [values[i] for i in keep]
+    def pick(values: list[Any], positions: list[int]) -> list[Any]:
+        return [values[i] for i in positions]
 
     kept = PreparedRows(
-        ids=pick(rows.ids),
-        texts=pick(rows.texts),
-        metadatas=pick(rows.metadatas),
-        hashes=pick(rows.hashes),
-        vector_blobs=pick(rows.vector_blobs),
-        code_blobs=pick(rows.code_blobs),
-        unit=rows.unit[keep],
+        ids=pick(rows.ids, keep),
+        texts=pick(rows.texts, keep),
+        metadatas=pick(rows.metadatas, keep),
+        hashes=pick(rows.hashes, keep),
+        vector_blobs=pick(rows.vector_blobs, picked),
+        code_blobs=pick(rows.code_blobs, picked),
+        unit=rows.unit[picked],
+        vector_rows=[i for _, i in vectors],
     )
     return kept, keep
 
 
+def _fts_rows(pairs: Any) -> list[tuple[int, str]]:
+    """``(rowid, text)`` pairs of the documents that have a text (the only ones in FTS)."""
+    return [(rowid, text) for rowid, text in pairs if text is not None]
+
+
+def _has_vector_tables(conn: Connection) -> bool:
+    return conn.scalar("SELECT 1 FROM sqlite_master WHERE name = ?", (VEC_INDEX,)) is not None
+
+
 def upsert(
-    conn: Connection, codec: VectorCodec, rows: PreparedRows, *, on_conflict: OnConflict = "replace"
+    conn: Connection, codec: VectorCodec | None, rows: PreparedRows, *, on_conflict: OnConflict = "replace"
 ) -> WriteResult:
     """Insert documents (by id) with their FTS rows and vectors, atomically.
 
     Args:
         conn: The connection.
-        codec: The store's vector codec (the one ``rows`` were prepared with).
+        codec: The store's vector codec (the one ``rows`` were prepared with; ``None``
+            while the store has no vectors).
         rows: The batch, from :func:`prepare_rows`.
         on_conflict: For ids already stored: ``"replace"`` them, ``"skip"`` those rows
             (the stored documents stay), or ``"fail"`` (raise, write nothing). Checked
@@ -226,17 +276,20 @@ def upsert(
                 rowids.append(rowid)
         if existing:
             old = list(existing.values())
-            conn.executemany(fts_delete_sql(FTS), old)
-            delete_vectors(conn, [rowid for rowid, _ in old])
+            conn.executemany(fts_delete_sql(FTS), _fts_rows(old))
+            if codec is not None or _has_vector_tables(conn):
+                delete_vectors(conn, [rowid for rowid, _ in old])
             conn.executemany(
                 f"UPDATE {documents} SET text = ?, metadata = ?, content_hash = ? WHERE rowid = ?", updated
             )
         if new_rows:
             conn.executemany(insert_sql(DOCUMENTS, ["rowid", "id", "text", "metadata", "content_hash"]), new_rows)
-        conn.executemany(insert_sql(FTS, ["rowid", "text"]), list(zip(rowids, rows.texts)))
-        write_vectors(conn, codec, rowids, rows.vector_blobs, rows.code_blobs)
+        conn.executemany(insert_sql(FTS, ["rowid", "text"]), _fts_rows(zip(rowids, rows.texts)))
+        vector_rowids = rowids if rows.vector_rows is None else [rowids[i] for i in rows.vector_rows]
+        if codec is not None and vector_rowids:
+            write_vectors(conn, codec, vector_rowids, rows.vector_blobs, rows.code_blobs)
         new_generation = bump_generation(conn)
-    return WriteResult(rowids, new_generation - 1, new_generation, written)
+    return WriteResult(rowids, new_generation - 1, new_generation, written, vector_rowids, rows.unit)
 
 
 def delete(
@@ -265,8 +318,9 @@ def delete(
             return WriteResult([], generation, generation)
         old = list(existing.values())
         rowids = [rowid for rowid, _ in old]
-        conn.executemany(fts_delete_sql(FTS), old)
-        delete_vectors(conn, rowids)
+        conn.executemany(fts_delete_sql(FTS), _fts_rows(old))
+        if _has_vector_tables(conn):
+            delete_vectors(conn, rowids)
         for chunk in chunked(rowids):
             conn.execute(f"DELETE FROM {documents} WHERE rowid IN ({', '.join('?' * len(chunk))})", list(chunk))
         new_generation = bump_generation(conn)
