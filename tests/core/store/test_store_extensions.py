@@ -250,3 +250,35 @@ def test_metadata_key_with_quote_and_dot(mixed: Store) -> None:
     mixed.add(["e"], [{"a.b": 5, 'q"x': "v"}], ids=["5"], embeddings=_vectors(1))
     assert mixed.metadata_values("a.b") == [(5, 1)]
     assert mixed.metadata_range('q"x') == ("v", "v")
+
+
+# --------------------------------------------------------------------------- iter_documents(filter=)
+
+
+@pytest.mark.parametrize(
+    "flt",
+    [
+        None,
+        {},
+        {"k": {"$gte": 2}},
+        {"$id": {"$in": ["a", "c"]}},
+        {"$content": {"$contains": "amm"}},
+        {"$or": [{"k": 1}, {"$id": "c"}]},
+        {"k": 99},
+    ],
+)
+@pytest.mark.parametrize("batch_size", [1, 2, 1000])
+def test_iter_documents_by_filter_agrees_with_the_evaluator(store: Store, flt: dict | None, batch_size: int) -> None:
+    from ogma.store.filters import matches
+
+    every = list(store.iter_documents())
+    expected = [d.id for d in every if not flt or matches(flt, d.metadata, id=d.id, content=d.text)]
+    got = list(store.iter_documents(filter=flt, batch_size=batch_size, include_embeddings=True))
+    assert [d.id for d in got] == expected
+    assert len(got) == store.count(filter=flt)
+    assert all(d.embedding is not None for d in got)
+
+
+def test_iter_documents_refuses_a_bad_filter_before_iterating(store: Store) -> None:
+    with pytest.raises(FilterError):
+        store.iter_documents(filter={"k": {"$bogus": 1}})

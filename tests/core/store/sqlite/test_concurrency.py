@@ -170,3 +170,14 @@ def test_multiprocessing_writers_and_a_store_inherited_across_fork(tmp_path: Pat
         assert all(err is None for _, err in results), results
         assert parent.count() == 1 + 3 * 4 * 25 + 1
         assert parent.search(vector=-np.ones(DIM), k=1)[0].id == "child"
+
+
+def test_a_store_opened_before_the_first_vectors_returns_them(tmp_path: Path) -> None:
+    """A second Store on the file, opened while it had no vectors, sees the dimension another one fixed."""
+    path = tmp_path / "late.db"
+    early, writer = Store(path), Store(path)
+    writer.add(["a", "b"], ids=["a", "b"], embeddings=np.array([[0.5, 1.0], [1.0, 0.0]], dtype=np.float32))
+    assert [d.embedding.tolist() for d in early.get(["a", "b"], include_embeddings=True)] == [[0.5, 1.0], [1.0, 0.0]]
+    assert [d.embedding is not None for d in early.iter_documents(include_embeddings=True)] == [True, True]
+    early.close()
+    writer.close()

@@ -64,8 +64,14 @@ class StoreProtocol(Protocol):
         """The documents with these ids (missing ids are skipped), in the order asked."""
         ...
 
-    def iter_documents(self, *, batch_size: int = 1000, include_embeddings: bool = False) -> Iterator[Document]:
-        """Every document, in insertion order."""
+    def iter_documents(
+        self,
+        *,
+        filter: Mapping[str, Any] | None = None,
+        batch_size: int = 1000,
+        include_embeddings: bool = False,
+    ) -> Iterator[Document]:
+        """Every document (or those matching ``filter``), in insertion order."""
         ...
 
     def delete(self, ids: Sequence[str] | None = None, *, filter: Mapping[str, Any] | None = None) -> int:

@@ -710,6 +710,7 @@ class Store:
         return found
 
     def _embeddings(self, conn: Connection, rowids: Sequence[int]) -> dict[int, FloatArray]:
+        self._refresh_config(conn)  # another Store on this file may have written the first vectors
         if self.config.dim is None or not rowids:
             return {}
         return fetch_vectors(conn, self._codec(), rowids)
@@ -737,28 +738,46 @@ class Store:
             Document(i, by_id[i][1], json.loads(by_id[i][2]), vectors.get(by_id[i][0])) for i in wanted if i in by_id
         ]
 
-    def iter_documents(self, *, batch_size: int = 1000, include_embeddings: bool = False) -> Iterator[Document]:
-        """Every document in insertion (rowid) order, read in batches (for export or re-indexing).
+    def iter_documents(
+        self,
+        *,
+        filter: Mapping[str, Any] | None = None,
+        batch_size: int = 1000,
+        include_embeddings: bool = False,
+    ) -> Iterator[Document]:
+        """Every document (or those matching ``filter``) in insertion (rowid) order, read in batches.
 
         Args:
+            filter: A filter (see ``docs/filters.md``); ``None`` or ``{}`` yields every document.
             batch_size: Documents read per query (>= 1).
             include_embeddings: Attach the stored float32 vectors.
 
         Raises:
             TypeError: ``batch_size`` is not an integer.
             ValueError: ``batch_size`` is below 1.
+            FilterError: The filter is malformed (raised here, before iteration starts).
+
+        Example:
+            >>> store = Store(":memory:")
+            >>> _ = store.add(["a", "b"], [{"k": 1}, {"k": 2}], ids=["a", "b"], embeddings=[None, None])
+            >>> [d.id for d in store.iter_documents(filter={"k": {"$gt": 1}})]
+            ['b']
         """
         batch_size = check_count(batch_size, "batch_size")
-        return self._iter_documents(batch_size, include_embeddings)
+        sql, params = self._filter(filter)
+        return self._iter_documents(batch_size, include_embeddings, sql, params)
 
-    def _iter_documents(self, batch_size: int, include_embeddings: bool) -> Iterator[Document]:
+    def _iter_documents(
+        self, batch_size: int, include_embeddings: bool, where: str | None = None, params: Sequence[Any] = ()
+    ) -> Iterator[Document]:
         last = -(2**63)
+        extra = f" AND ({where})" if where else ""
         while True:
             with self._pool.connection() as conn:
                 rows = conn.fetchall(
                     f"SELECT rowid, id, text, metadata FROM {quote_identifier(DOCUMENTS)} "
-                    "WHERE rowid > ? ORDER BY rowid LIMIT ?",
-                    (last, batch_size),
+                    f"WHERE rowid > ?{extra} ORDER BY rowid LIMIT ?",
+                    (last, *params, batch_size),
                 )
                 vectors = self._embeddings(conn, [r[0] for r in rows]) if include_embeddings else {}
             if not rows:

@@ -1,0 +1,175 @@
+"""``OgmaHybridRetriever``: embedding and BM25 search fused by the core, in one component.
+
+One component replaces Haystack's usual two retrievers and a ``DocumentJoiner``: both
+ranked lists come from one store call and are fused by :mod:`ogma.fusion` (by default a
+query-adaptive convex combination, see ``docs/hybrid.md``).
+
+Example:
+    >>> from haystack import Document
+    >>> from haystack_integrations.document_stores.ogma import OgmaDocumentStore
+    >>> store = OgmaDocumentStore()
+    >>> _ = store.write_documents([Document(id="a", content="Paris is in France", embedding=[1.0, 0.0]),
+    ...                            Document(id="b", content="cats purr", embedding=[0.0, 1.0])])
+    >>> retriever = OgmaHybridRetriever(document_store=store, top_k=1)
+    >>> [d.id for d in retriever.run(query="cats", query_embedding=[0.1, 0.9])["documents"]]
+    ['b']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from haystack import Document, component, default_from_dict, default_to_dict
+from haystack.document_stores.types import FilterPolicy, apply_filter_policy
+
+from haystack_integrations.components.retrievers.ogma._common import (
+    check_document_store,
+    check_init_filters,
+    check_init_top_k,
+    check_policy,
+    check_runtime_top_k,
+)
+from haystack_integrations.document_stores.ogma import OgmaDocumentStore
+from ogma.store.ranking import fusion_params
+
+__all__ = ["OgmaHybridRetriever"]
+
+
+@component
+class OgmaHybridRetriever:
+    """Retrieves documents by meaning and by words at once, fused by Ogma's hybrid search.
+
+    Takes the query text (BM25 side) and its embedding (dense side, from a text embedder).
+    A document with only content is found by the BM25 side, one with only an embedding
+    by the dense side.
+
+    Scores: the fused score. The default fusion (and ``"convex"``/``"adaptive"``) gives
+    scores in ``[0, 1]``; RRF gives ``sum(weight / (k + rank))``. With ``scale_score`` a
+    score is divided by the best score the method can give (1 for the convex methods,
+    ``sum(weights) / (k + 1)`` for RRF) and clipped to ``[0, 1]``, so 1 means "ranked
+    first by both lists" for RRF and "the best on both normalised scores" for the others.
+
+    Args:
+        document_store: The :class:`OgmaDocumentStore` to search.
+        filters: Haystack filters narrowing both searches (checked here).
+        top_k: Documents to return (> 0).
+        fusion: ``None`` (the core's default), a method name (``"default"``, ``"adaptive"``,
+            ``"convex"``, ``"rrf"``, ``"weighted_rrf"``) or ``{"method": ..., **options}``
+            (e.g. ``{"method": "convex", "alpha": 0.7}``); see :func:`ogma.fusion.fuse`.
+        candidates: Depth of each ranked list before fusion (default ``max(top_k, 50)``).
+        scale_score: Scale scores to ``[0, 1]`` (see above).
+        return_embedding: Attach the stored embeddings to the returned documents.
+        filter_policy: ``REPLACE`` (run filters replace the init filters) or ``MERGE``
+            (both apply, joined with AND).
+
+    Raises:
+        TypeError: ``document_store`` is not an ``OgmaDocumentStore``.
+        ValueError: ``top_k`` or ``candidates`` is not > 0, ``filter_policy`` is unknown.
+        FusionError: ``fusion`` names an unknown method or option.
+        OgmaFilterError: ``filters`` is malformed.
+    """
+
+    def __init__(
+        self,
+        document_store: OgmaDocumentStore,
+        filters: dict[str, Any] | None = None,
+        top_k: int = 10,
+        fusion: str | dict[str, Any] | None = None,
+        candidates: int | None = None,
+        scale_score: bool = False,
+        return_embedding: bool = False,
+        filter_policy: FilterPolicy | str = FilterPolicy.REPLACE,
+    ) -> None:
+        self.document_store = check_document_store(document_store, type(self).__name__)
+        self.filters = check_init_filters(filters)
+        self.top_k = check_init_top_k(top_k)
+        fusion_params(fusion)  # an unknown method or option fails here, not at the first query
+        self.fusion = dict(fusion) if isinstance(fusion, Mapping) else fusion
+        if candidates is not None:
+            check_init_top_k(candidates)
+        self.candidates = candidates
+        self.scale_score = scale_score
+        self.return_embedding = return_embedding
+        self.filter_policy = check_policy(filter_policy)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialise the component (the document store nested by its own ``to_dict``)."""
+        return default_to_dict(
+            self,
+            document_store=self.document_store,
+            filters=self.filters,
+            top_k=self.top_k,
+            fusion=self.fusion,
+            candidates=self.candidates,
+            scale_score=self.scale_score,
+            return_embedding=self.return_embedding,
+            filter_policy=self.filter_policy.value,
+        )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> OgmaHybridRetriever:
+        """Rebuild the component from :meth:`to_dict` output."""
+        return default_from_dict(cls, data)
+
+    def _arguments(
+        self,
+        filters: dict[str, Any] | None,
+        top_k: int | None,
+        scale_score: bool | None,
+        return_embedding: bool | None,
+    ) -> dict[str, Any]:
+        return {
+            "filters": apply_filter_policy(self.filter_policy, self.filters, filters),
+            "top_k": check_runtime_top_k(top_k, self.top_k),
+            "fusion": self.fusion,
+            "candidates": self.candidates,
+            "scale_score": self.scale_score if scale_score is None else scale_score,
+            "return_embedding": self.return_embedding if return_embedding is None else return_embedding,
+        }
+
+    @component.output_types(documents=list[Document])
+    def run(
+        self,
+        query: str,
+        query_embedding: list[float],
+        filters: dict[str, Any] | None = None,
+        top_k: int | None = None,
+        scale_score: bool | None = None,
+        return_embedding: bool | None = None,
+    ) -> dict[str, list[Document]]:
+        """Retrieve documents by hybrid search.
+
+        Args:
+            query: The query text (non-empty).
+            query_embedding: The query's embedding.
+            filters: Filters for this run, combined with the init filters by ``filter_policy``.
+            top_k: Documents to return (0 returns none); default the init value.
+            scale_score: Override the init ``scale_score``.
+            return_embedding: Override the init ``return_embedding``.
+
+        Returns:
+            ``{"documents": [...]}``, best first, each with its fused ``score``.
+
+        Raises:
+            TypeError: ``query`` is not a string or ``query_embedding`` not a list of numbers.
+            ValueError: ``query`` is empty, ``query_embedding`` is empty or has the wrong
+                dimension, or ``top_k`` < 0.
+            OgmaFilterError: A filter is malformed.
+        """
+        arguments = self._arguments(filters, top_k, scale_score, return_embedding)
+        return {"documents": self.document_store.hybrid_retrieval(query, query_embedding, **arguments)}
+
+    @component.output_types(documents=list[Document])
+    async def run_async(
+        self,
+        query: str,
+        query_embedding: list[float],
+        filters: dict[str, Any] | None = None,
+        top_k: int | None = None,
+        scale_score: bool | None = None,
+        return_embedding: bool | None = None,
+    ) -> dict[str, list[Document]]:
+        """Async :meth:`run` (the search runs in a worker thread)."""
+        arguments = self._arguments(filters, top_k, scale_score, return_embedding)
+        return {"documents": await self.document_store.hybrid_retrieval_async(query, query_embedding, **arguments)}

@@ -1,0 +1,694 @@
+"""``OgmaDocumentStore``: a Haystack document store over one Ogma store (a SQLite file, or memory).
+
+Texts, metadata, a BM25 index and vectors live in one file; the retrievers in
+``haystack_integrations.components.retrievers.ogma`` search it by embedding, by BM25, or
+both fused in one call. Every method is a conversion plus one call of the core store
+(:class:`ogma.store.protocol.StoreProtocol`): filters are translated by
+:func:`~haystack_integrations.document_stores.ogma.filters.convert_filters` and evaluated
+by the core.
+
+Example:
+    >>> from haystack import Document
+    >>> store = OgmaDocumentStore()  # ":memory:"; pass path="docs.db" to keep it
+    >>> store.write_documents([Document(id="1", content="Paris is in France.", embedding=[1.0, 0.0]),
+    ...                        Document(id="2", content="Cats purr.", embedding=[0.0, 1.0], meta={"topic": "pets"})])
+    2
+    >>> [d.id for d in store.filter_documents({"field": "meta.topic", "operator": "==", "value": "pets"})]
+    ['2']
+    >>> [d.id for d in store.embedding_retrieval([0.9, 0.1], top_k=1)]
+    ['1']
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Final, Literal
+
+import numpy as np
+from haystack import default_from_dict, default_to_dict
+from haystack.core.errors import SerializationError
+from haystack.dataclasses import Document
+from haystack.document_stores.types import DuplicatePolicy
+
+import ogma.errors
+from haystack_integrations.document_stores.ogma.errors import OgmaDuplicateDocumentError, OgmaFilterError
+from haystack_integrations.document_stores.ogma.filters import convert_filters
+from ogma.store import Store
+from ogma.store.document import Document as OgmaDocument
+from ogma.store.protocol import OnConflict, StoreProtocol
+from ogma.types import Hit
+
+__all__ = ["BM25_SCALING_FACTOR", "FIELD_TYPES", "OgmaDocumentStore"]
+
+logger = logging.getLogger(__name__)
+
+BM25_SCALING_FACTOR: Final = 8.0
+"""``scale_score`` maps a BM25 score ``s`` to ``expit(s / 8)``, as Haystack's in-memory store does."""
+
+FIELD_TYPES: Final = {"str": "keyword", "int": "int", "float": "float", "bool": "boolean"}
+"""Core metadata types and the names :meth:`OgmaDocumentStore.get_metadata_fields_info` reports
+(Haystack's in-memory names); lists, dicts and mixed fields are ``"keyword"``."""
+
+_POLICIES: Final[dict[DuplicatePolicy, OnConflict]] = {
+    DuplicatePolicy.NONE: "fail",
+    DuplicatePolicy.FAIL: "fail",
+    DuplicatePolicy.SKIP: "skip",
+    DuplicatePolicy.OVERWRITE: "replace",
+}
+
+
+def _field(name: object, method: str) -> str:
+    if not isinstance(name, str) or not name.removeprefix("meta."):
+        raise ValueError(f"{method}: metadata_field must be a metadata key such as 'year' or 'meta.year', got {name!r}")
+    return name.removeprefix("meta.")
+
+
+def _check_top_k(top_k: object) -> int:
+    if isinstance(top_k, bool) or not isinstance(top_k, int):
+        raise TypeError(f"top_k must be an integer, got {type(top_k).__name__}: {top_k!r}")
+    if top_k < 0:
+        raise ValueError(f"top_k must be >= 0 (0 returns no documents), got {top_k}")
+    return top_k
+
+
+def _check_query(query: object) -> str:
+    if not isinstance(query, str):
+        raise TypeError(f"query must be a string, got {type(query).__name__}: {query!r:.80}")
+    if not query.strip():
+        raise ValueError("query must be a non-empty string: BM25 has no words to look for in an empty query")
+    return query
+
+
+def _check_embedding(embedding: object, name: str) -> list[float]:
+    if isinstance(embedding, str | bytes | Mapping) or not isinstance(embedding, Sequence | np.ndarray):
+        raise TypeError(f"{name} must be a list of floats, got {type(embedding).__name__}: {embedding!r:.80}")
+    values = list(embedding)
+    if not values:
+        raise ValueError(f"{name} is empty; give the query's embedding (a list of floats)")
+    if not all(isinstance(v, int | float | np.number) and not isinstance(v, bool) for v in values):
+        raise TypeError(f"{name} must hold only numbers")
+    if not all(math.isfinite(float(v)) for v in values):
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return [float(v) for v in values]
+
+
+class OgmaDocumentStore:
+    """A Haystack document store backed by Ogma: text, metadata, BM25 and vectors in one SQLite file.
+
+    Documents round-trip whole: id, content, meta and embedding (stored as float32, so an
+    embedding comes back rounded to float32). ``score`` is a retrieval result, not stored
+    (retrievers set it); ``blob`` and ``sparse_embedding`` are refused rather than dropped.
+    A document needs content (found by BM25 and filters), an embedding (found by
+    embedding search and filters), or both. All embeddings have one dimension, fixed by
+    the first one written.
+
+    Args:
+        path: The store file (created if missing), or ``":memory:"`` (the default).
+        store: An open Ogma store (any :class:`~ogma.store.protocol.StoreProtocol` backend)
+            to use instead of ``path``; such a document store cannot be serialised.
+        dim: Vector dimension (default: fixed by the first embeddings written).
+        precision: Index precision for a new file: ``"float32"``, ``"int8"`` or ``"binary"``.
+        fts_tokenizer: SQLite FTS5 tokenizer for a new file (the BM25 side).
+        read_only: Open an existing file read-only.
+        busy_timeout: Seconds a write waits for another writer.
+        driver: SQLite driver, ``"auto"``, ``"sqlite3"`` or ``"apsw"``.
+        backend: Dense search backend, ``"memory"`` or ``"sqlite-vec"``.
+        oversample: Candidates rescored per result for int8/binary indexes.
+        batch_size: Documents written per transaction.
+
+    Raises:
+        TypeError: ``store`` does not implement the store protocol.
+        ValueError: Both ``path`` and ``store`` given, or a core option is invalid.
+
+    Example:
+        >>> store = OgmaDocumentStore(precision="int8")
+        >>> store.to_dict()["init_parameters"]["path"]
+        ':memory:'
+    """
+
+    def __init__(
+        self,
+        path: str | Path | None = ":memory:",
+        *,
+        store: StoreProtocol | None = None,
+        dim: int | None = None,
+        precision: Literal["float32", "int8", "binary"] | None = None,
+        fts_tokenizer: str | None = None,
+        read_only: bool = False,
+        busy_timeout: float = 5.0,
+        driver: Literal["auto", "sqlite3", "apsw"] = "auto",
+        backend: Literal["memory", "sqlite-vec"] = "memory",
+        oversample: float | None = None,
+        batch_size: int = 1000,
+    ) -> None:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        self.batch_size = batch_size
+        self._options: dict[str, Any] = {
+            "dim": dim,
+            "precision": precision,
+            "fts_tokenizer": fts_tokenizer,
+            "read_only": read_only,
+            "busy_timeout": busy_timeout,
+            "driver": driver,
+            "backend": backend,
+            "oversample": oversample,
+        }
+        self._store: StoreProtocol
+        if store is not None:
+            if path not in (None, ":memory:"):
+                raise ValueError(f"give path= or store=, not both (got path={path!r} and a store)")
+            if not isinstance(store, StoreProtocol):
+                raise TypeError(
+                    "store must implement ogma.store.protocol.StoreProtocol (e.g. ogma.Store), "
+                    f"got {type(store).__name__}"
+                )
+            self.path: str | None = None
+            self._store = store
+        else:
+            if path is None:
+                raise ValueError("path must be a file path or ':memory:'; to wrap an open store pass store=")
+            self._store = Store(path, **self._options, show_progress=False)
+            self.path = str(path)
+
+    @property
+    def store(self) -> StoreProtocol:
+        """The Ogma store underneath (for Ogma's own API: search options, ``ogma info``, ...)."""
+        return self._store
+
+    # -- serialisation ------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """Serialise the path and options (not the documents: they are in the file).
+
+        Raises:
+            SerializationError: The document store wraps a store object given as ``store=``;
+                build it from ``path=`` to save it in a pipeline.
+        """
+        if self.path is None:
+            raise SerializationError(
+                f"OgmaDocumentStore(store={type(self._store).__name__}(...)) cannot be serialised: a store object "
+                "has no portable description. Build the document store with path= (and the store options) to "
+                "save it in a pipeline."
+            )
+        return default_to_dict(self, path=self.path, **self._options, batch_size=self.batch_size)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> OgmaDocumentStore:
+        """Rebuild a document store from :meth:`to_dict` output (opens the same file)."""
+        return default_from_dict(cls, data)
+
+    def close(self) -> None:
+        """Close the underlying store's connections."""
+        self._store.close()
+
+    # -- writing ------------------------------------------------------------
+    def _check_documents(self, documents: object) -> list[Document]:
+        if isinstance(documents, str | bytes | Mapping | Document) or not isinstance(documents, Iterable):
+            raise ValueError(f"documents must be a list of haystack.Document, got {type(documents).__name__}")
+        docs = list(documents)
+        first: tuple[int, int] | None = None  # (index, length) of the first embedding
+        for i, doc in enumerate(docs):
+            if not isinstance(doc, Document):
+                raise ValueError(f"documents[{i}] must be a haystack.Document, got {type(doc).__name__}: {doc!r:.80}")
+            if doc.content is not None and not isinstance(doc.content, str):
+                raise ValueError(f"documents[{i}].content must be a string or None, got {type(doc.content).__name__}")
+            if doc.content is None and doc.embedding is None:
+                raise ValueError(
+                    f"documents[{i}] (id {doc.id!r:.80}) has neither content nor an embedding: nothing could find it. "
+                    "Give it content (for BM25), an embedding (run a document embedder first), or both"
+                )
+            if doc.blob is not None:
+                raise ValueError(
+                    f"documents[{i}].blob is set; OgmaDocumentStore stores text, metadata and embeddings, not binary "
+                    "data. Convert the blob to text first (a converter component) or drop it"
+                )
+            if doc.sparse_embedding is not None:
+                raise ValueError(
+                    f"documents[{i}].sparse_embedding is set; OgmaDocumentStore computes BM25 itself and does not "
+                    "store sparse vectors. Drop it, or use OgmaBM25Retriever / OgmaHybridRetriever for lexical search"
+                )
+            if doc.embedding is not None:
+                # Cheap checks here; the values themselves are checked by the core in one numpy pass
+                # (and diagnosed per document only when that fails, see _diagnose).
+                if isinstance(doc.embedding, str | bytes) or not isinstance(doc.embedding, Sequence | np.ndarray):
+                    raise ValueError(
+                        f"documents[{i}].embedding must be a list of floats, got {type(doc.embedding).__name__}"
+                    )
+                size = len(doc.embedding)
+                if size == 0:
+                    raise ValueError(f"documents[{i}].embedding is empty; give a list of floats or None")
+                if first is None:
+                    first = (i, size)
+                elif size != first[1]:
+                    raise ValueError(
+                        f"documents[{i}].embedding has {size} values but documents[{first[0]}].embedding has "
+                        f"{first[1]}; every embedding in a store has the same dimension (one embedding model)"
+                    )
+        return docs
+
+    def write_documents(self, documents: list[Document], policy: DuplicatePolicy = DuplicatePolicy.NONE) -> int:
+        """Write documents; each batch is one transaction.
+
+        Policies: ``FAIL`` (and ``NONE``, the default) raises
+        :class:`~haystack_integrations.document_stores.ogma.errors.OgmaDuplicateDocumentError`
+        if an id is stored already (or repeats in ``documents``) and writes nothing; ``SKIP``
+        keeps stored documents (and the first of repeated ids); ``OVERWRITE`` replaces them
+        (the last of repeated ids wins).
+
+        Args:
+            documents: The documents.
+            policy: What to do with ids that are stored already.
+
+        Returns:
+            How many documents were written (skipped ones not counted).
+
+        Raises:
+            ValueError: ``documents`` is not a list of Documents, or a document is invalid
+                (no content and no embedding, a blob, a sparse embedding, an embedding of the
+                wrong dimension, metadata that is not JSON); the message names ``documents[i]``.
+            OgmaDuplicateDocumentError: ``FAIL``/``NONE`` and an id exists.
+        """
+        docs = self._check_documents(documents)
+        if not isinstance(policy, DuplicatePolicy):
+            raise ValueError(f"policy must be a DuplicatePolicy, got {policy!r}")
+        on_conflict = _POLICIES[policy]
+        origin = self._dedupe(docs, on_conflict)  # positions in ``documents`` of the documents to write
+        deduplicated = len(origin) < len(docs)
+        docs = [docs[i] for i in origin]
+        if not docs:
+            return 0
+        texts = [d.content for d in docs]
+        embeddings = [d.embedding for d in docs]  # None rows: documents without a vector (core contract)
+        try:
+            written = self._store.add(
+                texts,  # None: a document without content (core contract)
+                [dict(d.meta) for d in docs],
+                [d.id for d in docs],
+                embeddings,
+                batch_size=self.batch_size,
+                on_conflict=on_conflict,
+            )
+        except ogma.errors.DuplicateDocumentError as exc:
+            error = OgmaDuplicateDocumentError(
+                f"{len(exc.ids)} document id(s) already stored, e.g. {exc.ids[0]!r:.80}; nothing was written. "
+                "Use policy=DuplicatePolicy.OVERWRITE to replace them or DuplicatePolicy.SKIP to keep the stored ones"
+            )
+            error.ids = list(exc.ids)
+            raise error from exc
+        except ogma.errors.StoreMismatchError as exc:
+            raise ogma.errors.StoreMismatchError(f"{self._dimension_culprit(docs, origin)}: {exc}") from exc
+        except (TypeError, ValueError) as exc:
+            if type(exc) not in (TypeError, ValueError):
+                raise
+            _diagnose(docs, origin, exc)
+            where = "the i-th document left after repeated ids" if deduplicated else "documents[i]"
+            raise type(exc)(
+                f"write_documents: {exc} (texts[i], metadatas[i], ids[i] and embeddings[i] are the content, meta, id "
+                f"and embedding of {where})"
+            ) from exc
+        return len(written)
+
+    @staticmethod
+    def _dedupe(docs: list[Document], on_conflict: OnConflict) -> list[int]:
+        """Positions of the documents to write: each id once (the first with SKIP, the last with OVERWRITE)."""
+        by_id: dict[str, int] = {}
+        for i, doc in enumerate(docs):
+            if doc.id in by_id and on_conflict == "fail":
+                error = OgmaDuplicateDocumentError(
+                    f"id {doc.id!r:.80} appears more than once in documents; nothing was written. Give each document "
+                    "its own id, or use DuplicatePolicy.OVERWRITE (last wins) or DuplicatePolicy.SKIP (first wins)"
+                )
+                error.ids = [doc.id]
+                raise error
+            if doc.id not in by_id or on_conflict == "replace":
+                by_id[doc.id] = i
+        return list(by_id.values())
+
+    def _dimension_culprit(self, docs: list[Document], origin: list[int]) -> str:
+        dim = self._store.dim
+        for i, doc in zip(origin, docs):
+            if doc.embedding is not None and dim is not None and len(doc.embedding) != dim:
+                return f"documents[{i}].embedding has {len(doc.embedding)} values, this store holds {dim}-d vectors"
+        return "an embedding has the wrong dimension"
+
+    def delete_documents(self, document_ids: list[str]) -> None:
+        """Delete the documents with these ids (unknown ids are ignored).
+
+        Raises:
+            TypeError: ``document_ids`` is a single string or holds a non-string.
+        """
+        self._store.delete(list(document_ids) if not isinstance(document_ids, str) else document_ids)
+
+    def delete_all_documents(self) -> None:
+        """Delete every document; the store (its file, dimension and settings) stays."""
+        self._store.delete_all(confirm=True)
+
+    def delete_by_filter(self, filters: dict[str, Any]) -> int:
+        """Delete the documents matching ``filters``; returns how many.
+
+        Raises:
+            OgmaFilterError: The filter is malformed, or empty (use :meth:`delete_all_documents`).
+        """
+        return self._store.delete(filter=self._required_filter(filters, "delete_by_filter", "delete_all_documents()"))
+
+    def update_by_filter(self, filters: dict[str, Any], meta: dict[str, Any]) -> int:
+        """Merge ``meta`` into the metadata of the documents matching ``filters``; returns how many.
+
+        Raises:
+            OgmaFilterError: The filter is malformed or empty.
+            TypeError: ``meta`` is not a dict of JSON values.
+        """
+        where = self._required_filter(filters, "update_by_filter", "a filter every document matches")
+        if not isinstance(meta, Mapping):
+            raise TypeError(f"meta must be a dict of metadata to merge, got {type(meta).__name__}")
+        return self._store.update(metadata=meta, filter=where)
+
+    @staticmethod
+    def _required_filter(filters: Any, method: str, instead: str) -> dict[str, Any]:
+        converted = convert_filters(filters)
+        if converted is None:
+            raise OgmaFilterError(
+                f"{method} needs a non-empty filter (got {filters!r}); to affect every document use {instead}"
+            )
+        return converted
+
+    # -- reading ------------------------------------------------------------
+    def count_documents(self) -> int:
+        """How many documents are stored."""
+        return self._store.count()
+
+    def count_documents_by_filter(self, filters: dict[str, Any]) -> int:
+        """How many documents match ``filters`` (all of them for ``{}``)."""
+        return self._store.count(filter=convert_filters(filters))
+
+    def filter_documents(self, filters: dict[str, Any] | None = None) -> list[Document]:
+        """The documents matching ``filters`` (every one for ``None``/``{}``), in insertion order, with embeddings.
+
+        Args:
+            filters: A Haystack filter (see ``docs/filters.md`` for the mapping).
+
+        Raises:
+            OgmaFilterError: The filter is malformed or cannot be expressed.
+        """
+        where = convert_filters(filters)
+        return [self._to_haystack(d) for d in self._store.iter_documents(filter=where, include_embeddings=True)]
+
+    @staticmethod
+    def _to_haystack(doc: OgmaDocument | Hit, score: float | None = None) -> Document:
+        embedding = None if doc.embedding is None else doc.embedding.tolist()
+        return Document(id=doc.id, content=doc.text, meta=doc.metadata, embedding=embedding, score=score)
+
+    def get_metadata_fields_info(self) -> dict[str, dict[str, str]]:
+        """Each top-level metadata field with its type: ``keyword``, ``int``, ``float`` or ``boolean``.
+
+        Fields holding only nulls are left out; lists, dicts and mixed types are ``keyword``.
+        """
+        fields = self._store.metadata_fields()
+        return {name: {"type": FIELD_TYPES.get(kind, "keyword")} for name, kind in fields.items() if kind != "null"}
+
+    def get_metadata_field_min_max(self, metadata_field: str) -> dict[str, Any]:
+        """``{"min": ..., "max": ...}`` of a top-level metadata field (numbers if it holds any, else strings).
+
+        Both are ``None`` when no document holds a number or string there. ``"meta."`` is optional.
+        """
+        found = self._store.metadata_range(_field(metadata_field, "get_metadata_field_min_max"))
+        low, high = found if found is not None else (None, None)
+        return {"min": low, "max": high}
+
+    def count_unique_metadata_by_filter(self, filters: dict[str, Any], metadata_fields: list[str]) -> dict[str, int]:
+        """How many distinct non-null values each field takes over the documents matching ``filters``.
+
+        Values of different types are distinct (``1``, ``1.0``, ``"1"`` and ``True`` are four);
+        lists and dicts count as whole values. Keys of the result have no ``"meta."`` prefix.
+        """
+        if isinstance(metadata_fields, str) or not isinstance(metadata_fields, Iterable):
+            raise TypeError(f"metadata_fields must be a list of field names, got {metadata_fields!r:.80}")
+        where = convert_filters(filters)
+        out: dict[str, int] = {}
+        for name in metadata_fields:
+            key = _field(name, "count_unique_metadata_by_filter")
+            out[key] = len(self._store.metadata_values(key, filter=where))
+        return out
+
+    def get_metadata_field_unique_values(
+        self,
+        metadata_field: str,
+        search_term: str | None = None,
+        from_: int = 0,
+        size: int = 10,
+        filters: dict[str, Any] | None = None,
+    ) -> tuple[list[Any], int]:
+        """Distinct non-null values of a top-level metadata field, a page at a time.
+
+        Args:
+            metadata_field: The field (``"meta."`` optional).
+            search_term: Keep values whose text contains it, ignoring case.
+            from_: Offset of the page in the ordered values.
+            size: Page size.
+            filters: Only look at documents matching this filter.
+
+        Returns:
+            ``(values, total)``: the page, ordered by the values' text (then type name), and
+            how many distinct values there are in all.
+        """
+        key = _field(metadata_field, "get_metadata_field_unique_values")
+        for name, number in (("from_", from_), ("size", size)):
+            if isinstance(number, bool) or not isinstance(number, int) or number < 0:
+                raise ValueError(f"{name} must be an integer >= 0, got {number!r}")
+        if search_term is not None and not isinstance(search_term, str):
+            raise TypeError(f"search_term must be a string or None, got {type(search_term).__name__}")
+        values = [value for value, _ in self._store.metadata_values(key, filter=convert_filters(filters))]
+        if search_term:
+            needle = search_term.lower()
+            values = [v for v in values if needle in str(v).lower()]
+        values.sort(key=lambda v: (str(v), type(v).__name__))
+        return values[from_ : from_ + size], len(values)
+
+    # -- retrieval ----------------------------------------------------------
+    def _hits_to_documents(self, hits: list[Hit], scale: Callable[[float], float] | None) -> list[Document]:
+        return [self._to_haystack(h, scale(h.score) if scale is not None else h.score) for h in hits]
+
+    def embedding_retrieval(
+        self,
+        query_embedding: list[float],
+        *,
+        filters: dict[str, Any] | None = None,
+        top_k: int = 10,
+        scale_score: bool = False,
+        return_embedding: bool = False,
+    ) -> list[Document]:
+        """The ``top_k`` documents closest to ``query_embedding`` (cosine similarity), best first.
+
+        ``score`` is the cosine similarity in ``[-1, 1]``, or ``(cosine + 1) / 2`` in ``[0, 1]``
+        with ``scale_score``. Documents without an embedding are never returned.
+        """
+        vector = _check_embedding(query_embedding, "query_embedding")
+        top_k = _check_top_k(top_k)
+        where = convert_filters(filters)
+        if top_k == 0:
+            return []
+        try:
+            hits = self._store.search(
+                vector=np.asarray(vector, dtype=np.float32),
+                k=top_k,
+                mode="dense",
+                filter=where,
+                include_embeddings=return_embedding,
+            )
+        except ogma.errors.StoreMismatchError as exc:
+            raise ogma.errors.StoreMismatchError(
+                f"query_embedding has {len(vector)} values, this store holds {self._store.dim}-d vectors: {exc}"
+            ) from exc
+        return self._hits_to_documents(hits, _scale_cosine if scale_score else None)
+
+    def bm25_retrieval(
+        self,
+        query: str,
+        *,
+        filters: dict[str, Any] | None = None,
+        top_k: int = 10,
+        scale_score: bool = False,
+        return_embedding: bool = False,
+    ) -> list[Document]:
+        """The ``top_k`` documents that best match the words of ``query`` (SQLite FTS5 BM25), best first.
+
+        ``score`` is the BM25 score (``>= 0``, higher is better), or ``expit(score / 8)`` in
+        ``[0.5, 1)`` with ``scale_score`` (Haystack's in-memory scaling). Documents without
+        content are never returned.
+        """
+        query = _check_query(query)
+        top_k = _check_top_k(top_k)
+        where = convert_filters(filters)
+        if top_k == 0:
+            return []
+        hits = self._store.search(query, k=top_k, mode="lexical", filter=where, include_embeddings=return_embedding)
+        return self._hits_to_documents(hits, _scale_bm25 if scale_score else None)
+
+    def hybrid_retrieval(
+        self,
+        query: str,
+        query_embedding: list[float],
+        *,
+        filters: dict[str, Any] | None = None,
+        top_k: int = 10,
+        fusion: str | Mapping[str, Any] | None = None,
+        candidates: int | None = None,
+        scale_score: bool = False,
+        return_embedding: bool = False,
+    ) -> list[Document]:
+        """Embedding and BM25 search fused by the core in one call (see ``docs/hybrid.md``), best first.
+
+        Args:
+            query: The query text (BM25 side, and the adaptive fusion weight).
+            query_embedding: The query's embedding (dense side).
+            filters: A Haystack filter, applied to both sides.
+            top_k: Documents wanted.
+            fusion: ``None`` (the core's default, a query-adaptive convex combination), a
+                method name (``"rrf"``, ``"convex"``, ...) or ``{"method": ..., **options}``.
+            candidates: Depth of each ranked list before fusion (default ``max(top_k, 50)``).
+            scale_score: Scale scores to ``[0, 1]``: the fused score divided by the best
+                score the method can give (1 for the convex methods, whose scores are
+                already in ``[0, 1]``; ``sum(weights) / (k + 1)`` for RRF), clipped to ``[0, 1]``.
+            return_embedding: Attach the stored embeddings.
+        """
+        query = _check_query(query)
+        vector = _check_embedding(query_embedding, "query_embedding")
+        top_k = _check_top_k(top_k)
+        where = convert_filters(filters)
+        scale = _fused_scale(fusion) if scale_score else None
+        if top_k == 0:
+            return []
+        try:
+            hits = self._store.search(
+                query,
+                vector=np.asarray(vector, dtype=np.float32),
+                k=top_k,
+                mode="hybrid",
+                filter=where,
+                fusion=fusion,
+                candidates=candidates,
+                include_embeddings=return_embedding,
+            )
+        except ogma.errors.StoreMismatchError as exc:
+            raise ogma.errors.StoreMismatchError(
+                f"query_embedding has {len(vector)} values, this store holds {self._store.dim}-d vectors: {exc}"
+            ) from exc
+        return self._hits_to_documents(hits, scale)
+
+    # -- async: the same calls, run in a worker thread ------------------------
+    async def count_documents_async(self) -> int:
+        """Async :meth:`count_documents` (runs in a worker thread)."""
+        return await asyncio.to_thread(self.count_documents)
+
+    async def filter_documents_async(self, filters: dict[str, Any] | None = None) -> list[Document]:
+        """Async :meth:`filter_documents` (runs in a worker thread)."""
+        return await asyncio.to_thread(self.filter_documents, filters)
+
+    async def write_documents_async(
+        self, documents: list[Document], policy: DuplicatePolicy = DuplicatePolicy.NONE
+    ) -> int:
+        """Async :meth:`write_documents` (runs in a worker thread)."""
+        return await asyncio.to_thread(self.write_documents, documents, policy)
+
+    async def delete_documents_async(self, document_ids: list[str]) -> None:
+        """Async :meth:`delete_documents` (runs in a worker thread)."""
+        await asyncio.to_thread(self.delete_documents, document_ids)
+
+    async def delete_all_documents_async(self) -> None:
+        """Async :meth:`delete_all_documents` (runs in a worker thread)."""
+        await asyncio.to_thread(self.delete_all_documents)
+
+    async def delete_by_filter_async(self, filters: dict[str, Any]) -> int:
+        """Async :meth:`delete_by_filter` (runs in a worker thread)."""
+        return await asyncio.to_thread(self.delete_by_filter, filters)
+
+    async def update_by_filter_async(self, filters: dict[str, Any], meta: dict[str, Any]) -> int:
+        """Async :meth:`update_by_filter` (runs in a worker thread)."""
+        return await asyncio.to_thread(self.update_by_filter, filters, meta)
+
+    async def count_documents_by_filter_async(self, filters: dict[str, Any]) -> int:
+        """Async :meth:`count_documents_by_filter` (runs in a worker thread)."""
+        return await asyncio.to_thread(self.count_documents_by_filter, filters)
+
+    async def count_unique_metadata_by_filter_async(
+        self, filters: dict[str, Any], metadata_fields: list[str]
+    ) -> dict[str, int]:
+        """Async :meth:`count_unique_metadata_by_filter` (runs in a worker thread)."""
+        return await asyncio.to_thread(self.count_unique_metadata_by_filter, filters, metadata_fields)
+
+    async def get_metadata_fields_info_async(self) -> dict[str, dict[str, str]]:
+        """Async :meth:`get_metadata_fields_info` (runs in a worker thread)."""
+        return await asyncio.to_thread(self.get_metadata_fields_info)
+
+    async def get_metadata_field_min_max_async(self, metadata_field: str) -> dict[str, Any]:
+        """Async :meth:`get_metadata_field_min_max` (runs in a worker thread)."""
+        return await asyncio.to_thread(self.get_metadata_field_min_max, metadata_field)
+
+    async def get_metadata_field_unique_values_async(
+        self,
+        metadata_field: str,
+        search_term: str | None = None,
+        from_: int = 0,
+        size: int = 10,
+        filters: dict[str, Any] | None = None,
+    ) -> tuple[list[Any], int]:
+        """Async :meth:`get_metadata_field_unique_values` (runs in a worker thread)."""
+        return await asyncio.to_thread(
+            self.get_metadata_field_unique_values, metadata_field, search_term, from_, size, filters
+        )
+
+    async def embedding_retrieval_async(self, query_embedding: list[float], **kwargs: Any) -> list[Document]:
+        """Async :meth:`embedding_retrieval` (runs in a worker thread; same keyword arguments)."""
+        return await asyncio.to_thread(lambda: self.embedding_retrieval(query_embedding, **kwargs))
+
+    async def bm25_retrieval_async(self, query: str, **kwargs: Any) -> list[Document]:
+        """Async :meth:`bm25_retrieval` (runs in a worker thread; same keyword arguments)."""
+        return await asyncio.to_thread(lambda: self.bm25_retrieval(query, **kwargs))
+
+    async def hybrid_retrieval_async(self, query: str, query_embedding: list[float], **kwargs: Any) -> list[Document]:
+        """Async :meth:`hybrid_retrieval` (runs in a worker thread; same keyword arguments)."""
+        return await asyncio.to_thread(lambda: self.hybrid_retrieval(query, query_embedding, **kwargs))
+
+    def __repr__(self) -> str:
+        return f"OgmaDocumentStore(path={self.path!r}, store={self._store!r})"
+
+
+def _diagnose(docs: list[Document], origin: list[int], exc: Exception) -> None:
+    """After the core refused a batch: raise the precise error of the first bad embedding, if one is."""
+    for i, doc in zip(origin, docs):
+        if doc.embedding is not None:
+            try:
+                _check_embedding(doc.embedding, f"documents[{i}].embedding")
+            except (TypeError, ValueError) as precise:
+                raise precise from exc
+
+
+def _scale_cosine(score: float) -> float:
+    return (score + 1.0) / 2.0
+
+
+def _scale_bm25(score: float) -> float:
+    return 1.0 / (1.0 + math.exp(-score / BM25_SCALING_FACTOR))
+
+
+def _fused_scale(fusion: str | Mapping[str, Any] | None) -> Callable[[float], float]:
+    """The ``scale_score`` map of a hybrid fusion: divide by the method's best score, clip to [0, 1]."""
+    from ogma.fusion import DEFAULT_RRF_K, DEFAULT_RRF_WEIGHTS
+    from ogma.store.ranking import fusion_params
+
+    params = fusion_params(fusion)  # validates: a bad fusion fails here, before any search
+    method = params.get("method", "default")
+    best = 1.0
+    if method in ("rrf", "weighted_rrf"):
+        k = float(DEFAULT_RRF_K if params.get("k") is None else params["k"])
+        weights = params.get("weights") or (DEFAULT_RRF_WEIGHTS if method == "weighted_rrf" else (1.0, 1.0))
+        best = float(sum(weights)) / (k + 1.0)
+
+    def scale(score: float) -> float:
+        return min(1.0, max(0.0, score / best))
+
+    return scale
