@@ -267,10 +267,11 @@ class OgmaVectorStore(BasePydanticVectorStore):
             FilterError: A filter Ogma cannot express.
         """
         ogma_filter = to_ogma_filter(filters)
-        documents = self._store.get(list(node_ids)) if node_ids is not None else self._store.iter_documents()
+        if node_ids is None:  # the filter runs in the database
+            return [self._to_node(d.id, d.text, d.metadata) for d in self._store.iter_documents(filter=ogma_filter)]
         return [
             self._to_node(doc.id, doc.text, doc.metadata)
-            for doc in documents
+            for doc in self._store.get(list(node_ids))
             if ogma_filter is None or matches(ogma_filter, doc.metadata, id=doc.id, content=doc.text)
         ]
 
