@@ -32,7 +32,7 @@ from llama_index.core.vector_stores.types import (
 )
 from llama_index.core.vector_stores.utils import metadata_dict_to_node, node_to_metadata_dict
 
-from llama_index.vector_stores.ogma.filters import to_ogma_filter
+from llama_index.vector_stores.ogma.filters import NODE_ID_KEY, to_ogma_filter
 from ogma.store import Store
 from ogma.store.filters import matches
 from ogma.store.protocol import StoreProtocol
@@ -43,8 +43,6 @@ __all__ = ["NODE_ID_KEY", "SUPPORTED_MODES", "OgmaVectorStore"]
 
 logger = logging.getLogger(__name__)
 
-NODE_ID_KEY = "_node_id"
-"""Metadata key holding the node id, so that ``node_ids`` restrictions are filters."""
 
 SUPPORTED_MODES: tuple[VectorStoreQueryMode, ...] = (
     VectorStoreQueryMode.DEFAULT,
@@ -86,6 +84,7 @@ class OgmaVectorStore(BasePydanticVectorStore):
     Filters: ``MetadataFilters`` (every operator and condition, nested too) are mapped by
     :func:`~llama_index.vector_stores.ogma.to_ogma_filter` and run inside the database.
     ``doc_ids`` and ``node_ids`` restrict the search; empty lists mean no restriction.
+    A node's id is the store's document id, so ``node_ids`` become the core's ``$id`` filter.
 
     Args:
         path: The store file (created if missing), ``":memory:"``, or a store URI of another
@@ -224,7 +223,6 @@ class OgmaVectorStore(BasePydanticVectorStore):
                     "(VectorStoreIndex and IngestionPipeline do, with an embed_model such as OgmaEmbedding)"
                 )
             metadata = node_to_metadata_dict(node, remove_text=True, flat_metadata=self.flat_metadata)
-            metadata[NODE_ID_KEY] = node.node_id
             texts.append(node.get_content(metadata_mode=MetadataMode.NONE))
             metadatas.append(metadata)
             ids.append(node.node_id)
@@ -282,9 +280,7 @@ class OgmaVectorStore(BasePydanticVectorStore):
 
     def clear(self) -> None:
         """Delete every node (one transaction)."""
-        ids = [doc.id for doc in self._store.iter_documents()]
-        if ids:
-            self._store.delete(ids)
+        self._store.delete_all(confirm=True)
 
     async def aclear(self) -> None:
         """:meth:`clear`, in a worker thread."""
@@ -298,11 +294,12 @@ class OgmaVectorStore(BasePydanticVectorStore):
             FilterError: A filter Ogma cannot express.
         """
         ogma_filter = to_ogma_filter(filters)
-        documents = self._store.get(list(node_ids)) if node_ids is not None else self._store.iter_documents()
+        if node_ids is None:  # the filter runs in the database
+            return [self._to_node(d.id, d.text, d.metadata) for d in self._store.iter_documents(filter=ogma_filter)]
         return [
             self._to_node(doc.id, doc.text, doc.metadata)
-            for doc in documents
-            if ogma_filter is None or matches(ogma_filter, doc.metadata)
+            for doc in self._store.get(list(node_ids))
+            if ogma_filter is None or matches(ogma_filter, doc.metadata, id=doc.id, content=doc.text)
         ]
 
     async def aget_nodes(
@@ -400,7 +397,7 @@ class OgmaVectorStore(BasePydanticVectorStore):
         if query.doc_ids:
             parts.append({"ref_doc_id": {"$in": list(query.doc_ids)}})
         if query.node_ids:
-            parts.append({NODE_ID_KEY: {"$in": list(query.node_ids)}})
+            parts.append({"$id": {"$in": list(query.node_ids)}})
         if not parts:
             return None
         return parts[0] if len(parts) == 1 else {"$and": parts}
