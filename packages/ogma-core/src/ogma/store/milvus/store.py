@@ -31,6 +31,7 @@ from ogma.store.config import check_encoder_dim
 from ogma.store.document import Document
 from ogma.store.encoding import StoreEncoder, as_encoder
 from ogma.store.milvus import metadata as facts
+from ogma.store.milvus import settings
 from ogma.store.milvus.client import check_uri, connect, is_lite
 from ogma.store.milvus.expressions import Expression, compile_expression, literal
 from ogma.store.milvus.rows import (
@@ -56,6 +57,7 @@ from ogma.store.milvus.schema import (
 from ogma.store.mmr import mmr_select
 from ogma.store.protocol import OnConflict
 from ogma.store.ranking import fuse_ranked, fusion_params, refuse_hybrid_options, rerank_hits
+from ogma.store.settings import check_setting_key
 from ogma.store.validate import (
     check_embeddings,
     check_ids,
@@ -839,10 +841,40 @@ class MilvusStore:
         chosen = mmr_select(unit, self._fit(matrix), k, lambda_mult=lambda_mult)
         return [pool[i] for i in chosen]
 
+    # -- settings ---------------------------------------------------------------
+    def read_setting(self, key: str) -> str | None:
+        """A setting kept beside the collection, or ``None`` (see :mod:`ogma.store.milvus.settings`).
+
+        Example:
+            >>> with MilvusStore("./notes.db", collection="demo") as store:  # doctest: +SKIP
+            ...     store.write_setting_once("app.owner", "docs"), store.read_setting("app.owner")
+            (True, 'docs')
+        """
+        key = check_setting_key(key)
+        self._check_open()
+        return settings.read_setting(self._client, self.collection, key)
+
+    def write_setting_once(self, key: str, value: str) -> bool:
+        """Record a setting unless it is set already (the first value stands); returns whether this call wrote it.
+
+        Raises:
+            ValueError: ``key`` names a configuration field, or ``value`` is over 65,535 bytes.
+            TypeError: ``key`` or ``value`` is not a string.
+        """
+        key = check_setting_key(key, writing=True)
+        check_str(value, "value")
+        self._check_open()
+        with self._lock:
+            if settings.read_setting(self._client, self.collection, key) is not None:
+                return False
+            settings.write_setting(self._client, self.collection, key, value)
+        return True
+
     # -- lifecycle --------------------------------------------------------------
     def drop(self) -> None:
-        """Drop the whole collection (documents and configuration record)."""
+        """Drop the whole collection (documents, configuration record and settings)."""
         self._check_open()
+        settings.drop_settings(self._client, self.collection)
         if self._client.has_collection(self.collection):
             self._client.drop_collection(self.collection)
         self.config = replace(self.config, dim=self.config.dim and None)
