@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from haystack.dataclasses import Document
@@ -46,9 +47,36 @@ class SyncDocumentStore(Protocol):
         size: int = 10,
         filters: dict[str, Any] | None = None,
     ) -> tuple[list[Any], int]: ...
-    def embedding_retrieval(self, query_embedding: list[float], **kwargs: Any) -> list[Document]: ...
-    def bm25_retrieval(self, query: str, **kwargs: Any) -> list[Document]: ...
-    def hybrid_retrieval(self, query: str, query_embedding: list[float], **kwargs: Any) -> list[Document]: ...
+    def embedding_retrieval(
+        self,
+        query_embedding: list[float],
+        *,
+        filters: dict[str, Any] | None = None,
+        top_k: int = 10,
+        scale_score: bool = False,
+        return_embedding: bool = False,
+    ) -> list[Document]: ...
+    def bm25_retrieval(
+        self,
+        query: str,
+        *,
+        filters: dict[str, Any] | None = None,
+        top_k: int = 10,
+        scale_score: bool = False,
+        return_embedding: bool = False,
+    ) -> list[Document]: ...
+    def hybrid_retrieval(
+        self,
+        query: str,
+        query_embedding: list[float],
+        *,
+        filters: dict[str, Any] | None = None,
+        top_k: int = 10,
+        fusion: str | Mapping[str, Any] | None = None,
+        candidates: int | None = None,
+        scale_score: bool = False,
+        return_embedding: bool = False,
+    ) -> list[Document]: ...
 
 
 class AsyncDocumentStoreMixin:
