@@ -1,0 +1,193 @@
+"""What the Ogma embedders and the ranker share: option checks, devices, loading through the model cache."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from haystack import Document
+from haystack.utils import ComponentDevice
+
+from ogma.model_cache import shared_model
+from ogma.record_text import RecordTextBuilder
+from ogma.validation import check_count, check_unicode
+
+if TYPE_CHECKING:
+    from ogma import Reranker, TextEncoder
+
+logger = logging.getLogger(__name__)
+
+
+def load_encoder(**options: Any) -> TextEncoder:
+    """Build a :class:`ogma.TextEncoder` (the factory the shared model cache calls)."""
+    from ogma import TextEncoder
+
+    return TextEncoder(**options)
+
+
+def load_reranker(**options: Any) -> Reranker:
+    """Build a :class:`ogma.Reranker` (the factory the shared model cache calls)."""
+    from ogma import Reranker
+
+    return Reranker(**options)
+
+
+def component_device(device: ComponentDevice | str | None) -> ComponentDevice | None:
+    """``device`` as Haystack's :class:`ComponentDevice` (a string such as ``"cuda:0"`` is parsed)."""
+    if device is None or isinstance(device, ComponentDevice):
+        return device
+    if isinstance(device, str):
+        try:
+            return ComponentDevice.from_str(device)
+        except ValueError as exc:
+            raise ValueError(f"device must be a ComponentDevice or a string such as 'cpu' or 'cuda:0': {exc}") from exc
+    raise TypeError(f"device must be a ComponentDevice, a string such as 'cpu', or None; got {type(device).__name__}")
+
+
+def onnx_device(device: ComponentDevice | None) -> Literal["cpu", "cuda"]:
+    """The ONNX Runtime device for a Haystack device: ``None`` runs on the CPU.
+
+    Raises:
+        ValueError: A device map, or a device type ONNX Runtime has no provider for here (e.g. ``mps``).
+    """
+    if device is None:
+        return "cpu"
+    if device.has_multiple_devices:
+        raise ValueError(
+            "device must be one device: Ogma runs one ONNX Runtime session, not a device map. "
+            "Pass ComponentDevice.from_str('cpu') or ComponentDevice.from_str('cuda:0')."
+        )
+    name = device.to_torch_str()
+    if name == "cpu":
+        return "cpu"
+    if name.startswith("cuda"):
+        if name not in ("cuda", "cuda:0"):
+            logger.warning("ONNX Runtime uses the first CUDA device; %s was asked for", name)
+        return "cuda"
+    raise ValueError(
+        f"device {name!r} is not supported: Ogma runs ONNX Runtime on 'cpu' or 'cuda'. "
+        "Pass ComponentDevice.from_str('cpu') or ComponentDevice.from_str('cuda:0')."
+    )
+
+
+def optional_count(value: Any, name: str) -> int | None:
+    """``None`` or a positive integer (``TypeError``/``ValueError`` naming ``name`` otherwise)."""
+    return None if value is None else check_count(value, name)
+
+
+def document_texts(documents: list[Document], build: RecordTextBuilder) -> list[str | None]:
+    """The text a model reads for each Document (``None``: nothing to read), checked for valid Unicode.
+
+    Raises:
+        ValueError: A text holds a lone surrogate (the message names the Document's index and id).
+    """
+    texts = [build(content=doc.content, metadata=doc.meta) for doc in documents]
+    for index, text in enumerate(texts):
+        if text is not None and not text.isascii():
+            check_unicode(text, f"documents[{index}] (id {documents[index].id!r}) text")
+    return texts
+
+
+def check_documents(documents: Any, component: str, *, hint: str) -> list[Document]:
+    """A list of Haystack documents, or ``TypeError`` naming the first bad item and the fix."""
+    if not isinstance(documents, Sequence) or isinstance(documents, str | bytes):
+        raise TypeError(f"{component} expects a list of Documents, got {type(documents).__name__}. {hint}")
+    for index, doc in enumerate(documents):
+        if not isinstance(doc, Document):
+            raise TypeError(
+                f"{component} expects a list of Documents; documents[{index}] is a {type(doc).__name__}. {hint}"
+            )
+    return list(documents)
+
+
+class EncoderOptions:
+    """The model settings both Ogma embedders share (they are the shared model cache's key)."""
+
+    model: str
+    device: ComponentDevice | None
+    threads: int | None
+    quantized: bool
+    max_length: int | None
+    cache_dir: str | None
+    local_files_only: bool | None
+    trust_remote_code: bool
+    truncate_dim: int | None
+    _encoder: TextEncoder | None
+
+    def _set_model_options(
+        self,
+        *,
+        model: str | Path,
+        device: ComponentDevice | str | None,
+        threads: int | None,
+        quantized: bool,
+        max_length: int | None,
+        cache_dir: str | Path | None,
+        local_files_only: bool | None,
+        trust_remote_code: bool,
+        truncate_dim: int | None,
+    ) -> None:
+        if not isinstance(model, str | Path):
+            raise TypeError(f"model must be a model name, hub id or folder path, got {type(model).__name__}")
+        self.model = str(model)
+        self.device = component_device(device)
+        onnx_device(self.device)  # refuse an unusable device now, not at warm_up
+        self.threads = optional_count(threads, "threads")
+        self.quantized = bool(quantized)
+        self.max_length = optional_count(max_length, "max_length")
+        self.cache_dir = None if cache_dir is None else str(cache_dir)
+        self.local_files_only = local_files_only
+        self.trust_remote_code = bool(trust_remote_code)
+        self.truncate_dim = optional_count(truncate_dim, "truncate_dim")
+        self._encoder = None
+
+    def _model_options(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "device": self.device,
+            "threads": self.threads,
+            "quantized": self.quantized,
+            "max_length": self.max_length,
+            "cache_dir": self.cache_dir,
+            "local_files_only": self.local_files_only,
+            "trust_remote_code": self.trust_remote_code,
+            "truncate_dim": self.truncate_dim,
+        }
+
+    def warm_up(self) -> None:
+        """Load the model (once: every Ogma component with the same model settings shares it).
+
+        Raises:
+            ogma.errors.ModelNotFoundError: The model cannot be found (offline and not cached, or a bad path).
+            ValueError: ``truncate_dim`` is larger than the model's dimension.
+        """
+        if self._encoder is not None:
+            return
+        encoder = shared_model(
+            load_encoder,
+            model=self.model,
+            device=onnx_device(self.device),
+            threads=self.threads,
+            quantized=self.quantized,
+            max_length=self.max_length,
+            cache_dir=self.cache_dir,
+            local_files_only=self.local_files_only,
+            trust_remote_code=self.trust_remote_code,
+        )
+        if self.truncate_dim is not None and self.truncate_dim > encoder.dim:
+            raise ValueError(
+                f"truncate_dim={self.truncate_dim} is larger than the {encoder.dim} dimensions of {encoder.model_id}; "
+                f"use at most {encoder.dim}"
+                + (f" (trained Matryoshka dims: {list(encoder.matryoshka_dims)})" if encoder.matryoshka_dims else "")
+            )
+        self._encoder = encoder
+
+    @property
+    def encoder(self) -> TextEncoder:
+        """The shared :class:`ogma.TextEncoder` (loaded by :meth:`warm_up` on first access)."""
+        if self._encoder is None:
+            self.warm_up()
+        assert self._encoder is not None  # set by warm_up
+        return self._encoder
