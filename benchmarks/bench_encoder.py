@@ -50,6 +50,30 @@ RESULTS = Path(__file__).resolve().parent / "results"
 PAUSE_S = 0.5  # between turns: lets the previous engine's thread pool go idle
 
 
+def cpu_flags() -> list[str]:
+    """The SIMD flags that decide ONNX Runtime's kernels (int8 speed depends on VNNI)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return []
+    flags = set(text.split("flags", 1)[1].split("\n", 1)[0].split()) if "flags" in text else set()
+    return sorted(flags & {"avx2", "avx512f", "avx512bw", "avx512_vnni", "avx_vnni", "fma"})
+
+
+def model_formats() -> dict[str, object]:
+    """Versions of the graph Ogma's converter writes and of its int8 copy (7-bit weights since 2)."""
+    import onnxruntime
+
+    from ogma import hub
+    from ogma.convert.bert import GRAPH_VERSION
+
+    return {
+        "graph_version": GRAPH_VERSION,
+        "quantized_version": getattr(hub, "_QUANTIZED_VERSION", None),
+        "onnxruntime": onnxruntime.__version__,
+    }
+
+
 def load_passages(data: Path, n: int) -> list[str]:
     texts = []
     with (data / "corpus.jsonl").open(encoding="utf-8") as f:
@@ -279,6 +303,7 @@ def main() -> None:
     if args.role == "rss":
         rss_child(args)
         return
+    load_before = list(os.getloadavg())
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         if "fastembed" in args.engines:
@@ -307,6 +332,9 @@ def main() -> None:
         "cpu_count": os.cpu_count(),
         "machine": platform.machine(),
         "python": sys.version.split()[0],
+        "cpu_flags": cpu_flags(),
+        "model_formats": model_formats(),
+        "load_average_before": load_before,
         "load_average_after": list(os.getloadavg()),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

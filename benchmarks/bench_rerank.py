@@ -111,6 +111,16 @@ def convert(src: Path, out: Path) -> str:
     return "ogma.convert.convert_checkpoint"
 
 
+def cpu_flags() -> list[str]:
+    """The SIMD flags that decide ONNX Runtime's kernels (int8 speed depends on VNNI)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return []
+    flags = set(text.split("flags", 1)[1].split("\n", 1)[0].split()) if "flags" in text else set()
+    return sorted(flags & {"avx2", "avx512f", "avx512bw", "avx512_vnni", "avx_vnni", "fma"})
+
+
 def load_workload(data_dir: Path, *, queries: int, passages: int, seed: int) -> list[tuple[str, list[str]]]:
     """(query, passages) groups from a BEIR folder: judged documents first, then random ones."""
     from ogma.evaluate import load_beir
@@ -163,9 +173,11 @@ def main(argv: list[str] | None = None) -> int:
     from sentence_transformers import CrossEncoder
 
     import ogma
+    import ogma.hub
     from ogma.rerank import Reranker
 
     torch.set_num_threads(args.threads)
+    load_before = list(os.getloadavg())
     groups = load_workload(args.data, queries=args.queries, passages=args.passages, seed=args.seed)
     n_pairs = sum(len(docs) for _, docs in groups)
     print(f"{len(groups)} queries x {args.passages} passages = {n_pairs} pairs, {args.threads} threads")
@@ -268,6 +280,10 @@ def main(argv: list[str] | None = None) -> int:
             "onnxruntime": onnxruntime.__version__,
             "torch": torch.__version__,
             "sentence_transformers": sentence_transformers.__version__,
+            "cpu_flags": cpu_flags(),
+            "int8_format_version": getattr(ogma.hub, "_QUANTIZED_VERSION", None),  # 2: 7-bit weights
+            "load_average_before": load_before,
+            "load_average_after": list(os.getloadavg()),
         },
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

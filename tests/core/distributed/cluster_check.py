@@ -53,6 +53,8 @@ def main(model: str, out_path: str) -> None:
             batch_size=10,
             batch_format="pyarrow",
             num_cpus=1,
+            # Ray Data's default for actor pools; named so a changed default cannot pack both on one node.
+            scheduling_strategy="SPREAD",
         )
         rows = out.take_all()
         nodes = sorted({n["NodeID"] for n in ray.nodes() if n["Alive"]})

@@ -33,7 +33,9 @@ def test_two_node_cluster_spreads_actors_and_matches_encode(tiny_model: Path, tm
     result = json.loads(out.read_text())
     rows = result["rows"]
     assert len(result["nodes"]) == 2
-    assert len(result["actor_nodes"]) == 2 and set(result["actor_nodes"]) == set(result["nodes"])  # spread
+    # Spread: each node hosts an encoder actor. (A restarted actor leaves a second marker, so count >= 2.)
+    assert len(result["actor_nodes"]) >= 2, result["actor_nodes"]
+    assert set(result["actor_nodes"]) == set(result["nodes"]), (result["actor_nodes"], result["nodes"])
     assert {r["node"] for r in rows} <= set(result["nodes"])
     assert len({r["id"] for r in rows}) == len(rows) == 200
     rows.sort(key=lambda r: int(r["id"].split("-")[1]))

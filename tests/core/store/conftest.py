@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import importlib.util
 import re
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pytest
 
 from ogma.store import Store
+from ogma.store.protocol import StoreProtocol
 
 DIM = 32
+
+BACKENDS = ["sqlite", "milvus"]
+"""Every store backend; the conformance tests take ``store_factory`` and run on each."""
+
+StoreFactory = Callable[..., Any]
 
 
 class HashEmbedder:
@@ -74,9 +84,91 @@ def db_path(tmp_path: Path) -> str:
     return str(tmp_path / "store.db")
 
 
+MILVUS_MISSING = "pymilvus and milvus-lite are not installed (pip install 'ogma-core[milvus]')"
+
+
+@pytest.fixture(scope="session")
+def maybe_milvus_uri(tmp_path_factory: pytest.TempPathFactory) -> str | None:
+    """One Milvus Lite file (one embedded server) for the whole run, or ``None`` without the extra."""
+    if importlib.util.find_spec("pymilvus") is None or importlib.util.find_spec("milvus_lite") is None:
+        return None
+    return str(tmp_path_factory.mktemp("milvus") / "milvus.db")
+
+
+@pytest.fixture(scope="session")
+def milvus_uri(maybe_milvus_uri: str | None) -> str:
+    """The run's Milvus Lite file; each test makes its own collections. Skips without the extra."""
+    if maybe_milvus_uri is None:
+        pytest.skip(MILVUS_MISSING)
+    return maybe_milvus_uri
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture
-def store(db_path: str, embedder: HashEmbedder) -> Iterator[Store]:
-    with Store(db_path, embedder) as s:
+def store_factory(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreFactory]:
+    """``make(encoder=None, *, name="main", **options)``: a store of the test's backend.
+
+    The same ``name`` reopens the same file (SQLite) or collection (Milvus), for reopening
+    and config-mismatch tests. Every store made is closed (and its collection dropped) at the end.
+    """
+    made: list[Any] = []
+    collections: dict[str, str] = {}
+    uri = request.getfixturevalue("milvus_uri") if backend == "milvus" else ""
+
+    def make(encoder: Any = None, *, name: str = "main", **options: Any) -> StoreProtocol:
+        if backend == "sqlite":
+            store: Any = Store(tmp_path / f"{name}.db", encoder, **options)
+        else:
+            from ogma.store.milvus import MilvusStore
+
+            collection = collections.setdefault(name, f"t_{uuid.uuid4().hex}")
+            store = MilvusStore(uri, collection, encoder, **options)
+        made.append(store)
+        return store
+
+    yield make
+    for store in made:
+        store.close()
+    if collections:
+        from pymilvus import MilvusClient
+
+        client = MilvusClient(uri, alias=f"cleanup-{uuid.uuid4().hex}")
+        for collection in collections.values():
+            if client.has_collection(collection):
+                client.drop_collection(collection)
+        client.close()
+
+
+@contextlib.contextmanager
+def fresh_store(backend: str, milvus_uri: str | None, encoder: Any = None, **options: Any) -> Iterator[Any]:
+    """A new, empty store of ``backend`` (in memory for SQLite), closed and dropped afterwards.
+
+    For Hypothesis tests, which cannot take the function-scoped ``store_factory``: one store
+    per example.
+    """
+    if backend == "sqlite":
+        with Store(":memory:", encoder, **options) as sqlite_store:
+            yield sqlite_store
+        return
+    from ogma.store.milvus import MilvusStore
+
+    if milvus_uri is None:
+        pytest.skip(MILVUS_MISSING)
+    milvus_store = MilvusStore(milvus_uri, f"h_{uuid.uuid4().hex}", encoder, **options)
+    try:
+        yield milvus_store
+    finally:
+        milvus_store.drop()
+        milvus_store.close()
+
+
+@pytest.fixture
+def store(store_factory: StoreFactory, embedder: HashEmbedder) -> Iterator[Any]:
+    with store_factory(embedder) as s:
         yield s
 
 

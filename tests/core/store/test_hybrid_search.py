@@ -6,7 +6,6 @@ exactly the one described: the dense list prefers documents without the keyword.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -14,6 +13,7 @@ import pytest
 
 from ogma.errors import FusionError
 from ogma.store import Store
+from tests.core.store.conftest import StoreFactory
 
 
 @pytest.mark.parametrize("mode", ["dense", "lexical"])
@@ -86,14 +86,14 @@ def _vectors_with_cosines(cosines: list[float], dim: int = 8) -> tuple[np.ndarra
     return query, docs
 
 
-def _store(path: Path, texts: dict[str, str], cosines: list[float]) -> tuple[Store, np.ndarray]:
+def _store(make: StoreFactory, texts: dict[str, str], cosines: list[float]) -> tuple[Store, np.ndarray]:
     query, docs = _vectors_with_cosines(cosines)
-    store = Store(str(path), dim=docs.shape[1])
+    store = make(dim=docs.shape[1])
     store.add(list(texts.values()), ids=list(texts), embeddings=docs)
     return store, query
 
 
-def test_a_keyword_query_does_not_hide_the_document_with_the_keyword(tmp_path: Path) -> None:
+def test_a_keyword_query_does_not_hide_the_document_with_the_keyword(store_factory: StoreFactory) -> None:
     # "proxy": the best dense hits talk about networks without the word; the setting
     # itself is only third by cosine, and the only document BM25 finds.
     texts = {
@@ -104,7 +104,7 @@ def test_a_keyword_query_does_not_hide_the_document_with_the_keyword(tmp_path: P
         "retries": "retries: how often a failed download is tried again.",
         "cache": "cache_dir: where downloaded files are kept between runs.",
     }
-    store, query = _store(tmp_path / "proxy.db", texts, [0.62, 0.60, 0.55, 0.40, 0.35, 0.30])
+    store, query = _store(store_factory, texts, [0.62, 0.60, 0.55, 0.40, 0.35, 0.30])
     with store:
         dense = store.search(vector=query, k=3)
         assert [h.id for h in dense] == ["network", "firewall", "proxy"]
@@ -115,7 +115,7 @@ def test_a_keyword_query_does_not_hide_the_document_with_the_keyword(tmp_path: P
         assert hits[0].scores["lexical"] > 0 and "lexical" not in hits[1].scores
 
 
-def test_an_identifier_query_puts_the_exact_match_near_the_top(tmp_path: Path) -> None:
+def test_an_identifier_query_puts_the_exact_match_near_the_top(store_factory: StoreFactory) -> None:
     # "init.defaultBranch": dense prefers notes about branches and `git init`; BM25
     # ranks the release note with the exact key first.
     texts = {
@@ -127,7 +127,7 @@ def test_an_identifier_query_puts_the_exact_match_near_the_top(tmp_path: Path) -
         "hooks": "Hooks run scripts at points of the init, commit and push workflow.",
         "tags": "Tags mark release points; annotated tags carry a message.",
     }
-    store, query = _store(tmp_path / "git.db", texts, [0.66, 0.64, 0.63, 0.62, 0.50, 0.45, 0.30])
+    store, query = _store(store_factory, texts, [0.66, 0.64, 0.63, 0.62, 0.50, 0.45, 0.30])
     with store:
         lexical = store.search("init.defaultBranch", mode="lexical", k=3)
         assert lexical[0].id == "note"

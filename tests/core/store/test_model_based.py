@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ogma.store import Store
+from tests.core.store.conftest import BACKENDS, fresh_store
 
 DIM = 8
 IDS = [f"d{i}" for i in range(12)]
@@ -25,11 +26,18 @@ def _vectors(ids: list[str], seed: int) -> np.ndarray:
     ).astype(np.float32)
 
 
+PRECISIONS = {"sqlite": ["float32", "int8", "binary"], "milvus": ["float32", "binary"]}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(ops=st.lists(operation, min_size=1, max_size=25), precision=st.sampled_from(["float32", "int8", "binary"]))
-def test_store_matches_a_dict_model(ops: list[tuple[str, list[str], int]], precision: str) -> None:
+@given(data=st.data(), ops=st.lists(operation, min_size=1, max_size=25))
+def test_store_matches_a_dict_model(
+    backend: str, maybe_milvus_uri: str | None, data: st.DataObject, ops: list[tuple[str, list[str], int]]
+) -> None:
+    precision = data.draw(st.sampled_from(PRECISIONS[backend]), label="precision")
     model: dict[str, np.ndarray] = {}
-    with Store(":memory:", dim=DIM, precision=precision, oversample=100) as store:  # type: ignore[arg-type]
+    with fresh_store(backend, maybe_milvus_uri, dim=DIM, precision=precision, oversample=100) as store:
         for kind, ids, seed in ops:
             if kind == "add":
                 vecs = _vectors(ids, seed)

@@ -11,6 +11,7 @@ import pytest
 from ogma.errors import FilterError, StoreError, StoreMismatchError
 from ogma.store import Document, Store
 from ogma.types import Hit
+from tests.core.store.conftest import StoreFactory
 
 
 def test_add_get_count_and_generated_ids(store: Store) -> None:
@@ -37,11 +38,12 @@ def test_upsert_replaces_text_metadata_and_vector(filled: Store) -> None:
     assert top.id == "paris" and top.score == pytest.approx(1.0, abs=1e-5)
 
 
-def test_embeddings_come_back_exactly(db_path: str) -> None:
+def test_embeddings_come_back_exactly(store_factory: StoreFactory, backend: str) -> None:
     rng = np.random.default_rng(3)
     raw = (rng.standard_normal((5, 6)) * 7).astype(np.float32)  # not normalised
-    for precision in ("float32", "int8", "binary"):
-        with Store(f"{db_path}.{precision}", dim=6, precision=precision) as store:
+    precisions = ("float32", "int8", "binary") if backend == "sqlite" else ("float32", "binary")
+    for precision in precisions:
+        with store_factory(name=precision, dim=6, precision=precision) as store:
             store.add([f"t{i}" for i in range(5)], ids=[f"d{i}" for i in range(5)], embeddings=raw)
             got = store.get([f"d{i}" for i in range(5)], include_embeddings=True)
             assert np.array_equal(np.stack([d.embedding for d in got]), raw)  # type: ignore[misc]
@@ -166,8 +168,8 @@ def test_empty_store_search(store: Store) -> None:
     assert Store(":memory:").search(vector=np.ones(4)) == []
 
 
-def test_no_encoder_needs_embeddings(tmp_path: Path) -> None:
-    with Store(tmp_path / "x.db") as store:
+def test_no_encoder_needs_embeddings(store_factory: StoreFactory) -> None:
+    with store_factory() as store:
         with pytest.raises(StoreError, match="no encoder"):
             store.add(["text"])
         store.add(["text"], embeddings=np.ones((1, 4)), ids=["t"])
@@ -177,18 +179,18 @@ def test_no_encoder_needs_embeddings(tmp_path: Path) -> None:
         assert store.search("text", mode="lexical")[0].id == "t"
 
 
-def test_plain_callable_and_embedder_protocol(tmp_path: Path, embedder: Any) -> None:
-    with Store(tmp_path / "c.db", embedder.encode_documents) as store:
+def test_plain_callable_and_embedder_protocol(store_factory: StoreFactory, embedder: Any) -> None:
+    with store_factory(embedder.encode_documents, name="c") as store:
         store.add(["red apple", "blue sky"], ids=["a", "s"])
         assert store.search("apple red", k=1)[0].id == "a"
     proto = SimpleNamespace(embed_documents=embedder.encode_documents, embed_query=lambda t: embedder._one(t))
-    with Store(tmp_path / "p.db", proto) as store:
+    with store_factory(proto, name="p") as store:
         store.add(["red apple", "blue sky"], ids=["a", "s"])
         assert store.search("blue sky", k=1)[0].id == "s"
 
 
-def test_matryoshka_dim(tmp_path: Path, embedder: Any) -> None:
-    with Store(tmp_path / "m.db", embedder, dim=16, precision="binary") as store:
+def test_matryoshka_dim(store_factory: StoreFactory, embedder: Any) -> None:
+    with store_factory(embedder, dim=16, precision="binary") as store:
         store.add(["alpha beta gamma delta epsilon zeta eta theta iota kappa lambda", "red green blue"], ids=["a", "d"])
         doc = store.get(["a"], include_embeddings=True)[0]
         assert doc.embedding is not None and doc.embedding.shape == (16,)
@@ -231,8 +233,8 @@ def test_k_larger_than_store_and_hits_type(filled: Store) -> None:
     assert len(hits) == 8 and all(isinstance(h, Hit) for h in hits)
 
 
-def test_closed_store_raises(tmp_path: Path) -> None:
-    store = Store(tmp_path / "c.db", dim=2)
+def test_closed_store_raises(store_factory: StoreFactory) -> None:
+    store = store_factory(dim=2)
     store.close()
     store.close()
     with pytest.raises(StoreError, match="closed"):
@@ -277,3 +279,30 @@ def test_delete_by_filter(filled: Store) -> None:
     with pytest.raises(ValueError, match="ids=, filter="):
         filled.delete()
     assert filled.count() == before - 3
+
+
+def test_reopening_checks_the_config_record(store_factory: StoreFactory, embedder: Any) -> None:
+    with store_factory(embedder, dim=16, precision="binary") as store:
+        store.add(["red apple", "green pear"], ids=["a", "p"])
+    with store_factory(embedder) as again:  # the record gives the dim and precision back
+        assert (again.dim, again.precision) == (16, "binary")
+        assert again.config.model_id == "test/hash-embedder" and again.config.full_dim == 32
+        assert [h.id for h in again.search("red apple", k=1)] == ["a"]
+    with pytest.raises(StoreMismatchError, match="dimension 16"):
+        store_factory(embedder, dim=8)
+    with pytest.raises(StoreMismatchError, match="precision 'binary'"):
+        store_factory(embedder, precision="float32")
+    other = SimpleNamespace(embed_documents=embedder.encode_documents, embed_query=embedder._one, model_id="other/m")
+    with pytest.raises(StoreMismatchError, match="model id 'test/hash-embedder'"):
+        store_factory(other)
+    with pytest.raises(StoreMismatchError, match="encoder produces 64-d"):
+        store_factory(type(embedder)(dim=64))
+
+
+def test_bad_constructor_arguments(store_factory: StoreFactory) -> None:
+    with pytest.raises(ValueError, match="dim must be a positive integer"):
+        store_factory(dim=0)
+    with pytest.raises(ValueError, match="precision must be one of"):
+        store_factory(precision="float16")
+    with pytest.raises(ValueError, match="oversample must be"):
+        store_factory(dim=2, oversample=0.5)

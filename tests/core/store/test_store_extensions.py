@@ -9,6 +9,7 @@ import pytest
 
 from ogma.errors import DuplicateDocumentError, FilterError, OgmaError, StoreError
 from ogma.store import Store
+from tests.core.store.conftest import StoreFactory
 
 
 def _vectors(n: int, seed: int = 0) -> np.ndarray:
@@ -16,8 +17,8 @@ def _vectors(n: int, seed: int = 0) -> np.ndarray:
 
 
 @pytest.fixture
-def store() -> Store:
-    s = Store(":memory:", dim=4)
+def store(store_factory: StoreFactory) -> Store:
+    s = store_factory(dim=4)
     s.add(["alpha", "beta", "gamma"], [{"k": 1}, {"k": 2}, {"k": 3}], ids=["a", "b", "c"], embeddings=_vectors(3))
     return s
 
@@ -189,8 +190,8 @@ def test_search_and_delete_by_document_fields(store: Store) -> None:
 
 
 @pytest.fixture
-def mixed() -> Store:
-    s = Store(":memory:", dim=4)
+def mixed(store_factory: StoreFactory) -> Store:
+    s = store_factory(dim=4)
     metas = [
         {"year": 2020, "tag": "x", "score": 1, "flag": True, "l": [1, 2]},
         {"year": 2024, "tag": "y", "score": 2.5, "flag": False, "l": [1, 2]},

@@ -21,12 +21,12 @@ from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables.config import run_in_executor
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from langchain_ogma._convert import hit_to_document, to_ogma_filter
 from langchain_ogma.rerankers import OgmaReranker
 from langchain_ogma.vectorstores import OgmaVectorStore
-from ogma.store import Store
+from ogma.store.protocol import StoreProtocol
 
 __all__ = ["OgmaRetriever"]
 
@@ -36,7 +36,7 @@ Mode = Literal["dense", "lexical", "hybrid"]
 
 
 class OgmaRetriever(BaseRetriever):
-    """Retrieve documents from an :class:`ogma.Store` by meaning, by words, or both.
+    """Retrieve documents from an Ogma store (any backend) by meaning, by words, or both.
 
     The search, filtering, fusion and reranking all run in the store; async calls run the
     sync search in the default executor. Each returned ``Document`` is a copy with the
@@ -49,8 +49,9 @@ class OgmaRetriever(BaseRetriever):
 
     Args:
         store: The store to search: an :class:`~langchain_ogma.OgmaVectorStore` or an
-            :class:`ogma.Store` (a vector store is replaced by its ``ogma.Store``, whose
-            encoder is the vector store's embeddings).
+            Ogma store of any backend (:class:`ogma.Store`, ``MilvusStore``, ...). A vector
+            store is replaced by its Ogma store, and its embeddings become ``embedding``
+            unless one is given.
         k: Documents to return.
         mode: ``"dense"``, ``"lexical"`` (BM25 full-text) or ``"hybrid"`` (both, fused).
         filter: Metadata filter in Ogma's filter language, e.g. ``{"year": {"$gte": 2020}}``.
@@ -69,7 +70,7 @@ class OgmaRetriever(BaseRetriever):
 
     model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid")
 
-    store: Store | OgmaVectorStore
+    store: StoreProtocol
     k: int = Field(default=4, ge=0)
     mode: Mode = "dense"
     filter: dict[str, Any] | None = None
@@ -77,16 +78,20 @@ class OgmaRetriever(BaseRetriever):
     rerank_k: int | None = Field(default=None, ge=1)
     embedding: Embeddings | None = None
 
-    @field_validator("store", mode="before")
+    @model_validator(mode="before")
     @classmethod
-    def _unwrap_store(cls, value: Any) -> Any:
-        return value.store if isinstance(value, OgmaVectorStore) else value  # pydantic checks the rest
+    def _unwrap_store(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("store"), OgmaVectorStore):
+            vs = data["store"]
+            data = {**data, "store": vs.store}
+            if data.get("embedding") is None:
+                data["embedding"] = vs.embeddings
+        return data  # pydantic checks the rest
 
     @property
-    def ogma_store(self) -> Store:
-        """The :class:`ogma.Store` searched (``store`` after a vector store was unwrapped)."""
-        store = self.store
-        return store.store if isinstance(store, OgmaVectorStore) else store
+    def ogma_store(self) -> StoreProtocol:
+        """The Ogma store searched (``store``; a vector store given there was unwrapped)."""
+        return self.store
 
     @field_validator("filter")
     @classmethod
@@ -103,6 +108,8 @@ class OgmaRetriever(BaseRetriever):
         filter: dict[str, Any] | None = None,
         mode: Mode | None = None,
     ) -> list[Document]:
+        if not isinstance(query, str):
+            raise TypeError(f"query must be a str, got {type(query).__name__}")
         search_mode = mode or self.mode
         vector = None
         if self.embedding is not None and search_mode != "lexical":

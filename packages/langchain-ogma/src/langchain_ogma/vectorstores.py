@@ -1,4 +1,4 @@
-"""``OgmaVectorStore``: a LangChain vector store over one Ogma SQLite file (or memory).
+"""``OgmaVectorStore``: a LangChain vector store over an Ogma store (a SQLite file, memory, or any backend).
 
 Example:
     >>> from langchain_core.embeddings import DeterministicFakeEmbedding
@@ -39,6 +39,7 @@ from langchain_ogma._convert import (
 from langchain_ogma.rerankers import OgmaReranker
 from ogma.store import Store
 from ogma.store.fingerprint import check_embedder, describe_embedder, fingerprint, read_fingerprint, record_fingerprint
+from ogma.store.protocol import StoreProtocol
 from ogma.store.validate import check_ids, check_k, check_metadatas, check_texts, encode_text
 from ogma.types import SEARCH_MODES, Hit, SearchMode
 
@@ -93,10 +94,12 @@ class _SearchOptions:
 
 
 class OgmaVectorStore(VectorStore):
-    """A LangChain vector store backed by :class:`ogma.Store`, with any LangChain ``Embeddings``.
+    """A LangChain vector store backed by an Ogma store, with any LangChain ``Embeddings``.
 
-    Documents, metadata, a full-text index and the vectors live in one SQLite file (or
-    in memory with ``":memory:"``). Adding with existing ids replaces those documents.
+    By default documents, metadata, a full-text index and the vectors live in one SQLite
+    file (or in memory with ``":memory:"``); ``store=`` takes any other backend that
+    implements :class:`~ogma.store.protocol.StoreProtocol` (e.g. ``MilvusStore``), with
+    the same code otherwise. Adding with existing ids replaces those documents.
     ``embedding`` embeds documents and queries for every method here; it is also given
     to the :class:`ogma.Store` (so :class:`~langchain_ogma.OgmaRetriever` can run
     lexical and hybrid search on it).
@@ -122,6 +125,9 @@ class OgmaVectorStore(VectorStore):
     Args:
         embedding: Any LangChain ``Embeddings`` (e.g. :class:`~langchain_ogma.OgmaEmbeddings`).
         path: The store file (created if missing) or ``":memory:"``.
+        store: An open store of any backend (:class:`~ogma.store.protocol.StoreProtocol`)
+            to use instead of opening ``path``; ``embedding`` must be the model its
+            vectors came from. Not with ``path`` or ``store_options``.
         retrieval_mode: Default search mode of :meth:`similarity_search`.
         fusion: Default hybrid fusion (a method name or ``{"method": ..., **params}``;
             ``None``: the core's default).
@@ -137,13 +143,18 @@ class OgmaVectorStore(VectorStore):
 
     Raises:
         StoreMismatchError: The file was built with other embeddings or settings.
-        ValueError: An unknown ``retrieval_mode`` or ``id_strategy``.
+        ValueError: An unknown ``retrieval_mode`` or ``id_strategy``, or ``store=`` with
+            ``path`` or store options.
+        TypeError: ``store`` is not an Ogma store.
 
     Example:
         >>> from langchain_ogma import OgmaEmbeddings  # doctest: +SKIP
         >>> store = OgmaVectorStore(OgmaEmbeddings(), path="notes.db", retrieval_mode="hybrid")  # doctest: +SKIP
         >>> store.add_texts(["Cats purr."], metadatas=[{"topic": "pets"}])  # doctest: +SKIP
         >>> store.similarity_search_with_relevance_scores("Why do cats purr?", k=1)  # doctest: +SKIP
+        >>> from ogma.store.milvus import MilvusStore  # doctest: +SKIP
+        >>> milvus = MilvusStore("milvus.db", collection="notes")  # doctest: +SKIP
+        >>> store = OgmaVectorStore(OgmaEmbeddings(), store=milvus)  # doctest: +SKIP
     """
 
     def __init__(
@@ -151,6 +162,7 @@ class OgmaVectorStore(VectorStore):
         embedding: Embeddings,
         path: str | Path = ":memory:",
         *,
+        store: StoreProtocol | None = None,
         retrieval_mode: SearchMode = "dense",
         fusion: str | Mapping[str, Any] | None = None,
         relevance_score_fn: Callable[[float], float] | None = None,
@@ -158,8 +170,16 @@ class OgmaVectorStore(VectorStore):
         check_embeddings: bool = True,
         **store_options: Any,
     ) -> None:
+        if store is not None:
+            if not isinstance(store, StoreProtocol):
+                raise TypeError(
+                    f"store must be an Ogma store (ogma.Store, MilvusStore, or any ogma.store.protocol.StoreProtocol), "
+                    f"got {type(store).__name__}"
+                )
+            if store_options or str(path) != ":memory:":
+                raise ValueError("pass either an open store= or a path (with store options), not both")
         self._configure(embedding, retrieval_mode, fusion, relevance_score_fn, id_strategy)
-        self._store = Store(path, encoder=embedding, **store_options)
+        self._store: StoreProtocol = store if store is not None else Store(path, encoder=embedding, **store_options)
         self._open_checks(check_embeddings)
 
     def _configure(
@@ -205,7 +225,7 @@ class OgmaVectorStore(VectorStore):
     @classmethod
     def from_store(
         cls,
-        store: Store,
+        store: StoreProtocol,
         embedding: Embeddings,
         *,
         retrieval_mode: SearchMode = "dense",
@@ -214,9 +234,10 @@ class OgmaVectorStore(VectorStore):
         id_strategy: IdStrategy = "uuid4",
         check_embeddings: bool = True,
     ) -> OgmaVectorStore:
-        """Wrap an open :class:`ogma.Store`; ``embedding`` must be the model its vectors came from.
+        """Wrap an open store of any backend; ``embedding`` must be the model its vectors came from.
 
-        Options as for the constructor. The store is closed when the embeddings do not match.
+        The same as ``OgmaVectorStore(embedding, store=store, ...)``; options as for the
+        constructor. The store is closed when the embeddings do not match.
 
         Example:
             >>> from langchain_core.embeddings import DeterministicFakeEmbedding
@@ -225,11 +246,15 @@ class OgmaVectorStore(VectorStore):
             >>> vs.store.count()
             0
         """
-        self = cls.__new__(cls)
-        self._configure(embedding, retrieval_mode, fusion, relevance_score_fn, id_strategy)
-        self._store = store
-        self._open_checks(check_embeddings)
-        return self
+        return cls(
+            embedding,
+            store=store,
+            retrieval_mode=retrieval_mode,
+            fusion=fusion,
+            relevance_score_fn=relevance_score_fn,
+            id_strategy=id_strategy,
+            check_embeddings=check_embeddings,
+        )
 
     @property
     def embeddings(self) -> Embeddings:
@@ -237,8 +262,8 @@ class OgmaVectorStore(VectorStore):
         return self._embedding
 
     @property
-    def store(self) -> Store:
-        """The underlying :class:`ogma.Store`."""
+    def store(self) -> StoreProtocol:
+        """The underlying store (an :class:`ogma.Store` unless another backend was given)."""
         return self._store
 
     def close(self) -> None:

@@ -14,6 +14,11 @@ it, creation time); its modification time is the entry's last use. ``ogma cache 
 ``ogma cache clear`` read and remove entries through :func:`list_entries` and
 :func:`remove_entries`.
 
+The same two functions cover the evaluation cache of corpus embeddings
+(``$OGMA_HOME/eval-embeddings``, :mod:`ogma.evaluate.cache`): there an entry is a
+``<key>.npy`` matrix with its ``<key>.json`` description, listed with kind
+``"eval-embeddings"``.
+
 Example:
     >>> import tempfile
     >>> from pathlib import Path
@@ -35,10 +40,11 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 __all__ = [
     "ENTRY_FILE",
+    "EVAL_EMBEDDINGS",
     "KINDS",
     "CacheEntry",
     "content_key",
@@ -52,8 +58,11 @@ logger = logging.getLogger(__name__)
 
 Kind = Literal["converted", "exported", "quantized"]
 KINDS: tuple[Kind, ...] = ("converted", "exported", "quantized")
+"""Kinds of model entries (one folder each)."""
+EVAL_EMBEDDINGS: Final = "eval-embeddings"
+"""Folder (under ``$OGMA_HOME``) and kind of the evaluation cache's corpus embeddings."""
 ENTRY_FILE = "ogma_cache_entry.json"
-"""Metadata file inside every cache entry."""
+"""Metadata file inside every model cache entry."""
 
 _SIDECAR = "fingerprints.json"
 _SIDECAR_MAX = 1024  # remembered digests; the oldest are dropped first
@@ -183,15 +192,18 @@ def record_use(folder: Path, *, kind: Kind, model_id: str, source: Path | str) -
 
 @dataclass(frozen=True)
 class CacheEntry:
-    """One cached model folder.
+    """One cache entry: a cached model folder, or one corpus's cached evaluation embeddings.
 
     Attributes:
-        path: The entry's folder.
-        kind: ``"converted"``, ``"exported"`` or ``"quantized"``.
+        path: The entry's folder (models), or its ``<key>.npy`` file (``"eval-embeddings"``;
+            the ``<key>.json`` beside it belongs to the entry too).
+        kind: ``"converted"``, ``"exported"``, ``"quantized"`` or ``"eval-embeddings"``.
         models: Model ids that used it (empty for entries made by older Ogma versions).
-        sources: Source folders or files it was built from (most recent last).
+        sources: Source folders or files it was built from (most recent last); for
+            evaluation embeddings, the data set's name.
         size_bytes: Total size of its files.
         last_used: Unix time of its last use.
+        note: What else the entry records (for evaluation embeddings: documents and dimension).
     """
 
     path: Path
@@ -200,14 +212,17 @@ class CacheEntry:
     sources: tuple[str, ...]
     size_bytes: int
     last_used: float
+    note: str = ""
 
     def matches(self, model: str) -> bool:
-        """Whether ``model`` (an id, short name, folder or key) names this entry."""
+        """Whether ``model`` (an id, short name, folder or key as ``ogma cache list`` shows it) names this entry."""
         from ogma.registry import canonical_model_id
 
         wanted = {model, canonical_model_id(model)}
         with contextlib.suppress(OSError):
             wanted.add(str(Path(model).expanduser().resolve()))
+        if self.kind == EVAL_EMBEDDINGS:  # by model only (a data set name is not a model)
+            return bool(wanted & set(self.models)) or model in (self.path.stem, self.path.stem[:16])
         return bool(wanted & {*self.models, *self.sources}) or self.path.name == model
 
 
@@ -215,21 +230,57 @@ def _size(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
+def _read_json_dict(file: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(file.read_text(encoding="utf-8")) if file.is_file() else {}
+    except (OSError, ValueError):
+        data = {}
+    return data if isinstance(data, dict) else {}
+
+
+def _eval_entries(folder: Path) -> list[CacheEntry]:
+    """The evaluation cache's ``<key>.npy`` + ``<key>.json`` pairs in ``folder``."""
+    if not folder.is_dir():
+        return []
+    entries = []
+    for matrix in sorted(folder.glob("*.npy")):
+        if not matrix.is_file() or matrix.name.endswith(".tmp.npy"):  # a save in progress
+            continue
+        info_file = matrix.with_suffix(".json")
+        info = _read_json_dict(info_file)
+        model, dataset = info.get("model"), info.get("dataset")
+        rows, dim = info.get("rows"), info.get("dim")
+        note = f"{rows:,} documents, {dim} dims" if isinstance(rows, int) and isinstance(dim, int) else ""
+        files = [f for f in (matrix, info_file) if f.is_file()]
+        entries.append(
+            CacheEntry(
+                path=matrix,
+                kind=EVAL_EMBEDDINGS,
+                models=(model,) if isinstance(model, str) else (),
+                sources=(dataset,) if isinstance(dataset, str) else (),
+                size_bytes=sum(f.stat().st_size for f in files),
+                last_used=max(f.stat().st_mtime for f in files),
+                note=note,
+            )
+        )
+    return entries
+
+
 def list_entries(home: Path | None = None) -> list[CacheEntry]:
-    """Every cache entry under ``home`` (default: :func:`ogma.hub.ogma_home`), most recently used first."""
+    """Every cache entry under ``home`` (default: :func:`ogma.hub.ogma_home`), most recently used first.
+
+    Model entries (converted, exported, quantized) and the evaluation cache's corpus
+    embeddings (``home/eval-embeddings``) alike.
+    """
     root = _home(home)
-    entries: list[CacheEntry] = []
+    entries: list[CacheEntry] = _eval_entries(root / EVAL_EMBEDDINGS)
     for kind in KINDS:
         base = root / kind
         if not base.is_dir():
             continue
         for folder in sorted(p for p in base.iterdir() if p.is_dir()):
             meta_file = folder / ENTRY_FILE
-            try:
-                meta = json.loads(meta_file.read_text(encoding="utf-8")) if meta_file.is_file() else {}
-            except (OSError, ValueError):
-                meta = {}
-            meta = meta if isinstance(meta, dict) else {}
+            meta = _read_json_dict(meta_file)
             stamp = meta_file if meta_file.is_file() else folder
             entries.append(
                 CacheEntry(
@@ -249,7 +300,12 @@ def remove_entries(entries: Iterable[CacheEntry], *, home: Path | None = None) -
     freed = 0
     for entry in entries:
         freed += entry.size_bytes
-        shutil.rmtree(entry.path, ignore_errors=True)
+        if entry.kind == EVAL_EMBEDDINGS:
+            for file in (entry.path, entry.path.with_suffix(".json")):
+                with contextlib.suppress(FileNotFoundError):
+                    file.unlink()
+        else:
+            shutil.rmtree(entry.path, ignore_errors=True)
         logger.info("Removed %s", entry.path)
     root = _home(home)
     if not list_entries(root):

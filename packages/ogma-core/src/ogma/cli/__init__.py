@@ -39,7 +39,19 @@ from ogma.errors import OgmaError
 
 __all__ = ["EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_USAGE", "build_parser", "main", "ogma_version"]
 
-COMMAND_MODULES = ("embed", "models", "convert", "index", "info", "search", "eval", "doctor", "cache", "import")
+COMMAND_MODULES = (
+    "embed",
+    "models",
+    "convert",
+    "index",
+    "info",
+    "search",
+    "eval",
+    "doctor",
+    "cache",
+    "import",
+    "migrate",
+)
 
 EXIT_USAGE = 2
 """Exit status of a user error (bad option, bad input, missing file)."""

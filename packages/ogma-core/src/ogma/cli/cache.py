@@ -1,4 +1,8 @@
-"""``ogma cache list|clear``: the models Ogma converted, exported or quantized under ``$OGMA_HOME``."""
+"""``ogma cache list|clear``: what Ogma caches under ``$OGMA_HOME``.
+
+The models it converted, exported or quantized, and the corpus embeddings ``ogma eval``
+keeps (``$OGMA_HOME/eval-embeddings``), listed and cleared alike.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import json
 import sys
 import time
 
-from ogma.disk_cache import CacheEntry, list_entries, remove_entries
+from ogma.disk_cache import EVAL_EMBEDDINGS, CacheEntry, list_entries, remove_entries
 from ogma.errors import OgmaError
 from ogma.hub import ogma_home
 
@@ -18,21 +22,27 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     """Add the ``cache`` command with its ``list`` and ``clear`` actions."""
     parser = subparsers.add_parser(
         "cache",
-        help="list or clear converted models",
+        help="list or clear converted models and cached evaluation embeddings",
         description="Models Ogma converted to ONNX, exported or quantized are cached under $OGMA_HOME "
         "(default ~/.cache/ogma), keyed by the bytes of their source files, so every environment that "
-        "has the same checkpoint shares one copy. The Hugging Face download cache is not touched.",
+        "has the same checkpoint shares one copy; `ogma eval` caches each model's corpus embeddings "
+        "in $OGMA_HOME/eval-embeddings (kind eval-embeddings). The Hugging Face download cache and "
+        "an `ogma eval --cache-dir` elsewhere are not touched.",
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True, help="list or clear")
     show = actions.add_parser(
-        "list", help="list cache entries", description="List cache entries: kind, size, last use, source models."
+        "list",
+        help="list cache entries",
+        description="List cache entries: kind, size, last use, key, source models (and, for "
+        "evaluation embeddings, the data set and its size).",
     )
     show.add_argument("--json", action="store_true", help="machine-readable output")
     show.set_defaults(func=run_list)
     clear = actions.add_parser(
         "clear",
         help="delete cache entries",
-        description="Delete cache entries (all of them, or those of one model). They are rebuilt on next use.",
+        description="Delete cache entries (all of them, or those of one model: its converted, exported "
+        "and quantized copies and its cached evaluation embeddings). They are rebuilt on next use.",
     )
     clear.add_argument("--model", "-m", help="only the entries of this model (id, short name or source folder)")
     clear.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
@@ -48,7 +58,11 @@ def _when(stamp: float) -> str:
 
 
 def _describe(entry: CacheEntry) -> str:
-    return ", ".join(entry.models) or "(made by an older Ogma; source unknown)"
+    models = ", ".join(entry.models) or "(made by an older Ogma; source unknown)"
+    if entry.kind != EVAL_EMBEDDINGS:
+        return models
+    about = ", ".join(part for part in (*entry.sources, entry.note) if part)
+    return f"{models} ({about})" if about else models
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -64,18 +78,20 @@ def run_list(args: argparse.Namespace) -> int:
                 "sources": list(e.sources),
                 "size_bytes": e.size_bytes,
                 "last_used": e.last_used,
+                "note": e.note,
             }
             for e in entries
         ]
         print(json.dumps({"home": str(home), "entries": rows}, indent=2))
         return 0
-    print(f"Ogma model cache: {home} (set OGMA_HOME to move it)")
+    print(f"Ogma cache: {home} (set OGMA_HOME to move it)")
     if not entries:
         print("(empty)")
         return 0
-    print(f"{'kind':10} {'size':>10} {'last used':16}  {'key':16}  model")
+    print(f"{'kind':15} {'size':>10} {'last used':16}  {'key':16}  model")
     for e in entries:
-        print(f"{e.kind:10} {_megabytes(e.size_bytes):>10} {_when(e.last_used):16}  {e.path.name:16}  {_describe(e)}")
+        key = e.path.stem[:16]
+        print(f"{e.kind:15} {_megabytes(e.size_bytes):>10} {_when(e.last_used):16}  {key:16}  {_describe(e)}")
     total = sum(e.size_bytes for e in entries)
     print(f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'}, {_megabytes(total)}")
     return 0

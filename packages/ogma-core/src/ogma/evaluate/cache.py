@@ -15,6 +15,9 @@ Matryoshka dims and store precisions (float32, int8, binary) are derived from th
 float32 vectors by the store, so one entry serves every ``--dim`` and ``--precision`` of a
 model. Entries live under ``$OGMA_HOME/eval-embeddings`` (see :func:`ogma.hub.ogma_home`)
 as ``<key>.npy`` plus ``<key>.json`` (what the entry is); deleting the folder is always safe.
+``ogma cache list`` shows these entries (kind ``eval-embeddings``, last use = the last
+run that loaded or saved them) beside the cached models, and ``ogma cache clear`` removes
+them (``--model`` picks one model's).
 
 Example:
     >>> import numpy as np, tempfile
@@ -64,9 +67,10 @@ def default_cache_dir() -> Path:
         >>> default_cache_dir().name
         'eval-embeddings'
     """
+    from ogma.disk_cache import EVAL_EMBEDDINGS
     from ogma.hub import ogma_home
 
-    return ogma_home() / "eval-embeddings"
+    return ogma_home() / EVAL_EMBEDDINGS
 
 
 def corpus_fingerprint(ids: Sequence[str], texts: Sequence[str]) -> str:
@@ -211,6 +215,8 @@ class EmbeddingCache:
             logger.warning("Ignoring cached embeddings %s (shape %s, %s); recomputing", file, array.shape, array.dtype)
             self._remove(key)
             return None
+        with contextlib.suppress(OSError):  # the entry's last use, for `ogma cache list`
+            os.utime(file)
         logger.info("Loaded %d cached document embeddings from %s", rows, file)
         return array
 

@@ -3,7 +3,8 @@
 A store records its model id when it is built with an :class:`ogma.TextEncoder`, but
 framework embeddings (LangChain's, for example) often carry no id at all, and two
 objects of the same class can be different models. So a store can also keep an
-*embedder fingerprint* in its configuration record (one extra key, ``embedder``):
+*embedder fingerprint* as a store setting (key ``embedder``, written once through
+:meth:`~ogma.store.protocol.StoreProtocol.write_setting_once`, so it works on every backend):
 
 * an identity: the class and whatever names the model on the object (``model_name``,
   ``model``, ``size``, ...), for messages, and as a shortcut when it names the model;
@@ -45,7 +46,7 @@ import numpy.typing as npt
 from ogma.errors import StoreError, StoreMismatchError
 
 if TYPE_CHECKING:
-    from ogma.store.sqlite.store import Store
+    from ogma.store.protocol import StoreProtocol
 
 __all__ = [
     "DEFAULT_MIN_COSINE",
@@ -167,32 +168,37 @@ def fingerprint(
     return EmbedderFingerprint(identity, named, tuple(float(x) for x in probe))
 
 
-def read_fingerprint(store: Store) -> EmbedderFingerprint | None:
-    """The store's recorded fingerprint, or ``None``."""
-    from ogma.store.sqlite.schema import CONFIG
-
-    with store._pool.connection() as conn:
-        text = conn.scalar(f"SELECT value FROM {CONFIG} WHERE key = ?", (FINGERPRINT_KEY,))
-    return None if text is None else EmbedderFingerprint.from_json(str(text))
+def read_fingerprint(store: StoreProtocol) -> EmbedderFingerprint | None:
+    """The store's recorded fingerprint (its :data:`FINGERPRINT_KEY` setting), or ``None``."""
+    text = store.read_setting(FINGERPRINT_KEY)
+    return None if text is None else EmbedderFingerprint.from_json(text)
 
 
-def record_fingerprint(store: Store, fp: EmbedderFingerprint) -> bool:
+def record_fingerprint(store: StoreProtocol, fp: EmbedderFingerprint) -> bool:
     """Record ``fp`` unless the store has a fingerprint already (the first one stands).
 
     Returns:
         Whether this call wrote it.
     """
-    from ogma.store.sqlite.schema import CONFIG
+    return store.write_setting_once(FINGERPRINT_KEY, fp.to_json())
 
-    with store._pool.connection() as conn, conn.transaction():
-        if conn.scalar(f"SELECT 1 FROM {CONFIG} WHERE key = ?", (FINGERPRINT_KEY,)) is not None:
-            return False
-        conn.execute(f"INSERT INTO {CONFIG} (key, value) VALUES (?, ?)", (FINGERPRINT_KEY, fp.to_json()))
-    return True
+
+def _store_name(store: Any) -> str:
+    """How messages name a store: its path or URI when it has one, else its repr."""
+    for attribute in ("path", "uri"):
+        value = getattr(store, attribute, None)
+        if isinstance(value, str) and value:
+            return repr(value)
+    return repr(store)
+
+
+def _model_id(store: Any) -> str | None:
+    model_id = getattr(getattr(store, "config", None), "model_id", None)
+    return model_id if isinstance(model_id, str) else None
 
 
 def check_embedder(
-    store: Store,
+    store: StoreProtocol,
     embed_documents: Callable[[list[str]], Any],
     *,
     identity: str,
@@ -244,12 +250,13 @@ def check_embedder(
             f"document {sample.id!r} embeds to {len(current)}-d, against {len(sample.embedding)}-d stored, "
             f"with cosine {cosine:.3f}"
         )
-        recorded = f"model id {store.config.model_id!r}" if store.config.model_id else "an unrecorded embedder"
+        model_id = _model_id(store)
+        recorded = f"model id {model_id!r}" if model_id else "an unrecorded embedder"
     if cosine < min_cosine:
         raise StoreMismatchError(
-            f"{store.path!r} holds vectors made by {recorded}, but the embeddings given are {identity}: "
+            f"{_store_name(store)} holds vectors made by {recorded}, but the embeddings given are {identity}: "
             f"{evidence} (at least {min_cosine} for the same model). Open the store with the embeddings it was "
-            f"built with, or use a new store file for these embeddings.{' ' + fix if fix else ''}"
+            f"built with, or use a new store for these embeddings.{' ' + fix if fix else ''}"
         )
-    logger.debug("embedder check passed for %s: %s", store.path, evidence)
+    logger.debug("embedder check passed for %s: %s", _store_name(store), evidence)
     return cosine

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+import queue
+import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -150,25 +152,101 @@ def import_parquet(
         infos.append(info)
     total = 0
     for path, info in zip(files, infos, strict=True):
-        parquet = pq.ParquetFile(path)
-        columns = [id_column, text_column, EMBEDDING_COLUMN]
-        has_meta = metadata_column in parquet.schema_arrow.names
-        if has_meta:
-            columns.append(metadata_column)
-        for batch in parquet.iter_batches(batch_size=batch_rows, columns=columns):
-            rows = batch.num_rows
-            vectors = np.asarray(batch.column(2).flatten().to_numpy(zero_copy_only=False), dtype=np.float32)
-            metas = _metadatas(batch.column(3).to_pylist(), str(path)) if has_meta else None
-            store.add(
-                [None if t is None else str(t) for t in batch.column(1).to_pylist()],
-                metas,
-                [str(i) for i in batch.column(0).to_pylist()],
-                embeddings=vectors.reshape(rows, info.dim),
-                batch_size=max(rows, 1),
-            )
-            total += rows
+        for ids, texts, vectors, metas in _prefetched(
+            _read_batches(path, info, batch_rows, id_column, text_column, metadata_column)
+        ):
+            store.add(texts, metas, ids, embeddings=vectors, batch_size=max(len(ids), 1))
+            total += len(ids)
         logger.info("Imported %s (%d rows so far)", path, total)
     return total
+
+
+Batch = tuple[list[Any], list[Any], "np.ndarray[Any, np.dtype[np.float32]]", list[Any] | None]
+
+
+def _read_batches(
+    path: Path, info: EmbeddingInfo, batch_rows: int, id_column: str, text_column: str, metadata_column: str
+) -> Iterator[Batch]:
+    """Decode one file into ``(ids, texts, vectors, metadatas)`` batches ready for ``Store.add``.
+
+    The vectors are a zero-copy view of the Arrow buffer (a fixed-size list of float32
+    flattens to one contiguous float32 array); ids and texts become Python strings in
+    one C-level pass each.
+    """
+    pq = require_pyarrow().parquet
+    parquet = pq.ParquetFile(path, memory_map=True)
+    columns = [id_column, text_column, EMBEDDING_COLUMN]
+    has_meta = metadata_column in parquet.schema_arrow.names
+    if has_meta:
+        columns.append(metadata_column)
+    for batch in parquet.iter_batches(batch_size=batch_rows, columns=columns):
+        rows = batch.num_rows
+        ids, texts = batch.column(0), batch.column(1)
+        if ids.null_count:
+            raise ValueError(f"{path}: column {id_column!r} has {ids.null_count} null id(s); every row needs an id")
+        embedding = batch.column(2)
+        if embedding.null_count:
+            raise ValueError(f"{path}: column {EMBEDDING_COLUMN!r} has {embedding.null_count} null row(s)")
+        flat = embedding.flatten().to_numpy(zero_copy_only=False)
+        vectors = np.asarray(flat, dtype=np.float32).reshape(rows, info.dim)
+        metas = _metadatas(batch.column(3).to_pylist(), str(path)) if has_meta else None
+        yield _strings(ids), _strings(texts), vectors, metas
+
+
+def _strings(column: Any) -> list[Any]:
+    """A string column as Python strings (nulls as ``None``; other types, e.g. integer ids, through ``str``)."""
+    values: list[Any] = column.to_pylist()
+    types = require_pyarrow().types
+    if types.is_string(column.type) or types.is_large_string(column.type):
+        return values
+    return [v if v is None else str(v) for v in values]
+
+
+_DONE = object()
+
+
+def _prefetched(batches: Iterator[Batch], depth: int = 2) -> Iterator[Batch]:
+    """Decode the next batches in a background thread while the caller writes the current one.
+
+    Parquet decoding (in Arrow) and the SQLite writes (in SQLite) both run without the
+    GIL, so on two or more cores reading overlaps writing. Errors in the reader are
+    raised here, in the caller's thread; when the caller stops early the reader stops too.
+    """
+    out: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                out.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            for batch in batches:
+                if not put(batch):
+                    return
+        except BaseException as exc:  # handed to the caller's thread, raised there
+            put(exc)
+            return
+        put(_DONE)
+
+    reader = threading.Thread(target=read, name="ogma-parquet-reader", daemon=True)
+    reader.start()
+    try:
+        while True:
+            item = out.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        reader.join()
 
 
 def _metadatas(values: list[Any], source: str) -> list[Any]:

@@ -140,6 +140,14 @@ class StoreProtocol(Protocol):
         """Results that are relevant and unlike each other."""
         ...
 
+    def read_setting(self, key: str) -> str | None:
+        """A setting kept beside the configuration record, or ``None`` (see :mod:`ogma.store.settings`)."""
+        ...
+
+    def write_setting_once(self, key: str, value: str) -> bool:
+        """Record a setting unless it is set already; returns whether this call wrote it."""
+        ...
+
     def close(self) -> None:
         """Release connections; the store is unusable afterwards."""
         ...

@@ -32,17 +32,17 @@ from llama_index.core.vector_stores.types import (
 )
 from llama_index.core.vector_stores.utils import metadata_dict_to_node, node_to_metadata_dict
 
-from llama_index.vector_stores.ogma.filters import to_ogma_filter
+from llama_index.vector_stores.ogma.filters import NODE_ID_KEY, to_ogma_filter
 from ogma.store import Store
 from ogma.store.filters import matches
+from ogma.store.protocol import StoreProtocol
+from ogma.store.uri import open_store, store_uri
 from ogma.types import Hit
 
 __all__ = ["NODE_ID_KEY", "SUPPORTED_MODES", "OgmaVectorStore"]
 
 logger = logging.getLogger(__name__)
 
-NODE_ID_KEY = "_node_id"
-"""Metadata key holding the node id, so that ``node_ids`` restrictions are filters."""
 
 SUPPORTED_MODES: tuple[VectorStoreQueryMode, ...] = (
     VectorStoreQueryMode.DEFAULT,
@@ -84,10 +84,13 @@ class OgmaVectorStore(BasePydanticVectorStore):
     Filters: ``MetadataFilters`` (every operator and condition, nested too) are mapped by
     :func:`~llama_index.vector_stores.ogma.to_ogma_filter` and run inside the database.
     ``doc_ids`` and ``node_ids`` restrict the search; empty lists mean no restriction.
+    A node's id is the store's document id, so ``node_ids`` become the core's ``$id`` filter.
 
     Args:
-        path: The store file (created if missing), or ``":memory:"``.
-        store: An open :class:`ogma.Store` to use instead of opening ``path``.
+        path: The store file (created if missing), ``":memory:"``, or a store URI of another
+            backend (``"milvus://host:19530/collection"``, see :mod:`ogma.store.uri`).
+        store: An open store of any backend (:class:`ogma.Store`, ``MilvusStore``, any
+            :class:`~ogma.store.protocol.StoreProtocol`) to use instead of opening ``path``.
         flat_metadata: Refuse nested metadata values, as LlamaIndex's flat-metadata stores do
             (default ``False``: Ogma stores any JSON metadata and filters nested keys).
         **store_options: Passed to :class:`ogma.Store` when opening ``path`` (``precision``,
@@ -106,28 +109,51 @@ class OgmaVectorStore(BasePydanticVectorStore):
     flat_metadata: bool = False
     path: str = ":memory:"
 
-    _store: Store = PrivateAttr()
+    _store: StoreProtocol = PrivateAttr()
 
     def __init__(
         self,
         path: str | Path = ":memory:",
         *,
-        store: Store | None = None,
+        store: StoreProtocol | None = None,
         flat_metadata: bool = False,
         **store_options: Any,
     ) -> None:
         if store is not None:
-            if not isinstance(store, Store):
-                raise TypeError(f"store must be an ogma.Store, got {type(store).__name__}")
+            if not isinstance(store, StoreProtocol):
+                raise TypeError(
+                    "store must be an Ogma store (ogma.Store, MilvusStore, or any ogma.store.protocol.StoreProtocol), "
+                    f"got {type(store).__name__}"
+                )
             if store_options or str(path) != ":memory:":
                 raise ValueError("pass either an open store= or a path (with options), not both")
-            path = store.path
+            path = store_uri(store) or ""
         super().__init__(path=str(path), flat_metadata=flat_metadata)  # type: ignore[call-arg]  # fields of this class
-        self._store = store if store is not None else Store(path, **store_options)
+        if store is None:
+            store = Store(path, **store_options) if isinstance(path, Path) else open_store(path, **store_options)
+        self._store = store
+
+    def to_dict(self, **kwargs: Any) -> dict[str, Any]:
+        """The fields that reopen this store: its path or URI (a store that cannot name itself is refused).
+
+        Raises:
+            ValueError: The store was given as ``store=`` and has no path or URI.
+
+        Example:
+            >>> OgmaVectorStore("notes.db").to_dict()["path"]  # doctest: +SKIP
+            'notes.db'
+        """
+        if not self.path:
+            raise ValueError(
+                f"this OgmaVectorStore wraps a {type(self._store).__name__} that has no path or URI, so it cannot "
+                "be serialised; open the store from a path or URI (e.g. 'milvus://host:19530/collection'), "
+                "or rebuild the vector store with store= after loading"
+            )
+        return super().to_dict(**kwargs)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], **kwargs: Any) -> OgmaVectorStore:
-        """Reopen the store that :meth:`to_dict` describes (its path; the file keeps its own settings).
+        """Reopen the store that :meth:`to_dict` describes (its path or URI; the store keeps its own settings).
 
         Example:
             >>> OgmaVectorStore.from_dict(OgmaVectorStore().to_dict()).path
@@ -137,8 +163,8 @@ class OgmaVectorStore(BasePydanticVectorStore):
         return cls(**fields, **kwargs)
 
     @classmethod
-    def from_store(cls, store: Store) -> OgmaVectorStore:
-        """Wrap an open :class:`ogma.Store`.
+    def from_store(cls, store: StoreProtocol) -> OgmaVectorStore:
+        """Wrap an open store of any backend (the same as ``OgmaVectorStore(store=store)``).
 
         Example:
             >>> from ogma import Store
@@ -153,8 +179,8 @@ class OgmaVectorStore(BasePydanticVectorStore):
         return "OgmaVectorStore"
 
     @property
-    def client(self) -> Store:
-        """The underlying :class:`ogma.Store`."""
+    def client(self) -> StoreProtocol:
+        """The underlying store (an :class:`ogma.Store` unless another backend was given)."""
         return self._store
 
     def close(self) -> None:
@@ -197,7 +223,6 @@ class OgmaVectorStore(BasePydanticVectorStore):
                     "(VectorStoreIndex and IngestionPipeline do, with an embed_model such as OgmaEmbedding)"
                 )
             metadata = node_to_metadata_dict(node, remove_text=True, flat_metadata=self.flat_metadata)
-            metadata[NODE_ID_KEY] = node.node_id
             texts.append(node.get_content(metadata_mode=MetadataMode.NONE))
             metadatas.append(metadata)
             ids.append(node.node_id)
@@ -255,9 +280,7 @@ class OgmaVectorStore(BasePydanticVectorStore):
 
     def clear(self) -> None:
         """Delete every node (one transaction)."""
-        ids = [doc.id for doc in self._store.iter_documents()]
-        if ids:
-            self._store.delete(ids)
+        self._store.delete_all(confirm=True)
 
     async def aclear(self) -> None:
         """:meth:`clear`, in a worker thread."""
@@ -271,11 +294,12 @@ class OgmaVectorStore(BasePydanticVectorStore):
             FilterError: A filter Ogma cannot express.
         """
         ogma_filter = to_ogma_filter(filters)
-        documents = self._store.get(list(node_ids)) if node_ids is not None else self._store.iter_documents()
+        if node_ids is None:  # the filter runs in the database
+            return [self._to_node(d.id, d.text, d.metadata) for d in self._store.iter_documents(filter=ogma_filter)]
         return [
             self._to_node(doc.id, doc.text, doc.metadata)
-            for doc in documents
-            if ogma_filter is None or matches(ogma_filter, doc.metadata)
+            for doc in self._store.get(list(node_ids))
+            if ogma_filter is None or matches(ogma_filter, doc.metadata, id=doc.id, content=doc.text)
         ]
 
     async def aget_nodes(
@@ -373,7 +397,7 @@ class OgmaVectorStore(BasePydanticVectorStore):
         if query.doc_ids:
             parts.append({"ref_doc_id": {"$in": list(query.doc_ids)}})
         if query.node_ids:
-            parts.append({NODE_ID_KEY: {"$in": list(query.node_ids)}})
+            parts.append({"$id": {"$in": list(query.node_ids)}})
         if not parts:
             return None
         return parts[0] if len(parts) == 1 else {"$and": parts}

@@ -7,7 +7,9 @@ mapped filter means (missing keys, ``None``, types, arrays) is the core's filter
 language (``docs/filters.md``); nothing about filter semantics lives here.
 
 A LlamaIndex key is one literal metadata key, so dots in it are escaped
-(:func:`ogma.store.filters.field_key`) rather than read as nested paths.
+(:func:`ogma.store.filters.field_key`) rather than read as nested paths. The one
+exception is :data:`NODE_ID_KEY` (``"_node_id"``), the node id: it maps to the core's
+``$id``, the store's own document id.
 
 Example:
     >>> from llama_index.core.vector_stores.types import MetadataFilter, MetadataFilters
@@ -27,7 +29,15 @@ from llama_index.core.vector_stores.types import FilterCondition, FilterOperator
 from ogma.errors import FilterError
 from ogma.store.filters import escape_like, field_key, validate_filter
 
-__all__ = ["CONDITIONS", "OPERATORS", "to_ogma_filter"]
+__all__ = ["CONDITIONS", "NODE_ID_KEY", "OPERATORS", "to_ogma_filter"]
+
+NODE_ID_KEY: Final = "_node_id"
+"""The node id as a filter key (the core's ``$id``: a node's id is the store's document id).
+
+Earlier versions of ``OgmaVectorStore`` also wrote each node's id into its metadata under
+this key; nothing is written there any more, and a filter on it means ``$id`` in old and
+new stores alike.
+"""
 
 
 def _comparison(op: str) -> Callable[[str, Any], dict[str, Any]]:
@@ -147,7 +157,7 @@ def _leaf(item: MetadataFilter) -> dict[str, Any]:
     if not isinstance(item.key, str) or not item.key:
         raise FilterError(f"FilterOperator.{name}: the key must be a non-empty string, got {item.key!r}")
     try:
-        out = build(field_key(item.key), item.value)
+        out = build("$id" if item.key == NODE_ID_KEY else field_key(item.key), item.value)
         validate_filter(out)
     except FilterError as exc:
         raise FilterError(f"FilterOperator.{name} on key {item.key!r} with value {item.value!r}: {exc}") from exc

@@ -17,7 +17,8 @@ import numpy as np
 import numpy.typing as npt
 
 from ogma.compress import Int8Ranges, normalize
-from ogma.errors import StoreError, StoreMismatchError
+from ogma.errors import StoreError
+from ogma.store.config import check_encoder_dim
 from ogma.store.encoding import StoreEncoder
 from ogma.store.sqlite.connect import Connection
 from ogma.store.sqlite.schema import (
@@ -100,12 +101,7 @@ def open_config(
         precision=precision,
         fts_tokenizer=fts_tokenizer,
     )
-    known = (config.dim, config.full_dim)
-    if encoder is not None and encoder.dim is not None and config.dim is not None and encoder.dim not in known:
-        raise StoreMismatchError(
-            f"this store holds {config.dim}-d vectors (model dimension {config.full_dim}), but the encoder "
-            f"produces {encoder.dim}-d vectors. Open it with the encoder it was built with, or use a new store file."
-        )
+    check_encoder_dim(config.dim, config.full_dim, encoder.dim if encoder is not None else None, container="store file")
     return config
 
 

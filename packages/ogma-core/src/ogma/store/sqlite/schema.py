@@ -31,7 +31,8 @@ from dataclasses import dataclass, fields, replace
 from typing import Literal
 
 from ogma.compress import Int8Ranges
-from ogma.errors import StoreError, StoreMismatchError
+from ogma.errors import StoreError
+from ogma.store.config import check_settings
 from ogma.store.sqlite.connect import Connection
 from ogma.store.sqlite.sql import DOCUMENTS, FTS, VEC_INDEX, VECTORS, quote_identifier, quote_string
 
@@ -340,16 +341,12 @@ def check_compatible(
     Raises:
         StoreMismatchError: Naming the setting, both values and the fix.
     """
-    wanted: list[tuple[str, object, object]] = [
-        ("model id", model_id, found.model_id),
-        ("dimension", dim, found.dim),
-        ("precision", precision, found.precision),
-        ("FTS tokenizer", fts_tokenizer, found.fts_tokenizer),
-    ]
-    for label, asked, stored in wanted:
-        if asked is not None and stored is not None and asked != stored:
-            raise StoreMismatchError(
-                f"this store was built with {label} {stored!r}, but {asked!r} was requested. "
-                f"Open it with the same settings ({label} {stored!r}), or use a new store file "
-                f"for {label} {asked!r}."
-            )
+    check_settings(
+        [
+            ("model id", model_id, found.model_id),
+            ("dimension", dim, found.dim),
+            ("precision", precision, found.precision),
+            ("FTS tokenizer", fts_tokenizer, found.fts_tokenizer),
+        ],
+        container="store file",
+    )

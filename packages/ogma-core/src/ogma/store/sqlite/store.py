@@ -37,12 +37,14 @@ from ogma.store.document import Document
 from ogma.store.encoding import StoreEncoder, as_encoder
 from ogma.store.mmr import mmr_select
 from ogma.store.ranking import fuse_ranked, fusion_params, refuse_hybrid_options, rerank_hits
+from ogma.store.settings import check_setting_key
 from ogma.store.sqlite.connect import Connection, Driver
 from ogma.store.sqlite.metadata import field_range, field_types, field_values, update_metadata
 from ogma.store.sqlite.mirror import VectorMirror
 from ogma.store.sqlite.opening import Int8Setting, needs_first_vectors, open_config, settle_first_vectors
 from ogma.store.sqlite.pool import ConnectionPool
 from ogma.store.sqlite.schema import (
+    CONFIG,
     INDEX_PRECISIONS,
     IndexPrecision,
     bump_generation,
@@ -860,7 +862,7 @@ class Store:
     def _filter(self, filter: Mapping[str, Any] | None) -> tuple[str | None, list[Any]]:
         if not filter:
             return None, []
-        from ogma.store.filters import compile_filter
+        from ogma.store.sqlite.filters import compile_filter
 
         sql, params = compile_filter(filter, column=f"{DOCUMENTS}.metadata")
         return sql, list(params)
@@ -1065,6 +1067,44 @@ class Store:
         matrix = np.stack([h.embedding for h in pool if h.embedding is not None])
         chosen = mmr_select(unit, self._fit(matrix), k, lambda_mult=lambda_mult)
         return [pool[i] for i in chosen]
+
+    # -- settings -----------------------------------------------------------
+    def read_setting(self, key: str) -> str | None:
+        """A setting from the store's configuration record (``None`` when unset).
+
+        Settings are small strings kept beside the configuration (the LangChain adapter
+        keeps its embedder fingerprint there, see :mod:`ogma.store.fingerprint`).
+
+        Example:
+            >>> with Store(":memory:") as store:
+            ...     store.write_setting_once("app.owner", "docs team"), store.read_setting("app.owner")
+            (True, 'docs team')
+        """
+        key = check_setting_key(key)
+        with self._pool.connection() as conn:
+            value = conn.scalar(f"SELECT value FROM {CONFIG} WHERE key = ?", (key,))
+        return None if value is None else str(value)
+
+    def write_setting_once(self, key: str, value: str) -> bool:
+        """Record a setting unless it is set already (the first value stands, also across processes).
+
+        Returns:
+            Whether this call wrote it.
+
+        Raises:
+            ValueError: ``key`` names a field of the configuration record (``dim``, ...).
+            TypeError: ``key`` or ``value`` is not a string.
+            StoreError: The store is read-only.
+        """
+        key = check_setting_key(key, writing=True)
+        check_str(value, "value")
+        if self.read_only:
+            raise StoreError(f"this store was opened with read_only=True; open it without it to write setting {key!r}")
+        with self._pool.connection() as conn, conn.transaction():
+            if conn.scalar(f"SELECT 1 FROM {CONFIG} WHERE key = ?", (key,)) is not None:
+                return False
+            conn.execute(f"INSERT INTO {CONFIG} (key, value) VALUES (?, ?)", (key, value))
+        return True
 
     # -- lifecycle ----------------------------------------------------------
     def close(self) -> None:

@@ -1,0 +1,901 @@
+"""``MilvusStore``: the store protocol on Milvus (a server, or Milvus Lite in one file).
+
+Example:
+    >>> import numpy as np
+    >>> from ogma.store.milvus import MilvusStore
+    >>> store = MilvusStore("./notes.db", collection="notes", dim=2)  # doctest: +SKIP
+    >>> store.add(["red apple", "green pear"], ids=["a", "p"],
+    ...           embeddings=np.array([[1.0, 0.0], [0.0, 1.0]], dtype=np.float32))  # doctest: +SKIP
+    ['a', 'p']
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import sys
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from tqdm.auto import tqdm
+
+from ogma.compress import normalize, quantize_binary, truncate
+from ogma.errors import DuplicateDocumentError, StoreError, StoreMismatchError
+from ogma.store.config import check_encoder_dim
+from ogma.store.document import Document
+from ogma.store.encoding import StoreEncoder, as_encoder
+from ogma.store.milvus import metadata as facts
+from ogma.store.milvus import settings
+from ogma.store.milvus.client import check_uri, connect, is_lite
+from ogma.store.milvus.expressions import Expression, compile_expression, literal
+from ogma.store.milvus.rows import (
+    DOCUMENT_FIELDS,
+    doc_id_of,
+    key_of,
+    make_row,
+    row_fields,
+    to_document,
+    with_metadata,
+)
+from ogma.store.milvus.schema import (
+    MAX_VARCHAR,
+    PRECISIONS,
+    MilvusConfig,
+    MilvusPrecision,
+    build_schema,
+    check_collection_name,
+    check_compatible,
+    check_index_type,
+    search_params,
+)
+from ogma.store.mmr import mmr_select
+from ogma.store.protocol import OnConflict
+from ogma.store.ranking import fuse_ranked, fusion_params, refuse_hybrid_options, rerank_hits
+from ogma.store.settings import check_setting_key
+from ogma.store.validate import (
+    check_embeddings,
+    check_ids,
+    check_k,
+    check_lookup_ids,
+    check_metadatas,
+    check_optional_embeddings,
+    check_store_texts,
+)
+from ogma.types import SEARCH_MODES, Hit, SearchMode
+from ogma.validation import check_count, check_str
+
+__all__ = ["DEFAULT_OVERSAMPLE", "MAX_LIMIT", "MilvusStore"]
+
+logger = logging.getLogger(__name__)
+
+FloatArray = npt.NDArray[np.float32]
+
+DEFAULT_OVERSAMPLE: dict[str, float] = {"float32": 1.0, "binary": 20.0}
+"""Binary candidates rescored per wanted result (as in the SQLite store)."""
+
+MAX_LIMIT = 16_384
+"""The most results one Milvus search or query returns; larger ``k`` are clamped to it."""
+
+ON_CONFLICT = ("replace", "skip", "fail")
+_ID_CHUNK = 1_000
+_ALL = 'id != ""'  # ids are never empty: an expression every document matches
+
+
+def _ogma_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("ogma-core")
+    except Exception:  # pragma: no cover - not installed as a distribution
+        return "unknown"
+
+
+def _and(*parts: str) -> str:
+    kept = [p for p in parts if p]
+    return " and ".join(f"({p})" for p in kept) if len(kept) > 1 else (kept[0] if kept else "")
+
+
+class MilvusStore:
+    """Documents, metadata, dense (float or binary) and BM25 vectors in one Milvus collection.
+
+    Semantics follow :class:`ogma.store.Store` (the SQLite backend); the differences
+    that Milvus imposes are listed in ``docs/store.md`` ("Milvus backend"): writes are
+    not transactions, one search returns at most :data:`MAX_LIMIT` hits, a few filter
+    forms are refused, texts and ids are at most 65,535 bytes.
+
+    Args:
+        uri: ``"./milvus.db"`` (Milvus Lite, embedded, one file) or ``"http://host:19530"``.
+        collection: The collection holding this store (created on first use).
+        encoder: An :class:`ogma.TextEncoder` or any embedder (as for :class:`ogma.store.Store`).
+        dim: Vector dimension (Matryoshka truncation below the encoder's, as in SQLite).
+        precision: ``"float32"`` (default) or ``"binary"`` (Hamming candidates, rescored
+            with the float vectors kept in the collection).
+        index_type: Index of the searched vector field (``FLAT``/``BIN_FLAT`` by default;
+            see :data:`~ogma.store.milvus.schema.INDEX_TYPES`).
+        token: Milvus auth token (``"user:password"`` or an API key), for a server.
+        oversample: Binary candidates rescored per result (default 20).
+        show_progress: Progress bars in :meth:`add` (``None``: when stderr is a terminal).
+
+    Raises:
+        MissingExtraError: ``pymilvus`` is not installed (``pip install 'ogma-core[milvus]'``).
+        StoreMismatchError: The collection was built with another model, dimension or precision.
+        StoreError: Milvus cannot be reached, or the collection is not an Ogma store.
+        ValueError: An argument out of range (names it).
+
+    Example:
+        >>> import numpy as np
+        >>> with MilvusStore("./notes.db", collection="demo", dim=3, precision="binary") as store:  # doctest: +SKIP
+        ...     _ = store.add(["x"], embeddings=np.array([[0.1, -0.2, 0.3]]), ids=["x"])
+        ...     store.count()
+        1
+    """
+
+    def __init__(
+        self,
+        uri: str = "./milvus.db",
+        collection: str = "ogma",
+        encoder: Any = None,
+        *,
+        dim: int | None = None,
+        precision: MilvusPrecision | None = None,
+        index_type: str | None = None,
+        token: str | None = None,
+        oversample: float | None = None,
+        show_progress: bool | None = None,
+    ) -> None:
+        if precision is not None and precision not in PRECISIONS:
+            hint = " (Milvus 2.5 has no int8 vectors; use 'binary' or 'float32')" if precision == "int8" else ""
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}; got {precision!r}{hint}")
+        if dim is not None and (isinstance(dim, bool) or not isinstance(dim, int) or dim < 1):
+            raise ValueError(f"dim must be a positive integer, got {dim!r}")
+        if oversample is not None and not (
+            isinstance(oversample, (int, float)) and not isinstance(oversample, bool) and 1.0 <= oversample < math.inf
+        ):
+            raise ValueError(f"oversample must be a finite number >= 1, got {oversample!r}")
+        if token is not None and not isinstance(token, str):
+            raise TypeError(f"token must be a str, got {type(token).__name__}")
+        self.uri = check_uri(uri)
+        self._lite = is_lite(self.uri)
+        self.collection = check_collection_name(collection)
+        self.encoder: StoreEncoder | None = None if encoder is None else as_encoder(encoder)
+        self.show_progress = show_progress
+        self._oversample = oversample
+        self._lock = threading.Lock()
+        self._last_seq = 0
+        self._closed = False
+        asked_index = check_index_type(index_type, precision or "float32")
+        self._client = connect(self.uri, token)
+        try:
+            self.config = self._open(dim, precision, asked_index if index_type is not None else None)
+        except BaseException:
+            self._client.close()
+            raise
+
+    # -- opening --------------------------------------------------------------
+    def _open(self, dim: int | None, precision: str | None, index_type: str | None) -> MilvusConfig:
+        encoder = self.encoder
+        if self._client.has_collection(self.collection):
+            described = self._client.describe_collection(self.collection)
+            config = MilvusConfig.from_description(str(described.get("description", "")), self.collection)
+            check_compatible(
+                config, model_id=encoder.model_id if encoder is not None else None, dim=dim, precision=precision
+            )
+            if index_type is not None and index_type != config.index_type:
+                raise StoreMismatchError(
+                    f"this collection was built with index_type {config.index_type!r}, but {index_type!r} was "
+                    "requested; open it without index_type, or use a new collection"
+                )
+            encoder_dim = encoder.dim if encoder is not None else None
+            check_encoder_dim(config.dim, config.full_dim, encoder_dim, container="collection")
+            self._client.load_collection(self.collection)
+            return config
+        full_dim = encoder.dim if encoder is not None else None
+        if dim is not None and full_dim is not None and dim > full_dim:
+            raise ValueError(f"dim {dim} is larger than the encoder's dimension {full_dim}")
+        chosen = precision or "float32"
+        config = MilvusConfig(
+            model_id=encoder.model_id if encoder is not None else None,
+            dim=dim if dim is not None else full_dim,
+            full_dim=full_dim if full_dim is not None else dim,
+            task_scheme=encoder.task_scheme if encoder is not None else None,
+            precision=chosen,  # type: ignore[arg-type]
+            index_type=index_type or check_index_type(None, chosen),
+            created_with=_ogma_version(),
+        )
+        if config.dim is not None:
+            self._create(config)
+        return config
+
+    def _create(self, config: MilvusConfig) -> None:
+        schema, index = build_schema(config)
+        self._client.create_collection(self.collection, schema=schema, consistency_level="Strong")
+        try:
+            # the collection is empty, so its indexes are built at once: no need to poll
+            # for them (pymilvus would sleep 0.5 s per index)
+            self._client.create_index(self.collection, index, sync=False)
+        except Exception as exc:
+            self._client.drop_collection(self.collection)
+            where = "Milvus Lite" if self._lite else "this Milvus server"
+            raise StoreError(
+                f"{where} refused index_type {config.index_type!r} for collection {self.collection!r}: {exc}"
+            ) from exc
+        self._client.load_collection(self.collection)
+
+    @property
+    def _exists(self) -> bool:
+        """Whether the collection exists (another store may have created it since this one opened)."""
+        if self.config.dim is None and self._client.has_collection(self.collection):
+            self._adopt()
+        return self.config.dim is not None
+
+    def _adopt(self) -> None:
+        """Take the configuration of a collection that another store created."""
+        described = self._client.describe_collection(self.collection)
+        self.config = MilvusConfig.from_description(str(described.get("description", "")), self.collection)
+        self._client.load_collection(self.collection)
+
+    @property
+    def dim(self) -> int | None:
+        """Dimension of the stored vectors (``None`` before the first vectors of a new collection)."""
+        return self.config.dim
+
+    @property
+    def precision(self) -> MilvusPrecision:
+        """``"float32"`` or ``"binary"``."""
+        return self.config.precision
+
+    @property
+    def oversample(self) -> float:
+        """Binary candidates rescored per result."""
+        return self._oversample if self._oversample is not None else DEFAULT_OVERSAMPLE[self.config.precision]
+
+    # -- vectors --------------------------------------------------------------
+    def _accepted_dims(self) -> list[int]:
+        dims = [d for d in (self.config.dim, self.config.full_dim) if d is not None]
+        if self.encoder is not None and self.encoder.dim is not None:
+            dims.append(self.encoder.dim)
+        return dims
+
+    def _fit(self, vectors: FloatArray) -> FloatArray:
+        dim = self.config.dim
+        if dim is not None and vectors.shape[1] > dim:
+            matryoshka = self.encoder.matryoshka_dims if self.encoder is not None else ()
+            return truncate(
+                vectors, dim, matryoshka_dims=matryoshka or None, model_id=self.config.model_id or "this model"
+            )
+        return vectors
+
+    def _settle(self, vectors: FloatArray) -> None:
+        """Create the collection when the first vectors fix the dimension."""
+        if self._exists:
+            return
+        with self._lock:
+            if self._client.has_collection(self.collection):  # another store was first
+                self._adopt()
+                return
+            dim = int(vectors.shape[1])
+            config = replace(self.config, dim=dim, full_dim=self.config.full_dim or dim)
+            self._create(config)
+            self.config = config
+
+    def _next_seq(self, count: int) -> int:
+        """The first of ``count`` increasing insertion-order numbers (nanosecond clock based)."""
+        with self._lock:
+            first = max(time.time_ns(), self._last_seq + 1)
+            self._last_seq = first + count - 1
+            return first
+
+    # -- helpers --------------------------------------------------------------
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreError("this MilvusStore is closed")
+
+    def _compile(self, filter: Mapping[str, Any] | None) -> Expression:
+        return compile_expression(filter)
+
+    def _query(self, expr: str, fields: list[str], limit: int | None = None) -> list[dict[str, Any]]:
+        if not self._exists:
+            return []
+        if limit is not None or self._lite:
+            # Milvus Lite answers a query without a limit with every match; a server caps it, so page there
+            return list(self._client.query(self.collection, filter=expr or _ALL, output_fields=fields, limit=limit))
+        iterator = self._client.query_iterator(
+            self.collection, batch_size=1000, filter=expr or _ALL, output_fields=fields
+        )
+        rows: list[dict[str, Any]] = []
+        try:
+            while True:
+                batch = iterator.next()
+                if not batch:
+                    break
+                rows.extend(batch)
+        finally:
+            iterator.close()
+        return rows
+
+    def _rows_by_id(self, ids: Sequence[str], fields: list[str], expr: str = "") -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        unique = [key_of(i) for i in dict.fromkeys(ids)]
+        for start in range(0, len(unique), _ID_CHUNK):
+            chunk = unique[start : start + _ID_CHUNK]
+            where = _and(f"id in {literal(chunk)}", expr)
+            for row in self._query(where, fields, limit=len(chunk)):
+                found[doc_id_of(row["id"])] = row
+        return found
+
+    def _selection(self, ids: Sequence[str] | None, filter: Mapping[str, Any] | None, verb: str) -> str | None:
+        """The expression of ids and/or a filter (``None``: nothing can match)."""
+        if ids is None and filter is None:
+            raise ValueError(f"give ids=, filter=, or both to say which documents to {verb}")
+        expr = ""
+        if filter is not None:
+            if not isinstance(filter, Mapping) or not filter:
+                raise ValueError(
+                    f"filter must be a non-empty dict (an empty one would {verb} every document), got {filter!r}"
+                )
+            compiled = self._compile(filter)
+            if compiled is False:
+                return None
+            expr = "" if compiled is True else str(compiled)
+        return expr
+
+    # -- writing --------------------------------------------------------------
+    def add(
+        self,
+        texts: Sequence[str | None],
+        metadatas: Sequence[Mapping[str, Any] | None] | None = None,
+        ids: Sequence[str] | None = None,
+        embeddings: Any = None,
+        *,
+        batch_size: int = 1000,
+        on_conflict: OnConflict = "replace",
+    ) -> list[str]:
+        """Insert or replace (by id) documents with their metadata and vectors.
+
+        As :meth:`ogma.store.Store.add`, with Milvus' guarantees: each batch is one
+        ``upsert`` request (Milvus applies it whole or not at all), but there is no
+        transaction across batches or with the ``skip``/``fail`` check, which reads the
+        stored ids before writing. All input is validated (and embedded) before the first
+        write, so bad input writes nothing.
+
+        Args:
+            texts: Document texts (``None``: a document without content).
+            metadatas: One JSON-serialisable dict (or ``None``) per text.
+            ids: One unique id per text (generated when ``None``).
+            embeddings: Precomputed ``(n, d)`` vectors; a ``None`` row stores that document
+                without a vector. Without them the encoder embeds the texts.
+            batch_size: Documents per upsert request.
+            on_conflict: ``"replace"`` (upsert), ``"skip"`` or ``"fail"``.
+
+        Returns:
+            The ids written, in input order (without skipped ones).
+
+        Raises:
+            DuplicateDocumentError: ``on_conflict="fail"`` and an id is stored already.
+            TypeError: A text, id or metadata entry has the wrong type.
+            ValueError: Length mismatch, duplicate ids, NaN/inf vectors, a text or id over 65,535 bytes.
+            StoreMismatchError: Embeddings of the wrong dimension.
+            StoreError: No encoder and no embeddings.
+        """
+        self._check_open()
+        items = check_store_texts(texts)
+        metas = check_metadatas(metadatas, len(items))
+        doc_ids = check_ids(ids, len(items))
+        batch_size = check_count(batch_size, "batch_size")
+        if on_conflict not in ON_CONFLICT:
+            raise ValueError(f"on_conflict must be one of {', '.join(map(repr, ON_CONFLICT))}, got {on_conflict!r}")
+        if not items:
+            return []
+        for name, values in (("texts", items), ("ids", [key_of(i) for i in doc_ids])):
+            for index, value in enumerate(values):
+                if value is not None and len(value) * 4 > MAX_VARCHAR and len(value.encode("utf-8")) > MAX_VARCHAR:
+                    raise ValueError(
+                        f"{name}[{index}] is longer than {MAX_VARCHAR:,} bytes as UTF-8, the most a Milvus "
+                        "VARCHAR holds; split it into smaller documents"
+                    )
+        vectors = self._vectors(items, embeddings)
+        present = [v for v in vectors if v is not None]
+        if present:
+            self._settle(np.stack(present))
+        if not self._exists:
+            raise StoreError(
+                "none of these documents has a vector and the collection's dimension is unknown; "
+                "open the store with dim= (or an encoder), or add one document with a vector first"
+            )
+        fitted = [None if v is None else self._fit_one(v) for v in vectors]
+        stored = self._rows_by_id(doc_ids, ["id", "seq"])
+        if on_conflict == "fail" and stored:
+            raise DuplicateDocumentError.for_ids([i for i in doc_ids if i in stored])
+        keep = [i for i, doc_id in enumerate(doc_ids) if not (on_conflict == "skip" and doc_id in stored)]
+        show = self.show_progress if self.show_progress is not None else sys.stderr.isatty()
+        first = self._next_seq(len(keep))
+        binary = self.config.precision == "binary"
+        dim = int(self.config.dim or 0)
+        with tqdm(total=len(keep), disable=not show, unit="doc") as bar:
+            for start in range(0, len(keep), batch_size):
+                rows = []
+                for offset, index in enumerate(keep[start : start + batch_size]):
+                    doc_id = doc_ids[index]
+                    seq = int(stored[doc_id]["seq"]) if doc_id in stored else first + start + offset
+                    rows.append(
+                        make_row(doc_id, items[index], metas[index], fitted[index], dim, binary=binary, seq=seq)
+                    )
+                self._client.upsert(self.collection, rows)
+                bar.update(len(rows))
+        return [doc_ids[i] for i in keep]
+
+    def _vectors(self, texts: list[str | None], embeddings: Any) -> list[FloatArray | None]:
+        """One vector (or ``None``) per document, validated before anything is written."""
+        out: list[FloatArray | None] = [None] * len(texts)
+        if embeddings is not None:
+            matrix, positions = check_optional_embeddings(embeddings, len(texts), self._accepted_dims())
+            for row, position in enumerate(positions if positions is not None else range(len(texts))):
+                out[position] = matrix[row]
+        else:
+            if self.encoder is None:
+                raise StoreError(
+                    "this store has no encoder: pass embeddings= to add(), or open the store with an encoder"
+                )
+            positions = [i for i, t in enumerate(texts) if t is not None]
+            if positions:
+                matrix = check_embeddings(
+                    self.encoder.documents([str(texts[i]) for i in positions]),
+                    len(positions),
+                    self._accepted_dims(),
+                    what="encoder outputs",
+                )
+                for row, position in enumerate(positions):
+                    out[position] = matrix[row]
+        dims = {v.shape[0] for v in out if v is not None}
+        if len(dims) > 1:
+            raise StoreMismatchError(f"embeddings of one call have different dimensions: {sorted(dims)}")
+        return out
+
+    def _fit_one(self, vector: FloatArray) -> FloatArray:
+        fitted = self._fit(vector[None, :])[0]
+        if fitted.shape[0] != self.config.dim:
+            raise StoreMismatchError(
+                f"embeddings have dimension {fitted.shape[0]}, but this store expects {self.config.dim}"
+            )
+        return fitted.astype(np.float32)
+
+    def delete(self, ids: Sequence[str] | None = None, *, filter: Mapping[str, Any] | None = None) -> int:
+        """Delete documents by id, by filter, or both (ids that also match).
+
+        Milvus deletes by expression; the matching ids are read first so the count is exact.
+
+        Returns:
+            How many documents were deleted.
+
+        Raises:
+            TypeError: ``ids`` is a single string or holds a non-string.
+            ValueError: Neither ``ids`` nor a filter, or an empty filter.
+            FilterError: A malformed filter, or one Milvus cannot express.
+        """
+        self._check_open()
+        doc_ids = None if ids is None else list(dict.fromkeys(check_lookup_ids(ids)))
+        expr = self._selection(doc_ids, filter, "delete")
+        if expr is None or doc_ids == [] or not self._exists:
+            return 0
+        found = (
+            list(self._rows_by_id(doc_ids, ["id"], expr))
+            if doc_ids is not None
+            else [doc_id_of(row["id"]) for row in self._query(expr, ["id"])]
+        )
+        self._delete_ids(found)
+        return len(found)
+
+    def _delete_ids(self, ids: list[str]) -> None:
+        keys = [key_of(i) for i in ids]
+        for start in range(0, len(keys), _ID_CHUNK):
+            self._client.delete(self.collection, filter=f"id in {literal(keys[start : start + _ID_CHUNK])}")
+
+    def delete_all(self, *, confirm: bool = False) -> int:
+        """Delete every document (the collection and its settings stay); needs ``confirm=True``."""
+        self._check_open()
+        if confirm is not True:
+            raise ValueError("delete_all() deletes every document: call it as delete_all(confirm=True)")
+        found = [doc_id_of(row["id"]) for row in self._query("", ["id"])]
+        self._delete_ids(found)
+        return len(found)
+
+    def update(
+        self,
+        ids: Sequence[str] | None = None,
+        *,
+        metadata: Mapping[str, Any],
+        filter: Mapping[str, Any] | None = None,
+        replace: bool = False,
+    ) -> int:
+        """Merge (or replace) the metadata of documents chosen by id and/or filter.
+
+        Milvus 2.5 has no partial update: each document is read and written back whole
+        (texts and vectors unchanged), in upsert requests of 1,000.
+
+        Returns:
+            How many documents were updated.
+        """
+        self._check_open()
+        if not isinstance(metadata, Mapping):
+            raise TypeError(f"metadata must be a dict, got {type(metadata).__name__}")
+        check_metadatas([dict(metadata)], 1)
+        doc_ids = None if ids is None else check_lookup_ids(ids)
+        expr = self._selection(doc_ids, filter, "update")
+        if expr is None or doc_ids == [] or not self._exists:
+            return 0
+        binary = self.config.precision == "binary"
+        fields = row_fields(binary)
+        rows = (
+            list(self._rows_by_id(doc_ids, fields, expr).values()) if doc_ids is not None else self._query(expr, fields)
+        )
+        new = dict(metadata)
+        out = [with_metadata(r, dict(new) if replace else {**(r["metadata"] or {}), **new}, binary) for r in rows]
+        for start in range(0, len(out), _ID_CHUNK):
+            self._client.upsert(self.collection, out[start : start + _ID_CHUNK])
+        return len(out)
+
+    # -- reading --------------------------------------------------------------
+    def count(self, *, filter: Mapping[str, Any] | None = None) -> int:
+        """Number of documents, or of those matching ``filter``."""
+        self._check_open()
+        compiled = self._compile(filter)
+        if compiled is False or not self._exists:
+            return 0
+        expr = "" if compiled is True else str(compiled)
+        result = self._client.query(self.collection, filter=expr, output_fields=["count(*)"])
+        return int(result[0]["count(*)"])
+
+    def get(self, ids: Sequence[str], *, include_embeddings: bool = False) -> list[Document]:
+        """Documents by id, in input order; missing ids are skipped."""
+        self._check_open()
+        wanted = check_lookup_ids(ids)
+        fields = [*DOCUMENT_FIELDS, "has_vector", "vector"] if include_embeddings else DOCUMENT_FIELDS
+        rows = self._rows_by_id(wanted, fields)
+        return [to_document(rows[i], include_embeddings) for i in wanted if i in rows]
+
+    def iter_documents(
+        self,
+        *,
+        filter: Mapping[str, Any] | None = None,
+        batch_size: int = 1000,
+        include_embeddings: bool = False,
+    ) -> Iterator[Document]:
+        """Every document (or those matching ``filter``) in insertion order; a replaced document keeps its place.
+
+        Milvus cannot order a query, so the matching ids and their insertion numbers are read
+        first (a few dozen bytes per document), then the documents in batches.
+
+        Args:
+            filter: A filter (see ``docs/filters.md``); ``None`` or ``{}`` yields every document.
+            batch_size: Documents read per query (>= 1).
+            include_embeddings: Attach the stored float32 vectors.
+
+        Raises:
+            TypeError: ``batch_size`` is not an integer.
+            ValueError: ``batch_size`` is below 1.
+            FilterError: The filter is malformed or cannot be expressed (raised here, before iterating).
+        """
+        self._check_open()
+        batch_size = check_count(batch_size, "batch_size")
+        compiled = self._compile(filter)
+        return self._iter(batch_size, include_embeddings, compiled)
+
+    def _iter(self, batch_size: int, include_embeddings: bool, compiled: Expression) -> Iterator[Document]:
+        if compiled is False:
+            return
+        expr = "" if compiled is True else str(compiled)
+        order = sorted(self._query(expr, ["id", "seq"]), key=lambda r: (int(r["seq"]), r["id"]))
+        ids = [doc_id_of(r["id"]) for r in order]
+        for start in range(0, len(ids), batch_size):
+            yield from self.get(ids[start : start + batch_size], include_embeddings=include_embeddings)
+
+    def _metadatas(self, filter: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+        compiled = self._compile(filter)
+        if compiled is False:
+            return []
+        return [dict(r["metadata"] or {}) for r in self._query("" if compiled is True else str(compiled), ["metadata"])]
+
+    @staticmethod
+    def _field_name(field: Any) -> str:
+        check_str(field, "field")
+        if not field:
+            raise ValueError("field must be a non-empty metadata key")
+        return str(field)
+
+    def metadata_fields(self, *, filter: Mapping[str, Any] | None = None) -> dict[str, str]:
+        """Top-level metadata keys with their inferred types (as ``Store.metadata_fields``)."""
+        self._check_open()
+        return facts.field_types(self._metadatas(filter))
+
+    def metadata_values(self, field: str, *, filter: Mapping[str, Any] | None = None) -> list[tuple[Any, int]]:
+        """Distinct non-null values of a top-level field with their counts (as ``Store.metadata_values``)."""
+        self._check_open()
+        name = self._field_name(field)
+        return facts.field_values(self._metadatas(filter), name)
+
+    def metadata_range(self, field: str, *, filter: Mapping[str, Any] | None = None) -> tuple[Any, Any] | None:
+        """``(min, max)`` of a top-level field (as ``Store.metadata_range``)."""
+        self._check_open()
+        name = self._field_name(field)
+        return facts.field_range(self._metadatas(filter), name)
+
+    # -- searching --------------------------------------------------------------
+    def _query_vector(self, query: str | None, vector: Any) -> FloatArray:
+        if vector is not None:
+            array = check_embeddings(vector, 1, self._accepted_dims(), what="query vector")
+            if not np.any(array):
+                raise ValueError("the query vector is all zeros: it has no direction to search in")
+        elif query is not None and self.encoder is not None:
+            array = check_embeddings(self.encoder.query(query), 1, self._accepted_dims(), what="query vector")
+        elif query is not None:
+            raise StoreError("dense search needs an encoder for text queries: pass vector=, or open with an encoder")
+        else:
+            raise ValueError("give a query string or a vector")
+        return normalize(self._fit(array))[0]
+
+    def _dense(self, unit: FloatArray, count: int, expr: str) -> list[tuple[str, float]]:
+        if not self._exists or count == 0:
+            return []
+        where = _and(expr, "has_vector == true")
+        config = self.config
+        if config.precision == "float32":
+            limit = min(count, MAX_LIMIT)
+            found = self._client.search(
+                self.collection,
+                data=[unit.tolist()],
+                anns_field="vector",
+                limit=limit,
+                filter=where,
+                search_params=search_params(config.index_type, "COSINE", limit),
+                output_fields=["id"],
+            )[0]
+            return [(doc_id_of(h["id"]), float(h["distance"])) for h in found]
+        limit = min(max(count, math.ceil(count * self.oversample)), MAX_LIMIT)
+        bits = quantize_binary(unit[None, :])[0].tobytes()
+        found = self._client.search(
+            self.collection,
+            data=[bits],
+            anns_field="bits",
+            limit=limit,
+            filter=where,
+            search_params=search_params(config.index_type, "HAMMING", limit),
+            output_fields=["id"],
+        )[0]
+        if not found:
+            return []
+        # rescoring runs in Milvus: an exact (FLAT) cosine search of the float vectors,
+        # restricted to the candidates, so no vector crosses the network
+        keys = [h["id"] for h in found]
+        rescored = self._client.search(
+            self.collection,
+            data=[unit.tolist()],
+            anns_field="vector",
+            limit=min(count, len(keys)),
+            filter=f"id in {literal(keys)}",
+            search_params={"metric_type": "COSINE", "params": {}},
+            output_fields=["id"],
+        )[0]
+        scored = [(doc_id_of(h["id"]), float(h["distance"])) for h in rescored]
+        scored.sort(key=lambda item: (-item[1], item[0]))
+        return scored[:count]
+
+    def _lexical(self, query: str, count: int, expr: str) -> list[tuple[str, float]]:
+        if not self._exists or count == 0 or not query.strip():
+            return []
+        limit = min(count, MAX_LIMIT)
+        try:
+            found = self._client.search(
+                self.collection,
+                data=[query],
+                anns_field="sparse",
+                limit=limit,
+                filter=_and(expr, "has_text == true"),
+                search_params={"metric_type": "BM25"},
+                output_fields=["id"],
+            )[0]
+        except Exception as exc:
+            # BM25 over a collection without any text divides by an average length of 0
+            if "Invalid sparse row" in str(exc) and self.count(filter={"$content": {"$empty": False}}) == 0:
+                return []
+            raise
+        return [(doc_id_of(h["id"]), float(h["distance"])) for h in found if float(h["distance"]) > 0]
+
+    def search(
+        self,
+        query: str | None = None,
+        *,
+        vector: Any = None,
+        k: int = 10,
+        mode: SearchMode = "dense",
+        filter: Mapping[str, Any] | None = None,
+        fusion: str | Mapping[str, Any] | None = None,
+        candidates: int | None = None,
+        include_embeddings: bool = False,
+        rerank: Any = None,
+        rerank_k: int | None = None,
+        rerank_alpha: float | None = None,
+    ) -> list[Hit]:
+        """Dense, lexical (Milvus BM25) or hybrid search, filtered and optionally reranked.
+
+        The arguments, results and errors are those of :meth:`ogma.store.Store.search`.
+        Hybrid search fetches the dense and the BM25 lists (``candidates`` deep each) and
+        fuses them with :func:`ogma.fusion.fuse`, exactly as the SQLite store does. ``k``
+        above :data:`MAX_LIMIT` is clamped to it.
+        """
+        self._check_open()
+        k = check_k(k)
+        if query is not None:
+            check_str(query, "query")
+        if mode not in SEARCH_MODES:
+            raise ValueError(f"mode must be one of {', '.join(SEARCH_MODES)}; got {mode!r}")
+        if mode != "dense" and query is None:
+            raise ValueError(f"{mode} search needs a query string")
+        if rerank is not None and query is None:
+            raise ValueError("reranking needs a query string")
+        if rerank_alpha is not None and not (
+            isinstance(rerank_alpha, (int, float)) and not isinstance(rerank_alpha, bool) and 0 <= rerank_alpha <= 1
+        ):
+            raise ValueError(f"rerank_alpha must be a number between 0 and 1 (or None), got {rerank_alpha!r}")
+        if mode != "hybrid":
+            refuse_hybrid_options(mode, fusion=fusion, candidates=candidates)
+        fusion_params(fusion)
+        compiled = self._compile(filter)
+        if k == 0:
+            return []
+        first_k = max(k, check_k(rerank_k, "rerank_k") if rerank_k is not None else 50) if rerank is not None else k
+        depth = check_count(candidates, "candidates") if candidates is not None else max(first_k, 50)
+        unit = self._query_vector(query, vector) if mode != "lexical" else None
+        if compiled is False:
+            return []
+        expr = "" if compiled is True else str(compiled)
+        ranked, scores = self._rank(mode, query, unit, first_k, depth, expr, fusion)
+        fields = [*DOCUMENT_FIELDS, "has_vector", "vector"] if include_embeddings else DOCUMENT_FIELDS
+        rows = self._rows_by_id([doc_id for doc_id, _ in ranked], fields)
+        hits = []
+        for doc_id, score in ranked:
+            if doc_id not in rows:
+                continue
+            document = to_document(rows[doc_id], include_embeddings)
+            hits.append(
+                Hit(
+                    id=doc_id,
+                    text=document.text,
+                    metadata=document.metadata,
+                    score=score,
+                    scores=scores[doc_id],
+                    embedding=document.embedding,
+                )
+            )
+        if rerank is not None and query is not None:
+            hits = rerank_hits(rerank, query, hits, k, alpha=rerank_alpha)
+        return hits[:k]
+
+    def _rank(
+        self,
+        mode: SearchMode,
+        query: str | None,
+        unit: FloatArray | None,
+        count: int,
+        depth: int,
+        expr: str,
+        fusion: str | Mapping[str, Any] | None,
+    ) -> tuple[list[tuple[str, float]], dict[str, dict[str, float]]]:
+        dense_list: list[tuple[str, float]] = []
+        lexical_list: list[tuple[str, float]] = []
+        if mode in ("dense", "hybrid") and unit is not None:
+            dense_list = self._dense(unit, count if mode == "dense" else depth, expr)
+        if mode in ("lexical", "hybrid") and query is not None:
+            lexical_list = self._lexical(query, count if mode == "lexical" else depth, expr)
+        scores: dict[str, dict[str, float]] = {}
+        for doc_id, score in dense_list:
+            scores.setdefault(doc_id, {})["dense"] = score
+        for doc_id, score in lexical_list:
+            scores.setdefault(doc_id, {})["lexical"] = score
+        if mode == "dense":
+            return dense_list, scores
+        if mode == "lexical":
+            return lexical_list, scores
+        # fuse_ranked keys are integers (the SQLite store's rowids): number the ids
+        numbers = {doc_id: n for n, doc_id in enumerate(scores)}
+        names = list(scores)
+        fused = fuse_ranked(
+            [(numbers[d], s) for d, s in dense_list], [(numbers[d], s) for d, s in lexical_list], fusion, query=query
+        )
+        out = [(names[n], score) for n, score in fused]
+        for doc_id, score in out:
+            scores[doc_id]["fused"] = score
+        return out[:count], scores
+
+    def max_marginal_relevance_search(
+        self,
+        query: str | None = None,
+        *,
+        vector: Any = None,
+        k: int = 4,
+        fetch_k: int = 20,
+        lambda_mult: float = 0.5,
+        filter: Mapping[str, Any] | None = None,
+    ) -> list[Hit]:
+        """Dense search for ``fetch_k`` candidates, then ``k`` picked by maximal marginal relevance."""
+        self._check_open()
+        k = check_k(k)
+        fetch_k = max(check_k(fetch_k, "fetch_k"), k)
+        if isinstance(lambda_mult, bool) or not (isinstance(lambda_mult, (int, float)) and 0 <= lambda_mult <= 1):
+            raise ValueError(f"lambda_mult must be a number between 0 and 1, got {lambda_mult!r}")
+        if query is not None:
+            check_str(query, "query")
+        if k == 0:
+            return []
+        unit = self._query_vector(query, vector)
+        pool = self.search(query, vector=unit, k=fetch_k, filter=filter, include_embeddings=True)
+        pool = [h for h in pool if h.embedding is not None]
+        if not pool:
+            return []
+        matrix = np.stack([h.embedding for h in pool if h.embedding is not None])
+        chosen = mmr_select(unit, self._fit(matrix), k, lambda_mult=lambda_mult)
+        return [pool[i] for i in chosen]
+
+    # -- settings ---------------------------------------------------------------
+    def read_setting(self, key: str) -> str | None:
+        """A setting kept beside the collection, or ``None`` (see :mod:`ogma.store.milvus.settings`).
+
+        Example:
+            >>> with MilvusStore("./notes.db", collection="demo") as store:  # doctest: +SKIP
+            ...     store.write_setting_once("app.owner", "docs"), store.read_setting("app.owner")
+            (True, 'docs')
+        """
+        key = check_setting_key(key)
+        self._check_open()
+        return settings.read_setting(self._client, self.collection, key)
+
+    def write_setting_once(self, key: str, value: str) -> bool:
+        """Record a setting unless it is set already (the first value stands); returns whether this call wrote it.
+
+        Raises:
+            ValueError: ``key`` names a configuration field, or ``value`` is over 65,535 bytes.
+            TypeError: ``key`` or ``value`` is not a string.
+        """
+        key = check_setting_key(key, writing=True)
+        check_str(value, "value")
+        self._check_open()
+        with self._lock:
+            if settings.read_setting(self._client, self.collection, key) is not None:
+                return False
+            settings.write_setting(self._client, self.collection, key, value)
+        return True
+
+    # -- lifecycle --------------------------------------------------------------
+    def drop(self) -> None:
+        """Drop the whole collection (documents, configuration record and settings)."""
+        self._check_open()
+        settings.drop_settings(self._client, self.collection)
+        if self._client.has_collection(self.collection):
+            self._client.drop_collection(self.collection)
+        self.config = replace(self.config, dim=self.config.dim and None)
+
+    def close(self) -> None:
+        """Close this store's connection (idempotent; the collection stays)."""
+        if not self._closed:
+            self._closed = True
+            self._client.close()
+
+    def __enter__(self) -> MilvusStore:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        c = self.config
+        return (
+            f"MilvusStore({self.uri!r}, collection={self.collection!r}, model_id={c.model_id!r}, dim={c.dim}, "
+            f"precision={c.precision!r})"
+        )
