@@ -22,6 +22,7 @@ TRANSLATIONS: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
     ("!= None", {"field": "meta.lang", "operator": "!=", "value": None}, {"lang": {"$ne": None}}),
     (">", {"field": "meta.year", "operator": ">", "value": 2020}, {"year": {"$gt": 2020}}),
     (">=", {"field": "meta.score", "operator": ">=", "value": 0.5}, {"score": {"$gte": 0.5}}),
+    ("score", {"field": "score", "operator": ">", "value": 0.5}, {"_haystack_score": {"$gt": 0.5}}),
     ("<", {"field": "meta.year", "operator": "<", "value": -3}, {"year": {"$lt": -3}}),
     ("<=", {"field": "meta.year", "operator": "<=", "value": 2020}, {"year": {"$lte": 2020}}),
     (
@@ -101,7 +102,9 @@ MALFORMED: list[tuple[str, Any, str]] = [
     ("empty field", {"field": "", "operator": "==", "value": 1}, "field must be a non-empty string"),
     ("empty part", {"field": "meta.a..b", "operator": "==", "value": 1}, "has an empty part"),
     ("embedding", {"field": "embedding", "operator": "==", "value": None}, "'embedding' cannot be filtered on"),
-    ("score", {"field": "score", "operator": ">", "value": 0.5}, "'score' cannot be filtered on"),
+    ("reserved key", {"field": "meta._haystack_score", "operator": ">", "value": 0.5}, "filter on the field 'score'"),
+    ("reserved bare", {"field": "_haystack_score", "operator": "==", "value": 1}, "filter on the field 'score'"),
+    ("reserved nested", {"field": "meta._haystack_score.x", "operator": "==", "value": 1}, "keeps document scores"),
     ("blob", {"field": "blob.mime_type", "operator": "==", "value": "x"}, "'blob.mime_type' cannot be filtered on"),
     ("meta itself", {"field": "meta", "operator": "==", "value": {}}, "'meta' cannot be filtered on"),
     ("dotted non-meta", {"field": "foo.bar", "operator": "==", "value": 1}, "metadata fields start with 'meta.'"),

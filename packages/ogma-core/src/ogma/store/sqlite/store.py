@@ -22,6 +22,7 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -46,10 +47,13 @@ from ogma.store.sqlite.schema import (
     CONFIG,
     INDEX_PRECISIONS,
     IndexPrecision,
+    bump_generation,
+    create_vector_tables,
     read_config,
+    write_config,
 )
 from ogma.store.sqlite.search import BACKENDS, Backend, dense, lexical
-from ogma.store.sqlite.sql import DOCUMENTS, chunked, quote_identifier, select_in_sql
+from ogma.store.sqlite.sql import DOCUMENTS, VEC_INDEX, VECTORS, chunked, quote_identifier, select_in_sql
 from ogma.store.sqlite.vectors import VectorCodec, fetch_vectors
 from ogma.store.sqlite.writes import ON_CONFLICT, OnConflict, PreparedRows, prepare_rows, upsert
 from ogma.store.sqlite.writes import delete as delete_rows
@@ -198,6 +202,7 @@ class Store:
         self.backend: Backend = backend
         self._oversample = oversample
         self._int8_ranges: Int8Ranges | Int8Setting = int8_ranges
+        self._opened_dim = dim
         self._write_lock = threading.Lock()
         self.read_only = read_only
         self._pool = ConnectionPool(
@@ -629,6 +634,58 @@ class Store:
         if self._mirror is not None and result.rowids:
             self._mirror.record_write(result.old_generation, result.new_generation, np.asarray(result.rowids), None)
         return len(result.rowids)
+
+    def reset(self, *, confirm: bool = False) -> int:
+        """Delete every document and forget what the first vectors fixed, in one transaction.
+
+        After :meth:`delete_all` the store keeps its vector dimension (and int8 ranges);
+        after ``reset`` it is as if just created with this object's options: the dimension
+        is the one given when it was opened (``dim=``, else the encoder's), or none, so the
+        next vectors written fix it again. Model id, precision and tokenizer stay. Other
+        ``Store`` objects open on the same file must be reopened afterwards.
+
+        Args:
+            confirm: Must be ``True``.
+
+        Returns:
+            How many documents were deleted.
+
+        Raises:
+            ValueError: ``confirm`` is not ``True``.
+            StoreError: The store is read-only.
+
+        Example:
+            >>> import numpy as np
+            >>> store = Store(":memory:")
+            >>> _ = store.add(["a"], embeddings=np.ones((1, 3)))
+            >>> store.reset(confirm=True), store.dim
+            (1, None)
+            >>> _ = store.add(["b"], embeddings=np.ones((1, 5)))
+            >>> store.dim
+            5
+        """
+        self._check_writable("reset")
+        if confirm is not True:
+            raise ValueError("reset() deletes every document and the vector index: call it as reset(confirm=True)")
+        encoder_dim = self.encoder.dim if self.encoder is not None else None
+        dim = self._opened_dim if self._opened_dim is not None else encoder_dim
+        with self._write_lock, self._pool.connection() as conn, conn.transaction():
+            deleted = delete_rows(conn, None, where=("1", [])).rowids
+            for table in (VEC_INDEX, VECTORS):
+                conn.execute(f"DROP TABLE IF EXISTS {quote_identifier(table)}")
+            fresh = replace(
+                read_config(conn),
+                dim=dim,
+                full_dim=encoder_dim if encoder_dim is not None else dim,
+                int8_ranges=self._int8_ranges if isinstance(self._int8_ranges, Int8Ranges) else None,
+            )
+            if dim is not None:
+                create_vector_tables(conn, dim, fresh.precision)
+            write_config(conn, fresh)
+            bump_generation(conn)
+            self.config = read_config(conn)
+        self._setup_vectors()
+        return len(deleted)
 
     def _field_name(self, field: Any) -> str:
         check_str(field, "field")

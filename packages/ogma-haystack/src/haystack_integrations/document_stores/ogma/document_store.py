@@ -21,10 +21,8 @@ Example:
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -35,23 +33,33 @@ from haystack.dataclasses import Document
 from haystack.document_stores.types import DuplicatePolicy
 
 import ogma.errors
+from haystack_integrations.document_stores.ogma import metadata_facts
+from haystack_integrations.document_stores.ogma.async_mixin import AsyncDocumentStoreMixin
+from haystack_integrations.document_stores.ogma.conversion import (
+    SCORE_KEY,
+    check_documents,
+    check_embedding,
+    dedupe,
+    diagnose,
+    to_core,
+    to_haystack,
+)
 from haystack_integrations.document_stores.ogma.errors import OgmaDuplicateDocumentError, OgmaFilterError
 from haystack_integrations.document_stores.ogma.filters import convert_filters
+from haystack_integrations.document_stores.ogma.scoring import (
+    check_query,
+    check_top_k,
+    fused_scale,
+    scale_bm25,
+    scale_cosine,
+)
 from ogma.store import Store
-from ogma.store.document import Document as OgmaDocument
 from ogma.store.protocol import OnConflict, StoreProtocol
 from ogma.types import Hit
 
-__all__ = ["BM25_SCALING_FACTOR", "FIELD_TYPES", "OgmaDocumentStore"]
+__all__ = ["OgmaDocumentStore"]
 
 logger = logging.getLogger(__name__)
-
-BM25_SCALING_FACTOR: Final = 8.0
-"""``scale_score`` maps a BM25 score ``s`` to ``expit(s / 8)``, as Haystack's in-memory store does."""
-
-FIELD_TYPES: Final = {"str": "keyword", "int": "int", "float": "float", "bool": "boolean"}
-"""Core metadata types and the names :meth:`OgmaDocumentStore.get_metadata_fields_info` reports
-(Haystack's in-memory names); lists, dicts and mixed fields are ``"keyword"``."""
 
 _POLICIES: Final[dict[DuplicatePolicy, OnConflict]] = {
     DuplicatePolicy.NONE: "fail",
@@ -61,47 +69,15 @@ _POLICIES: Final[dict[DuplicatePolicy, OnConflict]] = {
 }
 
 
-def _field(name: object, method: str) -> str:
-    if not isinstance(name, str) or not name.removeprefix("meta."):
-        raise ValueError(f"{method}: metadata_field must be a metadata key such as 'year' or 'meta.year', got {name!r}")
-    return name.removeprefix("meta.")
-
-
-def _check_top_k(top_k: object) -> int:
-    if isinstance(top_k, bool) or not isinstance(top_k, int):
-        raise TypeError(f"top_k must be an integer, got {type(top_k).__name__}: {top_k!r}")
-    if top_k < 0:
-        raise ValueError(f"top_k must be >= 0 (0 returns no documents), got {top_k}")
-    return top_k
-
-
-def _check_query(query: object) -> str:
-    if not isinstance(query, str):
-        raise TypeError(f"query must be a string, got {type(query).__name__}: {query!r:.80}")
-    if not query.strip():
-        raise ValueError("query must be a non-empty string: BM25 has no words to look for in an empty query")
-    return query
-
-
-def _check_embedding(embedding: object, name: str) -> list[float]:
-    if isinstance(embedding, str | bytes | Mapping) or not isinstance(embedding, Sequence | np.ndarray):
-        raise TypeError(f"{name} must be a list of floats, got {type(embedding).__name__}: {embedding!r:.80}")
-    values = list(embedding)
-    if not values:
-        raise ValueError(f"{name} is empty; give the query's embedding (a list of floats)")
-    if not all(isinstance(v, int | float | np.number) and not isinstance(v, bool) for v in values):
-        raise TypeError(f"{name} must hold only numbers")
-    if not all(math.isfinite(float(v)) for v in values):
-        raise ValueError(f"{name} contains NaN or infinite values")
-    return [float(v) for v in values]
-
-
-class OgmaDocumentStore:
+class OgmaDocumentStore(AsyncDocumentStoreMixin):
     """A Haystack document store backed by Ogma: text, metadata, BM25 and vectors in one SQLite file.
 
-    Documents round-trip whole: id, content, meta and embedding (stored as float32, so an
-    embedding comes back rounded to float32). ``score`` is a retrieval result, not stored
-    (retrievers set it); ``blob`` and ``sparse_embedding`` are refused rather than dropped.
+    Documents round-trip whole: id, content, meta, embedding (stored as float32, so an
+    embedding comes back rounded to float32) and score (``filter_documents`` returns the
+    score written; retrievers set the retrieval score instead). The score is kept in the
+    metadata under the reserved key ``"_haystack_score"``, which never shows in ``meta`` or
+    the metadata facts; the filter field ``score`` reaches it. ``blob`` and
+    ``sparse_embedding`` are refused rather than dropped.
     A document needs content (found by BM25 and filters), an embedding (found by
     embedding search and filters), or both. All embeddings have one dimension, fixed by
     the first one written.
@@ -206,50 +182,6 @@ class OgmaDocumentStore:
         self._store.close()
 
     # -- writing ------------------------------------------------------------
-    def _check_documents(self, documents: object) -> list[Document]:
-        if isinstance(documents, str | bytes | Mapping | Document) or not isinstance(documents, Iterable):
-            raise ValueError(f"documents must be a list of haystack.Document, got {type(documents).__name__}")
-        docs = list(documents)
-        first: tuple[int, int] | None = None  # (index, length) of the first embedding
-        for i, doc in enumerate(docs):
-            if not isinstance(doc, Document):
-                raise ValueError(f"documents[{i}] must be a haystack.Document, got {type(doc).__name__}: {doc!r:.80}")
-            if doc.content is not None and not isinstance(doc.content, str):
-                raise ValueError(f"documents[{i}].content must be a string or None, got {type(doc.content).__name__}")
-            if doc.content is None and doc.embedding is None:
-                raise ValueError(
-                    f"documents[{i}] (id {doc.id!r:.80}) has neither content nor an embedding: nothing could find it. "
-                    "Give it content (for BM25), an embedding (run a document embedder first), or both"
-                )
-            if doc.blob is not None:
-                raise ValueError(
-                    f"documents[{i}].blob is set; OgmaDocumentStore stores text, metadata and embeddings, not binary "
-                    "data. Convert the blob to text first (a converter component) or drop it"
-                )
-            if doc.sparse_embedding is not None:
-                raise ValueError(
-                    f"documents[{i}].sparse_embedding is set; OgmaDocumentStore computes BM25 itself and does not "
-                    "store sparse vectors. Drop it, or use OgmaBM25Retriever / OgmaHybridRetriever for lexical search"
-                )
-            if doc.embedding is not None:
-                # Cheap checks here; the values themselves are checked by the core in one numpy pass
-                # (and diagnosed per document only when that fails, see _diagnose).
-                if isinstance(doc.embedding, str | bytes) or not isinstance(doc.embedding, Sequence | np.ndarray):
-                    raise ValueError(
-                        f"documents[{i}].embedding must be a list of floats, got {type(doc.embedding).__name__}"
-                    )
-                size = len(doc.embedding)
-                if size == 0:
-                    raise ValueError(f"documents[{i}].embedding is empty; give a list of floats or None")
-                if first is None:
-                    first = (i, size)
-                elif size != first[1]:
-                    raise ValueError(
-                        f"documents[{i}].embedding has {size} values but documents[{first[0]}].embedding has "
-                        f"{first[1]}; every embedding in a store has the same dimension (one embedding model)"
-                    )
-        return docs
-
     def write_documents(self, documents: list[Document], policy: DuplicatePolicy = DuplicatePolicy.NONE) -> int:
         """Write documents; each batch is one transaction.
 
@@ -269,26 +201,27 @@ class OgmaDocumentStore:
         Raises:
             ValueError: ``documents`` is not a list of Documents, or a document is invalid
                 (no content and no embedding, a blob, a sparse embedding, an embedding of the
-                wrong dimension, metadata that is not JSON); the message names ``documents[i]``.
+                wrong dimension, metadata that is not JSON or uses the reserved key
+                ``"_haystack_score"``, a score that is not a finite number); the message
+                names ``documents[i]``.
             OgmaDuplicateDocumentError: ``FAIL``/``NONE`` and an id exists.
         """
-        docs = self._check_documents(documents)
+        docs = check_documents(documents)
         if not isinstance(policy, DuplicatePolicy):
             raise ValueError(f"policy must be a DuplicatePolicy, got {policy!r}")
         on_conflict = _POLICIES[policy]
-        origin = self._dedupe(docs, on_conflict)  # positions in ``documents`` of the documents to write
+        origin = dedupe(docs, on_conflict)  # positions in ``documents`` of the documents to write
         deduplicated = len(origin) < len(docs)
         docs = [docs[i] for i in origin]
         if not docs:
             return 0
-        texts = [d.content for d in docs]
-        embeddings = [d.embedding for d in docs]  # None rows: documents without a vector (core contract)
+        rows = to_core(docs)
         try:
             written = self._store.add(
-                texts,  # None: a document without content (core contract)
-                [dict(d.meta) for d in docs],
-                [d.id for d in docs],
-                embeddings,
+                rows.texts,
+                rows.metadatas,
+                rows.ids,
+                rows.embeddings,
                 batch_size=self.batch_size,
                 on_conflict=on_conflict,
             )
@@ -304,29 +237,13 @@ class OgmaDocumentStore:
         except (TypeError, ValueError) as exc:
             if type(exc) not in (TypeError, ValueError):
                 raise
-            _diagnose(docs, origin, exc)
+            diagnose(docs, origin, exc)
             where = "the i-th document left after repeated ids" if deduplicated else "documents[i]"
             raise type(exc)(
                 f"write_documents: {exc} (texts[i], metadatas[i], ids[i] and embeddings[i] are the content, meta, id "
                 f"and embedding of {where})"
             ) from exc
         return len(written)
-
-    @staticmethod
-    def _dedupe(docs: list[Document], on_conflict: OnConflict) -> list[int]:
-        """Positions of the documents to write: each id once (the first with SKIP, the last with OVERWRITE)."""
-        by_id: dict[str, int] = {}
-        for i, doc in enumerate(docs):
-            if doc.id in by_id and on_conflict == "fail":
-                error = OgmaDuplicateDocumentError(
-                    f"id {doc.id!r:.80} appears more than once in documents; nothing was written. Give each document "
-                    "its own id, or use DuplicatePolicy.OVERWRITE (last wins) or DuplicatePolicy.SKIP (first wins)"
-                )
-                error.ids = [doc.id]
-                raise error
-            if doc.id not in by_id or on_conflict == "replace":
-                by_id[doc.id] = i
-        return list(by_id.values())
 
     def _dimension_culprit(self, docs: list[Document], origin: list[int]) -> str:
         dim = self._store.dim
@@ -343,9 +260,29 @@ class OgmaDocumentStore:
         """
         self._store.delete(list(document_ids) if not isinstance(document_ids, str) else document_ids)
 
-    def delete_all_documents(self) -> None:
-        """Delete every document; the store (its file, dimension and settings) stays."""
-        self._store.delete_all(confirm=True)
+    def delete_all_documents(self, recreate_index: bool = False) -> None:
+        """Delete every document.
+
+        Args:
+            recreate_index: Also forget the vector dimension (and int8 ranges) the first
+                embeddings fixed, so the next ones may have another dimension: the store is
+                as if just created with this document store's options (a ``dim=`` given
+                here stays). The file, its precision and tokenizer stay either way.
+
+        Raises:
+            NotImplementedError: ``recreate_index=True`` on a wrapped store whose backend
+                has no ``reset`` (only the SQLite store has it so far).
+        """
+        if not recreate_index:
+            self._store.delete_all(confirm=True)
+            return
+        reset = getattr(self._store, "reset", None)
+        if not callable(reset):
+            raise NotImplementedError(
+                f"delete_all_documents(recreate_index=True): the {type(self._store).__name__} backend cannot forget "
+                "its vector dimension; use delete_all_documents() to delete the documents and keep the dimension"
+            )
+        reset(confirm=True)
 
     def delete_by_filter(self, filters: dict[str, Any]) -> int:
         """Delete the documents matching ``filters``; returns how many.
@@ -361,10 +298,13 @@ class OgmaDocumentStore:
         Raises:
             OgmaFilterError: The filter is malformed or empty.
             TypeError: ``meta`` is not a dict of JSON values.
+            ValueError: ``meta`` has the reserved score key.
         """
         where = self._required_filter(filters, "update_by_filter", "a filter every document matches")
         if not isinstance(meta, Mapping):
             raise TypeError(f"meta must be a dict of metadata to merge, got {type(meta).__name__}")
+        if SCORE_KEY in meta:
+            raise ValueError(f"meta has the key {SCORE_KEY!r}, which OgmaDocumentStore reserves for document scores")
         return self._store.update(metadata=meta, filter=where)
 
     @staticmethod
@@ -395,29 +335,21 @@ class OgmaDocumentStore:
             OgmaFilterError: The filter is malformed or cannot be expressed.
         """
         where = convert_filters(filters)
-        return [self._to_haystack(d) for d in self._store.iter_documents(filter=where, include_embeddings=True)]
-
-    @staticmethod
-    def _to_haystack(doc: OgmaDocument | Hit, score: float | None = None) -> Document:
-        embedding = None if doc.embedding is None else doc.embedding.tolist()
-        return Document(id=doc.id, content=doc.text, meta=doc.metadata, embedding=embedding, score=score)
+        return [to_haystack(d) for d in self._store.iter_documents(filter=where, include_embeddings=True)]
 
     def get_metadata_fields_info(self) -> dict[str, dict[str, str]]:
         """Each top-level metadata field with its type: ``keyword``, ``int``, ``float`` or ``boolean``.
 
         Fields holding only nulls are left out; lists, dicts and mixed types are ``keyword``.
         """
-        fields = self._store.metadata_fields()
-        return {name: {"type": FIELD_TYPES.get(kind, "keyword")} for name, kind in fields.items() if kind != "null"}
+        return metadata_facts.fields_info(self._store)
 
     def get_metadata_field_min_max(self, metadata_field: str) -> dict[str, Any]:
         """``{"min": ..., "max": ...}`` of a top-level metadata field (numbers if it holds any, else strings).
 
         Both are ``None`` when no document holds a number or string there. ``"meta."`` is optional.
         """
-        found = self._store.metadata_range(_field(metadata_field, "get_metadata_field_min_max"))
-        low, high = found if found is not None else (None, None)
-        return {"min": low, "max": high}
+        return metadata_facts.min_max(self._store, metadata_field)
 
     def count_unique_metadata_by_filter(self, filters: dict[str, Any], metadata_fields: list[str]) -> dict[str, int]:
         """How many distinct non-null values each field takes over the documents matching ``filters``.
@@ -425,14 +357,7 @@ class OgmaDocumentStore:
         Values of different types are distinct (``1``, ``1.0``, ``"1"`` and ``True`` are four);
         lists and dicts count as whole values. Keys of the result have no ``"meta."`` prefix.
         """
-        if isinstance(metadata_fields, str) or not isinstance(metadata_fields, Iterable):
-            raise TypeError(f"metadata_fields must be a list of field names, got {metadata_fields!r:.80}")
-        where = convert_filters(filters)
-        out: dict[str, int] = {}
-        for name in metadata_fields:
-            key = _field(name, "count_unique_metadata_by_filter")
-            out[key] = len(self._store.metadata_values(key, filter=where))
-        return out
+        return metadata_facts.count_unique(self._store, filters, metadata_fields)
 
     def get_metadata_field_unique_values(
         self,
@@ -455,22 +380,11 @@ class OgmaDocumentStore:
             ``(values, total)``: the page, ordered by the values' text (then type name), and
             how many distinct values there are in all.
         """
-        key = _field(metadata_field, "get_metadata_field_unique_values")
-        for name, number in (("from_", from_), ("size", size)):
-            if isinstance(number, bool) or not isinstance(number, int) or number < 0:
-                raise ValueError(f"{name} must be an integer >= 0, got {number!r}")
-        if search_term is not None and not isinstance(search_term, str):
-            raise TypeError(f"search_term must be a string or None, got {type(search_term).__name__}")
-        values = [value for value, _ in self._store.metadata_values(key, filter=convert_filters(filters))]
-        if search_term:
-            needle = search_term.lower()
-            values = [v for v in values if needle in str(v).lower()]
-        values.sort(key=lambda v: (str(v), type(v).__name__))
-        return values[from_ : from_ + size], len(values)
+        return metadata_facts.unique_values(self._store, metadata_field, search_term, from_, size, filters)
 
     # -- retrieval ----------------------------------------------------------
     def _hits_to_documents(self, hits: list[Hit], scale: Callable[[float], float] | None) -> list[Document]:
-        return [self._to_haystack(h, scale(h.score) if scale is not None else h.score) for h in hits]
+        return [to_haystack(h, scale(h.score) if scale is not None else h.score, retrieved=True) for h in hits]
 
     def embedding_retrieval(
         self,
@@ -486,8 +400,8 @@ class OgmaDocumentStore:
         ``score`` is the cosine similarity in ``[-1, 1]``, or ``(cosine + 1) / 2`` in ``[0, 1]``
         with ``scale_score``. Documents without an embedding are never returned.
         """
-        vector = _check_embedding(query_embedding, "query_embedding")
-        top_k = _check_top_k(top_k)
+        vector = check_embedding(query_embedding, "query_embedding")
+        top_k = check_top_k(top_k)
         where = convert_filters(filters)
         if top_k == 0:
             return []
@@ -503,7 +417,7 @@ class OgmaDocumentStore:
             raise ogma.errors.StoreMismatchError(
                 f"query_embedding has {len(vector)} values, this store holds {self._store.dim}-d vectors: {exc}"
             ) from exc
-        return self._hits_to_documents(hits, _scale_cosine if scale_score else None)
+        return self._hits_to_documents(hits, scale_cosine if scale_score else None)
 
     def bm25_retrieval(
         self,
@@ -520,13 +434,13 @@ class OgmaDocumentStore:
         ``[0.5, 1)`` with ``scale_score`` (Haystack's in-memory scaling). Documents without
         content are never returned.
         """
-        query = _check_query(query)
-        top_k = _check_top_k(top_k)
+        query = check_query(query)
+        top_k = check_top_k(top_k)
         where = convert_filters(filters)
         if top_k == 0:
             return []
         hits = self._store.search(query, k=top_k, mode="lexical", filter=where, include_embeddings=return_embedding)
-        return self._hits_to_documents(hits, _scale_bm25 if scale_score else None)
+        return self._hits_to_documents(hits, scale_bm25 if scale_score else None)
 
     def hybrid_retrieval(
         self,
@@ -555,11 +469,11 @@ class OgmaDocumentStore:
                 already in ``[0, 1]``; ``sum(weights) / (k + 1)`` for RRF), clipped to ``[0, 1]``.
             return_embedding: Attach the stored embeddings.
         """
-        query = _check_query(query)
-        vector = _check_embedding(query_embedding, "query_embedding")
-        top_k = _check_top_k(top_k)
+        query = check_query(query)
+        vector = check_embedding(query_embedding, "query_embedding")
+        top_k = check_top_k(top_k)
         where = convert_filters(filters)
-        scale = _fused_scale(fusion) if scale_score else None
+        scale = fused_scale(fusion) if scale_score else None
         if top_k == 0:
             return []
         try:
@@ -579,116 +493,5 @@ class OgmaDocumentStore:
             ) from exc
         return self._hits_to_documents(hits, scale)
 
-    # -- async: the same calls, run in a worker thread ------------------------
-    async def count_documents_async(self) -> int:
-        """Async :meth:`count_documents` (runs in a worker thread)."""
-        return await asyncio.to_thread(self.count_documents)
-
-    async def filter_documents_async(self, filters: dict[str, Any] | None = None) -> list[Document]:
-        """Async :meth:`filter_documents` (runs in a worker thread)."""
-        return await asyncio.to_thread(self.filter_documents, filters)
-
-    async def write_documents_async(
-        self, documents: list[Document], policy: DuplicatePolicy = DuplicatePolicy.NONE
-    ) -> int:
-        """Async :meth:`write_documents` (runs in a worker thread)."""
-        return await asyncio.to_thread(self.write_documents, documents, policy)
-
-    async def delete_documents_async(self, document_ids: list[str]) -> None:
-        """Async :meth:`delete_documents` (runs in a worker thread)."""
-        await asyncio.to_thread(self.delete_documents, document_ids)
-
-    async def delete_all_documents_async(self) -> None:
-        """Async :meth:`delete_all_documents` (runs in a worker thread)."""
-        await asyncio.to_thread(self.delete_all_documents)
-
-    async def delete_by_filter_async(self, filters: dict[str, Any]) -> int:
-        """Async :meth:`delete_by_filter` (runs in a worker thread)."""
-        return await asyncio.to_thread(self.delete_by_filter, filters)
-
-    async def update_by_filter_async(self, filters: dict[str, Any], meta: dict[str, Any]) -> int:
-        """Async :meth:`update_by_filter` (runs in a worker thread)."""
-        return await asyncio.to_thread(self.update_by_filter, filters, meta)
-
-    async def count_documents_by_filter_async(self, filters: dict[str, Any]) -> int:
-        """Async :meth:`count_documents_by_filter` (runs in a worker thread)."""
-        return await asyncio.to_thread(self.count_documents_by_filter, filters)
-
-    async def count_unique_metadata_by_filter_async(
-        self, filters: dict[str, Any], metadata_fields: list[str]
-    ) -> dict[str, int]:
-        """Async :meth:`count_unique_metadata_by_filter` (runs in a worker thread)."""
-        return await asyncio.to_thread(self.count_unique_metadata_by_filter, filters, metadata_fields)
-
-    async def get_metadata_fields_info_async(self) -> dict[str, dict[str, str]]:
-        """Async :meth:`get_metadata_fields_info` (runs in a worker thread)."""
-        return await asyncio.to_thread(self.get_metadata_fields_info)
-
-    async def get_metadata_field_min_max_async(self, metadata_field: str) -> dict[str, Any]:
-        """Async :meth:`get_metadata_field_min_max` (runs in a worker thread)."""
-        return await asyncio.to_thread(self.get_metadata_field_min_max, metadata_field)
-
-    async def get_metadata_field_unique_values_async(
-        self,
-        metadata_field: str,
-        search_term: str | None = None,
-        from_: int = 0,
-        size: int = 10,
-        filters: dict[str, Any] | None = None,
-    ) -> tuple[list[Any], int]:
-        """Async :meth:`get_metadata_field_unique_values` (runs in a worker thread)."""
-        return await asyncio.to_thread(
-            self.get_metadata_field_unique_values, metadata_field, search_term, from_, size, filters
-        )
-
-    async def embedding_retrieval_async(self, query_embedding: list[float], **kwargs: Any) -> list[Document]:
-        """Async :meth:`embedding_retrieval` (runs in a worker thread; same keyword arguments)."""
-        return await asyncio.to_thread(lambda: self.embedding_retrieval(query_embedding, **kwargs))
-
-    async def bm25_retrieval_async(self, query: str, **kwargs: Any) -> list[Document]:
-        """Async :meth:`bm25_retrieval` (runs in a worker thread; same keyword arguments)."""
-        return await asyncio.to_thread(lambda: self.bm25_retrieval(query, **kwargs))
-
-    async def hybrid_retrieval_async(self, query: str, query_embedding: list[float], **kwargs: Any) -> list[Document]:
-        """Async :meth:`hybrid_retrieval` (runs in a worker thread; same keyword arguments)."""
-        return await asyncio.to_thread(lambda: self.hybrid_retrieval(query, query_embedding, **kwargs))
-
     def __repr__(self) -> str:
         return f"OgmaDocumentStore(path={self.path!r}, store={self._store!r})"
-
-
-def _diagnose(docs: list[Document], origin: list[int], exc: Exception) -> None:
-    """After the core refused a batch: raise the precise error of the first bad embedding, if one is."""
-    for i, doc in zip(origin, docs):
-        if doc.embedding is not None:
-            try:
-                _check_embedding(doc.embedding, f"documents[{i}].embedding")
-            except (TypeError, ValueError) as precise:
-                raise precise from exc
-
-
-def _scale_cosine(score: float) -> float:
-    return (score + 1.0) / 2.0
-
-
-def _scale_bm25(score: float) -> float:
-    return 1.0 / (1.0 + math.exp(-score / BM25_SCALING_FACTOR))
-
-
-def _fused_scale(fusion: str | Mapping[str, Any] | None) -> Callable[[float], float]:
-    """The ``scale_score`` map of a hybrid fusion: divide by the method's best score, clip to [0, 1]."""
-    from ogma.fusion import DEFAULT_RRF_K, DEFAULT_RRF_WEIGHTS
-    from ogma.store.ranking import fusion_params
-
-    params = fusion_params(fusion)  # validates: a bad fusion fails here, before any search
-    method = params.get("method", "default")
-    best = 1.0
-    if method in ("rrf", "weighted_rrf"):
-        k = float(DEFAULT_RRF_K if params.get("k") is None else params["k"])
-        weights = params.get("weights") or (DEFAULT_RRF_WEIGHTS if method == "weighted_rrf" else (1.0, 1.0))
-        best = float(sum(weights)) / (k + 1.0)
-
-    def scale(score: float) -> float:
-        return min(1.0, max(0.0, score / best))
-
-    return scale

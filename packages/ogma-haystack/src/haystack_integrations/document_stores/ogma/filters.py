@@ -10,6 +10,7 @@ Haystack                           Ogma
 =================================  ===========================================
 ``meta.x`` / ``meta.a.b``          ``"x"`` / ``"a.b"`` (a path into the metadata)
 ``id`` / ``content``               ``"$id"`` / ``"$content"``
+``score``                          ``"_haystack_score"`` (a reserved key)
 ``==`` / ``!=``                    ``$eq`` / ``$ne``
 ``>`` ``>=`` ``<`` ``<=``          ``$gt`` ``$gte`` ``$lt`` ``$lte``
 ``in`` / ``not in``                ``$in`` / ``$nin``
@@ -22,8 +23,9 @@ date strings, ``date``/``datetime`` objects (compared as their ISO strings), or 
 (which matches nothing, as in Haystack). What the core cannot express raises
 :class:`~haystack_integrations.document_stores.ogma.errors.OgmaFilterError` (a Haystack
 ``FilterError``) naming the condition: other operators, ordering by a boolean or a
-non-date string, list values outside ``in``/``not in``, and the fields ``embedding``,
-``sparse_embedding``, ``blob``, ``score`` and ``meta`` itself.
+non-date string, list values outside ``in``/``not in``, the fields ``embedding``,
+``sparse_embedding``, ``blob`` and ``meta`` itself, and ``meta._haystack_score`` (the
+reserved key where written scores live: filter on ``score``).
 
 Example:
     >>> convert_filters({"field": "meta.year", "operator": ">=", "value": 2020})
@@ -39,6 +41,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 import ogma.errors
+from haystack_integrations.document_stores.ogma.conversion import SCORE_KEY
 from haystack_integrations.document_stores.ogma.errors import OgmaFilterError
 from ogma.store.filters import field_key, validate_filter
 
@@ -58,8 +61,8 @@ COMPARISON_OPERATORS: Final = {
 
 LOGICAL_OPERATORS: Final = ("AND", "OR", "NOT")
 
-_DOCUMENT_FIELDS: Final = {"id": "$id", "content": "$content"}
-_UNFILTERABLE: Final = ("meta", "embedding", "sparse_embedding", "blob", "score")
+_DOCUMENT_FIELDS: Final = {"id": "$id", "content": "$content", "score": field_key(SCORE_KEY)}
+_UNFILTERABLE: Final = ("meta", "embedding", "sparse_embedding", "blob")
 _ORDERING: Final = (">", ">=", "<", "<=")
 _NEVER: Final[dict[str, Any]] = {"$or": []}
 """A filter no document matches (an empty disjunction)."""
@@ -146,6 +149,11 @@ def _field(field: object, where: str) -> str:
     if field in _DOCUMENT_FIELDS:
         return _DOCUMENT_FIELDS[field]
     head, dot, rest = field.partition(".")
+    if SCORE_KEY in (field, rest.partition(".")[0] if head == "meta" else None):
+        raise OgmaFilterError(
+            f"{where}.field {field!r}: {SCORE_KEY!r} is where OgmaDocumentStore keeps document scores; filter on "
+            "the field 'score' instead"
+        )
     if head == "meta" and dot:
         try:
             return field_key(*rest.split("."))
