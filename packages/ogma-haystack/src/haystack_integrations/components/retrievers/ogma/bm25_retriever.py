@@ -15,23 +15,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from haystack import Document, component, default_from_dict, default_to_dict
-from haystack.document_stores.types import FilterPolicy, apply_filter_policy
+from haystack import Document, component
 
-from haystack_integrations.components.retrievers.ogma._common import (
-    check_document_store,
-    check_init_filters,
-    check_init_top_k,
-    check_policy,
-    check_runtime_top_k,
-)
-from haystack_integrations.document_stores.ogma import OgmaDocumentStore
+from haystack_integrations.components.retrievers.ogma._common import OgmaRetrieverBase
 
 __all__ = ["OgmaBM25Retriever"]
 
 
 @component
-class OgmaBM25Retriever:
+class OgmaBM25Retriever(OgmaRetrieverBase):
     """Retrieves documents by keyword relevance: SQLite FTS5's BM25 over the document contents.
 
     No embeddings are needed. Documents without content are never returned.
@@ -53,53 +45,6 @@ class OgmaBM25Retriever:
         ValueError: ``top_k`` is not > 0, or ``filter_policy`` is unknown.
         OgmaFilterError: ``filters`` is malformed.
     """
-
-    def __init__(
-        self,
-        document_store: OgmaDocumentStore,
-        filters: dict[str, Any] | None = None,
-        top_k: int = 10,
-        scale_score: bool = False,
-        return_embedding: bool = False,
-        filter_policy: FilterPolicy | str = FilterPolicy.REPLACE,
-    ) -> None:
-        self.document_store = check_document_store(document_store, type(self).__name__)
-        self.filters = check_init_filters(filters)
-        self.top_k = check_init_top_k(top_k)
-        self.scale_score = scale_score
-        self.return_embedding = return_embedding
-        self.filter_policy = check_policy(filter_policy)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Serialise the component (the document store nested by its own ``to_dict``)."""
-        return default_to_dict(
-            self,
-            document_store=self.document_store,
-            filters=self.filters,
-            top_k=self.top_k,
-            scale_score=self.scale_score,
-            return_embedding=self.return_embedding,
-            filter_policy=self.filter_policy.value,
-        )
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> OgmaBM25Retriever:
-        """Rebuild the component from :meth:`to_dict` output."""
-        return default_from_dict(cls, data)
-
-    def _arguments(
-        self,
-        filters: dict[str, Any] | None,
-        top_k: int | None,
-        scale_score: bool | None,
-        return_embedding: bool | None,
-    ) -> dict[str, Any]:
-        return {
-            "filters": apply_filter_policy(self.filter_policy, self.filters, filters),
-            "top_k": check_runtime_top_k(top_k, self.top_k),
-            "scale_score": self.scale_score if scale_score is None else scale_score,
-            "return_embedding": self.return_embedding if return_embedding is None else return_embedding,
-        }
 
     @component.output_types(documents=list[Document])
     def run(

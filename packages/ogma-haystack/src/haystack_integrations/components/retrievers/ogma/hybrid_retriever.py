@@ -20,16 +20,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from haystack import Document, component, default_from_dict, default_to_dict
-from haystack.document_stores.types import FilterPolicy, apply_filter_policy
+from haystack import Document, component
+from haystack.document_stores.types import FilterPolicy
 
-from haystack_integrations.components.retrievers.ogma._common import (
-    check_document_store,
-    check_init_filters,
-    check_init_top_k,
-    check_policy,
-    check_runtime_top_k,
-)
+from haystack_integrations.components.retrievers.ogma._common import OgmaRetrieverBase, check_init_top_k
 from haystack_integrations.document_stores.ogma import OgmaDocumentStore
 from ogma.store.ranking import fusion_params
 
@@ -37,7 +31,7 @@ __all__ = ["OgmaHybridRetriever"]
 
 
 @component
-class OgmaHybridRetriever:
+class OgmaHybridRetriever(OgmaRetrieverBase):
     """Retrieves documents by meaning and by words at once, fused by Ogma's hybrid search.
 
     Takes the query text (BM25 side) and its embedding (dense side, from a text embedder).
@@ -81,52 +75,27 @@ class OgmaHybridRetriever:
         return_embedding: bool = False,
         filter_policy: FilterPolicy | str = FilterPolicy.REPLACE,
     ) -> None:
-        self.document_store = check_document_store(document_store, type(self).__name__)
-        self.filters = check_init_filters(filters)
-        self.top_k = check_init_top_k(top_k)
+        # Not super(): @component rebuilds the class, which breaks the zero-argument form.
+        OgmaRetrieverBase.__init__(
+            self,
+            document_store,
+            filters=filters,
+            top_k=top_k,
+            scale_score=scale_score,
+            return_embedding=return_embedding,
+            filter_policy=filter_policy,
+        )
         fusion_params(fusion)  # an unknown method or option fails here, not at the first query
         self.fusion = dict(fusion) if isinstance(fusion, Mapping) else fusion
         if candidates is not None:
             check_init_top_k(candidates)
         self.candidates = candidates
-        self.scale_score = scale_score
-        self.return_embedding = return_embedding
-        self.filter_policy = check_policy(filter_policy)
 
-    def to_dict(self) -> dict[str, Any]:
-        """Serialise the component (the document store nested by its own ``to_dict``)."""
-        return default_to_dict(
-            self,
-            document_store=self.document_store,
-            filters=self.filters,
-            top_k=self.top_k,
-            fusion=self.fusion,
-            candidates=self.candidates,
-            scale_score=self.scale_score,
-            return_embedding=self.return_embedding,
-            filter_policy=self.filter_policy.value,
-        )
+    def _extra_init_parameters(self) -> dict[str, Any]:
+        return {"fusion": self.fusion, "candidates": self.candidates}
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> OgmaHybridRetriever:
-        """Rebuild the component from :meth:`to_dict` output."""
-        return default_from_dict(cls, data)
-
-    def _arguments(
-        self,
-        filters: dict[str, Any] | None,
-        top_k: int | None,
-        scale_score: bool | None,
-        return_embedding: bool | None,
-    ) -> dict[str, Any]:
-        return {
-            "filters": apply_filter_policy(self.filter_policy, self.filters, filters),
-            "top_k": check_runtime_top_k(top_k, self.top_k),
-            "fusion": self.fusion,
-            "candidates": self.candidates,
-            "scale_score": self.scale_score if scale_score is None else scale_score,
-            "return_embedding": self.return_embedding if return_embedding is None else return_embedding,
-        }
+    def _extra_run_arguments(self) -> dict[str, Any]:
+        return {"fusion": self.fusion, "candidates": self.candidates}
 
     @component.output_types(documents=list[Document])
     def run(
