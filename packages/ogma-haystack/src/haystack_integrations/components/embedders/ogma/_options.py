@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Self
 
-from haystack import Document
+from haystack import Document, default_from_dict
 from haystack.utils import ComponentDevice
 
 from ogma.model_cache import shared_model
@@ -77,6 +77,22 @@ def optional_count(value: Any, name: str) -> int | None:
     return None if value is None else check_count(value, name)
 
 
+def check_model_device_threads(
+    model: str | Path, device: ComponentDevice | str | None, threads: int | None
+) -> tuple[str, ComponentDevice | None, int | None]:
+    """The model, device and thread options every Ogma model component takes, checked.
+
+    Raises:
+        TypeError: ``model`` is not a string or path, or an option has the wrong type.
+        ValueError: ``device`` is not usable by ONNX Runtime (refused now, not at warm-up), or ``threads`` < 1.
+    """
+    if not isinstance(model, str | Path):
+        raise TypeError(f"model must be a model name, hub id or folder path, got {type(model).__name__}")
+    checked_device = component_device(device)
+    onnx_device(checked_device)  # refuse an unusable device now, not at warm_up
+    return str(model), checked_device, optional_count(threads, "threads")
+
+
 def document_texts(documents: list[Document], build: RecordTextBuilder) -> list[str | None]:
     """The text a model reads for each Document (``None``: nothing to read), checked for valid Unicode.
 
@@ -129,12 +145,7 @@ class EncoderOptions:
         trust_remote_code: bool,
         truncate_dim: int | None,
     ) -> None:
-        if not isinstance(model, str | Path):
-            raise TypeError(f"model must be a model name, hub id or folder path, got {type(model).__name__}")
-        self.model = str(model)
-        self.device = component_device(device)
-        onnx_device(self.device)  # refuse an unusable device now, not at warm_up
-        self.threads = optional_count(threads, "threads")
+        self.model, self.device, self.threads = check_model_device_threads(model, device, threads)
         self.quantized = bool(quantized)
         self.max_length = optional_count(max_length, "max_length")
         self.cache_dir = None if cache_dir is None else str(cache_dir)
@@ -142,6 +153,11 @@ class EncoderOptions:
         self.trust_remote_code = bool(trust_remote_code)
         self.truncate_dim = optional_count(truncate_dim, "truncate_dim")
         self._encoder = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        """Build the component from its ``to_dict`` output."""
+        return default_from_dict(cls, data)
 
     def _model_options(self) -> dict[str, Any]:
         return {

@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from haystack import Document, component, default_from_dict, default_to_dict
+from haystack import Document, component, default_to_dict
 from haystack.utils import ComponentDevice
 
 from haystack_integrations.components.embedders.ogma._options import EncoderOptions, check_documents, document_texts
@@ -130,11 +130,6 @@ class OgmaDocumentEmbedder(EncoderOptions):
             embedding_separator=self.embedding_separator,
             **self._model_options(),
         )
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> OgmaDocumentEmbedder:
-        """Build the component from :meth:`to_dict` output."""
-        return default_from_dict(cls, data)
 
     @component.output_types(documents=list[Document])
     def run(self, documents: list[Document]) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from haystack import component, default_from_dict, default_to_dict
+from haystack import component, default_to_dict
 from haystack.utils import ComponentDevice
 
 from haystack_integrations.components.embedders.ogma._options import EncoderOptions
@@ -89,11 +89,6 @@ class OgmaTextEmbedder(EncoderOptions):
     def to_dict(self) -> dict[str, Any]:
         """Serialise the component (its init parameters) for pipeline YAML."""
         return default_to_dict(self, prefix=self.prefix, suffix=self.suffix, **self._model_options())
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> OgmaTextEmbedder:
-        """Build the component from :meth:`to_dict` output."""
-        return default_from_dict(cls, data)
 
     @component.output_types(embedding=list[float])
     def run(self, text: str) -> dict[str, Any]:

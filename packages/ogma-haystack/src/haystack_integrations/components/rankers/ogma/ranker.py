@@ -14,7 +14,7 @@ from haystack.utils import ComponentDevice
 
 from haystack_integrations.components.embedders.ogma._options import (
     check_documents,
-    component_device,
+    check_model_device_threads,
     document_texts,
     load_reranker,
     onnx_device,
@@ -134,12 +134,7 @@ class OgmaRanker:
         cache_dir: str | Path | None = None,
         local_files_only: bool | None = None,
     ) -> None:
-        if not isinstance(model, str | Path):
-            raise TypeError(f"model must be a model name, hub id or folder path, got {type(model).__name__}")
-        self.model = str(model)
-        self.device = component_device(device)
-        onnx_device(self.device)  # refuse an unusable device now, not at warm_up
-        self.threads = optional_count(threads, "threads")
+        self.model, self.device, self.threads = check_model_device_threads(model, device, threads)
         self.top_k = check_count(top_k, "top_k")
         self.query_prefix = check_str(query_prefix, "query_prefix")
         self.query_suffix = check_str(query_suffix, "query_suffix")
