@@ -44,20 +44,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from _common import cpu_flags
 
 ENGINES = ("ogma-fp32", "ogma-int8", "sentence-transformers", "fastembed")
 RESULTS = Path(__file__).resolve().parent / "results"
 PAUSE_S = 0.5  # between turns: lets the previous engine's thread pool go idle
-
-
-def cpu_flags() -> list[str]:
-    """The SIMD flags that decide ONNX Runtime's kernels (int8 speed depends on VNNI)."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return []
-    flags = set(text.split("flags", 1)[1].split("\n", 1)[0].split()) if "flags" in text else set()
-    return sorted(flags & {"avx2", "avx512f", "avx512bw", "avx512_vnni", "avx_vnni", "fma"})
 
 
 def model_formats() -> dict[str, object]:

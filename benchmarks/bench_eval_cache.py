@@ -27,20 +27,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import cpu_flags
+
 RESULTS = Path(__file__).resolve().parent / "results"
 TIMING_KEYS = ("latency_mean_ms", "latency_p50_ms", "latency_p95_ms", "index_seconds", "embed_seconds")
-
-
-def cpu_flags() -> list[str]:
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return []
-    flags = set()
-    for line in text.splitlines():
-        if line.startswith("flags"):
-            flags.update(line.split(":", 1)[1].split())
-    return sorted(flags & {"avx2", "avx512f", "avx512_vnni", "avx_vnni"})
 
 
 def run_eval(data: Path, model: str, threads: int, home: Path) -> tuple[float, list[dict[str, object]]]:

@@ -45,20 +45,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _common import cpu_flags
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 MODES = ("dense", "lexical", "hybrid")
 K = 10
-
-
-def cpu_flags() -> list[str]:
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return []
-    flags = set(text.split("flags", 1)[1].split("\n", 1)[0].split()) if "flags" in text else set()
-    return sorted(flags & {"avx2", "avx512f", "avx512_vnni", "avx512bw", "avx_vnni", "fma"})
 
 
 def ranked(ids: list[str]) -> dict[str, float]:

@@ -33,18 +33,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _common import cpu_flags
 
 RESULTS = Path(__file__).resolve().parent / "results" / "import.json"
 CASES = ("import", "import-serial", "add")
-
-
-def cpu_flags() -> list[str]:
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return []
-    flags = set(next((line for line in text.splitlines() if line.startswith("flags")), "").split())
-    return sorted(flags & {"avx2", "avx512f", "avx512_vnni", "avx_vnni"})
 
 
 def run_case(kind: str, folder: Path, parquet: Path, vectors: np.ndarray, ids: list[str], texts: list[str]) -> float:

@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _common import cpu_flags
 
 RESULTS = Path(__file__).parent / "results" / "memory.json"
 
@@ -379,14 +380,9 @@ def main() -> None:
     finally:
         if args.workdir is None:
             shutil.rmtree(work, ignore_errors=True)
-    flags = sorted(
-        {f for f in Path("/proc/cpuinfo").read_text().split() if f in ("avx2", "avx512f", "avx512_vnni")}
-        if Path("/proc/cpuinfo").exists()
-        else set()
-    )
     report = {
         "machine": {
-            "cpu_flags": flags,
+            "cpu_flags": cpu_flags(),
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
             "platform": platform.platform(),

@@ -41,21 +41,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _common import cpu_flags
 
 RESULTS = Path(__file__).resolve().parent / "results" / "milvus.json"
 DIM = 256
 BACKENDS = ("sqlite", "milvus-lite")
 BATCH = 10_000
 """Rows per ``add`` call (and per generated chunk)."""
-
-
-def cpu_flags() -> list[str]:
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return []
-    flags = set(next((line for line in text.splitlines() if line.startswith("flags")), "").split())
-    return sorted(flags & {"avx2", "avx512f", "avx512_vnni", "avx_vnni"})
 
 
 def folder_bytes(folder: Path) -> int:

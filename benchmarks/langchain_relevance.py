@@ -32,7 +32,6 @@ import json
 import os
 import platform
 import random
-import re
 import sys
 import tempfile
 import time
@@ -40,21 +39,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _common import cpu_flags
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 PERCENTILES = (5, 25, 50, 75, 95)
 THRESHOLDS = (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7)
-
-
-def cpu_flags() -> list[str]:
-    """The SIMD flags that decide which ONNX Runtime kernels run (Linux only)."""
-    try:
-        text = Path("/proc/cpuinfo").read_text(encoding="utf-8")
-    except OSError:
-        return []
-    found = set(re.findall(r"\b(avx512_vnni|avx512f|avx2|avx_vnni)\b", text))
-    return sorted(found)
 
 
 def percentiles(values: list[float]) -> dict[str, float]:

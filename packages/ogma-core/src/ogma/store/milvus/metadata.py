@@ -18,6 +18,8 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ogma.store.field_types import TYPE_NAMES, merge_types
+
 __all__ = ["field_range", "field_types", "field_values"]
 
 
@@ -36,34 +38,13 @@ def _sqlite_type(value: Any) -> str:
     return "array" if isinstance(value, list | tuple) else "object"
 
 
-_TYPE_NAMES = {
-    "null": "null",
-    "true": "bool",
-    "false": "bool",
-    "integer": "int",
-    "real": "float",
-    "text": "str",
-    "array": "list",
-    "object": "dict",
-}
-
-
 def field_types(metadatas: Iterable[Mapping[str, Any]]) -> dict[str, str]:
     """Each top-level key with its inferred type (see ``Store.metadata_fields``)."""
     seen: dict[str, set[str]] = {}
     for metadata in metadatas:
         for key, value in metadata.items():
-            seen.setdefault(str(key), set()).add(_TYPE_NAMES[_sqlite_type(value)])
-    out: dict[str, str] = {}
-    for key in sorted(seen):
-        kinds = seen[key] - {"null"} or {"null"}
-        if kinds == {"int", "float"}:
-            out[key] = "float"
-        elif len(kinds) == 1:
-            out[key] = next(iter(kinds))
-        else:
-            out[key] = "mixed"
-    return out
+            seen.setdefault(str(key), set()).add(TYPE_NAMES[_sqlite_type(value)])
+    return merge_types(seen)
 
 
 def field_values(metadatas: Iterable[Mapping[str, Any]], field: str) -> list[tuple[Any, int]]:

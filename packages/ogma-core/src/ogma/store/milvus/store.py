@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 from tqdm.auto import tqdm
 
-from ogma.compress import normalize, quantize_binary, truncate
+from ogma.compress import quantize_binary
 from ogma.errors import DuplicateDocumentError, StoreError, StoreMismatchError
 from ogma.store.config import check_encoder_dim
 from ogma.store.document import Document
@@ -56,7 +56,8 @@ from ogma.store.milvus.schema import (
 )
 from ogma.store.mmr import mmr_select
 from ogma.store.protocol import OnConflict
-from ogma.store.ranking import fuse_ranked, fusion_params, refuse_hybrid_options, rerank_hits
+from ogma.store.ranking import fuse_ranked, rerank_hits
+from ogma.store.search_args import check_mmr_args, check_search_mode, check_search_options
 from ogma.store.settings import check_setting_key
 from ogma.store.validate import (
     check_embeddings,
@@ -67,7 +68,8 @@ from ogma.store.validate import (
     check_optional_embeddings,
     check_store_texts,
 )
-from ogma.types import SEARCH_MODES, Hit, SearchMode
+from ogma.store.vector_input import accepted_dims, fit_to, query_vector
+from ogma.types import Hit, SearchMode
 from ogma.validation import check_count, check_str
 
 __all__ = ["DEFAULT_OVERSAMPLE", "MAX_LIMIT", "MilvusStore"]
@@ -257,19 +259,11 @@ class MilvusStore:
 
     # -- vectors --------------------------------------------------------------
     def _accepted_dims(self) -> list[int]:
-        dims = [d for d in (self.config.dim, self.config.full_dim) if d is not None]
-        if self.encoder is not None and self.encoder.dim is not None:
-            dims.append(self.encoder.dim)
-        return dims
+        return accepted_dims(self.config, self.encoder)
 
     def _fit(self, vectors: FloatArray) -> FloatArray:
-        dim = self.config.dim
-        if dim is not None and vectors.shape[1] > dim:
-            matryoshka = self.encoder.matryoshka_dims if self.encoder is not None else ()
-            return truncate(
-                vectors, dim, matryoshka_dims=matryoshka or None, model_id=self.config.model_id or "this model"
-            )
-        return vectors
+        """Truncate full-dimension vectors to the store's Matryoshka dimension."""
+        return fit_to(vectors, self.config.dim, self.encoder, self.config.model_id)
 
     def _settle(self, vectors: FloatArray) -> None:
         """Create the collection when the first vectors fix the dimension."""
@@ -627,17 +621,7 @@ class MilvusStore:
 
     # -- searching --------------------------------------------------------------
     def _query_vector(self, query: str | None, vector: Any) -> FloatArray:
-        if vector is not None:
-            array = check_embeddings(vector, 1, self._accepted_dims(), what="query vector")
-            if not np.any(array):
-                raise ValueError("the query vector is all zeros: it has no direction to search in")
-        elif query is not None and self.encoder is not None:
-            array = check_embeddings(self.encoder.query(query), 1, self._accepted_dims(), what="query vector")
-        elif query is not None:
-            raise StoreError("dense search needs an encoder for text queries: pass vector=, or open with an encoder")
-        else:
-            raise ValueError("give a query string or a vector")
-        return normalize(self._fit(array))[0]
+        return query_vector(query, vector, self.encoder, self._accepted_dims(), self._fit)
 
     def _dense(self, unit: FloatArray, count: int, expr: str) -> list[tuple[str, float]]:
         if not self._exists or count == 0:
@@ -730,21 +714,10 @@ class MilvusStore:
         """
         self._check_open()
         k = check_k(k)
-        if query is not None:
-            check_str(query, "query")
-        if mode not in SEARCH_MODES:
-            raise ValueError(f"mode must be one of {', '.join(SEARCH_MODES)}; got {mode!r}")
-        if mode != "dense" and query is None:
-            raise ValueError(f"{mode} search needs a query string")
-        if rerank is not None and query is None:
-            raise ValueError("reranking needs a query string")
-        if rerank_alpha is not None and not (
-            isinstance(rerank_alpha, (int, float)) and not isinstance(rerank_alpha, bool) and 0 <= rerank_alpha <= 1
-        ):
-            raise ValueError(f"rerank_alpha must be a number between 0 and 1 (or None), got {rerank_alpha!r}")
-        if mode != "hybrid":
-            refuse_hybrid_options(mode, fusion=fusion, candidates=candidates)
-        fusion_params(fusion)
+        check_search_mode(query, mode)
+        check_search_options(
+            query, mode, fusion=fusion, candidates=candidates, rerank=rerank, rerank_alpha=rerank_alpha
+        )
         compiled = self._compile(filter)
         if k == 0:
             return []
@@ -824,12 +797,7 @@ class MilvusStore:
     ) -> list[Hit]:
         """Dense search for ``fetch_k`` candidates, then ``k`` picked by maximal marginal relevance."""
         self._check_open()
-        k = check_k(k)
-        fetch_k = max(check_k(fetch_k, "fetch_k"), k)
-        if isinstance(lambda_mult, bool) or not (isinstance(lambda_mult, (int, float)) and 0 <= lambda_mult <= 1):
-            raise ValueError(f"lambda_mult must be a number between 0 and 1, got {lambda_mult!r}")
-        if query is not None:
-            check_str(query, "query")
+        k, fetch_k = check_mmr_args(k, fetch_k, lambda_mult, query)
         if k == 0:
             return []
         unit = self._query_vector(query, vector)

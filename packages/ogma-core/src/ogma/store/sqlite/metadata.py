@@ -25,21 +25,11 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ogma.store.field_types import TYPE_NAMES, merge_types
 from ogma.store.sqlite.connect import Connection
 from ogma.store.sqlite.sql import DOCUMENTS, chunked, quote_identifier
 
 __all__ = ["field_range", "field_types", "field_values", "update_metadata"]
-
-_TYPE_NAMES = {
-    "null": "null",
-    "true": "bool",
-    "false": "bool",
-    "integer": "int",
-    "real": "float",
-    "text": "str",
-    "array": "list",
-    "object": "dict",
-}
 
 
 def _json_path(field: str) -> str:
@@ -115,17 +105,8 @@ def field_types(conn: Connection, where: tuple[str | None, Sequence[Any]]) -> di
     )
     seen: dict[str, set[str]] = {}
     for key, kind in rows:
-        seen.setdefault(str(key), set()).add(_TYPE_NAMES.get(str(kind), str(kind)))
-    out: dict[str, str] = {}
-    for key in sorted(seen):
-        kinds = seen[key] - {"null"} or {"null"}
-        if kinds == {"int", "float"}:
-            out[key] = "float"
-        elif len(kinds) == 1:
-            out[key] = next(iter(kinds))
-        else:
-            out[key] = "mixed"
-    return out
+        seen.setdefault(str(key), set()).add(TYPE_NAMES.get(str(kind), str(kind)))
+    return merge_types(seen)
 
 
 def _decode(value: Any, kind: str) -> Any:

@@ -31,12 +31,13 @@ import numpy as np
 import numpy.typing as npt
 from tqdm.auto import tqdm
 
-from ogma.compress import Int8Ranges, normalize, truncate
+from ogma.compress import Int8Ranges
 from ogma.errors import DuplicateDocumentError, StoreError, StoreMismatchError
 from ogma.store.document import Document
 from ogma.store.encoding import StoreEncoder, as_encoder
 from ogma.store.mmr import mmr_select
-from ogma.store.ranking import fuse_ranked, fusion_params, refuse_hybrid_options, rerank_hits
+from ogma.store.ranking import fuse_ranked, rerank_hits
+from ogma.store.search_args import check_mmr_args, check_search_mode, check_search_options
 from ogma.store.settings import check_setting_key
 from ogma.store.sqlite.connect import Connection, Driver
 from ogma.store.sqlite.metadata import field_range, field_types, field_values, update_metadata
@@ -66,7 +67,8 @@ from ogma.store.validate import (
     check_optional_embeddings,
     check_store_texts,
 )
-from ogma.types import SEARCH_MODES, Hit, SearchMode
+from ogma.store.vector_input import accepted_dims, fit_to, query_vector
+from ogma.types import Hit, SearchMode
 from ogma.validation import check_count, check_str
 
 __all__ = ["DEFAULT_OVERSAMPLE", "Store"]
@@ -251,21 +253,14 @@ class Store:
 
     # -- vectors ------------------------------------------------------------
     def _accepted_dims(self) -> list[int]:
-        dims = [d for d in (self.config.dim, self.config.full_dim) if d is not None]
-        if self.encoder is not None and self.encoder.dim is not None:
-            dims.append(self.encoder.dim)
-        return dims
+        return accepted_dims(self.config, self.encoder)
 
     def _fit(self, vectors: FloatArray) -> FloatArray:
         """Truncate full-dimension vectors to the store's Matryoshka dimension."""
         return self._fit_to(vectors, self.config.dim)
 
     def _fit_to(self, vectors: FloatArray, dim: int | None) -> FloatArray:
-        if dim is not None and vectors.shape[1] > dim:
-            matryoshka = self.encoder.matryoshka_dims if self.encoder is not None else ()
-            model = self.config.model_id or "this model"
-            return truncate(vectors, dim, matryoshka_dims=matryoshka or None, model_id=model)
-        return vectors
+        return fit_to(vectors, dim, self.encoder, self.config.model_id)
 
     def _refresh_config(self, conn: Connection) -> None:
         """Another process may have fixed the dimension or ranges since we opened."""
@@ -847,17 +842,7 @@ class Store:
 
     # -- searching ----------------------------------------------------------
     def _query_vector(self, query: str | None, vector: Any) -> FloatArray:
-        if vector is not None:
-            array = check_embeddings(vector, 1, self._accepted_dims(), what="query vector")
-            if not np.any(array):
-                raise ValueError("the query vector is all zeros: it has no direction to search in")
-        elif query is not None and self.encoder is not None:
-            array = check_embeddings(self.encoder.query(query), 1, self._accepted_dims(), what="query vector")
-        elif query is not None:
-            raise StoreError("dense search needs an encoder for text queries: pass vector=, or open with an encoder")
-        else:
-            raise ValueError("give a query string or a vector")
-        return normalize(self._fit(array))[0]
+        return query_vector(query, vector, self.encoder, self._accepted_dims(), self._fit)
 
     def _filter(self, filter: Mapping[str, Any] | None) -> tuple[str | None, list[Any]]:
         if not filter:
@@ -942,26 +927,13 @@ class Store:
             FilterError: A malformed filter, or one beyond the limits in ``docs/filters.md``.
         """
         k = check_k(k)
-        if query is not None:
-            check_str(query, "query")
-        if mode not in SEARCH_MODES:
-            raise ValueError(f"mode must be one of {', '.join(SEARCH_MODES)}; got {mode!r}")
+        check_search_mode(query, mode)
         backend = backend or self.backend
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {', '.join(BACKENDS)}; got {backend!r}")
-        if query is not None and not isinstance(query, str):
-            raise TypeError(f"query must be a str, got {type(query).__name__}")
-        if mode != "dense" and query is None:
-            raise ValueError(f"{mode} search needs a query string")
-        if rerank is not None and query is None:
-            raise ValueError("reranking needs a query string")
-        if rerank_alpha is not None and not (
-            isinstance(rerank_alpha, (int, float)) and not isinstance(rerank_alpha, bool) and 0 <= rerank_alpha <= 1
-        ):
-            raise ValueError(f"rerank_alpha must be a number between 0 and 1 (or None), got {rerank_alpha!r}")
-        if mode != "hybrid":
-            refuse_hybrid_options(mode, fusion=fusion, candidates=candidates)
-        fusion_params(fusion)  # an invalid fusion fails before any search or encoding
+        check_search_options(
+            query, mode, fusion=fusion, candidates=candidates, rerank=rerank, rerank_alpha=rerank_alpha
+        )
         if k == 0:
             return []
         first_k = max(k, check_k(rerank_k, "rerank_k") if rerank_k is not None else 50) if rerank is not None else k
@@ -1052,12 +1024,7 @@ class Store:
         Returns:
             Hits in MMR selection order; ``score`` is the cosine similarity to the query.
         """
-        k = check_k(k)
-        fetch_k = max(check_k(fetch_k, "fetch_k"), k)
-        if isinstance(lambda_mult, bool) or not (isinstance(lambda_mult, (int, float)) and 0 <= lambda_mult <= 1):
-            raise ValueError(f"lambda_mult must be a number between 0 and 1, got {lambda_mult!r}")
-        if query is not None:
-            check_str(query, "query")
+        k, fetch_k = check_mmr_args(k, fetch_k, lambda_mult, query)
         if k == 0:
             return []
         unit = self._query_vector(query, vector)

@@ -1,0 +1,85 @@
+"""Incoming vectors, for every backend: accepted dimensions, Matryoshka fitting, query vectors.
+
+A store keeps vectors of one dimension (``config.dim``). Vectors of the model's full
+dimension (``config.full_dim``, or the encoder's) are accepted too and truncated to it,
+then re-normalised (Matryoshka).
+
+Example:
+    >>> from types import SimpleNamespace
+    >>> import numpy as np
+    >>> accepted_dims(SimpleNamespace(dim=256, full_dim=768), None)
+    [256, 768]
+    >>> vectors = np.array([[0.6, 0.8]], dtype=np.float32)
+    >>> fit_to(vectors, 2, None, None) is vectors
+    True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from ogma.compress import normalize, truncate
+from ogma.errors import StoreError
+from ogma.store.encoding import StoreEncoder
+from ogma.store.validate import check_embeddings
+
+__all__ = ["accepted_dims", "fit_to", "query_vector"]
+
+FloatArray = npt.NDArray[np.float32]
+
+
+class DimConfig(Protocol):
+    """What these helpers read from a store's configuration."""
+
+    @property
+    def dim(self) -> int | None: ...
+
+    @property
+    def full_dim(self) -> int | None: ...
+
+
+def accepted_dims(config: DimConfig, encoder: StoreEncoder | None) -> list[int]:
+    """The vector dimensions a store accepts: its own, the model's full one, the encoder's."""
+    dims = [d for d in (config.dim, config.full_dim) if d is not None]
+    if encoder is not None and encoder.dim is not None:
+        dims.append(encoder.dim)
+    return dims
+
+
+def fit_to(vectors: FloatArray, dim: int | None, encoder: StoreEncoder | None, model_id: str | None) -> FloatArray:
+    """Truncate vectors wider than ``dim`` to it (Matryoshka); others are returned as they are."""
+    if dim is not None and vectors.shape[1] > dim:
+        matryoshka = encoder.matryoshka_dims if encoder is not None else ()
+        return truncate(vectors, dim, matryoshka_dims=matryoshka or None, model_id=model_id or "this model")
+    return vectors
+
+
+def query_vector(
+    query: str | None,
+    vector: Any,
+    encoder: StoreEncoder | None,
+    dims: list[int],
+    fit: Callable[[FloatArray], FloatArray],
+) -> FloatArray:
+    """The unit query vector: ``vector`` if given, else ``query`` embedded by the encoder.
+
+    Raises:
+        ValueError: Neither a query nor a vector, or an all-zero vector.
+        StoreError: A text query without an encoder.
+        StoreMismatchError: A vector of a dimension not in ``dims``.
+    """
+    if vector is not None:
+        array = check_embeddings(vector, 1, dims, what="query vector")
+        if not np.any(array):
+            raise ValueError("the query vector is all zeros: it has no direction to search in")
+    elif query is not None and encoder is not None:
+        array = check_embeddings(encoder.query(query), 1, dims, what="query vector")
+    elif query is not None:
+        raise StoreError("dense search needs an encoder for text queries: pass vector=, or open with an encoder")
+    else:
+        raise ValueError("give a query string or a vector")
+    return normalize(fit(array))[0]
