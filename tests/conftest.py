@@ -44,6 +44,8 @@ socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
 socket.getaddrinfo = _guarded_getaddrinfo  # type: ignore[assignment]
 
 
+from tests.helpers.milvus_lite import milvus_lite_db  # noqa: E402, F401  (the run's one Milvus Lite file, for every folder)
+
 if os.environ.get("OGMA_REQUIRE_TORCH_TESTS") == "1":
     # `dev.py test --with-torch` promises the torch tests run; a missing torch must fail, not skip.
     import torch  # noqa: F401

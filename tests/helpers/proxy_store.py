@@ -55,6 +55,9 @@ class ProxyStore:
     def delete_all(self, *, confirm: bool = False) -> int:
         return self.__inner.delete_all(confirm=confirm)
 
+    def reset(self, *, confirm: bool = False) -> int:
+        return self.__inner.reset(confirm=confirm)
+
     def update(
         self,
         ids: Sequence[str] | None = None,

@@ -16,9 +16,7 @@ from langchain_tests.integration_tests import VectorStoreIntegrationTests
 
 from langchain_ogma import OgmaRetriever, OgmaVectorStore
 from ogma.store.uri import store_uri
-from tests.helpers.milvus_lite import milvus_lite_db, open_milvus, requires_milvus_lite
-
-__all__ = ["milvus_lite_db"]  # the session fixture, imported for pytest
+from tests.helpers.milvus_lite import open_milvus, requires_milvus_lite
 
 pytestmark = [requires_milvus_lite, pytest.mark.slow]
 

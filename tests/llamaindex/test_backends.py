@@ -10,10 +10,8 @@ from llama_index.core.vector_stores.types import VectorStoreQuery, VectorStoreQu
 
 from llama_index.vector_stores.ogma import OgmaVectorStore
 from ogma import Store
-from tests.helpers.milvus_lite import milvus_lite_db, open_milvus, requires_milvus_lite
+from tests.helpers.milvus_lite import open_milvus, requires_milvus_lite
 from tests.helpers.proxy_store import ProxyStore
-
-__all__ = ["milvus_lite_db"]  # the session fixture, imported for pytest
 
 
 def _nodes() -> list[TextNode]:

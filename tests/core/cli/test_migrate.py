@@ -11,9 +11,7 @@ from ogma.cli import main
 from ogma.store import Store
 from ogma.store.migrate import source_config
 from ogma.store.uri import open_store
-from tests.helpers.milvus_lite import milvus_lite_db, new_collection, requires_milvus_lite
-
-__all__ = ["milvus_lite_db"]  # the session fixture, imported for pytest
+from tests.helpers.milvus_lite import new_collection, requires_milvus_lite
 
 
 def _source(path: Path, n: int = 30) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import importlib.util
 import re
 import uuid
 from collections.abc import Callable, Iterator
@@ -17,6 +16,7 @@ import pytest
 
 from ogma.store import Store
 from ogma.store.protocol import StoreProtocol
+from tests.helpers.milvus_lite import MILVUS_LITE
 
 DIM = 32
 
@@ -88,11 +88,9 @@ MILVUS_MISSING = "pymilvus and milvus-lite are not installed (pip install 'ogma-
 
 
 @pytest.fixture(scope="session")
-def maybe_milvus_uri(tmp_path_factory: pytest.TempPathFactory) -> str | None:
-    """One Milvus Lite file (one embedded server) for the whole run, or ``None`` without the extra."""
-    if importlib.util.find_spec("pymilvus") is None or importlib.util.find_spec("milvus_lite") is None:
-        return None
-    return str(tmp_path_factory.mktemp("milvus") / "milvus.db")
+def maybe_milvus_uri(milvus_lite_db: Path) -> str | None:
+    """The run's one Milvus Lite file (one embedded server), or ``None`` without the extra."""
+    return str(milvus_lite_db) if MILVUS_LITE else None
 
 
 @pytest.fixture(scope="session")

@@ -92,10 +92,28 @@ def test_milvus_token_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch
     seen: dict[str, object] = {}
 
     class Recorder:
-        def __init__(self, uri: str, collection: str, encoder: object = None, **options: object) -> None:
-            seen.update(uri=uri, collection=collection, **options)
+        def __init__(
+            self, uri: str, collection: str, encoder: object = None, *, dim: int | None = None, token: str | None = None
+        ) -> None:
+            seen.update(uri=uri, collection=collection, token=token, dim=dim)
 
     monkeypatch.setattr(milvus_store, "MilvusStore", Recorder)
     monkeypatch.setenv("MILVUS_TOKEN", "user:secret")
     open_store("milvus://db.example/notes", dim=4)
     assert seen == {"uri": "http://db.example:19530", "collection": "notes", "token": "user:secret", "dim": 4}
+
+
+@pytest.mark.parametrize(
+    ("uri", "option", "hint"),
+    [
+        ("milvus-lite:///tmp/v.db?collection=c", "fts_tokenizer", "give a SQLite path"),
+        ("milvus://db.example/notes", "read_only", "give a SQLite path"),
+        ("notes.db", "index_type", "give a Milvus URI"),
+        ("notes.db", "colection", "give a Milvus URI"),
+    ],
+)
+def test_an_option_the_backend_does_not_take_is_named(uri: str, option: str, hint: str) -> None:
+    with pytest.raises(
+        ValueError, match=rf"option '{option}' is not one a [a-z-]+ store takes \(.*takes .*dim.*\); .*{hint}"
+    ):
+        open_store(uri, **{option: "x"})

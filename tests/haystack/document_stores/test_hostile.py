@@ -21,6 +21,7 @@ from haystack_integrations.components.retrievers.ogma import (
 )
 from haystack_integrations.document_stores.ogma import OgmaDocumentStore
 from ogma.store import Store
+from tests.helpers.proxy_store import ProxyStore
 
 
 @pytest.fixture
@@ -321,9 +322,9 @@ def test_constructor_errors() -> None:
         OgmaDocumentStore(123)  # type: ignore[arg-type]
 
 
-def test_a_store_object_cannot_be_serialised() -> None:
-    store = OgmaDocumentStore(store=Store(":memory:"))
-    with pytest.raises(SerializationError, match="Build the document store with path="):
+def test_a_store_that_cannot_name_itself_cannot_be_serialised() -> None:
+    store = OgmaDocumentStore(store=ProxyStore())
+    with pytest.raises(SerializationError, match=r"no path or URI\. Build the document store with path="):
         store.to_dict()
 
 

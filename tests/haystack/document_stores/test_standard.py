@@ -5,8 +5,9 @@ default policy to each store and raises ``NotImplementedError`` until a store st
 ``assert_documents_are_equal`` is Haystack's documented hook for stores that store
 embeddings differently: Ogma keeps them as float32, so expected embeddings are rounded to
 float32 before the comparison (everything else compares exactly). Both are listed in
-``docs/haystack.md``. The suites run against an in-memory store, a file, and a document
-store wrapping a core store object (``store=``, with the sqlite-vec dense backend).
+``docs/haystack.md``. The suites run against an in-memory store, a file, a document store
+wrapping a core store object (``store=``, with the sqlite-vec dense backend), and one wrapping
+a ``MilvusStore`` on Milvus Lite (a new collection per test).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from haystack.testing.document_store_async import (
 
 from haystack_integrations.document_stores.ogma import OgmaDocumentStore
 from ogma.store import Store
+from tests.helpers.milvus_lite import MILVUS_LITE, open_milvus
 
 
 def _rounded(doc: Document) -> Document:
@@ -60,15 +62,25 @@ def _rounded(doc: Document) -> Document:
 
 
 class _OgmaStoreFixture:
-    @pytest.fixture(params=["memory", "file", "store-object"])
+    @pytest.fixture(params=["memory", "file", "store-object", "milvus"])
     def document_store(self, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator:
-        """A new store per test: in memory, in a file, and wrapping a core store object (``store=``)."""
+        """A new store per test: in memory, in a file, wrapping a core store object, and on Milvus Lite."""
+        backend = None
         if request.param == "store-object":
-            store = OgmaDocumentStore(store=Store(str(tmp_path_factory.mktemp("hs") / "docs.db"), backend="sqlite-vec"))
+            backend = Store(str(tmp_path_factory.mktemp("hs") / "docs.db"), backend="sqlite-vec")
+        elif request.param == "milvus":
+            if not MILVUS_LITE:
+                pytest.skip("needs ogma-core[milvus] (pymilvus and milvus-lite 2.5)")
+            # Milvus fixes a collection's dimension when it makes it: the suites' embeddings are 768-d
+            backend = open_milvus(request.getfixturevalue("milvus_lite_db"), dim=768)
+        if backend is not None:
+            store = OgmaDocumentStore(store=backend)
         else:
             path = ":memory:" if request.param == "memory" else str(tmp_path_factory.mktemp("hs") / "docs.db")
             store = OgmaDocumentStore(path)
         yield store
+        if request.param == "milvus":
+            backend.drop()
         store.close()
 
     @staticmethod

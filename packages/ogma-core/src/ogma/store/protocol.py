@@ -82,6 +82,10 @@ class StoreProtocol(Protocol):
         """Delete every document (``confirm=True`` required)."""
         ...
 
+    def reset(self, *, confirm: bool = False) -> int:
+        """Delete every document and forget the dimension the first vectors fixed (``confirm=True`` required)."""
+        ...
+
     def update(
         self,
         ids: Sequence[str] | None = None,

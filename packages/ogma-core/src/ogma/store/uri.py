@@ -25,6 +25,7 @@ Example:
 
 from __future__ import annotations
 
+import inspect
 import os
 import re
 from dataclasses import dataclass
@@ -170,22 +171,43 @@ def open_store(uri: str | os.PathLike[str], encoder: Any = None, **options: Any)
         **options: Backend options (``dim``, ``precision``, ``read_only``, ...), passed on.
 
     Raises:
-        ValueError: A malformed URI.
+        ValueError: A malformed URI, or an option the URI's backend does not take (named,
+            with the options it does take).
         MissingExtraError: A Milvus URI without ``ogma-core[milvus]`` installed.
 
     Example:
         >>> with open_store(":memory:") as store:
         ...     store.count()
         0
+        >>> open_store("milvus-lite:///tmp/v.db?collection=c", fts_tokenizer="porter")
+        Traceback (most recent call last):
+        ...
+        ValueError: option 'fts_tokenizer' is not one a milvus-lite store takes (MilvusStore takes dim, index_type, oversample, precision, show_progress, token); drop it, or give a SQLite path
     """
     parsed = parse_store_uri(uri)
     if parsed.backend == "sqlite":
         from ogma.store.sqlite.store import Store
 
+        _check_options(Store, parsed.backend, options)
         return Store(parsed.location, encoder, **options)
     from ogma.store.milvus.store import MilvusStore  # raises MissingExtraError without pymilvus on connecting
 
+    _check_options(MilvusStore, parsed.backend, options)
     token = os.environ.get(TOKEN_ENV) if parsed.backend == "milvus" else None
     if token:
         options.setdefault("token", token)
     return MilvusStore(parsed.location, parsed.collection or "ogma", encoder, **options)
+
+
+def _check_options(cls: type, backend: str, options: dict[str, Any]) -> None:
+    """Refuse options ``cls`` does not take, naming them and the ones it does."""
+    taken = sorted(
+        name for name, p in inspect.signature(cls).parameters.items() if p.kind is inspect.Parameter.KEYWORD_ONLY
+    )
+    for name in sorted(options):
+        if name not in taken:
+            other = "a Milvus URI" if backend == "sqlite" else "a SQLite path"
+            raise ValueError(
+                f"option {name!r} is not one a {backend} store takes ({cls.__name__} takes {', '.join(taken)}); "
+                f"drop it, or give {other}"
+            )

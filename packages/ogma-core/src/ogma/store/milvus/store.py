@@ -169,6 +169,7 @@ class MilvusStore:
         self.show_progress = show_progress
         self._oversample = oversample
         self._lock = threading.Lock()
+        self._opened_dim = dim
         self._last_seq = 0
         self._closed = False
         asked_index = check_index_type(index_type, precision or "float32")
@@ -498,6 +499,45 @@ class MilvusStore:
         found = [doc_id_of(row["id"]) for row in self._query("", ["id"])]
         self._delete_ids(found)
         return len(found)
+
+    def reset(self, *, confirm: bool = False) -> int:
+        """Delete every document and forget what the first vectors fixed.
+
+        The collection is dropped and made again as if this store had just created it:
+        its dimension is the one given when opened (``dim=``, else the encoder's), or none,
+        so the next vectors written fix it. Model id, precision, index type and settings
+        stay. Other ``MilvusStore`` objects open on the collection must be reopened.
+
+        Args:
+            confirm: Must be ``True``.
+
+        Returns:
+            How many documents were deleted.
+
+        Raises:
+            ValueError: ``confirm`` is not ``True``.
+
+        Example:
+            >>> import numpy as np
+            >>> store = MilvusStore("./notes.db", collection="demo")  # doctest: +SKIP
+            >>> _ = store.add(["a"], embeddings=np.ones((1, 3)))  # doctest: +SKIP
+            >>> store.reset(confirm=True), store.dim  # doctest: +SKIP
+            (1, None)
+        """
+        self._check_open()
+        if confirm is not True:
+            raise ValueError("reset() deletes every document and the vector index: call it as reset(confirm=True)")
+        encoder_dim = self.encoder.dim if self.encoder is not None else None
+        dim = self._opened_dim if self._opened_dim is not None else encoder_dim
+        with self._lock:
+            deleted = self.count()
+            if self._client.has_collection(self.collection):
+                self._client.drop_collection(self.collection)
+            fresh = replace(self.config, dim=dim, full_dim=encoder_dim if encoder_dim is not None else dim)
+            if dim is not None:
+                self._create(fresh)
+            self.config = fresh
+        return deleted
 
     def update(
         self,

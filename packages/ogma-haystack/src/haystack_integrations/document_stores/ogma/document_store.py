@@ -1,6 +1,6 @@
-"""``OgmaDocumentStore``: a Haystack document store over one Ogma store (a SQLite file, or memory).
+"""``OgmaDocumentStore``: a Haystack document store over one Ogma store (a SQLite file, memory, or Milvus).
 
-Texts, metadata, a BM25 index and vectors live in one file; the retrievers in
+Texts, metadata, a BM25 index and vectors live in one file (or one Milvus collection); the retrievers in
 ``haystack_integrations.components.retrievers.ogma`` search it by embedding, by BM25, or
 both fused in one call. Every method is a conversion plus one call of the core store
 (:class:`ogma.store.protocol.StoreProtocol`): filters are translated by
@@ -53,13 +53,21 @@ from haystack_integrations.document_stores.ogma.scoring import (
     scale_bm25,
     scale_cosine,
 )
-from ogma.store import Store
 from ogma.store.protocol import OnConflict, StoreProtocol
+from ogma.store.uri import open_store, parse_store_uri, store_uri
 from ogma.types import Hit
 
 __all__ = ["OgmaDocumentStore"]
 
 logger = logging.getLogger(__name__)
+
+_DEFAULT_OPTIONS: Final[dict[str, Any]] = {
+    "read_only": False,
+    "busy_timeout": 5.0,
+    "driver": "auto",
+    "backend": "memory",
+}
+"""Options whose defaults are not ``None``; only options set otherwise go to a non-SQLite backend."""
 
 _POLICIES: Final[dict[DuplicatePolicy, OnConflict]] = {
     DuplicatePolicy.NONE: "fail",
@@ -70,7 +78,7 @@ _POLICIES: Final[dict[DuplicatePolicy, OnConflict]] = {
 
 
 class OgmaDocumentStore(AsyncDocumentStoreMixin):
-    """A Haystack document store backed by Ogma: text, metadata, BM25 and vectors in one SQLite file.
+    """A Haystack document store backed by Ogma: text, metadata, BM25 and vectors in one SQLite file or Milvus.
 
     Documents round-trip whole: id, content, meta, embedding (stored as float32, so an
     embedding comes back rounded to float32) and score (``filter_documents`` returns the
@@ -83,22 +91,28 @@ class OgmaDocumentStore(AsyncDocumentStoreMixin):
     the first one written.
 
     Args:
-        path: The store file (created if missing), or ``":memory:"`` (the default).
+        path: The store file (created if missing), ``":memory:"`` (the default), or a store
+            URI of another backend: ``"milvus://host:19530/collection"`` or
+            ``"milvus-lite:///abs/file.db?collection=name"`` (see :mod:`ogma.store.uri`;
+            the Milvus token comes from ``MILVUS_TOKEN``, never from the URI).
         store: An open Ogma store (any :class:`~ogma.store.protocol.StoreProtocol` backend)
-            to use instead of ``path``; such a document store cannot be serialised.
-        dim: Vector dimension (default: fixed by the first embeddings written).
+            to use instead of ``path``. It is serialised by its path or URI; a store that
+            cannot name itself cannot be serialised.
+        dim: Vector dimension (default: fixed by the first embeddings written). A new Milvus
+            collection needs it before documents without embeddings can be written.
         precision: Index precision for a new file: ``"float32"``, ``"int8"`` or ``"binary"``.
-        fts_tokenizer: SQLite FTS5 tokenizer for a new file (the BM25 side).
-        read_only: Open an existing file read-only.
-        busy_timeout: Seconds a write waits for another writer.
-        driver: SQLite driver, ``"auto"``, ``"sqlite3"`` or ``"apsw"``.
-        backend: Dense search backend, ``"memory"`` or ``"sqlite-vec"``.
+        fts_tokenizer: SQLite FTS5 tokenizer for a new file (the BM25 side). SQLite only.
+        read_only: Open an existing file read-only. SQLite only.
+        busy_timeout: Seconds a write waits for another writer. SQLite only.
+        driver: SQLite driver, ``"auto"``, ``"sqlite3"`` or ``"apsw"``. SQLite only.
+        backend: Dense search backend, ``"memory"`` or ``"sqlite-vec"``. SQLite only.
         oversample: Candidates rescored per result for int8/binary indexes.
         batch_size: Documents written per transaction.
 
     Raises:
         TypeError: ``store`` does not implement the store protocol.
-        ValueError: Both ``path`` and ``store`` given, or a core option is invalid.
+        ValueError: Both ``path`` and ``store`` given, a malformed store URI, an option the
+            URI's backend does not take (``fts_tokenizer`` on Milvus), or an invalid option.
 
     Example:
         >>> store = OgmaDocumentStore(precision="int8")
@@ -143,12 +157,17 @@ class OgmaDocumentStore(AsyncDocumentStoreMixin):
                     "store must implement ogma.store.protocol.StoreProtocol (e.g. ogma.Store), "
                     f"got {type(store).__name__}"
                 )
-            self.path: str | None = None
+            self.path: str | None = store_uri(store)
             self._store = store
         else:
             if path is None:
-                raise ValueError("path must be a file path or ':memory:'; to wrap an open store pass store=")
-            self._store = Store(path, **self._options, show_progress=False)
+                raise ValueError(
+                    "path must be a file path, ':memory:' or a store URI; to wrap an open store pass store="
+                )
+            options = self._options
+            if parse_store_uri(path).backend != "sqlite":
+                options = {k: v for k, v in options.items() if v is not None and v != _DEFAULT_OPTIONS.get(k)}
+            self._store = open_store(path, **options, show_progress=False)
             self.path = str(path)
 
     @property
@@ -158,17 +177,21 @@ class OgmaDocumentStore(AsyncDocumentStoreMixin):
 
     # -- serialisation ------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        """Serialise the path and options (not the documents: they are in the file).
+        """Serialise the path or store URI and the options (not the documents: they are in the store).
+
+        A store given as ``store=`` is saved by its path or URI (``milvus-lite://...``); it
+        reopens with the settings kept in the store (model, dimension, precision), not the
+        run-time options of the object given.
 
         Raises:
-            SerializationError: The document store wraps a store object given as ``store=``;
-                build it from ``path=`` to save it in a pipeline.
+            SerializationError: The wrapped store cannot name itself (a backend without a
+                path or URI); build the document store from ``path=`` to save it in a pipeline.
         """
         if self.path is None:
             raise SerializationError(
-                f"OgmaDocumentStore(store={type(self._store).__name__}(...)) cannot be serialised: a store object "
-                "has no portable description. Build the document store with path= (and the store options) to "
-                "save it in a pipeline."
+                f"OgmaDocumentStore(store={type(self._store).__name__}(...)) cannot be serialised: this store has "
+                "no path or URI. Build the document store with path= (a file or a store URI such as "
+                "'milvus://host:19530/collection') to save it in a pipeline."
             )
         return default_to_dict(self, path=self.path, **self._options, batch_size=self.batch_size)
 
@@ -271,7 +294,7 @@ class OgmaDocumentStore(AsyncDocumentStoreMixin):
 
         Raises:
             NotImplementedError: ``recreate_index=True`` on a wrapped store whose backend
-                has no ``reset`` (only the SQLite store has it so far).
+                has no ``reset`` (the SQLite and Milvus stores have it).
         """
         if not recreate_index:
             self._store.delete_all(confirm=True)
