@@ -196,12 +196,28 @@ def test_info(tmp_path: Path, fake_encoder: Any, capsys: pytest.CaptureFixture[s
     assert info["dim"] == 32 and info["precision"] == "float32" and info["sources"] == 2
     assert info["top_sources"][0] == [str((tmp_path / "b.md").resolve()), count - 1]
     assert info["size_bytes"] > 0 and info["schema_version"] >= 1
+    assert info["without_vector"] == info["without_text"] == 0
     assert main(["info", str(db), "--top", "1"]) == 0
     text = capsys.readouterr().out
     assert "model:          test/fake-encoder" in text and "sources:        2 file(s)" in text
+    assert f"documents:      {count}\n" in text  # nothing missing: nothing said
     assert "b.md" in text and "a.md" not in text
     assert main(["info", str(tmp_path / "missing.ogma")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_info_counts_documents_without_a_vector_or_text(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import numpy as np
+
+    db = tmp_path / "mixed.ogma"
+    with Store(db, dim=2) as store:
+        store.add(["a", "b", "c"], ids=["a", "b", "c"], embeddings=[np.ones(2), None, None])
+        store.add([None], ids=["d"], embeddings=[np.ones(2)])  # type: ignore[list-item]
+    assert main(["info", str(db), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert (info["documents"], info["without_vector"], info["without_text"]) == (4, 2, 1)
+    assert main(["info", str(db)]) == 0
+    assert "documents:      4 (2 without a vector, 1 without text)" in capsys.readouterr().out
 
 
 def test_one_progress_bar_for_the_whole_run_on_a_terminal(

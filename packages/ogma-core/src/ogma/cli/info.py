@@ -1,9 +1,10 @@
 """``ogma info DB``: what a store holds and how it was built.
 
-Prints the document count, model, dimensions, precision, FTS tokenizer, schema version,
-the ogma-core version that created the file, the file size (with its WAL), the time it
-was last written, and the indexed sources (files recorded in ``source`` metadata by
-``ogma index``): how many, and those with the most chunks. ``--json`` prints the same
+Prints the document count (and how many have no vector or no text), model, dimensions,
+precision, FTS tokenizer, schema version, the ogma-core version that created the file,
+the file size (with its WAL), the time it was last written, and the indexed sources
+(files recorded in ``source`` metadata by ``ogma index``): how many, and those with the
+most chunks. ``--json`` prints the same
 as one JSON object.
 
 Example:
@@ -49,7 +50,7 @@ def store_info(db: str, *, top: int = 5) -> dict[str, Any]:
         top: How many sources to list (most chunks first).
 
     Returns:
-        ``path``, ``documents``, ``model``, ``dim``, ``full_dim``, ``precision``,
+        ``path``, ``documents``, ``without_vector``, ``without_text``, ``model``, ``dim``, ``full_dim``, ``precision``,
         ``task_scheme``, ``fts_tokenizer``, ``schema_version``, ``created_with``,
         ``size_bytes`` (file plus WAL), ``modified`` (ISO 8601, UTC), ``sources``
         (distinct ``source`` values) and ``top_sources`` (``[path, chunks]`` pairs).
@@ -75,6 +76,8 @@ def store_info(db: str, *, top: int = 5) -> dict[str, Any]:
     with Store(db, read_only=True, show_progress=False) as store:
         config = store.config
         count = store.count()
+        without_vector = count - store.count_vectors()
+        without_text = store.count(filter={"$content": {"$exists": False}})
         for doc in store.iter_documents():
             source = doc.metadata.get("source") if isinstance(doc.metadata, dict) else None
             if isinstance(source, str):
@@ -82,6 +85,8 @@ def store_info(db: str, *, top: int = 5) -> dict[str, Any]:
     return {
         "path": str(path.resolve()),
         "documents": count,
+        "without_vector": without_vector,
+        "without_text": without_text,
         "model": config.model_id,
         "dim": config.dim,
         "full_dim": config.full_dim,
@@ -95,6 +100,12 @@ def store_info(db: str, *, top: int = 5) -> dict[str, Any]:
         "sources": len(sources),
         "top_sources": [[source, n] for source, n in sources.most_common(max(top, 0))],
     }
+
+
+def _missing(info: dict[str, Any]) -> str:
+    pairs = (("without_vector", "a vector"), ("without_text", "text"))
+    shown = [f"{info[key]} without {what}" for key, what in pairs if info[key]]
+    return f" ({', '.join(shown)})" if shown else ""
 
 
 def _size(n: int) -> str:
@@ -117,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
     dims = f"{info['dim']}" + (f" (of {info['full_dim']})" if info["full_dim"] not in (None, info["dim"]) else "")
     lines = [
         f"store:          {info['path']}",
-        f"documents:      {info['documents']}",
+        f"documents:      {info['documents']}" + _missing(info),
         f"model:          {info['model'] or 'unknown (vectors given directly)'}",
         f"dimensions:     {dims}",
         f"precision:      {info['precision']}",

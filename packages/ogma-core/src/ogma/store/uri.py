@@ -179,10 +179,10 @@ def open_store(uri: str | os.PathLike[str], encoder: Any = None, **options: Any)
         >>> with open_store(":memory:") as store:
         ...     store.count()
         0
-        >>> open_store("milvus-lite:///tmp/v.db?collection=c", fts_tokenizer="porter")
+        >>> open_store("milvus-lite:///tmp/v.db?collection=c", fts_tokenizer="porter")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        ValueError: option 'fts_tokenizer' is not one a milvus-lite store takes (MilvusStore takes dim, index_type, oversample, precision, show_progress, token); drop it, or give a SQLite path
+        ValueError: option 'fts_tokenizer' is not one a milvus-lite store takes (MilvusStore takes dim, ...
     """
     parsed = parse_store_uri(uri)
     if parsed.backend == "sqlite":

@@ -535,6 +535,22 @@ class Store:
         with self._pool.connection() as conn:
             return int(conn.scalar(f"SELECT count(*) FROM {quote_identifier(DOCUMENTS)} WHERE {sql or '1'}", params))
 
+    def count_vectors(self) -> int:
+        """Number of documents that have a vector (the others are found by text and filters only).
+
+        Example:
+            >>> import numpy as np
+            >>> store = Store(":memory:", dim=2)
+            >>> _ = store.add(["a", "b"], embeddings=[np.ones(2), None])
+            >>> store.count(), store.count_vectors()
+            (2, 1)
+        """
+        with self._pool.connection() as conn:
+            # the vec0 index holds every stored vector's code (float32 stores keep no other copy)
+            if conn.scalar("SELECT 1 FROM sqlite_master WHERE name = ?", (VEC_INDEX,)) is None:
+                return 0
+            return int(conn.scalar(f"SELECT count(*) FROM {quote_identifier(VEC_INDEX)}"))
+
     def _get_with(self, conn: Connection, ids: Sequence[str]) -> list[Document]:
         found = []
         for chunk in chunked(list(dict.fromkeys(ids))):
