@@ -16,7 +16,7 @@ from langchain_tests.integration_tests import VectorStoreIntegrationTests
 
 from langchain_ogma import OgmaRetriever, OgmaVectorStore
 from ogma.store.uri import store_uri
-from tests.helpers.milvus_lite import open_milvus, requires_milvus_lite
+from tests.helpers.milvus_lite import new_collection, open_milvus, requires_milvus_lite
 
 pytestmark = [requires_milvus_lite, pytest.mark.slow]
 
@@ -45,4 +45,16 @@ def test_one_argument_switches_to_milvus(milvus_lite_db: Path, precision: str) -
     assert [d.id for d in OgmaRetriever(store=vs, k=1, mode="dense").invoke("Berlin is in Germany.")] == ["berlin"]
     assert backend.read_setting("embedder") is not None  # the fingerprint, through the protocol
     assert store_uri(backend) == f"milvus-lite://{milvus_lite_db}?collection={backend.collection}"
+    vs.close()
+
+
+def test_path_may_be_a_milvus_uri(milvus_lite_db: Path) -> None:
+    uri = f"milvus-lite://{milvus_lite_db}?collection={new_collection('lc')}"
+    vs = OgmaVectorStore(DeterministicFakeEmbedding(size=8), uri, precision="binary")
+    vs.add_texts(["Paris is the capital of France.", "Cats purr."], ids=["paris", "cats"])
+    assert vs.store.precision == "binary" and store_uri(vs.store) == uri
+    assert [d.id for d in vs.similarity_search("Cats purr.", k=1)] == ["cats"]
+    with pytest.raises(ValueError, match="option 'fts_tokenizer' is not one a milvus-lite store takes"):
+        OgmaVectorStore(DeterministicFakeEmbedding(size=8), uri, fts_tokenizer="porter")
+    vs.store.drop()
     vs.close()

@@ -37,9 +37,9 @@ from langchain_ogma._convert import (
     with_generated_ids,
 )
 from langchain_ogma.rerankers import OgmaReranker
-from ogma.store import Store
 from ogma.store.fingerprint import check_embedder, describe_embedder, fingerprint, read_fingerprint, record_fingerprint
 from ogma.store.protocol import StoreProtocol
+from ogma.store.uri import open_store
 from ogma.store.validate import check_ids, check_k, check_metadatas, check_texts, encode_text
 from ogma.types import SEARCH_MODES, Hit, SearchMode
 
@@ -124,7 +124,8 @@ class OgmaVectorStore(VectorStore):
 
     Args:
         embedding: Any LangChain ``Embeddings`` (e.g. :class:`~langchain_ogma.OgmaEmbeddings`).
-        path: The store file (created if missing) or ``":memory:"``.
+        path: The store file (created if missing), ``":memory:"``, or a store URI of another
+            backend (``"milvus://host:19530/collection"``, see :mod:`ogma.store.uri`).
         store: An open store of any backend (:class:`~ogma.store.protocol.StoreProtocol`)
             to use instead of opening ``path``; ``embedding`` must be the model its
             vectors came from. Not with ``path`` or ``store_options``.
@@ -139,7 +140,8 @@ class OgmaVectorStore(VectorStore):
         check_embeddings: On opening a file that holds vectors, check that ``embedding``
             makes them (at most one short embedding call; none when the recorded identity
             names the same model). Mismatches raise :class:`~ogma.errors.StoreMismatchError`.
-        **store_options: Passed to :class:`ogma.Store` (e.g. ``dim``, ``precision``).
+        **store_options: Passed to the store ``path`` opens (e.g. ``dim``, ``precision``);
+            an option that backend does not take raises ``ValueError`` naming it.
 
     Raises:
         StoreMismatchError: The file was built with other embeddings or settings.
@@ -155,6 +157,7 @@ class OgmaVectorStore(VectorStore):
         >>> from ogma.store.milvus import MilvusStore  # doctest: +SKIP
         >>> milvus = MilvusStore("milvus.db", collection="notes")  # doctest: +SKIP
         >>> store = OgmaVectorStore(OgmaEmbeddings(), store=milvus)  # doctest: +SKIP
+        >>> store = OgmaVectorStore(OgmaEmbeddings(), path="milvus://localhost:19530/notes")  # doctest: +SKIP
     """
 
     def __init__(
@@ -179,7 +182,7 @@ class OgmaVectorStore(VectorStore):
             if store_options or str(path) != ":memory:":
                 raise ValueError("pass either an open store= or a path (with store options), not both")
         self._configure(embedding, retrieval_mode, fusion, relevance_score_fn, id_strategy)
-        self._store: StoreProtocol = store if store is not None else Store(path, encoder=embedding, **store_options)
+        self._store: StoreProtocol = store if store is not None else open_store(path, embedding, **store_options)
         self._open_checks(check_embeddings)
 
     def _configure(
