@@ -73,3 +73,39 @@ def test_import_refuses_queries_wrong_dims_and_unknown_files(tmp_path: Path) -> 
         with pytest.raises(FileNotFoundError, match="missing"):
             import_parquet(store, [tmp_path / "missing.parquet"])
         assert store.count() == 0
+
+
+def _with_nulls(path: Path, vector_nulls: list[int], text_nulls: list[int]) -> None:
+    """Rewrite an embedding file with null vectors and null texts in the given rows (schema record kept)."""
+    import pyarrow as pa
+
+    table = pq.read_table(path)
+    vectors = table.column("embedding").combine_chunks()
+    rows = len(vectors)
+    mask = pa.array([i in vector_nulls for i in range(rows)])
+    nulled = pa.FixedSizeListArray.from_arrays(vectors.values, INFO.dim, mask=mask)
+    texts = [None if i in text_nulls else t for i, t in enumerate(table.column("text").to_pylist())]
+    table = table.set_column(table.schema.get_field_index("embedding"), table.schema.field("embedding"), nulled)
+    table = table.set_column(table.schema.get_field_index("text"), "text", pa.array(texts, pa.string()))
+    pq.write_table(table, path)
+
+
+def test_import_keeps_rows_without_a_vector_or_text(tmp_path: Path) -> None:
+    vecs = write_file(tmp_path / "a.parquet", 6)
+    _with_nulls(tmp_path / "a.parquet", vector_nulls=[1, 3], text_nulls=[4])
+    with Store(tmp_path / "s.db", dim=12) as store:
+        assert import_parquet(store, [tmp_path / "a.parquet"], batch_rows=4) == 6
+        assert store.count() == 6 and store.count_vectors() == 4
+        dense = [h.id for h in store.search(vector=vecs[1], k=6)]
+        assert sorted(dense) == ["d0", "d2", "d4", "d5"]  # rows 1 and 3 have no vector
+        assert store.search(vector=vecs[5], k=1)[0].id == "d5"  # vectors stay on their own rows
+        assert [h.id for h in store.search("number 3", mode="lexical", k=1)] == ["d3"]
+        assert store.get(["d4"])[0].text is None
+
+
+def test_a_row_with_neither_vector_nor_text_keeps_its_metadata(tmp_path: Path) -> None:
+    write_file(tmp_path / "a.parquet", 3)
+    _with_nulls(tmp_path / "a.parquet", vector_nulls=[2], text_nulls=[2])
+    with Store(tmp_path / "s.db", dim=12) as store:
+        assert import_parquet(store, [tmp_path / "a.parquet"]) == 3
+        assert [d.id for d in store.iter_documents(filter={"n": 2})] == ["d2"]  # as Store.add keeps it

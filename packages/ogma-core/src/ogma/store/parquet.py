@@ -121,7 +121,9 @@ def import_parquet(
     """Add the rows of embedding Parquet files (or folders of them) to ``store``, no re-encoding.
 
     Every file is checked (:func:`check_info`) before the first row is written. Rows
-    with an id already in the store replace it (upsert), as in :meth:`Store.add`.
+    with an id already in the store replace it (upsert), as in :meth:`Store.add`. A row
+    whose vector is null is stored without one (found by text and filters only), and one
+    whose text is null without text (as :meth:`Store.add` takes ``None`` in either).
 
     Args:
         store: An open, writable store.
@@ -161,7 +163,8 @@ def import_parquet(
     return total
 
 
-Batch = tuple[list[Any], list[Any], "np.ndarray[Any, np.dtype[np.float32]]", list[Any] | None]
+Batch = tuple[list[Any], list[Any], Any, list[Any] | None]
+"""``(ids, texts, vectors, metadatas)``: vectors an ``(n, dim)`` float32 array, or a list with ``None`` rows."""
 
 
 def _read_batches(
@@ -185,10 +188,11 @@ def _read_batches(
         if ids.null_count:
             raise ValueError(f"{path}: column {id_column!r} has {ids.null_count} null id(s); every row needs an id")
         embedding = batch.column(2)
-        if embedding.null_count:
-            raise ValueError(f"{path}: column {EMBEDDING_COLUMN!r} has {embedding.null_count} null row(s)")
-        flat = embedding.flatten().to_numpy(zero_copy_only=False)
-        vectors = np.asarray(flat, dtype=np.float32).reshape(rows, info.dim)
+        flat = embedding.flatten().to_numpy(zero_copy_only=False)  # the non-null rows' values only
+        vectors: Any = np.asarray(flat, dtype=np.float32).reshape(rows - embedding.null_count, info.dim)
+        if embedding.null_count:  # rows without a vector: stored, found by text and filters only
+            present = iter(vectors)
+            vectors = [next(present) if valid else None for valid in embedding.is_valid().to_pylist()]
         metas = _metadatas(batch.column(3).to_pylist(), str(path)) if has_meta else None
         yield _strings(ids), _strings(texts), vectors, metas
 
