@@ -13,7 +13,10 @@ from ogma.cli import main
 from ogma.compress import normalize
 from ogma.distributed.files import EmbeddingInfo, embedding_table
 from ogma.errors import StoreMismatchError
+from ogma.store.migrate import source_config
 from ogma.store.parquet import import_parquet
+from ogma.store.uri import open_store
+from tests.helpers.milvus_lite import new_collection, requires_milvus_lite
 
 pq = pytest.importorskip("pyarrow.parquet")
 
@@ -109,3 +112,23 @@ def test_a_row_with_neither_vector_nor_text_keeps_its_metadata(tmp_path: Path) -
     with Store(tmp_path / "s.db", dim=12) as store:
         assert import_parquet(store, [tmp_path / "a.parquet"]) == 3
         assert [d.id for d in store.iter_documents(filter={"n": 2})] == ["d2"]  # as Store.add keeps it
+
+
+@requires_milvus_lite
+def test_import_into_milvus_records_the_model_and_checks_it(
+    tmp_path: Path, milvus_lite_db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    vecs = write_file(tmp_path / "a.parquet", 40)
+    uri = f"milvus-lite://{milvus_lite_db}?collection={new_collection('imp')}"
+    assert main(["import", uri, str(tmp_path / "a.parquet"), "--precision", "binary", "-q"]) == 0
+    with open_store(uri) as store:
+        assert store.count() == 40 and store.dim == 12 and store.precision == "binary"
+        assert source_config(store)["model_id"] == "org/model"
+        assert store.search(vector=vecs[7], k=1)[0].id == "d7"
+    other = EmbeddingInfo(model_id="org/other", dim=12, full_dim=12, task="document", task_scheme="none")
+    write_file(tmp_path / "b.parquet", 3, other, start=100)
+    assert main(["import", uri, str(tmp_path / "b.parquet"), "-q"]) == 2
+    assert "holds vectors of model 'org/other', but this store was built with 'org/model'" in capsys.readouterr().err
+    with open_store(uri) as store:
+        assert store.count() == 40
+        store.drop()

@@ -81,7 +81,7 @@ def test_config_carried_over_matryoshka_and_model(tmp_path: Path) -> None:
                 == {"dim": 8, "model_id": "org/model", "full_dim": 32, "task_scheme": "prefix", "precision": "binary"}
             )
             assert dst.read_setting(FINGERPRINT_KEY) == src.read_setting(FINGERPRINT_KEY)
-            with pytest.raises(StoreError, match="migrated from a store of model 'org/model'"):
+            with pytest.raises(StoreError, match="vectors migrated from model 'org/model'"):
                 dst.add(["new text needs the model"])
     # The destination reopens with the model, as the source would.
     with Store(tmp_path / "dst.db", encoder, show_progress=False) as dst:

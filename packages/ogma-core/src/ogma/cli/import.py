@@ -6,6 +6,7 @@ import argparse
 import logging
 import time
 from pathlib import Path
+from typing import Any
 
 from ogma.errors import OgmaError
 from ogma.store.sqlite.schema import INDEX_PRECISIONS
@@ -23,7 +24,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Add the rows of Parquet files written by 'ogma embed --ray' (id, text, embedding) to a "
         "store, without re-encoding. The files' model must be the store's; a new store records it.",
     )
-    parser.add_argument("db", type=Path, help="the store file (created if missing)")
+    parser.add_argument(
+        "db",
+        metavar="STORE",
+        help="the store: a SQLite file (created if missing) or a store URI, e.g. milvus://host:19530/collection "
+        "or milvus-lite:///abs/file.db?collection=name",
+    )
     parser.add_argument("files", nargs="+", type=Path, help="Parquet files, or folders of them")
     parser.add_argument(
         "--precision", choices=INDEX_PRECISIONS, help="search index precision of a new store (default float32)"
@@ -37,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     """Run ``ogma import``."""
     from ogma.distributed.files import read_embedding_info, require_pyarrow
     from ogma.store.parquet import declared_encoder, embedding_files, import_parquet
-    from ogma.store.sqlite.store import Store
+    from ogma.store.uri import open_store
 
     if args.batch_rows < 1:
         raise SystemExit(f"ogma import: --batch-rows must be a positive integer, got {args.batch_rows}")
@@ -50,12 +56,12 @@ def run(args: argparse.Namespace) -> int:
         info = read_embedding_info(pq.read_schema(files[0]), source=str(files[0]))
     except ValueError as exc:
         raise SystemExit(f"ogma import: {exc}") from exc
-    encoder = None if args.db.exists() else declared_encoder(info)
-    dim = info.dim if encoder is not None else None
+    encoder = declared_encoder(info) if _is_new(args.db) else None
+    options: dict[str, Any] = {"dim": info.dim} if encoder is not None else {}
+    if args.precision is not None:
+        options["precision"] = args.precision
     start = time.perf_counter()
-    with Store(
-        args.db, encoder, dim=dim, precision=args.precision, show_progress=False if args.quiet else None
-    ) as store:
+    with open_store(args.db, encoder, show_progress=False if args.quiet else None, **options) as store:
         try:
             count = import_parquet(store, files, batch_rows=args.batch_rows)
         except OgmaError:
@@ -67,3 +73,14 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"imported {count} rows from {len(files)} file(s) into {args.db} ({total} documents, {seconds:.1f} s)")
     return 0
+
+
+def _is_new(db: str) -> bool:
+    """Whether ``db`` names a store that does not exist yet (it then records the files' model)."""
+    from ogma.store.uri import open_store, parse_store_uri
+
+    parsed = parse_store_uri(db)
+    if parsed.backend == "sqlite":
+        return parsed.location == ":memory:" or not Path(parsed.location).exists()
+    with open_store(db, show_progress=False) as probe:  # opening a missing collection creates nothing
+        return probe.dim is None

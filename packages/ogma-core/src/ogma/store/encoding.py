@@ -20,7 +20,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["StoreEncoder", "as_encoder"]
+from ogma.errors import StoreError
+
+__all__ = ["StoreEncoder", "as_encoder", "model_record"]
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -127,3 +129,29 @@ def as_encoder(encoder: Any) -> StoreEncoder:
         f"encoder must be an ogma.TextEncoder, an object with embed_documents/embed_query, or a callable "
         f"list[str] -> array; got {type(encoder).__name__}"
     )
+
+
+def model_record(model_id: str | None, dim: int | None, task_scheme: str | None, *, origin: str) -> StoreEncoder:
+    """An encoder stand-in that records a model in a new store and never encodes.
+
+    For stores filled with vectors made elsewhere (``ogma import``, ``ogma migrate``): the
+    store records ``model_id``, ``dim`` and ``task_scheme`` as if that model were given,
+    so later opens are checked against it; asking it to embed raises a ``StoreError``
+    that says where the vectors came from (``origin``).
+
+    Example:
+        >>> enc = model_record("org/m", 4, None, origin="imported")
+        >>> enc.model_id, enc.dim
+        ('org/m', 4)
+        >>> enc.query("x")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ogma.errors.StoreError: this store holds vectors imported from model 'org/m': open it with that model ...
+    """
+
+    def refuse(_: Any) -> Any:
+        raise StoreError(
+            f"this store holds vectors {origin} from model {model_id!r}: open it with that model to embed new texts"
+        )
+
+    return StoreEncoder(refuse, refuse, model_id=model_id, dim=dim, task_scheme=task_scheme)

@@ -35,7 +35,7 @@ from tqdm.auto import tqdm
 
 from ogma.errors import StoreError, StoreMismatchError
 from ogma.store.document import Document
-from ogma.store.encoding import StoreEncoder
+from ogma.store.encoding import StoreEncoder, model_record
 from ogma.store.fingerprint import FINGERPRINT_KEY
 from ogma.store.protocol import OnConflict, StoreProtocol
 from ogma.validation import check_count
@@ -72,17 +72,8 @@ def source_config(store: StoreProtocol) -> dict[str, Any]:
 
 def _descriptor(config: dict[str, Any]) -> StoreEncoder:
     """An encoder stand-in that records the source's model in the destination, and never encodes."""
-    model = config["model_id"]
-
-    def refuse(_: Any) -> Any:
-        raise StoreError(
-            f"this store holds vectors migrated from a store of model {model!r}; "
-            "open it with that model to embed new texts"
-        )
-
-    return StoreEncoder(
-        refuse, refuse, model_id=model, dim=config["full_dim"] or config["dim"], task_scheme=config["task_scheme"]
-    )
+    dim = config["full_dim"] or config["dim"]
+    return model_record(config["model_id"], dim, config["task_scheme"], origin="migrated")
 
 
 def destination_options(source: StoreProtocol, *, precision: str | None = None) -> dict[str, Any]:

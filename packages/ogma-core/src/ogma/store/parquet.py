@@ -1,7 +1,8 @@
 """Import precomputed embeddings from Parquet (``ogma embed --ray`` output) into a store.
 
-Record batches go straight into :meth:`Store.add` with ``embeddings=``: nothing is
-re-encoded, and ingest runs at the store's own speed. The file's schema metadata
+Record batches go straight into the store's ``add`` with ``embeddings=`` (any backend:
+a SQLite ``Store`` or a ``MilvusStore``): nothing is re-encoded, and ingest runs at the
+store's own speed. The file's schema metadata
 (see :mod:`ogma.distributed.files`) must name the store's model, task scheme and
 dimension, else :class:`~ogma.errors.StoreMismatchError` is raised before anything is written.
 
@@ -20,16 +21,15 @@ import queue
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from ogma.distributed.files import EMBEDDING_COLUMN, EmbeddingInfo, read_embedding_info, require_pyarrow
-from ogma.errors import StoreError, StoreMismatchError
-from ogma.store.encoding import StoreEncoder
-
-if TYPE_CHECKING:
-    from ogma.store.sqlite.store import Store
+from ogma.errors import StoreMismatchError
+from ogma.store.encoding import StoreEncoder, model_record
+from ogma.store.migrate import source_config
+from ogma.store.protocol import StoreProtocol
 
 __all__ = ["check_info", "declared_encoder", "embedding_files", "import_parquet"]
 
@@ -60,7 +60,7 @@ def embedding_files(paths: Sequence[str | Path]) -> list[Path]:
     return files
 
 
-def check_info(store: Store, info: EmbeddingInfo, *, source: str) -> None:
+def check_info(store: StoreProtocol, info: EmbeddingInfo, *, source: str) -> None:
     """Refuse vectors that another model (or a query encoding) made.
 
     Raises:
@@ -68,23 +68,24 @@ def check_info(store: Store, info: EmbeddingInfo, *, source: str) -> None:
             or the vectors were encoded as queries.
         ValueError: The file has no float ``embedding`` column.
     """
-    config = store.config
-    if config.model_id is not None and config.model_id != info.model_id:
+    config = source_config(store)
+    model, scheme = config["model_id"], config["task_scheme"]
+    if model is not None and model != info.model_id:
         raise StoreMismatchError(
             f"{source} holds vectors of model {info.model_id!r}, but this store was built with "
-            f"{config.model_id!r}; import it into a store of that model (or re-embed with {config.model_id!r})"
+            f"{model!r}; import it into a store of that model (or re-embed with {model!r})"
         )
-    if config.task_scheme is not None and config.task_scheme != info.task_scheme:
+    if scheme is not None and scheme != info.task_scheme:
         raise StoreMismatchError(
-            f"{source} was encoded with task scheme {info.task_scheme!r}, the store with {config.task_scheme!r}"
+            f"{source} was encoded with task scheme {info.task_scheme!r}, the store with {scheme!r}"
         )
     if info.task == "query":
         raise StoreMismatchError(
             f"{source} holds query encodings (task='query'); a store holds documents: re-embed with task='document'"
         )
-    accepted = {d for d in (config.dim, config.full_dim) if d is not None}
+    accepted = {d for d in (config["dim"], config["full_dim"]) if d is not None}
     if accepted and info.dim not in accepted:
-        raise StoreMismatchError(f"{source} holds {info.dim}-d vectors, but this store expects {config.dim}-d")
+        raise StoreMismatchError(f"{source} holds {info.dim}-d vectors, but this store expects {config['dim']}-d")
     if info.precision != "float32":
         raise ValueError(
             f"{source} was written with precision={info.precision!r}; the store needs float32 vectors "
@@ -100,17 +101,11 @@ def declared_encoder(info: EmbeddingInfo) -> StoreEncoder:
         >>> enc.model_id, enc.dim
         ('m', 4)
     """
-
-    def refuse(_: Any) -> Any:
-        raise StoreError(
-            f"this store holds imported vectors of {info.model_id!r}: open it with that model to embed new texts"
-        )
-
-    return StoreEncoder(refuse, refuse, model_id=info.model_id, dim=info.full_dim, task_scheme=info.task_scheme)
+    return model_record(info.model_id, info.full_dim, info.task_scheme, origin="imported")
 
 
 def import_parquet(
-    store: Store,
+    store: StoreProtocol,
     paths: Sequence[str | Path],
     *,
     batch_rows: int = DEFAULT_IMPORT_ROWS,
@@ -126,7 +121,7 @@ def import_parquet(
     whose text is null without text (as :meth:`Store.add` takes ``None`` in either).
 
     Args:
-        store: An open, writable store.
+        store: An open, writable store of any backend.
         paths: Parquet files or folders written by :func:`ogma.distributed.embed_to_parquet`.
         batch_rows: Rows per record batch and per store transaction.
         id_column: Column with the ids.
