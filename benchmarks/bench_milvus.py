@@ -8,8 +8,11 @@ what is measured is what an Ogma user gets from each backend:
   ``--batch`` to a new ``precision="binary"`` store of each backend (binary candidates,
   float rescoring), then ``--queries`` query vectors (stored vectors plus noise) are
   searched with ``k=10``. Reported: ingest rows/s, query latency p50/p95, and how many
-  queries return the same top-10 ids on both backends. The backends alternate which
-  goes first from one size to the next.
+  queries return the same top-10 ids as SQLite. The backends alternate which goes first
+  from one size to the next. ``--backends`` picks them: ``sqlite``, ``milvus-lite``
+  (``MilvusStore`` defaults: every batch is an upsert) and ``milvus-lite-insert``
+  (``insert_new_ids=True``: new ids by insert). A size run again with some backends keeps
+  the other backends' figures from the previous run of that size.
 * ``quality``: nDCG@10 of dense (float32 and binary), lexical and hybrid search on the
   nano-dbpedia BEIR folder with all-MiniLM-L6-v2, SQLite against Milvus Lite, through
   :func:`ogma.evaluate.compare_configs` (the engine of ``ogma eval``); the corpus is
@@ -45,7 +48,9 @@ from _common import cpu_flags
 
 RESULTS = Path(__file__).resolve().parent / "results" / "milvus.json"
 DIM = 256
-BACKENDS = ("sqlite", "milvus-lite")
+BACKENDS = ("sqlite", "milvus-lite", "milvus-lite-insert")
+OPTIONS: dict[str, dict[str, Any]] = {"milvus-lite-insert": {"insert_new_ids": True}}
+"""Store options per backend, beyond the dimension and precision."""
 BATCH = 10_000
 """Rows per ``add`` call (and per generated chunk)."""
 
@@ -57,7 +62,7 @@ def folder_bytes(folder: Path) -> int:
 def uri_for(backend: str, folder: Path) -> str:
     if backend == "sqlite":
         return str(folder / "store.db")
-    return f"milvus-lite://{folder}/milvus.db?collection=bench"
+    return f"milvus-lite://{folder}/milvus.db?collection=bench"  # each backend in its own folder
 
 
 def chunks(n: int, batch: int) -> Iterator[tuple[int, np.ndarray]]:
@@ -89,7 +94,8 @@ def scale_case(
     added = 0
     progress: list[tuple[int, float]] = []
     try:
-        with open_store(uri_for(backend, folder), dim=DIM, precision="binary", show_progress=False) as store:
+        options = OPTIONS.get(backend, {})
+        with open_store(uri_for(backend, folder), dim=DIM, precision="binary", show_progress=False, **options) as store:
             started = time.perf_counter()
             for start, vectors in chunks(n, BATCH):
                 ids = [f"d{i}" for i in range(start, start + len(vectors))]
@@ -133,12 +139,16 @@ def scale_case(
 
 
 def run_scale(
-    sizes: list[int], n_queries: int, workdir: Path, max_ingest_s: float | None = None
+    sizes: list[int],
+    n_queries: int,
+    workdir: Path,
+    max_ingest_s: float | None = None,
+    backends: tuple[str, ...] = ("sqlite", "milvus-lite"),
 ) -> list[dict[str, Any]]:
     rows = []
     for index, n in enumerate(sizes):
         queries = query_vectors(n, n_queries)
-        order = BACKENDS if index % 2 == 0 else BACKENDS[::-1]
+        order = backends if index % 2 == 0 else backends[::-1]
         cases = {}
         for backend in order:
             cases[backend] = scale_case(backend, n, queries, workdir, max_ingest_s)
@@ -151,25 +161,25 @@ def run_scale(
                 f"{c['bytes_on_disk'] / 1e6:.0f} MB",
                 flush=True,
             )
-        finished = all(c["finished"] for c in cases.values())
-        pairs = zip(cases["sqlite"]["top10"], cases["milvus-lite"]["top10"], strict=True) if finished else []
-        same = sum(a == b for a, b in pairs) if finished else None
+        reference = cases.get("sqlite")
+        for backend, c in cases.items():
+            if backend != "sqlite" and c["finished"] and reference is not None and reference["finished"]:
+                c["same_top10_as_sqlite"] = sum(a == b for a, b in zip(reference["top10"], c["top10"], strict=True))
+                print(f"{n:>9} {backend}: same top-10 ids as SQLite for {c['same_top10_as_sqlite']} of {n_queries}")
         for c in cases.values():
             del c["top10"]
-        rows.append(
-            {
-                "n": n,
-                "queries": n_queries,
-                "same_top10": same,
-                "order": list(order),
-                "load_average_1min": os.getloadavg()[0],
-                "cpu_flags": cpu_flags(),
-                **cases,
-            }
-        )
-        if finished:
-            print(f"{n:>9} same top-10 ids on both backends: {same} of {n_queries} queries", flush=True)
+            c["order"] = list(order)
+            c["load_average_1min"] = os.getloadavg()[0]
+        rows.append({"n": n, "queries": n_queries, "cpu_flags": cpu_flags(), **cases})
     return rows
+
+
+def merge_scale(previous: list[dict[str, Any]], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows of this run over those of earlier runs: per size, the backends run now replace theirs."""
+    merged = {row["n"]: row for row in previous}
+    for row in rows:
+        merged[row["n"]] = {**merged.get(row["n"], {}), **row}
+    return sorted(merged.values(), key=lambda r: r["n"])
 
 
 def run_quality(data: Path, workdir: Path) -> dict[str, Any]:
@@ -245,6 +255,7 @@ def main() -> None:
     parser.add_argument(
         "--max-ingest-s", type=float, default=None, help="stop a backend's ingest after this many seconds (recorded)"
     )
+    parser.add_argument("--backends", default="sqlite,milvus-lite", help=f"comma-separated, of {', '.join(BACKENDS)}")
     args = parser.parse_args()
 
     import pymilvus
@@ -265,9 +276,12 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="ogma-bench-milvus-", dir=args.workdir))
     try:
         if not args.skip_scale:
-            rows = run_scale([int(s) for s in args.sizes.split(",")], args.queries, work, args.max_ingest_s)
-            kept = [r for r in result.get("scale", []) if r["n"] not in {row["n"] for row in rows}]
-            result["scale"] = sorted(kept + rows, key=lambda r: r["n"])  # sizes run separately are kept
+            backends = tuple(args.backends.split(","))
+            unknown = sorted(set(backends) - set(BACKENDS))
+            if unknown:
+                parser.error(f"--backends: unknown {', '.join(unknown)}; choose from {', '.join(BACKENDS)}")
+            rows = run_scale([int(s) for s in args.sizes.split(",")], args.queries, work, args.max_ingest_s, backends)
+            result["scale"] = merge_scale(result.get("scale", []), rows)  # sizes and backends run separately kept
         if args.data is not None:
             result["quality"] = run_quality(args.data, work)
     finally:

@@ -96,3 +96,18 @@ def test_migrate_to_milvus_lite(tmp_path: Path, milvus_lite_db: Path, capsys: py
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "int8, which Milvus 2.5 does not have; pass --precision binary" in err
     assert main(["migrate", str(tmp_path / "i8.db"), other, "--precision", "binary", "-q"]) == 0
+
+
+@requires_milvus_lite
+def test_migrate_with_insert_new_ids(tmp_path: Path, milvus_lite_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _source(tmp_path / "a.db")
+    uri = f"milvus-lite://{milvus_lite_db}?collection={new_collection()}"
+    assert main(["migrate", str(tmp_path / "a.db"), uri, "--insert-new-ids", "-q"]) == 0
+    assert main(["migrate", str(tmp_path / "a.db"), uri, "--insert-new-ids", "--replace", "-q"]) == 0
+    with Store(tmp_path / "a.db") as a, open_store(uri) as m:
+        assert m.count() == 30  # the second run replaced every id (upsert), it added none
+        assert [d.id for d in m.iter_documents()] == [d.id for d in a.iter_documents()]
+    capsys.readouterr()
+    assert main(["migrate", uri, str(tmp_path / "b.db"), "--insert-new-ids"]) == 2
+    assert "--insert-new-ids is for Milvus stores" in capsys.readouterr().err
+    assert not (tmp_path / "b.db").exists()

@@ -120,7 +120,9 @@ def test_import_into_milvus_records_the_model_and_checks_it(
 ) -> None:
     vecs = write_file(tmp_path / "a.parquet", 40)
     uri = f"milvus-lite://{milvus_lite_db}?collection={new_collection('imp')}"
-    assert main(["import", uri, str(tmp_path / "a.parquet"), "--precision", "binary", "-q"]) == 0
+    args = ["import", uri, str(tmp_path / "a.parquet"), "--precision", "binary", "--insert-new-ids", "-q"]
+    assert main(args) == 0
+    assert main(args) == 0  # again: every id is stored now, so replaced (upsert), not doubled
     with open_store(uri) as store:
         assert store.count() == 40 and store.dim == 12 and store.precision == "binary"
         assert source_config(store)["model_id"] == "org/model"
@@ -128,7 +130,11 @@ def test_import_into_milvus_records_the_model_and_checks_it(
     other = EmbeddingInfo(model_id="org/other", dim=12, full_dim=12, task="document", task_scheme="none")
     write_file(tmp_path / "b.parquet", 3, other, start=100)
     assert main(["import", uri, str(tmp_path / "b.parquet"), "-q"]) == 2
-    assert "holds vectors of model 'org/other', but this store was built with 'org/model'" in capsys.readouterr().err
+    assert main(["import", str(tmp_path / "s.db"), str(tmp_path / "a.parquet"), "--insert-new-ids"]) == 2
+    assert not (tmp_path / "s.db").exists()
+    err = capsys.readouterr().err
+    assert "holds vectors of model 'org/other', but this store was built with 'org/model'" in err
+    assert "--insert-new-ids is for Milvus stores" in err
     with open_store(uri) as store:
         assert store.count() == 40
         store.drop()

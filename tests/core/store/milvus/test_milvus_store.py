@@ -236,3 +236,31 @@ def test_a_store_opened_before_the_collection_existed_sees_it(make: Any) -> None
     other.add(["a"], ids=["a"], embeddings=np.eye(1, 2))
     assert early.count() == 1 and early.dim == 2
     assert [h.id for h in early.search(vector=np.ones(2), k=1)] == ["a"]
+
+
+@pytest.mark.parametrize("precision", ["float32", "binary"])
+def test_insert_new_ids_inserts_new_and_still_replaces_stored_ids(make: Any, precision: str) -> None:
+    store = make(dim=8, precision=precision, insert_new_ids=True)
+    calls: list[tuple[str, list[str]]] = []
+    for verb in ("insert", "upsert"):
+        real = getattr(store._client, verb)
+
+        def spy(collection: str, rows: list[dict[str, Any]], _real: Any = real, _verb: str = verb) -> Any:
+            calls.append((_verb, [r["doc_id"] for r in rows]))
+            return _real(collection, rows)
+
+        setattr(store._client, verb, spy)
+    vectors = clustered_unit(6, dim=8)
+    store.add(["a", "b", "c"], ids=["a", "b", "c"], embeddings=vectors[:3])
+    store.add(["B", "d"], [{"v": 2}, None], ids=["b", "d"], embeddings=vectors[3:5])
+    assert calls == [("insert", ["a", "b", "c"]), ("insert", ["d"]), ("upsert", ["b"])]
+    assert store.count() == 4  # "b" replaced, not doubled
+    assert [(d.id, d.text, d.metadata) for d in store.get(["b"])] == [("b", "B", {"v": 2})]
+    assert [d.id for d in store.iter_documents()] == ["a", "b", "c", "d"]  # a replaced id keeps its place
+    assert store.add(["dup"], ids=["a"], embeddings=vectors[5:], on_conflict="skip") == []
+    assert store.count() == 4 and store.search(vector=vectors[4], k=1)[0].id == "d"
+
+
+def test_insert_new_ids_must_be_a_bool(make: Any) -> None:
+    with pytest.raises(TypeError, match="insert_new_ids must be True or False"):
+        make(dim=2, insert_new_ids="yes")

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ogma.cli.options import add_writer_options, writer_options
 from ogma.errors import OgmaError
 from ogma.store.sqlite.schema import INDEX_PRECISIONS
 
@@ -35,6 +36,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--precision", choices=INDEX_PRECISIONS, help="search index precision of a new store (default float32)"
     )
     parser.add_argument("--batch-rows", type=int, default=8192, help="rows per store transaction (default 8192)")
+    add_writer_options(parser)
     parser.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     parser.set_defaults(func=run)
 
@@ -60,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
     options: dict[str, Any] = {"dim": info.dim} if encoder is not None else {}
     if args.precision is not None:
         options["precision"] = args.precision
+    options.update(writer_options(args, args.db))
     start = time.perf_counter()
     with open_store(args.db, encoder, show_progress=False if args.quiet else None, **options) as store:
         try:

@@ -20,6 +20,7 @@ import logging
 import os
 import time
 
+from ogma.cli.options import add_writer_options, writer_options
 from ogma.store.sqlite.schema import INDEX_PRECISIONS
 
 __all__ = ["register", "run"]
@@ -55,6 +56,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="search index precision of a new DST (default: SRC's); the float vectors are copied either way",
     )
     parser.add_argument("--batch-size", type=int, default=1000, help="documents per batch (default 1000)")
+    add_writer_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -89,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
                 "(Hamming candidates, rescored) or --precision float32 (the float vectors are copied either way)"
             )
         encoder = options.pop("encoder", None)
+        options.update(writer_options(args, args.dst))
         with open_store(args.dst, encoder, show_progress=False, **options) as destination:
             on_conflict: OnConflict | None = "skip" if args.resume else "replace" if args.replace else None
             count = copy_store(

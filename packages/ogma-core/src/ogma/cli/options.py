@@ -28,12 +28,14 @@ __all__ = [
     "UsageError",
     "add_global_options",
     "add_model_options",
+    "add_writer_options",
     "batch_size_option",
     "encoder_options",
     "load_encoder",
     "positive_int",
     "reranker_options",
     "unit_float",
+    "writer_options",
 ]
 
 MAX_K = 1_000_000_000
@@ -184,6 +186,40 @@ def add_model_options(
 def batch_size_option(parser: argparse.ArgumentParser, *, default: int, help: str) -> None:
     """Add ``--batch-size N`` (a positive integer)."""
     parser.add_argument("--batch-size", type=positive_int(maximum=_MAX_BATCH), default=default, help=help)
+
+
+def add_writer_options(parser: argparse.ArgumentParser) -> None:
+    """Add ``--insert-new-ids`` (bulk loads into Milvus) to a command that writes a store."""
+    parser.add_argument(
+        "--insert-new-ids",
+        action="store_true",
+        help="Milvus only: write ids the store does not hold yet with insert instead of upsert (several times "
+        "faster on large collections); only when nothing else writes the same ids meanwhile",
+    )
+
+
+def writer_options(args: argparse.Namespace, destination: str) -> dict[str, Any]:
+    """Store options from :func:`add_writer_options` for the store ``destination`` names.
+
+    Raises:
+        UsageError: ``--insert-new-ids`` with a SQLite destination.
+
+    Example:
+        >>> writer_options(argparse.Namespace(insert_new_ids=True), "milvus://host/docs")
+        {'insert_new_ids': True}
+        >>> writer_options(argparse.Namespace(insert_new_ids=False), "notes.db")
+        {}
+    """
+    from ogma.store.uri import parse_store_uri
+
+    if not getattr(args, "insert_new_ids", False):
+        return {}
+    if parse_store_uri(destination).backend == "sqlite":
+        raise UsageError(
+            "--insert-new-ids is for Milvus stores; a SQLite store writes in transactions with unique ids "
+            "and needs no such mode: drop the option"
+        )
+    return {"insert_new_ids": True}
 
 
 def encoder_options(args: argparse.Namespace) -> dict[str, Any]:

@@ -123,6 +123,13 @@ class MilvusStore:
         token: Milvus auth token (``"user:password"`` or an API key), for a server.
         oversample: Binary candidates rescored per result (default 20).
         show_progress: Progress bars in :meth:`add` (``None``: when stderr is a terminal).
+        insert_new_ids: Write documents whose ids are not stored yet with Milvus ``insert``
+            instead of ``upsert`` (stored ids are still upserted). Upsert deletes before it
+            inserts, and on Milvus Lite 2.5 its cost per batch grows with the collection
+            (from 900,000 to 1,000,000 rows: 534 rows/s by upsert, 3,410 by insert).
+            Milvus does not keep primary keys unique on insert, so use this only when one
+            writer adds the ids (a bulk load, ``ogma import``/``ogma migrate``): two
+            writers adding the same new id at once would leave two copies.
 
     Raises:
         MissingExtraError: ``pymilvus`` is not installed (``pip install 'ogma-core[milvus]'``).
@@ -150,7 +157,10 @@ class MilvusStore:
         token: str | None = None,
         oversample: float | None = None,
         show_progress: bool | None = None,
+        insert_new_ids: bool = False,
     ) -> None:
+        if not isinstance(insert_new_ids, bool):
+            raise TypeError(f"insert_new_ids must be True or False, got {insert_new_ids!r}")
         if precision is not None and precision not in PRECISIONS:
             hint = " (Milvus 2.5 has no int8 vectors; use 'binary' or 'float32')" if precision == "int8" else ""
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}; got {precision!r}{hint}")
@@ -167,6 +177,7 @@ class MilvusStore:
         self.collection = check_collection_name(collection)
         self.encoder: StoreEncoder | None = None if encoder is None else as_encoder(encoder)
         self.show_progress = show_progress
+        self.insert_new_ids = insert_new_ids
         self._oversample = oversample
         self._lock = threading.Lock()
         self._opened_dim = dim
@@ -354,10 +365,11 @@ class MilvusStore:
         """Insert or replace (by id) documents with their metadata and vectors.
 
         As :meth:`ogma.store.Store.add`, with Milvus' guarantees: each batch is one
-        ``upsert`` request (Milvus applies it whole or not at all), but there is no
-        transaction across batches or with the ``skip``/``fail`` check, which reads the
-        stored ids before writing. All input is validated (and embedded) before the first
-        write, so bad input writes nothing.
+        ``upsert`` request (Milvus applies it whole or not at all; with
+        ``insert_new_ids=True``, the new ids of a batch go in one ``insert`` request and
+        the stored ones in one ``upsert``), but there is no transaction across batches or
+        with the ``skip``/``fail`` check, which reads the stored ids before writing. All
+        input is validated (and embedded) before the first write, so bad input writes nothing.
 
         Args:
             texts: Document texts (``None``: a document without content).
@@ -414,15 +426,20 @@ class MilvusStore:
         dim = int(self.config.dim or 0)
         with tqdm(total=len(keep), disable=not show, unit="doc") as bar:
             for start in range(0, len(keep), batch_size):
-                rows = []
+                new, replaced = [], []
                 for offset, index in enumerate(keep[start : start + batch_size]):
                     doc_id = doc_ids[index]
                     seq = int(stored[doc_id]["seq"]) if doc_id in stored else first + start + offset
-                    rows.append(
-                        make_row(doc_id, items[index], metas[index], fitted[index], dim, binary=binary, seq=seq)
-                    )
-                self._client.upsert(self.collection, rows)
-                bar.update(len(rows))
+                    row = make_row(doc_id, items[index], metas[index], fitted[index], dim, binary=binary, seq=seq)
+                    (replaced if doc_id in stored else new).append(row)
+                if self.insert_new_ids:
+                    if new:
+                        self._client.insert(self.collection, new)
+                    if replaced:
+                        self._client.upsert(self.collection, replaced)
+                else:
+                    self._client.upsert(self.collection, new + replaced)
+                bar.update(len(new) + len(replaced))
         return [doc_ids[i] for i in keep]
 
     def _vectors(self, texts: list[str | None], embeddings: Any) -> list[FloatArray | None]:
