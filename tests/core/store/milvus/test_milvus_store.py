@@ -77,9 +77,19 @@ def test_reopening_with_another_index_type_is_a_mismatch(make: Any) -> None:
         make(store.collection, index_type="IVF_FLAT")
 
 
-def test_binary_candidates_are_rescored_with_the_float_vectors(make: Any) -> None:
+@pytest.mark.parametrize("where", ["in Ogma", "in Milvus"])
+def test_binary_candidates_are_rescored_with_the_float_vectors(
+    make: Any, where: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ogma.store.milvus.store as milvus_store
+
+    if where == "in Milvus":  # candidate sets too big to fetch are rescored by a second search
+        monkeypatch.setattr(milvus_store, "RESCORE_FETCH_BYTES", 0)
+    searches: list[str] = []
     vectors = clustered_unit(600, dim=64, seed=3)
     store = make(dim=64, precision="binary")
+    real = store._client.search
+    store._client.search = lambda *a, **k: searches.append(k["anns_field"]) or real(*a, **k)
     store.add([f"d{i}" for i in range(600)], ids=[str(i) for i in range(600)], embeddings=vectors)
     for q in (5, 111, 420):
         hits = store.search(vector=vectors[q], k=10)
@@ -87,6 +97,7 @@ def test_binary_candidates_are_rescored_with_the_float_vectors(make: Any) -> Non
         unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
         expected = unit[[int(h.id) for h in hits]] @ unit[q]
         np.testing.assert_allclose([h.score for h in hits], expected, atol=1e-5)
+    assert searches == (["bits"] * 3 if where == "in Ogma" else ["bits", "vector"] * 3)
     # with one candidate per result, the Hamming order alone decides: recall drops
     rough = make(store.collection, oversample=1.0)
     found = [

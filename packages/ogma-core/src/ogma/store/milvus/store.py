@@ -72,7 +72,7 @@ from ogma.store.vector_input import accepted_dims, fit_to, query_vector
 from ogma.types import Hit, SearchMode
 from ogma.validation import check_count, check_str
 
-__all__ = ["DEFAULT_OVERSAMPLE", "MAX_LIMIT", "MilvusStore"]
+__all__ = ["DEFAULT_OVERSAMPLE", "MAX_LIMIT", "RESCORE_FETCH_BYTES", "MilvusStore"]
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +80,11 @@ FloatArray = npt.NDArray[np.float32]
 
 DEFAULT_OVERSAMPLE: dict[str, float] = {"float32": 1.0, "binary": 20.0}
 """Binary candidates rescored per wanted result (as in the SQLite store)."""
+
+RESCORE_FETCH_BYTES = 1 << 20
+"""Binary search: candidates whose float vectors total at most this many bytes (k=10 at
+256-d: 200 × 1 KiB) are fetched with the candidates and rescored in Ogma, in one round
+trip; larger sets are rescored by a second, filtered search inside Milvus."""
 
 MAX_LIMIT = 16_384
 """The most results one Milvus search or query returns; larger ``k`` are clamped to it."""
@@ -699,6 +704,9 @@ class MilvusStore:
             return [(doc_id_of(h["id"]), float(h["distance"])) for h in found]
         limit = min(max(count, math.ceil(count * self.oversample)), MAX_LIMIT)
         bits = quantize_binary(unit[None, :])[0].tobytes()
+        # small candidate sets come back with their float vectors and are rescored here (one
+        # round trip); large ones are rescored inside Milvus, so no big payload crosses the network
+        fetch = limit * len(unit) * 4 <= RESCORE_FETCH_BYTES
         found = self._client.search(
             self.collection,
             data=[bits],
@@ -706,23 +714,26 @@ class MilvusStore:
             limit=limit,
             filter=where,
             search_params=search_params(config.index_type, "HAMMING", limit),
-            output_fields=["id"],
+            output_fields=["id", "vector"] if fetch else ["id"],
         )[0]
         if not found:
             return []
-        # rescoring runs in Milvus: an exact (FLAT) cosine search of the float vectors,
-        # restricted to the candidates, so no vector crosses the network
         keys = [h["id"] for h in found]
-        rescored = self._client.search(
-            self.collection,
-            data=[unit.tolist()],
-            anns_field="vector",
-            limit=min(count, len(keys)),
-            filter=f"id in {literal(keys)}",
-            search_params={"metric_type": "COSINE", "params": {}},
-            output_fields=["id"],
-        )[0]
-        scored = [(doc_id_of(h["id"]), float(h["distance"])) for h in rescored]
+        if fetch:
+            matrix = np.asarray([h["entity"]["vector"] for h in found], dtype=np.float32)
+            cosines = matrix @ unit / np.maximum(np.linalg.norm(matrix, axis=1) * np.linalg.norm(unit), 1e-12)
+            scored = [(doc_id_of(key), float(c)) for key, c in zip(keys, cosines, strict=True)]
+        else:  # an exact (FLAT) cosine search of the float vectors, restricted to the candidates
+            rescored = self._client.search(
+                self.collection,
+                data=[unit.tolist()],
+                anns_field="vector",
+                limit=min(count, len(keys)),
+                filter=f"id in {literal(keys)}",
+                search_params={"metric_type": "COSINE", "params": {}},
+                output_fields=["id"],
+            )[0]
+            scored = [(doc_id_of(h["id"]), float(h["distance"])) for h in rescored]
         scored.sort(key=lambda item: (-item[1], item[0]))
         return scored[:count]
 
