@@ -431,7 +431,8 @@ class MilvusStore:
         dim = int(self.config.dim or 0)
         with tqdm(total=len(keep), disable=not show, unit="doc") as bar:
             for start in range(0, len(keep), batch_size):
-                new, replaced = [], []
+                new: list[dict[str, Any]] = []
+                replaced: list[dict[str, Any]] = []
                 for offset, index in enumerate(keep[start : start + batch_size]):
                     doc_id = doc_ids[index]
                     seq = int(stored[doc_id]["seq"]) if doc_id in stored else first + start + offset
