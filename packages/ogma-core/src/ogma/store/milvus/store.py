@@ -131,7 +131,7 @@ class MilvusStore:
         insert_new_ids: Write documents whose ids are not stored yet with Milvus ``insert``
             instead of ``upsert`` (stored ids are still upserted). Upsert deletes before it
             inserts, and on Milvus Lite 2.5 its cost per batch grows with the collection
-            (from 900,000 to 1,000,000 rows: 534 rows/s by upsert, 3,410 by insert).
+            (from 900,000 to 1,000,000 rows: 524 rows/s by upsert, 3,650 by insert).
             Milvus does not keep primary keys unique on insert, so use this only when one
             writer adds the ids (a bulk load, ``ogma import``/``ogma migrate``): two
             writers adding the same new id at once would leave two copies.
