@@ -44,7 +44,15 @@ socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
 socket.getaddrinfo = _guarded_getaddrinfo  # type: ignore[assignment]
 
 
-from tests.helpers.milvus_lite import milvus_lite_db  # noqa: E402, F401  (the run's one Milvus Lite file, for every folder)
+# fixtures for every folder: the run's one Milvus Lite file, and tiny models built once
+from tests.helpers.milvus_lite import milvus_lite_db  # noqa: E402, F401
+from tests.helpers.model_fixtures import (  # noqa: E402, F401
+    fresh_model_cache,
+    tiny_ce,
+    tiny_ce_dir,
+    tiny_model_dir,
+    tiny_ogma_dir,
+)
 
 if os.environ.get("OGMA_REQUIRE_TORCH_TESTS") == "1":
     # `dev.py test --with-torch` promises the torch tests run; a missing torch must fail, not skip.

@@ -15,8 +15,8 @@ from pydantic import ValidationError
 from langchain_ogma import OgmaEmbeddings
 from ogma import TextEncoder
 from ogma import model_cache as _shared
+from tests.helpers.model_fixtures import REAL_MODEL
 from tests.helpers.tiny_models import make_tiny_ogma_folder
-from tests.langchain.conftest import REAL_MODEL
 
 
 class TestOgmaEmbeddingsUnit(EmbeddingsUnitTests):

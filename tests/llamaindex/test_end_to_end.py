@@ -17,7 +17,7 @@ from llama_index.embeddings.ogma import OgmaEmbedding
 from llama_index.postprocessor.ogma_rerank import OgmaRerank
 from llama_index.vector_stores.ogma import OgmaVectorStore
 from ogma import TextEncoder
-from tests.llamaindex.conftest import REAL_MODEL
+from tests.helpers.model_fixtures import REAL_MODEL
 
 pytestmark = pytest.mark.integration
 

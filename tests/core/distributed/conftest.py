@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-from tests.helpers.tiny_models import make_tiny_bert_folder
 
 RAY_OPTIONS: dict[str, Any] = {
     "address": "local",  # a new Ray of our own, never one another process left running
@@ -34,9 +31,3 @@ def ray_local() -> Iterator[Any]:
         yield ray
     finally:
         ray.shutdown()
-
-
-@pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny BERT-like model folder (built by the tests, no download)."""
-    return make_tiny_bert_folder(tmp_path_factory.mktemp("tiny-bert"))

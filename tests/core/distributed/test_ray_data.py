@@ -29,12 +29,12 @@ def by_id(rows: list[dict[str, Any]], column: str = "embedding") -> dict[str, np
     return {row["id"]: np.asarray(row[column]) for row in rows}
 
 
-def test_embed_dataset_equals_encode_row_for_row(ray_local: Any, tiny_model: Path) -> None:
+def test_embed_dataset_equals_encode_row_for_row(ray_local: Any, tiny_model_dir: Path) -> None:
     items = corpus(120)
     ds = ray_local.data.from_items(items, override_num_blocks=4)
-    out = embed_dataset(ds, model=tiny_model, task="query", dim=8, num_actors=2, rows_per_block=16)
+    out = embed_dataset(ds, model=tiny_model_dir, task="query", dim=8, num_actors=2, rows_per_block=16)
     rows = out.take_all()
-    expected = TextEncoder(tiny_model, threads=1).encode([r["text"] for r in items], task="query", dim=8)
+    expected = TextEncoder(tiny_model_dir, threads=1).encode([r["text"] for r in items], task="query", dim=8)
     got = by_id(rows)
     assert sorted(got) == sorted(r["id"] for r in items)
     for item, vector in zip(items, expected, strict=True):
@@ -44,40 +44,40 @@ def test_embed_dataset_equals_encode_row_for_row(ray_local: Any, tiny_model: Pat
 
 
 def test_embed_to_parquet_from_jsonl_is_readable_by_plain_pyarrow(
-    ray_local: Any, tiny_model: Path, tmp_path: Path
+    ray_local: Any, tiny_model_dir: Path, tmp_path: Path
 ) -> None:
     items = corpus(50)
     source = tmp_path / "corpus.jsonl"
     source.write_text("".join(json.dumps({**r, "metadata": {"n": i}}) + "\n" for i, r in enumerate(items)))
-    files = embed_to_parquet(source, tmp_path / "out", model=tiny_model, num_actors=1)
+    files = embed_to_parquet(source, tmp_path / "out", model=tiny_model_dir, num_actors=1)
     assert files
     table = pq.read_table(tmp_path / "out")
     info = read_embedding_info(pq.read_schema(files[0]))
     assert (info.task, info.dim, info.precision) == ("document", 16, "float32")
-    expected = TextEncoder(tiny_model, threads=1).encode_documents([r["text"] for r in items])
+    expected = TextEncoder(tiny_model_dir, threads=1).encode_documents([r["text"] for r in items])
     got = dict(zip(table.column("id").to_pylist(), table.column("embedding").to_pylist(), strict=True))
     assert len(got) == 50
     for item, vector in zip(items, expected, strict=True):
         np.testing.assert_allclose(got[item["id"]], vector, rtol=1e-6, atol=1e-6)
 
 
-def test_missing_id_column_is_named(ray_local: Any, tiny_model: Path) -> None:
+def test_missing_id_column_is_named(ray_local: Any, tiny_model_dir: Path) -> None:
     ds = ray_local.data.from_items([{"key": "a", "text": "the cat"}])
     with pytest.raises(Exception, match="no column 'id'"):
-        embed_dataset(ds, model=tiny_model).take_all()
+        embed_dataset(ds, model=tiny_model_dir).take_all()
 
 
-def test_cli_embed_ray_then_import(ray_local: Any, tiny_model: Path, tmp_path: Path) -> None:
+def test_cli_embed_ray_then_import(ray_local: Any, tiny_model_dir: Path, tmp_path: Path) -> None:
     items = corpus(40)
     source = tmp_path / "in.jsonl"
     source.write_text("".join(json.dumps(r) + "\n" for r in items))
     assert init_ray() is ray_local  # the CLI reuses a running Ray
-    assert main(["embed", "--ray", str(source), str(tmp_path / "vectors"), "-m", str(tiny_model), "-q"]) == 0
+    assert main(["embed", "--ray", str(source), str(tmp_path / "vectors"), "-m", str(tiny_model_dir), "-q"]) == 0
     db = tmp_path / "notes.db"
     assert main(["import", str(db), str(tmp_path / "vectors"), "-q"]) == 0
     from ogma import Store
 
-    encoder = TextEncoder(tiny_model, threads=1)
+    encoder = TextEncoder(tiny_model_dir, threads=1)
     with Store(db, encoder) as store:  # the imported store is the model's: it opens with it
         assert store.count() == 40
         hits = store.search(items[3]["text"], k=1)

@@ -12,12 +12,6 @@ from tests.helpers.tiny_cross_encoder import TinyCrossEncoder, build_cross_encod
 
 
 @pytest.fixture(scope="session")
-def tiny_ce(tmp_path_factory: pytest.TempPathFactory) -> TinyCrossEncoder:
-    """A one-logit synthetic cross-encoder (shared, read-only)."""
-    return build_cross_encoder(tmp_path_factory.mktemp("tiny-ce"))
-
-
-@pytest.fixture(scope="session")
 def tokenizer_builder() -> Callable[[int], Tokenizer]:
     """The synthetic WordLevel tokenizer (BERT-style pair template), as a factory."""
     return build_tokenizer

@@ -17,7 +17,7 @@ from haystack_integrations.components.embedders.ogma import OgmaDocumentEmbedder
 from ogma import TextEncoder
 from ogma.model_cache import cached_model_count
 from ogma.registry import DEFAULT_MODEL
-from tests.haystack.components.conftest import REAL_MODEL
+from tests.helpers.model_fixtures import REAL_MODEL
 
 pytestmark = pytest.mark.filterwarnings("ignore::ogma.errors.LicenseWarning")  # the tiny Ogma-like model
 
