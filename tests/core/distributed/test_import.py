@@ -337,3 +337,20 @@ def test_import_works_in_a_fresh_process(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     with Store(tmp_path / "cli.db") as store:
         assert store.count() == 4
+
+
+def test_a_row_the_store_itself_refuses_is_named_with_file_and_rows(tmp_path: Path) -> None:
+    """A backend's own refusal (e.g. a field limit the file check cannot know) names the file and the rows."""
+    from ogma.distributed.files import EmbeddingFileError
+
+    class Picky(Store):
+        def add(self, texts, *args, **kwargs):  # type: ignore[no-untyped-def]
+            if "text number 5" in texts:
+                raise ValueError("texts[1] is longer than this backend stores")
+            return super().add(texts, *args, **kwargs)
+
+    write_file(tmp_path / "a.parquet", 8)
+    with Picky(tmp_path / "s.db", dim=12) as store:
+        with pytest.raises(EmbeddingFileError, match=r"a\.parquet: rows 4-7: texts\[1\] is longer"):
+            import_parquet(store, [tmp_path / "a.parquet"], batch_rows=4)
+        assert store.count() == 4

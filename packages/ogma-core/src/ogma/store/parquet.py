@@ -40,7 +40,7 @@ from ogma.distributed.files import (
     require_parquet,
     require_pyarrow,
 )
-from ogma.errors import StoreMismatchError
+from ogma.errors import OgmaError, StoreMismatchError
 from ogma.store.encoding import StoreEncoder, model_record
 from ogma.store.migrate import source_config
 from ogma.store.protocol import StoreProtocol
@@ -397,8 +397,15 @@ def import_parquet(
     total = 0
     for path, info in zip(plan.files, plan.infos, strict=True):
         batches = _read_batches(path, info, batch_rows, plan.id_column, plan.text_column, plan.metadata_column)
+        row = 0
         for ids, texts, vectors, metas in _prefetched(batches):
-            store.add(texts, metas, ids, embeddings=vectors, batch_size=max(len(ids), 1))
+            try:
+                store.add(texts, metas, ids, embeddings=vectors, batch_size=max(len(ids), 1))
+            except OgmaError:
+                raise
+            except (TypeError, ValueError) as exc:  # the store's own checks, e.g. a backend's field limit
+                raise EmbeddingFileError(f"{path}: rows {row}-{row + len(ids) - 1}: {_reason(exc)}") from exc
+            row += len(ids)
             total += len(ids)
         logger.info("Imported %s (%d rows so far)", path, total)
     return total
