@@ -354,3 +354,17 @@ def test_a_row_the_store_itself_refuses_is_named_with_file_and_rows(tmp_path: Pa
         with pytest.raises(EmbeddingFileError, match=r"a\.parquet: rows 4-7: texts\[1\] is longer"):
             import_parquet(store, [tmp_path / "a.parquet"], batch_rows=4)
         assert store.count() == 4
+
+
+def test_metadata_that_is_not_a_json_object_is_refused_before_writing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import pyarrow as pa
+
+    vecs = normalize(np.random.default_rng(5).standard_normal((3, 12)).astype(np.float32))
+    columns = {"id": ["a", "b", "c"], "text": ["x", "y", "z"], "metadata": ['{"n": 1}', "[1, 2]", "{}"]}
+    bad = tmp_path / "meta.parquet"
+    pq.write_table(embedding_table({k: pa.array(v) for k, v in columns.items()}, vecs, INFO), bad)
+    _refused_everywhere(
+        tmp_path, bad, r"meta\.parquet: the metadata of rows 0-2 cannot be stored \(metadatas\[1\]", capsys
+    )

@@ -287,7 +287,10 @@ def _check_rows(path: Path, parquet: Any, id_column: str, text_column: str, meta
             try:
                 check_metadatas(_metadatas(batch.column(3).to_pylist(), str(path)), batch.num_rows)
             except (TypeError, ValueError) as exc:
-                raise EmbeddingFileError(f"{path}: metadata near row {start}: {_reason(exc)}") from exc
+                raise EmbeddingFileError(
+                    f"{path}: the metadata of rows {start}-{start + batch.num_rows - 1} cannot be stored "
+                    f"({_reason(exc)}; metadatas[i] is row {start} + i)"
+                ) from exc
         id_chunks.append(ids)
         start += batch.num_rows
     if id_chunks:
