@@ -75,9 +75,103 @@ def test_missing_ray_names_the_pip_fix(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_ray_address_or_input_file() -> None:
+    from ogma.cli.options import UsageError
     from ogma.distributed.cli import split_ray_args
 
     assert split_ray_args("auto", ["in.parquet", "out"], None, None) == ("auto", "in.parquet", "out")
     assert split_ray_args("local", [], Path("in.jsonl"), Path("out")) == ("local", "in.jsonl", "out")
-    with pytest.raises(SystemExit, match="IN OUT"):
+    with pytest.raises(UsageError, match="IN OUT"):
         split_ray_args("in.jsonl", [], None, None)
+
+
+# --- JSONL input of ogma embed --ray: ids are strings end to end ---------------------------------
+
+BIG = 2**53 + 1  # a float64 cannot hold it: JSON readers that infer numbers turn it into 9007199254740992
+
+
+def test_jsonl_ids_keep_their_exact_text(tmp_path: Path) -> None:
+    from ogma.distributed.files import jsonl_table
+
+    source = tmp_path / "in.jsonl"
+    lines = [
+        '{"id": "00123", "text": "a"}',
+        '{"id": "7", "text": "b"}',
+        '{"id": "1e3", "text": "c"}',
+        f'{{"id": "{BIG}", "text": "d"}}',
+        f'{{"id": {BIG}, "text": "e"}}',  # a JSON integer: its digits, exactly, as ogma index reads it
+        '{"id": 42, "text": "f", "metadata": {"n": 1}}',
+        '{"_id": "0x1F", "text": "g"}',
+    ]
+    source.write_text("\n".join(lines) + "\n\n")
+    table = jsonl_table(source)
+    assert table.schema.field("id").type == pa.string()
+    assert table.column("id").to_pylist() == ["00123", "7", "1e3", str(BIG), str(BIG), "42", "0x1F"]
+    assert table.column("metadata").to_pylist() == [None] * 5 + ['{"n": 1}', None]
+
+
+def test_jsonl_ids_follow_the_rule_of_ogma_index(tmp_path: Path) -> None:
+    """One rule for both readers: the ids ogma index keeps, embed --ray keeps; what it refuses, embed --ray refuses."""
+    from ogma.distributed.files import EmbeddingFileError, jsonl_table
+    from ogma.sources.read import Record, iter_jsonl
+
+    cases = {
+        '"00123"': "00123",
+        "123": "123",
+        f"{BIG}": str(BIG),
+        "-5": "-5",
+        "1e3": None,
+        "1.0": None,
+        "true": None,
+        '""': None,
+        "[1]": None,
+    }
+    for raw, expected in cases.items():
+        line = f'{{"id": {raw}, "text": "x"}}'
+        (item,) = iter_jsonl([line])
+        source = tmp_path / "one.jsonl"
+        source.write_text("\n" + line + "\n")
+        if expected is None:
+            assert not isinstance(item, Record), raw
+            with pytest.raises(EmbeddingFileError, match=r"one\.jsonl:2: 'id'") as caught:
+                jsonl_table(source)
+            assert item.reason in str(caught.value)
+        else:
+            assert isinstance(item, Record) and item.doc_id == expected
+            assert jsonl_table(source).column("id").to_pylist() == [expected]
+
+
+def test_a_json_number_id_with_a_fraction_or_exponent_is_refused_with_file_and_line(tmp_path: Path) -> None:
+    from ogma.distributed.files import EmbeddingFileError, jsonl_table
+
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"id": "a", "text": "x"}\n{"id": 1e3, "text": "y"}\n')
+    with pytest.raises(EmbeddingFileError, match=r"in\.jsonl:2: 'id' must be a string or an integer, got float"):
+        jsonl_table(source)
+
+
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [
+        ('{"text": "no id"}\n', r":1: no 'id'"),
+        ('{"id": "a"}\n', r":1: expected an object with a string 'text'"),
+        ('{"id": "a", "text": "x"}\nnot json\n', r":2: not a JSON object"),
+        ('{"id": "a", "text": "x", "metadata": [1]}\n', r":1: 'metadata' must be an object"),
+        ('{"id": "\\ud800", "text": "x"}\n', r":1: not valid Unicode"),
+    ],
+)
+def test_bad_jsonl_lines_are_named(tmp_path: Path, content: str, match: str) -> None:
+    from ogma.distributed.files import EmbeddingFileError, jsonl_table
+
+    source = tmp_path / "in.jsonl"
+    source.write_text(content)
+    with pytest.raises(EmbeddingFileError, match=r"in\.jsonl" + match):
+        jsonl_table(source)
+
+
+def test_integer_id_columns_become_their_digits_and_floats_are_refused() -> None:
+    from ogma.distributed.files import EmbeddingFileError, id_strings
+
+    assert id_strings(pa.array([7, BIG], pa.int64())).to_pylist() == ["7", str(BIG)]
+    assert id_strings(pa.array(["00123"], pa.large_string())).to_pylist() == ["00123"]
+    with pytest.raises(EmbeddingFileError, match="column 'id' holds double values"):
+        id_strings(pa.array([1.0]))

@@ -138,3 +138,233 @@ def test_import_into_milvus_records_the_model_and_checks_it(
     with open_store(uri) as store:
         assert store.count() == 40
         store.drop()
+
+
+# --- hostile files: every check runs before the first row is written -------------------------------
+
+
+def _store_state(db: Path) -> tuple[int, list[tuple[str, str | None]]]:
+    with Store(db) as store:
+        return store.count(), sorted((d.id, d.text) for d in store.iter_documents())
+
+
+def _existing_store(tmp_path: Path) -> tuple[Path, tuple[int, list[tuple[str, str | None]]]]:
+    write_file(tmp_path / "good.parquet", 5, start=900)
+    db = tmp_path / "existing.db"
+    assert main(["import", str(db), str(tmp_path / "good.parquet"), "-q"]) == 0
+    return db, _store_state(db)
+
+
+def _refused_everywhere(
+    tmp_path: Path, bad: Path, match: str, capsys: pytest.CaptureFixture[str], *, batch_rows: int = 8192
+) -> None:
+    """The file is refused by the API and the CLI (exit 2, one line naming it); no store is created or changed."""
+    db, before = _existing_store(tmp_path)
+    with Store(db) as store, pytest.raises(ValueError, match=match):
+        import_parquet(store, [bad], batch_rows=batch_rows)
+    assert _store_state(db) == before
+    capsys.readouterr()
+    assert main(["import", str(db), str(bad), "--batch-rows", str(batch_rows)]) == 2
+    assert _store_state(db) == before
+    new = tmp_path / "new.db"
+    assert main(["import", str(new), str(bad)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and all(line.startswith("ogma import: error: ") for line in err), err
+    assert all(str(bad) in line for line in err), err
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("new.db")) == []  # nothing created
+
+
+def _table_with(info: EmbeddingInfo, **columns: object) -> object:
+    import pyarrow as pa
+
+    table = pa.table(columns)
+    return table.replace_schema_metadata({b"ogma.embeddings": info.to_json()})
+
+
+def test_a_ragged_embedding_column_is_refused_not_slid_across_rows(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import pyarrow as pa
+
+    info = EmbeddingInfo(model_id="org/model", dim=8, full_dim=12, task="document", task_scheme="none")
+    ragged = pa.array([[0.1] * 7, [0.2] * 9], pa.list_(pa.float32()))
+    bad = tmp_path / "ragged.parquet"
+    pq.write_table(_table_with(info, id=["a", "b"], text=["x", "y"], embedding=ragged), bad)
+    _refused_everywhere(
+        tmp_path, bad, r"ragged\.parquet: column 'embedding' is list<float>, but its schema record says 8-d", capsys
+    )
+
+
+def test_a_dimension_unlike_the_record_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import pyarrow as pa
+
+    info = EmbeddingInfo(model_id="org/model", dim=8, full_dim=12, task="document", task_scheme="none")
+    wide = pa.FixedSizeListArray.from_arrays(pa.array([0.5] * 32, pa.float32()), 16)
+    bad = tmp_path / "wide.parquet"
+    pq.write_table(_table_with(info, id=["a", "b"], text=["x", "y"], embedding=wide), bad)
+    _refused_everywhere(tmp_path, bad, r"wide\.parquet: column 'embedding' is fixed_size_list<float>\[16\]", capsys)
+
+
+def test_string_or_double_vectors_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import pyarrow as pa
+
+    strings = pa.FixedSizeListArray.from_arrays(pa.array(["0.5"] * 24), 12)
+    bad = tmp_path / "strings.parquet"
+    pq.write_table(_table_with(INFO, id=["a", "b"], text=["x", "y"], embedding=strings), bad)
+    _refused_everywhere(tmp_path, bad, r"strings\.parquet: column 'embedding' is fixed_size_list<string>\[12\]", capsys)
+    doubles = pa.FixedSizeListArray.from_arrays(pa.array([0.5] * 24, pa.float64()), 12)
+    pq.write_table(_table_with(INFO, id=["a", "b"], text=["x", "y"], embedding=doubles), bad)
+    with Store(tmp_path / "s.db", dim=12) as store, pytest.raises(ValueError, match="double"):
+        import_parquet(store, [bad])
+
+
+def test_integer_ids_are_refused_not_turned_into_other_strings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import pyarrow as pa
+
+    vectors = pa.FixedSizeListArray.from_arrays(pa.array([0.5] * 24, pa.float32()), 12)
+    bad = tmp_path / "ints.parquet"
+    pq.write_table(_table_with(INFO, id=pa.array([123, 7]), text=["x", "y"], embedding=vectors), bad)
+    _refused_everywhere(tmp_path, bad, r"ints\.parquet: column 'id' holds int64 values, but ids are strings", capsys)
+
+
+def test_a_text_file_is_named_and_creates_no_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "notes.parquet"
+    bad.write_text("id,text\n1,hello\n")
+    _refused_everywhere(tmp_path, bad, r"notes\.parquet is not a readable Parquet file", capsys)
+
+
+def test_a_truncated_file_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_file(tmp_path / "whole.parquet", 50)
+    data = (tmp_path / "whole.parquet").read_bytes()
+    bad = tmp_path / "cut.parquet"
+    bad.write_bytes(data[: len(data) // 2])
+    _refused_everywhere(tmp_path, bad, r"cut\.parquet is not a readable Parquet file", capsys)
+
+
+def test_corrupt_data_pages_are_named_and_change_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import pyarrow as pa
+
+    rows = 3000
+    table = pa.table(
+        {
+            "id": [f"doc-{i}" for i in range(rows)],
+            "text": [f"text {i}" for i in range(rows)],
+            "embedding": pa.FixedSizeListArray.from_arrays(pa.array(np.full(rows * 12, 0.25, np.float32)), 12),
+        }
+    ).replace_schema_metadata({b"ogma.embeddings": INFO.to_json()})
+    whole = tmp_path / "whole.parquet"
+    pq.write_table(table, whole, compression="snappy", row_group_size=1000)
+    data = bytearray(whole.read_bytes())
+    footer = pq.ParquetFile(whole).metadata
+    # Scramble the compressed bytes of the last row group's id column: the footer stays intact.
+    chunk = footer.row_group(2).column(0)
+    offset = chunk.data_page_offset + 40
+    data[offset : offset + 200] = bytes(range(200))
+    bad = tmp_path / "corrupt.parquet"
+    bad.write_bytes(bytes(data))
+    _refused_everywhere(tmp_path, bad, r"corrupt\.parquet: rows 2000-2999 \(row group 2\) cannot be read", capsys)
+
+
+@pytest.mark.parametrize("batch_rows", [1, 2, 3, 8192])
+def test_a_duplicate_id_in_one_file_is_refused_whatever_the_batch_size(
+    tmp_path: Path, batch_rows: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As Store.add refuses one id twice in a call, an import refuses one id twice in a file."""
+    import pyarrow as pa
+
+    vecs = normalize(np.random.default_rng(3).standard_normal((4, 12)).astype(np.float32))
+    columns = {"id": ["a", "b", "c", "a"], "text": ["one", "two", "three", "four"]}
+    table = embedding_table({k: pa.array(v) for k, v in columns.items()}, vecs, INFO)
+    bad = tmp_path / "twice.parquet"
+    pq.write_table(table, bad)
+    _refused_everywhere(
+        tmp_path, bad, r"twice\.parquet: id 'a' appears twice \(rows 0 and 3\)", capsys, batch_rows=batch_rows
+    )
+
+
+def test_null_empty_ids_and_nan_vectors_are_named_by_row(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import pyarrow as pa
+
+    vecs = normalize(np.random.default_rng(4).standard_normal((3, 12)).astype(np.float32))
+    for name, ids, vectors, match in [
+        ("null-id", ["a", None, "c"], vecs, r"row 1 has no id"),
+        ("empty-id", ["a", "b", ""], vecs, r"row 2 has an empty id"),
+        ("nan", ["a", "b", "c"], np.where(np.arange(12) == 3, np.nan, vecs).astype(np.float32), r"row 0 has a null"),
+    ]:
+        bad = tmp_path / f"{name}.parquet"
+        pq.write_table(embedding_table({"id": pa.array(ids, pa.string()), "text": ["x"] * 3}, vectors, INFO), bad)
+        _refused_everywhere(tmp_path, bad, match, capsys)
+
+
+def test_files_of_two_models_are_refused_together(tmp_path: Path) -> None:
+    write_file(tmp_path / "a.parquet", 3)
+    other = EmbeddingInfo(model_id="org/other", dim=12, full_dim=12, task="document", task_scheme="none")
+    write_file(tmp_path / "b.parquet", 3, other, start=10)
+    assert main(["import", str(tmp_path / "new.db"), str(tmp_path / "a.parquet"), str(tmp_path / "b.parquet")]) == 2
+    assert not (tmp_path / "new.db").exists()
+
+
+def test_usage_errors_exit_2_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_file(tmp_path / "a.parquet", 3)
+    assert main(["import", str(tmp_path / "s.db"), str(tmp_path / "a.parquet"), "--batch-rows", "0"]) == 2
+    assert main(["import", str(tmp_path / "s.db"), str(tmp_path / "missing.parquet")]) == 2
+    assert main(["import", str(tmp_path / "s.db"), str(tmp_path / "empty-folder")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 3 and all(line.startswith("ogma import: error: ") for line in err), err
+    assert "--batch-rows" in err[0] and "missing.parquet" in err[1] and "empty-folder" in err[2]
+    assert not (tmp_path / "s.db").exists()
+
+
+def test_import_works_in_a_fresh_process(tmp_path: Path) -> None:
+    """``pyarrow.parquet`` is imported where it is used, not left to whatever another module loaded first."""
+    import subprocess
+    import sys
+
+    write_file(tmp_path / "a.parquet", 4)
+    code = (
+        "import sys; from ogma import Store; from ogma.store.parquet import import_parquet\n"
+        "assert 'pyarrow.parquet' not in sys.modules\n"
+        f"store = Store({str(tmp_path / 'api.db')!r}, dim=12)\n"
+        f"print(import_parquet(store, [{str(tmp_path / 'a.parquet')!r}]))\n"
+    )
+    env = {"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
+    assert (done.returncode, done.stdout.strip()) == (0, "4"), done.stderr
+    cli = [sys.executable, "-m", "ogma.cli", "import", str(tmp_path / "cli.db"), str(tmp_path / "a.parquet"), "-q"]
+    done = subprocess.run(cli, capture_output=True, text=True, env=env, check=False)
+    assert done.returncode == 0, done.stderr
+    with Store(tmp_path / "cli.db") as store:
+        assert store.count() == 4
+
+
+def test_a_row_the_store_itself_refuses_is_named_with_file_and_rows(tmp_path: Path) -> None:
+    """A backend's own refusal (e.g. a field limit the file check cannot know) names the file and the rows."""
+    from ogma.distributed.files import EmbeddingFileError
+
+    class Picky(Store):
+        def add(self, texts, *args, **kwargs):  # type: ignore[no-untyped-def]
+            if "text number 5" in texts:
+                raise ValueError("texts[1] is longer than this backend stores")
+            return super().add(texts, *args, **kwargs)
+
+    write_file(tmp_path / "a.parquet", 8)
+    with Picky(tmp_path / "s.db", dim=12) as store:
+        with pytest.raises(EmbeddingFileError, match=r"a\.parquet: rows 4-7: texts\[1\] is longer"):
+            import_parquet(store, [tmp_path / "a.parquet"], batch_rows=4)
+        assert store.count() == 4
+
+
+def test_metadata_that_is_not_a_json_object_is_refused_before_writing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import pyarrow as pa
+
+    vecs = normalize(np.random.default_rng(5).standard_normal((3, 12)).astype(np.float32))
+    columns = {"id": ["a", "b", "c"], "text": ["x", "y", "z"], "metadata": ['{"n": 1}', "[1, 2]", "{}"]}
+    bad = tmp_path / "meta.parquet"
+    pq.write_table(embedding_table({k: pa.array(v) for k, v in columns.items()}, vecs, INFO), bad)
+    _refused_everywhere(
+        tmp_path, bad, r"meta\.parquet: the metadata of rows 0-2 cannot be stored \(metadatas\[1\]", capsys
+    )

@@ -82,3 +82,38 @@ def test_cli_embed_ray_then_import(ray_local: Any, tiny_model_dir: Path, tmp_pat
         assert store.count() == 40
         hits = store.search(items[3]["text"], k=1)
         assert hits[0].text == items[3]["text"]
+
+
+def test_ids_that_look_like_numbers_stay_strings_end_to_end(
+    ray_local: Any, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    """JSONL → embed --ray → Parquet → import: every id is the JSONL's string (or a JSON integer's digits)."""
+    big = 2**53 + 1
+    source = tmp_path / "in.jsonl"
+    lines = [
+        '{"id": "00123", "text": "the cat"}',
+        '{"id": "7", "text": "paris france"}',
+        '{"id": "1e3", "text": "river mountain"}',
+        f'{{"id": "{big}", "text": "music song"}}',
+        f'{{"id": {big + 2}, "text": "football team"}}',
+        '{"id": 0, "text": "science"}',
+    ]
+    source.write_text("\n".join(lines) + "\n")
+    expected = ["00123", "7", "1e3", str(big), str(big + 2), "0"]
+    assert main(["embed", "--ray", str(source), str(tmp_path / "vectors"), "-m", str(tiny_model_dir), "-q"]) == 0
+    table = pq.read_table(tmp_path / "vectors")
+    assert str(table.schema.field("id").type) == "string"
+    assert sorted(table.column("id").to_pylist()) == sorted(expected)
+    db = tmp_path / "ids.db"
+    assert main(["import", str(db), str(tmp_path / "vectors"), "-q"]) == 0
+    from ogma import Store
+
+    with Store(db) as store:
+        assert sorted(d.id for d in store.iter_documents()) == sorted(expected)
+        assert store.get(["00123"])[0].text == "the cat"
+
+
+def test_integer_ids_of_a_dataset_are_written_as_strings(ray_local: Any, tiny_model_dir: Path) -> None:
+    ds = ray_local.data.from_items([{"id": 2**53 + 1, "text": "the cat"}, {"id": 7, "text": "a song"}])
+    rows = embed_dataset(ds, model=tiny_model_dir).take_all()
+    assert sorted(r["id"] for r in rows) == ["7", str(2**53 + 1)]

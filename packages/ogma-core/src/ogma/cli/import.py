@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import time
 from pathlib import Path
 from typing import Any
 
-from ogma.cli.options import add_writer_options, writer_options
-from ogma.errors import OgmaError
+from ogma.cli.options import UsageError, add_writer_options, writer_options
 from ogma.store.sqlite.schema import INDEX_PRECISIONS
 
 __all__ = ["register", "run"]
@@ -42,40 +42,59 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``ogma import``."""
-    from ogma.distributed.files import read_embedding_info, require_pyarrow
-    from ogma.store.parquet import declared_encoder, embedding_files, import_parquet
+    """Run ``ogma import``.
+
+    Every file is checked whole before the store is opened, so a bad file creates no
+    store; if a new SQLite store was created and the import then fails, it is removed.
+    """
+    from ogma.store.parquet import check_parquet, declared_encoder, import_parquet
     from ogma.store.uri import open_store
 
     if args.batch_rows < 1:
-        raise SystemExit(f"ogma import: --batch-rows must be a positive integer, got {args.batch_rows}")
+        raise UsageError(f"--batch-rows must be a positive integer, got {args.batch_rows}")
     try:
-        files = embedding_files(args.files)
+        plan = check_parquet(args.files)
     except FileNotFoundError as exc:
-        raise SystemExit(f"ogma import: {exc}") from exc
-    pq = require_pyarrow().parquet
-    try:
-        info = read_embedding_info(pq.read_schema(files[0]), source=str(files[0]))
-    except ValueError as exc:
-        raise SystemExit(f"ogma import: {exc}") from exc
-    encoder = declared_encoder(info) if _is_new(args.db) else None
-    options: dict[str, Any] = {"dim": info.dim} if encoder is not None else {}
+        raise UsageError(str(exc)) from exc
+    created = _new_sqlite_file(args.db)
+    encoder = declared_encoder(plan.info) if _is_new(args.db) else None
+    options: dict[str, Any] = {"dim": plan.info.dim} if encoder is not None else {}
     if args.precision is not None:
         options["precision"] = args.precision
     options.update(writer_options(args, args.db))
     start = time.perf_counter()
-    with open_store(args.db, encoder, show_progress=False if args.quiet else None, **options) as store:
-        try:
-            count = import_parquet(store, files, batch_rows=args.batch_rows)
-        except OgmaError:
-            raise
-        except (ValueError, FileNotFoundError) as exc:
-            raise SystemExit(f"ogma import: {exc}") from exc
-        total = store.count()
+    try:
+        with open_store(args.db, encoder, show_progress=False if args.quiet else None, **options) as store:
+            count = import_parquet(store, plan, batch_rows=args.batch_rows)
+            total = store.count()
+    except BaseException:
+        if created is not None:
+            _remove_store_file(created)
+        raise
     seconds = time.perf_counter() - start
     if not args.quiet:
-        print(f"imported {count} rows from {len(files)} file(s) into {args.db} ({total} documents, {seconds:.1f} s)")
+        print(
+            f"imported {count} rows from {len(plan.files)} file(s) into {args.db} ({total} documents, {seconds:.1f} s)"
+        )
     return 0
+
+
+def _new_sqlite_file(db: str) -> Path | None:
+    """The SQLite file ``db`` names when it does not exist yet (removed again if the import fails)."""
+    from ogma.store.uri import parse_store_uri
+
+    parsed = parse_store_uri(db)
+    if parsed.backend != "sqlite" or parsed.location == ":memory:":
+        return None
+    path = Path(parsed.location)
+    return None if path.exists() else path
+
+
+def _remove_store_file(path: Path) -> None:
+    """Remove a store file this run created, with SQLite's side files."""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        with contextlib.suppress(FileNotFoundError):
+            Path(f"{path}{suffix}").unlink()
 
 
 def _is_new(db: str) -> bool:

@@ -17,9 +17,10 @@ import re
 import sys
 from pathlib import Path
 
+from ogma.cli.options import UsageError
 from ogma.registry import DEFAULT_MODEL
 
-__all__ = ["is_ray_address", "run_ray", "split_ray_args"]
+__all__ = ["check_output_folder", "is_ray_address", "run_ray", "split_ray_args"]
 
 _HOST_PORT = re.compile(r"^[A-Za-z0-9_.\-]+:\d+$")
 
@@ -38,7 +39,7 @@ def split_ray_args(ray: str, texts: list[str], input_path: Path | None, output: 
     """Resolve ``(address, IN, OUT)`` from ``--ray [ADDRESS]``, the positionals and ``-i``/``-o``.
 
     Raises:
-        SystemExit: IN or OUT is missing, or there are extra arguments.
+        UsageError: IN or OUT is missing, or there are extra arguments.
     """
     address = ray
     rest = list(texts)
@@ -49,38 +50,60 @@ def split_ray_args(ray: str, texts: list[str], input_path: Path | None, output: 
     if output:
         paths.append(str(output))
     if len(paths) != 2 or extra:
-        raise SystemExit(
-            "ogma embed --ray: expected one input (JSONL or Parquet) and one output folder: "
-            "ogma embed --ray [ADDRESS] IN OUT"
+        raise UsageError(
+            "--ray expects one input (JSONL or Parquet) and one output folder: ogma embed --ray [ADDRESS] IN OUT"
         )
     return address, paths[0], paths[1]
 
 
 def run_ray(args: argparse.Namespace) -> int:
-    """Run ``ogma embed --ray``: encode IN on Ray Data, write Parquet files to OUT."""
-    from ogma.distributed.ray_data import embed_to_parquet, init_ray
+    """Run ``ogma embed --ray``: encode IN on Ray Data, write Parquet files to OUT.
+
+    Everything that needs no Ray is checked first (arguments, the output folder, every
+    JSONL line or the Parquet columns), so a mistake is reported before Ray starts.
+    """
+    from ogma.distributed.ray_data import embed_to_parquet, init_ray, input_dataset, load_input
 
     address, source, output = split_ray_args(args.ray, list(args.texts), args.input, args.output)
     if args.actors < 1:
-        raise SystemExit(f"ogma embed --ray: --actors must be a positive integer, got {args.actors}")
-    if Path(output).suffix in (".npy", ".jsonl", ".json"):
-        raise SystemExit(f"ogma embed --ray: OUT is a folder of Parquet files, got {output!r}")
+        raise UsageError(f"--actors must be a positive integer, got {args.actors}")
+    check_output_folder(Path(output))
     try:
-        init_ray(address)
-        files = embed_to_parquet(
-            source,
-            output,
-            model=args.model or DEFAULT_MODEL,
-            task=args.task,
-            dim=args.dim,
-            precision=args.precision,
-            num_actors=args.actors,
-            threads_per_actor=args.threads or 1,
-            batch_size=args.batch_size,
-            quantized=args.quantized,
-        )
-    except (FileNotFoundError, ValueError) as exc:
-        raise SystemExit(f"ogma embed --ray: {exc}") from exc
+        loaded = load_input(source)
+    except FileNotFoundError as exc:
+        raise UsageError(str(exc)) from exc
+    Path(output).mkdir(parents=True, exist_ok=True)  # an unwritable OUT fails here, before Ray starts
+    init_ray(address)
+    files = embed_to_parquet(
+        input_dataset(*loaded),
+        output,
+        model=args.model or DEFAULT_MODEL,
+        task=args.task,
+        dim=args.dim,
+        precision=args.precision,
+        num_actors=args.actors,
+        threads_per_actor=args.threads or 1,
+        batch_size=args.batch_size,
+        quantized=args.quantized,
+    )
     if not (getattr(args, "quiet", False) or getattr(args, "quiet_top", False)):
         sys.stdout.write(f"wrote {len(files)} Parquet file(s) to {output}\n")
     return 0
+
+
+def check_output_folder(output: Path) -> None:
+    """Refuse an OUT that is not (or cannot become) a folder of new Parquet files.
+
+    Raises:
+        UsageError: OUT looks like a file name, is a file, or already holds Parquet files
+            (an import of the folder would mix the two runs).
+    """
+    if output.suffix in (".npy", ".jsonl", ".json"):
+        raise UsageError(f"OUT is a folder of Parquet files, got {str(output)!r}; give a folder name such as vectors/")
+    if output.exists() and not output.is_dir():
+        raise UsageError(f"OUT {str(output)!r} is a file; give a folder (created if missing)")
+    if output.is_dir() and any(output.glob("*.parquet")):
+        raise UsageError(
+            f"OUT {str(output)!r} already holds Parquet files: choose a new folder or remove them "
+            "(ogma import of the folder would mix both runs)"
+        )

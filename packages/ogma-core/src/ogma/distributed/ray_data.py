@@ -22,12 +22,28 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ogma.distributed.files import EmbeddingInfo, embedding_table, require_pyarrow
+from ogma.distributed.files import (
+    EmbeddingFileError,
+    EmbeddingInfo,
+    embedding_table,
+    id_strings,
+    jsonl_table,
+    require_pyarrow,
+)
 from ogma.errors import missing_extra
 from ogma.registry import DEFAULT_MODEL
 from ogma.types import PRECISIONS, TASKS, Precision, Task
 
-__all__ = ["EncodeOptions", "EncoderActor", "embed_dataset", "embed_to_parquet", "init_ray", "read_texts"]
+__all__ = [
+    "EncodeOptions",
+    "EncoderActor",
+    "embed_dataset",
+    "embed_to_parquet",
+    "init_ray",
+    "input_dataset",
+    "load_input",
+    "read_texts",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -150,6 +166,8 @@ class EncoderActor:
         texts = block.column(opts.text_column).to_pylist()
         vectors = self.encoder.encode(texts, task=opts.task, dim=opts.dim, show_progress=False)
         columns = {name: block.column(name) for name in block.column_names}
+        # Ids are strings end to end: integer ids (a Parquet or Dataset input) become their digits.
+        columns[opts.id_column] = id_strings(block.column(opts.id_column), name=opts.id_column)
         return embedding_table(columns, vectors, self.info)
 
     def node_id(self) -> str:
@@ -262,27 +280,91 @@ def embed_dataset(
     )
 
 
-def read_texts(source: str | Path | list[str] | list[Path]) -> Any:
-    """Read JSONL (``.jsonl``/``.json``) or Parquet files (or a folder of Parquet) into a Dataset.
+def read_texts(source: str | Path | list[str] | list[Path], *, text_column: str = "text", id_column: str = "id") -> Any:
+    """Read JSONL (``.jsonl``/``.json``, one object per line) or Parquet files (or a folder of Parquet) into a Dataset.
+
+    JSONL is read by Ogma, not by Ray's type inference: ids keep their exact text
+    (``"00123"`` stays a string, never the integer ``123``), by the one rule of
+    :func:`ogma.sources.read.record_id` that ``ogma index`` follows too, and a bad line is
+    refused with its file and line number before any actor starts. The rows travel to the
+    actors from this process, so a JSONL corpus must fit in its memory; Parquet input is
+    read by Ray Data on the workers (integer ids become their digits in the actors, other
+    id types are refused).
 
     Raises:
         ValueError: The file type is neither.
+        EmbeddingFileError: A JSONL line is not an object with a string text and a string or
+            integer id (named with its file and line).
         FileNotFoundError: A path does not exist.
     """
+    return input_dataset(*load_input(source, text_column=text_column, id_column=id_column))
+
+
+def input_dataset(kind: str, loaded: list[Any]) -> Any:
+    """The Ray Dataset of what :func:`load_input` checked (starts a local Ray if none is up)."""
     ray = require_ray()
+    return ray.data.read_parquet(loaded) if kind == "parquet" else ray.data.from_arrow(loaded)
+
+
+def load_input(
+    source: str | Path | list[str] | list[Path], *, text_column: str = "text", id_column: str = "id"
+) -> tuple[str, list[Any]]:
+    """Check the input of :func:`read_texts` without Ray: ``("parquet", paths)`` or ``("jsonl", tables)``.
+
+    JSONL files are read here (into ``pyarrow`` tables), so a bad line is reported
+    before Ray starts; Parquet paths are only checked to exist.
+
+    Raises:
+        As :func:`read_texts`.
+    """
     paths = [Path(p) for p in (source if isinstance(source, list) else [source])]
     for path in paths:
         if not path.exists():
             raise FileNotFoundError(f"input {str(path)!r} does not exist")
     kinds = {"parquet" if p.is_dir() or p.suffix == ".parquet" else p.suffix for p in paths}
-    names = [str(p) for p in paths]
     if kinds == {"parquet"}:
-        return ray.data.read_parquet(names)
-    if kinds <= {".jsonl", ".json"}:
-        return ray.data.read_json(names, lines=True) if kinds == {".jsonl"} else ray.data.read_json(names)
-    raise ValueError(
-        f"input must be .jsonl/.json or .parquet files (or a folder of Parquet files), got {sorted(kinds)}"
-    )
+        _check_parquet_input(paths, text_column, id_column)
+        return "parquet", [str(p) for p in paths]
+    if not kinds <= {".jsonl", ".json"}:
+        raise ValueError(
+            f"input must be .jsonl/.json or .parquet files (or a folder of Parquet files), got {sorted(kinds)}"
+        )
+    tables = [jsonl_table(p, text_column=text_column, id_column=id_column) for p in paths]
+    if any("metadata" in t.column_names for t in tables):
+        pa = require_pyarrow()
+        tables = [
+            t if "metadata" in t.column_names else t.append_column("metadata", pa.nulls(t.num_rows, pa.string()))
+            for t in tables
+        ]
+    if sum(t.num_rows for t in tables) == 0:
+        raise EmbeddingFileError(f"{', '.join(map(str, paths))}: no records to embed")
+    return "jsonl", tables
+
+
+def _check_parquet_input(paths: list[Path], text_column: str, id_column: str) -> None:
+    """Refuse Parquet input without the text and id columns, or with ids that are not strings or integers."""
+    from ogma.distributed.files import require_parquet
+
+    pq, types = require_parquet(), require_pyarrow().types
+    files = [f for p in paths for f in (sorted(p.glob("*.parquet")) if p.is_dir() else [p])]
+    if not files:
+        raise FileNotFoundError(f"{', '.join(map(str, paths))}: no .parquet file to read")
+    for path in files:
+        try:
+            schema = pq.read_schema(path)
+        except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+            raise EmbeddingFileError(f"{path} is not a readable Parquet file ({str(exc).splitlines()[0]})") from exc
+        for name in (text_column, id_column):
+            if name not in schema.names:
+                raise EmbeddingFileError(
+                    f"{path} has no column {name!r} (columns: {schema.names}); "
+                    "pass text_column= / id_column= to name yours"
+                )
+        id_type = schema.field(id_column).type
+        if not (types.is_string(id_type) or types.is_large_string(id_type) or types.is_integer(id_type)):
+            raise EmbeddingFileError(
+                f"{path}: column {id_column!r} holds {id_type} values; ids must be strings (or integers)"
+            )
 
 
 def embed_to_parquet(
@@ -317,7 +399,8 @@ def embed_to_parquet(
     """
     require_ray()
     require_pyarrow()
-    ds = source if hasattr(source, "map_batches") else read_texts(source)
+    columns = {k: options[k] for k in ("text_column", "id_column") if k in options}
+    ds = source if hasattr(source, "map_batches") else read_texts(source, **columns)
     out = embed_dataset(ds, model=model, task=task, dim=dim, precision=precision, num_actors=num_actors, **options)
     # Every block carries the Ogma record in its schema metadata, and Ray Data's Parquet
     # sink writes each block's schema as it is: the store checks that record on import.

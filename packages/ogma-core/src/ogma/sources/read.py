@@ -22,7 +22,7 @@ import codecs
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -42,6 +42,7 @@ __all__ = [
     "iter_jsonl",
     "iter_pdf_text",
     "iter_text",
+    "record_id",
 ]
 
 BLOCK_SIZE: Final = 1 << 20
@@ -293,11 +294,51 @@ def _valid_unicode(value: str) -> bool:
 _JSON: Final = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
 
 
+def record_id(record: Mapping[str, Any], key: str = "id") -> str | None:
+    """A JSON record's id as a string (``None`` when it has none): one rule for every JSONL reader.
+
+    ``ogma index`` (:func:`iter_jsonl`) and ``ogma embed --ray``
+    (:func:`ogma.distributed.read_texts`) both read ids with it. A string id is kept
+    exactly as written (``"00123"`` stays ``"00123"``, ``"1e3"`` stays ``"1e3"``); a JSON
+    integer becomes its decimal digits, exactly at any size (``123`` → ``"123"``); any other
+    JSON value (a number with a fraction or an exponent such as ``1e3``, ``true``, an object)
+    is refused, since its text cannot be kept. With ``key="id"`` BEIR's ``_id`` is read when
+    there is no ``id``.
+
+    Args:
+        record: One decoded JSON object.
+        key: The id's key.
+
+    Returns:
+        The id, or ``None`` when the record has none (or it is ``null``).
+
+    Raises:
+        ValueError: The id is not a string or an integer, or it is empty (the message
+            names the key; the caller adds the file and line).
+
+    Example:
+        >>> record_id({"id": "00123"}), record_id({"_id": 18446744073709551617}), record_id({"text": "x"})
+        ('00123', '18446744073709551617', None)
+    """
+    raw = record.get(key, record.get("_id")) if key == "id" else record.get(key)
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, (str, int)):
+        hint = ' (write it as a JSON string to keep its text, e.g. "1e3")' if isinstance(raw, float) else ""
+        raise ValueError(f"{key!r} must be a string or an integer, got {type(raw).__name__} {raw!r}{hint}")
+    doc_id = str(raw)
+    if not doc_id.strip():
+        raise ValueError(f"{key!r} is empty; give a non-empty id or leave it out")
+    return doc_id
+
+
 def _record(line: str, number: int) -> Record | RecordError:
     try:
         record = json.loads(line)
     except json.JSONDecodeError as exc:
         return RecordError(number, f"invalid JSON ({exc.msg}); each line must be one object")
+    except ValueError as exc:  # e.g. an integer longer than Python's int/str conversion limit
+        return RecordError(number, f"invalid JSON ({exc})")
     except RecursionError:
         return RecordError(number, "JSON nests too deep")
     if not isinstance(record, dict) or not isinstance(record.get("text"), str):
@@ -314,12 +355,10 @@ def _record(line: str, number: int) -> Record | RecordError:
         encoded = _JSON.encode(metadata)
     except ValueError:
         return RecordError(number, "'metadata' contains NaN or Infinity, which JSON metadata cannot hold")
-    raw_id = record.get("id", record.get("_id"))
-    if raw_id is not None and (isinstance(raw_id, bool) or not isinstance(raw_id, (str, int))):
-        return RecordError(number, f"'id' must be a string or an integer, got {type(raw_id).__name__}")
-    doc_id = None if raw_id is None else str(raw_id)
-    if doc_id is not None and not doc_id.strip():
-        return RecordError(number, "'id' is empty; give a non-empty id or leave it out")
+    try:
+        doc_id = record_id(record)
+    except ValueError as exc:
+        return RecordError(number, str(exc))
     text = record["text"]
     title = record.get("title")
     metadata = dict(metadata)
