@@ -134,12 +134,24 @@ class _BrokenHub:
 
 @pytest.fixture
 def broken_hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[_BrokenHub]:
-    """HF_ENDPOINT points at :class:`_BrokenHub`, and HF_HUB_OFFLINE is unset for this test only."""
+    """The hub is :class:`_BrokenHub`, and offline mode is off, for this test only.
+
+    ``huggingface_hub`` reads HF_ENDPOINT and HF_HUB_OFFLINE once, on import, so its
+    constants are set too (and its user-agent registry forgotten, so a fetch would show).
+    Everything is restored afterwards; the test-wide network guard stays in place.
+    """
+    from huggingface_hub import constants
+    from huggingface_hub.utils import _detect_agent
+
     from ogma import hub
 
     server = _BrokenHub()
-    monkeypatch.setenv("HF_ENDPOINT", f"https://127.0.0.1:{server.port}")
+    endpoint = f"https://127.0.0.1:{server.port}"
+    monkeypatch.setenv("HF_ENDPOINT", endpoint)
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(constants, "ENDPOINT", endpoint)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(_detect_agent, "_registry", None, raising=False)
     monkeypatch.setattr(hub, "_reachable", {})
     yield server
     server.close()

@@ -280,40 +280,55 @@ def _resolve_local(path: Path, quantized: bool, trust_remote_code: bool) -> Reso
     )
 
 
+def _cached_folder(repo_id: str, names: tuple[str, ...], *, revision: str | None, cache_dir: str | Path | None) -> Path:
+    """The snapshot folder in the Hugging Face cache holding the first of ``names`` (a pure file lookup).
+
+    ``huggingface_hub.try_to_load_from_cache`` reads the cache's folders only; even with
+    ``local_files_only=True``, ``hf_hub_download`` may ask the hub for other things first
+    (recent versions fetch a registry to build their user agent).
+
+    Raises:
+        LocalEntryNotFoundError: None of ``names`` (with ``tokenizer.json`` beside an ONNX file) is cached.
+    """
+    from huggingface_hub import try_to_load_from_cache
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    for name in names:
+        found = try_to_load_from_cache(repo_id, name, cache_dir=cache_dir, revision=revision)
+        if isinstance(found, str):
+            folder = Path(found).parents[name.count("/")]
+            if not name.endswith(".onnx") or (folder / "tokenizer.json").is_file():
+                return folder
+    raise LocalEntryNotFoundError(f"{repo_id}: none of {', '.join(names)} is in the Hugging Face cache")
+
+
 def _hub_files(
     repo_id: str,
     onnx_names: tuple[str, ...],
     *,
     revision: str | None,
     cache_dir: str | Path | None,
-    offline: bool,
     token: str | bool | None,
 ) -> Path:
-    """Fetch (or find in the cache) the first ONNX candidate plus the small config files."""
+    """Download the first ONNX candidate the repo has, plus the small config files."""
     from huggingface_hub import HfApi, hf_hub_download
     from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError
 
-    wanted: list[str]
-    if offline:
-        wanted = list(onnx_names)
-    else:
-        listing = set(HfApi().list_repo_files(repo_id, revision=revision, token=token))
-        present = [n for n in onnx_names if n in listing]
-        if not present:
-            raise ModelFileError(f"{repo_id} has none of the ONNX files {', '.join(onnx_names)} on the hub")
-        wanted = present[:1] + [f"{present[0]}_data"] * (f"{present[0]}_data" in listing)
+    listing = set(HfApi().list_repo_files(repo_id, revision=revision, token=token))
+    present = [n for n in onnx_names if n in listing]
+    if not present:
+        raise ModelFileError(f"{repo_id} has none of the ONNX files {', '.join(onnx_names)} on the hub")
+    wanted = present[:1] + [f"{present[0]}_data"] * (f"{present[0]}_data" in listing)
     folder: Path | None = None
     for name in (*wanted, *_SMALL_FILES):
         try:
-            local = hf_hub_download(
-                repo_id, name, revision=revision, cache_dir=cache_dir, local_files_only=offline, token=token
-            )
-        except (EntryNotFoundError, LocalEntryNotFoundError):
+            local = hf_hub_download(repo_id, name, revision=revision, cache_dir=cache_dir, token=token)
+        except EntryNotFoundError:
             continue
         if name.endswith(".onnx") and folder is None:
             folder = Path(local).parents[name.count("/")]
     if folder is None or not (folder / "tokenizer.json").is_file():
-        raise LocalEntryNotFoundError(f"{repo_id}: ONNX file or tokenizer.json not in the cache")
+        raise LocalEntryNotFoundError(f"{repo_id}: the download gave no ONNX file or tokenizer.json")
     return folder
 
 
@@ -422,14 +437,12 @@ def resolve_model(
         onnx_names = (*(spec.onnx_int8_files if spec else cross.onnx_int8_files if cross else ()), *onnx_names)
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, RepositoryNotFoundError
 
-    def fetch(offline: bool) -> ResolvedModel:
-        folder = _hub_files(model_id, onnx_names, revision=revision, cache_dir=cache_dir, offline=offline, token=token)
-        return _with_onnx(model_id, folder, quantized, "hub")
-
     try:  # 1. the Hugging Face cache: no network
-        return fetch(offline=True)
-    except (LocalEntryNotFoundError, OSError):
+        folder = _cached_folder(model_id, onnx_names, revision=revision, cache_dir=cache_dir)
+    except LocalEntryNotFoundError:
         pass
+    else:
+        return _with_onnx(model_id, folder, quantized, "hub")
     fallback = _package_fallback(spec, quantized) if spec else None  # 2. an installed package: no network
     if fallback is not None:
         return fallback
@@ -437,7 +450,8 @@ def resolve_model(
     if reason:
         raise _offline_error(model_id, spec, reason)
     try:
-        return fetch(offline=False)
+        folder = _hub_files(model_id, onnx_names, revision=revision, cache_dir=cache_dir, token=token)
+        return _with_onnx(model_id, folder, quantized, "hub")
     except RepositoryNotFoundError as exc:
         raise ModelNotFoundError(f"{model_id} does not exist on the hub (or is private: pass token=)") from exc
     except (LocalEntryNotFoundError, HfHubHTTPError, OSError) as exc:
@@ -485,27 +499,23 @@ def _ogma_snapshot(
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 
-    def fetch(offline: bool) -> Path:
-        return Path(
-            snapshot_download(
-                model_id,
-                revision=revision,
-                cache_dir=cache_dir,
-                local_files_only=offline,
-                token=token,
-                allow_patterns=["*.py", "*.json", "*.safetensors", "*.model", "*.yaml"],
-            )
-        )
-
-    try:
-        return fetch(offline=True)
-    except (LocalEntryNotFoundError, OSError):
+    try:  # the cache first: no network
+        return _cached_folder(model_id, ("ogma_model.py",), revision=revision, cache_dir=cache_dir)
+    except LocalEntryNotFoundError:
         pass
     reason = _why_not_the_hub(local_files_only)
     if reason:
         raise _offline_error(model_id, spec, reason)
     try:
-        return fetch(offline=False)
+        return Path(
+            snapshot_download(
+                model_id,
+                revision=revision,
+                cache_dir=cache_dir,
+                token=token,
+                allow_patterns=["*.py", "*.json", "*.safetensors", "*.model", "*.yaml"],
+            )
+        )
     except (LocalEntryNotFoundError, HfHubHTTPError, OSError) as exc:
         raise _offline_error(model_id, spec, f"the download failed ({exc})") from exc
 
