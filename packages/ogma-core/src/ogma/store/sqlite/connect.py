@@ -363,19 +363,21 @@ def leaves_no_trace(path: str) -> bool:
     so every read would leave them behind (and the ``-wal`` file's time would look like
     a write). A read-write connection with ``PRAGMA query_only`` cannot change the
     database either, and SQLite removes both files when the last connection closes.
-    It is used when no ``-wal`` file exists (nobody has the store open for writing, and
-    no crashed writer left changes behind) and both the file and its directory are
-    writable; otherwise the store is opened ``mode=ro`` (see :func:`read_only_uri`),
-    which leaves the files as it found them.
+    It is used when the ``-wal`` file is missing or empty (no changes wait in it: no
+    writer has committed since the last checkpoint, and no crashed writer left any behind;
+    an empty one may come from another read-only connection) and both the file and its
+    directory are writable; otherwise the store is opened ``mode=ro`` (see
+    :func:`read_only_uri`), which leaves the files as it found them.
 
     Example:
         >>> leaves_no_trace("/no/such/dir/s.db")
         False
     """
     target = Path(path).resolve()
+    wal = Path(str(target) + "-wal")
     return (
         target.is_file()
-        and not Path(str(target) + "-wal").exists()
+        and (not wal.exists() or wal.stat().st_size == 0)
         and os.access(target, os.W_OK)
         and _writable_dir(target.parent)
     )
