@@ -227,9 +227,9 @@ def _looked_for(include: list[str]) -> str:
     )
 
 
-def _nothing_found(args: argparse.Namespace, found: Any, *, created: bool) -> str:
+def _nothing_found(args: argparse.Namespace, found: Any, *, existing: bool) -> str:
     left = f"; {len(found.skipped)} file(s) or folder(s) were left out (-v lists them)" if found.skipped else ""
-    outcome = "" if created else "; nothing was written and no store was created"
+    outcome = "" if existing else "; nothing was written and no store was created"
     return (
         f"ogma index: warning: found no files to index in {', '.join(args.paths)}: looked for "
         f"{_looked_for(args.include)}{left}{outcome}\n"
@@ -273,7 +273,7 @@ def run(args: argparse.Namespace) -> int:
     if not exists:
         check_new_store_folder(args.db)
     if not found.files:
-        sys.stderr.write(_nothing_found(args, found, created=exists))
+        sys.stderr.write(_nothing_found(args, found, existing=exists))
         if not exists:
             return 0
     recorded = store_model_id(args.db) if exists else None

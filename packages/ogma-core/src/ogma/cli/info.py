@@ -4,8 +4,9 @@ Prints the document count (and how many have no vector or no text), model, dimen
 precision, FTS tokenizer, schema version, the ogma-core version that created the file,
 the file size (with its WAL), the time it was last written, and the indexed sources
 (files recorded in ``source`` metadata by ``ogma index``): how many, and those with the
-most chunks. ``--json`` prints the same
-as one JSON object.
+most chunks. ``--json`` prints the same as one JSON object. ``DB`` is a SQLite file or a
+store URI (a Milvus collection); nothing is written, and a SQLite store is left without
+``-wal``/``-shm`` files (see :func:`ogma.store.sqlite.connect.leaves_no_trace`).
 
 Example:
     >>> from ogma.cli import build_parser
