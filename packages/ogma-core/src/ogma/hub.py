@@ -33,6 +33,7 @@ from ogma.errors import ModelFileError, ModelNotFoundError, OfflineError, OgmaEr
 from ogma.registry import ModelSpec, canonical_model_id, get_cross_encoder_spec, get_model_spec
 
 __all__ = [
+    "HUB_TIMEOUT",
     "ResolvedModel",
     "check_model_name",
     "hub_is_offline",
