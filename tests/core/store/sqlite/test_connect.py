@@ -142,3 +142,59 @@ def test_connection_usable_from_another_thread() -> None:
     thread.join()
     assert out == [7]
     conn.close()
+
+
+def test_read_only_open_leaves_no_wal_or_shm_files(tmp_path: Path) -> None:
+    path = tmp_path / "a.db"
+    rw = connect(path)
+    rw.execute("CREATE TABLE t (x)")
+    rw.execute("INSERT INTO t VALUES (1)")
+    rw.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.db"]
+    assert connect_module.leaves_no_trace(str(path))
+    ro = connect(path, read_only=True)
+    assert ro.scalar("SELECT count(*) FROM t") == 1
+    assert ro.scalar("PRAGMA query_only") == 1
+    with pytest.raises(StoreError, match="readonly"):
+        ro.execute("INSERT INTO t VALUES (2)")
+    ro.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.db"]
+
+
+def test_read_only_open_beside_a_writer_shares_its_wal(tmp_path: Path) -> None:
+    path = tmp_path / "a.db"
+    rw = connect(path)
+    rw.execute("CREATE TABLE t (x)")
+    rw.execute("INSERT INTO t VALUES (1)")
+    assert not connect_module.leaves_no_trace(str(path))  # the writer's -wal is there: mode=ro
+    ro = connect(path, read_only=True)
+    assert ro.scalar("SELECT count(*) FROM t") == 1
+    ro.close()
+    rw.execute("INSERT INTO t VALUES (2)")
+    rw.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.db"]
+
+
+def test_missing_folder_is_named_as_missing_not_unwritable(tmp_path: Path) -> None:
+    with pytest.raises(StoreError) as info:
+        connect(tmp_path / "no" / "such" / "a.db")
+    message = str(info.value)
+    assert f"The folder {str(tmp_path / 'no' / 'such')!r} does not exist" in message
+    assert "Ogma does not create folders" in message and "not writable" not in message
+
+
+@pytest.mark.parametrize("last", ["first", "second"])
+def test_two_read_only_connections_leave_no_files_whichever_closes_last(tmp_path: Path, last: str) -> None:
+    """A read-only store opens one connection per thread: the second sees the first's empty -wal."""
+    path = tmp_path / "a.db"
+    rw = connect(path)
+    rw.execute("CREATE TABLE t (x)")
+    rw.close()
+    one = connect(path, read_only=True)
+    assert one.scalar("SELECT count(*) FROM t") == 0
+    assert connect_module.leaves_no_trace(str(path))  # the -wal the first reader made is empty
+    two = connect(path, read_only=True)
+    assert two.scalar("SELECT count(*) FROM t") == 0
+    for conn in (two, one) if last == "first" else (one, two):
+        conn.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.db"]

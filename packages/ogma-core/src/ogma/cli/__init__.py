@@ -10,7 +10,8 @@ Errors are handled here, once, for every command:
   :class:`~ogma.errors.OgmaError`) prints one line ``ogma CMD: error: ...`` on stderr
   and exits with status 2;
 * an unexpected error prints one line and the hint to run with ``-v``, and exits 1;
-* Ctrl-C exits 130;
+* Ctrl-C exits 130, after one line saying what was saved when the command knows
+  (``ogma index`` raises ``KeyboardInterrupt("interrupted after ...")`` for that);
 * ``-v`` (before or after the command) also prints the traceback.
 
 Example:
@@ -157,8 +158,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     prefix = f"ogma {args.command}"
     try:
         return int(args.func(args) or 0)
-    except KeyboardInterrupt:
-        sys.stderr.write(f"\n{prefix}: interrupted\n")
+    except KeyboardInterrupt as exc:  # a command may say what was saved: KeyboardInterrupt("interrupted after ...")
+        detail = exc.args[0] if exc.args and isinstance(exc.args[0], str) else "interrupted"
+        sys.stderr.write(f"\n{prefix}: {detail}\n")
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # e.g. `ogma embed ... | head`: the reader left; not an error
         _silence_stdout()

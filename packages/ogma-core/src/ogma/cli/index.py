@@ -9,7 +9,13 @@ changed, and removes the chunks of files deleted from the given folders
 
 Exit code: 0 when every file was indexed, unchanged or skipped on purpose (unsupported
 type, binary, excluded, no text); 1 when some files or JSONL lines could not be indexed
-(they are listed; everything else was indexed); 2 for a usage error (nothing is written).
+(they are listed, on stderr with ``-q``; everything else was indexed); 2 for a usage error
+(nothing is written); 130 after Ctrl-C (the batches written so far are kept and the message
+says how many; running the command again resumes, since unchanged files are skipped).
+
+When the paths hold no file to index, a warning names them and the formats looked for, and
+the exit code is 0; a store that does not exist yet is then not created. The store (``--db``)
+is a SQLite file or a store URI (:mod:`ogma.store.uri`); its folder must exist.
 
 Example:
     >>> from ogma.cli import build_parser
@@ -47,24 +53,23 @@ class IndexInputError(OgmaError, ValueError):
 
 
 def store_model_id(db: str) -> str | None:
-    """The model id recorded in an existing store file, or None for a new file.
+    """The model id recorded in an existing store, or None for a new one.
 
     Args:
-        db: The store file.
+        db: The store file, or a store URI (``milvus://...``, ``milvus-lite://...``).
 
     Returns:
-        The recorded model id, or None when the file does not exist or records none.
+        The recorded model id, or None when the store does not exist or records none.
 
     Example:
         >>> store_model_id("/nonexistent/store.ogma") is None
         True
     """
-    if db == ":memory:" or not Path(db).exists():
-        return None
-    from ogma.store import Store
+    from ogma.cli.stores import recorded_model, store_exists
 
-    with Store(db, read_only=True, show_progress=False) as store:
-        return store.config.model_id
+    if db == ":memory:" or not store_exists(db):
+        return None
+    return recorded_model(db)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -74,7 +79,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser = subparsers.add_parser(
         "index",
         help="chunk and index folders of text, Markdown, reST, HTML, JSONL, code and PDF files into a store",
-        description="Chunk and index files into an Ogma store (one SQLite file). Folders are searched recursively "
+        description="Chunk and index files into an Ogma store (a SQLite file, or a store URI such as "
+        "milvus-lite:///path/file.db?collection=notes or milvus://host:19530/notes). Folders are searched recursively "
         "for .txt, .md, .rst, .html, .jsonl, source code and .pdf files (PDF needs ogma-core[pdf]); hidden folders, "
         ".git, node_modules and virtual environments are left out, and so are binary files. JSONL lines are "
         "documents with 'text' and optional 'id' and 'metadata', or BEIR's '_id', 'title' and 'text'. Unchanged "
@@ -82,7 +88,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "folders lose theirs. A file or line that cannot be indexed is reported and the rest is indexed (exit 1).",
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="files or folders to index")
-    parser.add_argument("--db", required=True, help="the store file (created if missing)")
+    parser.add_argument(
+        "--db",
+        required=True,
+        help="the store: a SQLite file or a store URI (milvus://..., milvus-lite://...); created if missing",
+    )
     add_model_options(
         parser,
         model_help=f"embedding model for a new store (default {DEFAULT_MODEL}); an existing store must be given "
@@ -115,7 +125,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help="keep the chunks of indexed files that no longer exist (default: remove them)",
     )
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress or summary")
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress or summary (files that failed are still listed)"
+    )
     parser.set_defaults(func=run)
 
 
@@ -206,16 +218,65 @@ def _summary(report: Any, total: int, db: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _looked_for(include: list[str]) -> str:
+    if include:
+        return "files matching " + " or ".join(repr(glob) for glob in include)
+    return (
+        "text, Markdown, reST, HTML, JSONL, source code and PDF files (.txt, .md, .rst, .html, .jsonl, .pdf, "
+        ".py and other code; --include takes other names)"
+    )
+
+
+def _nothing_found(args: argparse.Namespace, found: Any, *, existing: bool) -> str:
+    left = f"; {len(found.skipped)} file(s) or folder(s) were left out (-v lists them)" if found.skipped else ""
+    outcome = "" if existing else "; nothing was written and no store was created"
+    return (
+        f"ogma index: warning: found no files to index in {', '.join(args.paths)}: looked for "
+        f"{_looked_for(args.include)}{left}{outcome}\n"
+    )
+
+
+def _failures(report: Any) -> str:
+    lines = [f"failed: {where}: {reason}" for where, reason in report.failed[:20]]
+    if len(report.failed) > 20:
+        lines.append(f"failed: ... and {len(report.failed) - 20} more (run without -q to see each one)")
+    return "\n".join(lines) + "\n"
+
+
+def _interrupted(report: Any, progress: _ProgressLines, db: str) -> str:
+    """What an interrupted run saved, and how to resume."""
+    done = f"{report.indexed} file(s) indexed, {report.unchanged} unchanged"
+    return (
+        f"interrupted after {progress.files} of {progress.files_total} file(s) ({done}); the {progress.chunks} "
+        f"chunk(s) written by this run are saved in {db}. Run the same command again to resume: files already "
+        "indexed are skipped, and a file that was cut off midway is indexed again."
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``ogma index``; returns the exit code (1 when some files or lines failed)."""
+    from ogma.cli.stores import check_new_store_folder, store_exists
     from ogma.registry import DEFAULT_MODEL
-    from ogma.sources import find_files, index_files
-    from ogma.store import Store
+    from ogma.sources import IndexReport, find_files, index_files
+    from ogma.store.uri import open_store, parse_store_uri
 
     if args.batch_size < 1:
         raise IndexInputError(f"--batch-size must be >= 1, got {args.batch_size}.")
+    backend = parse_store_uri(args.db).backend
+    if backend != "sqlite" and args.precision == "int8":
+        raise IndexInputError(
+            "--precision int8: Milvus has no int8 vectors; use --precision binary (Hamming candidates, rescored) "
+            "or float32, or a SQLite store"
+        )
     found = find_files(args.paths, include=args.include, exclude=args.exclude)  # a missing PATH is an error first
-    recorded = store_model_id(args.db)
+    exists = args.db == ":memory:" or store_exists(args.db)
+    if not exists:
+        check_new_store_folder(args.db)
+    if not found.files:
+        sys.stderr.write(_nothing_found(args, found, existing=exists))
+        if not exists:
+            return 0
+    recorded = store_model_id(args.db) if exists else None
     if recorded and args.model and not _same_model(args.model, recorded):
         raise StoreMismatchError(
             f"{args.db} was built with model {recorded!r}, not {args.model!r}. Leave out -m to index with the "
@@ -239,11 +300,12 @@ def run(args: argparse.Namespace) -> int:
         enabled=not args.quiet,
         stream=sys.stderr,
     )
+    report = IndexReport()
     try:
-        with Store(
+        with open_store(
             args.db, encoder, show_progress=False, **{k: v for k, v in options.items() if v is not None}
         ) as store:
-            report = index_files(
+            index_files(
                 store,
                 found.files,
                 max_tokens=max_tokens,
@@ -252,8 +314,11 @@ def run(args: argparse.Namespace) -> int:
                 batch_size=args.batch_size,
                 prune=[] if args.keep_deleted else [Path(p) for p in args.paths],
                 progress=progress,
+                report=report,
             )
             total = store.count()
+    except KeyboardInterrupt as exc:
+        raise KeyboardInterrupt(_interrupted(report, progress, args.db)) from exc
     finally:
         progress.close()
     report.skipped[:0] = found.skipped
@@ -263,4 +328,6 @@ def run(args: argparse.Namespace) -> int:
         logger.info("%s: %s", path, note)
     if not args.quiet:
         sys.stdout.write(_summary(report, total, args.db))
+    elif report.failed:  # quiet hides progress and the summary, never what failed
+        sys.stderr.write(_failures(report))
     return 1 if report.failed else 0

@@ -4,8 +4,9 @@ Prints the document count (and how many have no vector or no text), model, dimen
 precision, FTS tokenizer, schema version, the ogma-core version that created the file,
 the file size (with its WAL), the time it was last written, and the indexed sources
 (files recorded in ``source`` metadata by ``ogma index``): how many, and those with the
-most chunks. ``--json`` prints the same
-as one JSON object.
+most chunks. ``--json`` prints the same as one JSON object. ``DB`` is a SQLite file or a
+store URI (a Milvus collection); nothing is written, and a SQLite store is left without
+``-wal``/``-shm`` files (see :func:`ogma.store.sqlite.connect.leaves_no_trace`).
 
 Example:
     >>> from ogma.cli import build_parser
@@ -34,29 +35,38 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "info",
         help="show what a store holds: count, model, dims, precision, sources, size",
         description="Show an Ogma store's document count, model, dimensions, precision, schema version, "
-        "file size, last write time and indexed sources. The store is opened read-only.",
+        "file size, last write time and indexed sources. DB is a SQLite file or a store URI "
+        "(milvus://host:19530/collection, milvus-lite:///path/file.db?collection=name). Nothing is written: "
+        "a SQLite file is opened read-only and no -wal/-shm files are left behind.",
     )
-    parser.add_argument("db", metavar="DB", help="the store file")
+    parser.add_argument(
+        "db", metavar="DB", help="the store: a SQLite file or a store URI (milvus://..., milvus-lite://...)"
+    )
     parser.add_argument("--top", type=int, default=5, help="sources listed, those with the most chunks (default 5)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(func=run)
 
 
 def store_info(db: str, *, top: int = 5) -> dict[str, Any]:
-    """Facts about a store file, as a JSON-ready dict.
+    """Facts about a store (a SQLite file or any store URI), as a JSON-ready dict.
+
+    A SQLite file is opened read-only, and reading it leaves no ``-wal``/``-shm`` files
+    behind; a Milvus collection is only read.
 
     Args:
-        db: The store file.
+        db: The store file, or a store URI (``milvus://...``, ``milvus-lite://...``).
         top: How many sources to list (most chunks first).
 
     Returns:
-        ``path``, ``documents``, ``without_vector``, ``without_text``, ``model``, ``dim``, ``full_dim``, ``precision``,
-        ``task_scheme``, ``fts_tokenizer``, ``schema_version``, ``created_with``,
+        ``path``, ``backend``, ``documents``, ``without_vector``, ``without_text``, ``model``, ``dim``,
+        ``full_dim``, ``precision``, ``task_scheme``, ``fts_tokenizer``, ``schema_version``, ``created_with``,
         ``size_bytes`` (file plus WAL), ``modified`` (ISO 8601, UTC), ``sources``
-        (distinct ``source`` values) and ``top_sources`` (``[path, chunks]`` pairs).
+        (distinct ``source`` values) and ``top_sources`` (``[path, chunks]`` pairs). For a Milvus
+        store ``path`` is the URI, ``fts_tokenizer`` is ``None``, and ``size_bytes`` and
+        ``modified`` are ``None`` (Milvus keeps neither per collection).
 
     Raises:
-        StoreError: The file does not exist or is not an Ogma store.
+        StoreError: The store does not exist or is not an Ogma store.
 
     Example:
         >>> store_info("/no/such/store.ogma")
@@ -64,39 +74,52 @@ def store_info(db: str, *, top: int = 5) -> dict[str, Any]:
         ...
         ogma.errors.StoreError: '/no/such/store.ogma' does not exist; give the path of an Ogma store file.
     """
-    from ogma.store import Store
+    from ogma.cli.stores import open_existing
+    from ogma.store.uri import parse_store_uri
 
-    path = Path(db)
-    if not path.is_file():
-        raise StoreError(f"{db!r} does not exist; give the path of an Ogma store file.")
-    files = [path, Path(f"{db}-wal")]
-    size = sum(p.stat().st_size for p in files if p.exists())
-    modified = max(p.stat().st_mtime for p in files if p.exists())
+    uri = parse_store_uri(db)
+    size: int | None = None
+    modified: str | None = None
+    where = db
+    if uri.backend == "sqlite":
+        path = Path(uri.location)
+        if not path.is_file():
+            raise StoreError(f"{db!r} does not exist; give the path of an Ogma store file.")
+        where = str(path.resolve())
+        # measured before the store is opened: reading must not count as the last write
+        files = [p for p in (path, Path(f"{uri.location}-wal")) if p.exists()]
+        size = sum(p.stat().st_size for p in files)
+        stamp = max(p.stat().st_mtime for p in files)
+        modified = dt.datetime.fromtimestamp(stamp, tz=dt.UTC).isoformat(timespec="seconds")
     sources: Counter[str] = Counter()
-    with Store(db, read_only=True, show_progress=False) as store:
-        config = store.config
+    with open_existing(db, option="DB") as store:
+        config = getattr(store, "config", None)
         count = store.count()
-        without_vector = count - store.count_vectors()
+        count_vectors = getattr(store, "count_vectors", None)
+        with_vector = count_vectors() if callable(count_vectors) else 0
         without_text = store.count(filter={"$content": {"$exists": False}})
-        for doc in store.iter_documents():
+        for doc in store.iter_documents(include_embeddings=not callable(count_vectors)):
+            if not callable(count_vectors) and doc.embedding is not None:
+                with_vector += 1
             source = doc.metadata.get("source") if isinstance(doc.metadata, dict) else None
             if isinstance(source, str):
                 sources[source] += 1
     return {
-        "path": str(path.resolve()),
+        "path": where,
+        "backend": uri.backend,
         "documents": count,
-        "without_vector": without_vector,
+        "without_vector": count - with_vector,
         "without_text": without_text,
-        "model": config.model_id,
-        "dim": config.dim,
-        "full_dim": config.full_dim,
-        "precision": config.precision,
-        "task_scheme": config.task_scheme,
-        "fts_tokenizer": config.fts_tokenizer,
-        "schema_version": config.schema_version,
-        "created_with": config.created_with or None,
+        "model": getattr(config, "model_id", None),
+        "dim": store.dim,
+        "full_dim": getattr(config, "full_dim", None),
+        "precision": getattr(config, "precision", None),
+        "task_scheme": getattr(config, "task_scheme", None),
+        "fts_tokenizer": getattr(config, "fts_tokenizer", None),
+        "schema_version": getattr(config, "schema_version", None),
+        "created_with": getattr(config, "created_with", None) or None,
         "size_bytes": size,
-        "modified": dt.datetime.fromtimestamp(modified, tz=dt.UTC).isoformat(timespec="seconds"),
+        "modified": modified,
         "sources": len(sources),
         "top_sources": [[source, n] for source, n in sources.most_common(max(top, 0))],
     }
@@ -133,12 +156,13 @@ def run(args: argparse.Namespace) -> int:
         f"dimensions:     {dims}",
         f"precision:      {info['precision']}",
         f"task scheme:    {info['task_scheme'] or '-'}",
-        f"FTS tokenizer:  {info['fts_tokenizer']}",
+        f"FTS tokenizer:  {info['fts_tokenizer'] or '-'}",
         f"schema version: {info['schema_version']} (created with ogma-core {info['created_with'] or 'unknown'})",
-        f"size:           {_size(info['size_bytes'])} (with WAL)",
-        f"last written:   {info['modified']}",
+        f"size:           {_size(info['size_bytes'])} (with WAL)" if info["size_bytes"] is not None else "",
+        f"last written:   {info['modified']}" if info["modified"] is not None else "",
         f"sources:        {info['sources']} file(s)" + (" (most chunks first:)" if info["top_sources"] else ""),
     ]
+    lines = [line for line in lines if line]
     lines += [f"  {n:>8}  {source}" for source, n in info["top_sources"]]
     sys.stdout.write("\n".join(lines) + "\n")
     return 0

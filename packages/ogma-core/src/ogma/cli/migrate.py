@@ -21,6 +21,7 @@ import os
 import time
 
 from ogma.cli.options import add_writer_options, writer_options
+from ogma.errors import StoreError
 from ogma.store.sqlite.schema import INDEX_PRECISIONS
 
 __all__ = ["register", "run"]
@@ -94,11 +95,28 @@ def run(args: argparse.Namespace) -> int:
         options.update(writer_options(args, args.dst))
         with open_store(args.dst, encoder, show_progress=False, **options) as destination:
             on_conflict: OnConflict | None = "skip" if args.resume else "replace" if args.replace else None
+            before = destination.count()
+            if before and on_conflict is None:
+                raise StoreError(
+                    f"DST {args.dst} already holds {before} document(s); give an empty or new DST, or pass "
+                    "--resume to keep the documents there and copy the rest (continues an interrupted migration), "
+                    "or --replace to overwrite the ids present in both"
+                )
             count = copy_store(
                 source, destination, batch_size=args.batch_size, on_conflict=on_conflict, show_progress=show
             )
             total = destination.count()
     seconds = time.perf_counter() - start
     if not args.quiet:
-        print(f"migrated {count} documents from {args.src} to {args.dst} ({total} documents there, {seconds:.1f} s)")
+        print(_summary(args, count, total - before, seconds, total))
     return 0
+
+
+def _summary(args: argparse.Namespace, read: int, new: int, seconds: float, total: int) -> str:
+    """One line: documents copied and, with --resume or --replace, how many were already there."""
+    tail = f" ({total} documents there, {seconds:.1f} s)"
+    if args.resume:
+        kept = f"; {read - new} were already there and kept" if read - new else ""
+        return f"migrated {new} documents from {args.src} to {args.dst}{kept}{tail}"
+    replaced = f" ({new} new, {read - new} replaced)" if args.replace else ""
+    return f"migrated {read} documents from {args.src} to {args.dst}{replaced}{tail}"

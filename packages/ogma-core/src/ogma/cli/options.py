@@ -288,5 +288,5 @@ def add_global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
             "--quiet",
             action="store_true",
             dest="quiet_top" if top else "quiet",
-            help="no progress bars or summaries; errors only",
+            help="no progress bars or summaries (errors and failures are still printed)",
         )

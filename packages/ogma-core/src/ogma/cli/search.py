@@ -15,9 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from ogma.cli.options import (
     MAX_K,
@@ -28,7 +26,7 @@ from ogma.cli.options import (
     reranker_options,
     unit_float,
 )
-from ogma.errors import FilterError, StoreError, StoreMismatchError
+from ogma.errors import FilterError, StoreError
 from ogma.fusion import FUSION_METHODS
 from ogma.store.sqlite.fts import snippet
 from ogma.types import SEARCH_MODES, Hit
@@ -47,7 +45,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "reorders the first --rerank-k hits with a cross-encoder.",
     )
     parser.add_argument("query", help="the query text")
-    parser.add_argument("--db", required=True, help="the store file")
+    parser.add_argument(
+        "--db", required=True, help="the store: a SQLite file or a store URI (milvus://..., milvus-lite://...)"
+    )
     parser.add_argument("--mode", choices=SEARCH_MODES, default="hybrid", help="search mode (default hybrid)")
     parser.add_argument("-k", "--k", type=positive_int(maximum=MAX_K), default=10, help="number of hits (default 10)")
     parser.add_argument(
@@ -191,34 +191,20 @@ def _parse_filter(raw: str | None) -> dict[str, Any] | None:
     return value
 
 
-_T = TypeVar("_T")
-
-
-def _opened(db: str, open_: Callable[[str], _T]) -> _T:
-    """``open_(db)``, with the store's path named in the error when it cannot be opened."""
-    try:
-        return open_(db)
-    except StoreMismatchError:
-        raise
-    except StoreError as exc:
-        raise StoreError(f"--db {db}: {exc}") from exc
-
-
 def run(args: argparse.Namespace) -> int:
     """Run ``ogma search``; prints the hits and returns the exit code."""
-    from ogma.cli.index import store_model_id
     from ogma.cli.options import load_encoder
-    from ogma.store import Store
+    from ogma.cli.stores import open_existing, recorded_model, store_exists
 
     fusion = fusion_option(args.mode, args.fusion, args.alpha)
     if args.rerank_k is not None and args.rerank is None:
         raise UsageError("--rerank-k needs --rerank MODEL (the cross-encoder that sees those hits)")
-    if args.db != ":memory:" and not Path(args.db).exists():
+    if args.db != ":memory:" and not store_exists(args.db):
         raise StoreError(f"no store at {args.db!r}; create one with: ogma index PATH... --db {args.db}")
     filter_ = _parse_filter(args.filter)
     encoder = None
     if args.mode != "lexical":
-        model = _opened(args.db, store_model_id)
+        model = recorded_model(args.db)
         if model is None:
             raise StoreError(
                 f"{args.db!r} records no embedding model, so it cannot be searched by meaning; use --mode lexical."
@@ -229,7 +215,7 @@ def run(args: argparse.Namespace) -> int:
         from ogma.rerank import Reranker
 
         reranker = Reranker(args.rerank, **reranker_options(args))
-    with _opened(args.db, lambda db: Store(db, encoder, read_only=True, show_progress=False)) as store:
+    with open_existing(args.db, encoder) as store:
         try:
             hits = store.search(
                 args.query,

@@ -257,9 +257,10 @@ def _index_one(store: Any, file: _File, report: IndexReport, progress: Progress 
     written = 0
     while batch:
         chunk_rows, batch = batch[: s.batch_size], batch[s.batch_size :]
-        written += _write(store, chunk_rows, total, file, report)
+        done = _write(store, chunk_rows, total, file, report)
+        written += done
         if progress is not None:
-            progress.update(chunks=len(chunk_rows))
+            progress.update(chunks=done)
         for row in rows:
             batch.append(row)
             if len(batch) >= s.batch_size:
@@ -301,6 +302,7 @@ def index_files(
     batch_size: int = DEFAULT_BATCH_SIZE,
     prune: Sequence[Path] = (),
     progress: Progress | None = None,
+    report: IndexReport | None = None,
 ) -> IndexReport:
     """Index ``files`` into ``store``, skipping unchanged ones and replacing changed ones.
 
@@ -313,6 +315,8 @@ def index_files(
         batch_size: Chunks embedded and written per transaction.
         prune: Folders (or files) whose indexed files that no longer exist lose their chunks.
         progress: Receives progress updates.
+        report: Fill in this report as the run goes (default: a new one), so that a caller
+            still knows what was done when the run stops early (e.g. on Ctrl-C).
 
     Returns:
         What was indexed, skipped, failed and removed.
@@ -325,7 +329,7 @@ def index_files(
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
     chunk_text("", max_tokens=max_tokens, overlap=overlap)  # validates both, with the documented errors
     settings = _Settings(max_tokens, overlap, tokenizer, f"{max_tokens}/{overlap}", batch_size)
-    report = IndexReport()
+    report = IndexReport() if report is None else report
     stored = stored_sources(store)
     for source in files:
         path = str(source.path)

@@ -37,6 +37,7 @@ __all__ = [
     "Driver",
     "connect",
     "driver_info",
+    "leaves_no_trace",
     "read_only_uri",
     "resolve_driver",
 ]
@@ -354,10 +355,45 @@ def read_only_uri(path: str) -> str:
     return resolved.as_uri() + "?" + query
 
 
+def leaves_no_trace(path: str) -> bool:
+    """Whether a read-only open of ``path`` should use a query-only read-write connection.
+
+    Reading a WAL database needs its ``-wal`` and ``-shm`` files. A ``mode=ro``
+    connection creates them when they are missing but cannot remove them when it closes,
+    so every read would leave them behind (and the ``-wal`` file's time would look like
+    a write). A read-write connection with ``PRAGMA query_only`` cannot change the
+    database either, and SQLite removes both files when the last connection closes.
+    It is used when the ``-wal`` file is missing or empty (no changes wait in it: no
+    writer has committed since the last checkpoint, and no crashed writer left any behind;
+    an empty one may come from another read-only connection) and both the file and its
+    directory are writable; otherwise the store is opened ``mode=ro`` (see
+    :func:`read_only_uri`), which leaves the files as it found them.
+
+    Example:
+        >>> leaves_no_trace("/no/such/dir/s.db")
+        False
+    """
+    target = Path(path).resolve()
+    wal = Path(str(target) + "-wal")
+    return (
+        target.is_file()
+        and (not wal.exists() or wal.stat().st_size == 0)
+        and os.access(target, os.W_OK)
+        and _writable_dir(target.parent)
+    )
+
+
+def _query_only_uri(path: str) -> str:
+    return Path(path).resolve().as_uri() + "?mode=rw"
+
+
 def _open_raw(name: str, path: str, *, read_only: bool) -> Any:
     memory = path == ":memory:"
+    quiet = read_only and not memory and leaves_no_trace(path)
     if name == "sqlite3":
-        if read_only and not memory:
+        if quiet:
+            raw = sqlite3.connect(_query_only_uri(path), uri=True, isolation_level=None, check_same_thread=False)
+        elif read_only and not memory:
             raw = sqlite3.connect(read_only_uri(path), uri=True, isolation_level=None, check_same_thread=False)
         else:
             raw = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
@@ -367,7 +403,9 @@ def _open_raw(name: str, path: str, *, read_only: bool) -> Any:
         return raw
     import apsw
 
-    if read_only and not memory:
+    if quiet:
+        conn = apsw.Connection(_query_only_uri(path), flags=apsw.SQLITE_OPEN_READWRITE | apsw.SQLITE_OPEN_URI)
+    elif read_only and not memory:
         conn = apsw.Connection(read_only_uri(path), flags=apsw.SQLITE_OPEN_READONLY | apsw.SQLITE_OPEN_URI)
     else:
         conn = apsw.Connection(path, flags=apsw.SQLITE_OPEN_READWRITE | apsw.SQLITE_OPEN_CREATE)
@@ -392,7 +430,8 @@ def connect(
         path: A file path, or ``":memory:"``.
         driver: ``"auto"``, ``"sqlite3"`` or ``"apsw"`` (see :func:`resolve_driver`).
         busy_timeout: Seconds to wait for another writer's lock before failing.
-        read_only: Open the file read-only.
+        read_only: Open the file read-only (nothing can be written; no ``-wal``/``-shm`` files are left
+            behind, see :func:`leaves_no_trace`).
         cache_mib: Page cache size of this connection, in MiB.
         mmap_mib: Memory-map up to this much of the file for reads (``0``: off). Random reads of
             vectors by rowid, as exact rescoring does, run two to three times faster mapped.
@@ -425,6 +464,8 @@ def connect(
         _Sqlite3Connection(raw, path=text_path) if name == "sqlite3" else _ApswConnection(raw, path=text_path)
     )
     try:
+        if read_only:
+            conn.execute("PRAGMA query_only = 1")  # SQLite itself refuses every write on this connection
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
         if text_path != ":memory:" and not read_only:
             if conn.scalar("PRAGMA page_count") == 0:
@@ -451,9 +492,15 @@ def _access_hint(path: str) -> str:
     if path == ":memory:":
         return ""
     target = Path(path)
+    folder = target.resolve().parent
+    if not folder.is_dir():
+        what = "exists but is not a folder" if folder.exists() else "does not exist"
+        return (
+            f". The folder {str(folder)!r} {what}, and Ogma does not create folders: create it, or choose another path"
+        )
     if target.exists() and not os.access(target, os.W_OK):
         return f". The file {path!r} is not writable: open the store with read_only=True to search it"
-    if not _writable_dir(target.resolve().parent):
+    if not _writable_dir(folder):
         what = "open the store with read_only=True to search it" if target.exists() else "choose a writable place"
         return f". The directory of {path!r} is not writable (SQLite writes -wal/-shm files beside the store): {what}"
     return ""
