@@ -24,9 +24,11 @@ from typing import Any, Literal, Protocol, runtime_checkable
 from ogma.store.document import Document
 from ogma.types import Hit, SearchMode
 
-__all__ = ["OnConflict", "StoreProtocol"]
+__all__ = ["ON_CONFLICT", "OnConflict", "StoreProtocol"]
 
 OnConflict = Literal["replace", "skip", "fail"]
+ON_CONFLICT: tuple[OnConflict, ...] = ("replace", "skip", "fail")
+"""What ``add(on_conflict=...)`` may do with an id that is stored already."""
 
 
 @runtime_checkable
