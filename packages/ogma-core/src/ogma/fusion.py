@@ -376,7 +376,7 @@ def dense_weight(
         FusionError: ``alpha_lexical`` outside [0, 1].
 
     Example:
-        >>> dense_weight(query="which proxy settings does pip read?"), dense_weight(query="proxy")
+        >>> dense_weight(query="which proxy settings does pip read?"), round(dense_weight(query="proxy"), 6)
         (0.85, 0.2)
         >>> dense_weight(method="weighted_rrf")
         0.6666666666666666

@@ -25,8 +25,9 @@ Example:
     >>> _ = store.add(["red apple", "green pear"], ids=["a", "p"], embeddings=np.eye(2))
     >>> isinstance(store, SearchPipeline)
     True
-    >>> [(h.id, round(h.score, 2)) for h in store.search("apple", vector=np.array([1.0, 0.0]), mode="hybrid")]
-    [('a', 0.88), ('p', 0.0)]
+    >>> hits = store.search("which fruit is red?", vector=np.array([0.8, 0.6]), mode="hybrid")
+    >>> [(h.id, round(h.score, 2)) for h in hits]
+    [('a', 0.68), ('p', 0.51)]
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ def exact_rescore(unit: FloatArray, keys: Sequence[Hashable], vectors: FloatArra
     if not len(keys):
         return []
     cosines = normalize(np.asarray(vectors, dtype=np.float32)) @ unit
-    order = sorted(range(len(keys)), key=lambda i: (-float(cosines[i]), keys[i]))[:count]  # type: ignore[operator]
+    order = sorted(range(len(keys)), key=lambda i: (-float(cosines[i]), keys[i]))[:count]
     return [(keys[i], float(cosines[i])) for i in order]
 
 

@@ -138,7 +138,7 @@ def fuse_ranked(
 
     Example:
         >>> [(key, round(score, 3)) for key, score in fuse_ranked([(7, 0.11), (3, 0.1)], [], None)]
-        [(7, 0.094), (3, 0.085)]
+        [(7, 0.093), (3, 0.085)]
     """
     from ogma.fusion import dense_weight, fuse, hybrid_score
 

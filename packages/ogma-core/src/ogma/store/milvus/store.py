@@ -27,13 +27,13 @@ from tqdm.auto import tqdm
 
 from ogma.compress import quantize_binary
 from ogma.errors import DuplicateDocumentError, StoreError, StoreMismatchError
-from ogma.store.config import check_encoder_dim
 from ogma.store.document import Document
 from ogma.store.encoding import StoreEncoder, as_encoder
 from ogma.store.milvus import metadata as facts
 from ogma.store.milvus import settings
 from ogma.store.milvus.client import check_uri, connect, is_lite
 from ogma.store.milvus.expressions import Expression, compile_expression, literal
+from ogma.store.milvus.opening import create_collection, described_config, open_collection
 from ogma.store.milvus.rows import (
     DOCUMENT_FIELDS,
     doc_id_of,
@@ -48,9 +48,7 @@ from ogma.store.milvus.schema import (
     PRECISIONS,
     MilvusConfig,
     MilvusPrecision,
-    build_schema,
     check_collection_name,
-    check_compatible,
     check_index_type,
     search_params,
 )
@@ -85,15 +83,6 @@ MAX_LIMIT = 16_384
 
 _ID_CHUNK = 1_000
 _ALL = 'id != ""'  # ids are never empty: an expression every document matches
-
-
-def _ogma_version() -> str:
-    try:
-        from importlib.metadata import version
-
-        return version("ogma-core")
-    except Exception:  # pragma: no cover - not installed as a distribution
-        return "unknown"
 
 
 def _and(*parts: str) -> str:
@@ -191,53 +180,18 @@ class MilvusStore(SearchPipeline):
 
     # -- opening --------------------------------------------------------------
     def _open(self, dim: int | None, precision: str | None, index_type: str | None) -> MilvusConfig:
-        encoder = self.encoder
-        if self._client.has_collection(self.collection):
-            described = self._client.describe_collection(self.collection)
-            config = MilvusConfig.from_description(str(described.get("description", "")), self.collection)
-            check_compatible(
-                config, model_id=encoder.model_id if encoder is not None else None, dim=dim, precision=precision
-            )
-            if index_type is not None and index_type != config.index_type:
-                raise StoreMismatchError(
-                    f"this collection was built with index_type {config.index_type!r}, but {index_type!r} was "
-                    "requested; open it without index_type, or use a new collection"
-                )
-            encoder_dim = encoder.dim if encoder is not None else None
-            check_encoder_dim(config.dim, config.full_dim, encoder_dim, container="collection")
-            self._client.load_collection(self.collection)
-            return config
-        full_dim = encoder.dim if encoder is not None else None
-        if dim is not None and full_dim is not None and dim > full_dim:
-            raise ValueError(f"dim {dim} is larger than the encoder's dimension {full_dim}")
-        chosen = precision or "float32"
-        config = MilvusConfig(
-            model_id=encoder.model_id if encoder is not None else None,
-            dim=dim if dim is not None else full_dim,
-            full_dim=full_dim if full_dim is not None else dim,
-            task_scheme=encoder.task_scheme if encoder is not None else None,
-            precision=chosen,  # type: ignore[arg-type]
-            index_type=index_type or check_index_type(None, chosen),
-            created_with=_ogma_version(),
+        return open_collection(
+            self._client,
+            self.collection,
+            self.encoder,
+            dim=dim,
+            precision=precision,
+            index_type=index_type,
+            lite=self._lite,
         )
-        if config.dim is not None:
-            self._create(config)
-        return config
 
     def _create(self, config: MilvusConfig) -> None:
-        schema, index = build_schema(config)
-        self._client.create_collection(self.collection, schema=schema, consistency_level="Strong")
-        try:
-            # the collection is empty, so its indexes are built at once: no need to poll
-            # for them (pymilvus would sleep 0.5 s per index)
-            self._client.create_index(self.collection, index, sync=False)
-        except Exception as exc:
-            self._client.drop_collection(self.collection)
-            where = "Milvus Lite" if self._lite else "this Milvus server"
-            raise StoreError(
-                f"{where} refused index_type {config.index_type!r} for collection {self.collection!r}: {exc}"
-            ) from exc
-        self._client.load_collection(self.collection)
+        create_collection(self._client, self.collection, config, lite=self._lite)
 
     @property
     def _exists(self) -> bool:
@@ -248,8 +202,7 @@ class MilvusStore(SearchPipeline):
 
     def _adopt(self) -> None:
         """Take the configuration of a collection that another store created."""
-        described = self._client.describe_collection(self.collection)
-        self.config = MilvusConfig.from_description(str(described.get("description", "")), self.collection)
+        self.config = described_config(self._client, self.collection)
         self._client.load_collection(self.collection)
 
     @property

@@ -20,7 +20,7 @@ import logging
 import math
 import sys
 import threading
-from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import replace
 from pathlib import Path
@@ -38,7 +38,7 @@ from ogma.store.encoding import StoreEncoder, as_encoder
 from ogma.store.pipeline import DenseCandidates, SearchPipeline
 from ogma.store.settings import check_setting_key
 from ogma.store.sqlite.connect import Connection, Driver
-from ogma.store.sqlite.metadata import field_range, field_types, field_values, update_metadata
+from ogma.store.sqlite.metadata import update_metadata
 from ogma.store.sqlite.mirror import VectorMirror
 from ogma.store.sqlite.opening import (
     Int8Setting,
@@ -48,6 +48,7 @@ from ogma.store.sqlite.opening import (
     settle_first_vectors,
 )
 from ogma.store.sqlite.pool import ConnectionPool
+from ogma.store.sqlite.reading import Reading
 from ogma.store.sqlite.schema import (
     CONFIG,
     INDEX_PRECISIONS,
@@ -58,8 +59,8 @@ from ogma.store.sqlite.schema import (
     write_config,
 )
 from ogma.store.sqlite.search import BACKENDS, Backend, dense, lexical
-from ogma.store.sqlite.sql import DOCUMENTS, VEC_INDEX, VECTORS, chunked, quote_identifier, select_in_sql
-from ogma.store.sqlite.vectors import VectorCodec, fetch_vectors
+from ogma.store.sqlite.sql import VEC_INDEX, VECTORS, quote_identifier
+from ogma.store.sqlite.vectors import VectorCodec
 from ogma.store.sqlite.writes import OnConflict, PreparedRows, prepare_rows, upsert
 from ogma.store.sqlite.writes import delete as delete_rows
 from ogma.store.validate import (
@@ -70,7 +71,7 @@ from ogma.store.validate import (
 )
 from ogma.store.vector_input import embed_texts, fit_to
 from ogma.types import Hit, SearchMode
-from ogma.validation import check_count, check_str
+from ogma.validation import check_str
 
 __all__ = ["DEFAULT_OVERSAMPLE", "Store"]
 
@@ -84,7 +85,7 @@ DEFAULT_OVERSAMPLE: dict[str, float] = {"float32": 1.0, "int8": 4.0, "binary": 2
 DEFAULT_BATCH_SIZE = 8192
 
 
-class Store(SearchPipeline):
+class Store(Reading, SearchPipeline):
     """A single-file SQLite store with dense, lexical and hybrid search.
 
     Args:
@@ -455,51 +456,6 @@ class Store(SearchPipeline):
             self._mirror.record_write(result.old_generation, result.new_generation, np.asarray(result.rowids), None)
         return len(result.rowids)
 
-    # -- reading ------------------------------------------------------------
-    def count(self, *, filter: Mapping[str, Any] | None = None) -> int:
-        """Number of documents, or of those matching ``filter``.
-
-        Args:
-            filter: A metadata filter (see ``docs/filters.md``); ``None`` or ``{}`` counts all.
-
-        Raises:
-            FilterError: The filter is malformed.
-
-        Example:
-            >>> import numpy as np
-            >>> store = Store(":memory:", dim=2)
-            >>> _ = store.add(["a", "b"], [{"k": 1}, {"k": 2}], embeddings=np.eye(2))
-            >>> store.count(), store.count(filter={"k": {"$gt": 1}})
-            (2, 1)
-        """
-        sql, params = self._filter(filter)
-        with self._pool.connection() as conn:
-            return int(conn.scalar(f"SELECT count(*) FROM {quote_identifier(DOCUMENTS)} WHERE {sql or '1'}", params))
-
-    def count_vectors(self) -> int:
-        """Number of documents that have a vector (the others are found by text and filters only).
-
-        Example:
-            >>> import numpy as np
-            >>> store = Store(":memory:", dim=2)
-            >>> _ = store.add(["a", "b"], embeddings=[np.ones(2), None])
-            >>> store.count(), store.count_vectors()
-            (2, 1)
-        """
-        with self._pool.connection() as conn:
-            # the vec0 index holds every stored vector's code (float32 stores keep no other copy)
-            if conn.scalar("SELECT 1 FROM sqlite_master WHERE name = ?", (VEC_INDEX,)) is None:
-                return 0
-            return int(conn.scalar(f"SELECT count(*) FROM {quote_identifier(VEC_INDEX)}"))
-
-    def _get_with(self, conn: Connection, ids: Sequence[str]) -> list[Document]:
-        found = []
-        for chunk in chunked(list(dict.fromkeys(ids))):
-            sql = select_in_sql(DOCUMENTS, ["id", "text", "metadata"], "id", len(chunk))
-            found += [Document(i, t, json.loads(m), None) for i, t, m in conn.fetchall(sql, list(chunk))]
-        order = {doc_id: index for index, doc_id in enumerate(ids)}
-        return sorted(found, key=lambda d: order[d.id])
-
     def update(
         self,
         ids: Sequence[str] | None = None,
@@ -639,174 +595,9 @@ class Store(SearchPipeline):
         self._setup_vectors()
         return len(deleted)
 
-    def _field_name(self, field: Any) -> str:
-        check_str(field, "field")
-        if not field:
-            raise ValueError("field must be a non-empty metadata key")
-        return str(field)
-
-    def metadata_fields(self, *, filter: Mapping[str, Any] | None = None) -> dict[str, str]:
-        """Top-level metadata keys of the (matching) documents with their inferred types.
-
-        A type is ``"str"``, ``"int"``, ``"float"``, ``"bool"``, ``"list"``, ``"dict"``,
-        ``"null"`` (only nulls), or ``"mixed"``; ints and floats together give ``"float"``.
-
-        Args:
-            filter: Only look at documents matching this filter.
-
-        Example:
-            >>> import numpy as np
-            >>> store = Store(":memory:", dim=2)
-            >>> _ = store.add(["a", "b"], [{"n": 1, "s": "x"}, {"n": 2.5}], embeddings=np.eye(2))
-            >>> store.metadata_fields()
-            {'n': 'float', 's': 'str'}
-        """
-        where = self._filter(filter)
-        with self._pool.connection() as conn:
-            return field_types(conn, where)
-
-    def metadata_values(self, field: str, *, filter: Mapping[str, Any] | None = None) -> list[tuple[Any, int]]:
-        """Distinct non-null values of a top-level metadata field, with how many documents hold each.
-
-        Ordered by count (most frequent first). Lists and dicts count as whole values.
-
-        Args:
-            field: The top-level metadata key.
-            filter: Only count documents matching this filter.
-
-        Raises:
-            TypeError: ``field`` is not a string.
-            ValueError: ``field`` is empty.
-
-        Example:
-            >>> import numpy as np
-            >>> store = Store(":memory:", dim=2)
-            >>> _ = store.add(["a", "b", "c"], [{"t": "x"}, {"t": "y"}, {"t": "x"}], embeddings=np.eye(3, 2))
-            >>> store.metadata_values("t")
-            [('x', 2), ('y', 1)]
-        """
-        name = self._field_name(field)
-        where = self._filter(filter)
-        with self._pool.connection() as conn:
-            return field_values(conn, name, where)
-
-    def metadata_range(self, field: str, *, filter: Mapping[str, Any] | None = None) -> tuple[Any, Any] | None:
-        """``(min, max)`` of a top-level metadata field, or ``None`` if no document holds a number or string there.
-
-        Numbers are compared when the field holds any (ints and floats together),
-        otherwise strings (by code point); other values are ignored.
-
-        Args:
-            field: The top-level metadata key.
-            filter: Only look at documents matching this filter.
-
-        Example:
-            >>> import numpy as np
-            >>> store = Store(":memory:", dim=2)
-            >>> _ = store.add(["a", "b"], [{"y": 2001}, {"y": 1999.5}], embeddings=np.eye(2))
-            >>> store.metadata_range("y")
-            (1999.5, 2001)
-        """
-        name = self._field_name(field)
-        where = self._filter(filter)
-        with self._pool.connection() as conn:
-            return field_range(conn, name, where)
-
-    def _rows_by_rowid(self, conn: Connection, rowids: Sequence[int]) -> dict[int, tuple[str, str | None, str]]:
-        found: dict[int, tuple[str, str | None, str]] = {}
-        for chunk in chunked(list(rowids)):
-            sql = select_in_sql(DOCUMENTS, ["rowid", "id", "text", "metadata"], "rowid", len(chunk))
-            for rowid, doc_id, text, meta in conn.fetchall(sql, list(chunk)):
-                found[int(rowid)] = (doc_id, text, meta)
-        return found
-
-    def _embeddings(self, conn: Connection, rowids: Sequence[int]) -> dict[int, FloatArray]:
-        self._refresh_config(conn)  # another Store on this file may have written the first vectors
-        if self.config.dim is None or not rowids:
-            return {}
-        return fetch_vectors(conn, self._codec(), rowids)
-
-    def get(self, ids: Sequence[str], *, include_embeddings: bool = False) -> list[Document]:
-        """Documents by id, in input order; missing ids are skipped.
-
-        Args:
-            ids: The ids to fetch (a list: a single string is refused, it is not a list of its characters).
-            include_embeddings: Attach the stored float32 vectors (exactly as added).
-
-        Raises:
-            TypeError: ``ids`` is a single string or holds a non-string (the message names its index).
-            ValueError: An id is not valid Unicode.
-        """
-        wanted = check_lookup_ids(ids)
-        with self._pool.connection() as conn:
-            by_id: dict[str, tuple[int, str | None, str]] = {}
-            for chunk in chunked(list(dict.fromkeys(wanted))):
-                sql = select_in_sql(DOCUMENTS, ["id", "rowid", "text", "metadata"], "id", len(chunk))
-                for doc_id, rowid, text, meta in conn.fetchall(sql, list(chunk)):
-                    by_id[doc_id] = (int(rowid), text, meta)
-            vectors = self._embeddings(conn, [v[0] for v in by_id.values()]) if include_embeddings else {}
-        return [
-            Document(i, by_id[i][1], json.loads(by_id[i][2]), vectors.get(by_id[i][0])) for i in wanted if i in by_id
-        ]
-
-    def iter_documents(
-        self,
-        *,
-        filter: Mapping[str, Any] | None = None,
-        batch_size: int = 1000,
-        include_embeddings: bool = False,
-    ) -> Iterator[Document]:
-        """Every document (or those matching ``filter``) in insertion (rowid) order, read in batches.
-
-        Args:
-            filter: A filter (see ``docs/filters.md``); ``None`` or ``{}`` yields every document.
-            batch_size: Documents read per query (>= 1).
-            include_embeddings: Attach the stored float32 vectors.
-
-        Raises:
-            TypeError: ``batch_size`` is not an integer.
-            ValueError: ``batch_size`` is below 1.
-            FilterError: The filter is malformed (raised here, before iteration starts).
-
-        Example:
-            >>> store = Store(":memory:")
-            >>> _ = store.add(["a", "b"], [{"k": 1}, {"k": 2}], ids=["a", "b"], embeddings=[None, None])
-            >>> [d.id for d in store.iter_documents(filter={"k": {"$gt": 1}})]
-            ['b']
-        """
-        batch_size = check_count(batch_size, "batch_size")
-        sql, params = self._filter(filter)
-        return self._iter_documents(batch_size, include_embeddings, sql, params)
-
-    def _iter_documents(
-        self, batch_size: int, include_embeddings: bool, where: str | None = None, params: Sequence[Any] = ()
-    ) -> Iterator[Document]:
-        last = -(2**63)
-        extra = f" AND ({where})" if where else ""
-        while True:
-            with self._pool.connection() as conn:
-                rows = conn.fetchall(
-                    f"SELECT rowid, id, text, metadata FROM {quote_identifier(DOCUMENTS)} "
-                    f"WHERE rowid > ?{extra} ORDER BY rowid LIMIT ?",
-                    (last, *params, batch_size),
-                )
-                vectors = self._embeddings(conn, [r[0] for r in rows]) if include_embeddings else {}
-            if not rows:
-                return
-            for rowid, doc_id, text, meta in rows:
-                yield Document(doc_id, text, json.loads(meta), vectors.get(int(rowid)))
-            last = int(rows[-1][0])
-
     # -- search primitives (the pipeline itself is ogma.store.pipeline) ------
-    def _filter(self, filter: Mapping[str, Any] | None) -> tuple[str | None, list[Any]]:
-        if not filter:
-            return None, []
-        from ogma.store.sqlite.filters import compile_filter
-
-        sql, params = compile_filter(filter, column=f"{DOCUMENTS}.metadata")
-        return sql, list(params)
-
-    _pushdown = _filter
+    def _pushdown(self, filter: Mapping[str, Any] | None) -> tuple[str | None, list[Any]]:
+        return self._filter(filter)
 
     @property
     def _quantized(self) -> bool:
@@ -836,13 +627,14 @@ class Store(SearchPipeline):
     def _documents(
         self, ctx: Connection, keys: Sequence[Hashable], include_embeddings: bool
     ) -> dict[Hashable, Document]:
-        rowids = [int(key) for key in keys]  # type: ignore[call-overload]
+        rowids = [key for key in keys if isinstance(key, int)]  # the keys are rowids
         rows = self._rows_by_rowid(ctx, rowids)
         vectors = self._embeddings(ctx, rowids) if include_embeddings else {}
         return {r: Document(row[0], row[1], json.loads(row[2]), vectors.get(r)) for r, row in rows.items()}
 
     def _float_vectors(self, ctx: Connection, keys: Sequence[Hashable]) -> dict[Hashable, FloatArray]:
-        return dict(self._embeddings(ctx, [int(key) for key in keys]))  # type: ignore[call-overload]
+        found = self._embeddings(ctx, [key for key in keys if isinstance(key, int)])
+        return {rowid: vector for rowid, vector in found.items()}
 
     def search(
         self,
