@@ -17,7 +17,7 @@ from typing import Any
 from ogma.store.ranking import fusion_params, refuse_hybrid_options
 from ogma.store.validate import check_k
 from ogma.types import SEARCH_MODES
-from ogma.validation import check_str
+from ogma.validation import check_unicode
 
 __all__ = ["check_mmr_args", "check_query", "check_search_args", "check_search_mode", "check_search_options"]
 
@@ -25,27 +25,39 @@ __all__ = ["check_mmr_args", "check_query", "check_search_args", "check_search_m
 def check_query(query: Any, name: str = "query") -> str:
     """A query text: a valid Unicode ``str`` with something besides whitespace.
 
-    An empty query is an error in every mode and adapter: BM25 has no words to look for,
-    and the embedding of an empty string ranks the store by noise.
+    An empty query is an error in every mode, store and adapter: BM25 has no words to look
+    for, and the embedding of an empty string ranks the store by noise.
+
+    Raises:
+        TypeError: ``query`` is not a ``str``.
+        ValueError: ``query`` is empty, only whitespace, or not valid Unicode.
 
     Example:
-        >>> check_query("  ")
+        >>> check_query("  ")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        ValueError: query is empty (or only whitespace): give the words or question to search for
+        ValueError: query must be a non-empty string: it is empty or only whitespace, ...
     """
-    check_str(query, name)
+    if not isinstance(query, str):
+        raise TypeError(f"{name} must be a string, got {type(query).__name__}: {query!r:.80}")
+    check_unicode(query, name)
     if not query.strip():
-        raise ValueError(f"{name} is empty (or only whitespace): give the words or question to search for")
-    return str(query)
+        raise ValueError(
+            f"{name} must be a non-empty string: it is empty or only whitespace, so there is nothing to search "
+            "for; give the words or question to search for"
+        )
+    return query
 
 
-def check_search_mode(query: str | None, mode: Any) -> None:
-    """Check the query (``None``, or a non-empty valid ``str``, see :func:`check_query`) and the search mode."""
+def check_search_mode(query: str | None, mode: Any, *, name: str = "mode") -> None:
+    """Check the query (``None``, or a non-empty valid ``str``, see :func:`check_query`) and the search mode.
+
+    ``name`` is how the caller calls the mode argument (``retrieval_mode`` in the LangChain store).
+    """
     if query is not None:
         check_query(query)
     if mode not in SEARCH_MODES:
-        raise ValueError(f"mode must be one of {', '.join(SEARCH_MODES)}; got {mode!r}")
+        raise ValueError(f"{name} must be one of {', '.join(SEARCH_MODES)}; got {mode!r}")
 
 
 def check_search_options(
