@@ -45,6 +45,15 @@ class StoreProtocol(Protocol):
         """Dimension of the stored vectors (``None`` before the first vectors)."""
         ...
 
+    @property
+    def store_uri(self) -> str | None:
+        """The store URI that reopens this store (see :mod:`ogma.store.uri`), or ``None`` if none can.
+
+        Adapters serialise it (``to_dict``) and ``ogma migrate`` prints it. Named ``store_uri``
+        because ``MilvusStore.uri`` is the server address it was given.
+        """
+        ...
+
     def add(
         self,
         texts: Sequence[str | None],

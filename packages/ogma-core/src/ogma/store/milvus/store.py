@@ -31,7 +31,7 @@ from ogma.store.document import Document
 from ogma.store.encoding import StoreEncoder, as_encoder
 from ogma.store.milvus import metadata as facts
 from ogma.store.milvus import settings
-from ogma.store.milvus.client import check_uri, connect, is_lite
+from ogma.store.milvus.client import check_uri, connect, is_lite, reopening_uri
 from ogma.store.milvus.expressions import Expression, compile_expression, literal
 from ogma.store.milvus.opening import create_collection, described_config, open_collection
 from ogma.store.milvus.rows import (
@@ -209,6 +209,11 @@ class MilvusStore(SearchPipeline):
     def dim(self) -> int | None:
         """Dimension of the stored vectors (``None`` before the first vectors of a new collection)."""
         return self.config.dim
+
+    @property
+    def store_uri(self) -> str:
+        """The store URI that reopens this store (``milvus://...`` or ``milvus-lite://...``, never with the token)."""
+        return reopening_uri(self.uri, self.collection)
 
     @property
     def precision(self) -> MilvusPrecision:

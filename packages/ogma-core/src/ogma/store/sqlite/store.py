@@ -204,6 +204,11 @@ class Store(Reading, SearchPipeline):
         return self.config.dim
 
     @property
+    def store_uri(self) -> str:
+        """The store URI that reopens this store: its path."""
+        return self.path
+
+    @property
     def precision(self) -> IndexPrecision:
         """Precision of the search index."""
         return self.config.precision
