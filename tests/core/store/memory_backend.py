@@ -34,7 +34,13 @@ from ogma.store.milvus import metadata as facts
 from ogma.store.pipeline import NOTHING, DenseCandidates, SearchPipeline
 from ogma.store.protocol import OnConflict
 from ogma.store.settings import check_setting_key
-from ogma.store.validate import check_add_args, check_lookup_ids, check_metadatas, check_optional_embeddings
+from ogma.store.validate import (
+    check_add_args,
+    check_field_name,
+    check_lookup_ids,
+    check_metadatas,
+    check_optional_embeddings,
+)
 from ogma.store.vector_input import embed_texts
 from ogma.validation import check_count, check_str
 
@@ -371,21 +377,14 @@ class MemoryStore(SearchPipeline):
     def _metadatas(self, filter: Mapping[str, Any] | None) -> list[dict[str, Any]]:
         return [r.metadata for _, r in self._passing(self._pushdown(filter))]
 
-    @staticmethod
-    def _field(field: Any) -> str:
-        check_str(field, "field")
-        if not field:
-            raise ValueError("field must be a non-empty metadata key")
-        return str(field)
-
     def metadata_fields(self, *, filter: Mapping[str, Any] | None = None) -> dict[str, str]:
         return facts.field_types(self._metadatas(filter))
 
     def metadata_values(self, field: str, *, filter: Mapping[str, Any] | None = None) -> list[tuple[Any, int]]:
-        return facts.field_values(self._metadatas(filter), self._field(field))
+        return facts.field_values(self._metadatas(filter), check_field_name(field))
 
     def metadata_range(self, field: str, *, filter: Mapping[str, Any] | None = None) -> tuple[Any, Any] | None:
-        return facts.field_range(self._metadatas(filter), self._field(field))
+        return facts.field_range(self._metadatas(filter), check_field_name(field))
 
     # -- settings and lifecycle -----------------------------------------------------------
     def read_setting(self, key: str) -> str | None:

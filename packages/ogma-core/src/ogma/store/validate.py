@@ -21,12 +21,13 @@ import numpy.typing as npt
 
 from ogma.errors import StoreMismatchError
 from ogma.store.protocol import ON_CONFLICT
-from ogma.validation import check_count, check_strings, check_texts, check_unicode, check_unicode_texts
+from ogma.validation import check_count, check_str, check_strings, check_texts, check_unicode, check_unicode_texts
 
 __all__ = [
     "AddArgs",
     "check_add_args",
     "check_embeddings",
+    "check_field_name",
     "check_ids",
     "check_k",
     "check_lookup_ids",
@@ -458,3 +459,16 @@ def check_add_args(
     if on_conflict not in ON_CONFLICT:
         raise ValueError(f"on_conflict must be one of {', '.join(map(repr, ON_CONFLICT))}, got {on_conflict!r}")
     return AddArgs(items, metas, doc_ids, size)
+
+
+def check_field_name(field: Any) -> str:
+    """A top-level metadata key for ``metadata_values``/``metadata_range``: a non-empty ``str``.
+
+    Example:
+        >>> check_field_name("year")
+        'year'
+    """
+    check_str(field, "field")
+    if not field:
+        raise ValueError("field must be a non-empty metadata key")
+    return str(field)

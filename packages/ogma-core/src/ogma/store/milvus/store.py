@@ -57,6 +57,7 @@ from ogma.store.protocol import OnConflict
 from ogma.store.settings import check_setting_key
 from ogma.store.validate import (
     check_add_args,
+    check_field_name,
     check_lookup_ids,
     check_metadatas,
     check_optional_embeddings,
@@ -590,10 +591,7 @@ class MilvusStore(SearchPipeline):
 
     @staticmethod
     def _field_name(field: Any) -> str:
-        check_str(field, "field")
-        if not field:
-            raise ValueError("field must be a non-empty metadata key")
-        return str(field)
+        return check_field_name(field)
 
     def metadata_fields(self, *, filter: Mapping[str, Any] | None = None) -> dict[str, str]:
         """Top-level metadata keys with their inferred types (as ``Store.metadata_fields``)."""

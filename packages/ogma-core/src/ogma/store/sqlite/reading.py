@@ -27,8 +27,8 @@ from ogma.store.sqlite.pool import ConnectionPool
 from ogma.store.sqlite.schema import StoreConfig
 from ogma.store.sqlite.sql import DOCUMENTS, VEC_INDEX, chunked, quote_identifier, select_in_sql
 from ogma.store.sqlite.vectors import VectorCodec, fetch_vectors
-from ogma.store.validate import check_lookup_ids
-from ogma.validation import check_count, check_str
+from ogma.store.validate import check_field_name, check_lookup_ids
+from ogma.validation import check_count
 
 __all__ = ["Reading"]
 
@@ -94,10 +94,7 @@ class Reading:
         return sorted(found, key=lambda d: order[d.id])
 
     def _field_name(self, field: Any) -> str:
-        check_str(field, "field")
-        if not field:
-            raise ValueError("field must be a non-empty metadata key")
-        return str(field)
+        return check_field_name(field)
 
     def metadata_fields(self, *, filter: Mapping[str, Any] | None = None) -> dict[str, str]:
         """Top-level metadata keys of the (matching) documents with their inferred types.
