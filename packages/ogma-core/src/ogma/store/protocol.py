@@ -5,8 +5,10 @@ this protocol, and the LangChain, LlamaIndex and Haystack adapters depend on it 
 than on one backend, so switching backend is one argument (``store=...``). What the
 backends share lives beside this file: the document record (:mod:`~ogma.store.document`),
 the filter language and its pure-Python evaluator (:mod:`~ogma.store.filters`), input
-checks (:mod:`~ogma.store.validate`), fusion and reranking glue
-(:mod:`~ogma.store.ranking`), MMR (:mod:`~ogma.store.mmr`).
+checks (:mod:`~ogma.store.validate`, :mod:`~ogma.store.search_args`), fusion and
+reranking glue (:mod:`~ogma.store.ranking`), MMR (:mod:`~ogma.store.mmr`), and the search
+pipeline itself (:mod:`~ogma.store.pipeline`), which each backend inherits and feeds with a
+few primitives (see "Adding a backend" in ``docs/architecture.md``).
 
 Example:
     >>> from ogma.store import Store

@@ -679,7 +679,8 @@ class Store(Reading, SearchPipeline):
 
         Returns:
             Hits, best first; ``score`` is the final score and ``scores`` holds each stage's
-            (``"dense"`` cosine, ``"lexical"`` positive BM25, ``"fused"``, ``"rerank"``).
+            (``"dense"`` cosine, ``"lexical"`` positive BM25, ``"fused"`` the hybrid score,
+            comparable across queries (``docs/hybrid.md``), ``"rerank"``).
             A ``k`` larger than the store returns every match, in every mode (counts are
             clamped to ``2**63 - 1``, the most SQLite binds).
 
@@ -687,7 +688,8 @@ class Store(Reading, SearchPipeline):
             TypeError: ``k``, ``candidates`` or ``rerank_k`` is not an integer (``bool`` and
                 ``float`` included), or ``query`` is not a ``str``.
             ValueError: Negative ``k``, ``candidates`` below 1, unknown mode or backend, no
-                query, a query that is not valid Unicode, or an all-zero query vector.
+                query, an empty (or blank) query, a query that is not valid Unicode, or an
+                all-zero query vector.
             FusionError: An invalid ``fusion``, or ``fusion``/``candidates`` outside hybrid mode.
             StoreMismatchError: A query vector of the wrong dimension.
             FilterError: A malformed filter, or one beyond the limits in ``docs/filters.md``.
