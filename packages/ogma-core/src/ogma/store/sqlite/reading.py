@@ -204,23 +204,19 @@ class Reading:
         ]
 
     def iter_documents(
-        self,
-        *,
-        filter: Mapping[str, Any] | None = None,
-        batch_size: int = 1000,
-        include_embeddings: bool = False,
+        self, *, filter: Mapping[str, Any] | None = None, batch_size: int = 1000, include_embeddings: bool = False
     ) -> Iterator[Document]:
         """Every document (or those matching ``filter``) in insertion (rowid) order, read in batches.
 
         Args:
-            filter: A filter (see ``docs/filters.md``); ``None`` or ``{}`` yields every document.
-            batch_size: Documents read per query (>= 1).
-            include_embeddings: Attach the stored float32 vectors.
+            filter: Only the documents it matches (``docs/filters.md``); ``None`` or ``{}``: all.
+            batch_size: How many documents one SQL query reads (at least 1).
+            include_embeddings: Also give each document its stored float32 vector.
 
         Raises:
-            TypeError: ``batch_size`` is not an integer.
-            ValueError: ``batch_size`` is below 1.
-            FilterError: The filter is malformed (raised here, before iteration starts).
+            TypeError: If ``batch_size`` is not an int.
+            ValueError: If ``batch_size`` < 1.
+            FilterError: A malformed filter (raised before the first document is read).
 
         Example:
             >>> from ogma.store import Store
