@@ -319,8 +319,8 @@ class SearchPipeline:
         if k == 0:
             return []
         unit = self._query_vector(query, vector)
-        pool = [h for h in self.search(query, vector=unit, k=fetch_k, filter=filter, include_embeddings=True)]
-        pool = [h for h in pool if h.embedding is not None]
+        found = self.search(query, vector=unit, k=fetch_k, filter=filter, include_embeddings=True)
+        pool = [h for h in found if h.embedding is not None]
         if not pool:
             return []
         matrix = np.stack([h.embedding for h in pool if h.embedding is not None])
