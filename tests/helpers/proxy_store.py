@@ -29,6 +29,10 @@ class ProxyStore:
     def dim(self) -> int | None:
         return self.__inner.dim
 
+    @property
+    def store_uri(self) -> str | None:
+        return None  # the hidden store cannot be reopened from outside
+
     def add(
         self,
         texts: Sequence[str],

@@ -135,8 +135,9 @@ def test_filters_on_missing_keys_and_bad_filters(vs: OgmaVectorStore) -> None:
 
 
 def test_empty_query(vs: OgmaVectorStore) -> None:
-    assert len(OgmaRetriever(store=vs.store, k=2).invoke("")) == 2
-    assert OgmaRetriever(store=vs.store, k=2, mode="lexical").invoke("") == []
+    for mode in ("dense", "lexical", "hybrid"):
+        with pytest.raises(ValueError, match="query must be a non-empty string"):
+            OgmaRetriever(store=vs.store, k=2, mode=mode).invoke("")
 
 
 def test_invalid_settings(vs: OgmaVectorStore) -> None:

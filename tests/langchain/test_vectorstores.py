@@ -145,8 +145,10 @@ def test_k_zero_and_negative(store: OgmaVectorStore) -> None:
         store.similarity_search("cats", k=-1)
 
 
-def test_empty_query_is_embedded_like_any_text(store: OgmaVectorStore) -> None:
-    assert len(store.similarity_search("", k=2)) == 2
+def test_empty_query_is_refused_in_every_mode(store: OgmaVectorStore) -> None:
+    for mode in ("dense", "lexical", "hybrid"):
+        with pytest.raises(ValueError, match="query must be a non-empty string"):
+            store.similarity_search(" ", k=2, mode=mode)
 
 
 def test_search_by_vector(store: OgmaVectorStore, fake_embeddings: DeterministicFakeEmbedding) -> None:
@@ -308,7 +310,9 @@ def test_retrieval_mode_default_and_fusion(fake_embeddings: DeterministicFakeEmb
     assert len(vs.similarity_search("capital", k=4, mode="dense")) == 4
     rrf = OgmaVectorStore.from_store(vs.store, fake_embeddings, retrieval_mode="hybrid", fusion="rrf")
     fused = rrf.similarity_search_with_score("capital", k=2)
-    assert fused[0][1] == pytest.approx(2 / 61, abs=0.01)  # RRF: 1/(60 + rank) from each list
+    vector = fake_embeddings.embed_query("capital")
+    core = vs.store.search("capital", vector=vector, k=2, mode="hybrid", fusion="rrf")  # the store's own RRF
+    assert [(d.id, score) for d, score in fused] == [(h.id, pytest.approx(h.score)) for h in core]
 
 
 def test_as_retriever_hybrid_and_lexical(store: OgmaVectorStore) -> None:

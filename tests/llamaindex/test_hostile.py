@@ -71,6 +71,8 @@ ERRORS: list[tuple[str, Callable[[OgmaVectorStore], Any], type[BaseException], s
         "query_str",
     ),
     ("hybrid-without-text", lambda s: s.query(query(mode=VectorStoreQueryMode.HYBRID)), ValueError, "query_str"),
+    ("empty-text-search", lambda s: s.query(query(query_str="", mode="text_search")), ValueError, "non-empty"),
+    ("blank-hybrid", lambda s: s.query(query(query_str=" ", mode="hybrid")), ValueError, "non-empty"),
     ("unsupported-mode", lambda s: s.query(query(mode=VectorStoreQueryMode.SVM)), ValueError, "svm.*supported"),
     ("mmr-threshold-out-of-range", lambda s: s.query(query(mode="mmr", mmr_threshold=2.0)), ValueError, "lambda"),
     ("unknown-query-kwarg", lambda s: s.query(query(), top_k=3), TypeError, "top_k"),
@@ -88,7 +90,6 @@ EMPTY: list[tuple[str, VectorStoreQuery]] = [
     ("top-k-zero-text", query(similarity_top_k=0, query_str="paris", mode="text_search")),
     ("top-k-zero-hybrid", query(similarity_top_k=0, query_str="paris", mode="hybrid")),
     ("top-k-zero-mmr", query(similarity_top_k=0, mode="mmr")),
-    ("empty-text-search", query(query_str="", mode="text_search")),
     ("punctuation-text-search", query(query_str="?!", mode="text_search")),
     ("no-filter-match", query(filters=MetadataFilters(filters=[MetadataFilter(key="k", value="none")]))),
 ]

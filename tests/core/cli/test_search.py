@@ -151,7 +151,8 @@ def test_search_alpha_weights_dense_against_lexical(capitals_db: Path, capsys: p
         for b in fused:
             if lexical[a] > lexical[b] + 1e-9:
                 assert fused[a] >= fused[b]
-    assert only_dense[0][1] == pytest.approx(1.0)  # min-max scaled dense score of the best hit, weight 1
+    cosines = dict(ranked("--mode", "dense"))
+    assert only_dense[0][1] == pytest.approx(cosines[only_dense[0][0]])  # weight 1: the hybrid score is the cosine
     assert ranked("--alpha", "0.5") != only_dense
 
 

@@ -18,7 +18,8 @@ import pytest
 
 from ogma.errors import FilterError
 from ogma.store import Store
-from ogma.store.filters import MAX_FILTER_DEPTH, compile_filter, matches, predicate
+from ogma.store.filters import MAX_FILTER_DEPTH, matches, predicate
+from ogma.store.sqlite.filters import compile_filter
 
 DIM = 4
 N_DOCS = 60

@@ -20,8 +20,9 @@ from tests.helpers.milvus_lite import MILVUS_LITE
 
 DIM = 32
 
-BACKENDS = ["sqlite", "milvus"]
-"""Every store backend; the conformance tests take ``store_factory`` and run on each."""
+BACKENDS = ["sqlite", "milvus", "memory"]
+"""Every store backend; the conformance tests take ``store_factory`` and run on each. ``memory``
+is the minimal backend written from "Adding a backend" in ``docs/architecture.md``."""
 
 StoreFactory = Callable[..., Any]
 
@@ -120,6 +121,10 @@ def store_factory(backend: str, request: pytest.FixtureRequest, tmp_path: Path) 
     def make(encoder: Any = None, *, name: str = "main", **options: Any) -> StoreProtocol:
         if backend == "sqlite":
             store: Any = Store(tmp_path / f"{name}.db", encoder, **options)
+        elif backend == "memory":
+            from tests.core.store.memory_backend import MemoryStore
+
+            store = MemoryStore(f"{tmp_path}/{name}", encoder, **options)
         else:
             from ogma.store.milvus import MilvusStore
 
@@ -131,6 +136,10 @@ def store_factory(backend: str, request: pytest.FixtureRequest, tmp_path: Path) 
     yield make
     for store in made:
         store.close()
+    if backend == "memory":
+        from tests.core.store.memory_backend import forget
+
+        forget(str(tmp_path))
     if collections:
         from pymilvus import MilvusClient
 
@@ -151,6 +160,12 @@ def fresh_store(backend: str, milvus_uri: str | None, encoder: Any = None, **opt
     if backend == "sqlite":
         with Store(":memory:", encoder, **options) as sqlite_store:
             yield sqlite_store
+        return
+    if backend == "memory":
+        from tests.core.store.memory_backend import MemoryStore
+
+        with MemoryStore(":memory:", encoder, **options) as memory_store:
+            yield memory_store
         return
     from ogma.store.milvus import MilvusStore
 

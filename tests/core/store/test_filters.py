@@ -17,13 +17,13 @@ from hypothesis import strategies as st
 from ogma.errors import FilterError
 from ogma.store.filters import (
     COMPARISON_OPERATORS,
-    compile_filter,
     escape_like,
     field_key,
     matches,
     parse_field_key,
 )
 from ogma.store.sqlite import filters as filters_module
+from ogma.store.sqlite.filters import compile_filter
 
 T = "IFNULL(json_type(\"metadata\", ?), 'missing')"
 V = 'json_extract("metadata", ?)'

@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ogma.errors import FilterError
-from ogma.store.filters import RESERVED_FIELDS, compile_filter, field_key, matches, predicate
+from ogma.store.filters import RESERVED_FIELDS, field_key, matches, predicate
+from ogma.store.sqlite.filters import compile_filter
 
 Row = tuple[str, str | None, dict[str, Any]]
 

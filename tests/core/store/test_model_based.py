@@ -26,7 +26,7 @@ def _vectors(ids: list[str], seed: int) -> np.ndarray:
     ).astype(np.float32)
 
 
-PRECISIONS = {"sqlite": ["float32", "int8", "binary"], "milvus": ["float32", "binary"]}
+PRECISIONS = {"sqlite": ["float32", "int8", "binary"], "milvus": ["float32", "binary"], "memory": ["float32", "binary"]}
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -119,12 +119,12 @@ def test_hybrid_is_the_cores_hybrid_search_in_one_call(store: OgmaDocumentStore,
     assert [d.content for d in docs] == [h.text for h in hits]
 
 
-def test_hybrid_rrf_scale_score_gives_one_to_the_document_first_in_both_lists(store: OgmaDocumentStore) -> None:
+def test_hybrid_rrf_scale_score_ranks_first_the_document_first_in_both_lists(store: OgmaDocumentStore) -> None:
     target = _documents()[2]  # the BM25 document; its own embedding makes it first on the dense side too
     assert target.embedding is not None
     retriever = OgmaHybridRetriever(document_store=store, fusion="rrf", scale_score=True)
     docs = retriever.run(query="BM25 scores documents by words", query_embedding=target.embedding)["documents"]
-    assert docs[0].id == "d2" and docs[0].score == pytest.approx(1.0)
+    assert docs[0].id == "d2"  # its hybrid score is comparable across queries, not 1 by construction
     assert all(0.0 <= d.score <= 1.0 for d in docs)  # type: ignore[operator]
     default = OgmaHybridRetriever(document_store=store, scale_score=True)
     assert all(0.0 <= d.score <= 1.0 for d in default.run(query="words", query_embedding=target.embedding)["documents"])  # type: ignore[operator]

@@ -27,6 +27,7 @@ from langchain_ogma._convert import hit_to_document, to_ogma_filter
 from langchain_ogma.rerankers import OgmaReranker
 from langchain_ogma.vectorstores import OgmaVectorStore
 from ogma.store.protocol import StoreProtocol
+from ogma.store.search_args import check_query, check_search_args
 
 __all__ = ["OgmaRetriever"]
 
@@ -108,13 +109,12 @@ class OgmaRetriever(BaseRetriever):
         filter: dict[str, Any] | None = None,
         mode: Mode | None = None,
     ) -> list[Document]:
-        if not isinstance(query, str):
-            raise TypeError(f"query must be a str, got {type(query).__name__}")
         search_mode = mode or self.mode
+        reranker = self.reranker.model if isinstance(self.reranker, OgmaReranker) else self.reranker
+        check_search_args(check_query(query), k=self.k if k is None else k, mode=search_mode, rerank=reranker)
         vector = None
         if self.embedding is not None and search_mode != "lexical":
             vector = self.embedding.embed_query(query)
-        reranker = self.reranker.model if isinstance(self.reranker, OgmaReranker) else self.reranker
         hits = self.ogma_store.search(
             query,
             vector=vector,

@@ -39,9 +39,10 @@ from langchain_ogma._convert import (
 from langchain_ogma.rerankers import OgmaReranker
 from ogma.store.fingerprint import check_embedder, describe_embedder, fingerprint, read_fingerprint, record_fingerprint
 from ogma.store.protocol import StoreProtocol
+from ogma.store.search_args import check_mmr_args, check_query, check_search_args, check_search_mode
 from ogma.store.uri import open_store
-from ogma.store.validate import check_ids, check_k, check_metadatas, check_texts, encode_text
-from ogma.types import SEARCH_MODES, Hit, SearchMode
+from ogma.store.validate import check_add_args, check_metadatas, check_texts
+from ogma.types import Hit, SearchMode
 
 __all__ = [
     "IdStrategy",
@@ -193,8 +194,7 @@ class OgmaVectorStore(VectorStore):
         relevance_score_fn: Callable[[float], float] | None,
         id_strategy: IdStrategy,
     ) -> None:
-        if retrieval_mode not in SEARCH_MODES:
-            raise ValueError(f"retrieval_mode must be one of {', '.join(SEARCH_MODES)}; got {retrieval_mode!r}")
+        check_search_mode(None, retrieval_mode, name="retrieval_mode")
         if id_strategy not in get_args(IdStrategy):
             raise ValueError(f"id_strategy must be one of {', '.join(get_args(IdStrategy))}; got {id_strategy!r}")
         if relevance_score_fn is not None and not callable(relevance_score_fn):
@@ -306,8 +306,7 @@ class OgmaVectorStore(VectorStore):
         """
         batch_size = kwargs.pop("batch_size", None)
         no_extra_kwargs("add_texts", kwargs)
-        if batch_size is not None and check_k(batch_size, "batch_size") < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        options = {} if batch_size is None else {"batch_size": batch_size}
         if isinstance(texts, (str, bytes)):
             raise TypeError(
                 f"texts must be a list of strings, not a single {type(texts).__name__} "
@@ -316,23 +315,17 @@ class OgmaVectorStore(VectorStore):
         if not isinstance(texts, Iterable) or isinstance(texts, Mapping):
             raise TypeError(f"texts must be a list of strings, got {type(texts).__name__}")
         items = check_texts(list(texts))
-        for index, text in enumerate(items):
-            encode_text(text, index)
-        for index, meta_json in enumerate(check_metadatas(metadatas, len(items))):
-            _check_unicode(meta_json, f"metadatas[{index}]")
+        check_metadatas(metadatas, len(items))  # before the ids: content hashes read the metadata
         given = check_id_list(ids, "ids", allow_none=True)
         if given is not None and len(given) != len(items):
             raise ValueError(f"got {len(given)} ids for {len(items)} texts; pass one id per text (or none)")
         doc_ids, keep = self._resolve_ids(given, items, metadatas)
-        for index in keep:
-            _check_unicode(doc_ids[index], f"ids[{index}]")
         if not items:
             return []
         kept_texts = [items[i] for i in keep]
         kept_metas = None if metadatas is None else [metadatas[i] for i in keep]
-        kept_ids = check_ids([doc_ids[i] for i in keep], len(keep))
+        kept_ids = check_add_args(kept_texts, kept_metas, [doc_ids[i] for i in keep], **options).ids
         vectors = self._embedding.embed_documents(kept_texts)
-        options = {} if batch_size is None else {"batch_size": batch_size}
         self._store.add(kept_texts, kept_metas, kept_ids, embeddings=vectors, **options)
         if self._record_fingerprint and self._check_embeddings:
             record_fingerprint(
@@ -393,12 +386,13 @@ class OgmaVectorStore(VectorStore):
         return [hit_to_document(doc) for doc in self._store.get(check_id_list(ids, "ids") or [])]
 
     # -- searching ------------------------------------------------------------------
-    def _options(self, method: str, kwargs: dict[str, Any]) -> _SearchOptions:
-        """Pop the search options from ``kwargs``; anything else left there is an error."""
+    def _options(self, method: str, kwargs: dict[str, Any], query: Any, k: Any) -> _SearchOptions:
+        """Pop the search options from ``kwargs`` and check them with the query (before any embedding).
+
+        Anything else left in ``kwargs`` is an error.
+        """
         mode = kwargs.pop("mode", None)
         mode = self.retrieval_mode if mode is None else mode
-        if mode not in SEARCH_MODES:
-            raise ValueError(f"mode must be one of {', '.join(SEARCH_MODES)}; got {mode!r}")
         fusion = kwargs.pop("fusion", None)
         rerank = kwargs.pop("rerank", None)
         rerank_k = kwargs.pop("rerank_k", None)
@@ -409,12 +403,11 @@ class OgmaVectorStore(VectorStore):
                 "rerank must be an OgmaReranker, an ogma.Reranker, or an object with "
                 f"rerank(query, documents, top_k); got {type(rerank).__name__}"
             )
-        if fusion is not None and mode != "hybrid":
-            raise ValueError(f"fusion= applies to hybrid search only, not to mode={mode!r}; drop it or use 'hybrid'")
         if rerank_k is not None and rerank is None:
             raise ValueError("rerank_k= needs rerank= (a reranker); drop it or pass the reranker")
         if fusion is None and mode == "hybrid":
             fusion = self.fusion
+        check_search_args(check_query(query), k=k, mode=mode, fusion=fusion, rerank=rerank)
         return _SearchOptions(mode, fusion, rerank, rerank_k)
 
     def _hits(
@@ -427,8 +420,6 @@ class OgmaVectorStore(VectorStore):
         vector: Sequence[float] | None = None,
         include_embeddings: bool = False,
     ) -> list[Hit]:
-        if not isinstance(query, str):
-            raise TypeError(f"query must be a str, got {type(query).__name__}")
         ogma_filter = to_ogma_filter(filter)
         if vector is None and options.mode != "lexical":
             vector = self._embedding.embed_query(query)
@@ -475,7 +466,7 @@ class OgmaVectorStore(VectorStore):
             ValueError: Negative ``k`` or an unknown mode.
             FilterError: A malformed filter.
         """
-        options = self._options("similarity_search", dict(kwargs))
+        options = self._options("similarity_search", dict(kwargs), query, k)
         return [(hit_to_document(hit), hit.score) for hit in self._hits(query, k, filter, options)]
 
     def similarity_search_by_vector(
@@ -503,9 +494,7 @@ class OgmaVectorStore(VectorStore):
     ) -> list[tuple[Document, float]]:
         """Results of any mode, each with ``relevance_score_fn`` of its cosine to the query."""
         filter = kwargs.pop("filter", None)
-        options = self._options("similarity_search_with_relevance_scores", dict(kwargs))
-        if not isinstance(query, str):
-            raise TypeError(f"query must be a str, got {type(query).__name__}")
+        options = self._options("similarity_search_with_relevance_scores", dict(kwargs), query, k)
         vector = np.asarray(self._embedding.embed_query(query), dtype=np.float32)
         hits = self._hits(query, k, filter, options, vector=vector.tolist(), include_embeddings=options.mode != "dense")
         unit = vector / (float(np.linalg.norm(vector)) or 1.0)
@@ -542,9 +531,8 @@ class OgmaVectorStore(VectorStore):
             filter: Metadata filter.
             **kwargs: None accepted.
         """
-        if not isinstance(query, str):
-            raise TypeError(f"query must be a str, got {type(query).__name__}")
         no_extra_kwargs("max_marginal_relevance_search", kwargs)
+        check_mmr_args(k, fetch_k, lambda_mult, query)
         return self.max_marginal_relevance_search_by_vector(
             self._embedding.embed_query(query), k, fetch_k, lambda_mult, filter=filter
         )
@@ -635,16 +623,6 @@ def _with_mode(kwargs: Mapping[str, Any], mode: str) -> dict[str, Any]:
     if given is not None and given != mode:
         raise ValueError(f"search_type {mode!r} conflicts with mode={given!r} in search_kwargs; give one of them")
     return {**kwargs, "mode": mode}
-
-
-def _check_unicode(text: str, what: str) -> None:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise ValueError(
-            f"{what} is not valid Unicode (it contains a lone surrogate at position {exc.start}); "
-            "decode the source with the right encoding, or errors='replace'"
-        ) from exc
 
 
 class OgmaVectorStoreRetriever(VectorStoreRetriever):

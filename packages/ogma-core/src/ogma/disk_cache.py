@@ -42,6 +42,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
 
+from ogma.paths import ogma_home
+
 __all__ = [
     "ENTRY_FILE",
     "EVAL_EMBEDDINGS",
@@ -73,8 +75,6 @@ _lock = threading.Lock()
 def _home(home: Path | None) -> Path:
     if home is not None:
         return home
-    from ogma.hub import ogma_home
-
     return ogma_home()
 
 
@@ -107,7 +107,7 @@ def file_digest(path: Path, *, home: Path | None = None) -> str:
 
     Args:
         path: A regular file.
-        home: The cache folder holding the sidecar (default: :func:`ogma.hub.ogma_home`).
+        home: The cache folder holding the sidecar (default: :func:`ogma.paths.ogma_home`).
 
     Example:
         >>> import tempfile
@@ -267,7 +267,7 @@ def _eval_entries(folder: Path) -> list[CacheEntry]:
 
 
 def list_entries(home: Path | None = None) -> list[CacheEntry]:
-    """Every cache entry under ``home`` (default: :func:`ogma.hub.ogma_home`), most recently used first.
+    """Every cache entry under ``home`` (default: :func:`ogma.paths.ogma_home`), most recently used first.
 
     Model entries (converted, exported, quantized) and the evaluation cache's corpus
     embeddings (``home/eval-embeddings``) alike.

@@ -31,12 +31,13 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections.abc import Mapping, Sequence
-from typing import Final, Literal, NamedTuple
+from collections.abc import Hashable, Mapping, Sequence
+from typing import Any, Final, Generic, Literal, NamedTuple, TypeVar
 
 from ogma.errors import FusionError
 
 __all__ = [
+    "BM25_SATURATION",
     "DEFAULT_ALPHA",
     "DEFAULT_ALPHA_LEXICAL",
     "DEFAULT_NORMALIZATION",
@@ -49,7 +50,9 @@ __all__ = [
     "Ranking",
     "ScoreKind",
     "convex_combination",
+    "dense_weight",
     "fuse",
+    "hybrid_score",
     "identifier_likeness",
     "keyword_likeness",
     "normalize_scores",
@@ -58,8 +61,12 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-Ranking = Sequence[tuple[str, float]]
-"""A ranked list of ``(id, score)`` pairs, best first; higher scores are better."""
+K = TypeVar("K", bound=Hashable)
+"""A document key: any hashable value (a string id, a backend's row number)."""
+
+Ranking = Sequence[tuple[K, float]]
+"""A ranked list of ``(key, score)`` pairs, best first; higher scores are better. A key is any
+hashable value (ids, row numbers), so a backend fuses its own keys without renumbering them."""
 
 FusionMethod = Literal["default", "rrf", "weighted_rrf", "convex", "adaptive"]
 Normalization = Literal["theoretical", "minmax", "max", "none"]
@@ -83,11 +90,11 @@ DEFAULT_ALPHA_LEXICAL: Final = 0.2
 _THEORETICAL_MIN: Final[Mapping[str, float]] = {"cosine": -1.0, "bm25": 0.0}
 
 
-class FusedHit(NamedTuple):
-    """One fused result: the id, the fused score, and the inputs' raw scores.
+class FusedHit(NamedTuple, Generic[K]):
+    """One fused result: the key, the fused score, and the inputs' raw scores.
 
     Attributes:
-        id: The document id.
+        id: The document key (an id, or whatever hashable key the rankings used).
         score: The fused score (higher is better; comparable within one call only).
         scores: ``{"dense": s or None, "lexical": s or None}``: the raw input scores,
             None where the document was not in that list.
@@ -97,12 +104,12 @@ class FusedHit(NamedTuple):
         True
     """
 
-    id: str
+    id: K
     score: float
     scores: dict[str, float | None]
 
 
-def _check_finite(ranking: Ranking, name: str) -> None:
+def _check_finite(ranking: Ranking[K], name: str) -> None:
     for item in ranking:
         if len(item) != 2 or not isinstance(item[1], int | float) or not math.isfinite(item[1]):
             raise ValueError(
@@ -193,14 +200,14 @@ def _is_identifier(token: str) -> bool:
 
 
 def reciprocal_rank_fusion(
-    rankings: Sequence[Ranking | Sequence[str]],
+    rankings: Sequence[Ranking[K] | Sequence[str]],
     *,
     k: float = DEFAULT_RRF_K,
     weights: Sequence[float] | None = None,
-) -> list[tuple[str, float]]:
+) -> list[tuple[K, float]]:
     """Reciprocal rank fusion: ``score(d) = sum_i w_i / (k + rank_i(d))``, ranks from 1.
 
-    Only ranks matter, so the lists may be ids or ``(id, score)`` pairs, best first.
+    Only ranks matter, so the lists may be string ids or ``(key, score)`` pairs, best first.
     A document missing from a list gets nothing from it. Ties keep first-seen order.
 
     Args:
@@ -227,11 +234,11 @@ def reciprocal_rank_fusion(
             f"RRF needs one finite, non-negative weight per ranking: got {list(weights)!r} "
             f"for {len(rankings)} rankings."
         )
-    fused: dict[str, float] = {}
+    fused: dict[Any, float] = {}
     for ranking, weight in zip(rankings, weights):
-        seen: set[str] = set()
+        seen: set[Any] = set()
         for item in ranking:
-            doc_id = item if isinstance(item, str) else str(item[0])
+            doc_id = item if isinstance(item, str) else item[0]
             if doc_id in seen:
                 continue  # a repeated id keeps its best rank and takes no rank of its own
             seen.add(doc_id)
@@ -294,14 +301,14 @@ def normalize_scores(
 
 
 def convex_combination(
-    dense: Ranking,
-    lexical: Ranking,
+    dense: Ranking[K],
+    lexical: Ranking[K],
     *,
     alpha: float = DEFAULT_ALPHA,
     normalization: Normalization | tuple[Normalization, Normalization] = DEFAULT_NORMALIZATION,
     dense_kind: ScoreKind = "cosine",
     lexical_kind: ScoreKind = "bm25",
-) -> list[tuple[str, float]]:
+) -> list[tuple[K, float]]:
     """Convex combination ``alpha * dense + (1 - alpha) * lexical`` of normalised scores.
 
     A document missing from one list scores 0 there after normalisation (the
@@ -333,13 +340,13 @@ def convex_combination(
     if not 0.0 <= alpha <= 1.0:
         raise FusionError(f"alpha must be in [0, 1] (the dense weight), got {alpha!r}; try 0.85.")
     dense_norm, lexical_norm = (normalization, normalization) if isinstance(normalization, str) else normalization
-    fused: dict[str, float] = {}
+    fused: dict[K, float] = {}
     for ranking, weight, kind, method in (
         (dense, alpha, dense_kind, dense_norm),
         (lexical, 1.0 - alpha, lexical_kind, lexical_norm),
     ):
         normalised = normalize_scores([s for _, s in ranking], method=method, kind=kind)
-        seen: set[str] = set()
+        seen: set[K] = set()
         for (doc_id, _), value in zip(ranking, normalised):
             if doc_id not in seen:
                 seen.add(doc_id)
@@ -347,9 +354,73 @@ def convex_combination(
     return sorted(fused.items(), key=lambda pair: -pair[1])
 
 
+BM25_SATURATION: Final = 5.0
+"""The BM25 score that :func:`hybrid_score` counts as half of full lexical evidence."""
+
+
+def dense_weight(
+    *,
+    method: FusionMethod = "default",
+    alpha: float | None = None,
+    weights: Sequence[float] | None = None,
+    alpha_lexical: float | None = None,
+    query: str | None = None,
+) -> float:
+    """The weight of the dense evidence in a fusion, in [0, 1] (the lexical evidence has the rest).
+
+    For the convex methods it is the dense weight the fusion uses (for ``"adaptive"`` and
+    ``"default"``, moved towards ``alpha_lexical`` by :func:`keyword_likeness` of ``query``);
+    for ``"weighted_rrf"`` the dense share of the weights, for ``"rrf"`` one half.
+
+    Raises:
+        FusionError: ``alpha_lexical`` outside [0, 1].
+
+    Example:
+        >>> dense_weight(query="which proxy settings does pip read?"), round(dense_weight(query="proxy"), 6)
+        (0.85, 0.2)
+        >>> dense_weight(method="weighted_rrf")
+        0.6666666666666666
+    """
+    if method == "rrf":
+        return 0.5
+    if method == "weighted_rrf":
+        shares = list(weights or DEFAULT_RRF_WEIGHTS)
+        total = float(sum(shares))
+        return float(shares[0]) / total if total > 0 else 0.5
+    weight = DEFAULT_ALPHA if alpha is None else alpha
+    if method != "convex":
+        low = DEFAULT_ALPHA_LEXICAL if alpha_lexical is None else alpha_lexical
+        if not 0.0 <= low <= 1.0:
+            raise FusionError(f"alpha_lexical must be in [0, 1] (the dense weight), got {low!r}; try 0.2.")
+        weight = weight - (weight - low) * keyword_likeness(query or "")
+    return float(weight)
+
+
+def hybrid_score(dense: float | None, lexical: float | None, weight: float) -> float:
+    """A hybrid hit's score that means the same from one query to the next, in [0, 1].
+
+    ``weight * cosine + (1 - weight) * bm25 / (bm25 + BM25_SATURATION)``: the dense
+    evidence is the cosine similarity itself (clipped to [0, 1]), the lexical evidence a
+    saturating transform of the BM25 score (0 without a match, one half at
+    :data:`BM25_SATURATION`, towards 1 for strong matches). Neither depends on the other
+    candidates of the query, unlike the per-query normalisation that orders the fusion;
+    a side that did not find the document contributes 0. ``weight`` is
+    :func:`dense_weight` of the fusion.
+
+    Example:
+        >>> round(hybrid_score(0.11, None, 0.85), 4)  # an unrelated query's best hit
+        0.0935
+        >>> round(hybrid_score(0.8, 10.0, 0.85), 4)
+        0.78
+    """
+    cosine = 0.0 if dense is None else min(max(float(dense), 0.0), 1.0)
+    bm25 = 0.0 if lexical is None or not lexical > 0 else float(lexical)
+    return weight * cosine + (1.0 - weight) * bm25 / (bm25 + BM25_SATURATION)
+
+
 def fuse(
-    dense: Ranking,
-    lexical: Ranking,
+    dense: Ranking[K],
+    lexical: Ranking[K],
     *,
     method: FusionMethod = "default",
     alpha: float | None = None,
@@ -359,7 +430,7 @@ def fuse(
     alpha_lexical: float | None = None,
     query: str | None = None,
     limit: int | None = None,
-) -> list[FusedHit]:
+) -> list[FusedHit[K]]:
     """Fuse a dense and a lexical ranking into one.
 
     Methods:
@@ -435,17 +506,12 @@ def fuse(
             [dense, lexical], k=DEFAULT_RRF_K if k is None else k, weights=weights or DEFAULT_RRF_WEIGHTS
         )
     else:
-        weight = DEFAULT_ALPHA if alpha is None else alpha
-        if method != "convex":
-            low = DEFAULT_ALPHA_LEXICAL if alpha_lexical is None else alpha_lexical
-            if not 0.0 <= low <= 1.0:
-                raise FusionError(f"alpha_lexical must be in [0, 1] (the dense weight), got {low!r}; try 0.2.")
-            weight = weight - (weight - low) * keyword_likeness(query or "")
+        weight = dense_weight(method=method, alpha=alpha, alpha_lexical=alpha_lexical, query=query)
         fused = convex_combination(dense, lexical, alpha=weight, normalization=normalization or DEFAULT_NORMALIZATION)
-    dense_scores: dict[str, float] = {}
+    dense_scores: dict[K, float] = {}
     for doc_id, score in dense:
         dense_scores.setdefault(doc_id, float(score))
-    lexical_scores: dict[str, float] = {}
+    lexical_scores: dict[K, float] = {}
     for doc_id, score in lexical:
         lexical_scores.setdefault(doc_id, float(score))
     if limit is not None:

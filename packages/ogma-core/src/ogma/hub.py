@@ -29,7 +29,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from ogma.convert.files import COMPANION_FILES
 from ogma.errors import ModelFileError, ModelNotFoundError, OfflineError, OgmaError
+from ogma.formats import GRAPH_VERSION
+from ogma.paths import ogma_home
 from ogma.registry import ModelSpec, canonical_model_id, get_cross_encoder_spec, get_model_spec
 
 __all__ = [
@@ -77,17 +80,6 @@ class ResolvedModel:
     folder: Path
     onnx_path: Path
     source: str
-
-
-def ogma_home() -> Path:
-    """Where Ogma caches converted, exported and quantized models.
-
-    ``$OGMA_HOME`` if set, else ``$XDG_CACHE_HOME/ogma``, else ``~/.cache/ogma``.
-    """
-    if env := os.environ.get("OGMA_HOME"):
-        return Path(env).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "ogma"
 
 
 def hub_is_offline(local_files_only: bool | None = None) -> bool:
@@ -140,34 +132,18 @@ def _hub_unreachable() -> str:
     return _reachable[endpoint]
 
 
-_CONVERTED_GRAPH_VERSION = 3
-"""Must equal ``ogma.convert.bert.GRAPH_VERSION`` (a test checks): a converter that writes a
-different graph gets a new cache folder instead of reusing an old conversion. Kept here so
-that loading a cached model does not import the converter (and ``onnx``)."""
+_CONVERTED_GRAPH_VERSION = GRAPH_VERSION
+"""A converter that writes a different graph gets a new cache folder instead of reusing an old
+conversion (:mod:`ogma.formats` imports nothing, so loading a cached model does not import ``onnx``)."""
 
 
 _QUANTIZED_VERSION = 2
 """Salt of the quantized-copy cache key: bump it when ``ogma.convert.quantize_int8`` writes a different
 int8 graph, so old copies are not reused. 2: 7-bit weights (exact on CPUs without VNNI)."""
 
-_CONVERT_INPUTS: tuple[str, ...] = (
-    "model.safetensors",
-    "tokenizer.json",
-    "tokenizer_config.json",
-    "special_tokens_map.json",
-    "vocab.txt",
-    "sentencepiece.bpe.model",
-    "config.json",
-    "modules.json",
-    "sentence_bert_config.json",
-    "config_sentence_transformers.json",
-    "1_Pooling/config.json",
-    "2_Normalize/config.json",
-    "README.md",
-    "LICENSE",
-)
-"""The files a conversion reads or copies (the weights and ``ogma.convert.files.COMPANION_FILES``;
-a test checks): the cache key covers their bytes."""
+_CONVERT_INPUTS: tuple[str, ...] = ("model.safetensors", *COMPANION_FILES)
+"""The files a conversion reads or copies (the weights and the converter's companion files):
+the cache key covers their bytes."""
 
 
 def _source_files(src: Path, names: tuple[str, ...]) -> list[tuple[str, Path]]:

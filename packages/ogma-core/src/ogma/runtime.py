@@ -20,6 +20,7 @@ from typing import Literal
 import onnxruntime as ort
 
 from ogma.errors import ModelFileError
+from ogma.formats import INT8_FORMAT, INT8_FORMAT_KEY
 
 __all__ = ["INT8_FORMAT", "INT8_FORMAT_KEY", "Device", "create_session", "is_int8_model", "resolve_providers"]
 
@@ -32,11 +33,6 @@ SLOW_CPU_FUSIONS: tuple[str, ...] = ("SkipLayerNormFusion", "BiasGeluFusion")
 ``SkipLayerNormalization`` kernel is about 4x slower than the Add + ``LayerNormalization``
 it replaces, and ``BiasGelu`` about 20% slower than Add + ``Gelu``. With both off,
 all-MiniLM-L6-v2 int8 encodes about 25% faster (2 threads, DBpedia passages)."""
-INT8_FORMAT_KEY = "ogma.int8_format"
-"""Model metadata key naming the int8 format of a model Ogma quantized."""
-INT8_FORMAT = "u8-activations/s7-weights/per-channel"
-"""The format :func:`ogma.convert.quantize_int8` writes: dynamic u8 activations, 7-bit
-weights (``|w| <= 64``), one scale per output channel. Exact on every x86 int8 kernel."""
 KERNEL_SAFE_INT8_FORMATS: frozenset[str] = frozenset({INT8_FORMAT, "u8-activations/s7-weights/per-tensor"})
 """Formats whose integer products cannot saturate on CPUs without VNNI."""
 _INT8_NAME_HINTS = ("int8", "qint8", "quantized", "uint8")

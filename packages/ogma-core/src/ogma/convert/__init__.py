@@ -22,11 +22,8 @@ import os
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import onnx
-
-from ogma.convert.bert import CONTRIB_OPSET, GRAPH_VERSION, OPSET, build_model
 from ogma.convert.checkpoint import (
     SUPPORTED_ARCHITECTURES,
     CheckpointKind,
@@ -44,6 +41,10 @@ from ogma.convert.files import (
 )
 from ogma.convert.quantize import QUANTIZED_OP_TYPES, quantize_int8
 from ogma.errors import ConversionError
+from ogma.formats import GRAPH_VERSION
+
+if TYPE_CHECKING:
+    import onnx
 
 __all__ = [
     "FP32_FILE",
@@ -73,6 +74,8 @@ def _ogma_version() -> str:
 
 
 def _save(model: onnx.ModelProto, file: Path) -> None:
+    import onnx
+
     size = sum(t.ByteSize() for t in model.graph.initializer)
     if size > EXTERNAL_DATA_LIMIT:
         onnx.save_model(model, str(file), save_as_external_data=True, location=file.name + ".data")
@@ -115,6 +118,10 @@ def convert_checkpoint(
         >>> convert_checkpoint("all-MiniLM-L6-v2", "minilm-onnx", int8=True)  # doctest: +SKIP
         PosixPath('minilm-onnx')
     """
+    import onnx  # imported here, so that reading the converter's file lists needs no onnx
+
+    from ogma.convert.bert import CONTRIB_OPSET, OPSET, build_model
+
     source, target = Path(src), Path(out)
     check_required_files(source)
     if target.resolve() == source.resolve():

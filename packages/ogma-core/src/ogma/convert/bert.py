@@ -35,6 +35,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from ogma.convert.checkpoint import EncoderSpec
 from ogma.errors import ConversionError
+from ogma.formats import GRAPH_VERSION
 
 __all__ = ["CONTRIB_OPSET", "GRAPH_VERSION", "OPSET", "build_model"]
 
@@ -44,9 +45,6 @@ OPSET = 17
 """Default-domain opset of the generated graphs (``LayerNormalization`` needs 17)."""
 CONTRIB_OPSET = 1
 """Opset of the ``com.microsoft`` domain used by fused graphs."""
-GRAPH_VERSION = 3
-"""Revision of the graphs the converter writes, int8 copies included; bump it when they change
-(cached conversions are keyed on it). 3: int8 weights are 7-bit (exact on CPUs without VNNI)."""
 
 _MS = "com.microsoft"
 _MASK_FILL = -10000.0

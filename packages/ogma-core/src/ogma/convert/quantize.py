@@ -28,7 +28,7 @@ import os
 from pathlib import Path
 
 from ogma.errors import ConversionError, ModelFileError
-from ogma.runtime import INT8_FORMAT, INT8_FORMAT_KEY
+from ogma.formats import INT8_FORMAT, INT8_FORMAT_KEY
 
 __all__ = ["INT8_FORMAT", "QUANTIZED_OP_TYPES", "WEIGHT_LIMIT", "quantize_int8"]
 

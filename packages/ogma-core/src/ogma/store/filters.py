@@ -24,8 +24,8 @@ is in ``docs/filters.md``. In short:
 
 :func:`parse_filter` validates a filter into a small tree (:class:`And`, :class:`Or`,
 :class:`Not`, :class:`Condition`) that each backend compiles with its own compiler:
-``ogma.store.sqlite.filters.compile_filter`` to parameterised SQL (also importable from
-here as ``compile_filter``), ``ogma.store.milvus.expressions.compile_expression`` to a
+``ogma.store.sqlite.filters.compile_filter`` to parameterised SQL,
+``ogma.store.milvus.expressions.compile_expression`` to a
 Milvus boolean expression. :func:`matches` evaluates the same filter in pure Python; it
 is the reference both compilers are tested against, and what in-memory paths and
 adapters use.
@@ -39,7 +39,6 @@ Example:
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import logging
 import math
 import re
@@ -74,18 +73,6 @@ __all__ = [
     "validate_filter",
 ]
 
-_SQL_NAMES: Final = ("compile_filter", "IN_INLINE_MAX", "MAX_FILTER_PARAMETERS", "MAX_SQL_DEPTH")
-
-
-def __getattr__(name: str) -> Any:
-    """``compile_filter`` and its limits moved to :mod:`ogma.store.sqlite.filters`; still importable here."""
-    if name in _SQL_NAMES:
-        from ogma.store.sqlite import filters as sql_filters
-
-        return getattr(sql_filters, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 logger = logging.getLogger(__name__)
 
 ComparisonOperator = Literal[
@@ -102,26 +89,19 @@ RESERVED_FIELDS: Final[tuple[str, ...]] = ("$id", "$content")
 
 # Internal paths of the reserved fields: their empty first part cannot come out of
 # parse_field_key (it refuses empty parts), so they never equal a metadata path.
-_ID_PATH: Final = ("", "$id")
-_CONTENT_PATH: Final = ("", "$content")
-_RESERVED_PATHS: Final = {"$id": _ID_PATH, "$content": _CONTENT_PATH}
-_RESERVED_COLUMNS: Final = {_ID_PATH: "id", _CONTENT_PATH: "text"}
-ID_PATH: Final = _ID_PATH
+ID_PATH: Final = ("", "$id")
 """The parsed path of ``$id`` (it never equals a metadata path)."""
-CONTENT_PATH: Final = _CONTENT_PATH
+CONTENT_PATH: Final = ("", "$content")
 """The parsed path of ``$content``."""
-RESERVED_COLUMNS: Final = _RESERVED_COLUMNS
-"""The document column each reserved path names."""
+_RESERVED_PATHS: Final = {"$id": ID_PATH, "$content": CONTENT_PATH}
 
 _INT64_MIN: Final = -(2**63)
 _INT64_MAX: Final = 2**63 - 1
 _ORDERING: Final = ("$gt", "$gte", "$lt", "$lte")
-_OPERATORS_HELP: Final = (
+OPERATORS_HELP: Final = (
     f"valid comparison operators: {', '.join(COMPARISON_OPERATORS)}; "
     f"valid logical operators: {', '.join(LOGICAL_OPERATORS)}"
 )
-
-OPERATORS_HELP: Final = _OPERATORS_HELP
 
 Scalar: TypeAlias = "bool | int | float | str | None"
 
@@ -130,44 +110,44 @@ Scalar: TypeAlias = "bool | int | float | str | None"
 
 
 @dataclass(frozen=True)
-class _And:
-    children: tuple[_Node, ...]
+class And:
+    """All children hold."""
+
+    children: tuple[Node, ...]
 
 
 @dataclass(frozen=True)
-class _Or:
-    children: tuple[_Node, ...]
+class Or:
+    """At least one child holds."""
+
+    children: tuple[Node, ...]
 
 
 @dataclass(frozen=True)
-class _Not:
-    child: _Node
+class Not:
+    """The child does not hold."""
+
+    child: Node
 
 
 @dataclass(frozen=True)
-class _Cond:
+class Condition:
+    """One comparison: ``op`` applied to the field at ``path`` (a parsed key path, or a reserved path)."""
+
     path: tuple[str, ...]
     op: str
-    value: Any  # a Scalar, a tuple of Scalars ($in/$nin), a bool ($exists/$empty) or _Pattern
+    value: Any  # a Scalar, a tuple of Scalars ($in/$nin), a bool ($exists/$empty) or Pattern
 
 
 @dataclass(frozen=True)
-class _Pattern:
+class Pattern:
     """A ``$like``/``$ilike`` pattern: literal strings and the wildcards ``%`` (ANY) and ``_`` (ONE)."""
 
     tokens: tuple[str, ...]  # "%" and "_" are wildcards; literals are prefixed with "=".
 
 
-_Node: TypeAlias = "_And | _Or | _Not | _Cond"
-
-# The parsed form, public for the backends' compilers (``ogma.store.sqlite.filters``,
-# ``ogma.store.milvus.expressions``): each walks this tree, none re-parses a filter.
-And = _And
-Or = _Or
-Not = _Not
-Condition = _Cond
-Pattern = _Pattern
-Node: TypeAlias = _Node
+Node: TypeAlias = "And | Or | Not | Condition"
+"""The parsed form every backend's compiler walks (none re-parses a filter)."""
 
 
 # --------------------------------------------------------------------------- keys
@@ -269,10 +249,6 @@ def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _json_path(path: tuple[str, ...]) -> str:
-    return "$" + "".join("." + json.dumps(part, ensure_ascii=False) for part in path)
-
-
 # --------------------------------------------------------------------------- parsing
 
 
@@ -330,7 +306,7 @@ def _sequence(value: object, where: str, op: str) -> tuple[Scalar, ...]:
     return tuple(_scalar(v, where, op) for v in (sorted(value, key=repr) if isinstance(value, Set) else value))
 
 
-def _like_pattern(value: object, where: str, op: str) -> _Pattern:
+def _like_pattern(value: object, where: str, op: str) -> Pattern:
     if not isinstance(value, str):
         raise FilterError(f"{op} at {_where(where)} needs a string pattern such as 'intro%', got {_short(value)}.")
     _valid_unicode(value, f"the {op} pattern at {_where(where)}")
@@ -343,12 +319,12 @@ def _like_pattern(value: object, where: str, op: str) -> _Pattern:
             tokens.append(char)
         else:
             tokens.append("=" + char)
-    return _Pattern(tuple(tokens))
+    return Pattern(tuple(tokens))
 
 
-def _parse_condition(path: tuple[str, ...], op: str, value: object, where: str) -> _Cond:
+def _parse_condition(path: tuple[str, ...], op: str, value: object, where: str) -> Condition:
     if op in ("$eq", "$ne"):
-        return _Cond(path, op, _scalar(value, where, op))
+        return Condition(path, op, _scalar(value, where, op))
     if op in _ORDERING:
         scalar = _scalar(value, where, op)
         if scalar is None or isinstance(scalar, bool):
@@ -356,13 +332,13 @@ def _parse_condition(path: tuple[str, ...], op: str, value: object, where: str) 
                 f"{op} at {_where(where)} compares numbers or strings (including ISO dates), got {_short(value)}. "
                 "Use $eq/$ne for booleans and None."
             )
-        return _Cond(path, op, scalar)
+        return Condition(path, op, scalar)
     if op in ("$in", "$nin"):
-        return _Cond(path, op, _sequence(value, where, op))
+        return Condition(path, op, _sequence(value, where, op))
     if op in ("$exists", "$empty"):
         if not isinstance(value, bool):
             raise FilterError(f"{op} at {_where(where)} takes True or False, got {_short(value)}.")
-        return _Cond(path, op, value)
+        return Condition(path, op, value)
     if op == "$contains":
         scalar = _scalar(value, where, op)
         if scalar is None:
@@ -370,13 +346,13 @@ def _parse_condition(path: tuple[str, ...], op: str, value: object, where: str) 
                 f"$contains at {_where(where)} needs a bool, number or string, got None. "
                 "Use {'$empty': True} to find missing, null or empty fields."
             )
-        return _Cond(path, op, scalar)
+        return Condition(path, op, scalar)
     if op in ("$like", "$ilike"):
-        return _Cond(path, op, _like_pattern(value, where, op))
-    raise FilterError(f"Unknown operator {op!r} at {_where(where)}; {_OPERATORS_HELP}.")
+        return Condition(path, op, _like_pattern(value, where, op))
+    raise FilterError(f"Unknown operator {op!r} at {_where(where)}; {OPERATORS_HELP}.")
 
 
-def _parse_field(key: str, value: object, where: str) -> list[_Node]:
+def _parse_field(key: str, value: object, where: str) -> list[Node]:
     path: tuple[str, ...]
     if key in _RESERVED_PATHS:
         path = _RESERVED_PATHS[key]
@@ -391,26 +367,26 @@ def _parse_field(key: str, value: object, where: str) -> list[_Node]:
             )
         return [_parse_condition(path, "$eq", value, f"{where}.{key}".lstrip("."))]
     if not value:
-        raise FilterError(f"Field {_short(key)} at {_where(where)} has an empty operator dict; {_OPERATORS_HELP}.")
-    nodes: list[_Node] = []
+        raise FilterError(f"Field {_short(key)} at {_where(where)} has an empty operator dict; {OPERATORS_HELP}.")
+    nodes: list[Node] = []
     for op, operand in value.items():
         if not isinstance(op, str) or not op.startswith("$"):
             raise FilterError(
                 f"Field {_short(key)} at {_where(where)} maps to a dict with the non-operator key {op!r}. "
                 f"Nested fields are addressed with dotted keys: write {{{key + '.' + str(op)!r}: ...}} "
-                f"instead of {{{_short(key)}: {{{op!r}: ...}}}}; {_OPERATORS_HELP}."
+                f"instead of {{{_short(key)}: {{{op!r}: ...}}}}; {OPERATORS_HELP}."
             )
         nodes.append(_parse_condition(path, op, operand, f"{where}.{key}".lstrip(".")))
     return nodes
 
 
-def _parse(filter_: object, where: str) -> _Node:
+def _parse(filter_: object, where: str) -> Node:
     if not isinstance(filter_, Mapping):
         raise FilterError(
             f"A filter must be a dict such as {{'lang': 'en'}}; got {_short(filter_)} at {_where(where)}; "
-            f"{_OPERATORS_HELP}."
+            f"{OPERATORS_HELP}."
         )
-    nodes: list[_Node] = []
+    nodes: list[Node] = []
     for key, value in filter_.items():
         if not isinstance(key, str):
             raise FilterError(f"Filter keys must be strings; got {_short(key)} at {_where(where)}.")
@@ -418,20 +394,20 @@ def _parse(filter_: object, where: str) -> _Node:
             if isinstance(value, str | bytes | Mapping) or not isinstance(value, list | tuple):
                 raise FilterError(f"{key} at {_where(where)} takes a list of filters, got {_short(value)}.")
             children = tuple(_parse(child, f"{where}.{key}[{i}]".lstrip(".")) for i, child in enumerate(value))
-            nodes.append(_And(children) if key == "$and" else _Or(children))
+            nodes.append(And(children) if key == "$and" else Or(children))
         elif key == "$not":
-            nodes.append(_Not(_parse(value, f"{where}.$not".lstrip("."))))
+            nodes.append(Not(_parse(value, f"{where}.$not".lstrip("."))))
         elif key in _RESERVED_PATHS:
             nodes.extend(_parse_field(key, value, where))
         elif key.startswith("$"):
             raise FilterError(
-                f"Unknown logical operator {_short(key)} at {_where(where)}; {_OPERATORS_HELP}; "
+                f"Unknown logical operator {_short(key)} at {_where(where)}; {OPERATORS_HELP}; "
                 f"reserved document fields: {', '.join(RESERVED_FIELDS)}. "
                 f"A field whose name starts with '$' is written with a backslash: {field_key(key)!r}."
             )
         else:
             nodes.extend(_parse_field(key, value, where))
-    return nodes[0] if len(nodes) == 1 else _And(tuple(nodes))
+    return nodes[0] if len(nodes) == 1 else And(tuple(nodes))
 
 
 def _check_depth(filter_: object) -> None:
@@ -457,9 +433,9 @@ def _check_depth(filter_: object) -> None:
             stack.extend((child, depth + 1) for child in children)
 
 
-def _parse_top(filter_: Mapping[str, Any] | None) -> _Node:
+def _parse_top(filter_: Mapping[str, Any] | None) -> Node:
     if filter_ is None:
-        return _And(())
+        return And(())
     _check_depth(filter_)
     return _parse(filter_, "")
 
@@ -472,19 +448,9 @@ def parse_filter(filter: Mapping[str, Any] | None) -> Node:
 
     Example:
         >>> parse_filter({"lang": "en"})
-        _Cond(path=('lang',), op='$eq', value='en')
+        Condition(path=('lang',), op='$eq', value='en')
     """
     return _parse_top(filter)
-
-
-def json_path(path: tuple[str, ...]) -> str:
-    """The SQLite JSON path of a parsed key path.
-
-    Example:
-        >>> json_path(("a", "b"))
-        '$."a"."b"'
-    """
-    return _json_path(path)
 
 
 def validate_filter(filter: Mapping[str, Any] | None) -> None:
@@ -556,7 +522,7 @@ def _ascii_lower(text: str) -> str:
 _ASCII_LOWER: Final = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
 
 
-def _py_like(field: Any, pattern: _Pattern, *, fold: bool) -> bool:
+def _py_like(field: Any, pattern: Pattern, *, fold: bool) -> bool:
     if _kind(field) != "text":
         return False
     regex = "".join(re.escape(t[1:]) if t[0] == "=" else (".*" if t == "%" else ".") for t in pattern.tokens)
@@ -568,12 +534,12 @@ def _py_like(field: Any, pattern: _Pattern, *, fold: bool) -> bool:
 _Fields: TypeAlias = "Mapping[tuple[str, ...], Any]"
 
 
-def _py_condition(cond: _Cond, metadata: Mapping[str, Any] | None, fields: _Fields) -> bool:
-    if cond.path in _RESERVED_COLUMNS:
+def _py_condition(cond: Condition, metadata: Mapping[str, Any] | None, fields: _Fields) -> bool:
+    if cond.path in (ID_PATH, CONTENT_PATH):
         field = fields.get(cond.path, _MISSING)
         if field is _MISSING:
-            name = "$id" if cond.path == _ID_PATH else "$content"
-            keyword = "id" if cond.path == _ID_PATH else "content"
+            name = "$id" if cond.path == ID_PATH else "$content"
+            keyword = "id" if cond.path == ID_PATH else "content"
             raise FilterError(f"The filter uses {name}: pass {keyword}= to matches() (or to the predicate).")
         if cond.op == "$exists":  # every document has an id; a None text counts as missing
             return (field is not None) is cond.value
@@ -611,15 +577,15 @@ def _py_condition(cond: _Cond, metadata: Mapping[str, Any] | None, fields: _Fiel
         kind = _kind(field)
         is_empty = kind in ("missing", "null") or (kind in ("text", "array", "object") and len(field) == 0)
         return is_empty is target
-    raise FilterError(f"Unknown operator {op!r}; {_OPERATORS_HELP}.")  # unreachable: parsing validated it
+    raise FilterError(f"Unknown operator {op!r}; {OPERATORS_HELP}.")  # unreachable: parsing validated it
 
 
-def _py_node(node: _Node, metadata: Mapping[str, Any] | None, fields: _Fields) -> bool:
-    if isinstance(node, _Cond):
+def _py_node(node: Node, metadata: Mapping[str, Any] | None, fields: _Fields) -> bool:
+    if isinstance(node, Condition):
         return _py_condition(node, metadata, fields)
-    if isinstance(node, _Not):
+    if isinstance(node, Not):
         return not _py_node(node.child, metadata, fields)
-    if isinstance(node, _And):
+    if isinstance(node, And):
         return all(_py_node(child, metadata, fields) for child in node.children)
     return any(_py_node(child, metadata, fields) for child in node.children)
 
@@ -630,9 +596,9 @@ _UNSET: Final = object()
 def _fields(id: Any, content: Any) -> dict[tuple[str, ...], Any]:
     fields: dict[tuple[str, ...], Any] = {}
     if id is not _UNSET:
-        fields[_ID_PATH] = id
+        fields[ID_PATH] = id
     if content is not _UNSET:
-        fields[_CONTENT_PATH] = content
+        fields[CONTENT_PATH] = content
     return fields
 
 

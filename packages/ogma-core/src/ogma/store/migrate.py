@@ -37,7 +37,7 @@ from ogma.errors import StoreError, StoreMismatchError
 from ogma.store.document import Document
 from ogma.store.encoding import StoreEncoder, model_record
 from ogma.store.fingerprint import FINGERPRINT_KEY
-from ogma.store.protocol import OnConflict, StoreProtocol
+from ogma.store.protocol import ON_CONFLICT, OnConflict, StoreProtocol
 from ogma.validation import check_count
 
 __all__ = ["COPIED_SETTINGS", "DEFAULT_MIGRATE_BATCH", "copy_store", "destination_options", "source_config"]
@@ -49,8 +49,6 @@ DEFAULT_MIGRATE_BATCH = 1000
 
 COPIED_SETTINGS = (FINGERPRINT_KEY,)
 """Store settings a copy carries over (when the source has them)."""
-
-_ON_CONFLICT = ("replace", "skip", "fail")
 
 
 def source_config(store: StoreProtocol) -> dict[str, Any]:
@@ -159,8 +157,8 @@ def copy_store(
         ValueError: ``batch_size`` below 1 or an unknown ``on_conflict``.
     """
     batch_size = check_count(batch_size, "batch_size")
-    if on_conflict is not None and on_conflict not in _ON_CONFLICT:
-        raise ValueError(f"on_conflict must be one of {', '.join(_ON_CONFLICT)} or None; got {on_conflict!r}")
+    if on_conflict is not None and on_conflict not in ON_CONFLICT:
+        raise ValueError(f"on_conflict must be one of {', '.join(ON_CONFLICT)} or None; got {on_conflict!r}")
     if source is destination:
         raise ValueError("source and destination are the same store")
     _check_compatible(source, destination)

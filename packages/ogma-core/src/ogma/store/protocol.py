@@ -5,8 +5,10 @@ this protocol, and the LangChain, LlamaIndex and Haystack adapters depend on it 
 than on one backend, so switching backend is one argument (``store=...``). What the
 backends share lives beside this file: the document record (:mod:`~ogma.store.document`),
 the filter language and its pure-Python evaluator (:mod:`~ogma.store.filters`), input
-checks (:mod:`~ogma.store.validate`), fusion and reranking glue
-(:mod:`~ogma.store.ranking`), MMR (:mod:`~ogma.store.mmr`).
+checks (:mod:`~ogma.store.validate`, :mod:`~ogma.store.search_args`), fusion and
+reranking glue (:mod:`~ogma.store.ranking`), MMR (:mod:`~ogma.store.mmr`), and the search
+pipeline itself (:mod:`~ogma.store.pipeline`), which each backend inherits and feeds with a
+few primitives (see "Adding a backend" in ``docs/architecture.md``).
 
 Example:
     >>> from ogma.store import Store
@@ -24,9 +26,11 @@ from typing import Any, Literal, Protocol, runtime_checkable
 from ogma.store.document import Document
 from ogma.types import Hit, SearchMode
 
-__all__ = ["OnConflict", "StoreProtocol"]
+__all__ = ["ON_CONFLICT", "OnConflict", "StoreProtocol"]
 
 OnConflict = Literal["replace", "skip", "fail"]
+ON_CONFLICT: tuple[OnConflict, ...] = ("replace", "skip", "fail")
+"""What ``add(on_conflict=...)`` may do with an id that is stored already."""
 
 
 @runtime_checkable
@@ -41,6 +45,15 @@ class StoreProtocol(Protocol):
     @property
     def dim(self) -> int | None:
         """Dimension of the stored vectors (``None`` before the first vectors)."""
+        ...
+
+    @property
+    def store_uri(self) -> str | None:
+        """The store URI that reopens this store (see :mod:`ogma.store.uri`), or ``None`` if none can.
+
+        Adapters serialise it (``to_dict``) and ``ogma migrate`` prints it. Named ``store_uri``
+        because ``MilvusStore.uri`` is the server address it was given.
+        """
         ...
 
     def add(

@@ -1,7 +1,7 @@
 """Combining ranked lists: hybrid fusion and reranking of first-stage hits.
 
 The fusion maths lives in :mod:`ogma.fusion`; this module only adapts the store's
-``(rowid, score)`` lists and :class:`~ogma.types.Hit` objects to it and to a reranker.
+``(key, score)`` lists and :class:`~ogma.types.Hit` objects to it and to a reranker.
 
 Example:
     >>> from ogma.types import Hit
@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from ogma.types import Hit
 
 __all__ = ["FUSION_OPTIONS", "fuse_ranked", "fusion_params", "refuse_hybrid_options", "rerank_hits"]
 
-Ranked = list[tuple[int, float]]
+K = TypeVar("K")
+
+_WEIGHT_OPTIONS = ("method", "alpha", "weights", "alpha_lexical")
 
 FUSION_OPTIONS: tuple[str, ...] = ("method", "alpha", "alpha_lexical", "normalization", "k", "weights")
 """The keys a ``fusion={...}`` mapping may hold (the options of :func:`ogma.fusion.fuse`)."""
@@ -119,20 +121,31 @@ def refuse_hybrid_options(mode: str, **options: object) -> None:
         )
 
 
-def fuse_ranked(dense: Ranked, lexical: Ranked, fusion: object, *, query: str | None = None) -> Ranked:
-    """Fuse two ranked ``(rowid, score)`` lists with :func:`ogma.fusion.fuse`, best first.
+def fuse_ranked(
+    dense: Sequence[tuple[K, float]], lexical: Sequence[tuple[K, float]], fusion: object, *, query: str | None = None
+) -> list[tuple[K, float]]:
+    """Fuse two ranked ``(key, score)`` lists in the order of :func:`ogma.fusion.fuse`, with hybrid scores.
+
+    The order is the fusion's; each hit's score is :func:`ogma.fusion.hybrid_score` of its
+    cosine and BM25 with the fusion's dense weight, so it means the same from one query to
+    the next (the fusion's own per-query score does not). Keys are any hashable values.
 
     Args:
-        dense: Dense hits, best first.
-        lexical: Lexical hits, best first.
+        dense: Dense ``(key, cosine)`` pairs, best first.
+        lexical: Lexical ``(key, positive BM25)`` pairs, best first.
         fusion: ``None`` (the default method), a method name, or ``{"method": name, **params}``.
         query: The query text, for query-adaptive methods (the default).
+
+    Example:
+        >>> [(key, round(score, 3)) for key, score in fuse_ranked([(7, 0.11), (3, 0.1)], [], None)]
+        [(7, 0.093), (3, 0.085)]
     """
-    from ogma.fusion import fuse
+    from ogma.fusion import dense_weight, fuse, hybrid_score
 
     params = fusion_params(fusion)
-    fused = fuse([(str(r), s) for r, s in dense], [(str(r), s) for r, s in lexical], query=query, **params)
-    return [(int(item[0]), float(item[1])) for item in fused]
+    weight = dense_weight(**{name: params[name] for name in _WEIGHT_OPTIONS if name in params}, query=query)
+    fused = fuse(dense, lexical, query=query, **params)
+    return [(hit.id, hybrid_score(hit.scores["dense"], hit.scores["lexical"], weight)) for hit in fused]
 
 
 def rerank_hits(reranker: Any, query: str, hits: Sequence[Hit], k: int, *, alpha: float | None = None) -> list[Hit]:

@@ -17,17 +17,47 @@ from typing import Any
 from ogma.store.ranking import fusion_params, refuse_hybrid_options
 from ogma.store.validate import check_k
 from ogma.types import SEARCH_MODES
-from ogma.validation import check_str
+from ogma.validation import check_unicode
 
-__all__ = ["check_mmr_args", "check_search_mode", "check_search_options"]
+__all__ = ["check_mmr_args", "check_query", "check_search_args", "check_search_mode", "check_search_options"]
 
 
-def check_search_mode(query: str | None, mode: Any) -> None:
-    """Check the query (a valid ``str`` or ``None``) and the search mode."""
+def check_query(query: Any, name: str = "query") -> str:
+    """A query text: a valid Unicode ``str`` with something besides whitespace.
+
+    An empty query is an error in every mode, store and adapter: BM25 has no words to look
+    for, and the embedding of an empty string ranks the store by noise.
+
+    Raises:
+        TypeError: ``query`` is not a ``str``.
+        ValueError: ``query`` is empty, only whitespace, or not valid Unicode.
+
+    Example:
+        >>> check_query("  ")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: query must be a non-empty string: it is empty or only whitespace, ...
+    """
+    if not isinstance(query, str):
+        raise TypeError(f"{name} must be a string, got {type(query).__name__}: {query!r:.80}")
+    check_unicode(query, name)
+    if not query.strip():
+        raise ValueError(
+            f"{name} must be a non-empty string: it is empty or only whitespace, so there is nothing to search "
+            "for; give the words or question to search for"
+        )
+    return query
+
+
+def check_search_mode(query: str | None, mode: Any, *, name: str = "mode") -> None:
+    """Check the query (``None``, or a non-empty valid ``str``, see :func:`check_query`) and the search mode.
+
+    ``name`` is how the caller calls the mode argument (``retrieval_mode`` in the LangChain store).
+    """
     if query is not None:
-        check_str(query, "query")
+        check_query(query)
     if mode not in SEARCH_MODES:
-        raise ValueError(f"mode must be one of {', '.join(SEARCH_MODES)}; got {mode!r}")
+        raise ValueError(f"{name} must be one of {', '.join(SEARCH_MODES)}; got {mode!r}")
 
 
 def check_search_options(
@@ -53,6 +83,38 @@ def check_search_options(
     fusion_params(fusion)  # an invalid fusion fails before any search or encoding
 
 
+def check_search_args(
+    query: str | None,
+    *,
+    k: Any = 10,
+    mode: Any = "dense",
+    fusion: str | Mapping[str, Any] | None = None,
+    candidates: int | None = None,
+    rerank: Any = None,
+    rerank_alpha: float | None = None,
+) -> int:
+    """Every check of a ``search()`` call's arguments, before anything is embedded or searched.
+
+    Stores run it first; adapters call it before they embed a query, so a bad argument
+    costs no embedding call and reads the same everywhere.
+
+    Returns:
+        ``k``, checked.
+
+    Example:
+        >>> check_search_args("capital of France", k=3, mode="hybrid", fusion="rrf")
+        3
+        >>> check_search_args("x", mode="dense", fusion="rrf")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ogma.errors.FusionError: fusion='rrf' applies to mode='hybrid' only, but mode='dense': ...
+    """
+    k = check_k(k)
+    check_search_mode(query, mode)
+    check_search_options(query, mode, fusion=fusion, candidates=candidates, rerank=rerank, rerank_alpha=rerank_alpha)
+    return k
+
+
 def check_mmr_args(k: Any, fetch_k: Any, lambda_mult: Any, query: str | None) -> tuple[int, int]:
     """``k`` and ``fetch_k`` (at least ``k``) checked, after checking ``lambda_mult`` and ``query``."""
     k = check_k(k)
@@ -60,5 +122,5 @@ def check_mmr_args(k: Any, fetch_k: Any, lambda_mult: Any, query: str | None) ->
     if isinstance(lambda_mult, bool) or not (isinstance(lambda_mult, (int, float)) and 0 <= lambda_mult <= 1):
         raise ValueError(f"lambda_mult must be a number between 0 and 1, got {lambda_mult!r}")
     if query is not None:
-        check_str(query, "query")
+        check_query(query)
     return k, fetch_k

@@ -134,32 +134,25 @@ def parse_store_uri(uri: str | os.PathLike[str]) -> StoreURI:
 
 
 def store_uri(store: Any) -> str | None:
-    """The URI that reopens ``store``, or ``None`` when the store cannot describe itself.
+    """The URI that reopens ``store`` (its :attr:`~ogma.store.protocol.StoreProtocol.store_uri`), or ``None``.
 
     SQLite stores are named by their path, Milvus stores by a ``milvus://`` or
-    ``milvus-lite://`` URI (never with the token); other backends cannot describe themselves.
+    ``milvus-lite://`` URI (never with the token); an object that is not a store, or a
+    backend that cannot describe itself, gives ``None``.
 
     Example:
         >>> from ogma.store import Store
         >>> store_uri(Store(":memory:"))
         ':memory:'
     """
-    from ogma.store.milvus.store import MilvusStore  # imports no pymilvus until a store connects
-    from ogma.store.sqlite.store import Store
-
-    if isinstance(store, Store):
-        return store.path
-    if isinstance(store, MilvusStore):
-        return _milvus_uri(store.uri, store.collection)
-    return None
+    uri = getattr(store, "store_uri", None)
+    return uri if isinstance(uri, str) else None
 
 
 def _milvus_uri(address: str, collection: str) -> str:
-    parts = urlsplit(address)
-    if parts.scheme in ("http", "https", "tcp", "grpc") and parts.hostname:
-        secure = "?secure=true" if parts.scheme == "https" else ""
-        return f"milvus://{parts.netloc}/{collection}{secure}"
-    return f"milvus-lite://{address}?collection={collection}"
+    from ogma.store.milvus.client import reopening_uri
+
+    return reopening_uri(address, collection)
 
 
 def open_store(uri: str | os.PathLike[str], encoder: Any = None, **options: Any) -> StoreProtocol:

@@ -14,16 +14,20 @@ import math
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from json import encoder as json_encoder
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
 from ogma.errors import StoreMismatchError
-from ogma.validation import check_count, check_strings, check_texts, check_unicode, check_unicode_texts
+from ogma.store.protocol import ON_CONFLICT
+from ogma.validation import check_count, check_str, check_strings, check_texts, check_unicode, check_unicode_texts
 
 __all__ = [
+    "AddArgs",
+    "check_add_args",
     "check_embeddings",
+    "check_field_name",
     "check_ids",
     "check_k",
     "check_lookup_ids",
@@ -412,3 +416,59 @@ def check_k(k: Any, name: str = "k") -> int:
         True
     """
     return check_count(k, name, minimum=0)
+
+
+class AddArgs(NamedTuple):
+    """The checked arguments of an ``add()`` call (see :func:`check_add_args`)."""
+
+    texts: list[str | None]
+    metadatas: list[str]
+    ids: list[str]
+    batch_size: int
+
+
+def check_add_args(
+    texts: Any, metadatas: Any = None, ids: Any = None, *, batch_size: Any = 1000, on_conflict: Any = "replace"
+) -> AddArgs:
+    """Every check of an ``add()`` call's arguments, before anything is embedded or written.
+
+    Stores run it first; adapters call it before they embed, so bad input costs no
+    embedding call and gets the same error everywhere.
+
+    Returns:
+        The texts, the metadata as JSON text, the ids (generated where ``ids`` is ``None``)
+        and the batch size.
+
+    Raises:
+        TypeError: A text, id or metadata entry of the wrong type (the message names its index).
+        ValueError: Length mismatch, duplicate ids, invalid Unicode, ``batch_size`` below 1 or
+            an unknown ``on_conflict``.
+
+    Example:
+        >>> check_add_args(["a", None], [{"k": 1}, None], ["1", "2"])
+        AddArgs(texts=['a', None], metadatas=['{"k": 1}', '{}'], ids=['1', '2'], batch_size=1000)
+        >>> check_add_args(["a"], on_conflict="merge")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: on_conflict must be one of 'replace', 'skip', 'fail', got 'merge'
+    """
+    items = check_store_texts(texts)
+    metas = check_metadatas(metadatas, len(items))
+    doc_ids = check_ids(ids, len(items))
+    size = check_count(batch_size, "batch_size")
+    if on_conflict not in ON_CONFLICT:
+        raise ValueError(f"on_conflict must be one of {', '.join(map(repr, ON_CONFLICT))}, got {on_conflict!r}")
+    return AddArgs(items, metas, doc_ids, size)
+
+
+def check_field_name(field: Any) -> str:
+    """A top-level metadata key for ``metadata_values``/``metadata_range``: a non-empty ``str``.
+
+    Example:
+        >>> check_field_name("year")
+        'year'
+    """
+    check_str(field, "field")
+    if not field:
+        raise ValueError("field must be a non-empty metadata key")
+    return str(field)

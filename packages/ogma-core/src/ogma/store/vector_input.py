@@ -27,7 +27,7 @@ from ogma.errors import StoreError
 from ogma.store.encoding import StoreEncoder
 from ogma.store.validate import check_embeddings
 
-__all__ = ["accepted_dims", "fit_to", "query_vector"]
+__all__ = ["accepted_dims", "embed_texts", "fit_to", "query_vector"]
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -83,3 +83,30 @@ def query_vector(
     else:
         raise ValueError("give a query string or a vector")
     return normalize(fit(array))[0]
+
+
+def embed_texts(
+    encoder: StoreEncoder, texts: list[str | None], dims: list[int], dim: int | None
+) -> tuple[FloatArray, list[int] | None]:
+    """The checked document vectors of the texts that are not ``None``, and their positions.
+
+    Args:
+        encoder: The store's encoder.
+        texts: Texts; ``None`` ones get no vector.
+        dims: The accepted dimensions (:func:`accepted_dims`).
+        dim: The store's dimension, for the empty ``(0, dim)`` result.
+
+    Returns:
+        ``(vectors, positions)``; ``positions`` is ``None`` when every text has a vector.
+
+    Raises:
+        StoreMismatchError: The encoder gave vectors of another dimension.
+        ValueError: The encoder gave the wrong number of vectors, or NaN/inf.
+    """
+    present = [i for i, text in enumerate(texts) if text is not None]
+    if not present:
+        return np.zeros((0, dim or 0), dtype=np.float32), []
+    vectors = check_embeddings(
+        encoder.documents([str(texts[i]) for i in present]), len(present), dims, what="encoder outputs"
+    )
+    return vectors, None if len(present) == len(texts) else present

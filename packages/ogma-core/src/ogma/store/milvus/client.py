@@ -12,10 +12,11 @@ import os
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ogma.errors import StoreError, missing_extra
 
-__all__ = ["connect", "is_lite", "pymilvus"]
+__all__ = ["connect", "is_lite", "pymilvus", "reopening_uri"]
 
 logger = logging.getLogger(__name__)
 
@@ -76,3 +77,19 @@ def connect(uri: str, token: str | None) -> Any:
     except Exception as exc:
         hint = " (a Milvus Lite file serves one process at a time; is another one using it?)" if is_lite(uri) else ""
         raise StoreError(f"cannot connect to Milvus at {uri!r}: {exc}{hint}") from exc
+
+
+def reopening_uri(address: str, collection: str) -> str:
+    """The store URI (:mod:`ogma.store.uri`) of ``collection`` at ``address``, never with a token.
+
+    Example:
+        >>> reopening_uri("http://db.example:19530", "notes")
+        'milvus://db.example:19530/notes'
+        >>> reopening_uri("/srv/v.db", "notes")
+        'milvus-lite:///srv/v.db?collection=notes'
+    """
+    parts = urlsplit(address)
+    if parts.scheme in ("http", "https", "tcp", "grpc") and parts.hostname:
+        secure = "?secure=true" if parts.scheme == "https" else ""
+        return f"milvus://{parts.netloc}/{collection}{secure}"
+    return f"milvus-lite://{address}?collection={collection}"

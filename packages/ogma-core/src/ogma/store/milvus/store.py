@@ -16,7 +16,7 @@ import math
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from types import TracebackType
 from typing import Any
@@ -27,13 +27,13 @@ from tqdm.auto import tqdm
 
 from ogma.compress import quantize_binary
 from ogma.errors import DuplicateDocumentError, StoreError, StoreMismatchError
-from ogma.store.config import check_encoder_dim
 from ogma.store.document import Document
 from ogma.store.encoding import StoreEncoder, as_encoder
 from ogma.store.milvus import metadata as facts
 from ogma.store.milvus import settings
-from ogma.store.milvus.client import check_uri, connect, is_lite
+from ogma.store.milvus.client import check_uri, connect, is_lite, reopening_uri
 from ogma.store.milvus.expressions import Expression, compile_expression, literal
+from ogma.store.milvus.opening import create_collection, described_config, open_collection
 from ogma.store.milvus.rows import (
     DOCUMENT_FIELDS,
     doc_id_of,
@@ -48,28 +48,21 @@ from ogma.store.milvus.schema import (
     PRECISIONS,
     MilvusConfig,
     MilvusPrecision,
-    build_schema,
     check_collection_name,
-    check_compatible,
     check_index_type,
     search_params,
 )
-from ogma.store.mmr import mmr_select
+from ogma.store.pipeline import NOTHING, DenseCandidates, SearchPipeline
 from ogma.store.protocol import OnConflict
-from ogma.store.ranking import fuse_ranked, rerank_hits
-from ogma.store.search_args import check_mmr_args, check_search_mode, check_search_options
 from ogma.store.settings import check_setting_key
 from ogma.store.validate import (
-    check_embeddings,
-    check_ids,
-    check_k,
+    check_add_args,
+    check_field_name,
     check_lookup_ids,
     check_metadatas,
     check_optional_embeddings,
-    check_store_texts,
 )
-from ogma.store.vector_input import accepted_dims, fit_to, query_vector
-from ogma.types import Hit, SearchMode
+from ogma.store.vector_input import embed_texts
 from ogma.validation import check_count, check_str
 
 __all__ = ["DEFAULT_OVERSAMPLE", "MAX_LIMIT", "RESCORE_FETCH_BYTES", "MilvusStore"]
@@ -89,18 +82,8 @@ trip; larger sets are rescored by a second, filtered search inside Milvus."""
 MAX_LIMIT = 16_384
 """The most results one Milvus search or query returns; larger ``k`` are clamped to it."""
 
-ON_CONFLICT = ("replace", "skip", "fail")
 _ID_CHUNK = 1_000
 _ALL = 'id != ""'  # ids are never empty: an expression every document matches
-
-
-def _ogma_version() -> str:
-    try:
-        from importlib.metadata import version
-
-        return version("ogma-core")
-    except Exception:  # pragma: no cover - not installed as a distribution
-        return "unknown"
 
 
 def _and(*parts: str) -> str:
@@ -108,7 +91,7 @@ def _and(*parts: str) -> str:
     return " and ".join(f"({p})" for p in kept) if len(kept) > 1 else (kept[0] if kept else "")
 
 
-class MilvusStore:
+class MilvusStore(SearchPipeline):
     """Documents, metadata, dense (float or binary) and BM25 vectors in one Milvus collection.
 
     Semantics follow :class:`ogma.store.Store` (the SQLite backend); the differences
@@ -198,53 +181,18 @@ class MilvusStore:
 
     # -- opening --------------------------------------------------------------
     def _open(self, dim: int | None, precision: str | None, index_type: str | None) -> MilvusConfig:
-        encoder = self.encoder
-        if self._client.has_collection(self.collection):
-            described = self._client.describe_collection(self.collection)
-            config = MilvusConfig.from_description(str(described.get("description", "")), self.collection)
-            check_compatible(
-                config, model_id=encoder.model_id if encoder is not None else None, dim=dim, precision=precision
-            )
-            if index_type is not None and index_type != config.index_type:
-                raise StoreMismatchError(
-                    f"this collection was built with index_type {config.index_type!r}, but {index_type!r} was "
-                    "requested; open it without index_type, or use a new collection"
-                )
-            encoder_dim = encoder.dim if encoder is not None else None
-            check_encoder_dim(config.dim, config.full_dim, encoder_dim, container="collection")
-            self._client.load_collection(self.collection)
-            return config
-        full_dim = encoder.dim if encoder is not None else None
-        if dim is not None and full_dim is not None and dim > full_dim:
-            raise ValueError(f"dim {dim} is larger than the encoder's dimension {full_dim}")
-        chosen = precision or "float32"
-        config = MilvusConfig(
-            model_id=encoder.model_id if encoder is not None else None,
-            dim=dim if dim is not None else full_dim,
-            full_dim=full_dim if full_dim is not None else dim,
-            task_scheme=encoder.task_scheme if encoder is not None else None,
-            precision=chosen,  # type: ignore[arg-type]
-            index_type=index_type or check_index_type(None, chosen),
-            created_with=_ogma_version(),
+        return open_collection(
+            self._client,
+            self.collection,
+            self.encoder,
+            dim=dim,
+            precision=precision,
+            index_type=index_type,
+            lite=self._lite,
         )
-        if config.dim is not None:
-            self._create(config)
-        return config
 
     def _create(self, config: MilvusConfig) -> None:
-        schema, index = build_schema(config)
-        self._client.create_collection(self.collection, schema=schema, consistency_level="Strong")
-        try:
-            # the collection is empty, so its indexes are built at once: no need to poll
-            # for them (pymilvus would sleep 0.5 s per index)
-            self._client.create_index(self.collection, index, sync=False)
-        except Exception as exc:
-            self._client.drop_collection(self.collection)
-            where = "Milvus Lite" if self._lite else "this Milvus server"
-            raise StoreError(
-                f"{where} refused index_type {config.index_type!r} for collection {self.collection!r}: {exc}"
-            ) from exc
-        self._client.load_collection(self.collection)
+        create_collection(self._client, self.collection, config, lite=self._lite)
 
     @property
     def _exists(self) -> bool:
@@ -255,14 +203,18 @@ class MilvusStore:
 
     def _adopt(self) -> None:
         """Take the configuration of a collection that another store created."""
-        described = self._client.describe_collection(self.collection)
-        self.config = MilvusConfig.from_description(str(described.get("description", "")), self.collection)
+        self.config = described_config(self._client, self.collection)
         self._client.load_collection(self.collection)
 
     @property
     def dim(self) -> int | None:
         """Dimension of the stored vectors (``None`` before the first vectors of a new collection)."""
         return self.config.dim
+
+    @property
+    def store_uri(self) -> str:
+        """The store URI that reopens this store (``milvus://...`` or ``milvus-lite://...``, never with the token)."""
+        return reopening_uri(self.uri, self.collection)
 
     @property
     def precision(self) -> MilvusPrecision:
@@ -275,13 +227,6 @@ class MilvusStore:
         return self._oversample if self._oversample is not None else DEFAULT_OVERSAMPLE[self.config.precision]
 
     # -- vectors --------------------------------------------------------------
-    def _accepted_dims(self) -> list[int]:
-        return accepted_dims(self.config, self.encoder)
-
-    def _fit(self, vectors: FloatArray) -> FloatArray:
-        """Truncate full-dimension vectors to the store's Matryoshka dimension."""
-        return fit_to(vectors, self.config.dim, self.encoder, self.config.model_id)
-
     def _settle(self, vectors: FloatArray) -> None:
         """Create the collection when the first vectors fix the dimension."""
         if self._exists:
@@ -396,12 +341,9 @@ class MilvusStore:
             StoreError: No encoder and no embeddings.
         """
         self._check_open()
-        items = check_store_texts(texts)
-        metas = check_metadatas(metadatas, len(items))
-        doc_ids = check_ids(ids, len(items))
-        batch_size = check_count(batch_size, "batch_size")
-        if on_conflict not in ON_CONFLICT:
-            raise ValueError(f"on_conflict must be one of {', '.join(map(repr, ON_CONFLICT))}, got {on_conflict!r}")
+        items, metas, doc_ids, batch_size = check_add_args(
+            texts, metadatas, ids, batch_size=batch_size, on_conflict=on_conflict
+        )
         if not items:
             return []
         for name, values in (("texts", items), ("ids", [key_of(i) for i in doc_ids])):
@@ -453,23 +395,12 @@ class MilvusStore:
         out: list[FloatArray | None] = [None] * len(texts)
         if embeddings is not None:
             matrix, positions = check_optional_embeddings(embeddings, len(texts), self._accepted_dims())
-            for row, position in enumerate(positions if positions is not None else range(len(texts))):
-                out[position] = matrix[row]
+        elif self.encoder is None:
+            raise StoreError("this store has no encoder: pass embeddings= to add(), or open the store with an encoder")
         else:
-            if self.encoder is None:
-                raise StoreError(
-                    "this store has no encoder: pass embeddings= to add(), or open the store with an encoder"
-                )
-            positions = [i for i, t in enumerate(texts) if t is not None]
-            if positions:
-                matrix = check_embeddings(
-                    self.encoder.documents([str(texts[i]) for i in positions]),
-                    len(positions),
-                    self._accepted_dims(),
-                    what="encoder outputs",
-                )
-                for row, position in enumerate(positions):
-                    out[position] = matrix[row]
+            matrix, positions = embed_texts(self.encoder, texts, self._accepted_dims(), self.config.dim)
+        for row, position in enumerate(positions if positions is not None else range(len(texts))):
+            out[position] = matrix[row]
         dims = {v.shape[0] for v in out if v is not None}
         if len(dims) > 1:
             raise StoreMismatchError(f"embeddings of one call have different dimensions: {sorted(dims)}")
@@ -660,10 +591,7 @@ class MilvusStore:
 
     @staticmethod
     def _field_name(field: Any) -> str:
-        check_str(field, "field")
-        if not field:
-            raise ValueError("field must be a non-empty metadata key")
-        return str(field)
+        return check_field_name(field)
 
     def metadata_fields(self, *, filter: Mapping[str, Any] | None = None) -> dict[str, str]:
         """Top-level metadata keys with their inferred types (as ``Store.metadata_fields``)."""
@@ -682,63 +610,73 @@ class MilvusStore:
         name = self._field_name(field)
         return facts.field_range(self._metadatas(filter), name)
 
-    # -- searching --------------------------------------------------------------
-    def _query_vector(self, query: str | None, vector: Any) -> FloatArray:
-        return query_vector(query, vector, self.encoder, self._accepted_dims(), self._fit)
+    # -- search primitives (the pipeline itself is ogma.store.pipeline) -----------
+    def _pushdown(self, filter: Mapping[str, Any] | None) -> Any:
+        compiled = self._compile(filter)
+        if compiled is False:
+            return NOTHING
+        return "" if compiled is True else str(compiled)
 
-    def _dense(self, unit: FloatArray, count: int, expr: str) -> list[tuple[str, float]]:
+    @property
+    def _quantized(self) -> bool:
+        return self.config.precision == "binary"
+
+    def _dense_candidates(self, ctx: Any, unit: FloatArray, count: int, where: str, option: Any) -> DenseCandidates:
         if not self._exists or count == 0:
-            return []
-        where = _and(expr, "has_vector == true")
+            return DenseCandidates([])
+        expr = _and(where, "has_vector == true")
         config = self.config
+        limit = min(count, MAX_LIMIT)
         if config.precision == "float32":
-            limit = min(count, MAX_LIMIT)
             found = self._client.search(
                 self.collection,
                 data=[unit.tolist()],
                 anns_field="vector",
                 limit=limit,
-                filter=where,
+                filter=expr,
                 search_params=search_params(config.index_type, "COSINE", limit),
                 output_fields=["id"],
             )[0]
-            return [(doc_id_of(h["id"]), float(h["distance"])) for h in found]
-        limit = min(max(count, math.ceil(count * self.oversample)), MAX_LIMIT)
+            return DenseCandidates([(doc_id_of(h["id"]), float(h["distance"])) for h in found])
         bits = quantize_binary(unit[None, :])[0].tobytes()
-        # small candidate sets come back with their float vectors and are rescored here (one
-        # round trip); large ones are rescored inside Milvus, so no big payload crosses the network
+        # small candidate sets come back with their float vectors and are rescored by the
+        # pipeline (one round trip); large ones by _rescore inside Milvus, so no big payload
+        # crosses the network
         fetch = limit * len(unit) * 4 <= RESCORE_FETCH_BYTES
         found = self._client.search(
             self.collection,
             data=[bits],
             anns_field="bits",
             limit=limit,
-            filter=where,
+            filter=expr,
             search_params=search_params(config.index_type, "HAMMING", limit),
             output_fields=["id", "vector"] if fetch else ["id"],
         )[0]
-        if not found:
+        ranked: list[tuple[Hashable, float]] = [(doc_id_of(h["id"]), -float(h["distance"])) for h in found]
+        if not fetch or not found:
+            return DenseCandidates(ranked)
+        return DenseCandidates(ranked, np.asarray([h["entity"]["vector"] for h in found], dtype=np.float32))
+
+    def _rescore(
+        self, ctx: Any, unit: FloatArray, keys: Sequence[Hashable], count: int
+    ) -> list[tuple[Hashable, float]]:
+        """An exact (FLAT) cosine search of the float vectors, restricted to the candidates."""
+        if not keys:
             return []
-        keys = [h["id"] for h in found]
-        if fetch:
-            matrix = np.asarray([h["entity"]["vector"] for h in found], dtype=np.float32)
-            cosines = matrix @ unit / np.maximum(np.linalg.norm(matrix, axis=1) * np.linalg.norm(unit), 1e-12)
-            scored = [(doc_id_of(key), float(c)) for key, c in zip(keys, cosines, strict=True)]
-        else:  # an exact (FLAT) cosine search of the float vectors, restricted to the candidates
-            rescored = self._client.search(
-                self.collection,
-                data=[unit.tolist()],
-                anns_field="vector",
-                limit=min(count, len(keys)),
-                filter=f"id in {literal(keys)}",
-                search_params={"metric_type": "COSINE", "params": {}},
-                output_fields=["id"],
-            )[0]
-            scored = [(doc_id_of(h["id"]), float(h["distance"])) for h in rescored]
-        scored.sort(key=lambda item: (-item[1], item[0]))
+        rescored = self._client.search(
+            self.collection,
+            data=[unit.tolist()],
+            anns_field="vector",
+            limit=min(count, len(keys)),
+            filter=f"id in {literal([key_of(str(key)) for key in keys])}",
+            search_params={"metric_type": "COSINE", "params": {}},
+            output_fields=["id"],
+        )[0]
+        scored: list[tuple[Hashable, float]] = [(doc_id_of(h["id"]), float(h["distance"])) for h in rescored]
+        scored.sort(key=lambda item: (-item[1], str(item[0])))
         return scored[:count]
 
-    def _lexical(self, query: str, count: int, expr: str) -> list[tuple[str, float]]:
+    def _lexical_candidates(self, ctx: Any, query: str, count: int, where: str) -> list[tuple[Hashable, float]]:
         if not self._exists or count == 0 or not query.strip():
             return []
         limit = min(count, MAX_LIMIT)
@@ -748,7 +686,7 @@ class MilvusStore:
                 data=[query],
                 anns_field="sparse",
                 limit=limit,
-                filter=_and(expr, "has_text == true"),
+                filter=_and(where, "has_text == true"),
                 search_params={"metric_type": "BM25"},
                 output_fields=["id"],
             )[0]
@@ -759,124 +697,10 @@ class MilvusStore:
             raise
         return [(doc_id_of(h["id"]), float(h["distance"])) for h in found if float(h["distance"]) > 0]
 
-    def search(
-        self,
-        query: str | None = None,
-        *,
-        vector: Any = None,
-        k: int = 10,
-        mode: SearchMode = "dense",
-        filter: Mapping[str, Any] | None = None,
-        fusion: str | Mapping[str, Any] | None = None,
-        candidates: int | None = None,
-        include_embeddings: bool = False,
-        rerank: Any = None,
-        rerank_k: int | None = None,
-        rerank_alpha: float | None = None,
-    ) -> list[Hit]:
-        """Dense, lexical (Milvus BM25) or hybrid search, filtered and optionally reranked.
-
-        The arguments, results and errors are those of :meth:`ogma.store.Store.search`.
-        Hybrid search fetches the dense and the BM25 lists (``candidates`` deep each) and
-        fuses them with :func:`ogma.fusion.fuse`, exactly as the SQLite store does. ``k``
-        above :data:`MAX_LIMIT` is clamped to it.
-        """
-        self._check_open()
-        k = check_k(k)
-        check_search_mode(query, mode)
-        check_search_options(
-            query, mode, fusion=fusion, candidates=candidates, rerank=rerank, rerank_alpha=rerank_alpha
-        )
-        compiled = self._compile(filter)
-        if k == 0:
-            return []
-        first_k = max(k, check_k(rerank_k, "rerank_k") if rerank_k is not None else 50) if rerank is not None else k
-        depth = check_count(candidates, "candidates") if candidates is not None else max(first_k, 50)
-        unit = self._query_vector(query, vector) if mode != "lexical" else None
-        if compiled is False:
-            return []
-        expr = "" if compiled is True else str(compiled)
-        ranked, scores = self._rank(mode, query, unit, first_k, depth, expr, fusion)
+    def _documents(self, ctx: Any, keys: Sequence[Hashable], include_embeddings: bool) -> dict[Hashable, Document]:
         fields = [*DOCUMENT_FIELDS, "has_vector", "vector"] if include_embeddings else DOCUMENT_FIELDS
-        rows = self._rows_by_id([doc_id for doc_id, _ in ranked], fields)
-        hits = []
-        for doc_id, score in ranked:
-            if doc_id not in rows:
-                continue
-            document = to_document(rows[doc_id], include_embeddings)
-            hits.append(
-                Hit(
-                    id=doc_id,
-                    text=document.text,
-                    metadata=document.metadata,
-                    score=score,
-                    scores=scores[doc_id],
-                    embedding=document.embedding,
-                )
-            )
-        if rerank is not None and query is not None:
-            hits = rerank_hits(rerank, query, hits, k, alpha=rerank_alpha)
-        return hits[:k]
-
-    def _rank(
-        self,
-        mode: SearchMode,
-        query: str | None,
-        unit: FloatArray | None,
-        count: int,
-        depth: int,
-        expr: str,
-        fusion: str | Mapping[str, Any] | None,
-    ) -> tuple[list[tuple[str, float]], dict[str, dict[str, float]]]:
-        dense_list: list[tuple[str, float]] = []
-        lexical_list: list[tuple[str, float]] = []
-        if mode in ("dense", "hybrid") and unit is not None:
-            dense_list = self._dense(unit, count if mode == "dense" else depth, expr)
-        if mode in ("lexical", "hybrid") and query is not None:
-            lexical_list = self._lexical(query, count if mode == "lexical" else depth, expr)
-        scores: dict[str, dict[str, float]] = {}
-        for doc_id, score in dense_list:
-            scores.setdefault(doc_id, {})["dense"] = score
-        for doc_id, score in lexical_list:
-            scores.setdefault(doc_id, {})["lexical"] = score
-        if mode == "dense":
-            return dense_list, scores
-        if mode == "lexical":
-            return lexical_list, scores
-        # fuse_ranked keys are integers (the SQLite store's rowids): number the ids
-        numbers = {doc_id: n for n, doc_id in enumerate(scores)}
-        names = list(scores)
-        fused = fuse_ranked(
-            [(numbers[d], s) for d, s in dense_list], [(numbers[d], s) for d, s in lexical_list], fusion, query=query
-        )
-        out = [(names[n], score) for n, score in fused]
-        for doc_id, score in out:
-            scores[doc_id]["fused"] = score
-        return out[:count], scores
-
-    def max_marginal_relevance_search(
-        self,
-        query: str | None = None,
-        *,
-        vector: Any = None,
-        k: int = 4,
-        fetch_k: int = 20,
-        lambda_mult: float = 0.5,
-        filter: Mapping[str, Any] | None = None,
-    ) -> list[Hit]:
-        """Dense search for ``fetch_k`` candidates, then ``k`` picked by maximal marginal relevance."""
-        self._check_open()
-        k, fetch_k = check_mmr_args(k, fetch_k, lambda_mult, query)
-        if k == 0:
-            return []
-        unit = self._query_vector(query, vector)
-        pool = self.search(query, vector=unit, k=fetch_k, filter=filter, include_embeddings=True)
-        pool = [h for h in pool if h.embedding is not None]
-        if not pool:
-            return []
-        matrix = np.stack([h.embedding for h in pool if h.embedding is not None])
-        chosen = mmr_select(unit, self._fit(matrix), k, lambda_mult=lambda_mult)
-        return [pool[i] for i in chosen]
+        rows = self._rows_by_id([str(key) for key in keys], fields)
+        return {doc_id: to_document(row, include_embeddings) for doc_id, row in rows.items()}
 
     # -- settings ---------------------------------------------------------------
     def read_setting(self, key: str) -> str | None:

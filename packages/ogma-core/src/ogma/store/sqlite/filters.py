@@ -23,21 +23,34 @@ from typing import Any, Final
 from ogma.errors import FilterError
 from ogma.store.filters import (
     CONTENT_PATH,
+    ID_PATH,
     OPERATORS_HELP,
-    RESERVED_COLUMNS,
     And,
     Condition,
     Node,
     Not,
     Or,
     Scalar,
-    json_path,
     parse_filter,
 )
 
 __all__ = ["IN_INLINE_MAX", "MAX_FILTER_PARAMETERS", "MAX_SQL_DEPTH", "compile_filter"]
 
 logger = logging.getLogger(__name__)
+
+RESERVED_COLUMNS: Final = {ID_PATH: "id", CONTENT_PATH: "text"}
+"""The document column each reserved filter path (``$id``, ``$content``) names."""
+
+
+def json_path(path: tuple[str, ...]) -> str:
+    """The SQLite JSON path of a parsed key path.
+
+    Example:
+        >>> json_path(("a", "b"))
+        '$."a"."b"'
+    """
+    return "$" + "".join("." + json.dumps(part, ensure_ascii=False) for part in path)
+
 
 MAX_FILTER_PARAMETERS: Final = 32_000
 """Values a compiled filter may bind: SQLite takes 32,766 per statement, the store's own SQL needs a few."""

@@ -10,6 +10,7 @@ Example:
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import replace
 from typing import Any, Literal
 
@@ -37,6 +38,7 @@ from ogma.store.sqlite.schema import (
 __all__ = [
     "MIN_CALIBRATION_ROWS",
     "Int8Setting",
+    "check_store_path",
     "int8_ranges_for",
     "needs_first_vectors",
     "open_config",
@@ -52,6 +54,46 @@ Int8Setting = Literal["auto", "unit"]
 
 MIN_CALIBRATION_ROWS = 64
 """Vectors needed in the first batch to calibrate int8 ranges (fewer: sqlite-vec's ``'unit'`` ranges)."""
+
+
+def check_store_path(path: Any) -> str:
+    """The store's path as a string, refusing values SQLite would silently misread.
+
+    SQLite opens a private temporary database for ``""`` (every write is lost on close),
+    and ``str(None)`` would create files named ``None``, ``None-wal`` and ``None-shm``.
+
+    Raises:
+        TypeError: ``path`` is not a ``str`` or ``os.PathLike``.
+        ValueError: ``path`` is empty or names a directory.
+
+    Example:
+        >>> check_store_path(":memory:")
+        ':memory:'
+        >>> check_store_path("")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: path is empty: SQLite would open a private temporary database and every write would be lost ...
+    """
+    if isinstance(path, os.PathLike):
+        path = os.fspath(path)
+    if not isinstance(path, str):
+        raise TypeError(
+            f"path must be a file path (str or pathlib.Path), or ':memory:' for an in-memory store; "
+            f"got {type(path).__name__} {path!r}"
+        )
+    if not path:
+        raise ValueError(
+            "path is empty: SQLite would open a private temporary database and every write would be lost when it "
+            "closes; give a file path such as 'notes.db', or ':memory:' for an in-memory store"
+        )
+    if "\x00" in path:
+        raise ValueError(f"path {path!r} contains a NUL character")
+    from ogma.validation import check_unicode
+
+    check_unicode(path, "path")
+    if path != ":memory:" and os.path.isdir(path):
+        raise ValueError(f"path {path!r} is a directory; give the store's file path inside it, e.g. {path}/ogma.db")
+    return path
 
 
 def open_config(

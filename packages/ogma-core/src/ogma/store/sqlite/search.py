@@ -2,9 +2,10 @@
 
 Dense search runs on the in-process mirror (``backend="memory"``, the default) or
 through sqlite-vec's ``vec0`` index (``backend="sqlite-vec"``). Quantized indexes
-(int8, binary) first pick ``count × oversample`` candidates by their own score,
-then rescore them exactly with the stored float vectors. A metadata filter is
-applied inside candidate generation: only rows that pass it are scored.
+(int8, binary) give candidates by their own score; the search pipeline
+(:mod:`ogma.store.pipeline`) asks for ``count × oversample`` of them and rescores them
+exactly with the stored float vectors. A metadata filter is applied inside candidate
+generation: only rows that pass it are scored.
 
 Example:
     >>> from ogma.store.sqlite.search import lexical
@@ -26,7 +27,7 @@ from ogma.store.sqlite.connect import Connection
 from ogma.store.sqlite.mirror import VectorMirror
 from ogma.store.sqlite.schema import read_generation
 from ogma.store.sqlite.sql import DOCUMENTS, fts_search_sql, quote_identifier
-from ogma.store.sqlite.vectors import VectorCodec, fetch_vectors, iter_vectors, vec0_search
+from ogma.store.sqlite.vectors import VectorCodec, iter_vectors, vec0_search
 
 __all__ = ["BACKENDS", "Backend", "dense", "lexical"]
 
@@ -51,18 +52,6 @@ def _filter_rowids(conn: Connection, filter_sql: str, params: Sequence[Any]) -> 
     return [int(r[0]) for r in rows]
 
 
-def rescore(conn: Connection, unit_query: FloatArray, rowids: Sequence[int], codec: VectorCodec, count: int) -> Ranked:
-    """Exact cosine of the stored float vectors of ``rowids``; the best ``count``, best first."""
-    vectors = fetch_vectors(conn, codec, rowids)
-    kept = [r for r in rowids if r in vectors]
-    if not kept:
-        return []
-    matrix = normalize(np.stack([vectors[r] for r in kept]))
-    scores = matrix @ unit_query
-    order = sorted(range(len(kept)), key=lambda i: (-float(scores[i]), kept[i]))[:count]
-    return [(kept[i], float(scores[i])) for i in order]
-
-
 def dense(
     conn: Connection,
     mirror: VectorMirror,
@@ -72,28 +61,26 @@ def dense(
     filter_sql: str | None = None,
     filter_params: Sequence[Any] = (),
     backend: Backend = "memory",
-    oversample: float = 1.0,
 ) -> Ranked:
-    """The ``count`` nearest documents by cosine similarity, as ``(rowid, cosine)`` best first."""
+    """The ``count`` best candidates of the dense index as ``(rowid, score)``, best first.
+
+    For a float32 index the score is the exact cosine similarity; for a quantized one it
+    is the index's own score, and the search pipeline (:mod:`ogma.store.pipeline`)
+    rescores the candidates with the stored float vectors.
+    """
     codec = mirror.codec
-    quantized = codec.precision != "float32"
-    depth = max(count, int(np.ceil(count * oversample))) if quantized else count
     if count <= 0:
         return []
     if backend == "sqlite-vec":
-        rows = vec0_search(conn, codec, unit_query, depth, filter_sql=filter_sql, filter_params=filter_params)
-        if not quantized:
-            return [(rowid, 1.0 - distance) for rowid, distance in rows]
-        return rescore(conn, unit_query, [r for r, _ in rows], codec, count)
+        rows = vec0_search(conn, codec, unit_query, count, filter_sql=filter_sql, filter_params=filter_params)
+        return [(rowid, 1.0 - distance) for rowid, distance in rows]
     binary = codec.precision == "binary"
     snapshot = mirror.sync(read_generation(conn), lambda: _reload(conn, codec, signs_only=binary))
     positions = None
     if filter_sql is not None:
         positions = snapshot.positions(_filter_rowids(conn, filter_sql, filter_params))
-    rowids, scores = snapshot.candidates(unit_query, depth, positions)
-    if not quantized:
-        return [(int(r), float(s)) for r, s in zip(rowids, scores)]
-    return rescore(conn, unit_query, [int(r) for r in rowids], codec, count)
+    rowids, scores = snapshot.candidates(unit_query, count, positions)
+    return [(int(r), float(s)) for r, s in zip(rowids, scores)]
 
 
 def lexical(

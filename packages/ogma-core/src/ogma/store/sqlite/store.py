@@ -18,10 +18,10 @@ import bisect
 import json
 import logging
 import math
-import os
 import sys
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
@@ -35,15 +35,20 @@ from ogma.compress import Int8Ranges
 from ogma.errors import DuplicateDocumentError, StoreError, StoreMismatchError
 from ogma.store.document import Document
 from ogma.store.encoding import StoreEncoder, as_encoder
-from ogma.store.mmr import mmr_select
-from ogma.store.ranking import fuse_ranked, rerank_hits
-from ogma.store.search_args import check_mmr_args, check_search_mode, check_search_options
+from ogma.store.pipeline import DenseCandidates, SearchPipeline
 from ogma.store.settings import check_setting_key
 from ogma.store.sqlite.connect import Connection, Driver
-from ogma.store.sqlite.metadata import field_range, field_types, field_values, update_metadata
+from ogma.store.sqlite.metadata import update_metadata
 from ogma.store.sqlite.mirror import VectorMirror
-from ogma.store.sqlite.opening import Int8Setting, needs_first_vectors, open_config, settle_first_vectors
+from ogma.store.sqlite.opening import (
+    Int8Setting,
+    check_store_path,
+    needs_first_vectors,
+    open_config,
+    settle_first_vectors,
+)
 from ogma.store.sqlite.pool import ConnectionPool
+from ogma.store.sqlite.reading import Reading
 from ogma.store.sqlite.schema import (
     CONFIG,
     INDEX_PRECISIONS,
@@ -54,22 +59,19 @@ from ogma.store.sqlite.schema import (
     write_config,
 )
 from ogma.store.sqlite.search import BACKENDS, Backend, dense, lexical
-from ogma.store.sqlite.sql import DOCUMENTS, VEC_INDEX, VECTORS, chunked, quote_identifier, select_in_sql
-from ogma.store.sqlite.vectors import VectorCodec, fetch_vectors
-from ogma.store.sqlite.writes import ON_CONFLICT, OnConflict, PreparedRows, prepare_rows, upsert
+from ogma.store.sqlite.sql import VEC_INDEX, VECTORS, quote_identifier
+from ogma.store.sqlite.vectors import VectorCodec
+from ogma.store.sqlite.writes import OnConflict, PreparedRows, prepare_rows, upsert
 from ogma.store.sqlite.writes import delete as delete_rows
 from ogma.store.validate import (
-    check_embeddings,
-    check_ids,
-    check_k,
+    check_add_args,
     check_lookup_ids,
     check_metadatas,
     check_optional_embeddings,
-    check_store_texts,
 )
-from ogma.store.vector_input import accepted_dims, fit_to, query_vector
+from ogma.store.vector_input import embed_texts, fit_to
 from ogma.types import Hit, SearchMode
-from ogma.validation import check_count, check_str
+from ogma.validation import check_str
 
 __all__ = ["DEFAULT_OVERSAMPLE", "Store"]
 
@@ -83,47 +85,7 @@ DEFAULT_OVERSAMPLE: dict[str, float] = {"float32": 1.0, "int8": 4.0, "binary": 2
 DEFAULT_BATCH_SIZE = 8192
 
 
-def check_store_path(path: Any) -> str:
-    """The store's path as a string, refusing values SQLite would silently misread.
-
-    SQLite opens a private temporary database for ``""`` (every write is lost on close),
-    and ``str(None)`` would create files named ``None``, ``None-wal`` and ``None-shm``.
-
-    Raises:
-        TypeError: ``path`` is not a ``str`` or ``os.PathLike``.
-        ValueError: ``path`` is empty or names a directory.
-
-    Example:
-        >>> check_store_path(":memory:")
-        ':memory:'
-        >>> check_store_path("")  # doctest: +ELLIPSIS
-        Traceback (most recent call last):
-        ...
-        ValueError: path is empty: SQLite would open a private temporary database and every write would be lost ...
-    """
-    if isinstance(path, os.PathLike):
-        path = os.fspath(path)
-    if not isinstance(path, str):
-        raise TypeError(
-            f"path must be a file path (str or pathlib.Path), or ':memory:' for an in-memory store; "
-            f"got {type(path).__name__} {path!r}"
-        )
-    if not path:
-        raise ValueError(
-            "path is empty: SQLite would open a private temporary database and every write would be lost when it "
-            "closes; give a file path such as 'notes.db', or ':memory:' for an in-memory store"
-        )
-    if "\x00" in path:
-        raise ValueError(f"path {path!r} contains a NUL character")
-    from ogma.validation import check_unicode
-
-    check_unicode(path, "path")
-    if path != ":memory:" and os.path.isdir(path):
-        raise ValueError(f"path {path!r} is a directory; give the store's file path inside it, e.g. {path}/ogma.db")
-    return path
-
-
-class Store:
+class Store(Reading, SearchPipeline):
     """A single-file SQLite store with dense, lexical and hybrid search.
 
     Args:
@@ -242,6 +204,11 @@ class Store:
         return self.config.dim
 
     @property
+    def store_uri(self) -> str:
+        """The store URI that reopens this store: its path."""
+        return self.path
+
+    @property
     def precision(self) -> IndexPrecision:
         """Precision of the search index."""
         return self.config.precision
@@ -252,13 +219,6 @@ class Store:
         return self._oversample if self._oversample is not None else DEFAULT_OVERSAMPLE[self.config.precision]
 
     # -- vectors ------------------------------------------------------------
-    def _accepted_dims(self) -> list[int]:
-        return accepted_dims(self.config, self.encoder)
-
-    def _fit(self, vectors: FloatArray) -> FloatArray:
-        """Truncate full-dimension vectors to the store's Matryoshka dimension."""
-        return self._fit_to(vectors, self.config.dim)
-
     def _fit_to(self, vectors: FloatArray, dim: int | None) -> FloatArray:
         return fit_to(vectors, dim, self.encoder, self.config.model_id)
 
@@ -324,12 +284,9 @@ class Store:
             StoreError: No encoder and no embeddings, or the write failed.
         """
         self._check_writable("add")
-        texts = check_store_texts(texts)
-        metas = check_metadatas(metadatas, len(texts))
-        doc_ids = check_ids(ids, len(texts))
-        batch_size = check_count(batch_size, "batch_size")
-        if on_conflict not in ON_CONFLICT:
-            raise ValueError(f"on_conflict must be one of {', '.join(map(repr, ON_CONFLICT))}, got {on_conflict!r}")
+        texts, metas, doc_ids, batch_size = check_add_args(
+            texts, metadatas, ids, batch_size=batch_size, on_conflict=on_conflict
+        )
         if not texts:
             return []
         given: FloatArray | None = None
@@ -410,17 +367,7 @@ class Store:
             return matrix[first:last], [p - start for p in positions[first:last]]
         if self.encoder is None:  # pragma: no cover - add() checks this first
             raise StoreError("no encoder and no embeddings")
-        batch = texts[start:stop]
-        present = [i for i, text in enumerate(batch) if text is not None]
-        if not present:
-            return np.zeros((0, self.config.dim or 0), dtype=np.float32), []
-        vectors = check_embeddings(
-            self.encoder.documents([batch[i] for i in present]),  # type: ignore[misc]  # not None
-            len(present),
-            self._accepted_dims(),
-            what="encoder outputs",
-        )
-        return vectors, None if len(present) == len(batch) else present
+        return embed_texts(self.encoder, texts[start:stop], self._accepted_dims(), self.config.dim)
 
     def _settle(self, conn: Connection, vectors: FloatArray) -> None:
         """Fix the dimension (and int8 ranges) of a store that has no vectors yet."""
@@ -513,51 +460,6 @@ class Store:
         if self._mirror is not None and result.rowids:
             self._mirror.record_write(result.old_generation, result.new_generation, np.asarray(result.rowids), None)
         return len(result.rowids)
-
-    # -- reading ------------------------------------------------------------
-    def count(self, *, filter: Mapping[str, Any] | None = None) -> int:
-        """Number of documents, or of those matching ``filter``.
-
-        Args:
-            filter: A metadata filter (see ``docs/filters.md``); ``None`` or ``{}`` counts all.
-
-        Raises:
-            FilterError: The filter is malformed.
-
-        Example:
-            >>> import numpy as np
-            >>> store = Store(":memory:", dim=2)
-            >>> _ = store.add(["a", "b"], [{"k": 1}, {"k": 2}], embeddings=np.eye(2))
-            >>> store.count(), store.count(filter={"k": {"$gt": 1}})
-            (2, 1)
-        """
-        sql, params = self._filter(filter)
-        with self._pool.connection() as conn:
-            return int(conn.scalar(f"SELECT count(*) FROM {quote_identifier(DOCUMENTS)} WHERE {sql or '1'}", params))
-
-    def count_vectors(self) -> int:
-        """Number of documents that have a vector (the others are found by text and filters only).
-
-        Example:
-            >>> import numpy as np
-            >>> store = Store(":memory:", dim=2)
-            >>> _ = store.add(["a", "b"], embeddings=[np.ones(2), None])
-            >>> store.count(), store.count_vectors()
-            (2, 1)
-        """
-        with self._pool.connection() as conn:
-            # the vec0 index holds every stored vector's code (float32 stores keep no other copy)
-            if conn.scalar("SELECT 1 FROM sqlite_master WHERE name = ?", (VEC_INDEX,)) is None:
-                return 0
-            return int(conn.scalar(f"SELECT count(*) FROM {quote_identifier(VEC_INDEX)}"))
-
-    def _get_with(self, conn: Connection, ids: Sequence[str]) -> list[Document]:
-        found = []
-        for chunk in chunked(list(dict.fromkeys(ids))):
-            sql = select_in_sql(DOCUMENTS, ["id", "text", "metadata"], "id", len(chunk))
-            found += [Document(i, t, json.loads(m), None) for i, t, m in conn.fetchall(sql, list(chunk))]
-        order = {doc_id: index for index, doc_id in enumerate(ids)}
-        return sorted(found, key=lambda d: order[d.id])
 
     def update(
         self,
@@ -698,198 +600,46 @@ class Store:
         self._setup_vectors()
         return len(deleted)
 
-    def _field_name(self, field: Any) -> str:
-        check_str(field, "field")
-        if not field:
-            raise ValueError("field must be a non-empty metadata key")
-        return str(field)
+    # -- search primitives (the pipeline itself is ogma.store.pipeline) ------
+    def _pushdown(self, filter: Mapping[str, Any] | None) -> tuple[str | None, list[Any]]:
+        return self._filter(filter)
 
-    def metadata_fields(self, *, filter: Mapping[str, Any] | None = None) -> dict[str, str]:
-        """Top-level metadata keys of the (matching) documents with their inferred types.
+    @property
+    def _quantized(self) -> bool:
+        return self.config.precision != "float32"
 
-        A type is ``"str"``, ``"int"``, ``"float"``, ``"bool"``, ``"list"``, ``"dict"``,
-        ``"null"`` (only nulls), or ``"mixed"``; ints and floats together give ``"float"``.
+    def _search_context(self) -> AbstractContextManager[Connection]:
+        return self._pool.connection()
 
-        Args:
-            filter: Only look at documents matching this filter.
-
-        Example:
-            >>> import numpy as np
-            >>> store = Store(":memory:", dim=2)
-            >>> _ = store.add(["a", "b"], [{"n": 1, "s": "x"}, {"n": 2.5}], embeddings=np.eye(2))
-            >>> store.metadata_fields()
-            {'n': 'float', 's': 'str'}
-        """
-        where = self._filter(filter)
-        with self._pool.connection() as conn:
-            return field_types(conn, where)
-
-    def metadata_values(self, field: str, *, filter: Mapping[str, Any] | None = None) -> list[tuple[Any, int]]:
-        """Distinct non-null values of a top-level metadata field, with how many documents hold each.
-
-        Ordered by count (most frequent first). Lists and dicts count as whole values.
-
-        Args:
-            field: The top-level metadata key.
-            filter: Only count documents matching this filter.
-
-        Raises:
-            TypeError: ``field`` is not a string.
-            ValueError: ``field`` is empty.
-
-        Example:
-            >>> import numpy as np
-            >>> store = Store(":memory:", dim=2)
-            >>> _ = store.add(["a", "b", "c"], [{"t": "x"}, {"t": "y"}, {"t": "x"}], embeddings=np.eye(3, 2))
-            >>> store.metadata_values("t")
-            [('x', 2), ('y', 1)]
-        """
-        name = self._field_name(field)
-        where = self._filter(filter)
-        with self._pool.connection() as conn:
-            return field_values(conn, name, where)
-
-    def metadata_range(self, field: str, *, filter: Mapping[str, Any] | None = None) -> tuple[Any, Any] | None:
-        """``(min, max)`` of a top-level metadata field, or ``None`` if no document holds a number or string there.
-
-        Numbers are compared when the field holds any (ints and floats together),
-        otherwise strings (by code point); other values are ignored.
-
-        Args:
-            field: The top-level metadata key.
-            filter: Only look at documents matching this filter.
-
-        Example:
-            >>> import numpy as np
-            >>> store = Store(":memory:", dim=2)
-            >>> _ = store.add(["a", "b"], [{"y": 2001}, {"y": 1999.5}], embeddings=np.eye(2))
-            >>> store.metadata_range("y")
-            (1999.5, 2001)
-        """
-        name = self._field_name(field)
-        where = self._filter(filter)
-        with self._pool.connection() as conn:
-            return field_range(conn, name, where)
-
-    def _rows_by_rowid(self, conn: Connection, rowids: Sequence[int]) -> dict[int, tuple[str, str | None, str]]:
-        found: dict[int, tuple[str, str | None, str]] = {}
-        for chunk in chunked(list(rowids)):
-            sql = select_in_sql(DOCUMENTS, ["rowid", "id", "text", "metadata"], "rowid", len(chunk))
-            for rowid, doc_id, text, meta in conn.fetchall(sql, list(chunk)):
-                found[int(rowid)] = (doc_id, text, meta)
-        return found
-
-    def _embeddings(self, conn: Connection, rowids: Sequence[int]) -> dict[int, FloatArray]:
-        self._refresh_config(conn)  # another Store on this file may have written the first vectors
-        if self.config.dim is None or not rowids:
-            return {}
-        return fetch_vectors(conn, self._codec(), rowids)
-
-    def get(self, ids: Sequence[str], *, include_embeddings: bool = False) -> list[Document]:
-        """Documents by id, in input order; missing ids are skipped.
-
-        Args:
-            ids: The ids to fetch (a list: a single string is refused, it is not a list of its characters).
-            include_embeddings: Attach the stored float32 vectors (exactly as added).
-
-        Raises:
-            TypeError: ``ids`` is a single string or holds a non-string (the message names its index).
-            ValueError: An id is not valid Unicode.
-        """
-        wanted = check_lookup_ids(ids)
-        with self._pool.connection() as conn:
-            by_id: dict[str, tuple[int, str | None, str]] = {}
-            for chunk in chunked(list(dict.fromkeys(wanted))):
-                sql = select_in_sql(DOCUMENTS, ["id", "rowid", "text", "metadata"], "id", len(chunk))
-                for doc_id, rowid, text, meta in conn.fetchall(sql, list(chunk)):
-                    by_id[doc_id] = (int(rowid), text, meta)
-            vectors = self._embeddings(conn, [v[0] for v in by_id.values()]) if include_embeddings else {}
-        return [
-            Document(i, by_id[i][1], json.loads(by_id[i][2]), vectors.get(by_id[i][0])) for i in wanted if i in by_id
-        ]
-
-    def iter_documents(
-        self,
-        *,
-        filter: Mapping[str, Any] | None = None,
-        batch_size: int = 1000,
-        include_embeddings: bool = False,
-    ) -> Iterator[Document]:
-        """Every document (or those matching ``filter``) in insertion (rowid) order, read in batches.
-
-        Args:
-            filter: A filter (see ``docs/filters.md``); ``None`` or ``{}`` yields every document.
-            batch_size: Documents read per query (>= 1).
-            include_embeddings: Attach the stored float32 vectors.
-
-        Raises:
-            TypeError: ``batch_size`` is not an integer.
-            ValueError: ``batch_size`` is below 1.
-            FilterError: The filter is malformed (raised here, before iteration starts).
-
-        Example:
-            >>> store = Store(":memory:")
-            >>> _ = store.add(["a", "b"], [{"k": 1}, {"k": 2}], ids=["a", "b"], embeddings=[None, None])
-            >>> [d.id for d in store.iter_documents(filter={"k": {"$gt": 1}})]
-            ['b']
-        """
-        batch_size = check_count(batch_size, "batch_size")
-        sql, params = self._filter(filter)
-        return self._iter_documents(batch_size, include_embeddings, sql, params)
-
-    def _iter_documents(
-        self, batch_size: int, include_embeddings: bool, where: str | None = None, params: Sequence[Any] = ()
-    ) -> Iterator[Document]:
-        last = -(2**63)
-        extra = f" AND ({where})" if where else ""
-        while True:
-            with self._pool.connection() as conn:
-                rows = conn.fetchall(
-                    f"SELECT rowid, id, text, metadata FROM {quote_identifier(DOCUMENTS)} "
-                    f"WHERE rowid > ?{extra} ORDER BY rowid LIMIT ?",
-                    (last, *params, batch_size),
-                )
-                vectors = self._embeddings(conn, [r[0] for r in rows]) if include_embeddings else {}
-            if not rows:
-                return
-            for rowid, doc_id, text, meta in rows:
-                yield Document(doc_id, text, json.loads(meta), vectors.get(int(rowid)))
-            last = int(rows[-1][0])
-
-    # -- searching ----------------------------------------------------------
-    def _query_vector(self, query: str | None, vector: Any) -> FloatArray:
-        return query_vector(query, vector, self.encoder, self._accepted_dims(), self._fit)
-
-    def _filter(self, filter: Mapping[str, Any] | None) -> tuple[str | None, list[Any]]:
-        if not filter:
-            return None, []
-        from ogma.store.sqlite.filters import compile_filter
-
-        sql, params = compile_filter(filter, column=f"{DOCUMENTS}.metadata")
-        return sql, list(params)
-
-    def _dense(
-        self,
-        conn: Connection,
-        unit: FloatArray,
-        count: int,
-        filter_sql: str | None,
-        params: list[Any],
-        backend: Backend,
-    ) -> list[tuple[int, float]]:
-        self._refresh_config(conn)
+    def _dense_candidates(
+        self, ctx: Connection, unit: FloatArray, count: int, where: tuple[str | None, list[Any]], option: Any
+    ) -> DenseCandidates:
+        self._refresh_config(ctx)
         if self._mirror is None:
-            return []
-        return dense(
-            conn,
-            self._mirror,
-            unit,
-            count,
-            filter_sql=filter_sql,
-            filter_params=params,
-            backend=backend,
-            oversample=self.oversample,
-        )
+            return DenseCandidates([])
+        sql, params = where
+        found = dense(ctx, self._mirror, unit, count, filter_sql=sql, filter_params=params, backend=option)
+        return DenseCandidates(list(found))
+
+    def _lexical_candidates(
+        self, ctx: Connection, query: str, count: int, where: tuple[str | None, list[Any]]
+    ) -> list[tuple[Hashable, float]]:
+        from ogma.store.sqlite.fts import build_fts_query
+
+        sql, params = where
+        return list(lexical(ctx, build_fts_query(query), count, filter_sql=sql or "1", filter_params=params))
+
+    def _documents(
+        self, ctx: Connection, keys: Sequence[Hashable], include_embeddings: bool
+    ) -> dict[Hashable, Document]:
+        rowids = [key for key in keys if isinstance(key, int)]  # the keys are rowids
+        rows = self._rows_by_rowid(ctx, rowids)
+        vectors = self._embeddings(ctx, rowids) if include_embeddings else {}
+        return {r: Document(row[0], row[1], json.loads(row[2]), vectors.get(r)) for r, row in rows.items()}
+
+    def _float_vectors(self, ctx: Connection, keys: Sequence[Hashable]) -> dict[Hashable, FloatArray]:
+        found = self._embeddings(ctx, [key for key in keys if isinstance(key, int)])
+        return {rowid: vector for rowid, vector in found.items()}
 
     def search(
         self,
@@ -929,7 +679,8 @@ class Store:
 
         Returns:
             Hits, best first; ``score`` is the final score and ``scores`` holds each stage's
-            (``"dense"`` cosine, ``"lexical"`` positive BM25, ``"fused"``, ``"rerank"``).
+            (``"dense"`` cosine, ``"lexical"`` positive BM25, ``"fused"`` the hybrid score,
+            comparable across queries (``docs/hybrid.md``), ``"rerank"``).
             A ``k`` larger than the store returns every match, in every mode (counts are
             clamped to ``2**63 - 1``, the most SQLite binds).
 
@@ -937,119 +688,29 @@ class Store:
             TypeError: ``k``, ``candidates`` or ``rerank_k`` is not an integer (``bool`` and
                 ``float`` included), or ``query`` is not a ``str``.
             ValueError: Negative ``k``, ``candidates`` below 1, unknown mode or backend, no
-                query, a query that is not valid Unicode, or an all-zero query vector.
+                query, an empty (or blank) query, a query that is not valid Unicode, or an
+                all-zero query vector.
             FusionError: An invalid ``fusion``, or ``fusion``/``candidates`` outside hybrid mode.
             StoreMismatchError: A query vector of the wrong dimension.
             FilterError: A malformed filter, or one beyond the limits in ``docs/filters.md``.
         """
-        k = check_k(k)
-        check_search_mode(query, mode)
         backend = backend or self.backend
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {', '.join(BACKENDS)}; got {backend!r}")
-        check_search_options(
-            query, mode, fusion=fusion, candidates=candidates, rerank=rerank, rerank_alpha=rerank_alpha
+        return self._run_search(
+            query,
+            vector=vector,
+            k=k,
+            mode=mode,
+            filter=filter,
+            fusion=fusion,
+            candidates=candidates,
+            include_embeddings=include_embeddings,
+            rerank=rerank,
+            rerank_k=rerank_k,
+            rerank_alpha=rerank_alpha,
+            option=backend,
         )
-        if k == 0:
-            return []
-        first_k = max(k, check_k(rerank_k, "rerank_k") if rerank_k is not None else 50) if rerank is not None else k
-        depth = check_count(candidates, "candidates") if candidates is not None else max(first_k, 50)
-        filter_sql, params = self._filter(filter)
-        unit = self._query_vector(query, vector) if mode != "lexical" else None
-        with self._pool.connection() as conn:
-            ranked, scores = self._rank(conn, mode, query, unit, first_k, depth, filter_sql, params, backend, fusion)
-            rows = self._rows_by_rowid(conn, [r for r, _ in ranked])
-            vectors = self._embeddings(conn, [r for r, _ in ranked]) if include_embeddings else {}
-        hits = [
-            Hit(
-                id=rows[r][0],
-                text=rows[r][1],
-                metadata=json.loads(rows[r][2]),
-                score=score,
-                scores=scores[r],
-                embedding=vectors.get(r),
-            )
-            for r, score in ranked
-            if r in rows
-        ]
-        if rerank is not None and query is not None:
-            hits = rerank_hits(rerank, query, hits, k, alpha=rerank_alpha)
-        return hits[:k]
-
-    def _rank(
-        self,
-        conn: Connection,
-        mode: SearchMode,
-        query: str | None,
-        unit: FloatArray | None,
-        count: int,
-        depth: int,
-        filter_sql: str | None,
-        params: list[Any],
-        backend: Backend,
-        fusion: str | Mapping[str, Any] | None,
-    ) -> tuple[list[tuple[int, float]], dict[int, dict[str, float]]]:
-        dense_list: list[tuple[int, float]] = []
-        lexical_list: list[tuple[int, float]] = []
-        if mode in ("dense", "hybrid") and unit is not None:
-            dense_list = self._dense(conn, unit, count if mode == "dense" else depth, filter_sql, params, backend)
-        if mode in ("lexical", "hybrid") and query is not None:
-            from ogma.store.sqlite.fts import build_fts_query
-
-            lexical_list = lexical(
-                conn,
-                build_fts_query(query),
-                count if mode == "lexical" else depth,
-                filter_sql=filter_sql or "1",
-                filter_params=params,
-            )
-        scores: dict[int, dict[str, float]] = {}
-        for rowid, score in dense_list:
-            scores.setdefault(rowid, {})["dense"] = score
-        for rowid, score in lexical_list:
-            scores.setdefault(rowid, {})["lexical"] = score
-        if mode == "dense":
-            return dense_list, scores
-        if mode == "lexical":
-            return lexical_list, scores
-        fused = fuse_ranked(dense_list, lexical_list, fusion, query=query)
-        for rowid, score in fused:
-            scores[rowid]["fused"] = score
-        return fused[:count], scores
-
-    def max_marginal_relevance_search(
-        self,
-        query: str | None = None,
-        *,
-        vector: Any = None,
-        k: int = 4,
-        fetch_k: int = 20,
-        lambda_mult: float = 0.5,
-        filter: Mapping[str, Any] | None = None,
-    ) -> list[Hit]:
-        """Dense search for ``fetch_k`` candidates, then ``k`` picked by maximal marginal relevance.
-
-        Args:
-            query: Query text (needs an encoder) ...
-            vector: ... or a query vector.
-            k: Results wanted.
-            fetch_k: Candidates to choose from.
-            lambda_mult: 1 = relevance only, 0 = diversity only.
-            filter: Metadata filter.
-
-        Returns:
-            Hits in MMR selection order; ``score`` is the cosine similarity to the query.
-        """
-        k, fetch_k = check_mmr_args(k, fetch_k, lambda_mult, query)
-        if k == 0:
-            return []
-        unit = self._query_vector(query, vector)
-        pool = self.search(query, vector=unit, k=fetch_k, filter=filter, include_embeddings=True)
-        if not pool:
-            return []
-        matrix = np.stack([h.embedding for h in pool if h.embedding is not None])
-        chosen = mmr_select(unit, self._fit(matrix), k, lambda_mult=lambda_mult)
-        return [pool[i] for i in chosen]
 
     # -- settings -----------------------------------------------------------
     def read_setting(self, key: str) -> str | None:

@@ -29,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ogma.errors import DuplicateDocumentError
-from ogma.store.protocol import OnConflict
+from ogma.store.protocol import ON_CONFLICT, OnConflict
 from ogma.store.sqlite.connect import Connection
 from ogma.store.sqlite.schema import bump_generation, content_hash
 from ogma.store.sqlite.sql import (
@@ -47,7 +47,6 @@ from ogma.store.validate import encode_text
 
 __all__ = ["ON_CONFLICT", "OnConflict", "PreparedRows", "WriteResult", "delete", "prepare_rows", "upsert"]
 
-ON_CONFLICT: tuple[OnConflict, ...] = ("replace", "skip", "fail")
 """What :func:`upsert` does with an id that is already stored."""
 
 FloatArray = npt.NDArray[np.float32]

@@ -487,9 +487,9 @@ class OgmaDocumentStore(AsyncDocumentStoreMixin):
             fusion: ``None`` (the core's default, a query-adaptive convex combination), a
                 method name (``"rrf"``, ``"convex"``, ...) or ``{"method": ..., **options}``.
             candidates: Depth of each ranked list before fusion (default ``max(top_k, 50)``).
-            scale_score: Scale scores to ``[0, 1]``: the fused score divided by the best
-                score the method can give (1 for the convex methods, whose scores are
-                already in ``[0, 1]``; ``sum(weights) / (k + 1)`` for RRF), clipped to ``[0, 1]``.
+            scale_score: Scores in ``[0, 1]``. Hybrid scores are there already, whatever the
+                fusion: the dense cosine and a saturating BM25 transform blended with the
+                fusion's weights (``docs/hybrid.md``), comparable from one query to the next.
             return_embedding: Attach the stored embeddings.
         """
         query = check_query(query)

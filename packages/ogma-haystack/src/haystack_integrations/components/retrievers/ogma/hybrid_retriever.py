@@ -38,11 +38,10 @@ class OgmaHybridRetriever(OgmaRetrieverBase):
     A document with only content is found by the BM25 side, one with only an embedding
     by the dense side.
 
-    Scores: the fused score. The default fusion (and ``"convex"``/``"adaptive"``) gives
-    scores in ``[0, 1]``; RRF gives ``sum(weight / (k + rank))``. With ``scale_score`` a
-    score is divided by the best score the method can give (1 for the convex methods,
-    ``sum(weights) / (k + 1)`` for RRF) and clipped to ``[0, 1]``, so 1 means "ranked
-    first by both lists" for RRF and "the best on both normalised scores" for the others.
+    Scores: the core's hybrid score, in ``[0, 1]`` for every fusion method: the dense
+    cosine and a saturating BM25 transform blended with the fusion's weights, so a score
+    means the same from one query to the next and a threshold on it is stable
+    (``docs/hybrid.md``). The order is the fusion's. ``scale_score`` only clips.
 
     Args:
         document_store: The :class:`OgmaDocumentStore` to search.
