@@ -28,6 +28,7 @@ __all__ = [
     "StoreError",
     "StoreMismatchError",
     "TrustRemoteCodeError",
+    "UsageError",
 ]
 
 
@@ -133,3 +134,7 @@ def missing_extra(package: str, extra: str, purpose: str) -> MissingExtraError:
         f"{purpose} needs the optional dependency {package!r}, which is not installed. "
         f"Install it with: pip install 'ogma-core[{extra}]'"
     )
+
+
+class UsageError(OgmaError, ValueError):
+    """Command-line options that do not fit together (the message names them and the fix)."""

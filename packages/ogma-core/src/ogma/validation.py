@@ -24,6 +24,7 @@ __all__ = [
     "check_texts",
     "check_unicode",
     "check_unicode_texts",
+    "record_id",
 ]
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -184,3 +185,41 @@ def check_count(value: Any, name: str, *, minimum: int = 1) -> int:
     if number < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {number}")
     return min(number, MAX_COUNT)
+
+
+def record_id(record: Mapping[str, Any], key: str = "id") -> str | None:
+    """A JSON record's id as a string (``None`` when it has none): one rule for every JSONL reader.
+
+    ``ogma index`` (:func:`iter_jsonl`) and ``ogma embed --ray``
+    (:func:`ogma.distributed.read_texts`) both read ids with it. A string id is kept
+    exactly as written (``"00123"`` stays ``"00123"``, ``"1e3"`` stays ``"1e3"``); a JSON
+    integer becomes its decimal digits, exactly at any size (``123`` → ``"123"``); any other
+    JSON value (a number with a fraction or an exponent such as ``1e3``, ``true``, an object)
+    is refused, since its text cannot be kept. With ``key="id"`` BEIR's ``_id`` is read when
+    there is no ``id``.
+
+    Args:
+        record: One decoded JSON object.
+        key: The id's key.
+
+    Returns:
+        The id, or ``None`` when the record has none (or it is ``null``).
+
+    Raises:
+        ValueError: The id is not a string or an integer, or it is empty (the message
+            names the key; the caller adds the file and line).
+
+    Example:
+        >>> record_id({"id": "00123"}), record_id({"_id": 18446744073709551617}), record_id({"text": "x"})
+        ('00123', '18446744073709551617', None)
+    """
+    raw = record.get(key, record.get("_id")) if key == "id" else record.get(key)
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, (str, int)):
+        hint = ' (write it as a JSON string to keep its text, e.g. "1e3")' if isinstance(raw, float) else ""
+        raise ValueError(f"{key!r} must be a string or an integer, got {type(raw).__name__} {raw!r}{hint}")
+    doc_id = str(raw)
+    if not doc_id.strip():
+        raise ValueError(f"{key!r} is empty; give a non-empty id or leave it out")
+    return doc_id

@@ -21,7 +21,7 @@ import argparse
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ogma.errors import OgmaError
+from ogma.errors import UsageError
 
 __all__ = [
     "MAX_K",
@@ -43,10 +43,6 @@ MAX_K = 1_000_000_000
 _MAX_THREADS = 4096
 _MAX_DIM = 65_536
 _MAX_BATCH = 1_048_576
-
-
-class UsageError(OgmaError, ValueError):
-    """Command-line options that do not fit together (the message names them and the fix)."""
 
 
 def positive_int(maximum: int | None = None) -> Callable[[str], int]:

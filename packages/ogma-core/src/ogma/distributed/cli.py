@@ -17,7 +17,7 @@ import re
 import sys
 from pathlib import Path
 
-from ogma.cli.options import UsageError
+from ogma.errors import UsageError
 from ogma.registry import DEFAULT_MODEL
 
 __all__ = ["check_output_folder", "is_ray_address", "run_ray", "split_ray_args"]

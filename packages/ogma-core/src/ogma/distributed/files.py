@@ -81,7 +81,7 @@ def id_strings(column: Any, *, name: str = "id", source: str = "the input") -> A
     """An id column as Arrow strings: strings kept, integers as their decimal digits, anything else refused.
 
     Ray Data and Parquet files may carry integer ids; they become the same strings
-    :func:`ogma.sources.read.record_id` makes of JSON integers.
+    :func:`ogma.validation.record_id` makes of JSON integers.
 
     Raises:
         EmbeddingFileError: The column holds floats, booleans or another type.
@@ -107,7 +107,7 @@ def jsonl_table(path: str | Path, *, text_column: str = "text", id_column: str =
     """Read a JSONL file into a ``pyarrow.Table`` of string ids, texts and metadata (JSON strings).
 
     Each non-blank line is an object with a string text and an id, read by
-    :func:`ogma.sources.read.record_id` (the rule ``ogma index`` uses): a string id is kept
+    :func:`ogma.validation.record_id` (the rule ``ogma index`` uses): a string id is kept
     exactly, a JSON integer becomes its digits, anything else is refused. An object
     ``metadata`` is kept as a JSON string column (only when some line has one); other
     keys are not carried.
@@ -145,7 +145,7 @@ def _jsonl_row(
     line: str, where: str, text_column: str, id_column: str, out: tuple[list[str], list[str], list[str | None]]
 ) -> None:
     """Check one JSONL line and append its id, text and metadata to ``out`` (blank lines are skipped)."""
-    from ogma.sources.read import record_id
+    from ogma.validation import record_id
 
     if not line.strip():
         return
