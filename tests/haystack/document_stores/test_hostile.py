@@ -82,15 +82,15 @@ WRITES: list[tuple[str, Any, type[BaseException], str]] = [
     (
         "text in an embedding",
         [Document(id="c", content="c", embedding=["1", "2", "3"])],
-        TypeError,
+        ValueError,
         "documents[0].embedding must hold only numbers",
     ),  # type: ignore[list-item]
     ("empty embedding", [Document(id="c", content="c", embedding=[])], ValueError, "documents[0].embedding is empty"),
     (
         "meta not JSON",
         [Document(id="c", content="c", embedding=E3, meta={"when": object()})],
-        TypeError,
-        "metadatas[0] is not JSON-serialisable",
+        ValueError,
+        "documents[0].meta is not JSON-serialisable",
     ),
     (
         "FAIL on a stored id",

@@ -37,11 +37,12 @@ from langchain_ogma._convert import (
     with_generated_ids,
 )
 from langchain_ogma.rerankers import OgmaReranker
-from ogma.store.fingerprint import check_embedder, describe_embedder, fingerprint, read_fingerprint, record_fingerprint
+from ogma.store.fingerprint import EmbedderGuard
 from ogma.store.protocol import StoreProtocol
 from ogma.store.uri import open_store
 from ogma.store.validate import check_ids, check_k, check_metadatas, check_texts, encode_text
 from ogma.types import SEARCH_MODES, Hit, SearchMode
+from ogma.validation import rename_arguments
 
 __all__ = [
     "IdStrategy",
@@ -204,8 +205,9 @@ class OgmaVectorStore(VectorStore):
         self.fusion = fusion
         self.id_strategy: IdStrategy = id_strategy
         self._relevance_fn = relevance_score_fn or clipped_cosine_relevance
-        self._identity, self._named = describe_embedder(embedding)
-        self._record_fingerprint = False
+        self._guard = EmbedderGuard(
+            embedding, embedding.embed_documents, fix="If they are the same model, pass check_embeddings=False."
+        )
 
     def _open_checks(self, check_embeddings: bool) -> None:
         """Check the embeddings against the file (closing it on a mismatch)."""
@@ -213,14 +215,7 @@ class OgmaVectorStore(VectorStore):
         if not check_embeddings:
             return
         try:
-            self._record_fingerprint = read_fingerprint(self._store) is None
-            check_embedder(
-                self._store,
-                self._embedding.embed_documents,
-                identity=self._identity,
-                named=self._named,
-                fix="If they are the same model, pass check_embeddings=False.",
-            )
+            self._guard.check(self._store)
         except BaseException:
             self._store.close()
             raise
@@ -320,7 +315,7 @@ class OgmaVectorStore(VectorStore):
             encode_text(text, index)
         for index, meta_json in enumerate(check_metadatas(metadatas, len(items))):
             _check_unicode(meta_json, f"metadatas[{index}]")
-        given = check_id_list(ids, "ids", allow_none=True)
+        given = None if ids is None else check_id_list(ids, "ids", allow_none=True)
         if given is not None and len(given) != len(items):
             raise ValueError(f"got {len(given)} ids for {len(items)} texts; pass one id per text (or none)")
         doc_ids, keep = self._resolve_ids(given, items, metadatas)
@@ -334,11 +329,8 @@ class OgmaVectorStore(VectorStore):
         vectors = self._embedding.embed_documents(kept_texts)
         options = {} if batch_size is None else {"batch_size": batch_size}
         self._store.add(kept_texts, kept_metas, kept_ids, embeddings=vectors, **options)
-        if self._record_fingerprint and self._check_embeddings:
-            record_fingerprint(
-                self._store, fingerprint(self._embedding.embed_documents, identity=self._identity, named=self._named)
-            )
-            self._record_fingerprint = False
+        if self._check_embeddings:
+            self._guard.recorded(self._store)
         return doc_ids
 
     def _resolve_ids(
@@ -369,7 +361,14 @@ class OgmaVectorStore(VectorStore):
         Raises:
             TypeError: ``documents`` is not a list of ``Document``.
         """
-        return super().add_documents(check_documents(documents), **kwargs)
+        try:
+            return super().add_documents(check_documents(documents), **kwargs)
+        except (TypeError, ValueError) as exc:
+            if type(exc) not in (TypeError, ValueError):
+                raise
+            fields = {"texts": "page_content", "metadatas": "metadata", "ids": "id"}
+            renames = {arg: (lambda i, field=field: f"documents[{i}].{field}") for arg, field in fields.items()}
+            raise type(exc)(rename_arguments(str(exc), renames)) from exc
 
     def delete(self, ids: list[str] | None = None, **kwargs: Any) -> bool | None:
         """Delete documents by id; unknown ids are ignored.
@@ -390,7 +389,7 @@ class OgmaVectorStore(VectorStore):
         Raises:
             TypeError: ``ids`` is a single string or holds a non-string.
         """
-        return [hit_to_document(doc) for doc in self._store.get(check_id_list(ids, "ids") or [])]
+        return [hit_to_document(doc) for doc in self._store.get([] if ids is None else check_id_list(ids, "ids"))]
 
     # -- searching ------------------------------------------------------------------
     def _options(self, method: str, kwargs: dict[str, Any]) -> _SearchOptions:

@@ -43,8 +43,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="search a store (dense, lexical or hybrid), optionally reranked",
         description="Search an Ogma store built with 'ogma index'. Prints ranked hits with scores and a "
         "snippet in which the query's words are marked [like this]. The embedding model is the one the store "
-        "records. --fusion and --alpha tune hybrid search and are refused in the other modes; --rerank "
-        "reorders the first --rerank-k hits with a cross-encoder.",
+        "records (by 'ogma index', or by an adapter writing with an Ogma embedder); -m names it for a store that "
+        "records none, and a model other than the recorded one is refused. --fusion and --alpha tune hybrid "
+        "search and are refused in the other modes; --rerank reorders the first --rerank-k hits with a cross-encoder.",
     )
     parser.add_argument("query", help="the query text")
     parser.add_argument("--db", required=True, help="the store file")
@@ -82,7 +83,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--width", type=positive_int(maximum=100_000), default=160, help="snippet width in characters (default 160)"
     )
     parser.add_argument("--json", action="store_true", help="print one JSON array of hits")
-    add_model_options(parser, model="none", dim="none")
+    add_model_options(
+        parser,
+        model_help="embedding model of the queries (default: the model the store records; another one is refused)",
+        dim="none",
+    )
     parser.set_defaults(func=run)
 
 
@@ -204,11 +209,44 @@ def _opened(db: str, open_: Callable[[str], _T]) -> _T:
         raise StoreError(f"--db {db}: {exc}") from exc
 
 
+def _recorded_model(db: str) -> str | None:
+    """The embedding model the store at ``db`` records (see :func:`ogma.store.fingerprint.recorded_model`)."""
+    from ogma.store import Store
+    from ogma.store.fingerprint import recorded_model
+
+    with Store(db, read_only=True, show_progress=False) as store:
+        return recorded_model(store)
+
+
+def _query_model(db: str, recorded: str | None, asked: str | None) -> str:
+    """The model that embeds the queries: the recorded one; ``-m`` only when it is the same or none is recorded.
+
+    Raises:
+        StoreMismatchError: ``-m`` names another model than the recorded one.
+        StoreError: Neither is known.
+    """
+    from ogma.cli.index import _same_model
+
+    if recorded is not None and asked is not None and not _same_model(asked, recorded):
+        raise StoreMismatchError(
+            f"-m {asked}: {db} was built with model {recorded!r}; its vectors only match queries embedded by that "
+            "model. Leave out -m to search with it, or search a store built with "
+            f"{asked!r}."
+        )
+    model = recorded or asked
+    if model is None:
+        raise StoreError(
+            f"{db!r} records no embedding model, so it cannot be searched by meaning: give -m MODEL (the model its "
+            "vectors came from), or use --mode lexical."
+        )
+    return model
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``ogma search``; prints the hits and returns the exit code."""
-    from ogma.cli.index import store_model_id
     from ogma.cli.options import load_encoder
     from ogma.store import Store
+    from ogma.store.fingerprint import check_embedder
 
     fusion = fusion_option(args.mode, args.fusion, args.alpha)
     if args.rerank_k is not None and args.rerank is None:
@@ -218,11 +256,8 @@ def run(args: argparse.Namespace) -> int:
     filter_ = _parse_filter(args.filter)
     encoder = None
     if args.mode != "lexical":
-        model = _opened(args.db, store_model_id)
-        if model is None:
-            raise StoreError(
-                f"{args.db!r} records no embedding model, so it cannot be searched by meaning; use --mode lexical."
-            )
+        recorded = _opened(args.db, _recorded_model)
+        model = _query_model(args.db, recorded, args.model)
         encoder = load_encoder(model, **encoder_options(args))
     reranker = None
     if args.rerank is not None:
@@ -230,6 +265,8 @@ def run(args: argparse.Namespace) -> int:
 
         reranker = Reranker(args.rerank, **reranker_options(args))
     with _opened(args.db, lambda db: Store(db, encoder, read_only=True, show_progress=False)) as store:
+        if encoder is not None and recorded is None:  # -m for a store that names no model: compare vectors
+            check_embedder(store, encoder.embed_documents, identity=f"-m {model}", fix="Give -m the store's model.")
         try:
             hits = store.search(
                 args.query,

@@ -65,6 +65,7 @@ __all__ = [
     "Not",
     "Or",
     "Pattern",
+    "check_nesting",
     "escape_like",
     "field_key",
     "matches",
@@ -434,27 +435,68 @@ def _parse(filter_: object, where: str) -> _Node:
     return nodes[0] if len(nodes) == 1 else _And(tuple(nodes))
 
 
+def check_nesting(root: object, children: Callable[[object], Iterable[object]], *, what: str = "The filter") -> None:
+    """Refuse a filter tree nested deeper than :data:`MAX_FILTER_DEPTH`, or one that contains itself.
+
+    The one depth and cycle guard for every filter form: the core's dicts and each
+    adapter's framework filters (LlamaIndex ``MetadataFilters``, Haystack filter dicts,
+    LangChain dicts) are walked with it *before* any recursive conversion, so a filter
+    nested thousands deep, or holding itself, raises :class:`~ogma.errors.FilterError`
+    instead of ``RecursionError``. The walk is iterative, level by level; a node shared by
+    several parents is visited once per level, so shared sub-filters cost no more than
+    their size. A cycle never runs out of levels and is reported as too deep.
+
+    Args:
+        root: The filter (any object).
+        children: The nested filters of a node (its ``$and``/``$or``/``$not`` operands, its
+            ``conditions``, ...); empty for a leaf. Each one is a level deeper.
+        what: How the message names the filter.
+
+    Raises:
+        FilterError: Nesting deeper than :data:`MAX_FILTER_DEPTH` levels, or a cycle.
+
+    Example:
+        >>> deep = {"a": 1}
+        >>> for _ in range(101):
+        ...     deep = {"$not": deep}
+        >>> check_nesting(deep, lambda n: [n["$not"]] if isinstance(n, dict) and "$not" in n else [])
+        Traceback (most recent call last):
+        ...
+        ogma.errors.FilterError: The filter nests more than 100 levels deep (or contains itself); ...
+    """
+    level: dict[int, object] = {id(root): root}
+    depth = 0
+    while level:
+        below: dict[int, object] = {}
+        for node in level.values():
+            for child in children(node):
+                below.setdefault(id(child), child)
+        if below and depth >= MAX_FILTER_DEPTH:
+            raise FilterError(
+                f"{what} nests more than {MAX_FILTER_DEPTH} levels deep (or contains itself); the maximum is "
+                f"{MAX_FILTER_DEPTH}. Flatten it: list all conditions in one $and or $or (one AND/OR group), use "
+                "$in for alternatives on one field, and drop double negations."
+            )
+        level = below
+        depth += 1
+
+
+def _logical_operands(node: object) -> Iterable[object]:
+    """The operands of a core filter dict's ``$and``/``$or``/``$not`` (see :func:`check_nesting`)."""
+    if not isinstance(node, Mapping):
+        return ()
+    operands: list[object] = []
+    for key, value in node.items():
+        if key in ("$and", "$or") and isinstance(value, list | tuple):
+            operands.extend(value)
+        elif key == "$not":
+            operands.append(value)
+    return operands
+
+
 def _check_depth(filter_: object) -> None:
-    """Refuse filters nested deeper than :data:`MAX_FILTER_DEPTH`, without recursion."""
-    stack: list[tuple[object, int]] = [(filter_, 0)]
-    while stack:
-        node, depth = stack.pop()
-        if not isinstance(node, Mapping):
-            continue
-        for key, value in node.items():
-            if key in ("$and", "$or") and isinstance(value, list | tuple):
-                children: Iterable[object] = value
-            elif key == "$not":
-                children = (value,)
-            else:
-                continue
-            if depth >= MAX_FILTER_DEPTH:
-                raise FilterError(
-                    f"The filter nests $and/$or/$not more than {MAX_FILTER_DEPTH} levels deep (or contains "
-                    f"itself); the maximum is {MAX_FILTER_DEPTH}. Flatten it: list all conditions in one "
-                    "$and or $or, use $in for alternatives on one field, and drop double $not."
-                )
-            stack.extend((child, depth + 1) for child in children)
+    """Refuse filters nested deeper than :data:`MAX_FILTER_DEPTH` (or cyclic), without recursion."""
+    check_nesting(filter_, _logical_operands)
 
 
 def _parse_top(filter_: Mapping[str, Any] | None) -> _Node:

@@ -10,6 +10,12 @@ URI                                                    Store
 ``milvus-lite://vectors.db?collection=notes``          the same, path relative to the working folder
 =====================================================  ============================================
 
+The path in a ``sqlite://`` or ``milvus-lite://`` URI is percent-encoded as in any URI:
+``%3F`` is a ``?``, ``%23`` a ``#``, ``%25`` a ``%``, ``%20`` a space (a plain path is
+never decoded). :func:`store_uri` writes such a URI for any path, and
+:func:`parse_store_uri` reads it back to the same path, so a folder named ``a?b#c%d``
+round-trips through adapters' ``to_dict``/``from_dict``.
+
 A ``milvus://`` URI may carry ``?secure=true`` (TLS, ``https``). The Milvus token (user
 and password, or an API key) is never part of a URI: it is read from the ``MILVUS_TOKEN``
 environment variable, so URIs can be logged and serialised safely.
@@ -30,11 +36,11 @@ import os
 import re
 from dataclasses import dataclass
 from typing import Any, Literal
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from ogma.store.protocol import StoreProtocol
 
-__all__ = ["StoreURI", "open_store", "parse_store_uri", "store_uri"]
+__all__ = ["StoreURI", "open_store", "parse_store_uri", "quote_path", "sqlite_uri", "store_uri"]
 
 Backend = Literal["sqlite", "milvus", "milvus-lite"]
 
@@ -95,9 +101,10 @@ def parse_store_uri(uri: str | os.PathLike[str]) -> StoreURI:
     if scheme == "sqlite":
         if not rest or rest == "/":
             raise ValueError(f"store URI {uri!r} names no file; e.g. 'sqlite:///data/notes.db'")
-        return StoreURI("sqlite", rest)
+        return StoreURI("sqlite", _unquote_path(rest))
     if scheme == "milvus-lite":
-        path, _, query = rest.partition("?")
+        quoted, _, query = rest.partition("?")
+        path = _unquote_path(quoted)
         params = parse_qs(query, keep_blank_values=True)
         if not path or path == "/":
             raise ValueError(
@@ -133,6 +140,28 @@ def parse_store_uri(uri: str | os.PathLike[str]) -> StoreURI:
     raise ValueError(f"store URI {uri!r} has the unknown scheme {scheme!r}; give {_EXAMPLES}")
 
 
+_SAFE = "/\\:@!$&'()*+,;=~"
+"""Characters kept as they are in a URI's path (besides letters, digits and ``-._``)."""
+
+
+def quote_path(path: str) -> str:
+    """A file path as the path of a ``sqlite://`` or ``milvus-lite://`` URI (percent-encoded).
+
+    ``?``, ``#``, ``%``, spaces, control characters and non-ASCII characters are encoded
+    (non-ASCII as UTF-8; lone surrogates from undecodable file names are kept with
+    ``surrogatepass``); :func:`parse_store_uri` decodes them.
+
+    Example:
+        >>> quote_path("/data/a?b#c %d.db")
+        '/data/a%3Fb%23c%20%25d.db'
+    """
+    return quote(path, safe=_SAFE, encoding="utf-8", errors="surrogatepass")
+
+
+def _unquote_path(text: str) -> str:
+    return unquote(text, encoding="utf-8", errors="surrogatepass")
+
+
 def store_uri(store: Any) -> str | None:
     """The URI that reopens ``store``, or ``None`` when the store cannot describe itself.
 
@@ -148,18 +177,35 @@ def store_uri(store: Any) -> str | None:
     from ogma.store.sqlite.store import Store
 
     if isinstance(store, Store):
-        return store.path
+        return sqlite_uri(store.path)
     if isinstance(store, MilvusStore):
         return _milvus_uri(store.uri, store.collection)
     return None
 
 
+def sqlite_uri(path: str) -> str:
+    """The store URI of a SQLite path: the path itself when it reads back as that path, else ``sqlite://``.
+
+    Example:
+        >>> sqlite_uri("notes.db")
+        'notes.db'
+        >>> sqlite_uri("x://y.db")
+        'sqlite://x%3A//y.db'
+    """
+    try:
+        if parse_store_uri(path) == StoreURI("sqlite", path):
+            return path
+    except ValueError:  # it reads as a malformed URI of some scheme: write it as a sqlite:// URI
+        pass
+    return "sqlite://" + quote_path(path).replace("://", "%3A//")
+
+
 def _milvus_uri(address: str, collection: str) -> str:
-    parts = urlsplit(address)
-    if parts.scheme in ("http", "https", "tcp", "grpc") and parts.hostname:
+    parts = urlsplit(address) if re.match(r"^(https?|tcp|grpc)://", address) else None
+    if parts is not None and parts.hostname:
         secure = "?secure=true" if parts.scheme == "https" else ""
         return f"milvus://{parts.netloc}/{collection}{secure}"
-    return f"milvus-lite://{address}?collection={collection}"
+    return f"milvus-lite://{quote_path(address)}?collection={collection}"
 
 
 def open_store(uri: str | os.PathLike[str], encoder: Any = None, **options: Any) -> StoreProtocol:
