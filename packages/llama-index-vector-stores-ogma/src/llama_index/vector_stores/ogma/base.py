@@ -40,6 +40,7 @@ from ogma.store.filters import matches
 from ogma.store.fingerprint import EmbedderGuard
 from ogma.store.protocol import StoreProtocol
 from ogma.store.uri import open_store, sqlite_uri, store_uri
+from ogma.store.validate import check_metadatas
 from ogma.types import Hit
 from ogma.validation import check_id_list, rename_arguments
 
@@ -255,11 +256,17 @@ class OgmaVectorStore(BasePydanticVectorStore):
                     f"nodes[{index}] (id {node.node_id!r}) has no embedding; embed nodes before adding them "
                     "(VectorStoreIndex and IngestionPipeline do, with an embed_model such as OgmaEmbedding)"
                 )
+            vectors.append(node.embedding)
+        try:  # the nodes' own metadata, before LlamaIndex's serialiser turns NaN into None or fails on objects
+            check_metadatas([node.metadata for node in nodes], len(nodes))
+        except (TypeError, ValueError) as exc:
+            renames = {arg: _node_field(field) for arg, field in _NODE_FIELDS.items()}
+            raise type(exc)(rename_arguments(str(exc), renames)) from exc
+        for node in nodes:
             metadata = node_to_metadata_dict(node, remove_text=True, flat_metadata=self.flat_metadata)
             texts.append(node.get_content(metadata_mode=MetadataMode.NONE))
             metadatas.append(metadata)
             ids.append(node.node_id)
-            vectors.append(node.embedding)
         lengths = sorted({len(v) for v in vectors})
         if len(lengths) > 1:
             raise ValueError(f"the nodes' embeddings have different lengths {lengths}; embed them all with one model")
