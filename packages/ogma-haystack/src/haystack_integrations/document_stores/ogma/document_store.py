@@ -21,6 +21,7 @@ Example:
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 from collections.abc import Callable, Mapping
@@ -84,10 +85,11 @@ _POLICIES: Final[dict[DuplicatePolicy, OnConflict]] = {
 def _embedder_guard(embedder: Any) -> EmbedderGuard:
     """The core's embedder check for a Haystack document embedder (probes run through ``run(documents=...)``)."""
     run = getattr(embedder, "run", None)
-    if not callable(run):
+    if not callable(run) or "documents" not in inspect.signature(run).parameters:
+        kind = "a component whose run() takes no documents (a text embedder?)" if callable(run) else "not a component"
         raise TypeError(
             "embedder must be a Haystack document embedder (a component with run(documents=...), e.g. "
-            f"OgmaDocumentEmbedder), got {type(embedder).__name__}"
+            f"OgmaDocumentEmbedder), got {type(embedder).__name__}: {kind}"
         )
 
     def embed_documents(texts: list[str]) -> list[Any]:
