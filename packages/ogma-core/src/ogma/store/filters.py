@@ -57,6 +57,7 @@ __all__ = [
     "ID_PATH",
     "LOGICAL_OPERATORS",
     "MAX_FILTER_DEPTH",
+    "MAX_FILTER_NODES",
     "RESERVED_FIELDS",
     "And",
     "ComparisonOperator",
@@ -97,6 +98,11 @@ LOGICAL_OPERATORS: Final[tuple[str, ...]] = ("$and", "$or", "$not")
 
 MAX_FILTER_DEPTH: Final = 100
 """How deep ``$and``/``$or``/``$not`` may nest (each one is a level)."""
+
+MAX_FILTER_NODES: Final = 100_000
+"""How many sub-filters (operands of ``$and``/``$or``/``$not``) a filter may expand to, counting a
+sub-filter object once per place it is used: a filter that reuses one object at every level would
+otherwise expand exponentially."""
 
 RESERVED_FIELDS: Final[tuple[str, ...]] = ("$id", "$content")
 """Top-level filter keys that address the document's id and text instead of metadata."""
@@ -443,8 +449,11 @@ def check_nesting(root: object, children: Callable[[object], Iterable[object]], 
     LangChain dicts) are walked with it *before* any recursive conversion, so a filter
     nested thousands deep, or holding itself, raises :class:`~ogma.errors.FilterError`
     instead of ``RecursionError``. The walk is iterative, level by level; a node shared by
-    several parents is visited once per level, so shared sub-filters cost no more than
-    their size. A cycle never runs out of levels and is reported as too deep.
+    several parents is visited once per level (the walk costs at most the depth times the
+    number of distinct objects), and the paths that reach it are counted: a filter may
+    expand to at most :data:`MAX_FILTER_NODES` sub-filters, so one that reuses an object at
+    every level cannot make the conversion or parsing after it run exponentially long. A
+    cycle never runs out of levels and is reported as too deep.
 
     Args:
         root: The filter (any object).
@@ -453,7 +462,8 @@ def check_nesting(root: object, children: Callable[[object], Iterable[object]], 
         what: How the message names the filter.
 
     Raises:
-        FilterError: Nesting deeper than :data:`MAX_FILTER_DEPTH` levels, or a cycle.
+        FilterError: Nesting deeper than :data:`MAX_FILTER_DEPTH` levels, a cycle, or more than
+            :data:`MAX_FILTER_NODES` sub-filters.
 
     Example:
         >>> deep = {"a": 1}
@@ -464,18 +474,26 @@ def check_nesting(root: object, children: Callable[[object], Iterable[object]], 
         ...
         ogma.errors.FilterError: The filter nests more than 100 levels deep (or contains itself); ...
     """
-    level: dict[int, object] = {id(root): root}
+    level: dict[int, tuple[object, int]] = {id(root): (root, 1)}  # node and how many paths reach it
     depth = 0
+    expanded = 0
     while level:
-        below: dict[int, object] = {}
-        for node in level.values():
+        below: dict[int, tuple[object, int]] = {}
+        for node, paths in level.values():
             for child in children(node):
-                below.setdefault(id(child), child)
+                seen = below.get(id(child))
+                below[id(child)] = (child, paths + (seen[1] if seen is not None else 0))
         if below and depth >= MAX_FILTER_DEPTH:
             raise FilterError(
                 f"{what} nests more than {MAX_FILTER_DEPTH} levels deep (or contains itself); the maximum is "
                 f"{MAX_FILTER_DEPTH}. Flatten it: list all conditions in one $and or $or (one AND/OR group), use "
                 "$in for alternatives on one field, and drop double negations."
+            )
+        expanded += sum(paths for _, paths in below.values())
+        if expanded > MAX_FILTER_NODES:
+            raise FilterError(
+                f"{what} expands to more than {MAX_FILTER_NODES:,} conditions (a sub-filter object used in several "
+                "places counts once per place); write each condition once, and use $in for alternatives on one field."
             )
         level = below
         depth += 1
