@@ -1,9 +1,10 @@
 """Every adapter's hostile-input table on every store backend: SQLite and Milvus Lite.
 
 ``adapter_backend`` is parametrised over the backends (Milvus Lite is skipped without
-``ogma-core[milvus]``); ``backend_stores`` makes stores of that backend by name, so the
-same name reopens the same file or collection (for reopen and mismatch cases), and
-closes every store (dropping its collection) at the end of the test.
+``ogma-core[milvus]``); ``backend_stores`` makes stores of that backend by name
+(:class:`StoreMaker`, which the core's conformance fixtures use too), so the same name
+reopens the same file or collection (for reopen and mismatch cases), and closes every
+store (dropping its collection) at the end of the test.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ import pytest
 
 from ogma.store import Store
 from ogma.store.protocol import StoreProtocol
-from tests.helpers.milvus_lite import requires_milvus_lite
+from tests.helpers.milvus_lite import drop_collections, requires_milvus_lite
 
-__all__ = ["ADAPTER_BACKENDS", "BackendStores", "adapter_backend", "backend_stores"]
+__all__ = ["ADAPTER_BACKENDS", "BackendStores", "StoreMaker", "adapter_backend", "backend_stores", "store_in"]
 
 ADAPTER_BACKENDS = ["sqlite", pytest.param("milvus-lite", marks=requires_milvus_lite)]
 
@@ -32,31 +33,52 @@ def adapter_backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-@pytest.fixture
-def backend_stores(adapter_backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BackendStores]:
-    """``make(name="main", **options)``: a store of the test's backend; the same name reopens the same one."""
-    made: list[Any] = []
-    collections: dict[str, str] = {}
-    milvus_db = str(request.getfixturevalue("milvus_lite_db")) if adapter_backend == "milvus-lite" else ""
+class StoreMaker:
+    """``make(encoder=None, *, name="main", **options)``: stores of one backend; the same name reopens the same one.
 
-    def make(name: str = "main", **options: Any) -> StoreProtocol:
-        if adapter_backend == "sqlite":
-            store: Any = Store(tmp_path / f"{name}.db", **options)
+    Args:
+        backend: ``"sqlite"`` (files in ``folder``) or ``"milvus-lite"`` (collections in ``milvus_uri``).
+        folder: Where SQLite files go.
+        milvus_uri: The Milvus Lite file (``""`` for SQLite).
+    """
+
+    def __init__(self, backend: str, folder: Path, milvus_uri: str = "") -> None:
+        self.backend, self.folder, self.milvus_uri = backend, folder, milvus_uri
+        self.made: list[Any] = []
+        self.collections: dict[str, str] = {}
+
+    def __call__(self, encoder: Any = None, *, name: str = "main", **options: Any) -> StoreProtocol:
+        if self.backend == "sqlite":
+            store: Any = Store(self.folder / f"{name}.db", encoder, **options)
         else:
             from ogma.store.milvus import MilvusStore
 
-            collection = collections.setdefault(name, f"h_{uuid.uuid4().hex}")
-            store = MilvusStore(milvus_db, collection, **options)
-        made.append(store)
+            collection = self.collections.setdefault(name, f"t_{uuid.uuid4().hex}")
+            store = MilvusStore(self.milvus_uri, collection, encoder, **options)
+        self.made.append(store)
         return store
 
-    yield make
-    for store in made:
-        store.close()
-    if collections:
-        from pymilvus import MilvusClient
+    def close(self) -> None:
+        """Close every store made, and drop the collections."""
+        for store in self.made:
+            store.close()
+        if self.collections:
+            drop_collections(self.milvus_uri, self.collections.values())
 
-        client = MilvusClient(milvus_db, alias=f"cleanup-{uuid.uuid4().hex}")
-        for collection in collections.values():
-            if client.has_collection(collection):
-                client.drop_collection(collection)
+
+@pytest.fixture
+def backend_stores(adapter_backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BackendStores]:
+    """A :class:`StoreMaker` of the test's backend; everything it made is closed at the end."""
+    milvus_db = str(request.getfixturevalue("milvus_lite_db")) if adapter_backend == "milvus-lite" else ""
+    maker = StoreMaker(adapter_backend, tmp_path, milvus_db)
+    yield maker
+    maker.close()
+
+
+def store_in(folder: Path, backend: str) -> StoreProtocol:
+    """A new store of ``backend`` in ``folder`` (a SQLite file, or a Milvus Lite file with one collection)."""
+    if backend == "sqlite":
+        return Store(folder / "s.db")
+    from ogma.store.milvus import MilvusStore
+
+    return MilvusStore(str(folder / "m.db"), "notes")

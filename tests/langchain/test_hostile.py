@@ -266,13 +266,13 @@ def test_other_embeddings_on_a_file_are_refused_and_the_file_is_kept(tmp_path: P
 
 
 def test_other_embeddings_on_any_backend_are_refused(backend_stores: BackendStores) -> None:
-    first = OgmaVectorStore(DeterministicFakeEmbedding(size=6), store=backend_stores("shared"))
+    first = OgmaVectorStore(DeterministicFakeEmbedding(size=6), store=backend_stores(name="shared"))
     first.add_texts([t for t, _ in SEED], [m for _, m in SEED], ids=SEED_IDS)
     before = _snapshot(first)
     first.close()
     with pytest.raises(StoreMismatchError, match=r"DeterministicFakeEmbedding\(size=6\).*OtherModel"):
-        OgmaVectorStore(OtherModel(), store=backend_stores("shared"))
-    same = OgmaVectorStore(CountingEmbeddings(), store=backend_stores("shared"))
+        OgmaVectorStore(OtherModel(), store=backend_stores(name="shared"))
+    same = OgmaVectorStore(CountingEmbeddings(), store=backend_stores(name="shared"))
     assert _snapshot(same) == before
 
 

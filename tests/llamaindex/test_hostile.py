@@ -26,7 +26,7 @@ from llama_index.core.vector_stores.types import (
 from llama_index.vector_stores.ogma import OgmaVectorStore
 from ogma.errors import FilterError, StoreMismatchError
 from ogma.store.fingerprint import read_fingerprint
-from tests.helpers.backends import BackendStores
+from tests.helpers.backends import BackendStores, store_in
 
 
 def node(node_id: str, embedding: Sequence[float] | None = (1.0, 0.0, 0.0, 0.0), text: str = "paris") -> TextNode:
@@ -180,7 +180,7 @@ def test_empty_inputs_are_no_ops(store: OgmaVectorStore) -> None:
 
 
 def test_an_empty_store_answers_every_mode(backend_stores: BackendStores) -> None:
-    empty = OgmaVectorStore(store=backend_stores("empty", dim=4))
+    empty = OgmaVectorStore(store=backend_stores(name="empty", dim=4))
     for mode in ("default", "text_search", "hybrid", "mmr"):
         assert empty.query(query(query_str="paris", mode=mode)).ids == []
 
@@ -217,39 +217,34 @@ def test_reopening_with_another_embedder_of_the_same_dim_is_refused(
     backend_stores: BackendStores, recorded: bool
 ) -> None:
     a, b = ToyEmbedding(model_name="toy-a"), ToyEmbedding(model_name="toy-b")
-    first = OgmaVectorStore(store=backend_stores("shared"), embed_model=a if recorded else None)
+    first = OgmaVectorStore(store=backend_stores(name="shared"), embed_model=a if recorded else None)
     first.add(_embedded(a, "paris in france", "cats purr", "a dog barks"))
     assert (read_fingerprint(first.client) is not None) == recorded
     first.close()
     with pytest.raises(StoreMismatchError, match=r"toy-b"):
-        OgmaVectorStore(store=backend_stores("shared"), embed_model=b)
-    again = OgmaVectorStore(store=backend_stores("shared"), embed_model=ToyEmbedding(model_name="toy-a"))
+        OgmaVectorStore(store=backend_stores(name="shared"), embed_model=b)
+    again = OgmaVectorStore(store=backend_stores(name="shared"), embed_model=ToyEmbedding(model_name="toy-a"))
     assert sorted(n.node_id for n in again.get_nodes()) == ["n0", "n1", "n2"]  # nothing lost, same model opens
     again.close()
 
 
 def test_the_recorded_embedder_is_named_in_the_error(backend_stores: BackendStores) -> None:
     a = ToyEmbedding(model_name="toy-a")
-    first = OgmaVectorStore(store=backend_stores("shared"), embed_model=a)
+    first = OgmaVectorStore(store=backend_stores(name="shared"), embed_model=a)
     first.add(_embedded(a, "paris in france"))
     first.close()
     with pytest.raises(
         StoreMismatchError, match=r"ToyEmbedding\(model_name='toy-a'\).*ToyEmbedding\(model_name='toy-b'\)"
     ):
-        OgmaVectorStore(store=backend_stores("shared"), embed_model=ToyEmbedding(model_name="toy-b"))
+        OgmaVectorStore(store=backend_stores(name="shared"), embed_model=ToyEmbedding(model_name="toy-b"))
 
 
 @pytest.mark.parametrize("folder", ["a?b", "c#d", "50% off", "ü n"])
 def test_to_dict_from_dict_reopens_a_store_in_an_awkward_folder(
-    backend_stores: BackendStores, tmp_path: Path, adapter_backend: str, folder: str
+    tmp_path: Path, adapter_backend: str, folder: str
 ) -> None:
     (tmp_path / folder).mkdir()
-    if adapter_backend == "sqlite":
-        vs = OgmaVectorStore(tmp_path / folder / "s.db")
-    else:
-        from ogma.store.milvus import MilvusStore
-
-        vs = OgmaVectorStore(store=MilvusStore(str(tmp_path / folder / "m.db"), "notes"))
+    vs = OgmaVectorStore(store=store_in(tmp_path / folder, adapter_backend))
     vs.add([node("a")])
     data = vs.to_dict()
     vs.close()

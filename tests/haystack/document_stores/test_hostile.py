@@ -30,7 +30,7 @@ from haystack_integrations.document_stores.ogma import OgmaDocumentStore
 from ogma.errors import StoreMismatchError
 from ogma.store import Store
 from ogma.store.fingerprint import read_fingerprint
-from tests.helpers.backends import BackendStores
+from tests.helpers.backends import BackendStores, store_in
 from tests.helpers.proxy_store import ProxyStore
 
 
@@ -472,13 +472,13 @@ def test_reopening_with_another_embedder_of_the_same_dim_is_refused(
     backend_stores: BackendStores, recorded: bool
 ) -> None:
     a = ToyDocumentEmbedder("toy-a")
-    first = OgmaDocumentStore(store=backend_stores("shared"), embedder=a if recorded else None)
+    first = OgmaDocumentStore(store=backend_stores(name="shared"), embedder=a if recorded else None)
     first.write_documents(_embedded(a, "paris in france", "cats purr", "a dog barks"))
     assert (read_fingerprint(first.store) is not None) == recorded
     first.close()
     with pytest.raises(StoreMismatchError, match=r"ToyDocumentEmbedder\(model='toy-b'\)"):
-        OgmaDocumentStore(store=backend_stores("shared"), embedder=ToyDocumentEmbedder("toy-b"))
-    again = OgmaDocumentStore(store=backend_stores("shared"), embedder=ToyDocumentEmbedder("toy-a"))
+        OgmaDocumentStore(store=backend_stores(name="shared"), embedder=ToyDocumentEmbedder("toy-b"))
+    again = OgmaDocumentStore(store=backend_stores(name="shared"), embedder=ToyDocumentEmbedder("toy-a"))
     assert sorted(_ids(again)) == ["d0", "d1", "d2"]  # nothing lost; the same model opens
     again.close()
 
@@ -527,12 +527,7 @@ def test_to_dict_from_dict_reopens_a_store_in_an_awkward_folder(
     tmp_path: Path, adapter_backend: str, folder: str
 ) -> None:
     (tmp_path / folder).mkdir()
-    if adapter_backend == "sqlite":
-        first = OgmaDocumentStore(tmp_path / folder / "s.db")
-    else:
-        from ogma.store.milvus import MilvusStore
-
-        first = OgmaDocumentStore(store=MilvusStore(str(tmp_path / folder / "m.db"), "notes"))
+    first = OgmaDocumentStore(store=store_in(tmp_path / folder, adapter_backend))
     first.write_documents([Document(id="a", content="x", embedding=E3)])
     data = first.to_dict()
     first.close()
