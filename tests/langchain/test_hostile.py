@@ -58,6 +58,11 @@ def _cycle(operator: str) -> dict[str, Any]:
     return node
 
 
+class _NeverReranks:
+    def rerank(self, query: str, texts: list[str], top_k: int | None = None) -> list[Any]:
+        raise AssertionError("bad input must be refused before the cross-encoder runs")
+
+
 TOO_DEEP = "nests more than 100 levels deep"
 CYCLIC = "contains itself"
 
@@ -204,6 +209,12 @@ CASES = [
     ),
     Case("reranker-not-a-reranker", lambda vs: OgmaReranker(reranker=3), TypeError, "reranker must be a loaded"),
     Case("reranker-empty-name", lambda vs: OgmaReranker(reranker=""), ValueError, "empty"),
+    Case(
+        "compress_documents-bare-str",
+        lambda vs: OgmaReranker(reranker=_NeverReranks()).compress_documents("ab", "query"),
+        TypeError,
+        "documents must be a list of Document",
+    ),
     Case(
         "reranker-two-names",
         lambda vs: OgmaReranker(reranker="cross-encoder/a", model_name="cross-encoder/b"),

@@ -105,6 +105,8 @@ ERRORS: list[tuple[str, Callable[[OgmaVectorStore], Any], type[BaseException], s
     ("delete-nodes-bytes", lambda s: s.delete_nodes(b"ab"), TypeError, "node_ids must be a list"),
     ("delete-nodes-dict", lambda s: s.delete_nodes({"a": 1}), TypeError, "node_ids must be a list"),
     ("delete-nodes-non-str", lambda s: s.delete_nodes(["a", 3]), TypeError, r"node_ids\[1\] must be a str"),
+    ("query-doc-ids-bare-str", lambda s: s.query(query(doc_ids="ab")), TypeError, "query.doc_ids must be a list"),
+    ("query-node-ids-bare-str", lambda s: s.query(query(node_ids="ab")), TypeError, "query.node_ids must be a list"),
     ("get-nodes-surrogate", lambda s: s.get_nodes(["a", "\ud800"]), ValueError, r"node_ids\[1\] is not valid"),
     # -- filters deeper than the core's limit, or holding themselves ----------------------
     ("filters-1500-deep-query", lambda s: s.query(query(filters=DEEP)), FilterError, TOO_DEEP),

@@ -17,6 +17,7 @@ from langchain_core.callbacks import Callbacks
 from langchain_core.documents import BaseDocumentCompressor, Document
 from pydantic import ConfigDict, Field, model_validator
 
+from langchain_ogma._convert import check_documents
 from ogma.model_cache import shared_model
 from ogma.rerank import DEFAULT_RERANKER, reranker_argument
 
@@ -125,11 +126,12 @@ class OgmaReranker(BaseDocumentCompressor):
             Copies of the best documents, best first, each with ``relevance_score`` in its metadata.
 
         Raises:
-            TypeError: ``query`` is not a string.
+            TypeError: ``query`` is not a string, or ``documents`` is not a list of ``Document``
+                (a bare string is refused, not read as one document per character).
         """
         if not isinstance(query, str):
             raise TypeError(f"query must be a str, got {type(query).__name__}")
-        docs = list(documents)
+        docs = check_documents(documents)
         if not docs:
             return []
         results = self.model.rerank(query, [doc.page_content for doc in docs], top_k=self.top_n)
