@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 from llama_index.core.base.embeddings.base import BaseEmbedding
-from llama_index.core.schema import TextNode
+from llama_index.core.schema import MetadataMode, TextNode
 from llama_index.core.vector_stores.types import (
     MetadataFilter,
     MetadataFilters,
@@ -253,3 +253,23 @@ def test_to_dict_from_dict_reopens_a_store_in_an_awkward_folder(
     again = OgmaVectorStore.from_dict(data)
     assert [n.node_id for n in again.get_nodes()] == ["a"]
     again.close()
+
+
+def test_a_store_without_a_record_is_checked_as_llamaindex_embedded_it(backend_stores: BackendStores) -> None:
+    # LlamaIndex embeds a node's text with its metadata; the check against stored nodes must do the same,
+    # or the right model would be refused for a store written without embed_model.
+    a = ToyEmbedding(model_name="toy-a")
+    nodes = [
+        TextNode(id_="n0", text="cats purr", metadata={"topic": "pets", "source": "notes/zoo/" + "o" * 40 + ".md"}),
+        TextNode(id_="n1", text="paris", metadata={"topic": "geography", "source": "notes/europe.md"}),
+    ]
+    for n in nodes:
+        n.embedding = a.get_text_embedding(n.get_content(metadata_mode=MetadataMode.EMBED))
+    first = OgmaVectorStore(store=backend_stores(name="shared"))
+    first.add(nodes)
+    first.close()
+    again = OgmaVectorStore(store=backend_stores(name="shared"), embed_model=ToyEmbedding(model_name="toy-a"))
+    assert sorted(n.node_id for n in again.get_nodes()) == ["n0", "n1"]
+    again.close()
+    with pytest.raises(StoreMismatchError, match="toy-b"):
+        OgmaVectorStore(store=backend_stores(name="shared"), embed_model=ToyEmbedding(model_name="toy-b"))

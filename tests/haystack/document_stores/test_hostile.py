@@ -433,8 +433,9 @@ def test_write_errors_name_the_callers_position_after_repeated_ids_for_meta(stor
 class ToyDocumentEmbedder:
     """A deterministic 3-d document embedder per model name: two names are two models of the same dimension."""
 
-    def __init__(self, model: str) -> None:
+    def __init__(self, model: str, meta_field: str | None = None) -> None:
         self.model = model
+        self.meta_field = meta_field  # embedded before the content, as meta_fields_to_embed does
 
     def _vector(self, text: str) -> list[float]:
         projection = np.random.default_rng(sum(map(ord, self.model))).normal(size=(3, 3))
@@ -443,10 +444,14 @@ class ToyDocumentEmbedder:
 
     @component.output_types(documents=list[Document])
     def run(self, documents: list[Document]) -> dict[str, list[Document]]:
-        return {"documents": [dataclasses.replace(d, embedding=self._vector(d.content or "")) for d in documents]}
+        return {"documents": [dataclasses.replace(d, embedding=self._vector(self._text(d))) for d in documents]}
+
+    def _text(self, doc: Document) -> str:
+        prefix = str(doc.meta.get(self.meta_field, "")) if self.meta_field else ""
+        return f"{prefix}\n{doc.content or ''}"
 
     def to_dict(self) -> dict[str, Any]:
-        return default_to_dict(self, model=self.model)
+        return default_to_dict(self, model=self.model, meta_field=self.meta_field)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ToyDocumentEmbedder:
@@ -534,3 +539,18 @@ def test_to_dict_from_dict_reopens_a_store_in_an_awkward_folder(
     again = OgmaDocumentStore.from_dict(data)
     assert _ids(again) == ["a"]
     again.close()
+
+
+def test_a_store_without_a_record_is_checked_as_the_embedder_embedded_it(backend_stores: BackendStores) -> None:
+    # The embedder reads a meta field with the content; the check against stored documents must too,
+    # or the right embedder would be refused for a store written without embedder=.
+    a = ToyDocumentEmbedder("toy-a", meta_field="title")
+    docs = [Document(id="d0", content="cats purr", meta={"title": "o" * 40}), Document(id="d1", content="paris")]
+    first = OgmaDocumentStore(store=backend_stores(name="shared"))
+    first.write_documents(a.run(documents=docs)["documents"])
+    first.close()
+    again = OgmaDocumentStore(store=backend_stores(name="shared"), embedder=ToyDocumentEmbedder("toy-a", "title"))
+    assert sorted(_ids(again)) == ["d0", "d1"]
+    again.close()
+    with pytest.raises(StoreMismatchError, match="toy-b"):
+        OgmaDocumentStore(store=backend_stores(name="shared"), embedder=ToyDocumentEmbedder("toy-b", "title"))

@@ -46,6 +46,7 @@ import numpy.typing as npt
 from ogma.errors import StoreError, StoreMismatchError
 
 if TYPE_CHECKING:
+    from ogma.store.document import Document
     from ogma.store.protocol import StoreProtocol
 
 __all__ = [
@@ -243,6 +244,7 @@ class EmbedderGuard:
         embed_documents: Its document-embedding function (texts → vectors), run only when a
             probe is needed.
         fix: Advice appended to a mismatch error.
+        embed_stored: How the embedder embeds a stored document (see :func:`check_embedder`).
 
     Example:
         >>> from ogma.store import Store
@@ -260,10 +262,18 @@ class EmbedderGuard:
         True
     """
 
-    def __init__(self, embedder: Any, embed_documents: Callable[[list[str]], Any], *, fix: str = "") -> None:
+    def __init__(
+        self,
+        embedder: Any,
+        embed_documents: Callable[[list[str]], Any],
+        *,
+        fix: str = "",
+        embed_stored: Callable[[Document], Any] | None = None,
+    ) -> None:
         self.identity, self.named = describe_embedder(embedder)
         self.model = ogma_model_name(embedder)
         self.embed_documents = embed_documents
+        self.embed_stored = embed_stored
         self.fix = fix
         self._checked = False
         self._record = True
@@ -277,7 +287,14 @@ class EmbedderGuard:
         if self._checked:
             return
         self._record = read_fingerprint(store) is None
-        check_embedder(store, self.embed_documents, identity=self.identity, named=self.named, fix=self.fix)
+        check_embedder(
+            store,
+            self.embed_documents,
+            identity=self.identity,
+            named=self.named,
+            fix=self.fix,
+            embed_stored=self.embed_stored,
+        )
         self._checked = True
 
     def recorded(self, store: StoreProtocol) -> None:
@@ -327,6 +344,7 @@ def check_embedder(
     named: bool = True,
     min_cosine: float = DEFAULT_MIN_COSINE,
     fix: str = "",
+    embed_stored: Callable[[Document], Any] | None = None,
 ) -> float | None:
     """Raise if ``embed_documents`` is not the model the store's vectors came from.
 
@@ -342,6 +360,10 @@ def check_embedder(
         named: ``identity`` names the model.
         min_cosine: The least cosine that counts as the same model.
         fix: Extra advice appended to the error message.
+        embed_stored: How the embedder embeds a stored document, when it reads more than
+            its text (LlamaIndex embeds a node's metadata with its text, Haystack's embedders
+            chosen meta fields): used for the check against stored data instead of embedding
+            the text alone.
 
     Returns:
         The cosine that was measured, or ``None`` when nothing had to be embedded.
@@ -365,7 +387,7 @@ def check_embedder(
         sample = next((d for d in documents if d.embedding is not None and d.text is not None), None)
         if sample is None or sample.embedding is None or sample.text is None:
             return None
-        current = _embed_one(embed_documents, sample.text)
+        current = _embed_one(embed_documents, sample.text) if embed_stored is None else _unit(embed_stored(sample))
         # A Matryoshka store keeps the leading dims of the model's vectors: compare those.
         cosine = _prefix_cosine(sample.embedding, current) if len(current) >= len(sample.embedding) else 0.0
         evidence = (

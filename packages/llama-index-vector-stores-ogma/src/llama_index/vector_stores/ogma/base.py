@@ -159,7 +159,13 @@ class OgmaVectorStore(BasePydanticVectorStore):
         self._store = store
         if embed_model is not None:
             self._guard = EmbedderGuard(
-                embed_model, embed_model.get_text_embedding_batch, fix="Pass the embed_model the store was built with."
+                embed_model,
+                embed_model.get_text_embedding_batch,
+                fix="Pass the embed_model the store was built with.",
+                # LlamaIndex embeds a node's text with its metadata: check a stored node the same way
+                embed_stored=lambda d: embed_model.get_text_embedding(
+                    self._to_node(d.id, d.text, d.metadata).get_content(metadata_mode=MetadataMode.EMBED)
+                ),
             )
             try:
                 self._guard.check(store)

@@ -92,21 +92,27 @@ def _embedder_guard(embedder: Any) -> EmbedderGuard:
             f"OgmaDocumentEmbedder), got {type(embedder).__name__}: {kind}"
         )
 
-    def embed_documents(texts: list[str]) -> list[Any]:
+    def embed_documents_of(documents: list[Document]) -> list[Any]:
         warm_up = getattr(embedder, "warm_up", None)
         if callable(warm_up):
             warm_up()
-        out = run(documents=[Document(content=text) for text in texts])
-        documents = out.get("documents") if isinstance(out, Mapping) else None
-        if not isinstance(documents, list) or len(documents) != len(texts):
+        out = run(documents=documents)
+        embedded = out.get("documents") if isinstance(out, Mapping) else None
+        if not isinstance(embedded, list) or len(embedded) != len(documents):
             raise TypeError(
                 f"embedder {type(embedder).__name__} is not a document embedder: run(documents=...) did not return "
-                "{'documents': [...]} (a text embedder takes one query; give the document embedder of the pipeline)"
+                "{'documents': [...]} (give the document embedder of the pipeline)"
             )
-        return [doc.embedding for doc in documents]
+        return [doc.embedding for doc in embedded]
+
+    def embed_stored(stored: Any) -> Any:  # as written: the embedder reads the meta fields it was told to
+        return embed_documents_of([to_haystack(stored)])[0]
 
     return EmbedderGuard(
-        embedder, embed_documents, fix="Give embedder= the document embedder the store was built with."
+        embedder,
+        lambda texts: embed_documents_of([Document(content=text) for text in texts]),
+        fix="Give embedder= the document embedder the store was built with.",
+        embed_stored=embed_stored,
     )
 
 
