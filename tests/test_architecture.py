@@ -68,6 +68,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "ogma.store.mmr",
             "ogma.store.vector_input",
             "ogma.store.fingerprint",
+            "ogma.store.uri_syntax",
             "ogma.distributed.files",  # the embeddings Parquet layout, read by ogma.store.parquet
         ),
     ),

@@ -9,13 +9,20 @@ from __future__ import annotations
 
 import importlib.util
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-__all__ = ["MILVUS_LITE", "milvus_lite_db", "new_collection", "open_milvus", "requires_milvus_lite"]
+__all__ = [
+    "MILVUS_LITE",
+    "drop_collections",
+    "milvus_lite_db",
+    "new_collection",
+    "open_milvus",
+    "requires_milvus_lite",
+]
 
 MILVUS_LITE = importlib.util.find_spec("pymilvus") is not None and importlib.util.find_spec("milvus_lite") is not None
 
@@ -40,3 +47,14 @@ def open_milvus(db: Path, encoder: Any = None, **options: Any) -> Any:
     from ogma.store.milvus import MilvusStore
 
     return MilvusStore(str(db), new_collection(), encoder, **options)
+
+
+def drop_collections(uri: str, collections: Iterable[str]) -> None:
+    """Drop the collections a test made (those that exist) from the Milvus Lite file ``uri``."""
+    from pymilvus import MilvusClient
+
+    client = MilvusClient(uri, alias=f"cleanup-{uuid.uuid4().hex}")
+    for collection in collections:
+        if client.has_collection(collection):
+            client.drop_collection(collection)
+    client.close()

@@ -1,6 +1,7 @@
 """Hostile input to the LangChain adapter: each case has an id, an exception type, and loses no data.
 
-Every case runs against a store holding three documents. The call must raise the
+Every case runs against a store holding three documents, on every backend (SQLite and
+Milvus Lite). The call must raise the
 expected exception (type and a message naming the culprit); afterwards the store must
 hold exactly the same documents, and input rejected by ``add_texts`` must not have
 cost an embedding call (everything is checked before anything is embedded).
@@ -8,6 +9,7 @@ cost an embedding call (everything is checked before anything is embedded).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,8 +20,9 @@ from langchain_core.documents import Document
 from langchain_core.embeddings import DeterministicFakeEmbedding
 from pydantic import ValidationError
 
-from langchain_ogma import OgmaRetriever, OgmaVectorStore
+from langchain_ogma import OgmaReranker, OgmaRetriever, OgmaVectorStore
 from ogma.errors import FilterError, StoreMismatchError
+from tests.helpers.backends import BackendStores
 from tests.helpers.counting_embeddings import CountingEmbeddings
 
 SEED = [
@@ -42,6 +45,32 @@ def _invoke(retriever: Any, query: Any = "capital") -> Any:
     return retriever.invoke(query)
 
 
+def _nested(levels: int, operator: str = "$and") -> dict[str, Any]:
+    node: dict[str, Any] = {"topic": "geo"}
+    for _ in range(levels):
+        node = {operator: [node]}
+    return node
+
+
+def _cycle(operator: str) -> dict[str, Any]:
+    node: dict[str, Any] = {operator: [{"topic": "geo"}]}
+    node[operator].append(node)
+    return node
+
+
+class _NeverReranks:
+    def rerank(self, query: str, texts: list[str], top_k: int | None = None) -> list[Any]:
+        raise AssertionError("bad input must be refused before the cross-encoder runs")
+
+
+TOO_DEEP = "nests more than 100 levels deep"
+CYCLIC = "contains itself"
+
+
+def _search(filter: Any) -> Callable[[OgmaVectorStore], Any]:
+    return lambda vs: vs.similarity_search("a", filter=filter)
+
+
 CASES = [
     # -- a single string where a list is expected ------------------------------------
     Case("add_texts-bare-str", lambda vs: vs.add_texts("xyz"), TypeError, "texts must be a list"),
@@ -58,6 +87,11 @@ CASES = [
         "single Document",
     ),
     Case("add_documents-strings", lambda vs: vs.add_documents(["x"]), TypeError, r"documents\[0\]"),
+    Case("delete-bytes", lambda vs: vs.delete(b"paris"), TypeError, "ids must be a list"),
+    Case("delete-dict", lambda vs: vs.delete({"paris": 1}), TypeError, "ids must be a list"),
+    Case("get_by_ids-bytes", lambda vs: vs.get_by_ids(b"12"), TypeError, "ids must be a list"),
+    Case("adelete-bare-str", lambda vs: asyncio.run(vs.adelete("paris")), TypeError, "ids must be a list"),
+    Case("aget_by_ids-bare-str", lambda vs: asyncio.run(vs.aget_by_ids("12")), TypeError, "ids must be a list"),
     Case("metadatas-single-dict", lambda vs: vs.add_texts(["a"], {"topic": "x"}), TypeError, "metadatas must be"),
     # -- wrong types inside lists ----------------------------------------------------
     Case("text-int", lambda vs: vs.add_texts(["ok", 5]), TypeError, r"texts\[1\]"),
@@ -69,6 +103,18 @@ CASES = [
     Case("metadata-object", lambda vs: vs.add_texts(["a"], [{"when": object()}]), TypeError, r"metadatas\[0\]"),
     Case("metadata-nan", lambda vs: vs.add_texts(["a"], [{"x": float("nan")}]), TypeError, r"metadatas\[0\]"),
     Case("metadata-int-key", lambda vs: vs.add_texts(["a"], [{1: "x"}]), TypeError, r"metadatas\[0\]"),
+    Case(
+        "add_documents-metadata-object",
+        lambda vs: vs.add_documents([Document(page_content="a"), Document(page_content="b", metadata={"o": object()})]),
+        TypeError,
+        r"documents\[1\]\.metadata is not JSON-serialisable",
+    ),
+    Case(
+        "add_documents-metadata-nan",
+        lambda vs: vs.add_documents([Document(page_content="a", metadata={"x": float("nan")})]),
+        TypeError,
+        r"documents\[0\]\.metadata\['x'\] is nan",
+    ),
     # -- invalid Unicode (lone surrogates) never reaches the embeddings or SQLite -----
     Case("text-lone-surrogate", lambda vs: vs.add_texts(["ok", "a\ud800"]), ValueError, r"texts\[1\] is not valid"),
     Case(
@@ -100,6 +146,26 @@ CASES = [
     Case("filter-callable", lambda vs: vs.similarity_search("a", filter=lambda d: True), TypeError, "dict"),
     Case("filter-between-one", lambda vs: vs.similarity_search("a", filter={"y": {"$between": [1]}}), FilterError, "y"),
     Case("filter-unknown-op", lambda vs: vs.similarity_search("a", filter={"y": {"$near": 1}}), FilterError, "near"),
+    Case("filter-2000-deep-and", lambda vs: vs.similarity_search("a", filter=_nested(2000)), FilterError, TOO_DEEP),
+    Case(
+        "filter-2000-deep-nor",
+        lambda vs: vs.similarity_search("a", filter=_nested(2000, "$nor")),
+        FilterError,
+        TOO_DEEP,
+    ),
+    Case("filter-101-deep-or", lambda vs: vs.similarity_search("a", filter=_nested(101, "$or")), FilterError, TOO_DEEP),
+    Case(
+        "filter-cycle-and", lambda vs: vs.similarity_search("a", filter=_cycle("$and")), FilterError, "contains itself"
+    ),
+    Case(
+        "filter-cycle-nor", lambda vs: vs.similarity_search("a", filter=_cycle("$nor")), FilterError, "contains itself"
+    ),
+    Case(
+        "retriever-filter-deep",
+        lambda vs: _invoke(vs.as_retriever(search_kwargs={"filter": _nested(2000)})),
+        FilterError,
+        TOO_DEEP,
+    ),
     Case("fusion-in-dense", lambda vs: vs.similarity_search("a", mode="dense", fusion="rrf"), ValueError, "hybrid"),
     Case("rerank_k-without-rerank", lambda vs: vs.similarity_search("a", rerank_k=5), ValueError, "rerank_k"),
     Case("rerank-not-reranker", lambda vs: vs.similarity_search("a", rerank="bge"), TypeError, "rerank must be"),
@@ -141,6 +207,20 @@ CASES = [
     Case(
         "id-strategy-unknown", lambda vs: OgmaVectorStore(vs.embeddings, id_strategy="sha1"), ValueError, "id_strategy"
     ),
+    Case("reranker-not-a-reranker", lambda vs: OgmaReranker(reranker=3), TypeError, "reranker must be a loaded"),
+    Case("reranker-empty-name", lambda vs: OgmaReranker(reranker=""), ValueError, "empty"),
+    Case(
+        "compress_documents-bare-str",
+        lambda vs: OgmaReranker(reranker=_NeverReranks()).compress_documents("ab", "query"),
+        TypeError,
+        "documents must be a list of Document",
+    ),
+    Case(
+        "reranker-two-names",
+        lambda vs: OgmaReranker(reranker="cross-encoder/a", model_name="cross-encoder/b"),
+        ValueError,
+        "two cross-encoders",
+    ),
 ]
 
 
@@ -150,8 +230,8 @@ def embeddings() -> CountingEmbeddings:
 
 
 @pytest.fixture
-def vs(embeddings: CountingEmbeddings) -> Generator[OgmaVectorStore, None, None]:
-    store = OgmaVectorStore(embeddings)
+def vs(embeddings: CountingEmbeddings, backend_stores: BackendStores) -> Generator[OgmaVectorStore, None, None]:
+    store = OgmaVectorStore(embeddings, store=backend_stores())
     store.add_texts([t for t, _ in SEED], [m for _, m in SEED], ids=SEED_IDS)
     yield store
     store.close()
@@ -194,6 +274,23 @@ def test_other_embeddings_on_a_file_are_refused_and_the_file_is_kept(tmp_path: P
     same = OgmaVectorStore(CountingEmbeddings(), path=path)
     assert _snapshot(same) == before
     same.close()
+
+
+def test_other_embeddings_on_any_backend_are_refused(backend_stores: BackendStores) -> None:
+    first = OgmaVectorStore(DeterministicFakeEmbedding(size=6), store=backend_stores(name="shared"))
+    first.add_texts([t for t, _ in SEED], [m for _, m in SEED], ids=SEED_IDS)
+    before = _snapshot(first)
+    first.close()
+    with pytest.raises(StoreMismatchError, match=r"DeterministicFakeEmbedding\(size=6\).*OtherModel"):
+        OgmaVectorStore(OtherModel(), store=backend_stores(name="shared"))
+    same = OgmaVectorStore(CountingEmbeddings(), store=backend_stores(name="shared"))
+    assert _snapshot(same) == before
+
+
+def test_reranker_takes_a_model_name_like_model_name() -> None:
+    by_name = OgmaReranker(reranker="cross-encoder/ms-marco-TinyBERT-L-2-v2")
+    assert (by_name.model_name, by_name.reranker) == ("cross-encoder/ms-marco-TinyBERT-L-2-v2", None)
+    assert OgmaReranker(reranker=Path("/models/ce")).model_name == "/models/ce"
 
 
 EMBEDDING_CASES = [

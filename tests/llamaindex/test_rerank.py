@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 from llama_index.core import Document, StorageContext, VectorStoreIndex
@@ -114,3 +115,32 @@ def test_serialisation_round_trip() -> None:
     rerank = OgmaRerank(model="some/cross-encoder", top_n=5, alpha=0.4, normalize="linear")
     again = OgmaRerank.from_dict(rerank.to_dict())
     assert (again.model, again.top_n, again.alpha, again.normalize) == ("some/cross-encoder", 5, 0.4, "linear")
+
+
+def test_reranker_may_be_a_model_name_or_folder(tiny_ce_dir: Path, fresh_model_cache: None) -> None:
+    by_folder = OgmaRerank(reranker=str(tiny_ce_dir), top_n=1)
+    assert (by_folder.model, by_folder.reranker) == (str(tiny_ce_dir), None)
+    assert by_folder.postprocess_nodes(scored_nodes(), query_str=QUERY)  # loads and ranks at the first query
+    assert OgmaRerank(reranker=tiny_ce_dir).model == str(tiny_ce_dir)  # a Path too
+    assert OgmaRerank.from_dict(by_folder.to_dict()).model == str(tiny_ce_dir)  # and it is serialised as model
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"reranker": 3}, TypeError, "reranker must be a loaded ogma.Reranker"),
+        ({"reranker": object()}, TypeError, "reranker must be a loaded ogma.Reranker"),
+        ({"reranker": ""}, ValueError, "empty"),
+        ({"reranker": "cross-encoder/a", "model": "cross-encoder/b"}, ValueError, "two cross-encoders"),
+    ],
+)
+def test_a_bad_reranker_is_refused_at_construction(
+    kwargs: dict[str, Any], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        OgmaRerank(**kwargs)
+
+
+def test_postprocess_refuses_a_bare_string_of_nodes() -> None:
+    with pytest.raises(TypeError, match="nodes must be a list of NodeWithScore"):
+        OgmaRerank(reranker=Reranker.__new__(Reranker)).postprocess_nodes("ab", query_str=QUERY)  # type: ignore[arg-type]

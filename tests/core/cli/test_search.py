@@ -173,3 +173,80 @@ def test_fusion_options_refused_where_they_do_not_apply(
     assert main(["search", "x", "--db", str(db), *argv]) == 2
     assert message in capsys.readouterr().err
     assert fake_encoder.loaded == []  # refused before any model is loaded
+
+
+# -- the query model: the one the store records, also when an adapter recorded it ------------------
+
+
+class _OgmaLikeEmbedder:
+    """Stands in for one of Ogma's adapter embedders: it names its model through ``ogma_model_attribute``."""
+
+    ogma_model_attribute = "model_name"
+
+    def __init__(self, encoder: Any, model_name: str) -> None:
+        self.model_name = model_name
+        self.encoder = encoder
+
+    def embed_documents(self, texts: list[str]) -> Any:
+        return self.encoder.embed_documents(texts)
+
+
+def _adapter_store(path: Path, encoder: Any, *, record: str | None, vectors: Any = None) -> None:
+    """A store written the way the adapters write one: embeddings given, the model only in the fingerprint."""
+    from ogma.store import Store
+    from ogma.store.fingerprint import EmbedderGuard
+
+    texts = ["SQLite is a small, fast database engine.", "Cats purr when they are happy."]
+    with Store(path) as store:
+        store.add(texts, ids=["s", "c"], embeddings=encoder.embed_documents(texts) if vectors is None else vectors)
+        if record is not None:
+            embedder = _OgmaLikeEmbedder(encoder, record)
+            EmbedderGuard(embedder, embedder.embed_documents).recorded(store)
+        assert store.config.model_id is None
+
+
+def test_search_uses_the_model_an_adapter_recorded(
+    tmp_path: Path, fake_encoder: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "adapter.db"
+    _adapter_store(db, fake_encoder, record="test/recorded-model")
+    assert main(["search", "fast database", "--db", str(db), "--mode", "dense", "-k", "1"]) == 0
+    assert fake_encoder.loaded == ["test/recorded-model"]
+    assert " s" in capsys.readouterr().out.splitlines()[0]
+
+
+def test_search_refuses_another_model_than_the_recorded_one(
+    db: Path, tmp_path: Path, fake_encoder: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["search", "cats", "--db", str(db), "-m", "other/model"]) == 2
+    err = capsys.readouterr().err
+    assert "-m other/model" in err and "'test/fake-encoder'" in err and "Leave out -m" in err
+    adapter = tmp_path / "adapter.db"
+    _adapter_store(adapter, fake_encoder, record="test/recorded-model")
+    assert main(["search", "cats", "--db", str(adapter), "-m", "other/model"]) == 2
+    assert "'test/recorded-model'" in capsys.readouterr().err
+    assert main(["search", "cats", "--db", str(db), "-m", "test/fake-encoder", "-k", "1"]) == 0  # the same: fine
+
+
+def test_a_store_that_records_no_model_takes_m(
+    tmp_path: Path, fake_encoder: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "bare.db"
+    _adapter_store(db, fake_encoder, record=None)
+    assert main(["search", "cats", "--db", str(db), "--mode", "dense"]) == 2
+    assert "give -m MODEL" in capsys.readouterr().err
+    assert main(["search", "cats purr", "--db", str(db), "--mode", "dense", "-m", "test/any", "-k", "1"]) == 0
+    assert " c" in capsys.readouterr().out.splitlines()[0]
+
+
+def test_m_whose_vectors_differ_from_the_stored_ones_is_refused(
+    tmp_path: Path, fake_encoder: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import numpy as np
+
+    db = tmp_path / "other.db"
+    vectors = np.random.default_rng(0).normal(size=(2, 32)).astype(np.float32)
+    _adapter_store(db, fake_encoder, record=None, vectors=vectors)
+    assert main(["search", "cats", "--db", str(db), "--mode", "dense", "-m", "test/any"]) == 2
+    err = capsys.readouterr().err
+    assert "-m test/any" in err and "cosine" in err

@@ -242,3 +242,64 @@ def test_error_messages_stay_short_for_huge_filters(filter_: Any) -> None:
     with pytest.raises(FilterError) as info:
         compile_filter(filter_)
     assert len(str(info.value)) < 600
+
+
+# -- the one depth and cycle guard, for the core's dicts and every adapter's filter objects -------------
+
+from ogma.store.filters import check_nesting, validate_filter  # noqa: E402
+
+
+class _Group:
+    """A framework's filter group (LlamaIndex's MetadataFilters, a Haystack logic dict) in miniature."""
+
+    def __init__(self, *children: Any) -> None:
+        self.children = list(children)
+
+
+def _children(node: object) -> list[object]:
+    return node.children if isinstance(node, _Group) else []
+
+
+def _groups(levels: int) -> _Group:
+    """``levels`` groups, each inside the next (a leaf in the innermost)."""
+    group = _Group("leaf")
+    for _ in range(levels - 1):
+        group = _Group(group)
+    return group
+
+
+def test_check_nesting_allows_100_levels_and_refuses_101() -> None:
+    check_nesting(_groups(MAX_FILTER_DEPTH), _children)
+    with pytest.raises(FilterError, match="The group nests more than 100 levels deep"):
+        check_nesting(_groups(MAX_FILTER_DEPTH + 1), _children, what="The group")
+
+
+def test_check_nesting_refuses_thousands_of_levels_without_recursion() -> None:
+    with pytest.raises(FilterError, match="the maximum is 100"):
+        check_nesting(_groups(100_000), _children)
+
+
+def test_check_nesting_refuses_a_cycle() -> None:
+    outer = _Group("leaf")
+    inner = _Group(outer)
+    outer.children.append(inner)
+    with pytest.raises(FilterError, match="contains itself"):
+        check_nesting(outer, _children)
+
+
+def test_check_nesting_counts_a_shared_group_once_per_place() -> None:
+    small = _Group("leaf")
+    for _ in range(10):  # 2**11 - 2 places: fine
+        small = _Group(small, small)
+    check_nesting(small, _children)
+    # 2**90 places, 91 distinct objects: refused at once (converting or parsing it would never end).
+    group = _Group("leaf")
+    for _ in range(90):
+        group = _Group(group, group)
+    with pytest.raises(FilterError, match=r"expands to more than 100,000 conditions"):
+        check_nesting(group, _children)
+    shared: dict[str, Any] = {"a": 1}
+    for _ in range(90):
+        shared = {"$or": [shared, shared]}
+    with pytest.raises(FilterError, match=r"expands to more than 100,000 conditions"):
+        validate_filter(shared)

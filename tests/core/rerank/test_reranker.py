@@ -255,3 +255,22 @@ def test_normalisation_functions() -> None:
 
 def test_repr(reranker: Reranker) -> None:
     assert "Reranker(" in repr(reranker)
+
+
+def test_reranker_argument_is_one_rule_for_the_adapters(tmp_path: Path) -> None:
+    from ogma.rerank import DEFAULT_RERANKER, reranker_argument
+
+    class Loaded:
+        def rerank(self, query: str, texts: list[str]) -> list[RerankResult]:
+            return []
+
+    loaded = Loaded()
+    assert reranker_argument(None, "m") == (None, "m")
+    assert reranker_argument(loaded, "m") == (loaded, "m")
+    assert reranker_argument("cross-encoder/x", DEFAULT_RERANKER) == (None, "cross-encoder/x")
+    assert reranker_argument(tmp_path, DEFAULT_RERANKER) == (None, str(tmp_path))
+    assert reranker_argument("cross-encoder/x", "cross-encoder/x", model_arg="model_name") == (None, "cross-encoder/x")
+    with pytest.raises(ValueError, match=r"reranker='a' and model_name='b' name two cross-encoders"):
+        reranker_argument("a", "b", model_arg="model_name")
+    with pytest.raises(TypeError, match=r"reranker must be a loaded ogma\.Reranker .* got dict"):
+        reranker_argument({}, "m")

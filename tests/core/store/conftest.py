@@ -15,7 +15,7 @@ import numpy.typing as npt
 import pytest
 
 from ogma.store import Store
-from ogma.store.protocol import StoreProtocol
+from tests.helpers.backends import StoreMaker
 from tests.helpers.milvus_lite import MILVUS_LITE
 
 DIM = 32
@@ -114,40 +114,10 @@ def store_factory(backend: str, request: pytest.FixtureRequest, tmp_path: Path) 
     The same ``name`` reopens the same file (SQLite) or collection (Milvus), for reopening
     and config-mismatch tests. Every store made is closed (and its collection dropped) at the end.
     """
-    made: list[Any] = []
-    collections: dict[str, str] = {}
     uri = request.getfixturevalue("milvus_uri") if backend == "milvus" else ""
-
-    def make(encoder: Any = None, *, name: str = "main", **options: Any) -> StoreProtocol:
-        if backend == "sqlite":
-            store: Any = Store(tmp_path / f"{name}.db", encoder, **options)
-        elif backend == "memory":
-            from tests.core.store.memory_backend import MemoryStore
-
-            store = MemoryStore(f"{tmp_path}/{name}", encoder, **options)
-        else:
-            from ogma.store.milvus import MilvusStore
-
-            collection = collections.setdefault(name, f"t_{uuid.uuid4().hex}")
-            store = MilvusStore(uri, collection, encoder, **options)
-        made.append(store)
-        return store
-
-    yield make
-    for store in made:
-        store.close()
-    if backend == "memory":
-        from tests.core.store.memory_backend import forget
-
-        forget(str(tmp_path))
-    if collections:
-        from pymilvus import MilvusClient
-
-        client = MilvusClient(uri, alias=f"cleanup-{uuid.uuid4().hex}")
-        for collection in collections.values():
-            if client.has_collection(collection):
-                client.drop_collection(collection)
-        client.close()
+    maker = StoreMaker("milvus-lite" if backend == "milvus" else backend, tmp_path, uri)
+    yield maker
+    maker.close()
 
 
 @contextlib.contextmanager

@@ -127,3 +127,74 @@ def test_corrupt_record_is_a_store_error() -> None:
         read_fingerprint(store)
     with pytest.raises(StoreError, match="corrupt"):
         EmbedderFingerprint.from_json('{"identity": "x"}')
+
+
+def test_the_record_keeps_an_ogma_model_name_and_reads_old_records() -> None:
+    fp = EmbedderFingerprint("toy(size=2)", True, (0.6, 0.8), "all-MiniLM-L6-v2")
+    assert EmbedderFingerprint.from_json(fp.to_json()) == fp
+    old = '{"identity": "toy(size=2)", "named": true, "probe": [0.6, 0.8]}'  # written before models were recorded
+    assert EmbedderFingerprint.from_json(old).model is None
+
+
+def test_ogma_model_name_only_for_embedders_that_declare_it() -> None:
+    from ogma.store.fingerprint import ogma_model_name
+
+    class Declared:
+        ogma_model_attribute = "model"
+
+        def __init__(self) -> None:
+            self.model = "ogma-mini"
+
+    class Undeclared:
+        def __init__(self) -> None:
+            self.model = "text-embedding-3-small"  # another library's model: not one Ogma can load
+
+    assert ogma_model_name(Declared()) == "ogma-mini"
+    assert ogma_model_name(Undeclared()) is None
+
+
+def test_guard_checks_once_records_once_and_names_both(tmp_path: Path) -> None:
+    from ogma.store.fingerprint import EmbedderGuard, recorded_model
+
+    class Emb:
+        ogma_model_attribute = "model_name"
+
+        def __init__(self, name: str, seed: int) -> None:
+            self.model_name = name
+            self.embed = _model(seed)
+            self.calls = 0
+
+        def embed_documents(self, texts: list[str]) -> Any:
+            self.calls += 1
+            return self.embed(texts)
+
+    a = Emb("model-a", 1)
+    with Store(tmp_path / "s.db") as store:
+        guard = EmbedderGuard(a, a.embed_documents)
+        guard.check(store)  # empty: passes, embeds nothing
+        assert a.calls == 0
+        store.add(["x y z"], ids=["1"], embeddings=a.embed_documents(["x y z"]))
+        guard.recorded(store)
+        guard.recorded(store)  # once
+        assert a.calls == 2
+        assert recorded_model(store) == "model-a"
+    b = Emb("model-b", 2)
+    with Store(tmp_path / "s.db") as store:
+        with pytest.raises(StoreMismatchError, match=r"Emb\(model_name='model-a'\).*Emb\(model_name='model-b'\)"):
+            EmbedderGuard(b, b.embed_documents, fix="Use model-a.").check(store)
+        same = Emb("model-a", 1)
+        guard = EmbedderGuard(same, same.embed_documents)
+        guard.check(store)
+        guard.check(store)
+        assert same.calls == 0  # an equal named identity costs no embedding, and the check runs once
+
+
+def test_recorded_model_prefers_the_configured_model_id() -> None:
+    from ogma.store.fingerprint import recorded_model
+
+    embed = _model(3)
+    encoder = StoreEncoder(embed, lambda q: embed([q])[0], model_id="configured/model", dim=8)
+    with Store(":memory:", encoder) as store:
+        store.add(["a b"], ids=["1"])
+        record_fingerprint(store, fingerprint(embed, identity="x", model="recorded/model"))
+        assert recorded_model(store) == "configured/model"

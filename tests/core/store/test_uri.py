@@ -117,3 +117,70 @@ def test_an_option_the_backend_does_not_take_is_named(uri: str, option: str, hin
         ValueError, match=rf"option '{option}' is not one a [a-z-]+ store takes \(.*takes .*dim.*\); .*{hint}"
     ):
         open_store(uri, **{option: "x"})
+
+
+# -- paths with characters a URI reserves: quoted when a URI is built, unquoted when it is read ------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from ogma.store.uri import quote_path, sqlite_uri  # noqa: E402
+
+_PATH_CHARS = st.characters(exclude_characters="\x00", exclude_categories=("Cs",))
+_PATHS = st.text(_PATH_CHARS, min_size=1, max_size=40)
+_AWKWARD = ["a?b", "a#b", "50%", "%3F", "a b", "é/ü", "x://y", "?collection=c", "a%2Fb", "\\x?", "日本"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(_PATHS, st.lists(st.sampled_from(_AWKWARD), min_size=1, max_size=4).map("/".join)))
+def test_every_sqlite_path_round_trips(path: str) -> None:
+    assert parse_store_uri(sqlite_uri(path)) == StoreURI("sqlite", path)
+    assert parse_store_uri(sqlite_uri("/" + path)) == StoreURI("sqlite", "/" + path)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(_PATHS, st.lists(st.sampled_from(_AWKWARD), min_size=1, max_size=4).map("/".join)))
+def test_every_milvus_lite_path_round_trips(path: str) -> None:
+    file = "/" + path + ".db"
+    assert parse_store_uri(_milvus_uri(file, "notes")) == StoreURI("milvus-lite", file, "notes")
+
+
+@given(st.text(st.characters(codec="utf-8"), min_size=1, max_size=20))
+def test_quote_path_leaves_no_reserved_character(path: str) -> None:
+    quoted = quote_path(path)
+    assert not set("?# ") & set(quoted)
+    assert quoted.isascii()
+
+
+def test_plain_paths_stay_plain_and_uris_decode() -> None:
+    assert sqlite_uri("/data/a?b#c.db") == "/data/a?b#c.db"  # a plain path is never decoded
+    assert parse_store_uri("/data/50%25.db") == StoreURI("sqlite", "/data/50%25.db")
+    assert parse_store_uri("sqlite:///data/50%25.db") == StoreURI("sqlite", "/data/50%.db")
+    assert parse_store_uri("milvus-lite:///d/a%3Fb%23c.db?collection=n") == StoreURI("milvus-lite", "/d/a?b#c.db", "n")
+    assert sqlite_uri("milvus-lite://x.db?collection=c").startswith("sqlite://")
+
+
+@pytest.mark.parametrize("folder", ["a?b", "c#d", "50%", "sp ace", "üñí", "x?collection=y"])
+def test_a_sqlite_store_in_an_awkward_folder_reopens_from_its_uri(tmp_path: Path, folder: str) -> None:
+    (tmp_path / folder).mkdir()
+    with open_store(tmp_path / folder / "n.db", dim=3) as store:
+        store.add(["x"], ids=["a"], embeddings=[[1.0, 0.0, 0.0]])
+        uri = store_uri(store)
+    assert uri is not None
+    with open_store(uri) as again:
+        assert again.get(["a"])[0].text == "x"
+
+
+@requires_milvus_lite
+@pytest.mark.parametrize("folder", ["a?b", "c#d", "50%", "sp ace"])
+def test_a_milvus_lite_store_in_an_awkward_folder_reopens_from_its_uri(tmp_path: Path, folder: str) -> None:
+    (tmp_path / folder).mkdir()
+    from ogma.store.milvus import MilvusStore
+
+    with MilvusStore(str(tmp_path / folder / "m.db"), "notes", dim=3) as store:
+        store.add(["x"], ids=["a"], embeddings=[[1.0, 0.0, 0.0]])
+        uri = store_uri(store)
+    assert uri is not None and "?collection=notes" in uri
+    assert parse_store_uri(uri) == StoreURI("milvus-lite", str(tmp_path / folder / "m.db"), "notes")
+    with open_store(uri) as again:
+        assert again.get(["a"])[0].text == "x"

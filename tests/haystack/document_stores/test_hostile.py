@@ -1,13 +1,20 @@
-"""Bad input to OgmaDocumentStore and the retrievers: a clear error naming the field, and nothing half-written."""
+"""Bad input to OgmaDocumentStore and the retrievers: a clear error naming the field, and nothing half-written.
+
+The store fixture runs on every backend (SQLite and Milvus Lite).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import math
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
+from haystack import component, default_from_dict, default_to_dict
 from haystack.core.errors import SerializationError
 from haystack.dataclasses import ByteStream, Document, SparseEmbedding
 from haystack.document_stores.errors import DuplicateDocumentError
@@ -20,13 +27,16 @@ from haystack_integrations.components.retrievers.ogma import (
     OgmaHybridRetriever,
 )
 from haystack_integrations.document_stores.ogma import OgmaDocumentStore
+from ogma.errors import StoreMismatchError
 from ogma.store import Store
+from ogma.store.fingerprint import read_fingerprint
+from tests.helpers.backends import BackendStores, store_in
 from tests.helpers.proxy_store import ProxyStore
 
 
 @pytest.fixture
-def store() -> Iterator[OgmaDocumentStore]:
-    s = OgmaDocumentStore()
+def store(backend_stores: BackendStores) -> Iterator[OgmaDocumentStore]:
+    s = OgmaDocumentStore(store=backend_stores())
     s.write_documents(
         [
             Document(id="a", content="apples and pears", embedding=[1.0, 0.0, 0.0], meta={"k": 1}),
@@ -42,6 +52,20 @@ def _ids(store: OgmaDocumentStore) -> list[str]:
 
 
 E3 = [0.0, 0.0, 1.0]
+
+
+def _deep(levels: int, operator: str = "NOT") -> dict[str, Any]:
+    node: dict[str, Any] = {"field": "meta.k", "operator": "==", "value": 1}
+    for _ in range(levels):
+        node = {"operator": operator, "conditions": [node]}
+    return node
+
+
+DEEP = _deep(2000, "AND")
+CYCLE: dict[str, Any] = {"operator": "OR", "conditions": [{"field": "meta.k", "operator": "==", "value": 1}]}
+CYCLE["conditions"].append(CYCLE)
+TOO_DEEP = "nests more than 100 levels deep"
+CYCLIC = "contains itself"
 
 WRITES: list[tuple[str, Any, type[BaseException], str]] = [
     ("a string", "not a list", ValueError, "documents must be a list"),
@@ -82,15 +106,39 @@ WRITES: list[tuple[str, Any, type[BaseException], str]] = [
     (
         "text in an embedding",
         [Document(id="c", content="c", embedding=["1", "2", "3"])],
-        TypeError,
+        ValueError,
         "documents[0].embedding must hold only numbers",
     ),  # type: ignore[list-item]
     ("empty embedding", [Document(id="c", content="c", embedding=[])], ValueError, "documents[0].embedding is empty"),
     (
         "meta not JSON",
         [Document(id="c", content="c", embedding=E3, meta={"when": object()})],
-        TypeError,
-        "metadatas[0] is not JSON-serialisable",
+        ValueError,
+        "documents[0].meta is not JSON-serialisable",
+    ),
+    (
+        "meta not JSON in documents[1]",
+        [Document(id="c", content="c", embedding=E3), Document(id="d", content="d", meta={"when": object()})],
+        ValueError,
+        "documents[1].meta is not JSON-serialisable",
+    ),
+    (
+        "meta NaN in documents[1]",
+        [Document(id="c", content="c", embedding=E3), Document(id="d", content="d", meta={"x": math.nan})],
+        ValueError,
+        "documents[1].meta['x'] is nan",
+    ),
+    (
+        "meta int key",
+        [Document(id="c", content="c", embedding=E3, meta={1: "x"})],
+        ValueError,
+        "documents[0].meta has a non-string key 1",
+    ),
+    (
+        "content lone surrogate in documents[1]",
+        [Document(id="c", content="c", embedding=E3), Document(id="d", content="d\ud800")],
+        ValueError,
+        "documents[1].content is not valid Unicode",
     ),
     (
         "FAIL on a stored id",
@@ -159,7 +207,25 @@ CALLS: list[tuple[str, Callable[[OgmaDocumentStore], Any], type[BaseException], 
         TypeError,
         "meta must be a dict",
     ),  # type: ignore[arg-type]
-    ("delete_documents(str)", lambda s: s.delete_documents("a"), TypeError, "ids"),  # type: ignore[arg-type]
+    ("delete_documents(str)", lambda s: s.delete_documents("ab"), TypeError, "document_ids must be a list"),  # type: ignore[arg-type]
+    ("delete_documents(bytes)", lambda s: s.delete_documents(b"ab"), TypeError, "document_ids must be a list"),  # type: ignore[arg-type]
+    ("delete_documents(int id)", lambda s: s.delete_documents(["a", 3]), TypeError, "document_ids[1] must be a str"),  # type: ignore[list-item]
+    (
+        "delete_documents_async(str)",
+        lambda s: asyncio.run(s.delete_documents_async("ab")),
+        TypeError,
+        "document_ids must be a list",
+    ),  # type: ignore[arg-type]
+    ("filter_documents(2000 deep)", lambda s: s.filter_documents(DEEP), FilterError, TOO_DEEP),
+    ("count_documents_by_filter(2000 deep)", lambda s: s.count_documents_by_filter(DEEP), FilterError, TOO_DEEP),
+    ("delete_by_filter(2000 deep)", lambda s: s.delete_by_filter(DEEP), FilterError, TOO_DEEP),
+    ("update_by_filter(2000 deep)", lambda s: s.update_by_filter(DEEP, {"x": 1}), FilterError, TOO_DEEP),
+    ("embedding_retrieval(2000 deep)", lambda s: s.embedding_retrieval(E3, filters=DEEP), FilterError, TOO_DEEP),
+    ("bm25_retrieval(101 deep)", lambda s: s.bm25_retrieval("apples", filters=_deep(101)), FilterError, TOO_DEEP),
+    ("hybrid_retrieval(cycle)", lambda s: s.hybrid_retrieval("apples", E3, filters=CYCLE), FilterError, CYCLIC),
+    ("filter_documents(cycle)", lambda s: s.filter_documents(CYCLE), FilterError, CYCLIC),
+    ("delete_by_filter(cycle)", lambda s: s.delete_by_filter(CYCLE), FilterError, CYCLIC),
+    ("hybrid_retrieval(candidates=0)", lambda s: s.hybrid_retrieval("a", E3, candidates=0), ValueError, "candidates"),
     (
         "min_max('meta.')",
         lambda s: s.get_metadata_field_min_max("meta."),
@@ -249,7 +315,11 @@ RETRIEVERS: list[tuple[str, Callable[..., Any], dict[str, Any], type[BaseExcepti
     ("top_k=-3", OgmaEmbeddingRetriever, {"top_k": -3}, ValueError, "top_k must be greater than 0"),
     ("top_k=True", OgmaHybridRetriever, {"top_k": True}, TypeError, "top_k must be an integer"),
     ("top_k=None", OgmaBM25Retriever, {"top_k": None}, TypeError, "top_k must be an integer"),
-    ("candidates=0", OgmaHybridRetriever, {"candidates": 0}, ValueError, "greater than 0"),
+    ("candidates=0", OgmaHybridRetriever, {"candidates": 0}, ValueError, "candidates must be greater than 0, got 0"),
+    ("candidates=-5", OgmaHybridRetriever, {"candidates": -5}, ValueError, "candidates must be greater than 0"),
+    ("candidates='5'", OgmaHybridRetriever, {"candidates": "5"}, TypeError, "candidates must be an integer"),
+    ("filters 2000 deep", OgmaBM25Retriever, {"filters": DEEP}, FilterError, TOO_DEEP),
+    ("filters cycle", OgmaHybridRetriever, {"filters": CYCLE}, FilterError, CYCLIC),
     (
         "bad filters",
         OgmaEmbeddingRetriever,
@@ -346,3 +416,141 @@ def test_skip_and_overwrite_with_repeated_ids(store: OgmaDocumentStore) -> None:
     assert store.write_documents([first, second], policy=DuplicatePolicy.OVERWRITE) == 1
     assert store.filter_documents({"field": "id", "operator": "==", "value": "c"})[0].content == "second"
     assert store.write_documents([first], policy=DuplicatePolicy.SKIP) == 0
+
+
+def test_write_errors_name_the_callers_position_after_repeated_ids_for_meta(store: OgmaDocumentStore) -> None:
+    docs = [
+        Document(id="c", content="c", embedding=E3),
+        Document(id="c", content="c again", embedding=E3),
+        Document(id="d", content="d", meta={"when": object()}),
+    ]
+    with pytest.raises(ValueError, match=r"documents\[2\]\.meta is not JSON-serialisable"):
+        store.write_documents(docs, policy=DuplicatePolicy.SKIP)
+    assert _ids(store) == ["a", "b"]
+
+
+@component
+class ToyDocumentEmbedder:
+    """A deterministic 3-d document embedder per model name: two names are two models of the same dimension."""
+
+    def __init__(self, model: str, meta_field: str | None = None) -> None:
+        self.model = model
+        self.meta_field = meta_field  # embedded before the content, as meta_fields_to_embed does
+
+    def _vector(self, text: str) -> list[float]:
+        projection = np.random.default_rng(sum(map(ord, self.model))).normal(size=(3, 3))
+        counts = np.array([text.count(c) for c in "aeo"], dtype=np.float64) + 1.0
+        return [float(x) for x in projection @ counts]
+
+    @component.output_types(documents=list[Document])
+    def run(self, documents: list[Document]) -> dict[str, list[Document]]:
+        return {"documents": [dataclasses.replace(d, embedding=self._vector(self._text(d))) for d in documents]}
+
+    def _text(self, doc: Document) -> str:
+        prefix = str(doc.meta.get(self.meta_field, "")) if self.meta_field else ""
+        return f"{prefix}\n{doc.content or ''}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return default_to_dict(self, model=self.model, meta_field=self.meta_field)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ToyDocumentEmbedder:
+        return default_from_dict(cls, data)
+
+
+@component
+class ToyTextEmbedder:
+    """A query embedder: run(text=...) gives one embedding, so it cannot be a store's document embedder."""
+
+    @component.output_types(embedding=list[float])
+    def run(self, text: str) -> dict[str, list[float]]:
+        return {"embedding": [1.0, 0.0, 0.0]}
+
+
+def _embedded(embedder: ToyDocumentEmbedder, *texts: str) -> list[Document]:
+    docs = [Document(id=f"d{i}", content=t) for i, t in enumerate(texts)]
+    return list(embedder.run(documents=docs)["documents"])
+
+
+@pytest.mark.parametrize("recorded", [True, False], ids=["recorded", "not-recorded"])
+def test_reopening_with_another_embedder_of_the_same_dim_is_refused(
+    backend_stores: BackendStores, recorded: bool
+) -> None:
+    a = ToyDocumentEmbedder("toy-a")
+    first = OgmaDocumentStore(store=backend_stores(name="shared"), embedder=a if recorded else None)
+    first.write_documents(_embedded(a, "paris in france", "cats purr", "a dog barks"))
+    assert (read_fingerprint(first.store) is not None) == recorded
+    first.close()
+    with pytest.raises(StoreMismatchError, match=r"ToyDocumentEmbedder\(model='toy-b'\)"):
+        OgmaDocumentStore(store=backend_stores(name="shared"), embedder=ToyDocumentEmbedder("toy-b"))
+    again = OgmaDocumentStore(store=backend_stores(name="shared"), embedder=ToyDocumentEmbedder("toy-a"))
+    assert sorted(_ids(again)) == ["d0", "d1", "d2"]  # nothing lost; the same model opens
+    again.close()
+
+
+def test_the_recorded_embedder_is_named(tmp_path: Path) -> None:
+    a = ToyDocumentEmbedder("toy-a")
+    first = OgmaDocumentStore(tmp_path / "s.db", embedder=a)
+    first.write_documents(_embedded(a, "paris in france"))
+    first.close()
+    with pytest.raises(
+        StoreMismatchError, match=r"ToyDocumentEmbedder\(model='toy-a'\).*ToyDocumentEmbedder\(model='b'"
+    ):
+        OgmaDocumentStore(tmp_path / "s.db", embedder=ToyDocumentEmbedder("b"))
+
+
+def test_an_ogma_embedder_is_recorded_with_its_model_and_serialised(tmp_path: Path, tiny_model_dir: Path) -> None:
+    from haystack_integrations.components.embedders.ogma import OgmaDocumentEmbedder
+
+    embedder = OgmaDocumentEmbedder(model=str(tiny_model_dir))
+    embedder.warm_up()
+    first = OgmaDocumentStore(tmp_path / "s.db", embedder=embedder)
+    first.write_documents(embedder.run(documents=[Document(id="a", content="paris in france")])["documents"])
+    recorded = read_fingerprint(first.store)
+    assert recorded is not None and recorded.model == str(tiny_model_dir)
+    data = first.to_dict()
+    first.close()
+    assert data["init_parameters"]["embedder"]["init_parameters"]["model"] == str(tiny_model_dir)
+    again = OgmaDocumentStore.from_dict(data)
+    assert isinstance(again.embedder, OgmaDocumentEmbedder) and _ids(again) == ["a"]
+    again.close()
+
+
+def test_the_embedder_must_be_a_document_embedder(tmp_path: Path) -> None:
+    with pytest.raises(TypeError, match="embedder must be a Haystack document embedder"):
+        OgmaDocumentStore(embedder="all-MiniLM-L6-v2")
+    a = ToyDocumentEmbedder("toy-a")
+    first = OgmaDocumentStore(tmp_path / "s.db")
+    first.write_documents(_embedded(a, "paris in france"))
+    first.close()
+    with pytest.raises(TypeError, match=r"ToyTextEmbedder: a component whose run\(\) takes no documents"):
+        OgmaDocumentStore(tmp_path / "s.db", embedder=ToyTextEmbedder())
+
+
+@pytest.mark.parametrize("folder", ["a?b", "c#d", "50% off", "ü n"])
+def test_to_dict_from_dict_reopens_a_store_in_an_awkward_folder(
+    tmp_path: Path, adapter_backend: str, folder: str
+) -> None:
+    (tmp_path / folder).mkdir()
+    first = OgmaDocumentStore(store=store_in(tmp_path / folder, adapter_backend))
+    first.write_documents([Document(id="a", content="x", embedding=E3)])
+    data = first.to_dict()
+    first.close()
+    again = OgmaDocumentStore.from_dict(data)
+    assert _ids(again) == ["a"]
+    again.close()
+
+
+def test_a_store_without_a_record_is_checked_as_the_embedder_embedded_it(backend_stores: BackendStores) -> None:
+    # The embedder reads a meta field with the content; the check against stored documents must too,
+    # or the right embedder would be refused for a store written without embedder=.
+    a = ToyDocumentEmbedder("toy-a", meta_field="title")
+    docs = [Document(id="d0", content="cats purr", meta={"title": "o" * 40}), Document(id="d1", content="paris")]
+    first = OgmaDocumentStore(store=backend_stores(name="shared"))
+    first.write_documents(a.run(documents=docs)["documents"])
+    first.close()
+    again = OgmaDocumentStore(store=backend_stores(name="shared"), embedder=ToyDocumentEmbedder("toy-a", "title"))
+    assert sorted(_ids(again)) == ["d0", "d1"]
+    again.close()
+    with pytest.raises(StoreMismatchError, match="toy-b"):
+        OgmaDocumentStore(store=backend_stores(name="shared"), embedder=ToyDocumentEmbedder("toy-b", "title"))

@@ -26,8 +26,9 @@ from langchain_core.documents import Document
 
 from ogma.errors import FilterError
 from ogma.store.document import Document as StoredDocument
-from ogma.store.filters import validate_filter
+from ogma.store.filters import check_nesting, validate_filter
 from ogma.types import Hit
+from ogma.validation import check_id_list  # the one id-list check, shared by every adapter
 
 __all__ = [
     "check_documents",
@@ -58,7 +59,8 @@ def to_ogma_filter(filter: Any) -> dict[str, Any] | None:
 
     Raises:
         TypeError: ``filter`` is not a dict (e.g. a callable, as InMemoryVectorStore takes).
-        FilterError: The filter is malformed (the message names the offending part).
+        FilterError: The filter is malformed (the message names the offending part), nests
+            deeper than ``ogma.store.filters.MAX_FILTER_DEPTH`` or contains itself.
 
     Example:
         >>> to_ogma_filter({"$nor": [{"a": 1}], "tags": {"$not_contains": "x"}})
@@ -73,8 +75,22 @@ def to_ogma_filter(filter: Any) -> dict[str, Any] | None:
         )
     if not filter:
         return None
+    check_nesting(filter, _operands)  # before the recursive mapping below (deep or cyclic filters)
     out = _map_filter(filter)
     validate_filter(out)
+    return out
+
+
+def _operands(node: object) -> list[object]:
+    """The nested filters of one filter dict (``$and``/``$or``/``$nor`` items, the ``$not`` operand)."""
+    if not isinstance(node, Mapping):
+        return []
+    out: list[object] = []
+    for key, value in node.items():
+        if key in ("$and", "$or", "$nor") and isinstance(value, list):
+            out.extend(value)
+        elif key == "$not":
+            out.append(value)
     return out
 
 
@@ -141,41 +157,6 @@ def hit_to_document(hit: Hit | StoredDocument, *, extra_metadata: Mapping[str, A
     if extra_metadata:
         metadata.update(extra_metadata)
     return Document(id=hit.id, page_content=hit.text or "", metadata=metadata)
-
-
-def check_id_list(ids: Any, name: str = "ids", *, allow_none: bool = False) -> list[Any] | None:
-    """A list of ids from any iterable of strings; a bare string is refused, not split into characters.
-
-    Args:
-        ids: The ids, or ``None``.
-        name: The argument's name, for the message.
-        allow_none: Whether ``None`` entries may stand for "give this one an id".
-
-    Raises:
-        TypeError: ``ids`` is a single string, not iterable, or holds a non-string.
-
-    Example:
-        >>> check_id_list(("a", "b"))
-        ['a', 'b']
-        >>> check_id_list("ab")  # doctest: +ELLIPSIS
-        Traceback (most recent call last):
-        ...
-        TypeError: ids must be a list of strings, not a single str (...); pass ['ab'] for one id
-    """
-    if ids is None:
-        return None
-    if isinstance(ids, (str, bytes)):
-        raise TypeError(
-            f"{name} must be a list of strings, not a single {type(ids).__name__} "
-            f"(it would be read as one id per character); pass [{ids!r}] for one id"
-        )
-    if not isinstance(ids, Iterable) or isinstance(ids, Mapping):
-        raise TypeError(f"{name} must be a list of strings, got {type(ids).__name__}")
-    out = list(ids)
-    for index, doc_id in enumerate(out):
-        if not isinstance(doc_id, str) and not (allow_none and doc_id is None):
-            raise TypeError(f"{name}[{index}] must be a str, got {type(doc_id).__name__}")
-    return out
 
 
 def check_documents(documents: Any) -> list[Document]:

@@ -10,7 +10,7 @@ Example:
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from langchain_core.embeddings import Embeddings
 from langchain_core.runnables.config import run_in_executor
@@ -65,6 +65,7 @@ class OgmaEmbeddings(BaseModel, Embeddings):
 
     model_config = ConfigDict(extra="forbid", protected_namespaces=(), validate_assignment=True)
 
+    ogma_model_attribute: ClassVar[str] = "model_name"  # see ogma.store.fingerprint.ogma_model_name
     model_name: str = DEFAULT_MODEL
     dim: int | None = Field(default=None, gt=0)
     batch_size: int = Field(default=32, gt=0)

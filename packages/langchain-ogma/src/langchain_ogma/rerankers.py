@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_core.callbacks import Callbacks
 from langchain_core.documents import BaseDocumentCompressor, Document
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, model_validator
 
+from langchain_ogma._convert import check_documents
 from ogma.model_cache import shared_model
-from ogma.rerank import DEFAULT_RERANKER
+from ogma.rerank import DEFAULT_RERANKER, reranker_argument
 
 if TYPE_CHECKING:
     from ogma import Reranker
@@ -55,7 +56,8 @@ class OgmaReranker(BaseDocumentCompressor):
         local_files_only: Never contact the hub (``None``: the ``HF_HUB_OFFLINE`` default).
         reranker: An already loaded :class:`ogma.Reranker` (or any object with the same
             ``rerank(query, documents, top_k)`` method) to use instead of loading
-            ``model_name``.
+            ``model_name``, or a model name or folder (the same as ``model_name=``).
+            Anything else is refused here, not at the first query.
 
     Example:
         >>> from langchain_core.documents import Document
@@ -78,6 +80,16 @@ class OgmaReranker(BaseDocumentCompressor):
     cache_dir: str | None = None
     local_files_only: bool | None = None
     reranker: Any = Field(default=None, exclude=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _reranker_or_name(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("reranker") is not None:
+            loaded, model = reranker_argument(
+                data["reranker"], data.get("model_name", DEFAULT_RERANKER), model_arg="model_name"
+            )
+            data = {**data, "reranker": loaded, "model_name": model}
+        return data
 
     @property
     def model(self) -> Reranker:
@@ -114,11 +126,12 @@ class OgmaReranker(BaseDocumentCompressor):
             Copies of the best documents, best first, each with ``relevance_score`` in its metadata.
 
         Raises:
-            TypeError: ``query`` is not a string.
+            TypeError: ``query`` is not a string, or ``documents`` is not a list of ``Document``
+                (a bare string is refused, not read as one document per character).
         """
         if not isinstance(query, str):
             raise TypeError(f"query must be a str, got {type(query).__name__}")
-        docs = list(documents)
+        docs = check_documents(documents)
         if not docs:
             return []
         results = self.model.rerank(query, [doc.page_content for doc in docs], top_k=self.top_n)

@@ -37,12 +37,13 @@ from langchain_ogma._convert import (
     with_generated_ids,
 )
 from langchain_ogma.rerankers import OgmaReranker
-from ogma.store.fingerprint import check_embedder, describe_embedder, fingerprint, read_fingerprint, record_fingerprint
+from ogma.store.fingerprint import EmbedderGuard
 from ogma.store.protocol import StoreProtocol
 from ogma.store.search_args import check_mmr_args, check_query, check_search_args, check_search_mode
 from ogma.store.uri import open_store
 from ogma.store.validate import check_add_args, check_metadatas, check_texts
 from ogma.types import Hit, SearchMode
+from ogma.validation import rename_arguments
 
 __all__ = [
     "IdStrategy",
@@ -204,8 +205,9 @@ class OgmaVectorStore(VectorStore):
         self.fusion = fusion
         self.id_strategy: IdStrategy = id_strategy
         self._relevance_fn = relevance_score_fn or clipped_cosine_relevance
-        self._identity, self._named = describe_embedder(embedding)
-        self._record_fingerprint = False
+        self._guard = EmbedderGuard(
+            embedding, embedding.embed_documents, fix="If they are the same model, pass check_embeddings=False."
+        )
 
     def _open_checks(self, check_embeddings: bool) -> None:
         """Check the embeddings against the file (closing it on a mismatch)."""
@@ -213,14 +215,7 @@ class OgmaVectorStore(VectorStore):
         if not check_embeddings:
             return
         try:
-            self._record_fingerprint = read_fingerprint(self._store) is None
-            check_embedder(
-                self._store,
-                self._embedding.embed_documents,
-                identity=self._identity,
-                named=self._named,
-                fix="If they are the same model, pass check_embeddings=False.",
-            )
+            self._guard.check(self._store)
         except BaseException:
             self._store.close()
             raise
@@ -316,7 +311,7 @@ class OgmaVectorStore(VectorStore):
             raise TypeError(f"texts must be a list of strings, got {type(texts).__name__}")
         items = check_texts(list(texts))
         check_metadatas(metadatas, len(items))  # before the ids: content hashes read the metadata
-        given = check_id_list(ids, "ids", allow_none=True)
+        given = None if ids is None else check_id_list(ids, "ids", allow_none=True)
         if given is not None and len(given) != len(items):
             raise ValueError(f"got {len(given)} ids for {len(items)} texts; pass one id per text (or none)")
         doc_ids, keep = self._resolve_ids(given, items, metadatas)
@@ -327,11 +322,8 @@ class OgmaVectorStore(VectorStore):
         kept_ids = check_add_args(kept_texts, kept_metas, [doc_ids[i] for i in keep], **options).ids
         vectors = self._embedding.embed_documents(kept_texts)
         self._store.add(kept_texts, kept_metas, kept_ids, embeddings=vectors, **options)
-        if self._record_fingerprint and self._check_embeddings:
-            record_fingerprint(
-                self._store, fingerprint(self._embedding.embed_documents, identity=self._identity, named=self._named)
-            )
-            self._record_fingerprint = False
+        if self._check_embeddings:
+            self._guard.recorded(self._store)
         return doc_ids
 
     def _resolve_ids(
@@ -362,7 +354,14 @@ class OgmaVectorStore(VectorStore):
         Raises:
             TypeError: ``documents`` is not a list of ``Document``.
         """
-        return super().add_documents(check_documents(documents), **kwargs)
+        try:
+            return super().add_documents(check_documents(documents), **kwargs)
+        except (TypeError, ValueError) as exc:
+            if type(exc) not in (TypeError, ValueError):
+                raise
+            fields = {"texts": "page_content", "metadatas": "metadata", "ids": "id"}
+            renames = {arg: (lambda i, field=field: f"documents[{i}].{field}") for arg, field in fields.items()}
+            raise type(exc)(rename_arguments(str(exc), renames)) from exc
 
     def delete(self, ids: list[str] | None = None, **kwargs: Any) -> bool | None:
         """Delete documents by id; unknown ids are ignored.
@@ -383,7 +382,7 @@ class OgmaVectorStore(VectorStore):
         Raises:
             TypeError: ``ids`` is a single string or holds a non-string.
         """
-        return [hit_to_document(doc) for doc in self._store.get(check_id_list(ids, "ids") or [])]
+        return [hit_to_document(doc) for doc in self._store.get([] if ids is None else check_id_list(ids, "ids"))]
 
     # -- searching ------------------------------------------------------------------
     def _options(self, method: str, kwargs: dict[str, Any], query: Any, k: Any) -> _SearchOptions:

@@ -56,6 +56,7 @@ __all__ = [
     "RerankResult",
     "Reranker",
     "linear_rescale",
+    "reranker_argument",
     "sigmoid",
 ]
 
@@ -505,6 +506,59 @@ class Reranker:
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+def reranker_argument(
+    reranker: object, model: str, *, model_arg: str = "model", default_model: str = DEFAULT_RERANKER
+) -> tuple[Any, str]:
+    """The adapters' ``reranker=`` argument: a loaded cross-encoder, or a model name or folder.
+
+    LangChain's ``OgmaReranker`` and LlamaIndex's ``OgmaRerank`` take both ``reranker=`` (an
+    object) and a model option; this one rule decides what a given ``reranker`` means, at
+    construction (not at the first query): ``None`` keeps the model option; a ``str`` or
+    path names the model to load (as the model option would); an object needs a callable
+    ``rerank`` method (:class:`Reranker` has it).
+
+    Args:
+        reranker: The ``reranker=`` value.
+        model: The model option's value.
+        model_arg: The model option's name, for messages.
+        default_model: The model option's default (a name given twice is only refused when
+            the model option was changed too).
+
+    Returns:
+        ``(loaded, model)``: the object to use (``None``: load ``model``) and the model name.
+
+    Raises:
+        TypeError: ``reranker`` is neither ``None``, a name or path, nor an object with ``rerank``.
+        ValueError: ``reranker`` names one model and ``model_arg`` another.
+
+    Example:
+        >>> reranker_argument("cross-encoder/ms-marco-TinyBERT-L-2-v2", DEFAULT_RERANKER)
+        (None, 'cross-encoder/ms-marco-TinyBERT-L-2-v2')
+        >>> reranker_argument(3, DEFAULT_RERANKER)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        TypeError: reranker must be a loaded ogma.Reranker (...), a model name or a folder path; got int 3
+    """
+    if reranker is None:
+        return None, model
+    if isinstance(reranker, str | os.PathLike):
+        name = os.fspath(reranker)
+        if not name:
+            raise ValueError("reranker is an empty string; give a cross-encoder name or folder, or leave it None")
+        if model not in (default_model, name):
+            raise ValueError(
+                f"reranker={name!r} and {model_arg}={model!r} name two cross-encoders; give one of them "
+                f"(a name or folder in {model_arg}=, or a loaded ogma.Reranker in reranker=)"
+            )
+        return None, name
+    if not callable(getattr(reranker, "rerank", None)):
+        raise TypeError(
+            "reranker must be a loaded ogma.Reranker (or an object with the same rerank(query, texts, ...) method), "
+            f"a model name or a folder path; got {type(reranker).__name__} {reranker!r:.80}"
+        )
+    return reranker, model
 
 
 def _check_options(

@@ -13,21 +13,24 @@ Example:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 __all__ = [
     "MAX_COUNT",
     "check_count",
+    "check_id_list",
     "check_str",
     "check_strings",
     "check_texts",
     "check_unicode",
     "check_unicode_texts",
     "record_id",
+    "rename_arguments",
 ]
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_INDEXED = re.compile(r"\b(texts|metadatas|ids|embeddings)\[(\d+)\]")
 
 MAX_COUNT = 2**63 - 1
 """The largest count SQLite can bind (a signed 64-bit integer); larger counts are clamped to it."""
@@ -76,6 +79,50 @@ def check_strings(values: Any, name: str = "texts", *, any_iterable: bool = Fals
                 f"{name}[{index}] must be a str, got {type(value).__name__}{hint}; convert or drop it first"
             )
     return [value if type(value) is str else str.__str__(value) for value in out]  # str subclasses: plain str
+
+
+def check_id_list(ids: Any, name: str = "ids", *, allow_none: bool = False) -> list[Any]:
+    """Ids to look up, delete or write, from any iterable of valid-Unicode strings.
+
+    The one check every surface runs on an argument that holds several ids (the store's
+    ``get``/``delete``, LangChain's ``delete``/``get_by_ids``/``add_texts(ids=)``, LlamaIndex's
+    ``delete_nodes``/``get_nodes``, Haystack's ``delete_documents``): a list, tuple, set,
+    generator or ``dict.keys()`` is accepted; a bare ``str`` (``"ab"`` is not ``["a", "b"]``),
+    ``bytes`` or a mapping is refused, and so is a non-string id.
+
+    Args:
+        ids: The ids.
+        name: The argument's name, for the message (``"node_ids"``, ``"document_ids"``).
+        allow_none: ``None`` entries may stand for "give this one an id".
+
+    Returns:
+        The ids as a new list.
+
+    Raises:
+        TypeError: ``ids`` is a single string, a mapping or not iterable, or holds a non-string.
+        ValueError: An id is not valid Unicode.
+
+    Example:
+        >>> check_id_list({"a": 1}.keys())
+        ['a']
+        >>> check_id_list("ab", "node_ids")
+        Traceback (most recent call last):
+        ...
+        TypeError: node_ids must be a list of strings, got str (a single value); wrap it in a list: ['ab']
+    """
+    if not allow_none or isinstance(ids, (str, bytes)):
+        out: list[Any] = check_strings(ids, name, any_iterable=True)
+        return check_unicode_texts(out, name)
+    if not isinstance(ids, Iterable) or isinstance(ids, Mapping):
+        raise TypeError(f"{name} must be a list of strings, got {type(ids).__name__}")
+    out = list(ids)
+    for index, value in enumerate(out):
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            raise TypeError(f"{name}[{index}] must be a str or None, got {type(value).__name__}")
+        check_unicode(value, f"{name}[{index}]")
+    return out
 
 
 def check_texts(texts: Any, name: str = "texts") -> list[str]:
@@ -223,3 +270,33 @@ def record_id(record: Mapping[str, Any], key: str = "id") -> str | None:
     if not doc_id.strip():
         raise ValueError(f"{key!r} is empty; give a non-empty id or leave it out")
     return doc_id
+
+
+def rename_arguments(message: str, names: Mapping[str, Callable[[int], str]]) -> str:
+    """A core error message with the store's argument names replaced by the caller's.
+
+    The store's input checks name what they refuse by the argument and index of
+    :meth:`ogma.Store.add` (``texts[3]``, ``metadatas[1]['when']``, ``ids[0]``,
+    ``embeddings[2]``). An adapter whose users passed something else (Haystack's
+    ``documents``, LlamaIndex's ``nodes``) maps each indexed name back to its own argument
+    with this one function, so every surface names what its caller wrote.
+
+    Args:
+        message: The core error's message.
+        names: For each core argument (``"texts"``, ``"metadatas"``, ``"ids"``,
+            ``"embeddings"``), the caller's name of its ``i``-th entry.
+
+    Returns:
+        The message with every ``name[i]`` of ``names`` rewritten.
+
+    Example:
+        >>> rename_arguments("metadatas[1] is not JSON-serialisable",
+        ...                  {"metadatas": lambda i: f"documents[{i}].meta"})
+        'documents[1].meta is not JSON-serialisable'
+    """
+
+    def replace(found: re.Match[str]) -> str:
+        rename = names.get(found.group(1))
+        return found.group(0) if rename is None else rename(int(found.group(2)))
+
+    return _INDEXED.sub(replace, message)

@@ -26,7 +26,7 @@ from ogma.cli.options import (
     reranker_options,
     unit_float,
 )
-from ogma.errors import FilterError, StoreError
+from ogma.errors import FilterError, StoreError, StoreMismatchError
 from ogma.fusion import FUSION_METHODS
 from ogma.store.sqlite.fts import snippet
 from ogma.types import SEARCH_MODES, Hit
@@ -41,8 +41,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="search a store (dense, lexical or hybrid), optionally reranked",
         description="Search an Ogma store built with 'ogma index'. Prints ranked hits with scores and a "
         "snippet in which the query's words are marked [like this]. The embedding model is the one the store "
-        "records. --fusion and --alpha tune hybrid search and are refused in the other modes; --rerank "
-        "reorders the first --rerank-k hits with a cross-encoder.",
+        "records (by 'ogma index', or by an adapter writing with an Ogma embedder); -m names it for a store that "
+        "records none, and a model other than the recorded one is refused. --fusion and --alpha tune hybrid "
+        "search and are refused in the other modes; --rerank reorders the first --rerank-k hits with a cross-encoder.",
     )
     parser.add_argument("query", help="the query text")
     parser.add_argument(
@@ -82,7 +83,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--width", type=positive_int(maximum=100_000), default=160, help="snippet width in characters (default 160)"
     )
     parser.add_argument("--json", action="store_true", help="print one JSON array of hits")
-    add_model_options(parser, model="none", dim="none")
+    add_model_options(
+        parser,
+        model_help="embedding model of the queries (default: the model the store records; another one is refused)",
+        dim="none",
+    )
     parser.set_defaults(func=run)
 
 
@@ -191,10 +196,35 @@ def _parse_filter(raw: str | None) -> dict[str, Any] | None:
     return value
 
 
+def _query_model(db: str, recorded: str | None, asked: str | None) -> str:
+    """The model that embeds the queries: the recorded one; ``-m`` only when it is the same or none is recorded.
+
+    Raises:
+        StoreMismatchError: ``-m`` names another model than the recorded one.
+        StoreError: Neither is known.
+    """
+    from ogma.cli.index import _same_model
+
+    if recorded is not None and asked is not None and not _same_model(asked, recorded):
+        raise StoreMismatchError(
+            f"-m {asked}: {db} was built with model {recorded!r}; its vectors only match queries embedded by that "
+            "model. Leave out -m to search with it, or search a store built with "
+            f"{asked!r}."
+        )
+    model = recorded or asked
+    if model is None:
+        raise StoreError(
+            f"{db!r} records no embedding model, so it cannot be searched by meaning: give -m MODEL (the model its "
+            "vectors came from), or use --mode lexical."
+        )
+    return model
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``ogma search``; prints the hits and returns the exit code."""
     from ogma.cli.options import load_encoder
     from ogma.cli.stores import open_existing, recorded_model, store_exists
+    from ogma.store.fingerprint import check_embedder
 
     fusion = fusion_option(args.mode, args.fusion, args.alpha)
     if args.rerank_k is not None and args.rerank is None:
@@ -203,12 +233,10 @@ def run(args: argparse.Namespace) -> int:
         raise StoreError(f"no store at {args.db!r}; create one with: ogma index PATH... --db {args.db}")
     filter_ = _parse_filter(args.filter)
     encoder = None
+    recorded: str | None = None
     if args.mode != "lexical":
-        model = recorded_model(args.db)
-        if model is None:
-            raise StoreError(
-                f"{args.db!r} records no embedding model, so it cannot be searched by meaning; use --mode lexical."
-            )
+        recorded = recorded_model(args.db)
+        model = _query_model(args.db, recorded, args.model)
         encoder = load_encoder(model, **encoder_options(args))
     reranker = None
     if args.rerank is not None:
@@ -216,6 +244,8 @@ def run(args: argparse.Namespace) -> int:
 
         reranker = Reranker(args.rerank, **reranker_options(args))
     with open_existing(args.db, encoder) as store:
+        if encoder is not None and recorded is None:  # -m for a store that names no model: compare vectors
+            check_embedder(store, encoder.embed_documents, identity=f"-m {model}", fix="Give -m the store's model.")
         try:
             hits = store.search(
                 args.query,

@@ -105,16 +105,18 @@ def open_existing(db: str, encoder: Any = None, *, option: str = "--db") -> Stor
 
 
 def recorded_model(db: str, *, option: str = "--db") -> str | None:
-    """The embedding model id an existing store records (``None``: vectors were given directly).
+    """The embedding model an existing store records (``None``: vectors were given directly).
+
+    See :func:`ogma.store.fingerprint.recorded_model`: the configured model id, else the model
+    an adapter's Ogma embedder recorded.
 
     Raises:
         StoreError: No store there, or it cannot be opened.
     """
-    from ogma.store.migrate import source_config
+    from ogma.store.fingerprint import recorded_model as stored_model
 
     with open_existing(db, option=option) as store:
-        model: str | None = source_config(store)["model_id"]
-        return model
+        return stored_model(store)
 
 
 def check_new_store_folder(db: str, *, option: str = "--db") -> None:

@@ -56,6 +56,7 @@ __all__ = [
     "ID_PATH",
     "LOGICAL_OPERATORS",
     "MAX_FILTER_DEPTH",
+    "MAX_FILTER_NODES",
     "RESERVED_FIELDS",
     "And",
     "ComparisonOperator",
@@ -64,6 +65,7 @@ __all__ = [
     "Not",
     "Or",
     "Pattern",
+    "check_nesting",
     "escape_like",
     "field_key",
     "matches",
@@ -83,6 +85,11 @@ LOGICAL_OPERATORS: Final[tuple[str, ...]] = ("$and", "$or", "$not")
 
 MAX_FILTER_DEPTH: Final = 100
 """How deep ``$and``/``$or``/``$not`` may nest (each one is a level)."""
+
+MAX_FILTER_NODES: Final = 100_000
+"""How many sub-filters (operands of ``$and``/``$or``/``$not``) a filter may expand to, counting a
+sub-filter object once per place it is used: a filter that reuses one object at every level would
+otherwise expand exponentially."""
 
 RESERVED_FIELDS: Final[tuple[str, ...]] = ("$id", "$content")
 """Top-level filter keys that address the document's id and text instead of metadata."""
@@ -410,27 +417,80 @@ def _parse(filter_: object, where: str) -> Node:
     return nodes[0] if len(nodes) == 1 else And(tuple(nodes))
 
 
+def check_nesting(root: object, children: Callable[[object], Iterable[object]], *, what: str = "The filter") -> None:
+    """Refuse a filter tree nested deeper than :data:`MAX_FILTER_DEPTH`, or one that contains itself.
+
+    The one depth and cycle guard for every filter form: the core's dicts and each
+    adapter's framework filters (LlamaIndex ``MetadataFilters``, Haystack filter dicts,
+    LangChain dicts) are walked with it *before* any recursive conversion, so a filter
+    nested thousands deep, or holding itself, raises :class:`~ogma.errors.FilterError`
+    instead of ``RecursionError``. The walk is iterative, level by level; a node shared by
+    several parents is visited once per level (the walk costs at most the depth times the
+    number of distinct objects), and the paths that reach it are counted: a filter may
+    expand to at most :data:`MAX_FILTER_NODES` sub-filters, so one that reuses an object at
+    every level cannot make the conversion or parsing after it run exponentially long. A
+    cycle never runs out of levels and is reported as too deep.
+
+    Args:
+        root: The filter (any object).
+        children: The nested filters of a node (its ``$and``/``$or``/``$not`` operands, its
+            ``conditions``, ...); empty for a leaf. Each one is a level deeper.
+        what: How the message names the filter.
+
+    Raises:
+        FilterError: Nesting deeper than :data:`MAX_FILTER_DEPTH` levels, a cycle, or more than
+            :data:`MAX_FILTER_NODES` sub-filters.
+
+    Example:
+        >>> deep = {"a": 1}
+        >>> for _ in range(101):
+        ...     deep = {"$not": deep}
+        >>> check_nesting(deep, lambda n: [n["$not"]] if isinstance(n, dict) and "$not" in n else [])
+        Traceback (most recent call last):
+        ...
+        ogma.errors.FilterError: The filter nests more than 100 levels deep (or contains itself); ...
+    """
+    level: dict[int, tuple[object, int]] = {id(root): (root, 1)}  # node and how many paths reach it
+    depth = 0
+    expanded = 0
+    while level:
+        below: dict[int, tuple[object, int]] = {}
+        for node, paths in level.values():
+            for child in children(node):
+                seen = below.get(id(child))
+                below[id(child)] = (child, paths + (seen[1] if seen is not None else 0))
+        if below and depth >= MAX_FILTER_DEPTH:
+            raise FilterError(
+                f"{what} nests more than {MAX_FILTER_DEPTH} levels deep (or contains itself); the maximum is "
+                f"{MAX_FILTER_DEPTH}. Flatten it: list all conditions in one $and or $or (one AND/OR group), use "
+                "$in for alternatives on one field, and drop double negations."
+            )
+        expanded += sum(paths for _, paths in below.values())
+        if expanded > MAX_FILTER_NODES:
+            raise FilterError(
+                f"{what} expands to more than {MAX_FILTER_NODES:,} conditions (a sub-filter object used in several "
+                "places counts once per place); write each condition once, and use $in for alternatives on one field."
+            )
+        level = below
+        depth += 1
+
+
+def _logical_operands(node: object) -> Iterable[object]:
+    """The operands of a core filter dict's ``$and``/``$or``/``$not`` (see :func:`check_nesting`)."""
+    if not isinstance(node, Mapping):
+        return ()
+    operands: list[object] = []
+    for key, value in node.items():
+        if key in ("$and", "$or") and isinstance(value, list | tuple):
+            operands.extend(value)
+        elif key == "$not":
+            operands.append(value)
+    return operands
+
+
 def _check_depth(filter_: object) -> None:
-    """Refuse filters nested deeper than :data:`MAX_FILTER_DEPTH`, without recursion."""
-    stack: list[tuple[object, int]] = [(filter_, 0)]
-    while stack:
-        node, depth = stack.pop()
-        if not isinstance(node, Mapping):
-            continue
-        for key, value in node.items():
-            if key in ("$and", "$or") and isinstance(value, list | tuple):
-                children: Iterable[object] = value
-            elif key == "$not":
-                children = (value,)
-            else:
-                continue
-            if depth >= MAX_FILTER_DEPTH:
-                raise FilterError(
-                    f"The filter nests $and/$or/$not more than {MAX_FILTER_DEPTH} levels deep (or contains "
-                    f"itself); the maximum is {MAX_FILTER_DEPTH}. Flatten it: list all conditions in one "
-                    "$and or $or, use $in for alternatives on one field, and drop double $not."
-                )
-            stack.extend((child, depth + 1) for child in children)
+    """Refuse filters nested deeper than :data:`MAX_FILTER_DEPTH` (or cyclic), without recursion."""
+    check_nesting(filter_, _logical_operands)
 
 
 def _parse_top(filter_: Mapping[str, Any] | None) -> Node:

@@ -46,18 +46,23 @@ import numpy.typing as npt
 from ogma.errors import StoreError, StoreMismatchError
 
 if TYPE_CHECKING:
+    from ogma.store.document import Document
     from ogma.store.protocol import StoreProtocol
 
 __all__ = [
     "DEFAULT_MIN_COSINE",
     "FINGERPRINT_KEY",
+    "OGMA_MODEL_ATTRIBUTE",
     "PROBE_TEXT",
     "EmbedderFingerprint",
+    "EmbedderGuard",
     "check_embedder",
     "describe_embedder",
     "fingerprint",
+    "ogma_model_name",
     "read_fingerprint",
     "record_fingerprint",
+    "recorded_model",
 ]
 
 logger = logging.getLogger(__name__)
@@ -86,6 +91,8 @@ class EmbedderFingerprint:
         named: ``identity`` names the model (it has attributes beyond the class), so two
             equal identities mean the same model.
         probe: The unit-length document embedding of :data:`PROBE_TEXT`.
+        model: The Ogma model name the embedder loads (``None`` for other embedders), so
+            ``ogma search`` can embed queries with it (see :func:`ogma_model_name`).
 
     Example:
         >>> fp = EmbedderFingerprint("toy(size=2)", True, (0.6, 0.8))
@@ -96,10 +103,14 @@ class EmbedderFingerprint:
     identity: str
     named: bool
     probe: tuple[float, ...]
+    model: str | None = None
 
     def to_json(self) -> str:
         """The record's JSON text."""
-        return json.dumps({"identity": self.identity, "named": self.named, "probe": list(self.probe)})
+        record: dict[str, Any] = {"identity": self.identity, "named": self.named, "probe": list(self.probe)}
+        if self.model is not None:
+            record["model"] = self.model
+        return json.dumps(record)
 
     @classmethod
     def from_json(cls, text: str) -> EmbedderFingerprint:
@@ -111,7 +122,8 @@ class EmbedderFingerprint:
         try:
             raw = json.loads(text)
             probe = tuple(float(x) for x in raw["probe"])
-            return cls(str(raw["identity"]), bool(raw["named"]), probe)
+            model = raw.get("model")
+            return cls(str(raw["identity"]), bool(raw["named"]), probe, None if model is None else str(model))
         except (ValueError, TypeError, KeyError) as exc:
             raise StoreError(f"the store's embedder record ({FINGERPRINT_KEY!r}) is corrupt: {exc}") from exc
 
@@ -156,7 +168,7 @@ def _prefix_cosine(a: Sequence[float] | FloatArray, b: Sequence[float] | FloatAr
 
 
 def fingerprint(
-    embed_documents: Callable[[list[str]], Any], *, identity: str, named: bool = True
+    embed_documents: Callable[[list[str]], Any], *, identity: str, named: bool = True, model: str | None = None
 ) -> EmbedderFingerprint:
     """Embed :data:`PROBE_TEXT` once and build the fingerprint.
 
@@ -165,7 +177,134 @@ def fingerprint(
         (0.6000000238418579, 0.800000011920929)
     """
     probe = _embed_one(embed_documents, PROBE_TEXT)
-    return EmbedderFingerprint(identity, named, tuple(float(x) for x in probe))
+    return EmbedderFingerprint(identity, named, tuple(float(x) for x in probe), model)
+
+
+OGMA_MODEL_ATTRIBUTE = "ogma_model_attribute"
+"""Class attribute by which an Ogma embedder names the attribute that holds its model name."""
+
+
+def ogma_model_name(embedder: Any) -> str | None:
+    """The Ogma model name an embedder loads, when it is one of Ogma's own embedders.
+
+    Ogma's embedders (LangChain's ``OgmaEmbeddings``, LlamaIndex's ``OgmaEmbedding``,
+    Haystack's ``OgmaDocumentEmbedder``/``OgmaTextEmbedder``) declare, in the class
+    attribute :data:`OGMA_MODEL_ATTRIBUTE`, which attribute holds their model name; it is
+    read without running properties. Other embedders give ``None``: their model is not
+    one :class:`ogma.TextEncoder` can load by that name.
+
+    Example:
+        >>> class Emb:
+        ...     ogma_model_attribute = "model_name"
+        ...     def __init__(self):
+        ...         self.model_name = "all-MiniLM-L6-v2"
+        >>> ogma_model_name(Emb()), ogma_model_name(object())
+        ('all-MiniLM-L6-v2', None)
+    """
+    attribute = inspect.getattr_static(type(embedder), OGMA_MODEL_ATTRIBUTE, None)
+    if not isinstance(attribute, str):
+        return None
+    value = inspect.getattr_static(embedder, attribute, None)
+    return value if isinstance(value, str) and value else None
+
+
+def recorded_model(store: StoreProtocol) -> str | None:
+    """The embedding model a store records: its configured model id, else its fingerprint's Ogma model.
+
+    A store built by ``ogma index`` (or with a :class:`ogma.TextEncoder`) records the model
+    id; one written through an adapter with an Ogma embedder records the model in its
+    embedder fingerprint. ``ogma search`` embeds queries with this model.
+
+    Example:
+        >>> from ogma.store import Store
+        >>> recorded_model(Store(":memory:")) is None
+        True
+    """
+    model_id = _model_id(store)
+    if model_id:
+        return model_id
+    stored = read_fingerprint(store)
+    return None if stored is None else stored.model
+
+
+class EmbedderGuard:
+    """The embedder check every adapter runs: compare with the store's record once, record on the first write.
+
+    LangChain's vector store owns its embedder; LlamaIndex's and Haystack's stores receive
+    vectors computed elsewhere, so they take the embedder as an option and pass it here.
+    Either way the same three steps run, on every backend (the record is a store setting):
+
+    * :meth:`check` — once per store: raise :class:`~ogma.errors.StoreMismatchError`
+      (naming both embedders) when the store's vectors came from another model
+      (see :func:`check_embedder`);
+    * :meth:`recorded` — after a write: record the fingerprint if the store has none.
+
+    Args:
+        embedder: The embedder object (for its identity; nothing is run to describe it).
+        embed_documents: Its document-embedding function (texts → vectors), run only when a
+            probe is needed.
+        fix: Advice appended to a mismatch error.
+        embed_stored: How the embedder embeds a stored document (see :func:`check_embedder`).
+
+    Example:
+        >>> from ogma.store import Store
+        >>> class Toy:
+        ...     size = 2
+        ...     def embed_documents(self, texts):
+        ...         return [[1.0, float(len(t))] for t in texts]
+        >>> toy = Toy()
+        >>> store = Store(":memory:")
+        >>> guard = EmbedderGuard(toy, toy.embed_documents)
+        >>> guard.check(store)
+        >>> _ = store.add(["a"], ids=["a"], embeddings=toy.embed_documents(["a"]))
+        >>> guard.recorded(store)
+        >>> read_fingerprint(store).identity.endswith("Toy()")
+        True
+    """
+
+    def __init__(
+        self,
+        embedder: Any,
+        embed_documents: Callable[[list[str]], Any],
+        *,
+        fix: str = "",
+        embed_stored: Callable[[Document], Any] | None = None,
+    ) -> None:
+        self.identity, self.named = describe_embedder(embedder)
+        self.model = ogma_model_name(embedder)
+        self.embed_documents = embed_documents
+        self.embed_stored = embed_stored
+        self.fix = fix
+        self._checked = False
+        self._record = True
+
+    def check(self, store: StoreProtocol) -> None:
+        """Raise if the store's vectors came from another embedder (runs once; later calls return at once).
+
+        Raises:
+            StoreMismatchError: Naming the recorded embedder and this one.
+        """
+        if self._checked:
+            return
+        self._record = read_fingerprint(store) is None
+        check_embedder(
+            store,
+            self.embed_documents,
+            identity=self.identity,
+            named=self.named,
+            fix=self.fix,
+            embed_stored=self.embed_stored,
+        )
+        self._checked = True
+
+    def recorded(self, store: StoreProtocol) -> None:
+        """After a write: record this embedder's fingerprint if the store has none yet."""
+        if not self._record:
+            return
+        record_fingerprint(
+            store, fingerprint(self.embed_documents, identity=self.identity, named=self.named, model=self.model)
+        )
+        self._record = False
 
 
 def read_fingerprint(store: StoreProtocol) -> EmbedderFingerprint | None:
@@ -205,6 +344,7 @@ def check_embedder(
     named: bool = True,
     min_cosine: float = DEFAULT_MIN_COSINE,
     fix: str = "",
+    embed_stored: Callable[[Document], Any] | None = None,
 ) -> float | None:
     """Raise if ``embed_documents`` is not the model the store's vectors came from.
 
@@ -220,6 +360,10 @@ def check_embedder(
         named: ``identity`` names the model.
         min_cosine: The least cosine that counts as the same model.
         fix: Extra advice appended to the error message.
+        embed_stored: How the embedder embeds a stored document, when it reads more than
+            its text (LlamaIndex embeds a node's metadata with its text, Haystack's embedders
+            chosen meta fields): used for the check against stored data instead of embedding
+            the text alone.
 
     Returns:
         The cosine that was measured, or ``None`` when nothing had to be embedded.
@@ -243,7 +387,7 @@ def check_embedder(
         sample = next((d for d in documents if d.embedding is not None and d.text is not None), None)
         if sample is None or sample.embedding is None or sample.text is None:
             return None
-        current = _embed_one(embed_documents, sample.text)
+        current = _embed_one(embed_documents, sample.text) if embed_stored is None else _unit(embed_stored(sample))
         # A Matryoshka store keeps the leading dims of the model's vectors: compare those.
         cosine = _prefix_cosine(sample.embedding, current) if len(current) >= len(sample.embedding) else 0.0
         evidence = (

@@ -10,6 +10,12 @@ URI                                                    Store
 ``milvus-lite://vectors.db?collection=notes``          the same, path relative to the working folder
 =====================================================  ============================================
 
+The path in a ``sqlite://`` or ``milvus-lite://`` URI is percent-encoded as in any URI:
+``%3F`` is a ``?``, ``%23`` a ``#``, ``%25`` a ``%``, ``%20`` a space (a plain path is
+never decoded). :func:`store_uri` writes such a URI for any path, and
+:func:`parse_store_uri` reads it back to the same path, so a folder named ``a?b#c%d``
+round-trips through adapters' ``to_dict``/``from_dict``.
+
 A ``milvus://`` URI may carry ``?secure=true`` (TLS, ``https``). The Milvus token (user
 and password, or an API key) is never part of a URI: it is read from the ``MILVUS_TOKEN``
 environment variable, so URIs can be logged and serialised safely.
@@ -27,110 +33,12 @@ from __future__ import annotations
 
 import inspect
 import os
-import re
-from dataclasses import dataclass
-from typing import Any, Literal
-from urllib.parse import parse_qs, urlsplit
+from typing import Any
 
 from ogma.store.protocol import StoreProtocol
+from ogma.store.uri_syntax import TOKEN_ENV, StoreURI, parse_store_uri, quote_path, sqlite_uri
 
-__all__ = ["StoreURI", "open_store", "parse_store_uri", "store_uri"]
-
-Backend = Literal["sqlite", "milvus", "milvus-lite"]
-
-TOKEN_ENV = "MILVUS_TOKEN"
-"""Environment variable holding the Milvus token (``user:password`` or an API key)."""
-
-_COLLECTION = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
-_EXAMPLES = (
-    "a SQLite path ('notes.db'), 'milvus://host:19530/collection', or 'milvus-lite:///path/to/file.db?collection=name'"
-)
-
-
-@dataclass(frozen=True)
-class StoreURI:
-    """A parsed store URI.
-
-    Attributes:
-        backend: ``"sqlite"``, ``"milvus"`` (a server) or ``"milvus-lite"`` (a local file).
-        location: The SQLite path, the Milvus server address (``http://host:port``), or the
-            Milvus Lite file path.
-        collection: The Milvus collection (``None`` for SQLite).
-    """
-
-    backend: Backend
-    location: str
-    collection: str | None = None
-
-
-def _collection(name: str, uri: str) -> str:
-    if not _COLLECTION.match(name):
-        raise ValueError(
-            f"store URI {uri!r}: collection name {name!r} is not valid for Milvus (a letter or '_' first, "
-            "then letters, digits and '_', at most 255 characters)"
-        )
-    return name
-
-
-def parse_store_uri(uri: str | os.PathLike[str]) -> StoreURI:
-    """Parse a store URI (see the module docs for the forms).
-
-    Raises:
-        TypeError: ``uri`` is not a string or path.
-        ValueError: An unknown scheme, or a Milvus URI without host, file or collection.
-
-    Example:
-        >>> parse_store_uri("milvus://localhost/docs").location
-        'http://localhost:19530'
-    """
-    if isinstance(uri, os.PathLike):
-        return StoreURI("sqlite", os.fspath(uri))
-    if not isinstance(uri, str):
-        raise TypeError(f"store URI must be a string or path, got {type(uri).__name__}")
-    if not uri:
-        raise ValueError(f"store URI is empty; give {_EXAMPLES}")
-    scheme, sep, rest = uri.partition("://")
-    if not sep or scheme == "" or "/" in scheme or "\\" in scheme:
-        return StoreURI("sqlite", uri)  # a plain path (Windows drive letters included)
-    if scheme == "sqlite":
-        if not rest or rest == "/":
-            raise ValueError(f"store URI {uri!r} names no file; e.g. 'sqlite:///data/notes.db'")
-        return StoreURI("sqlite", rest)
-    if scheme == "milvus-lite":
-        path, _, query = rest.partition("?")
-        params = parse_qs(query, keep_blank_values=True)
-        if not path or path == "/":
-            raise ValueError(
-                f"store URI {uri!r} names no Milvus Lite file; e.g. 'milvus-lite:///data/vectors.db?collection=notes'"
-            )
-        names = params.get("collection") or [""]
-        if not names[0]:
-            raise ValueError(f"store URI {uri!r} names no collection; add '?collection=NAME'")
-        unknown = sorted(set(params) - {"collection"})
-        if unknown:
-            raise ValueError(f"store URI {uri!r}: unknown parameter(s) {', '.join(unknown)}; only 'collection' is read")
-        return StoreURI("milvus-lite", path, _collection(names[0], uri))
-    if scheme in ("milvus", "milvus+https"):
-        parts = urlsplit(uri)
-        if parts.username or parts.password:
-            raise ValueError(
-                f"store URI {uri!r} carries credentials; set the {TOKEN_ENV} environment variable instead "
-                "so the URI can be logged and saved safely"
-            )
-        if not parts.hostname:
-            raise ValueError(f"store URI {uri!r} names no host; e.g. 'milvus://localhost:19530/notes'")
-        name = parts.path.strip("/")
-        if not name:
-            raise ValueError(f"store URI {uri!r} names no collection; e.g. 'milvus://{parts.netloc}/notes'")
-        params = parse_qs(parts.query, keep_blank_values=True)
-        unknown = sorted(set(params) - {"secure"})
-        if unknown:
-            raise ValueError(f"store URI {uri!r}: unknown parameter(s) {', '.join(unknown)}; only 'secure' is read")
-        secure = scheme == "milvus+https" or (params.get("secure") or ["false"])[0].lower() in ("1", "true", "yes")
-        port = parts.port or 19530
-        host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-        return StoreURI("milvus", f"{'https' if secure else 'http'}://{host}:{port}", _collection(name, uri))
-    raise ValueError(f"store URI {uri!r} has the unknown scheme {scheme!r}; give {_EXAMPLES}")
+__all__ = ["StoreURI", "open_store", "parse_store_uri", "quote_path", "sqlite_uri", "store_uri"]
 
 
 def store_uri(store: Any) -> str | None:
@@ -147,12 +55,6 @@ def store_uri(store: Any) -> str | None:
     """
     uri = getattr(store, "store_uri", None)
     return uri if isinstance(uri, str) else None
-
-
-def _milvus_uri(address: str, collection: str) -> str:
-    from ogma.store.milvus.client import reopening_uri
-
-    return reopening_uri(address, collection)
 
 
 def open_store(uri: str | os.PathLike[str], encoder: Any = None, **options: Any) -> StoreProtocol:

@@ -21,7 +21,15 @@ import numpy.typing as npt
 
 from ogma.errors import StoreMismatchError
 from ogma.store.protocol import ON_CONFLICT
-from ogma.validation import check_count, check_str, check_strings, check_texts, check_unicode, check_unicode_texts
+from ogma.validation import (
+    check_count,
+    check_id_list,
+    check_str,
+    check_strings,
+    check_texts,
+    check_unicode,
+    check_unicode_texts,
+)
 
 __all__ = [
     "AddArgs",
@@ -249,9 +257,7 @@ def check_lookup_ids(ids: Any) -> list[str]:
         >>> check_lookup_ids(("a", "b"))
         ['a', 'b']
     """
-    doc_ids = check_strings(ids, "ids", any_iterable=True)
-    check_unicode_texts(doc_ids, "ids")
-    return doc_ids
+    return check_id_list(ids, "ids")
 
 
 def check_embeddings(embeddings: Any, count: int, dims: Sequence[int], *, what: str = "embeddings") -> FloatArray:

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding
 from llama_index.core.bridge.pydantic import ConfigDict, Field
 
 from ogma.model_cache import shared_model
 from ogma.registry import DEFAULT_MODEL
+from ogma.validation import check_texts
 
 if TYPE_CHECKING:
     from ogma import TextEncoder
@@ -73,6 +74,7 @@ class OgmaEmbedding(BaseEmbedding):
 
     model_config = ConfigDict(extra="forbid", protected_namespaces=(), validate_assignment=True)
 
+    ogma_model_attribute: ClassVar[str] = "model_name"  # see ogma.store.fingerprint.ogma_model_name
     model_name: str = Field(default=DEFAULT_MODEL, description="Registry name, hub id or local folder.")
     embed_batch_size: int = Field(default=DEFAULT_EMBED_BATCH_SIZE, gt=0, le=2048)
     dim: int | None = Field(default=None, gt=0, description="Matryoshka truncation; None keeps the full dimension.")
@@ -132,7 +134,7 @@ class OgmaEmbedding(BaseEmbedding):
         return self._documents([text])[0]
 
     def _get_text_embeddings(self, texts: list[str]) -> list[Embedding]:
-        return self._documents(list(texts))
+        return self._documents(check_texts(texts))
 
     async def _aget_text_embedding(self, text: str) -> Embedding:
         return await asyncio.to_thread(self._get_text_embedding, text)

@@ -9,14 +9,15 @@ Example:
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Literal
 
-from llama_index.core.bridge.pydantic import ConfigDict, Field
+from llama_index.core.bridge.pydantic import ConfigDict, Field, model_validator
 from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle
 
 from ogma.model_cache import shared_model
-from ogma.rerank import DEFAULT_LINEAR_RANGE, DEFAULT_RERANKER
+from ogma.rerank import DEFAULT_LINEAR_RANGE, DEFAULT_RERANKER, reranker_argument
 
 if TYPE_CHECKING:
     from ogma import Reranker
@@ -62,7 +63,9 @@ class OgmaRerank(BaseNodePostprocessor):
         batch_size: Pairs per forward pass.
         cache_folder: Hugging Face cache folder.
         local_files_only: Never contact the hub (``None``: the ``HF_HUB_OFFLINE`` default).
-        reranker: An already loaded :class:`ogma.Reranker` to use instead of loading ``model``.
+        reranker: An already loaded :class:`ogma.Reranker` to use instead of loading ``model``,
+            or a model name or folder (the same as ``model=``). Anything else is refused here,
+            not at the first query.
 
     Example:
         >>> rerank = OgmaRerank(model="cross-encoder/ms-marco-MiniLM-L-6-v2", top_n=3)  # doctest: +SKIP
@@ -86,6 +89,14 @@ class OgmaRerank(BaseNodePostprocessor):
     cache_folder: str | None = None
     local_files_only: bool | None = None
     reranker: Any = Field(default=None, exclude=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _reranker_or_name(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("reranker") is not None:
+            loaded, model = reranker_argument(data["reranker"], data.get("model", DEFAULT_RERANKER))
+            data = {**data, "reranker": loaded, "model": model}
+        return data
 
     @classmethod
     def class_name(cls) -> str:
@@ -118,7 +129,12 @@ class OgmaRerank(BaseNodePostprocessor):
             raise ValueError("OgmaRerank needs the query: pass query_bundle= or query_str=")
         if not isinstance(query_bundle.query_str, str):
             raise TypeError(f"the query must be a str, got {type(query_bundle.query_str).__name__}")
+        if isinstance(nodes, str | bytes) or not isinstance(nodes, Iterable):
+            raise TypeError(f"nodes must be a list of NodeWithScore, got {type(nodes).__name__}")
         nodes = list(nodes)
+        for index, item in enumerate(nodes):
+            if not isinstance(item, NodeWithScore):
+                raise TypeError(f"nodes[{index}] must be a NodeWithScore, got {type(item).__name__}")
         if not nodes:
             return []
         first_stage: list[float] | None = None

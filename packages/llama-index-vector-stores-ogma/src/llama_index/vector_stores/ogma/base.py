@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.bridge.pydantic import PrivateAttr
 from llama_index.core.schema import BaseNode, MetadataMode, TextNode
 from llama_index.core.vector_stores.types import (
@@ -35,9 +37,12 @@ from llama_index.core.vector_stores.utils import metadata_dict_to_node, node_to_
 from llama_index.vector_stores.ogma.filters import NODE_ID_KEY, to_ogma_filter
 from ogma.store import Store
 from ogma.store.filters import matches
+from ogma.store.fingerprint import EmbedderGuard
 from ogma.store.protocol import StoreProtocol
-from ogma.store.uri import open_store, store_uri
+from ogma.store.uri import open_store, sqlite_uri, store_uri
+from ogma.store.validate import check_metadatas
 from ogma.types import Hit
+from ogma.validation import check_id_list, rename_arguments
 
 __all__ = ["NODE_ID_KEY", "SUPPORTED_MODES", "OgmaVectorStore"]
 
@@ -51,6 +56,12 @@ SUPPORTED_MODES: tuple[VectorStoreQueryMode, ...] = (
     VectorStoreQueryMode.MMR,
 )
 _QUERY_KWARGS = frozenset({"mmr_threshold", "mmr_prefetch_k"})
+_NODE_FIELDS = {"texts": "text", "metadatas": "metadata", "ids": "node_id", "embeddings": "embedding"}
+"""What each argument of the core's ``add`` holds of a node (for error messages)."""
+
+
+def _node_field(field: str) -> Callable[[int], str]:
+    return lambda i: f"nodes[{i}].{field}"
 
 
 def _no_extra_kwargs(method: str, kwargs: Mapping[str, Any], allowed: frozenset[str] = frozenset()) -> None:
@@ -93,6 +104,12 @@ class OgmaVectorStore(BasePydanticVectorStore):
             :class:`~ogma.store.protocol.StoreProtocol`) to use instead of opening ``path``.
         flat_metadata: Refuse nested metadata values, as LlamaIndex's flat-metadata stores do
             (default ``False``: Ogma stores any JSON metadata and filters nested keys).
+        embed_model: The embedding model of the index (any LlamaIndex ``BaseEmbedding``). The
+            store never embeds with it, but it recognises it: opening a store whose vectors
+            came from another model raises :class:`~ogma.errors.StoreMismatchError` naming
+            both (instead of answering queries with vectors of another model), and the first
+            write records it in the store (``ogma search`` then embeds queries with the
+            same model when it is an Ogma one). Not serialised by :meth:`to_dict`.
         **store_options: Passed to :class:`ogma.Store` when opening ``path`` (``precision``,
             ``dim``, ``fts_tokenizer``, ...).
 
@@ -110,6 +127,7 @@ class OgmaVectorStore(BasePydanticVectorStore):
     path: str = ":memory:"
 
     _store: StoreProtocol = PrivateAttr()
+    _guard: EmbedderGuard | None = PrivateAttr(default=None)
 
     def __init__(
         self,
@@ -117,8 +135,14 @@ class OgmaVectorStore(BasePydanticVectorStore):
         *,
         store: StoreProtocol | None = None,
         flat_metadata: bool = False,
+        embed_model: BaseEmbedding | None = None,
         **store_options: Any,
     ) -> None:
+        if embed_model is not None and not isinstance(embed_model, BaseEmbedding):
+            raise TypeError(
+                "embed_model must be a llama_index BaseEmbedding (e.g. OgmaEmbedding), "
+                f"got {type(embed_model).__name__}"
+            )
         if store is not None:
             if not isinstance(store, StoreProtocol):
                 raise TypeError(
@@ -128,10 +152,26 @@ class OgmaVectorStore(BasePydanticVectorStore):
             if store_options or str(path) != ":memory:":
                 raise ValueError("pass either an open store= or a path (with options), not both")
             path = store_uri(store) or ""
-        super().__init__(path=str(path), flat_metadata=flat_metadata)  # type: ignore[call-arg]  # fields of this class
+        name = sqlite_uri(os.fspath(path)) if isinstance(path, os.PathLike) else str(path)
+        super().__init__(path=name, flat_metadata=flat_metadata)  # type: ignore[call-arg]  # fields of this class
         if store is None:
             store = Store(path, **store_options) if isinstance(path, Path) else open_store(path, **store_options)
         self._store = store
+        if embed_model is not None:
+            self._guard = EmbedderGuard(
+                embed_model,
+                embed_model.get_text_embedding_batch,
+                fix="Pass the embed_model the store was built with.",
+                # LlamaIndex embeds a node's text with its metadata: check a stored node the same way
+                embed_stored=lambda d: embed_model.get_text_embedding(
+                    self._to_node(d.id, d.text, d.metadata).get_content(metadata_mode=MetadataMode.EMBED)
+                ),
+            )
+            try:
+                self._guard.check(store)
+            except BaseException:
+                store.close()
+                raise
 
     def to_dict(self, **kwargs: Any) -> dict[str, Any]:
         """The fields that reopen this store: its path or URI (a store that cannot name itself is refused).
@@ -202,8 +242,8 @@ class OgmaVectorStore(BasePydanticVectorStore):
 
         Raises:
             TypeError: A non-node, or an unknown keyword argument.
-            ValueError: A node without an embedding, embeddings of different lengths, or
-                the same node id twice.
+            ValueError: A node without an embedding, embeddings of different lengths, the
+                same node id twice, or metadata that is not JSON (messages name ``nodes[i]``).
             StoreMismatchError: Embeddings of another dimension than the store's.
         """
         _no_extra_kwargs("add", kwargs)
@@ -222,15 +262,30 @@ class OgmaVectorStore(BasePydanticVectorStore):
                     f"nodes[{index}] (id {node.node_id!r}) has no embedding; embed nodes before adding them "
                     "(VectorStoreIndex and IngestionPipeline do, with an embed_model such as OgmaEmbedding)"
                 )
+            vectors.append(node.embedding)
+        try:  # the nodes' own metadata, before LlamaIndex's serialiser turns NaN into None or fails on objects
+            check_metadatas([node.metadata for node in nodes], len(nodes))
+        except (TypeError, ValueError) as exc:
+            renames = {arg: _node_field(field) for arg, field in _NODE_FIELDS.items()}
+            raise type(exc)(rename_arguments(str(exc), renames)) from exc
+        for node in nodes:
             metadata = node_to_metadata_dict(node, remove_text=True, flat_metadata=self.flat_metadata)
             texts.append(node.get_content(metadata_mode=MetadataMode.NONE))
             metadatas.append(metadata)
             ids.append(node.node_id)
-            vectors.append(node.embedding)
         lengths = sorted({len(v) for v in vectors})
         if len(lengths) > 1:
             raise ValueError(f"the nodes' embeddings have different lengths {lengths}; embed them all with one model")
-        return self._store.add(texts, metadatas, ids, embeddings=np.asarray(vectors, dtype=np.float32))
+        try:
+            written = self._store.add(texts, metadatas, ids, embeddings=np.asarray(vectors, dtype=np.float32))
+        except (TypeError, ValueError) as exc:
+            if type(exc) not in (TypeError, ValueError):
+                raise
+            renames = {arg: _node_field(field) for arg, field in _NODE_FIELDS.items()}
+            raise type(exc)(rename_arguments(str(exc), renames)) from exc
+        if self._guard is not None:
+            self._guard.recorded(self._store)
+        return written
 
     async def async_add(self, nodes: Sequence[BaseNode], **kwargs: Any) -> list[str]:
         """:meth:`add`, in a worker thread."""
@@ -260,14 +315,16 @@ class OgmaVectorStore(BasePydanticVectorStore):
         """Delete nodes by id, by filter, or both (the ids that also match), in one transaction.
 
         Raises:
+            TypeError: ``node_ids`` is a single string (``"ab"`` is not ``["a", "b"]``) or holds a non-string.
             ValueError: Neither ids nor a non-empty filter (use :meth:`clear` to delete everything).
             FilterError: A filter Ogma cannot express.
         """
         _no_extra_kwargs("delete_nodes", delete_kwargs)
+        ids = None if node_ids is None else check_id_list(node_ids, "node_ids")
         ogma_filter = to_ogma_filter(filters)
-        if node_ids is None and ogma_filter is None:
+        if ids is None and ogma_filter is None:
             raise ValueError("give node_ids, filters or both to say which nodes to delete; clear() deletes all")
-        self._store.delete(None if node_ids is None else list(node_ids), filter=ogma_filter)
+        self._store.delete(ids, filter=ogma_filter)
 
     async def adelete_nodes(
         self,
@@ -291,14 +348,16 @@ class OgmaVectorStore(BasePydanticVectorStore):
         """Nodes by id (in input order, missing ids skipped) and/or filter; neither gives all nodes.
 
         Raises:
+            TypeError: ``node_ids`` is a single string or holds a non-string.
             FilterError: A filter Ogma cannot express.
         """
+        ids = None if node_ids is None else check_id_list(node_ids, "node_ids")
         ogma_filter = to_ogma_filter(filters)
-        if node_ids is None:  # the filter runs in the database
+        if ids is None:  # the filter runs in the database
             return [self._to_node(d.id, d.text, d.metadata) for d in self._store.iter_documents(filter=ogma_filter)]
         return [
             self._to_node(doc.id, doc.text, doc.metadata)
-            for doc in self._store.get(list(node_ids))
+            for doc in self._store.get(ids)
             if ogma_filter is None or matches(ogma_filter, doc.metadata, id=doc.id, content=doc.text)
         ]
 
@@ -395,9 +454,9 @@ class OgmaVectorStore(BasePydanticVectorStore):
     def _restriction(query: VectorStoreQuery) -> dict[str, Any] | None:
         parts = [f for f in (to_ogma_filter(query.filters),) if f is not None]
         if query.doc_ids:
-            parts.append({"ref_doc_id": {"$in": list(query.doc_ids)}})
+            parts.append({"ref_doc_id": {"$in": check_id_list(query.doc_ids, "query.doc_ids")}})
         if query.node_ids:
-            parts.append({"$id": {"$in": list(query.node_ids)}})
+            parts.append({"$id": {"$in": check_id_list(query.node_ids, "query.node_ids")}})
         if not parts:
             return None
         return parts[0] if len(parts) == 1 else {"$and": parts}

@@ -27,7 +27,7 @@ from typing import Any, Final
 from llama_index.core.vector_stores.types import FilterCondition, FilterOperator, MetadataFilter, MetadataFilters
 
 from ogma.errors import FilterError
-from ogma.store.filters import escape_like, field_key, validate_filter
+from ogma.store.filters import check_nesting, escape_like, field_key, validate_filter
 
 __all__ = ["CONDITIONS", "NODE_ID_KEY", "OPERATORS", "to_ogma_filter"]
 
@@ -104,8 +104,9 @@ def to_ogma_filter(filters: MetadataFilters | None) -> dict[str, Any] | None:
         The Ogma filter (see ``docs/filters.md``), or ``None`` for no filter.
 
     Raises:
-        FilterError: An operator or condition Ogma cannot express, or a value of the wrong
-            type for its operator; the message names the operator and the key.
+        FilterError: An operator or condition Ogma cannot express, a value of the wrong
+            type for its operator (the message names the operator and the key), or filters
+            nested deeper than ``ogma.store.filters.MAX_FILTER_DEPTH`` or containing themselves.
         TypeError: ``filters`` is not a ``MetadataFilters``.
 
     Example:
@@ -123,7 +124,12 @@ def to_ogma_filter(filters: MetadataFilters | None) -> dict[str, Any] | None:
         )
     if not filters.filters:
         return None
+    check_nesting(filters, _nested, what="The MetadataFilters")  # before the recursive mapping below
     return _group(filters)
+
+
+def _nested(node: object) -> list[object]:
+    return [f for f in node.filters if isinstance(f, MetadataFilters)] if isinstance(node, MetadataFilters) else []
 
 
 def _group(filters: MetadataFilters) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ogma.errors import StoreError, missing_extra
+from ogma.store.uri_syntax import quote_path
 
 __all__ = ["connect", "is_lite", "pymilvus", "reopening_uri"]
 
@@ -92,4 +93,4 @@ def reopening_uri(address: str, collection: str) -> str:
     if parts.scheme in ("http", "https", "tcp", "grpc") and parts.hostname:
         secure = "?secure=true" if parts.scheme == "https" else ""
         return f"milvus://{parts.netloc}/{collection}{secure}"
-    return f"milvus-lite://{address}?collection={collection}"
+    return f"milvus-lite://{quote_path(address)}?collection={collection}"

@@ -63,6 +63,7 @@ from ogma.store.sqlite.sql import VEC_INDEX, VECTORS, quote_identifier
 from ogma.store.sqlite.vectors import VectorCodec
 from ogma.store.sqlite.writes import OnConflict, PreparedRows, prepare_rows, upsert
 from ogma.store.sqlite.writes import delete as delete_rows
+from ogma.store.uri_syntax import sqlite_uri
 from ogma.store.validate import (
     check_add_args,
     check_lookup_ids,
@@ -205,8 +206,8 @@ class Store(Reading, SearchPipeline):
 
     @property
     def store_uri(self) -> str:
-        """The store URI that reopens this store: its path."""
-        return self.path
+        """The store URI that reopens this store: its path (a ``sqlite://`` URI when the path would read as another)."""
+        return sqlite_uri(self.path)
 
     @property
     def precision(self) -> IndexPrecision:

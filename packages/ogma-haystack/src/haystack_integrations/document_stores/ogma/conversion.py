@@ -206,4 +206,4 @@ def diagnose(docs: list[Document], origin: list[int], exc: Exception) -> None:
             try:
                 check_embedding(doc.embedding, f"documents[{i}].embedding")
             except (TypeError, ValueError) as precise:
-                raise precise from exc
+                raise ValueError(str(precise)) from exc  # write_documents promises ValueError

@@ -21,7 +21,9 @@ Example:
 
 from __future__ import annotations
 
+import inspect
 import logging
+import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -29,6 +31,7 @@ from typing import Any, Final, Literal
 import numpy as np
 from haystack import default_from_dict, default_to_dict
 from haystack.core.errors import SerializationError
+from haystack.core.serialization import component_from_dict, component_to_dict, import_class_by_name
 from haystack.dataclasses import Document
 from haystack.document_stores.types import DuplicatePolicy
 
@@ -53,9 +56,11 @@ from haystack_integrations.document_stores.ogma.scoring import (
     scale_bm25,
     scale_cosine,
 )
+from ogma.store.fingerprint import EmbedderGuard
 from ogma.store.protocol import OnConflict, StoreProtocol
-from ogma.store.uri import open_store, parse_store_uri, store_uri
+from ogma.store.uri import open_store, parse_store_uri, sqlite_uri, store_uri
 from ogma.types import Hit
+from ogma.validation import check_id_list, rename_arguments
 
 __all__ = ["OgmaDocumentStore"]
 
@@ -75,6 +80,45 @@ _POLICIES: Final[dict[DuplicatePolicy, OnConflict]] = {
     DuplicatePolicy.SKIP: "skip",
     DuplicatePolicy.OVERWRITE: "replace",
 }
+
+
+def _embedder_guard(embedder: Any) -> EmbedderGuard:
+    """The core's embedder check for a Haystack document embedder (probes run through ``run(documents=...)``)."""
+    run = getattr(embedder, "run", None)
+    if not callable(run) or "documents" not in inspect.signature(run).parameters:
+        kind = "a component whose run() takes no documents (a text embedder?)" if callable(run) else "not a component"
+        raise TypeError(
+            "embedder must be a Haystack document embedder (a component with run(documents=...), e.g. "
+            f"OgmaDocumentEmbedder), got {type(embedder).__name__}: {kind}"
+        )
+
+    def embed_documents_of(documents: list[Document]) -> list[Any]:
+        warm_up = getattr(embedder, "warm_up", None)
+        if callable(warm_up):
+            warm_up()
+        out = run(documents=documents)
+        embedded = out.get("documents") if isinstance(out, Mapping) else None
+        if not isinstance(embedded, list) or len(embedded) != len(documents):
+            raise TypeError(
+                f"embedder {type(embedder).__name__} is not a document embedder: run(documents=...) did not return "
+                "{'documents': [...]} (give the document embedder of the pipeline)"
+            )
+        return [doc.embedding for doc in embedded]
+
+    def embed_stored(stored: Any) -> Any:  # as written: the embedder reads the meta fields it was told to
+        return embed_documents_of([to_haystack(stored)])[0]
+
+    return EmbedderGuard(
+        embedder,
+        lambda texts: embed_documents_of([Document(content=text) for text in texts]),
+        fix="Give embedder= the document embedder the store was built with.",
+        embed_stored=embed_stored,
+    )
+
+
+def _document_field(origin: list[int], field: str) -> Callable[[int], str]:
+    """How the message names the ``i``-th row of a core ``add`` call: ``documents[j].field``."""
+    return lambda i: f"documents[{origin[i]}].{field}" if 0 <= i < len(origin) else f"documents[?].{field}"
 
 
 class OgmaDocumentStore(AsyncDocumentStoreMixin):
@@ -108,9 +152,18 @@ class OgmaDocumentStore(AsyncDocumentStoreMixin):
         backend: Dense search backend, ``"memory"`` or ``"sqlite-vec"``. SQLite only.
         oversample: Candidates rescored per result for int8/binary indexes.
         batch_size: Documents written per transaction.
+        embedder: The document embedder of the pipeline that writes this store (e.g.
+            ``OgmaDocumentEmbedder``; any Haystack component with ``run(documents=...)``).
+            The store never embeds with it, but it recognises it: opening a store whose
+            vectors came from another model raises :class:`~ogma.errors.StoreMismatchError`
+            naming both (instead of answering queries with vectors of another model), and
+            the first write records it in the store (``ogma search`` then embeds queries
+            with the same model when it is an Ogma one). Serialised with the store.
 
     Raises:
-        TypeError: ``store`` does not implement the store protocol.
+        TypeError: ``store`` does not implement the store protocol, or ``embedder`` is not
+            a document embedder.
+        StoreMismatchError: ``embedder`` is not the model the store's vectors came from.
         ValueError: Both ``path`` and ``store`` given, a malformed store URI, an option the
             URI's backend does not take (``fts_tokenizer`` on Milvus), or an invalid option.
 
@@ -134,7 +187,10 @@ class OgmaDocumentStore(AsyncDocumentStoreMixin):
         backend: Literal["memory", "sqlite-vec"] = "memory",
         oversample: float | None = None,
         batch_size: int = 1000,
+        embedder: Any = None,
     ) -> None:
+        self.embedder = embedder
+        self._guard = None if embedder is None else _embedder_guard(embedder)
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         self.batch_size = batch_size
@@ -168,7 +224,13 @@ class OgmaDocumentStore(AsyncDocumentStoreMixin):
             if parse_store_uri(path).backend != "sqlite":
                 options = {k: v for k, v in options.items() if v is not None and v != _DEFAULT_OPTIONS.get(k)}
             self._store = open_store(path, **options, show_progress=False)
-            self.path = str(path)
+            self.path = sqlite_uri(os.fspath(path)) if isinstance(path, os.PathLike) else str(path)
+        if self._guard is not None:
+            try:
+                self._guard.check(self._store)
+            except BaseException:
+                self._store.close()
+                raise
 
     @property
     def store(self) -> StoreProtocol:
@@ -193,11 +255,18 @@ class OgmaDocumentStore(AsyncDocumentStoreMixin):
                 "no path or URI. Build the document store with path= (a file or a store URI such as "
                 "'milvus://host:19530/collection') to save it in a pipeline."
             )
-        return default_to_dict(self, path=self.path, **self._options, batch_size=self.batch_size)
+        embedder = None if self.embedder is None else component_to_dict(self.embedder, "embedder")
+        options: dict[str, Any] = {} if embedder is None else {"embedder": embedder}
+        return default_to_dict(self, path=self.path, **self._options, batch_size=self.batch_size, **options)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> OgmaDocumentStore:
         """Rebuild a document store from :meth:`to_dict` output (opens the same file)."""
+        embedder = data.get("init_parameters", {}).get("embedder")
+        if isinstance(embedder, dict) and "type" in embedder:
+            parameters = {**data["init_parameters"]}
+            parameters["embedder"] = component_from_dict(import_class_by_name(embedder["type"]), embedder, "embedder")
+            data = {**data, "init_parameters": parameters}
         return default_from_dict(cls, data)
 
     def close(self) -> None:
@@ -234,7 +303,6 @@ class OgmaDocumentStore(AsyncDocumentStoreMixin):
             raise ValueError(f"policy must be a DuplicatePolicy, got {policy!r}")
         on_conflict = _POLICIES[policy]
         origin = dedupe(docs, on_conflict)  # positions in ``documents`` of the documents to write
-        deduplicated = len(origin) < len(docs)
         docs = [docs[i] for i in origin]
         if not docs:
             return 0
@@ -261,11 +329,11 @@ class OgmaDocumentStore(AsyncDocumentStoreMixin):
             if type(exc) not in (TypeError, ValueError):
                 raise
             diagnose(docs, origin, exc)
-            where = "the i-th document left after repeated ids" if deduplicated else "documents[i]"
-            raise type(exc)(
-                f"write_documents: {exc} (texts[i], metadatas[i], ids[i] and embeddings[i] are the content, meta, id "
-                f"and embedding of {where})"
-            ) from exc
+            fields = {"texts": "content", "metadatas": "meta", "ids": "id", "embeddings": "embedding"}
+            renames = {arg: _document_field(origin, field) for arg, field in fields.items()}
+            raise ValueError(f"write_documents: {rename_arguments(str(exc), renames)}") from exc
+        if self._guard is not None and any(doc.embedding is not None for doc in docs):
+            self._guard.recorded(self._store)
         return len(written)
 
     def _dimension_culprit(self, docs: list[Document], origin: list[int]) -> str:
@@ -281,7 +349,7 @@ class OgmaDocumentStore(AsyncDocumentStoreMixin):
         Raises:
             TypeError: ``document_ids`` is a single string or holds a non-string.
         """
-        self._store.delete(list(document_ids) if not isinstance(document_ids, str) else document_ids)
+        self._store.delete(check_id_list(document_ids, "document_ids"))
 
     def delete_all_documents(self, recreate_index: bool = False) -> None:
         """Delete every document.

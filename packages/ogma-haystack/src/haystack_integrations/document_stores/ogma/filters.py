@@ -43,7 +43,7 @@ from typing import Any, Final
 import ogma.errors
 from haystack_integrations.document_stores.ogma.conversion import SCORE_KEY
 from haystack_integrations.document_stores.ogma.errors import OgmaFilterError
-from ogma.store.filters import field_key, validate_filter
+from ogma.store.filters import check_nesting, field_key, validate_filter
 
 __all__ = ["COMPARISON_OPERATORS", "LOGICAL_OPERATORS", "convert_filters"]
 
@@ -80,6 +80,8 @@ def convert_filters(filters: Mapping[str, Any] | None) -> dict[str, Any] | None:
     Raises:
         OgmaFilterError: The filter is malformed or cannot be expressed; the message
             names the condition (``filters.conditions[1].value``) and what was expected.
+            Also for logic nested deeper than ``ogma.store.filters.MAX_FILTER_DEPTH``, or a
+            filter that contains itself.
 
     Example:
         >>> convert_filters({"operator": "OR", "conditions": [
@@ -98,12 +100,24 @@ def convert_filters(filters: Mapping[str, Any] | None) -> dict[str, Any] | None:
         )
     if not filters:
         return None
+    try:  # before the recursive conversion below: a filter thousands deep, or holding itself
+        check_nesting(filters, _conditions, what="The Haystack filter")
+    except ogma.errors.FilterError as exc:
+        raise OgmaFilterError(str(exc)) from exc
     converted = _convert(filters, "filters")
     try:
         validate_filter(converted)  # values the core refuses (NaN, huge ints, invalid Unicode, ...)
     except ogma.errors.FilterError as exc:
         raise OgmaFilterError(f"{exc} (in the Haystack filter {filters!r:.200})") from exc
     return converted
+
+
+def _conditions(node: object) -> list[object]:
+    if isinstance(node, Mapping) and "field" not in node:
+        conditions = node.get("conditions")
+        if isinstance(conditions, list | tuple):
+            return list(conditions)
+    return []
 
 
 def _convert(node: object, where: str) -> dict[str, Any]:

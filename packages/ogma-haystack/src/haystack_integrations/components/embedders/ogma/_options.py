@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self
 
 from haystack import Document, default_from_dict
 from haystack.utils import ComponentDevice
@@ -121,6 +121,7 @@ def check_documents(documents: Any, component: str, *, hint: str) -> list[Docume
 class EncoderOptions:
     """The model settings both Ogma embedders share (they are the shared model cache's key)."""
 
+    ogma_model_attribute: ClassVar[str] = "model"  # see ogma.store.fingerprint.ogma_model_name
     model: str
     device: ComponentDevice | None
     threads: int | None

@@ -27,11 +27,12 @@ def check_document_store(document_store: object, retriever: str) -> OgmaDocument
     return document_store
 
 
-def check_init_top_k(top_k: object) -> int:
+def check_init_top_k(top_k: object, name: str = "top_k") -> int:
     if isinstance(top_k, bool) or not isinstance(top_k, int):
-        raise TypeError(f"top_k must be an integer, got {type(top_k).__name__}: {top_k!r}")
+        raise TypeError(f"{name} must be an integer, got {type(top_k).__name__}: {top_k!r}")
     if top_k <= 0:
-        raise ValueError(f"top_k must be greater than 0, got {top_k} (a run may pass top_k=0 to get no documents)")
+        hint = " (a run may pass top_k=0 to get no documents)" if name == "top_k" else ""
+        raise ValueError(f"{name} must be greater than 0, got {top_k}{hint}")
     return top_k
 
 

@@ -87,7 +87,7 @@ class OgmaHybridRetriever(OgmaRetrieverBase):
         fusion_params(fusion)  # an unknown method or option fails here, not at the first query
         self.fusion = dict(fusion) if isinstance(fusion, Mapping) else fusion
         if candidates is not None:
-            check_init_top_k(candidates)
+            check_init_top_k(candidates, "candidates")
         self.candidates = candidates
 
     def _extra_init_parameters(self) -> dict[str, Any]:
