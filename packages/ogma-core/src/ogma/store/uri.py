@@ -57,6 +57,12 @@ def store_uri(store: Any) -> str | None:
     return uri if isinstance(uri, str) else None
 
 
+def _milvus_uri(address: str, collection: str) -> str:
+    from ogma.store.milvus.client import reopening_uri
+
+    return reopening_uri(address, collection)
+
+
 def open_store(uri: str | os.PathLike[str], encoder: Any = None, **options: Any) -> StoreProtocol:
     """Open (or create) the store a URI names.
 
