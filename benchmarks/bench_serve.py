@@ -183,11 +183,23 @@ def main() -> None:
         after = offline(model, texts, args.threads)
         base = (before + after) / 2
         for label, result in (("batching on", on), ("batching off", off)):
-            rows.append({"model": name, "mode": label, "offline_per_s": base, "offline_runs": [before, after],
-                         "ratio": result["passages_per_s"] / base, **result})
+            rows.append(
+                {
+                    "model": name,
+                    "mode": label,
+                    "offline_per_s": base,
+                    "offline_runs": [before, after],
+                    "ratio": result["passages_per_s"] / base,
+                    **result,
+                }
+            )
     report = {
-        "machine": {"cpu_flags": cpu_flags(), "cpus": os.cpu_count(), "python": platform.python_version(),
-                    "load_average_start_end": None},
+        "machine": {
+            "cpu_flags": cpu_flags(),
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "load_average_start_end": None,
+        },
         "settings": vars(args) | {"data": str(args.data)},
         "rows": rows,
     }
@@ -196,7 +208,9 @@ def main() -> None:
     (RESULTS / "serve.json").write_text(json.dumps(report, indent=2))
     out = sys.stdout
     out.write(f"CPU flags: {' '.join(cpu_flags())}; load average at the end: {os.getloadavg()}\n\n")
-    out.write("| model | mode | passages/s | offline/s | ratio | p50 ms | p99 ms | rows/call | idle RSS MB | cold start s |\n")
+    out.write(
+        "| model | mode | passages/s | offline/s | ratio | p50 ms | p99 ms | rows/call | idle RSS MB | cold start s |\n"
+    )
     out.write("|---|---|---|---|---|---|---|---|---|---|\n")
     for r in rows:
         out.write(

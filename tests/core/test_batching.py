@@ -68,7 +68,8 @@ def test_vectors_equal_encoder_for_every_task_and_dim(ogma_encoder: TextEncoder)
             np.testing.assert_allclose(got, expected, atol=1e-5)
         half = ogma_encoder.dim // 2
         np.testing.assert_allclose(
-            batcher.encode(TEXTS[:5], task="query", dim=half), ogma_encoder.encode(TEXTS[:5], task="query", dim=half),
+            batcher.encode(TEXTS[:5], task="query", dim=half),
+            ogma_encoder.encode(TEXTS[:5], task="query", dim=half),
             atol=1e-5,
         )
     assert batcher.model_id == ogma_encoder.model_id and batcher.dim == ogma_encoder.dim
@@ -77,9 +78,11 @@ def test_vectors_equal_encoder_for_every_task_and_dim(ogma_encoder: TextEncoder)
 def test_concurrent_callers_get_their_own_rows_in_merged_batches(encoder: TextEncoder) -> None:
     stats: list[BatchStats] = []
     expected = encoder.encode(TEXTS)
-    with DynamicBatcher(encoder, max_wait_ms=50, max_batch_rows=64, on_batch=stats.append) as batcher:
-        with concurrent.futures.ThreadPoolExecutor(32) as pool:
-            results = list(pool.map(lambda i: batcher.encode([TEXTS[i % len(TEXTS)]])[0], range(64)))
+    with (
+        DynamicBatcher(encoder, max_wait_ms=50, max_batch_rows=64, on_batch=stats.append) as batcher,
+        concurrent.futures.ThreadPoolExecutor(32) as pool,
+    ):
+        results = list(pool.map(lambda i: batcher.encode([TEXTS[i % len(TEXTS)]])[0], range(64)))
     for i, vector in enumerate(results):
         np.testing.assert_allclose(vector, expected[i % len(TEXTS)], atol=1e-5)
     assert sum(s.rows for s in stats) == 64
@@ -264,9 +267,11 @@ def test_close_drains_accepted_work_then_refuses(encoder: TextEncoder) -> None:
 
 def test_merging_off_runs_one_request_per_call(encoder: TextEncoder) -> None:
     stats: list[BatchStats] = []
-    with DynamicBatcher(encoder, merge=False, on_batch=stats.append) as batcher:
-        with concurrent.futures.ThreadPoolExecutor(8) as pool:
-            list(pool.map(lambda t: batcher.encode([t]), TEXTS[:16]))
+    with (
+        DynamicBatcher(encoder, merge=False, on_batch=stats.append) as batcher,
+        concurrent.futures.ThreadPoolExecutor(8) as pool,
+    ):
+        list(pool.map(lambda t: batcher.encode([t]), TEXTS[:16]))
     assert all(s.requests == 1 for s in stats)
 
 

@@ -37,11 +37,11 @@ def test_encode_contract_matches_the_local_encoder(url: str, encoder: TextEncode
     for task in ("query", "document", "symmetric"):
         np.testing.assert_allclose(remote.encode(TEXTS, task=task), encoder.encode(TEXTS, task=task), atol=1e-6)
     half = encoder.matryoshka_dims[1]
-    np.testing.assert_allclose(remote.encode_queries(TEXTS, dim=half), encoder.encode_queries(TEXTS, dim=half), atol=1e-6)
-    assert remote.encode("cats purr").shape == (encoder.dim,)
-    np.testing.assert_array_equal(
-        remote.encode(TEXTS, precision="binary"), encoder.encode(TEXTS, precision="binary")
+    np.testing.assert_allclose(
+        remote.encode_queries(TEXTS, dim=half), encoder.encode_queries(TEXTS, dim=half), atol=1e-6
     )
+    assert remote.encode("cats purr").shape == (encoder.dim,)
+    np.testing.assert_array_equal(remote.encode(TEXTS, precision="binary"), encoder.encode(TEXTS, precision="binary"))
     np.testing.assert_allclose(remote.embed_query("cats"), encoder.embed_query("cats"), atol=1e-6)
     np.testing.assert_allclose(remote.embed_documents(TEXTS), encoder.embed_documents(TEXTS), atol=1e-6)
     with pytest.raises(TypeError):

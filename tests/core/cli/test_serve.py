@@ -72,7 +72,9 @@ def gauge(url: str, name: str) -> float:
 def test_sigterm_under_load_loses_no_accepted_request(tiny_model_dir: Path) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    process = start(["-m", str(tiny_model_dir), "--port", str(port), "--max-batch-rows", "8", "--max-queue", "32768", "-q"])
+    process = start(
+        ["-m", str(tiny_model_dir), "--port", str(port), "--max-batch-rows", "8", "--max-queue", "32768", "-q"]
+    )
     try:
         wait_healthy(url, process)
         texts = [f"paris cat river {'dog mountain ' * (i % 60)}" for i in range(1024)]

@@ -87,15 +87,15 @@ def test_health_models_info(url: str, encoder: TextEncoder) -> None:
 def test_embeddings_match_the_encoder_for_each_input_type(
     url: str, encoder: TextEncoder, input_type: str | None, task: Any
 ) -> None:
-    body: dict[str, Any] = {"input": DOCS + [""], "model": "whatever-name"}
+    body: dict[str, Any] = {"input": [*DOCS, ""], "model": "whatever-name"}
     if input_type:
         body["input_type"] = input_type
     answer = post(url, "/v1/embeddings", body).json()
     assert answer["model"] == encoder.model_id and answer["object"] == "list"
     got = np.array([row["embedding"] for row in answer["data"]], dtype=np.float32)
-    np.testing.assert_allclose(got, encoder.encode(DOCS + [""], task=task), atol=1e-5)
+    np.testing.assert_allclose(got, encoder.encode([*DOCS, ""], task=task), atol=1e-5)
     assert [row["index"] for row in answer["data"]] == list(range(5))
-    tokens = sum(encoder.count_tokens(DOCS + [""], task=task))
+    tokens = sum(encoder.count_tokens([*DOCS, ""], task=task))
     assert answer["usage"] == {"prompt_tokens": tokens, "total_tokens": tokens, "truncated_inputs": 0}
 
 
@@ -172,9 +172,7 @@ def test_search_returns_hits_with_every_stage(url: str, store: Store, reranker: 
         ("/v1/search", {"query": "q", "k": 0}, "k"),
     ],
 )
-def test_validation_errors_are_400_with_openai_error_bodies(
-    url: str, path: str, body: Any, param: str | None
-) -> None:
+def test_validation_errors_are_400_with_openai_error_bodies(url: str, path: str, body: Any, param: str | None) -> None:
     response = post(url, path, body)
     assert response.status_code == 400, response.text
     payload = response.json()
@@ -318,7 +316,7 @@ def test_a_client_that_disconnects_has_its_queued_work_dropped(encoder: TextEnco
                     time.sleep(0.01)
             # half a body, then gone
             with socket.create_connection(("127.0.0.1", port)) as sock:
-                sock.sendall(b"POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"inp")
+                sock.sendall(b'POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"inp')
             deadline = time.monotonic() + 30
             while metric(base, "ogma_queue_depth") > 0 and time.monotonic() < deadline:
                 time.sleep(0.01)

@@ -84,7 +84,7 @@ class OgmaEmbeddings(BaseModel, Embeddings):
 
     @property
     def encoder(self) -> TextEncoder:
-        """The shared :class:`ogma.TextEncoder` (loaded on first access), or the server's :class:`ogma.RemoteEncoder`."""
+        """The shared :class:`ogma.TextEncoder` (loaded on first access), or the server's ``RemoteEncoder``."""
         if self.base_url is not None:
             from ogma.remote import shared_remote_encoder
 

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import itertools
 import logging
 import math
@@ -615,10 +616,8 @@ class DynamicBatcher:
             return
         if job.dim is not None and job.dim != vectors.shape[1]:
             vectors = truncate(vectors, job.dim, matryoshka_dims=self.matryoshka_dims, model_id=self.model_id)
-        try:
+        with contextlib.suppress(concurrent.futures.InvalidStateError):  # cancelled while its last rows ran
             job.future.set_result(EncodeResult(vectors, job.tokens, job.truncated))
-        except concurrent.futures.InvalidStateError:
-            pass  # cancelled while its last rows ran
 
 
 def _fail(job: EncodeJob, exc: BaseException) -> None:
@@ -645,4 +644,3 @@ def _is_truncated(encoder: TextEncoder, text: str, task: str) -> bool:
     if encoding.overflowing:
         return True
     return tokenizer.scheme.kind == "ogma" and len(encoding.ids) > limit
-

@@ -286,7 +286,9 @@ class TextEncoder:
         return normalize(result) if self.spec.normalize else result
 
     def _forward(self, batch: Batch, task_id: int | None) -> npt.NDArray[np.float32]:
-        out = self._backend.run(batch.input_ids, batch.attention_mask, token_type_ids=batch.token_type_ids, task_id=task_id)
+        out = self._backend.run(
+            batch.input_ids, batch.attention_mask, token_type_ids=batch.token_type_ids, task_id=task_id
+        )
         if self._backend.output_kind == "tokens":
             out = pool(out, batch.attention_mask, "cls" if self.spec.pooling == "cls" else "mean")
         return np.asarray(out, dtype=np.float32)

@@ -20,10 +20,10 @@ import http.client
 import json
 import logging
 import os
+import sys
 import threading
 import time
 import urllib.error
-import sys
 import urllib.request
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -100,7 +100,9 @@ class RemoteEncoder:
         for name, value in (("retries", retries),):
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
-        if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
+        if batch_size is not None and (
+            isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1
+        ):
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         if not timeout > 0 or not backoff >= 0:
             raise ValueError(f"timeout must be > 0 and backoff >= 0, got timeout={timeout!r}, backoff={backoff!r}")
@@ -186,7 +188,9 @@ class RemoteEncoder:
         width = dim or self.dim
         out = np.zeros((len(items), width), dtype=np.float32)
         show = sys.stderr.isatty() if show_progress is None else show_progress
-        for start in tqdm(range(0, len(items), size), desc="Encoding", unit="request", disable=not show or len(items) <= size):
+        for start in tqdm(
+            range(0, len(items), size), desc="Encoding", unit="request", disable=not show or len(items) <= size
+        ):
             chunk = items[start : start + size]
             body: dict[str, Any] = {"input": chunk, "encoding_format": "base64", "input_type": task}
             if dim is not None:
@@ -235,7 +239,7 @@ class RemoteEncoder:
             wait = min(30.0, self.backoff * (2**attempt))
             try:
                 request = urllib.request.Request(self.url + path, data=data, headers=headers, method=method)
-                with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 - http(s) only
+                with urllib.request.urlopen(request, timeout=self.timeout) as response:
                     return json.loads(response.read())
             except urllib.error.HTTPError as exc:
                 message = _error_message(exc)

@@ -66,8 +66,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "unless --host says otherwise. Needs: pip install 'ogma-core[serve]'. See docs/serve.md.",
     )
     add_model_options(
-        parser, dim="none", model_help="embedding model name, hub id or folder (default: the --db store's model, "
-        "else all-MiniLM-L6-v2)"
+        parser,
+        dim="none",
+        model_help="embedding model name, hub id or folder (default: the --db store's model, else all-MiniLM-L6-v2)",
     )
     parser.add_argument("--reranker", metavar="MODEL", help="cross-encoder for /v1/rerank, /v2/rerank and /rerank")
     parser.add_argument("--db", metavar="STORE_OR_URI", help="store searched by /v1/search (opened read-only)")
@@ -79,39 +80,54 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     limits = parser.add_argument_group("batching and limits")
     limits.add_argument(
-        "--max-batch-tokens", type=positive_int(maximum=1 << 24), default=8192,
+        "--max-batch-tokens",
+        type=positive_int(maximum=1 << 24),
+        default=8192,
         help="padded tokens per model call (default 8192)",
     )
     limits.add_argument(
         "--max-batch-rows", type=positive_int(maximum=1 << 16), default=64, help="texts per model call (default 64)"
     )
     limits.add_argument(
-        "--max-wait-ms", type=_milliseconds, default=5.0,
+        "--max-wait-ms",
+        type=_milliseconds,
+        default=5.0,
         help="how long a request may wait for others to share its model call (default 5)",
     )
     limits.add_argument(
-        "--max-queue", type=positive_int(maximum=1 << 24), default=16384,
+        "--max-queue",
+        type=positive_int(maximum=1 << 24),
+        default=16384,
         help="texts that may wait at once; more get 503 with Retry-After (default 16384)",
     )
     limits.add_argument(
-        "--max-inputs", type=positive_int(maximum=1 << 24), default=2048,
+        "--max-inputs",
+        type=positive_int(maximum=1 << 24),
+        default=2048,
         help="texts or documents per request; more get 413 (default 2048, the openai client's batch)",
     )
     limits.add_argument(
         "--max-body-mb", type=float, default=8.0, help="request body size in MiB; larger gets 413 (default 8)"
     )
     limits.add_argument(
-        "--queue-timeout", type=_seconds, default=30.0,
+        "--queue-timeout",
+        type=_seconds,
+        default=30.0,
         help="seconds a request may wait for its first model call; longer gets 503 (default 30; 'none': no limit)",
     )
     limits.add_argument(
-        "--truncation", choices=("count", "refuse"), default="count",
+        "--truncation",
+        choices=("count", "refuse"),
+        default="count",
         help="texts longer than the model's window: cut them and count them in usage and /metrics (default), or "
         "refuse the request with 400",
     )
     limits.add_argument("--no-batching", action="store_true", help="one request per model call (for measuring)")
     parser.add_argument(
-        "--cors-origin", action="append", default=[], metavar="ORIGIN",
+        "--cors-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
         help="allow browser calls from this origin (repeatable; default: no CORS)",
     )
     parser.set_defaults(func=run)

@@ -180,8 +180,10 @@ def load_models(settings: ServeSettings) -> tuple[Any, Any, Any]:
             config = getattr(probe, "config", None)
             stored_model = getattr(config, "model_id", None)
         model = model or stored_model
-    encoder = TextEncoder(model, threads=settings.threads, device=settings.device, show_progress=False) if model else (
-        TextEncoder(threads=settings.threads, device=settings.device, show_progress=False)
+    encoder = (
+        TextEncoder(model, threads=settings.threads, device=settings.device, show_progress=False)
+        if model
+        else (TextEncoder(threads=settings.threads, device=settings.device, show_progress=False))
     )
     reranker = None
     if settings.reranker is not None:
@@ -337,7 +339,9 @@ def _endpoint(state: ServerState, name: str, handler: Handler, *, auth: bool = T
 
 async def _answer(state: ServerState, request: Request, handler: Handler, *, auth: bool, ready: bool) -> Response:
     if auth and not _authorized(state, request):
-        response = error_response(401, "missing or wrong API key: send 'Authorization: Bearer KEY'", code="invalid_api_key")
+        response = error_response(
+            401, "missing or wrong API key: send 'Authorization: Bearer KEY'", code="invalid_api_key"
+        )
         response.headers["WWW-Authenticate"] = "Bearer"
         return response
     if ready and state.phase != "ready":
@@ -491,7 +495,9 @@ async def _info(state: ServerState, request: Request) -> Response:
     )
 
 
-async def _embed(state: ServerState, request: Request, texts: list[str], task: Any, dim: int | None, truncate: bool | None) -> Any:
+async def _embed(
+    state: ServerState, request: Request, texts: list[str], task: Any, dim: int | None, truncate: bool | None
+) -> Any:
     batcher = state.batcher
     if batcher is None:  # pragma: no cover - ready implies a batcher
         raise BatcherClosedError("no model is loaded")
@@ -611,9 +617,13 @@ async def _search(state: ServerState, request: Request) -> Response:
             "object": "list",
             "model": state.encoder.model_id,
             "hits": [
-                {"id": h.id, "text": h.text, "metadata": h.metadata, "score": _finite(h.score), "scores": {
-                    k: _finite(v) for k, v in h.scores.items()
-                }}
+                {
+                    "id": h.id,
+                    "text": h.text,
+                    "metadata": h.metadata,
+                    "score": _finite(h.score),
+                    "scores": {k: _finite(v) for k, v in h.scores.items()},
+                }
                 for h in hits
             ],
         }

@@ -203,7 +203,9 @@ def _task(body: dict[str, Any]) -> Task:
             continue
         if not isinstance(value, str) or value.lower() not in INPUT_TYPES:
             raise RequestError(
-                f"'{name}' must be one of {', '.join(INPUT_TYPES)}, got {value!r}", param=name, code="invalid_input_type"
+                f"'{name}' must be one of {', '.join(INPUT_TYPES)}, got {value!r}",
+                param=name,
+                code="invalid_input_type",
             )
         return INPUT_TYPES[value.lower()]
     return "symmetric"
@@ -240,7 +242,9 @@ def parse_tei_embed(body: Any, *, max_inputs: int = 2048, dim: int | None = None
         raise RequestError("'inputs' is required: a string or an array of strings", param="inputs")
     texts, single = _texts(data["inputs"], "inputs", max_inputs=max_inputs)
     if data.get("normalize", True) is not True:
-        raise RequestError("'normalize': false is not supported: Ogma returns the model's own output", param="normalize")
+        raise RequestError(
+            "'normalize': false is not supported: Ogma returns the model's own output", param="normalize"
+        )
     return EmbeddingsRequest(
         texts=texts,
         single=single,
