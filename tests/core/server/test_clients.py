@@ -99,15 +99,17 @@ def test_haystack_openai_text_embedder_and_tei_ranker(url: str, encoder: TextEnc
     pytest.importorskip("openai")
     from haystack import Document
     from haystack.components.embedders import OpenAITextEmbedder
-    from haystack.components.rankers import HuggingFaceTEIRanker
     from haystack.utils import Secret
+
+    tei = pytest.importorskip("haystack_integrations.components.rankers.huggingface_api")
+    HuggingFaceTEIRanker = tei.HuggingFaceTEIRanker  # noqa: N806
 
     embedder = OpenAITextEmbedder(api_key=Secret.from_token(KEY), api_base_url=url + "/v1", model="m")
     result = embedder.run("cats purr")
     assert_same([result["embedding"]], encoder.encode(["cats purr"]))
     assert result["meta"]["usage"]["prompt_tokens"] == encoder.count_tokens(["cats purr"], task="symmetric")[0]
     ranker = HuggingFaceTEIRanker(url=url, top_k=3, token=Secret.from_token(KEY))
-    docs = [Document(content=t) for t in TEXTS]
+    docs = [Document(content=t, id=str(i)) for i, t in enumerate(TEXTS)]
     ranked = ranker.run(query=QUERY, documents=docs)["documents"]
     expected = [r.index for r in reranker.rerank(QUERY, TEXTS, top_k=3)]
     assert [d.content for d in ranked] == [TEXTS[i] for i in expected]
@@ -120,7 +122,7 @@ def test_cohere_rerank(url: str, reranker: Reranker) -> None:
     answer = client.rerank(model="rerank-v3.5", query=QUERY, documents=TEXTS, top_n=3)
     assert [r.index for r in answer.results] == [r.index for r in expected]
     assert [r.relevance_score for r in answer.results] == pytest.approx([r.score for r in expected], abs=1e-5)
-    legacy = cohere.Client(api_key=KEY, base_url=url + "/v1").rerank(
+    legacy = cohere.Client(api_key=KEY, base_url=url).rerank(
         model="rerank-english-v3.0", query=QUERY, documents=TEXTS, top_n=2
     )
     assert [r.index for r in legacy.results] == [r.index for r in expected[:2]]

@@ -165,8 +165,9 @@ class EncoderOptions:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Self:
         """Build the component from its ``to_dict`` output."""
-        deserialize_secrets_inplace(data.get("init_parameters", {}), keys=["api_key"])
-        return default_from_dict(cls, data)
+        init = dict(data.get("init_parameters", {}))  # the caller's dict stays as it was
+        deserialize_secrets_inplace(init, keys=["api_key"])
+        return default_from_dict(cls, {**data, "init_parameters": init})
 
     def _model_options(self) -> dict[str, Any]:
         return {
