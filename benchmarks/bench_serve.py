@@ -172,6 +172,7 @@ def main() -> None:
     parser.add_argument("--max-wait-ms", type=float, default=5.0)
     parser.add_argument("--models", nargs="+", default=["minilm", "tiny"], choices=["minilm", "tiny"])
     args = parser.parse_args()
+    load_start = os.getloadavg()
     texts = load_passages(args.data, args.passages)
     work = Path(tempfile.mkdtemp(prefix="bench-serve-"))
     rows: list[dict[str, Any]] = []
@@ -190,15 +191,17 @@ def main() -> None:
                     "offline_per_s": base,
                     "offline_runs": [before, after],
                     "ratio": result["passages_per_s"] / base,
+                    "load_average": os.getloadavg(),
                     **result,
                 }
             )
+            print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     report = {
         "machine": {
             "cpu_flags": cpu_flags(),
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
-            "load_average_start_end": None,
+            "load_average_start": load_start,
         },
         "settings": vars(args) | {"data": str(args.data)},
         "rows": rows,
@@ -207,7 +210,8 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "serve.json").write_text(json.dumps(report, indent=2))
     out = sys.stdout
-    out.write(f"CPU flags: {' '.join(cpu_flags())}; load average at the end: {os.getloadavg()}\n\n")
+    out.write(f"CPU flags: {' '.join(cpu_flags())}; load average (1, 5, 15 min) at the start {load_start}, ")
+    out.write(f"at the end {os.getloadavg()}\n\n")
     out.write(
         "| model | mode | passages/s | offline/s | ratio | p50 ms | p99 ms | rows/call | idle RSS MB | cold start s |\n"
     )

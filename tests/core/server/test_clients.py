@@ -102,7 +102,7 @@ def test_haystack_openai_text_embedder_and_tei_ranker(url: str, encoder: TextEnc
     from haystack.utils import Secret
 
     tei = pytest.importorskip("haystack_integrations.components.rankers.huggingface_api")
-    HuggingFaceTEIRanker = tei.HuggingFaceTEIRanker  # noqa: N806
+    HuggingFaceTEIRanker = tei.HuggingFaceTEIRanker
 
     embedder = OpenAITextEmbedder(api_key=Secret.from_token(KEY), api_base_url=url + "/v1", model="m")
     result = embedder.run("cats purr")

@@ -27,7 +27,12 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 __all__ = ["Hit", "OgmaError", "RemoteEncoder", "Reranker", "Store", "TextEncoder", "__version__"]
 
-_LAZY = {"TextEncoder": "ogma.encoder", "Store": "ogma.store", "Reranker": "ogma.rerank", "RemoteEncoder": "ogma.remote"}
+_LAZY = {
+    "TextEncoder": "ogma.encoder",
+    "Store": "ogma.store",
+    "Reranker": "ogma.rerank",
+    "RemoteEncoder": "ogma.remote",
+}
 
 
 def __getattr__(name: str) -> Any:
