@@ -14,11 +14,18 @@ where per-call overhead dominates), in one run:
   the first answer).
 
 The clients run on the same machine and share its cores with the server: the ratio is
-what a caller on the same host sees, client overhead included.
+what a caller on the same host sees, client overhead included. CPU time per passage (the
+server process's, from /proc; the clients'; offline encoding's) is reported too: on a
+machine shared with other work it moves far less than wall-clock rates do.
+
+``--infinity BINARY`` adds a peer: infinity-emb (installed in its own virtualenv, since it
+pins older numpy and huggingface_hub) serving the same all-MiniLM-L6-v2 weights from the
+local folder with its torch engine.
 
 Usage (from the repository root; the NanoDBPedia corpus in BEIR format)::
 
     python benchmarks/bench_serve.py --data path/to/nano-dbpedia --threads 2 --passages 2000
+    python benchmarks/bench_serve.py --data path/to/nano-dbpedia --infinity /path/to/venv/bin/infinity_emb
 
 Writes ``benchmarks/results/serve.json`` and prints a markdown table.
 """
