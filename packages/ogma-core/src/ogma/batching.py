@@ -54,8 +54,8 @@ import numpy.typing as npt
 from ogma.compress import truncate
 from ogma.errors import OgmaError
 from ogma.tokenize import plan_batches
-from ogma.types import TASKS, Task
-from ogma.validation import check_texts, check_unicode_texts
+from ogma.types import Task
+from ogma.validation import check_dim, check_encode_inputs, check_texts
 
 if TYPE_CHECKING:
     from ogma.encoder import TextEncoder
@@ -326,13 +326,9 @@ class DynamicBatcher:
             QueueFullError: The queue has no room for these texts now.
             BatcherClosedError: The batcher is closing.
         """
-        items = check_unicode_texts(check_texts(texts))
-        if task not in TASKS:
-            raise ValueError(f"task must be one of {', '.join(TASKS)}; got {task!r}")
+        items, _ = check_encode_inputs(check_texts(texts), task)
         full = self.encoder.dim
-        if dim is not None and (isinstance(dim, bool) or not isinstance(dim, int) or not 1 <= dim <= full):
-            valid = f"one of {list(self.matryoshka_dims)}" if self.matryoshka_dims else f"1..{full}"
-            raise ValueError(f"dim must be {valid} (the model outputs {full}), got {dim!r}")
+        check_dim(dim, full, self.matryoshka_dims)
         mode = self.truncation if truncation is None else truncation
         if mode not in ("count", "refuse"):
             raise ValueError(f"truncation must be 'count' or 'refuse', got {mode!r}")

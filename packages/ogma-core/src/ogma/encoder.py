@@ -29,8 +29,8 @@ from ogma.model_config import position_limit, read_json_object, spec_from_folder
 from ogma.registry import DEFAULT_MODEL, ModelSpec, get_model_spec
 from ogma.runtime import create_session
 from ogma.tokenize import TASK_IDS, Batch, TextTokenizer
-from ogma.types import PRECISIONS, TASKS, Precision, Task
-from ogma.validation import check_texts, check_unicode, check_unicode_texts
+from ogma.types import TASKS, Precision, Task
+from ogma.validation import check_dim, check_encode_inputs, check_texts, check_unicode, check_unicode_texts
 
 __all__ = ["TextEncoder", "license_notice"]
 
@@ -246,15 +246,8 @@ class TextEncoder:
         Example:
             >>> vectors = encoder.encode(["a", "b"], task="document", dim=128)  # doctest: +SKIP
         """
-        single = isinstance(texts, str)
-        items = [check_unicode(texts, "texts")] if isinstance(texts, str) else check_unicode_texts(check_texts(texts))
-        if task not in TASKS:
-            raise ValueError(f"task must be one of {', '.join(TASKS)}; got {task!r}")
-        if precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}; got {precision!r}")
-        if dim is not None and (isinstance(dim, bool) or not isinstance(dim, int) or not 1 <= dim <= self.dim):
-            valid = f"one of {list(self.matryoshka_dims)}" if self.matryoshka_dims else f"1..{self.dim}"
-            raise ValueError(f"dim must be {valid} (the model outputs {self.dim}), got {dim!r}")
+        items, single = check_encode_inputs(texts, task, precision)
+        check_dim(dim, self.dim, self.matryoshka_dims)
         size = self.batch_size if batch_size is None else batch_size
         if isinstance(size, bool) or not isinstance(size, int) or size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")

@@ -36,8 +36,8 @@ from tqdm.auto import tqdm
 from ogma.compress import Int8Ranges, quantize
 from ogma.errors import OgmaError
 from ogma.model_cache import shared_model
-from ogma.types import PRECISIONS, TASKS, Precision, Task
-from ogma.validation import check_texts, check_unicode, check_unicode_texts
+from ogma.types import Precision, Task
+from ogma.validation import check_dim, check_encode_inputs, check_texts
 
 __all__ = ["RemoteEncoder", "RemoteError", "shared_remote_encoder"]
 
@@ -176,14 +176,8 @@ class RemoteEncoder:
             ValueError: Unknown task or precision, a bad ``dim``, invalid Unicode.
             RemoteError: The server refused the request or stayed unreachable.
         """
-        single = isinstance(texts, str)
-        items = [check_unicode(texts, "texts")] if isinstance(texts, str) else check_unicode_texts(check_texts(texts))
-        if task not in TASKS:
-            raise ValueError(f"task must be one of {', '.join(TASKS)}; got {task!r}")
-        if precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}; got {precision!r}")
-        if dim is not None and (isinstance(dim, bool) or not isinstance(dim, int) or dim < 1):
-            raise ValueError(f"dim must be a positive integer, got {dim!r}")
+        items, single = check_encode_inputs(texts, task, precision)
+        check_dim(dim, self.dim, self.matryoshka_dims)
         size = batch_size or self._batch_size or int(self.info.get("max_client_batch_size") or 256)
         width = dim or self.dim
         out = np.zeros((len(items), width), dtype=np.float32)

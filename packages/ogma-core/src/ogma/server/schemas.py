@@ -10,7 +10,7 @@ Example:
     >>> parse_embeddings({"input": [1, 2, 3]})  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ogma.server.schemas.RequestError: 'input' holds token ids ... check_embedding_ctx_length=False ...
+    ogma.server.schemas.RequestError: 'input' holds token ids ... check_embedding_ctx_length=False
 """
 
 from __future__ import annotations
@@ -137,14 +137,7 @@ def _texts(value: Any, param: str, *, allow_token_ids: bool = False, max_inputs:
         raise RequestError(f"'{param}' must be a string or an array of strings, got {_kind(value)}", param=param)
     if not value:
         raise RequestError(f"'{param}' must not be an empty array", param=param)
-    if len(value) > max_inputs:
-        raise RequestError(
-            f"'{param}' holds {len(value)} items; this server takes at most {max_inputs} per request "
-            "(--max-inputs): split the request",
-            param=param,
-            status=413,
-            code="too_many_inputs",
-        )
+    _check_count(value, param, max_inputs)
     if not allow_token_ids and _token_ids(value):
         raise RequestError(TOKEN_IDS_MESSAGE, param=param, code="token_ids_not_supported")
     for index, item in enumerate(value):
@@ -157,6 +150,17 @@ def _texts(value: Any, param: str, *, allow_token_ids: bool = False, max_inputs:
                 f"'{param}[{index}]' is not valid Unicode (it holds a lone surrogate)", param=f"{param}[{index}]"
             ) from None
     return list(value), False
+
+
+def _check_count(value: list[Any], param: str, max_inputs: int) -> None:
+    if len(value) > max_inputs:
+        raise RequestError(
+            f"'{param}' holds {len(value)} items; this server takes at most {max_inputs} per request "
+            "(--max-inputs): split the request",
+            param=param,
+            status=413,
+            code="too_many_inputs",
+        )
 
 
 def _is_int(value: Any) -> bool:
@@ -259,14 +263,7 @@ def parse_tei_embed(body: Any, *, max_inputs: int = 2048, dim: int | None = None
 def _documents(value: Any, param: str, *, max_inputs: int) -> list[str]:
     if not isinstance(value, list):
         raise RequestError(f"'{param}' must be an array of strings or {{\"text\": ...}} objects", param=param)
-    if len(value) > max_inputs:
-        raise RequestError(
-            f"'{param}' holds {len(value)} items; this server takes at most {max_inputs} per request "
-            "(--max-inputs): split the request",
-            param=param,
-            status=413,
-            code="too_many_inputs",
-        )
+    _check_count(value, param, max_inputs)
     out: list[str] = []
     for index, item in enumerate(value):
         text = item.get("text") if isinstance(item, dict) else item
