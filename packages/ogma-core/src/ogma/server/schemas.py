@@ -10,7 +10,7 @@ Example:
     >>> parse_embeddings({"input": [1, 2, 3]})  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ogma.server.schemas.RequestError: 'input' holds token ids ... check_embedding_ctx_length=False
+    ogma.server.schemas.RequestError: 'input' holds token ids, not text. ...check_embedding_ctx_length=False
 """
 
 from __future__ import annotations
