@@ -20,13 +20,19 @@ from ogma.types import Hit
 
 if TYPE_CHECKING:
     from ogma.encoder import TextEncoder
+    from ogma.remote import RemoteEncoder
     from ogma.rerank import Reranker
     from ogma.store import Store
 
 __version__ = "0.1.0"
-__all__ = ["Hit", "OgmaError", "Reranker", "Store", "TextEncoder", "__version__"]
+__all__ = ["Hit", "OgmaError", "RemoteEncoder", "Reranker", "Store", "TextEncoder", "__version__"]
 
-_LAZY = {"TextEncoder": "ogma.encoder", "Store": "ogma.store", "Reranker": "ogma.rerank"}
+_LAZY = {
+    "TextEncoder": "ogma.encoder",
+    "Store": "ogma.store",
+    "Reranker": "ogma.rerank",
+    "RemoteEncoder": "ogma.remote",
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -28,9 +28,9 @@ from ogma.inference import Backend, OnnxBackend, pool
 from ogma.model_config import position_limit, read_json_object, spec_from_folder
 from ogma.registry import DEFAULT_MODEL, ModelSpec, get_model_spec
 from ogma.runtime import create_session
-from ogma.tokenize import TASK_IDS, TextTokenizer
-from ogma.types import PRECISIONS, TASKS, Precision, Task
-from ogma.validation import check_texts, check_unicode, check_unicode_texts
+from ogma.tokenize import TASK_IDS, Batch, TextTokenizer
+from ogma.types import TASKS, Precision, Task
+from ogma.validation import check_dim, check_encode_inputs, check_texts, check_unicode, check_unicode_texts
 
 __all__ = ["TextEncoder", "license_notice"]
 
@@ -246,15 +246,8 @@ class TextEncoder:
         Example:
             >>> vectors = encoder.encode(["a", "b"], task="document", dim=128)  # doctest: +SKIP
         """
-        single = isinstance(texts, str)
-        items = [check_unicode(texts, "texts")] if isinstance(texts, str) else check_unicode_texts(check_texts(texts))
-        if task not in TASKS:
-            raise ValueError(f"task must be one of {', '.join(TASKS)}; got {task!r}")
-        if precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}; got {precision!r}")
-        if dim is not None and (isinstance(dim, bool) or not isinstance(dim, int) or not 1 <= dim <= self.dim):
-            valid = f"one of {list(self.matryoshka_dims)}" if self.matryoshka_dims else f"1..{self.dim}"
-            raise ValueError(f"dim must be {valid} (the model outputs {self.dim}), got {dim!r}")
+        items, single = check_encode_inputs(texts, task, precision)
+        check_dim(dim, self.dim, self.matryoshka_dims)
         size = self.batch_size if batch_size is None else batch_size
         if isinstance(size, bool) or not isinstance(size, int) or size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
@@ -281,14 +274,40 @@ class TextEncoder:
                 for batch in self._tokenizer.batches(
                     window, task, batch_size=batch_size, max_batch_tokens=self.max_batch_tokens
                 ):
-                    out = self._backend.run(
-                        batch.input_ids, batch.attention_mask, token_type_ids=batch.token_type_ids, task_id=task_id
-                    )
-                    if self._backend.output_kind == "tokens":
-                        out = pool(out, batch.attention_mask, "cls" if self.spec.pooling == "cls" else "mean")
-                    result[[start + i for i in batch.indices]] = out
+                    result[[start + i for i in batch.indices]] = self._forward(batch, task_id)
                     bar.update(len(batch.indices))
         return normalize(result) if self.spec.normalize else result
+
+    def _forward(self, batch: Batch, task_id: int | None) -> npt.NDArray[np.float32]:
+        out = self._backend.run(
+            batch.input_ids, batch.attention_mask, token_type_ids=batch.token_type_ids, task_id=task_id
+        )
+        if self._backend.output_kind == "tokens":
+            out = pool(out, batch.attention_mask, "cls" if self.spec.pooling == "cls" else "mean")
+        return np.asarray(out, dtype=np.float32)
+
+    def embed_token_ids(self, rows: Sequence[Sequence[int]], *, task: Task = "symmetric") -> npt.NDArray[np.float32]:
+        """Embed token-id rows from ``encoder.tokenizer.token_ids(texts, task)`` in one model call.
+
+        The primitive under :class:`ogma.batching.DynamicBatcher`, which tokenises and plans
+        batches itself; :meth:`encode` is the method for texts. Rows must be tokenised for
+        the same ``task`` (Ogma models take the task as a separate input).
+
+        Returns:
+            ``(len(rows), dim)`` float32, normalised as :meth:`encode` normalises.
+
+        Example:
+            >>> rows = encoder.tokenizer.token_ids(["a", "b"], "query")  # doctest: +SKIP
+            >>> encoder.embed_token_ids(rows, task="query").shape  # doctest: +SKIP
+            (2, 384)
+        """
+        if task not in TASKS:
+            raise ValueError(f"task must be one of {', '.join(TASKS)}; got {task!r}")
+        if not rows:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        task_id = TASK_IDS[task] if self.spec.task_scheme.kind == "ogma" else None
+        out = self._forward(self._tokenizer.pad(rows), task_id)
+        return normalize(out) if self.spec.normalize else out
 
     def encode_queries(self, texts: Sequence[str], **kwargs: Any) -> npt.NDArray[Any]:
         """Embed search queries (``task="query"``); same options as :meth:`encode`."""

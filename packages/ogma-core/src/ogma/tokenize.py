@@ -232,14 +232,22 @@ class TextTokenizer:
         """Tokenise ``texts`` and pack them into length-sorted, padded batches."""
         rows = self.token_ids(texts, task)
         plans = plan_batches([len(r) for r in rows], batch_size=batch_size, max_batch_tokens=max_batch_tokens)
-        out: list[Batch] = []
-        for indices in plans:
-            width = max(len(rows[i]) for i in indices)
-            ids = np.full((len(indices), width), self.pad_id, dtype=np.int64)
-            mask = np.zeros((len(indices), width), dtype=np.int64)
-            for r, i in enumerate(indices):
-                row = rows[i]
-                ids[r, : len(row)] = row
-                mask[r, : len(row)] = 1
-            out.append(Batch(indices, ids, mask, np.zeros_like(ids)))
-        return out
+        return [self.pad([rows[i] for i in indices], indices) for indices in plans]
+
+    def pad(self, rows: Sequence[Sequence[int]], indices: list[int] | None = None) -> Batch:
+        """Pack token-id rows (from :meth:`token_ids`) into one padded batch.
+
+        Example:
+            >>> from tokenizers import Tokenizer, models
+            >>> tok = TextTokenizer(Tokenizer(models.WordLevel({"[UNK]": 0}, unk_token="[UNK]")),
+            ...                     TaskScheme("none"), max_length=8)
+            >>> tok.pad([[5, 6, 7], [5]]).attention_mask.tolist()
+            [[1, 1, 1], [1, 0, 0]]
+        """
+        width = max((len(row) for row in rows), default=0)
+        ids = np.full((len(rows), width), self.pad_id, dtype=np.int64)
+        mask = np.zeros((len(rows), width), dtype=np.int64)
+        for r, row in enumerate(rows):
+            ids[r, : len(row)] = row
+            mask[r, : len(row)] = 1
+        return Batch(list(range(len(rows))) if indices is None else indices, ids, mask, np.zeros_like(ids))

@@ -19,6 +19,8 @@ from typing import Any
 __all__ = [
     "MAX_COUNT",
     "check_count",
+    "check_dim",
+    "check_encode_inputs",
     "check_id_list",
     "check_str",
     "check_strings",
@@ -300,3 +302,41 @@ def rename_arguments(message: str, names: Mapping[str, Callable[[int], str]]) ->
         return found.group(0) if rename is None else rename(int(found.group(2)))
 
     return _INDEXED.sub(replace, message)
+
+
+def check_encode_inputs(texts: Any, task: Any, precision: Any = "float32") -> tuple[list[str], bool]:
+    """The texts of an encode call and whether one bare string was given; ``task`` and ``precision`` checked.
+
+    Shared by :meth:`ogma.TextEncoder.encode`, :class:`ogma.RemoteEncoder` and the batcher.
+
+    Raises:
+        TypeError: ``texts`` is neither a string nor a list of strings.
+        ValueError: An unknown task or precision, or a text that is not valid Unicode.
+
+    Example:
+        >>> check_encode_inputs("hi", "query")
+        (['hi'], True)
+    """
+    from ogma.types import PRECISIONS, TASKS
+
+    single = isinstance(texts, str)
+    items = [check_unicode(texts, "texts")] if single else check_unicode_texts(check_texts(texts))
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {', '.join(TASKS)}; got {task!r}")
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}; got {precision!r}")
+    return items, single
+
+
+def check_dim(dim: Any, full: int, matryoshka_dims: Sequence[int] = ()) -> None:
+    """``None`` or a Matryoshka dimension in ``1..full`` (the message lists the trained dims).
+
+    Example:
+        >>> check_dim(0, 384, (384, 128))
+        Traceback (most recent call last):
+        ...
+        ValueError: dim must be one of [384, 128] (the model outputs 384), got 0
+    """
+    if dim is not None and (isinstance(dim, bool) or not isinstance(dim, int) or not 1 <= dim <= full):
+        valid = f"one of {list(matryoshka_dims)}" if matryoshka_dims else f"1..{full}"
+        raise ValueError(f"dim must be {valid} (the model outputs {full}), got {dim!r}")

@@ -52,6 +52,7 @@ COMMAND_MODULES = (
     "cache",
     "import",
     "migrate",
+    "serve",
 )
 
 EXIT_USAGE = 2

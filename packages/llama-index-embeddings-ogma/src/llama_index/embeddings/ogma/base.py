@@ -61,6 +61,9 @@ class OgmaEmbedding(BaseEmbedding):
         quantized: Run an int8 model.
         trust_remote_code: Allow running a model repository's own code (Ogma checkpoints).
         max_length: Token window (``None``: the model's own); longer texts are truncated.
+        base_url: An ``ogma serve`` server to embed with instead of a local model
+            (``http://host:port``); the model options above then do not apply.
+        api_key: The server's key (default: ``$OGMA_API_KEY``).
 
     Example:
         >>> from llama_index.core import Settings
@@ -86,6 +89,8 @@ class OgmaEmbedding(BaseEmbedding):
     quantized: bool = False
     trust_remote_code: bool = False
     max_length: int | None = Field(default=None, gt=1)
+    base_url: str | None = Field(default=None, description="An ogma serve server to embed with.")
+    api_key: str | None = Field(default=None, repr=False, exclude=True)
 
     @classmethod
     def class_name(cls) -> str:
@@ -94,7 +99,11 @@ class OgmaEmbedding(BaseEmbedding):
 
     @property
     def encoder(self) -> TextEncoder:
-        """The shared :class:`ogma.TextEncoder` (loaded on first access)."""
+        """The shared :class:`ogma.TextEncoder` (loaded on first access), or the server's ``RemoteEncoder``."""
+        if self.base_url is not None:
+            from ogma.remote import shared_remote_encoder
+
+            return shared_remote_encoder(self.base_url, self.api_key)  # type: ignore[return-value]
         return shared_model(
             _load_encoder,
             model=self.model_name,

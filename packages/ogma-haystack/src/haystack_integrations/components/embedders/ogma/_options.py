@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self
 
 from haystack import Document, default_from_dict
-from haystack.utils import ComponentDevice
+from haystack.utils import ComponentDevice, Secret, deserialize_secrets_inplace
 
 from ogma.model_cache import shared_model
 from ogma.record_text import RecordTextBuilder
@@ -131,6 +131,8 @@ class EncoderOptions:
     local_files_only: bool | None
     trust_remote_code: bool
     truncate_dim: int | None
+    base_url: str | None
+    api_key: Secret
     _encoder: TextEncoder | None
 
     def _set_model_options(
@@ -145,8 +147,14 @@ class EncoderOptions:
         local_files_only: bool | None,
         trust_remote_code: bool,
         truncate_dim: int | None,
+        base_url: str | None = None,
+        api_key: Secret | None = None,
     ) -> None:
         self.model, self.device, self.threads = check_model_device_threads(model, device, threads)
+        if base_url is not None and not isinstance(base_url, str):
+            raise TypeError(f"base_url must be an http(s) URL string or None, got {type(base_url).__name__}")
+        self.base_url = base_url
+        self.api_key = api_key if api_key is not None else Secret.from_env_var("OGMA_API_KEY", strict=False)
         self.quantized = bool(quantized)
         self.max_length = optional_count(max_length, "max_length")
         self.cache_dir = None if cache_dir is None else str(cache_dir)
@@ -158,7 +166,9 @@ class EncoderOptions:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Self:
         """Build the component from its ``to_dict`` output."""
-        return default_from_dict(cls, data)
+        init = dict(data.get("init_parameters", {}))  # the caller's dict stays as it was
+        deserialize_secrets_inplace(init, keys=["api_key"])
+        return default_from_dict(cls, {**data, "init_parameters": init})
 
     def _model_options(self) -> dict[str, Any]:
         return {
@@ -171,6 +181,8 @@ class EncoderOptions:
             "local_files_only": self.local_files_only,
             "trust_remote_code": self.trust_remote_code,
             "truncate_dim": self.truncate_dim,
+            "base_url": self.base_url,
+            "api_key": self.api_key.to_dict(),
         }
 
     def warm_up(self) -> None:
@@ -182,17 +194,23 @@ class EncoderOptions:
         """
         if self._encoder is not None:
             return
-        encoder = shared_model(
-            load_encoder,
-            model=self.model,
-            device=onnx_device(self.device),
-            threads=self.threads,
-            quantized=self.quantized,
-            max_length=self.max_length,
-            cache_dir=self.cache_dir,
-            local_files_only=self.local_files_only,
-            trust_remote_code=self.trust_remote_code,
-        )
+        encoder: Any
+        if self.base_url is not None:
+            from ogma.remote import shared_remote_encoder
+
+            encoder = shared_remote_encoder(self.base_url, self.api_key.resolve_value())
+        else:
+            encoder = shared_model(
+                load_encoder,
+                model=self.model,
+                device=onnx_device(self.device),
+                threads=self.threads,
+                quantized=self.quantized,
+                max_length=self.max_length,
+                cache_dir=self.cache_dir,
+                local_files_only=self.local_files_only,
+                trust_remote_code=self.trust_remote_code,
+            )
         if self.truncate_dim is not None and self.truncate_dim > encoder.dim:
             raise ValueError(
                 f"truncate_dim={self.truncate_dim} is larger than the {encoder.dim} dimensions of {encoder.model_id}; "
@@ -203,7 +221,7 @@ class EncoderOptions:
 
     @property
     def encoder(self) -> TextEncoder:
-        """The shared :class:`ogma.TextEncoder` (loaded by :meth:`warm_up` on first access)."""
+        """The shared :class:`ogma.TextEncoder`, or the ``base_url`` server's ``RemoteEncoder`` (from warm_up)."""
         if self._encoder is None:
             self.warm_up()
         assert self._encoder is not None  # set by warm_up

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from haystack import component, default_to_dict
-from haystack.utils import ComponentDevice
+from haystack.utils import ComponentDevice, Secret
 
 from haystack_integrations.components.embedders.ogma._options import EncoderOptions
 from ogma.registry import DEFAULT_MODEL
@@ -44,6 +44,9 @@ class OgmaTextEmbedder(EncoderOptions):
         cache_dir: Hugging Face cache folder.
         local_files_only: Never contact the hub (``None``: the ``HF_HUB_OFFLINE`` default).
         trust_remote_code: Allow running a model repository's own code (Ogma checkpoints).
+        base_url: An ``ogma serve`` server to embed with instead of a local model
+            (``http://host:port``); the model options above then do not apply.
+        api_key: The server's key (default: the ``OGMA_API_KEY`` environment variable, if set).
 
     Raises:
         TypeError: An option has the wrong type (the message names it).
@@ -71,6 +74,8 @@ class OgmaTextEmbedder(EncoderOptions):
         cache_dir: str | Path | None = None,
         local_files_only: bool | None = None,
         trust_remote_code: bool = False,
+        base_url: str | None = None,
+        api_key: Secret | None = None,
     ) -> None:
         self._set_model_options(
             model=model,
@@ -81,6 +86,8 @@ class OgmaTextEmbedder(EncoderOptions):
             cache_dir=cache_dir,
             local_files_only=local_files_only,
             trust_remote_code=trust_remote_code,
+            base_url=base_url,
+            api_key=api_key,
             truncate_dim=truncate_dim,
         )
         self.prefix = check_str(prefix, "prefix")
