@@ -114,3 +114,19 @@ def test_serialisation_round_trip() -> None:
     rerank = OgmaRerank(model="some/cross-encoder", top_n=5, alpha=0.4, normalize="linear")
     again = OgmaRerank.from_dict(rerank.to_dict())
     assert (again.model, again.top_n, again.alpha, again.normalize) == ("some/cross-encoder", 5, 0.4, "linear")
+
+
+def test_the_trained_cross_encoder_puts_the_answer_first(real_reranker_dir: Path) -> None:
+    nodes = [
+        NodeWithScore(
+            node=TextNode(id_="ny", text="New York City is famous for the Metropolitan Museum of Art."), score=0.9
+        ),
+        NodeWithScore(
+            node=TextNode(id_="berlin", text="Berlin has a population of 3,520,031 registered inhabitants."), score=0.5
+        ),
+    ]
+    out = OgmaRerank(model=str(real_reranker_dir), top_n=2).postprocess_nodes(
+        nodes, query_str="How many people live in Berlin?"
+    )
+    assert [n.node.node_id for n in out] == ["berlin", "ny"]
+    assert out[0].score is not None and out[1].score is not None and out[0].score > 0.99 > 0.01 > out[1].score

@@ -55,6 +55,8 @@ class OgmaEmbeddings(BaseModel, Embeddings):
         quantized: Run an int8 model.
         trust_remote_code: Allow running a model repository's own code (Ogma checkpoints).
         max_length: Token window (``None``: the model's own); longer texts are truncated.
+        registry_model: The registry model a local folder holds (e.g. ``"intfloat/e5-small-v2"``), so it gets
+            that model's prefixes or instruction, pooling and window (``ogma.TextEncoder(model_id=...)``).
 
     Example:
         >>> embeddings = OgmaEmbeddings(model_name="sentence-transformers/all-MiniLM-L6-v2")  # doctest: +SKIP
@@ -76,6 +78,7 @@ class OgmaEmbeddings(BaseModel, Embeddings):
     quantized: bool = False
     trust_remote_code: bool = False
     max_length: int | None = Field(default=None, gt=1)
+    registry_model: str | None = None
 
     @property
     def encoder(self) -> TextEncoder:
@@ -89,6 +92,7 @@ class OgmaEmbeddings(BaseModel, Embeddings):
             "cache_dir": self.cache_dir,
             "local_files_only": self.local_files_only,
             "trust_remote_code": self.trust_remote_code,
+            "model_id": self.registry_model,
         }
         return shared_model(_load_encoder, **options)
 

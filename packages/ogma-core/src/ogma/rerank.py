@@ -197,7 +197,7 @@ class Reranker:
             spec.model_id if spec is not None else name,
             kind="cross-encoder",
             quantized=quantized,
-            cache_dir=cache_dir,
+            cache_dir=None if cache_dir is None else os.fspath(cache_dir),
             local_files_only=local_files_only,
         )
         self._setup(

@@ -82,7 +82,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--width", type=positive_int(maximum=100_000), default=160, help="snippet width in characters (default 160)"
     )
     parser.add_argument("--json", action="store_true", help="print one JSON array of hits")
-    add_model_options(parser, model="none", dim="none")
+    add_model_options(parser, model="folder", dim="none")
     parser.set_defaults(func=run)
 
 
@@ -218,7 +218,7 @@ def run(args: argparse.Namespace) -> int:
     filter_ = _parse_filter(args.filter)
     encoder = None
     if args.mode != "lexical":
-        model = _opened(args.db, store_model_id)
+        model = args.model or _opened(args.db, store_model_id)
         if model is None:
             raise StoreError(
                 f"{args.db!r} records no embedding model, so it cannot be searched by meaning; use --mode lexical."

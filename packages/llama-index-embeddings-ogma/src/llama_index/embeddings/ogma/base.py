@@ -60,6 +60,8 @@ class OgmaEmbedding(BaseEmbedding):
         quantized: Run an int8 model.
         trust_remote_code: Allow running a model repository's own code (Ogma checkpoints).
         max_length: Token window (``None``: the model's own); longer texts are truncated.
+        registry_model: The registry model a local folder holds (e.g. ``"intfloat/e5-small-v2"``), so it gets
+            that model's prefixes or instruction, pooling and window (``ogma.TextEncoder(model_id=...)``).
 
     Example:
         >>> from llama_index.core import Settings
@@ -84,6 +86,7 @@ class OgmaEmbedding(BaseEmbedding):
     quantized: bool = False
     trust_remote_code: bool = False
     max_length: int | None = Field(default=None, gt=1)
+    registry_model: str | None = None
 
     @classmethod
     def class_name(cls) -> str:
@@ -103,6 +106,7 @@ class OgmaEmbedding(BaseEmbedding):
             cache_dir=self.cache_folder,
             local_files_only=self.local_files_only,
             trust_remote_code=self.trust_remote_code,
+            model_id=self.registry_model,
         )
 
     @property

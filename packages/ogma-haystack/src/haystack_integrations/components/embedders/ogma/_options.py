@@ -130,6 +130,7 @@ class EncoderOptions:
     local_files_only: bool | None
     trust_remote_code: bool
     truncate_dim: int | None
+    registry_model: str | None
     _encoder: TextEncoder | None
 
     def _set_model_options(
@@ -144,8 +145,14 @@ class EncoderOptions:
         local_files_only: bool | None,
         trust_remote_code: bool,
         truncate_dim: int | None,
+        registry_model: str | None = None,
     ) -> None:
         self.model, self.device, self.threads = check_model_device_threads(model, device, threads)
+        if registry_model is not None and not isinstance(registry_model, str):
+            raise TypeError(
+                f"registry_model must be a registry model id (str) or None, got {type(registry_model).__name__}"
+            )
+        self.registry_model = registry_model
         self.quantized = bool(quantized)
         self.max_length = optional_count(max_length, "max_length")
         self.cache_dir = None if cache_dir is None else str(cache_dir)
@@ -170,6 +177,7 @@ class EncoderOptions:
             "local_files_only": self.local_files_only,
             "trust_remote_code": self.trust_remote_code,
             "truncate_dim": self.truncate_dim,
+            "registry_model": self.registry_model,
         }
 
     def warm_up(self) -> None:
@@ -191,6 +199,7 @@ class EncoderOptions:
             cache_dir=self.cache_dir,
             local_files_only=self.local_files_only,
             trust_remote_code=self.trust_remote_code,
+            model_id=self.registry_model,
         )
         if self.truncate_dim is not None and self.truncate_dim > encoder.dim:
             raise ValueError(

@@ -61,6 +61,8 @@ class OgmaDocumentEmbedder(EncoderOptions):
         cache_dir: Hugging Face cache folder.
         local_files_only: Never contact the hub (``None``: the ``HF_HUB_OFFLINE`` default).
         trust_remote_code: Allow running a model repository's own code (Ogma checkpoints).
+        registry_model: The registry model a local folder holds (e.g. ``"intfloat/e5-small-v2"``), so it gets
+            that model's prefixes or instruction, pooling and window (``ogma.TextEncoder(model_id=...)``).
 
     Raises:
         TypeError: An option has the wrong type (the message names it).
@@ -94,6 +96,7 @@ class OgmaDocumentEmbedder(EncoderOptions):
         cache_dir: str | Path | None = None,
         local_files_only: bool | None = None,
         trust_remote_code: bool = False,
+        registry_model: str | None = None,
     ) -> None:
         self._set_model_options(
             model=model,
@@ -105,6 +108,7 @@ class OgmaDocumentEmbedder(EncoderOptions):
             local_files_only=local_files_only,
             trust_remote_code=trust_remote_code,
             truncate_dim=truncate_dim,
+            registry_model=registry_model,
         )
         self._text = RecordTextBuilder(
             fields=meta_fields_to_embed, separator=embedding_separator, prefix=prefix, suffix=suffix

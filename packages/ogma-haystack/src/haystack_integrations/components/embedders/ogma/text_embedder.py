@@ -44,6 +44,8 @@ class OgmaTextEmbedder(EncoderOptions):
         cache_dir: Hugging Face cache folder.
         local_files_only: Never contact the hub (``None``: the ``HF_HUB_OFFLINE`` default).
         trust_remote_code: Allow running a model repository's own code (Ogma checkpoints).
+        registry_model: The registry model a local folder holds (e.g. ``"intfloat/e5-small-v2"``), so it gets
+            that model's prefixes or instruction, pooling and window (``ogma.TextEncoder(model_id=...)``).
 
     Raises:
         TypeError: An option has the wrong type (the message names it).
@@ -71,6 +73,7 @@ class OgmaTextEmbedder(EncoderOptions):
         cache_dir: str | Path | None = None,
         local_files_only: bool | None = None,
         trust_remote_code: bool = False,
+        registry_model: str | None = None,
     ) -> None:
         self._set_model_options(
             model=model,
@@ -82,6 +85,7 @@ class OgmaTextEmbedder(EncoderOptions):
             local_files_only=local_files_only,
             trust_remote_code=trust_remote_code,
             truncate_dim=truncate_dim,
+            registry_model=registry_model,
         )
         self.prefix = check_str(prefix, "prefix")
         self.suffix = check_str(suffix, "suffix")
