@@ -222,7 +222,7 @@ def test_missing_files(tmp_path: Path, tiny_ce) -> None:  # type: ignore[no-unty
         Reranker.from_folder(tmp_path / "nope")
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(ModelFileError, match="No ONNX model"):
+    with pytest.raises(ModelFileError, match="not a model folder Ogma can load"):
         Reranker.from_folder(empty)
     no_tok = tmp_path / "no-tok"
     no_tok.mkdir()

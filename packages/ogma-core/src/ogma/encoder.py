@@ -111,8 +111,13 @@ class TextEncoder:
     ) -> None:
         if backend not in ("onnx", "torch"):
             raise ValueError(f"backend must be 'onnx' or 'torch', got {backend!r}")
-        if model_id is not None and backend == "torch":
-            raise ValueError("model_id declares what an ONNX folder holds; backend='torch' reads Ogma checkpoints")
+        if model_id is not None and (backend == "torch" or not Path(model).expanduser().is_dir()):
+            raise ValueError(
+                f"model_id declares which registry model a local ONNX folder holds, but {str(model)!r} is not a "
+                "folder"
+                + (" (backend='torch' reads Ogma checkpoints)" if backend == "torch" else "")
+                + "; pass the folder, or leave model_id out"
+            )
         check_model_name(model)
         hub_args: dict[str, Any] = {
             "cache_dir": cache_dir,

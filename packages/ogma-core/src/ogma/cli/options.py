@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from ogma.errors import OgmaError
@@ -251,8 +252,12 @@ def encoder_options(args: argparse.Namespace) -> dict[str, Any]:
         "trust_remote_code": bool(getattr(args, "trust_remote_code", False)),
     }
     if getattr(args, "model_id", None) is not None:
-        if not getattr(args, "model", None):
-            raise UsageError("--model-id says what a local -m FOLDER holds; give -m FOLDER too")
+        model = getattr(args, "model", None)
+        if not isinstance(model, str) or not Path(model).expanduser().is_dir():
+            raise UsageError(
+                f"--model-id says which registry model a local -m FOLDER holds; {model!r} is not a folder "
+                "(give -m FOLDER, or leave --model-id out)"
+            )
         options["model_id"] = args.model_id
     return options
 
