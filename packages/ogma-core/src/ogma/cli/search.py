@@ -76,7 +76,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--rerank-k",
         type=positive_int(maximum=MAX_K),
         default=None,
-        help="first-stage hits the reranker sees (default max(k, 50)); needs --rerank",
+        help="first-stage hits the reranker sees (default max(k, 20)); needs --rerank",
     )
     parser.add_argument(
         "--width", type=positive_int(maximum=100_000), default=160, help="snippet width in characters (default 160)"

@@ -22,6 +22,7 @@ from types import TracebackType
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from ogma.store.document import Document
+from ogma.store.ranking import DEFAULT_RERANK_ALPHA
 from ogma.types import Hit, SearchMode
 
 __all__ = ["OnConflict", "StoreProtocol"]
@@ -126,7 +127,7 @@ class StoreProtocol(Protocol):
         include_embeddings: bool = False,
         rerank: Any = None,
         rerank_k: int | None = None,
-        rerank_alpha: float | None = None,
+        rerank_alpha: float | None = DEFAULT_RERANK_ALPHA,
     ) -> list[Hit]:
         """Dense, lexical or hybrid search, optionally filtered and reranked."""
         ...

@@ -36,7 +36,7 @@ from ogma.errors import DuplicateDocumentError, StoreError, StoreMismatchError
 from ogma.store.document import Document
 from ogma.store.encoding import StoreEncoder, as_encoder
 from ogma.store.mmr import mmr_select
-from ogma.store.ranking import fuse_ranked, rerank_hits
+from ogma.store.ranking import DEFAULT_RERANK_ALPHA, fuse_ranked, rerank_depth, rerank_hits
 from ogma.store.search_args import check_mmr_args, check_search_mode, check_search_options
 from ogma.store.settings import check_setting_key
 from ogma.store.sqlite.connect import Connection, Driver
@@ -904,7 +904,7 @@ class Store:
         include_embeddings: bool = False,
         rerank: Any = None,
         rerank_k: int | None = None,
-        rerank_alpha: float | None = None,
+        rerank_alpha: float | None = DEFAULT_RERANK_ALPHA,
         backend: Backend | None = None,
     ) -> list[Hit]:
         """Search by meaning (dense), by words (lexical, BM25) or both (hybrid).
@@ -923,8 +923,9 @@ class Store:
             include_embeddings: Attach the stored vectors to the hits.
             rerank: A reranker (``rerank(query, documents, top_k, first_stage_scores=, alpha=)``);
                 reorders the first ``rerank_k`` hits.
-            rerank_k: First-stage hits handed to the reranker (default ``max(k, 50)``).
-            rerank_alpha: Blend weight of the reranker with the first-stage score (``None``: rerank only).
+            rerank_k: First-stage hits handed to the reranker (default ``max(k, 20)``).
+            rerank_alpha: Blend weight of the reranker with the first-stage score, default 0.5
+                (``None``: rerank only); see docs/benchmarks.md for how both defaults were chosen.
             backend: Dense backend for this call (default: the store's).
 
         Returns:
@@ -952,7 +953,8 @@ class Store:
         )
         if k == 0:
             return []
-        first_k = max(k, check_k(rerank_k, "rerank_k") if rerank_k is not None else 50) if rerank is not None else k
+        checked_rerank_k = check_k(rerank_k, "rerank_k") if rerank_k is not None else None
+        first_k = rerank_depth(k, checked_rerank_k) if rerank is not None else k
         depth = check_count(candidates, "candidates") if candidates is not None else max(first_k, 50)
         filter_sql, params = self._filter(filter)
         unit = self._query_vector(query, vector) if mode != "lexical" else None
