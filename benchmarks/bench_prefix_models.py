@@ -45,8 +45,8 @@ def load(folder: Path, max_docs: int | None) -> tuple[dict[str, str], dict[str, 
         qrels.setdefault(qid, {})[did] = int(grade)
     with (folder / "corpus.jsonl").open(encoding="utf-8") as fh:
         rows = [json.loads(line) for line in fh if line.strip()]
-    if max_docs is not None:  # every judged document, then seeded random others up to max_docs
-        judged = {d for q in qrels.values() for d in q}
+    if max_docs is not None:  # every relevant document, then seeded random others up to max_docs
+        judged = {d for q in qrels.values() for d, grade in q.items() if grade > 0}
         others = [r for r in rows if r["_id"] not in judged]
         random.Random(0).shuffle(others)
         rows = [r for r in rows if r["_id"] in judged] + others[: max(0, max_docs - len(judged))]
@@ -86,7 +86,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--max-docs", type=int, default=None, help="judged documents plus random others up to N")
+    parser.add_argument("--max-docs", type=int, default=None, help="relevant documents plus random others up to N")
     parser.add_argument("--no-default", action="store_true", help="skip all-MiniLM-L6-v2")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "prefix-models.json")
     args = parser.parse_args()

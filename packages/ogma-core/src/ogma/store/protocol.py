@@ -22,7 +22,6 @@ from types import TracebackType
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from ogma.store.document import Document
-from ogma.store.ranking import DEFAULT_RERANK_ALPHA
 from ogma.types import Hit, SearchMode
 
 __all__ = ["OnConflict", "StoreProtocol"]
@@ -127,7 +126,7 @@ class StoreProtocol(Protocol):
         include_embeddings: bool = False,
         rerank: Any = None,
         rerank_k: int | None = None,
-        rerank_alpha: float | None = DEFAULT_RERANK_ALPHA,
+        rerank_alpha: float | None = None,
     ) -> list[Hit]:
         """Dense, lexical or hybrid search, optionally filtered and reranked."""
         ...

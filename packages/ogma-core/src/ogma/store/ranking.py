@@ -23,7 +23,6 @@ from typing import Any
 from ogma.types import Hit
 
 __all__ = [
-    "DEFAULT_RERANK_ALPHA",
     "DEFAULT_RERANK_DEPTH",
     "FUSION_OPTIONS",
     "fuse_ranked",
@@ -36,10 +35,6 @@ __all__ = [
 DEFAULT_RERANK_DEPTH = 20
 """First-stage hits a reranker sees by default (``max(k, 20)``); chosen in docs/benchmarks.md
 ("Reranking on real models"): on nano-dbpedia depth 20 beat 50 and 100, at 2.5-5x less time."""
-
-DEFAULT_RERANK_ALPHA = 0.5
-"""Default blend ``alpha * rerank + (1 - alpha) * first_stage`` of ``Store.search(rerank=...)``;
-``rerank_alpha=None`` ranks by the reranker alone. Chosen in docs/benchmarks.md."""
 
 
 def rerank_depth(k: int, rerank_k: int | None) -> int:
@@ -180,15 +175,14 @@ def rerank_hits(reranker: Any, query: str, hits: Sequence[Hit], k: int, *, alpha
         scored = rerank_hits(reranker, query, [h for h in hits if h.text is not None], k, alpha=alpha)
         return (scored + unscored)[:k]
     texts = [h.text for h in hits]
-    kwargs: dict[str, Any] = {}
-    if alpha is not None:
-        kwargs = {"first_stage_scores": [h.score for h in hits], "alpha": alpha}
-    results = reranker.rerank(query, texts, top_k=k, **kwargs)
+    # Blending happens here, not in the reranker, so that any object with rerank(query, documents,
+    # top_k) works with the default blend; for ogma.Reranker it is the same formula as its own.
+    results = reranker.rerank(query, texts, top_k=k if alpha is None else None)
     out: list[Hit] = []
     for result in results:
         hit = hits[int(result.index)]
         rerank_score = float(result.score)
-        final = getattr(result, "final_score", rerank_score)
+        final = rerank_score if alpha is None else alpha * rerank_score + (1.0 - alpha) * float(hit.score)
         out.append(dataclasses.replace(hit, score=float(final), scores={**hit.scores, "rerank": rerank_score}))
     out.sort(key=lambda h: -h.score)
     return out[:k]

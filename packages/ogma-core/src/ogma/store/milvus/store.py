@@ -56,7 +56,7 @@ from ogma.store.milvus.schema import (
 )
 from ogma.store.mmr import mmr_select
 from ogma.store.protocol import OnConflict
-from ogma.store.ranking import DEFAULT_RERANK_ALPHA, fuse_ranked, rerank_depth, rerank_hits
+from ogma.store.ranking import fuse_ranked, rerank_depth, rerank_hits
 from ogma.store.search_args import check_mmr_args, check_search_mode, check_search_options
 from ogma.store.settings import check_setting_key
 from ogma.store.validate import (
@@ -772,7 +772,7 @@ class MilvusStore:
         include_embeddings: bool = False,
         rerank: Any = None,
         rerank_k: int | None = None,
-        rerank_alpha: float | None = DEFAULT_RERANK_ALPHA,
+        rerank_alpha: float | None = None,
     ) -> list[Hit]:
         """Dense, lexical (Milvus BM25) or hybrid search, filtered and optionally reranked.
 

@@ -36,7 +36,7 @@ from ogma.errors import DuplicateDocumentError, StoreError, StoreMismatchError
 from ogma.store.document import Document
 from ogma.store.encoding import StoreEncoder, as_encoder
 from ogma.store.mmr import mmr_select
-from ogma.store.ranking import DEFAULT_RERANK_ALPHA, fuse_ranked, rerank_depth, rerank_hits
+from ogma.store.ranking import fuse_ranked, rerank_depth, rerank_hits
 from ogma.store.search_args import check_mmr_args, check_search_mode, check_search_options
 from ogma.store.settings import check_setting_key
 from ogma.store.sqlite.connect import Connection, Driver
@@ -904,7 +904,7 @@ class Store:
         include_embeddings: bool = False,
         rerank: Any = None,
         rerank_k: int | None = None,
-        rerank_alpha: float | None = DEFAULT_RERANK_ALPHA,
+        rerank_alpha: float | None = None,
         backend: Backend | None = None,
     ) -> list[Hit]:
         """Search by meaning (dense), by words (lexical, BM25) or both (hybrid).
@@ -921,11 +921,11 @@ class Store:
             candidates: Depth of each ranked list before fusion (default ``max(k, 50)``).
                 Hybrid mode only; ``rerank_k`` sets the depth handed to a reranker.
             include_embeddings: Attach the stored vectors to the hits.
-            rerank: A reranker (``rerank(query, documents, top_k, first_stage_scores=, alpha=)``);
+            rerank: A reranker (``rerank(query, documents, top_k)`` returning ``.index``/``.score`` results);
                 reorders the first ``rerank_k`` hits.
             rerank_k: First-stage hits handed to the reranker (default ``max(k, 20)``).
-            rerank_alpha: Blend weight of the reranker with the first-stage score, default 0.5
-                (``None``: rerank only); see docs/benchmarks.md for how both defaults were chosen.
+            rerank_alpha: Blend weight of the reranker with the first-stage score (``None``: rerank
+                only; 0.5 scored higher in docs/benchmarks.md, "Reranking on real models").
             backend: Dense backend for this call (default: the store's).
 
         Returns:
