@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 import pytrec_eval
+import tune_hybrid
 from _common import cpu_flags
 
 HERE = Path(__file__).resolve().parent
@@ -54,21 +55,12 @@ CACHE = HERE / ".cache" / "rerank"
 
 
 def load_beir(folder: Path) -> tuple[list[dict[str, str]], dict[str, str], dict[str, dict[str, int]]]:
-    with (folder / "corpus.jsonl").open(encoding="utf-8") as fh:
-        corpus = [json.loads(line) for line in fh if line.strip()]
-    with (folder / "queries.jsonl").open(encoding="utf-8") as fh:
-        queries = {q["_id"]: q["text"] for q in map(json.loads, fh) if q}
-    qrels: dict[str, dict[str, int]] = {}
-    with (folder / "qrels" / "test.tsv").open(encoding="utf-8") as fh:
-        for line in fh:
-            parts = line.rstrip("\n").split("\t")
-            if len(parts) == 3 and parts[2] != "score":
-                qrels.setdefault(parts[0], {})[parts[1]] = int(parts[2])
+    """The BEIR set, keeping only judged queries."""
+    corpus, queries, qrels = tune_hybrid.load_beir(folder)
     return corpus, {q: t for q, t in queries.items() if q in qrels}, qrels
 
 
-def doc_text(doc: dict[str, str]) -> str:
-    return f"{doc.get('title', '')} {doc['text']}".strip()
+doc_text = tune_hybrid.doc_text
 
 
 def ndcg10(run: dict[str, dict[str, float]], qrels: dict[str, dict[str, int]]) -> float:
