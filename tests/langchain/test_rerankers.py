@@ -92,3 +92,16 @@ def test_serialisable_settings() -> None:
     dumped = reranker.model_dump()
     assert "reranker" not in dumped
     assert OgmaReranker(**dumped) == reranker
+
+
+def test_the_trained_cross_encoder_puts_the_answer_first(real_reranker_dir: Path) -> None:
+    docs = [
+        Document(page_content="New York City is famous for the Metropolitan Museum of Art.", id="ny"),
+        Document(page_content="Berlin has a population of 3,520,031 registered inhabitants.", id="berlin"),
+        Document(page_content="Bananas are a yellow fruit.", id="banana"),
+    ]
+    out = OgmaReranker(model_name=str(real_reranker_dir), top_n=2).compress_documents(
+        docs, "How many people live in Berlin?"
+    )
+    assert [d.id for d in out] == ["berlin", out[1].id] and out[0].metadata["relevance_score"] > 0.99
+    assert out[1].metadata["relevance_score"] < 0.01

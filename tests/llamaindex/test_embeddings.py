@@ -101,3 +101,11 @@ def test_serialisation_round_trip(tiny_model_dir: Path) -> None:
 def test_bad_options_are_refused(field: str, value: object) -> None:
     with pytest.raises(ValueError, match=field):
         OgmaEmbedding(**{field: value})
+
+
+def test_registry_model_declares_what_a_folder_holds(real_bge_dir: Path) -> None:
+    declared = OgmaEmbedding(model_name=str(real_bge_dir), registry_model="BAAI/bge-small-en-v1.5", threads=1)
+    assert declared.model_id == "BAAI/bge-small-en-v1.5"
+    reference = TextEncoder(real_bge_dir, model_id="BAAI/bge-small-en-v1.5", threads=1)
+    got = declared.get_query_embedding("summit define")
+    np.testing.assert_allclose(got, reference.encode_queries(["summit define"])[0], atol=1e-6)

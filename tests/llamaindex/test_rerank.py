@@ -144,3 +144,19 @@ def test_a_bad_reranker_is_refused_at_construction(
 def test_postprocess_refuses_a_bare_string_of_nodes() -> None:
     with pytest.raises(TypeError, match="nodes must be a list of NodeWithScore"):
         OgmaRerank(reranker=Reranker.__new__(Reranker)).postprocess_nodes("ab", query_str=QUERY)  # type: ignore[arg-type]
+
+
+def test_the_trained_cross_encoder_puts_the_answer_first(real_reranker_dir: Path) -> None:
+    nodes = [
+        NodeWithScore(
+            node=TextNode(id_="ny", text="New York City is famous for the Metropolitan Museum of Art."), score=0.9
+        ),
+        NodeWithScore(
+            node=TextNode(id_="berlin", text="Berlin has a population of 3,520,031 registered inhabitants."), score=0.5
+        ),
+    ]
+    out = OgmaRerank(model=str(real_reranker_dir), top_n=2).postprocess_nodes(
+        nodes, query_str="How many people live in Berlin?"
+    )
+    assert [n.node.node_id for n in out] == ["berlin", "ny"]
+    assert out[0].score is not None and out[1].score is not None and out[0].score > 0.99 > 0.01 > out[1].score

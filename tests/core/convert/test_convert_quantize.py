@@ -74,8 +74,11 @@ def test_cached_int8_copies_of_the_old_format_are_not_reused(
 
 
 def test_reranker_quantizes_to_the_same_format(make_checkpoint: Any, tmp_path: Path) -> None:
-    from ogma.rerank import _quantize
+    from ogma import hub
+    from ogma.rerank import Reranker
 
     ckpt = make_checkpoint(architecture="BertForSequenceClassification", hidden_size=64, num_heads=4, num_labels=1)
-    out = convert_checkpoint(ckpt.folder, tmp_path / "out")
-    assert _int8_format(_quantize(out / "model.onnx")) == INT8_FORMAT
+    out = convert_checkpoint(ckpt.folder, tmp_path / "out", int8=False)
+    int8 = Reranker.from_folder(out, quantized=True).onnx_path
+    assert _int8_format(int8) == INT8_FORMAT
+    assert int8.is_relative_to(hub.ogma_home()) and not (out / "model_int8.onnx").exists()  # never in the user's folder

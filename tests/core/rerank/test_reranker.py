@@ -208,6 +208,7 @@ def test_quantized_builds_and_caches_int8(make_ce: Callable[..., object]) -> Non
     rr = Reranker.from_folder(ce.folder, quantized=True)  # type: ignore[attr-defined]
     assert rr.onnx_path.name == "model_int8.onnx"
     assert rr.onnx_path.is_file()
+    assert rr.onnx_path.parent != ce.folder and not (ce.folder / "model_int8.onnx").exists()  # type: ignore[attr-defined]
     fp32 = Reranker.from_folder(ce.folder).score(QUERY, DOCS)  # type: ignore[attr-defined]
     int8 = rr.score(QUERY, DOCS)
     assert np.corrcoef(fp32, int8)[0, 1] > 0.9
@@ -221,7 +222,7 @@ def test_missing_files(tmp_path: Path, tiny_ce) -> None:  # type: ignore[no-unty
         Reranker.from_folder(tmp_path / "nope")
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(ModelFileError, match="No ONNX model"):
+    with pytest.raises(ModelFileError, match="not a model folder Ogma can load"):
         Reranker.from_folder(empty)
     no_tok = tmp_path / "no-tok"
     no_tok.mkdir()

@@ -22,8 +22,10 @@ def test_store_search_with_reranker(tiny_ce) -> None:  # type: ignore[no-untyped
     query = "capital of france"
     with store_module.Store(":memory:", embed) as store:
         store.add(TEXTS, ids=[f"d{i}" for i in range(len(TEXTS))])
-        hits = store.search(query, k=3, mode="dense", rerank=reranker, rerank_k=4)
+        hits = store.search(query, k=3, mode="dense", rerank=reranker, rerank_k=4, rerank_alpha=None)
         blended = store.search(query, k=4, mode="dense", rerank=reranker, rerank_k=4, rerank_alpha=0.5)
+        default = store.search(query, k=3, mode="dense", rerank=reranker, rerank_k=4)  # rerank only
+    assert [(h.id, h.score) for h in default] == [(h.id, h.score) for h in hits]
     expected = reranker.rerank(query, TEXTS, top_k=3)
     assert [h.id for h in hits] == [f"d{r.index}" for r in expected]
     assert [h.scores["rerank"] for h in hits] == pytest.approx([r.score for r in expected])

@@ -308,3 +308,20 @@ def test_real_model_queries_find_their_documents() -> None:
     np.testing.assert_allclose(
         matrix[0], encoder.encode_documents(["Eiffel Tower\nThe Eiffel Tower is a wrought-iron tower in Paris."])[0]
     )
+
+
+def test_registry_model_declares_what_a_folder_holds(real_e5_dir: Path) -> None:
+    reference = TextEncoder(real_e5_dir, model_id="intfloat/e5-small-v2", threads=1)
+    text = OgmaTextEmbedder(model=real_e5_dir, threads=1, registry_model="intfloat/e5-small-v2")
+    docs = OgmaDocumentEmbedder(model=real_e5_dir, threads=1, registry_model="intfloat/e5-small-v2", progress_bar=False)
+    assert text.to_dict()["init_parameters"]["registry_model"] == "intfloat/e5-small-v2"
+    text.warm_up()
+    docs.warm_up()
+    query = text.run("summit define")["embedding"]
+    np.testing.assert_allclose(query, reference.encode_queries(["summit define"])[0], atol=1e-6)
+    (doc,) = docs.run([Document(content="The summit is the top of a mountain.")])["documents"]
+    np.testing.assert_allclose(
+        doc.embedding, reference.encode_documents(["The summit is the top of a mountain."])[0], atol=1e-6
+    )
+    with pytest.raises(TypeError, match="registry_model must be"):
+        OgmaTextEmbedder(model=real_e5_dir, registry_model=3)  # type: ignore[arg-type]

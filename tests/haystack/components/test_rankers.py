@@ -215,3 +215,13 @@ def test_pipeline_yaml_round_trip(tiny_ce: TinyCrossEncoder) -> None:
     first = pipe.run(inputs)["ranker"]["documents"]
     again = loaded.run({"ranker": {"query": QUERY, "documents": documents()}})["ranker"]["documents"]
     assert [(d.id, d.score) for d in first] == [(d.id, d.score) for d in again]
+
+
+def test_the_trained_cross_encoder_puts_the_answer_first(real_reranker_dir: Path) -> None:
+    docs = [
+        Document(id="ny", content="New York City is famous for the Metropolitan Museum of Art."),
+        Document(id="berlin", content="Berlin has a population of 3,520,031 registered inhabitants."),
+    ]
+    ranker = OgmaRanker(model=real_reranker_dir, top_k=2)
+    out = ranker.run(query="How many people live in Berlin?", documents=docs)["documents"]
+    assert [d.id for d in out] == ["berlin", "ny"] and out[0].score > 0.99 > 0.01 > out[1].score

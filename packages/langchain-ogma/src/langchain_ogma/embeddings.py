@@ -58,6 +58,8 @@ class OgmaEmbeddings(BaseModel, Embeddings):
         base_url: An ``ogma serve`` server to embed with instead of a local model
             (``http://host:port``); the model options above then do not apply.
         api_key: The server's key (default: ``$OGMA_API_KEY``).
+        registry_model: The registry model a local folder holds (e.g. ``"intfloat/e5-small-v2"``), so it gets
+            that model's prefixes or instruction, pooling and window (``ogma.TextEncoder(model_id=...)``).
 
     Example:
         >>> embeddings = OgmaEmbeddings(model_name="sentence-transformers/all-MiniLM-L6-v2")  # doctest: +SKIP
@@ -82,6 +84,7 @@ class OgmaEmbeddings(BaseModel, Embeddings):
     max_length: int | None = Field(default=None, gt=1)
     base_url: str | None = None
     api_key: str | None = Field(default=None, repr=False)
+    registry_model: str | None = None
 
     @property
     def encoder(self) -> TextEncoder:
@@ -99,6 +102,7 @@ class OgmaEmbeddings(BaseModel, Embeddings):
             "cache_dir": self.cache_dir,
             "local_files_only": self.local_files_only,
             "trust_remote_code": self.trust_remote_code,
+            "model_id": self.registry_model,
         }
         return shared_model(_load_encoder, **options)
 

@@ -25,7 +25,7 @@ from ogma.compress import Int8Ranges, normalize, quantize, truncate
 from ogma.errors import LicenseWarning
 from ogma.hub import ResolvedModel, check_model_name, resolve_model, resolve_ogma_checkpoint
 from ogma.inference import Backend, OnnxBackend, pool
-from ogma.model_config import position_limit, read_json_object, spec_from_folder
+from ogma.model_config import declared_spec, position_limit, read_json_object, spec_from_folder
 from ogma.registry import DEFAULT_MODEL, ModelSpec, get_model_spec
 from ogma.runtime import create_session
 from ogma.tokenize import TASK_IDS, Batch, TextTokenizer
@@ -77,6 +77,10 @@ class TextEncoder:
         trust_remote_code: Allow running a model repository's own Python code (needed
             to export Ogma checkpoints to ONNX, and for ``backend="torch"``).
         show_progress: Progress bars (default: when stderr is a terminal).
+        model_id: Declare which registry model a local folder holds (e.g.
+            ``"intfloat/e5-small-v2"``): the folder then gets that model's query/document
+            prefixes or instruction, pooling and window. Without it an unregistered folder
+            is read from its own configs (symmetric mean pooling when they say nothing).
 
     Example:
         >>> encoder = TextEncoder("all-MiniLM-L6-v2")                       # doctest: +SKIP
@@ -103,9 +107,17 @@ class TextEncoder:
         token: str | bool | None = None,
         trust_remote_code: bool = False,
         show_progress: bool | None = None,
+        model_id: str | None = None,
     ) -> None:
         if backend not in ("onnx", "torch"):
             raise ValueError(f"backend must be 'onnx' or 'torch', got {backend!r}")
+        if model_id is not None and (backend == "torch" or not Path(model).expanduser().is_dir()):
+            raise ValueError(
+                f"model_id declares which registry model a local ONNX folder holds, but {str(model)!r} is not a "
+                "folder"
+                + (" (backend='torch' reads Ogma checkpoints)" if backend == "torch" else "")
+                + "; pass the folder, or leave model_id out"
+            )
         check_model_name(model)
         hub_args: dict[str, Any] = {
             "cache_dir": cache_dir,
@@ -126,7 +138,8 @@ class TextEncoder:
             resolved = resolve_model(model, quantized=quantized, trust_remote_code=trust_remote_code, **hub_args)
             runner = OnnxBackend(create_session(resolved.onnx_path, device=device, threads=threads))
             dim = _output_dim(runner, resolved.folder)
-            spec = spec_from_folder(resolved.model_id, resolved.folder, get_model_spec(resolved.model_id), dim=dim)
+            spec_id, registered = declared_spec(resolved.model_id, model_id, dim=dim)
+            spec = spec_from_folder(spec_id, resolved.folder, registered, dim=dim)
         onnx_path = resolved.onnx_path if backend == "onnx" and spec.pooling != "model" else None
         window = _window(spec, resolved.folder, onnx_path, max_length)
         tokenizer = TextTokenizer.from_file(resolved.folder / "tokenizer.json", spec.task_scheme, max_length=window)

@@ -60,7 +60,13 @@ _SMALL_FILES = (
     "1_Pooling/config.json",
 )
 _FP32_NAMES = ("model.onnx", "onnx/model.onnx")
-_INT8_NAMES = ("model_int8.onnx", "onnx/model_int8.onnx", "onnx/model_quantized.onnx", "onnx/model_qint8_avx512.onnx")
+_INT8_NAMES = (
+    "model_int8.onnx",
+    "onnx/model_int8.onnx",
+    "onnx/model_quantized.onnx",
+    "model_quantized.onnx",
+    "onnx/model_qint8_avx512.onnx",
+)
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from ogma.errors import ModelFileError
-from ogma.registry import NO_TASKS, OGMA_TASKS, ModelSpec, Pooling, TaskScheme
+from ogma.registry import MODELS, NO_TASKS, OGMA_TASKS, ModelSpec, Pooling, TaskScheme, get_model_spec
 
-__all__ = ["position_limit", "read_json_object", "spec_from_folder"]
+__all__ = ["declared_spec", "position_limit", "read_json_object", "spec_from_folder"]
 
 logger = logging.getLogger(__name__)
 
@@ -135,6 +135,44 @@ def _scheme_from_prompts(prompts: dict[str, Any]) -> TaskScheme | None:
     return TaskScheme.prefixes(str(query), str(document))
 
 
+def declared_spec(resolved_id: str, declared: str | None, *, dim: int) -> tuple[str, ModelSpec | None]:
+    """The model id and registry entry for a resolved model, honouring a declared ``model_id``.
+
+    ``declared`` says which registry model a local folder holds (its files carry no id), so
+    the folder gets that model's prefixes or instructions, pooling and window.
+
+    Args:
+        resolved_id: The id the resolver gave (a hub id, or a folder's path).
+        declared: A registry id or short name the caller says the files are, or ``None``.
+        dim: The output width of the resolved graph (checked against the registry).
+
+    Raises:
+        ValueError: ``declared`` is not a registry model.
+        ModelFileError: The files' output width differs from the declared model's.
+
+    Example:
+        >>> declared_spec("/models/e5", "e5-small-v2", dim=384)[0]
+        'intfloat/e5-small-v2'
+    """
+    if declared is None:
+        return resolved_id, get_model_spec(resolved_id)
+    if not isinstance(declared, str):
+        raise TypeError(f"model_id must be a registry model id (str), got {type(declared).__name__}")
+    spec = get_model_spec(declared)
+    if spec is None:
+        known = ", ".join(sorted(MODELS))
+        raise ValueError(
+            f"model_id {declared!r} is not a registry model (known: {known}); leave model_id out to use "
+            "the folder's own settings, or run `ogma models`"
+        )
+    if spec.pooling != "model" and spec.dim != dim:
+        raise ModelFileError(
+            f"{resolved_id} outputs {dim}-d vectors but {spec.model_id} has {spec.dim}: the folder does not "
+            "hold that model; check model_id"
+        )
+    return spec.model_id, spec
+
+
 def spec_from_folder(model_id: str, folder: Path, registered: ModelSpec | None, *, dim: int) -> ModelSpec:
     """The effective :class:`ModelSpec` of a resolved model folder.
 
@@ -180,6 +218,13 @@ def spec_from_folder(model_id: str, folder: Path, registered: ModelSpec | None, 
         max_length = tok_max if usable and isinstance(tok_max, int) else _DEFAULT_MAX_LENGTH
     prompts = (_read(folder / "config_sentence_transformers.json") or {}).get("prompts") or {}
     scheme = _scheme_from_prompts(prompts) if isinstance(prompts, dict) else None
+    logger.info(
+        "%s is not a registry model: %s pooling, %s (from its files). If it holds a registry model, "
+        "declare it with model_id= (`ogma models` lists them) to get that model's prefixes and pooling.",
+        model_id,
+        pooling,
+        "symmetric (no query/document prefixes)" if scheme is None else scheme.name,
+    )
     return ModelSpec(
         model_id=model_id,
         dim=dim,

@@ -25,7 +25,6 @@ Example:
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import sys
@@ -38,8 +37,8 @@ import numpy as np
 import numpy.typing as npt
 from tokenizers import Encoding, Tokenizer
 
-from ogma.errors import ModelFileError, ModelNotFoundError, OgmaError
-from ogma.hub import check_model_name
+from ogma.errors import ModelFileError, ModelNotFoundError
+from ogma.hub import ResolvedModel, check_model_name, resolve_model
 from ogma.model_config import position_limit, read_json_object
 from ogma.registry import CrossEncoderSpec, get_cross_encoder_spec
 from ogma.runtime import create_session
@@ -70,15 +69,6 @@ DEFAULT_RERANKER = "cross-encoder/ms-marco-MiniLM-L-6-v2"
 DEFAULT_LINEAR_RANGE: tuple[float, float] = (-12.0, 6.0)
 """The logit range of ``ms-marco-MiniLM-L-6-v2`` mapped onto ``[0, 1]`` by the linear rescale."""
 
-FP32_FILES: tuple[str, ...] = ("onnx/model.onnx", "model.onnx")
-INT8_FILES: tuple[str, ...] = (
-    "onnx/model_int8.onnx",
-    "model_int8.onnx",
-    "onnx/model_qint8_avx512.onnx",
-    "onnx/model_quantized.onnx",
-    "model_quantized.onnx",
-)
-_INT8_NAME = "model_int8.onnx"
 _FALLBACK_MAX_LENGTH = 512
 _MAX_QUERY_RESERVE = 64
 
@@ -166,7 +156,10 @@ class Reranker:
         quantized: Use an int8 model: a shipped int8 file when there is one, else the fp32
             file is quantized (dynamic int8) once and cached next to it.
         max_length: Token window per pair; defaults to the model's own limit.
-        batch_size: Pairs per ONNX Runtime call.
+        batch_size: Pairs per ONNX Runtime call. With a dynamically quantized (int8) model a
+            pair's score moves slightly with its batch-mates (activations share one scale per
+            batch); ``1`` makes every score independent of the others, at some speed cost
+            (``docs/benchmarks.md`` measures both).
         normalize: ``"sigmoid"`` (default), ``"linear"`` (rescale of ``linear_range``,
             clipped) or ``"none"`` (raw logits).
         linear_range: ``(low, high)`` logits mapped to 0 and 1 by ``normalize="linear"``.
@@ -204,13 +197,15 @@ class Reranker:
         check_model_name(model)
         name = os.fspath(model)
         spec = get_cross_encoder_spec(name)
-        folder, onnx_file = _resolve(
-            name, spec=spec, quantized=quantized, cache_dir=cache_dir, local_files_only=local_files_only
+        resolved = resolve_model(
+            spec.model_id if spec is not None else name,
+            kind="cross-encoder",
+            quantized=quantized,
+            cache_dir=None if cache_dir is None else os.fspath(cache_dir),
+            local_files_only=local_files_only,
         )
         self._setup(
-            folder,
-            onnx_file=onnx_file,
-            model_id=spec.model_id if spec is not None else name,
+            resolved,
             spec=spec,
             device=device,
             threads=threads,
@@ -255,9 +250,7 @@ class Reranker:
             raise ModelNotFoundError(f"Cross-encoder folder not found: {path}. Pass an existing folder.")
         reranker = cls.__new__(cls)
         reranker._setup(
-            path,
-            onnx_file=None,
-            model_id=str(path),
+            resolve_model(path, kind="cross-encoder", quantized=quantized),
             spec=None,
             device=device,
             threads=threads,
@@ -271,10 +264,8 @@ class Reranker:
 
     def _setup(
         self,
-        folder: Path,
+        resolved: ResolvedModel,
         *,
-        onnx_file: Path | None,
-        model_id: str,
         spec: CrossEncoderSpec | None,
         device: str,
         threads: int | None,
@@ -284,14 +275,13 @@ class Reranker:
         normalize: Normalize,
         linear_range: tuple[float, float],
     ) -> None:
+        folder, onnx_file, model_id = resolved.folder, resolved.onnx_path, resolved.model_id
         self.model_id = model_id
         self.folder = folder
         self.batch_size = batch_size
         self.normalize: Normalize = normalize
         self.linear_range = (float(linear_range[0]), float(linear_range[1]))
         self.quantized = quantized
-        if onnx_file is None:
-            onnx_file = _find_onnx(folder, spec=spec, quantized=quantized)
         self.onnx_path = onnx_file
         self._session: ort.InferenceSession = create_session(onnx_file, device=device, threads=threads)
         self._tokenizer = _load_tokenizer(folder)
@@ -687,93 +677,6 @@ def _reduce_logits(logits: FloatArray, batch: int) -> FloatArray:
     peak = rest.max(axis=1, keepdims=True)
     lse = peak[:, 0] + np.log(np.exp(rest - peak).sum(axis=1))
     return (logits[:, -1] - lse).astype(np.float32)
-
-
-def _resolve(
-    name: str,
-    *,
-    spec: CrossEncoderSpec | None,
-    quantized: bool,
-    cache_dir: str | os.PathLike[str] | None,
-    local_files_only: bool | None,
-) -> tuple[Path, Path | None]:
-    """The model folder and, when the resolver picked one, the ONNX file to run."""
-    path = Path(name).expanduser()
-    if path.is_dir() and any((path / f).is_file() for f in FP32_FILES + INT8_FILES):
-        return path, None
-    try:
-        hub = importlib.import_module("ogma.hub")
-    except ImportError as exc:
-        raise _unresolvable(name, path) from exc
-    model_id = spec.model_id if spec is not None else name
-    options: dict[str, Any] = {"cache_dir": cache_dir, "local_files_only": local_files_only, "kind": "cross-encoder"}
-    resolve_model = getattr(hub, "resolve_model", None)
-    if resolve_model is not None:
-        resolved = resolve_model(model_id, quantized=quantized, **options)
-        return Path(resolved.folder), Path(resolved.onnx_path)
-    resolve_model_dir = getattr(hub, "resolve_model_dir", None)
-    if resolve_model_dir is None:
-        raise _unresolvable(name, path)
-    return Path(resolve_model_dir(model_id, **options)), None
-
-
-def _unresolvable(name: str, path: Path) -> OgmaError:
-    if path.is_dir():
-        return ModelFileError(
-            f"{path} has no ONNX model (looked for {', '.join(FP32_FILES)}). Convert the checkpoint first "
-            "with `ogma convert`, or pass a folder that holds model.onnx and tokenizer.json."
-        )
-    return ModelNotFoundError(
-        f"Cross-encoder {name!r} is not a local folder and hub downloads are not available in this "
-        "installation. Pass a folder holding model.onnx (or onnx/model.onnx) and tokenizer.json."
-    )
-
-
-def _find_onnx(folder: Path, *, spec: CrossEncoderSpec | None, quantized: bool) -> Path:
-    fp32_names = (spec.onnx_files if spec is not None else ()) + FP32_FILES
-    if quantized:
-        int8_names = (spec.onnx_int8_files if spec is not None else ()) + INT8_FILES
-        for name in int8_names:
-            if (folder / name).is_file():
-                return folder / name
-    for name in fp32_names:
-        if (folder / name).is_file():
-            return _quantize(folder / name) if quantized else folder / name
-    raise ModelFileError(
-        f"No ONNX model in {folder}: looked for {', '.join(dict.fromkeys(fp32_names))}. "
-        "Convert the checkpoint with `ogma convert` or pass a folder that holds model.onnx."
-    )
-
-
-def _quantize(fp32: Path) -> Path:
-    """Dynamic int8 quantization of ``fp32``, cached beside it (or in the user cache when read-only)."""
-    target = fp32.with_name(_INT8_NAME)
-    if not os.access(fp32.parent, os.W_OK):
-        import hashlib
-
-        try:
-            from ogma.hub import ogma_home
-
-            home = ogma_home()
-        except ImportError:
-            home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ogma"
-        digest = hashlib.sha256(f"{fp32.resolve()}|int8-v2".encode()).hexdigest()[:16]  # v2: 7-bit weights
-        base = home / "quantized" / f"reranker-{digest}"
-        base.mkdir(parents=True, exist_ok=True)
-        target = base / _INT8_NAME
-    if target.is_file() and target.stat().st_mtime >= fp32.stat().st_mtime:
-        return target
-    from ogma.convert.quantize import quantize_int8
-
-    logger.info("Quantizing %s to int8 (once; cached at %s)", fp32, target)
-    tmp = target.with_suffix(".tmp.onnx")
-    try:
-        quantize_int8(fp32, tmp)  # Ogma's int8 format: exact on CPUs with and without VNNI
-    except Exception as exc:  # onnxruntime raises untyped errors
-        tmp.unlink(missing_ok=True)
-        raise ModelFileError(f"Could not quantize {fp32} to int8: {exc}. Use quantized=False.") from exc
-    os.replace(tmp, target)
-    return target
 
 
 def _load_tokenizer(folder: Path) -> Tokenizer:

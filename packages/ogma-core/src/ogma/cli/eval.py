@@ -80,7 +80,7 @@ def register(subparsers: Any) -> None:
         "--rerank", nargs="+", action="extend", type=_rerank, help="cross-encoder(s); 'none' adds a run without one"
     )
     parser.add_argument(
-        "--rerank-k", type=positive_int(maximum=MAX_K), default=None, help="candidates the reranker sees [max(k, 50)]"
+        "--rerank-k", type=positive_int(maximum=MAX_K), default=None, help="candidates the reranker sees [max(k, 20)]"
     )
     parser.add_argument(
         "--k", type=positive_int(maximum=MAX_K), default=10, help="cutoff for nDCG, recall, MRR and MAP [10]"

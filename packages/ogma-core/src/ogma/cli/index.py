@@ -277,12 +277,14 @@ def run(args: argparse.Namespace) -> int:
         if not exists:
             return 0
     recorded = store_model_id(args.db) if exists else None
-    if recorded and args.model and not _same_model(args.model, recorded):
+    declared = getattr(args, "model_id", None)
+    if recorded and args.model and not _same_model(declared or args.model, recorded):
         raise StoreMismatchError(
             f"{args.db} was built with model {recorded!r}, not {args.model!r}. Leave out -m to index with the "
             f"store's model, or give a new --db to index with {args.model!r}."
         )
-    encoder = cli_options.load_encoder(recorded or args.model or DEFAULT_MODEL, **encoder_options(args))
+    model = args.model if declared else recorded or args.model or DEFAULT_MODEL
+    encoder = cli_options.load_encoder(model, **encoder_options(args))
     window = getattr(encoder, "max_length", None)
     default_tokens = max(16, int(window) - _RESERVED_TOKENS) if isinstance(window, int) else 256
     max_tokens = args.max_tokens if args.max_tokens is not None else default_tokens

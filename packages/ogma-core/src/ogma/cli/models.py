@@ -7,7 +7,18 @@ import json
 
 from ogma.registry import CROSS_ENCODERS, DEFAULT_MODEL, MODELS
 
-__all__ = ["register", "run"]
+__all__ = ["CHOOSING", "register", "run"]
+
+CHOOSING = """Which to pick (nano-dbpedia, 40 queries, 1,500 passages, nDCG@10; docs/encoder.md):
+  all-MiniLM-L6-v2     the default: Apache-2.0, 6 layers (fastest here), 256-token window,
+                       symmetric; 0.729.
+  e5-small-v2          MIT, 12 layers, 512-token window, 'query: '/'passage: ' (0.712; 0.568
+                       without them: always declare a local copy with --model-id).
+  bge-small-en-v1.5    MIT, 12 layers, 512-token window, CLS pooling; 0.690 (instruction optional).
+  ogma-*               CC-BY-NC-4.0 (non-commercial only): task tokens, Matryoshka dims, 1024 tokens.
+  Reranker: cross-encoder/ms-marco-MiniLM-L-12-v2 (Apache-2.0) on the top 20 hits
+  (docs/benchmarks.md, "Reranking on real models").
+  A local copy of a registry model: -m FOLDER --model-id ID (TextEncoder(folder, model_id=ID))."""
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -81,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
     print("\nRerankers\n" + f"{'model':42} {'ctx':>5} {'license':13} offline")
     for r in rerankers:
         print(f"{r['model']:42} {r['context']:>5} {r['license']:13} {r['offline']}")
+    print("\n" + CHOOSING)
     print(
         f"\nDefault model: {DEFAULT_MODEL} (used when no -m/--model is given).\n"
         "The Ogma models (axiotic/ogma-*, -m ogma-mini etc.) are CC-BY-NC-4.0: non-commercial use only; they were "

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from ogma.errors import UsageError
@@ -126,8 +127,10 @@ def add_model_options(
 
     Args:
         parser: The command's parser.
-        model: ``"one"`` (``-m/--model NAME``), ``"many"`` (``--model A B ...``, required)
-            or ``"none"`` (the model comes from elsewhere, e.g. a store).
+        model: ``"one"`` (``-m/--model NAME``), ``"many"`` (``--model A B ...``, required),
+            ``"folder"`` (an optional ``-m FOLDER`` for the model a store records) or ``"none"``
+            (the model comes from elsewhere, e.g. a store). ``"one"`` and ``"folder"`` also add
+            ``--model-id ID``: the registry model a local folder holds.
         model_default: Default of ``--model`` (``"one"`` only; ``None``: the registry default
             is shown in the help and the command picks it).
         model_help: Help text of ``--model`` (a sensible one by default).
@@ -148,6 +151,13 @@ def add_model_options(
             default=model_default,
             help=model_help or f"embedding model name, hub id or folder (default {model_default or DEFAULT_MODEL})",
         )
+    elif model == "folder":
+        group.add_argument(
+            "-m",
+            "--model",
+            default=None,
+            help=model_help or "a local folder holding the store's model (default: the model the store records)",
+        )
     elif model == "many":
         group.add_argument(
             "-m",
@@ -156,6 +166,13 @@ def add_model_options(
             action="extend",
             required=True,
             help=model_help or "embedding model(s): names, hub ids or folders",
+        )
+    if model in ("one", "folder"):
+        group.add_argument(
+            "--model-id",
+            metavar="ID",
+            help="the registry model a local -m FOLDER holds (e.g. intfloat/e5-small-v2), for its prefixes and "
+            "pooling (`ogma models` lists them; default: read the folder's own settings)",
         )
     if dim == "one":
         group.add_argument("--dim", type=positive_int(maximum=_MAX_DIM), help=dim_help)
@@ -225,11 +242,20 @@ def encoder_options(args: argparse.Namespace) -> dict[str, Any]:
         >>> encoder_options(argparse.Namespace(threads=None, device="cpu", trust_remote_code=False))
         {'device': 'cpu', 'threads': None, 'trust_remote_code': False}
     """
-    return {
+    options = {
         "device": getattr(args, "device", "cpu"),
         "threads": getattr(args, "threads", None),
         "trust_remote_code": bool(getattr(args, "trust_remote_code", False)),
     }
+    if getattr(args, "model_id", None) is not None:
+        model = getattr(args, "model", None)
+        if not isinstance(model, str) or not Path(model).expanduser().is_dir():
+            raise UsageError(
+                f"--model-id says which registry model a local -m FOLDER holds; {model!r} is not a folder "
+                "(give -m FOLDER, or leave --model-id out)"
+            )
+        options["model_id"] = args.model_id
+    return options
 
 
 def reranker_options(args: argparse.Namespace) -> dict[str, Any]:

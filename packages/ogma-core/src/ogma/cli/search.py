@@ -77,7 +77,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--rerank-k",
         type=positive_int(maximum=MAX_K),
         default=None,
-        help="first-stage hits the reranker sees (default max(k, 50)); needs --rerank",
+        help="first-stage hits the reranker sees (default max(k, 20)); needs --rerank",
     )
     parser.add_argument(
         "--width", type=positive_int(maximum=100_000), default=160, help="snippet width in characters (default 160)"
@@ -85,6 +85,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--json", action="store_true", help="print one JSON array of hits")
     add_model_options(
         parser,
+        model="folder",
         model_help="embedding model of the queries (default: the model the store records; another one is refused)",
         dim="none",
     )

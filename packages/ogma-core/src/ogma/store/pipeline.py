@@ -44,7 +44,7 @@ from ogma.compress import normalize
 from ogma.store.document import Document
 from ogma.store.encoding import StoreEncoder
 from ogma.store.mmr import mmr_select
-from ogma.store.ranking import fuse_ranked, rerank_hits
+from ogma.store.ranking import fuse_ranked, rerank_depth, rerank_hits
 from ogma.store.search_args import check_mmr_args, check_search_args
 from ogma.store.validate import check_k
 from ogma.store.vector_input import accepted_dims, fit_to, query_vector
@@ -222,7 +222,8 @@ class SearchPipeline:
         where = self._pushdown(filter)
         if k == 0:
             return []
-        first_k = max(k, check_k(rerank_k, "rerank_k") if rerank_k is not None else 50) if rerank is not None else k
+        checked_rerank_k = check_k(rerank_k, "rerank_k") if rerank_k is not None else None
+        first_k = rerank_depth(k, checked_rerank_k) if rerank is not None else k
         depth = check_count(candidates, "candidates") if candidates is not None else max(first_k, 50)
         unit = self._query_vector(query, vector) if mode != "lexical" else None
         if where is NOTHING:

@@ -22,7 +22,30 @@ from typing import Any, TypeVar
 
 from ogma.types import Hit
 
-__all__ = ["FUSION_OPTIONS", "fuse_ranked", "fusion_params", "refuse_hybrid_options", "rerank_hits"]
+__all__ = [
+    "DEFAULT_RERANK_DEPTH",
+    "FUSION_OPTIONS",
+    "fuse_ranked",
+    "fusion_params",
+    "refuse_hybrid_options",
+    "rerank_depth",
+    "rerank_hits",
+]
+
+DEFAULT_RERANK_DEPTH = 20
+"""First-stage hits a reranker sees by default (``max(k, 20)``); chosen in docs/benchmarks.md
+("Reranking on real models"): on nano-dbpedia depth 20 beat 50 and 100, at 2.5-5x less time."""
+
+
+def rerank_depth(k: int, rerank_k: int | None) -> int:
+    """The number of first-stage hits handed to a reranker: ``max(k, rerank_k or DEFAULT_RERANK_DEPTH)``.
+
+    Example:
+        >>> rerank_depth(10, None), rerank_depth(10, 4), rerank_depth(30, None)
+        (20, 10, 30)
+    """
+    return max(k, DEFAULT_RERANK_DEPTH if rerank_k is None else rerank_k)
+
 
 K = TypeVar("K")
 
@@ -165,15 +188,14 @@ def rerank_hits(reranker: Any, query: str, hits: Sequence[Hit], k: int, *, alpha
         scored = rerank_hits(reranker, query, [h for h in hits if h.text is not None], k, alpha=alpha)
         return (scored + unscored)[:k]
     texts = [h.text for h in hits]
-    kwargs: dict[str, Any] = {}
-    if alpha is not None:
-        kwargs = {"first_stage_scores": [h.score for h in hits], "alpha": alpha}
-    results = reranker.rerank(query, texts, top_k=k, **kwargs)
+    # Blending happens here, not in the reranker, so that any object with rerank(query, documents,
+    # top_k) works with the default blend; for ogma.Reranker it is the same formula as its own.
+    results = reranker.rerank(query, texts, top_k=k if alpha is None else None)
     out: list[Hit] = []
     for result in results:
         hit = hits[int(result.index)]
         rerank_score = float(result.score)
-        final = getattr(result, "final_score", rerank_score)
+        final = rerank_score if alpha is None else alpha * rerank_score + (1.0 - alpha) * float(hit.score)
         out.append(dataclasses.replace(hit, score=float(final), scores={**hit.scores, "rerank": rerank_score}))
     out.sort(key=lambda h: -h.score)
     return out[:k]

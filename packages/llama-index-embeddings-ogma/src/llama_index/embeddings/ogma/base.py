@@ -64,6 +64,8 @@ class OgmaEmbedding(BaseEmbedding):
         base_url: An ``ogma serve`` server to embed with instead of a local model
             (``http://host:port``); the model options above then do not apply.
         api_key: The server's key (default: ``$OGMA_API_KEY``).
+        registry_model: The registry model a local folder holds (e.g. ``"intfloat/e5-small-v2"``), so it gets
+            that model's prefixes or instruction, pooling and window (``ogma.TextEncoder(model_id=...)``).
 
     Example:
         >>> from llama_index.core import Settings
@@ -91,6 +93,7 @@ class OgmaEmbedding(BaseEmbedding):
     max_length: int | None = Field(default=None, gt=1)
     base_url: str | None = Field(default=None, description="An ogma serve server to embed with.")
     api_key: str | None = Field(default=None, repr=False, exclude=True)
+    registry_model: str | None = None
 
     @classmethod
     def class_name(cls) -> str:
@@ -114,6 +117,7 @@ class OgmaEmbedding(BaseEmbedding):
             cache_dir=self.cache_folder,
             local_files_only=self.local_files_only,
             trust_remote_code=self.trust_remote_code,
+            model_id=self.registry_model,
         )
 
     @property

@@ -672,10 +672,11 @@ class Store(Reading, SearchPipeline):
             candidates: Depth of each ranked list before fusion (default ``max(k, 50)``).
                 Hybrid mode only; ``rerank_k`` sets the depth handed to a reranker.
             include_embeddings: Attach the stored vectors to the hits.
-            rerank: A reranker (``rerank(query, documents, top_k, first_stage_scores=, alpha=)``);
+            rerank: A reranker (``rerank(query, documents, top_k)`` returning ``.index``/``.score`` results);
                 reorders the first ``rerank_k`` hits.
-            rerank_k: First-stage hits handed to the reranker (default ``max(k, 50)``).
-            rerank_alpha: Blend weight of the reranker with the first-stage score (``None``: rerank only).
+            rerank_k: First-stage hits handed to the reranker (default ``max(k, 20)``).
+            rerank_alpha: Blend weight of the reranker with the first-stage score (``None``: rerank
+                only; 0.5 scored higher in docs/benchmarks.md, "Reranking on real models").
             backend: Dense backend for this call (default: the store's).
 
         Returns:

@@ -133,6 +133,7 @@ class EncoderOptions:
     truncate_dim: int | None
     base_url: str | None
     api_key: Secret
+    registry_model: str | None
     _encoder: TextEncoder | None
 
     def _set_model_options(
@@ -149,12 +150,18 @@ class EncoderOptions:
         truncate_dim: int | None,
         base_url: str | None = None,
         api_key: Secret | None = None,
+        registry_model: str | None = None,
     ) -> None:
         self.model, self.device, self.threads = check_model_device_threads(model, device, threads)
         if base_url is not None and not isinstance(base_url, str):
             raise TypeError(f"base_url must be an http(s) URL string or None, got {type(base_url).__name__}")
         self.base_url = base_url
         self.api_key = api_key if api_key is not None else Secret.from_env_var("OGMA_API_KEY", strict=False)
+        if registry_model is not None and not isinstance(registry_model, str):
+            raise TypeError(
+                f"registry_model must be a registry model id (str) or None, got {type(registry_model).__name__}"
+            )
+        self.registry_model = registry_model
         self.quantized = bool(quantized)
         self.max_length = optional_count(max_length, "max_length")
         self.cache_dir = None if cache_dir is None else str(cache_dir)
@@ -183,6 +190,7 @@ class EncoderOptions:
             "truncate_dim": self.truncate_dim,
             "base_url": self.base_url,
             "api_key": self.api_key.to_dict(),
+            "registry_model": self.registry_model,
         }
 
     def warm_up(self) -> None:
@@ -210,6 +218,7 @@ class EncoderOptions:
                 cache_dir=self.cache_dir,
                 local_files_only=self.local_files_only,
                 trust_remote_code=self.trust_remote_code,
+                model_id=self.registry_model,
             )
         if self.truncate_dim is not None and self.truncate_dim > encoder.dim:
             raise ValueError(

@@ -47,6 +47,8 @@ class OgmaTextEmbedder(EncoderOptions):
         base_url: An ``ogma serve`` server to embed with instead of a local model
             (``http://host:port``); the model options above then do not apply.
         api_key: The server's key (default: the ``OGMA_API_KEY`` environment variable, if set).
+        registry_model: The registry model a local folder holds (e.g. ``"intfloat/e5-small-v2"``), so it gets
+            that model's prefixes or instruction, pooling and window (``ogma.TextEncoder(model_id=...)``).
 
     Raises:
         TypeError: An option has the wrong type (the message names it).
@@ -76,6 +78,7 @@ class OgmaTextEmbedder(EncoderOptions):
         trust_remote_code: bool = False,
         base_url: str | None = None,
         api_key: Secret | None = None,
+        registry_model: str | None = None,
     ) -> None:
         self._set_model_options(
             model=model,
@@ -89,6 +92,7 @@ class OgmaTextEmbedder(EncoderOptions):
             base_url=base_url,
             api_key=api_key,
             truncate_dim=truncate_dim,
+            registry_model=registry_model,
         )
         self.prefix = check_str(prefix, "prefix")
         self.suffix = check_str(suffix, "suffix")

@@ -1,0 +1,231 @@
+"""Reranking quality and time by depth, blending and normalisation: the numbers behind Ogma's rerank defaults.
+
+First stage: an Ogma ``Store`` (SQLite) with all-MiniLM-L6-v2, searched ``dense`` and ``hybrid``
+(the store's default fusion), top 100 per query. Second stage: cross-encoder/ms-marco-MiniLM-L-12-v2
+(int8 ONNX, from ``real_models.py``) through ``ogma.Reranker``. Every (query, candidate) pair of the
+top 100 of both first stages is scored once per query (one ``score`` call over the union of the
+two candidate lists), and each configuration is read off those raw logits:
+
+* depth ``d``: the first ``d`` first-stage hits reordered by the cross-encoder, the rest kept after;
+* ``alpha``: ``alpha * normalised + (1 - alpha) * first_stage_score``, the blend
+  ``Store.search(rerank_alpha=...)`` applies, with ``normalize`` ``sigmoid`` or ``linear``
+  (``ogma.rerank.sigmoid`` / ``linear_rescale`` with the default range).
+
+Time per query at depth ``d`` is measured separately: ``Reranker.score`` on the top-``d`` dense
+hits of the first ``--timed-queries`` queries of each set (plus the first stage's own time).
+
+Defaults are chosen by their worst case across the sets: for each configuration, its nDCG@10
+gain over dense on every set, then the configuration with the best minimum gain.
+
+Usage:
+    python benchmarks/build_techdocs.py --out /tmp/techdocs
+    python benchmarks/bench_rerank_quality.py --data ../shared/datasets/nano-dbpedia \
+        /tmp/techdocs/python-ids /tmp/techdocs/python-nl /tmp/techdocs/packages-ids /tmp/techdocs/packages-nl \
+        --out benchmarks/results/rerank-quality.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytrec_eval
+import tune_hybrid
+from _common import cpu_flags
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+import real_models  # noqa: E402
+from ogma import Reranker, Store, TextEncoder  # noqa: E402
+from ogma.rerank import linear_rescale, sigmoid  # noqa: E402
+
+TOP = 100
+DEPTHS = (10, 20, 50, 100)
+ALPHAS = (None, 0.3, 0.5, 0.7, 0.8, 0.9)
+NORMALIZE = ("sigmoid", "linear")
+CACHE = HERE / ".cache" / "rerank"
+
+
+def load_beir(folder: Path) -> tuple[list[dict[str, str]], dict[str, str], dict[str, dict[str, int]]]:
+    """The BEIR set, keeping only judged queries."""
+    corpus, queries, qrels = tune_hybrid.load_beir(folder)
+    return corpus, {q: t for q, t in queries.items() if q in qrels}, qrels
+
+
+doc_text = tune_hybrid.doc_text
+
+
+def ndcg10(run: dict[str, dict[str, float]], qrels: dict[str, dict[str, int]]) -> float:
+    evaluator = pytrec_eval.RelevanceEvaluator({q: qrels[q] for q in run}, {"ndcg_cut.10"})
+    return float(np.mean([v["ndcg_cut_10"] for v in evaluator.evaluate(run).values()]))
+
+
+def first_stage(
+    folder: Path, encoder: TextEncoder, queries: dict[str, str]
+) -> tuple[dict[str, Any], dict[str, str], dict[str, float]]:
+    """Top-100 dense and hybrid hits per query (cached store per corpus), and their search times."""
+    corpus, _, _ = load_beir(folder)
+    digest = hashlib.sha1("".join(d["_id"] + doc_text(d) for d in corpus).encode()).hexdigest()[:12]
+    CACHE.mkdir(parents=True, exist_ok=True)
+    db = CACHE / f"corpus-{digest}.db"  # sets sharing a corpus share the store
+    store = Store(db, encoder, show_progress=False)
+    if store.count() != len(corpus):
+        store.add([doc_text(d) for d in corpus], ids=[d["_id"] for d in corpus])
+    texts = {d["_id"]: doc_text(d) for d in corpus}
+    hits: dict[str, Any] = {"dense": {}, "hybrid": {}}
+    seconds = {}
+    for mode in ("dense", "hybrid"):
+        start = time.perf_counter()
+        for qid, query in queries.items():
+            hits[mode][qid] = [(h.id, h.score) for h in store.search(query, k=TOP, mode=mode)]
+        seconds[mode] = (time.perf_counter() - start) / len(queries)
+    store.close()
+    return hits, texts, seconds
+
+
+def rerank_run(
+    candidates: list[tuple[str, float]], logits: dict[str, float], depth: int, alpha: float | None, normalize: str
+) -> dict[str, float]:
+    head, tail = candidates[:depth], candidates[depth:]
+    raw = np.array([logits[d] for d, _ in head])
+    norm = sigmoid(raw) if normalize == "sigmoid" else linear_rescale(raw)
+    final = norm.astype(np.float64)
+    if alpha is not None:
+        final = alpha * final + (1 - alpha) * np.array([s for _, s in head])
+    order = sorted(range(len(head)), key=lambda i: (-final[i], -raw[i], i))
+    run = {head[i][0]: float(len(candidates) * 2 - rank) for rank, i in enumerate(order)}
+    run.update({d: float(len(candidates) - rank) for rank, (d, _) in enumerate(tail)})
+    return run
+
+
+def evaluate_set(
+    folder: Path, encoder: TextEncoder, reranker: Reranker, timed_queries: int, max_queries: int | None
+) -> dict[str, Any]:
+    corpus, queries, qrels = load_beir(folder)
+    queries = dict(list(queries.items())[:max_queries])
+    hits, texts, first_seconds = first_stage(folder, encoder, queries)
+    logits_file = CACHE / f"logits-{folder.name}.json"  # raw logits per query, kept so a rerun only re-reads them
+    logits: dict[str, dict[str, float]] = json.loads(logits_file.read_text()) if logits_file.is_file() else {}
+    pair_tokens: list[int] = []
+    scored, score_seconds = 0, 0.0
+    for qid, query in queries.items():
+        ids = list(dict.fromkeys([d for d, _ in hits["dense"][qid]] + [d for d, _ in hits["hybrid"][qid]]))
+        docs = [texts[d] for d in ids]
+        pair_tokens += [len(p.ids) for p in reranker._encode_pairs(query, docs)]
+        if qid in logits and set(ids) <= logits[qid].keys():
+            continue
+        start = time.perf_counter()
+        logits[qid] = dict(zip(ids, reranker.score(query, docs).tolist(), strict=True))
+        score_seconds += time.perf_counter() - start
+        scored += len(ids)
+        logits_file.write_text(json.dumps(logits))
+    rows = []
+    for mode in ("dense", "hybrid"):
+        base = {q: {d: float(TOP - r) for r, (d, _) in enumerate(hits[mode][q])} for q in queries}
+        rows.append({"first": mode, "depth": 0, "alpha": None, "normalize": None, "ndcg@10": ndcg10(base, qrels)})
+        for depth in DEPTHS:
+            for alpha in ALPHAS:
+                for normalize in NORMALIZE if alpha is not None else ("sigmoid",):
+                    run = {q: rerank_run(hits[mode][q], logits[q], depth, alpha, normalize) for q in queries}
+                    rows.append(
+                        {
+                            "first": mode,
+                            "depth": depth,
+                            "alpha": alpha,
+                            "normalize": normalize if alpha is not None else None,
+                            "ndcg@10": ndcg10(run, qrels),
+                        }
+                    )
+    timing = {}
+    timed = list(queries.items())[:timed_queries]
+    for depth in DEPTHS:
+        start = time.perf_counter()
+        for qid, query in timed:
+            reranker.score(query, [texts[d] for d, _ in hits["dense"][qid][:depth]])
+        timing[depth] = (time.perf_counter() - start) / len(timed) * 1000
+    return {
+        "set": folder.name,
+        "documents": len(corpus),
+        "queries": len(queries),
+        "pairs": len(pair_tokens),
+        "pairs_per_s_this_run": scored / score_seconds if score_seconds else None,
+        "tokens_per_pair": {"mean": float(np.mean(pair_tokens)), "p50": float(np.median(pair_tokens))},
+        "first_stage_ms": {m: s * 1000 for m, s in first_seconds.items()},
+        "rerank_ms_per_query": timing,
+        "rows": rows,
+    }
+
+
+def choose(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every configuration with its gain over dense per set, sorted by worst-case gain."""
+    table: dict[tuple[Any, ...], dict[str, float]] = {}
+    for res in results:
+        dense = next(r["ndcg@10"] for r in res["rows"] if r["first"] == "dense" and r["depth"] == 0)
+        for r in res["rows"]:
+            key = (r["first"], r["depth"], r["alpha"], r["normalize"])
+            table.setdefault(key, {})[res["set"]] = r["ndcg@10"] - dense
+    out = [
+        {
+            "first": k[0],
+            "depth": k[1],
+            "alpha": k[2],
+            "normalize": k[3],
+            "gain": gains,
+            "worst": min(gains.values()),
+            "mean": float(np.mean(list(gains.values()))),
+        }
+        for k, gains in table.items()
+    ]
+    return sorted(out, key=lambda r: (-r["worst"], -r["mean"]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, nargs="+", required=True, help="BEIR folders")
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--timed-queries", type=int, default=20)
+    parser.add_argument("--max-queries", type=int, default=None, help="the first N judged queries of each set")
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "rerank-quality.json")
+    args = parser.parse_args()
+    load_before = os.getloadavg()
+    folder = real_models.fetch(["ms-marco-MiniLM-L-12-v2"])["ms-marco-MiniLM-L-12-v2"]
+    encoder = TextEncoder(threads=args.threads, show_progress=False)
+    reranker = Reranker(folder, threads=args.threads)
+    results = []
+    for data in args.data:
+        res = evaluate_set(data, encoder, reranker, args.timed_queries, args.max_queries)
+        print(json.dumps({k: v for k, v in res.items() if k != "rows"}), flush=True)
+        results.append(res)
+        partial = {"sets": results, "configurations": choose(results), "complete": False}
+        args.out.write_text(json.dumps(partial, indent=1) + "\n", encoding="utf-8")
+    ranked = choose(results)
+    for r in ranked[:10]:
+        print(r["first"], r["depth"], r["alpha"], r["normalize"], f"worst {r['worst']:+.4f} mean {r['mean']:+.4f}")
+    report = {
+        "reranker": "cross-encoder/ms-marco-MiniLM-L-12-v2 (int8 ONNX)",
+        "encoder": encoder.model_id,
+        "machine": {
+            "cpu": platform.processor() or platform.machine(),
+            "flags": cpu_flags(),
+            "load_before": load_before,
+            "threads": args.threads,
+            "max_queries": args.max_queries,
+        },
+        "sets": results,
+        "configurations": ranked,
+    }
+    report["machine"]["load_after"] = os.getloadavg()
+    args.out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
