@@ -69,6 +69,7 @@ from ogma.store.validate import (
     check_store_texts,
 )
 from ogma.store.vector_input import accepted_dims, fit_to, query_vector
+from ogma.store.windows import one_vector_per_document
 from ogma.types import Hit, SearchMode
 from ogma.validation import check_count, check_str
 
@@ -463,7 +464,8 @@ class MilvusStore:
             positions = [i for i, t in enumerate(texts) if t is not None]
             if positions:
                 matrix = check_embeddings(
-                    self.encoder.documents([str(texts[i]) for i in positions]),
+                    # long documents: one vector each, their windows' mean, with a warning (store/windows.py)
+                    one_vector_per_document(self.encoder, [str(texts[i]) for i in positions], store="MilvusStore"),
                     len(positions),
                     self._accepted_dims(),
                     what="encoder outputs",

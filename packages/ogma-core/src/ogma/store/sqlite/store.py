@@ -56,8 +56,10 @@ from ogma.store.sqlite.schema import (
 from ogma.store.sqlite.search import BACKENDS, Backend, dense, lexical
 from ogma.store.sqlite.sql import DOCUMENTS, VEC_INDEX, VECTORS, chunked, quote_identifier, select_in_sql
 from ogma.store.sqlite.vectors import VectorCodec, fetch_vectors
+from ogma.store.sqlite.windows import WindowScorer
 from ogma.store.sqlite.writes import ON_CONFLICT, OnConflict, PreparedRows, prepare_rows, upsert
 from ogma.store.sqlite.writes import delete as delete_rows
+from ogma.store.windows import ExtraWindows
 from ogma.store.validate import (
     check_embeddings,
     check_ids,
@@ -226,6 +228,7 @@ class Store:
             self._pool.close()
             raise
         self._mirror: VectorMirror | None = None
+        self._windows = WindowScorer()  # long documents: extra window vectors (store/sqlite/windows.py)
         self._setup_vectors()
 
     def _setup_vectors(self) -> None:
@@ -372,11 +375,12 @@ class Store:
         skipped: set[str] = set()
         for start in range(0, len(texts), batch_size):
             stop = min(start + batch_size, len(texts))
-            vectors, vector_rows = self._batch_vectors(texts, given, start, stop)
+            vectors, vector_rows, windows = self._batch_vectors(texts, given, start, stop)
             codec: VectorCodec | None = None
             if vectors.shape[0]:
                 self._settle(conn, vectors)
                 vectors = self._fit_checked(vectors)
+                windows = windows.with_vectors(self._fit_checked(windows.vectors)) if windows is not None else None
                 codec = self._codec()
             else:
                 self._refresh_config(conn)
@@ -389,6 +393,7 @@ class Store:
                 vectors,
                 vector_rows=vector_rows,
                 first_index=start,
+                windows=windows,
             )
             skipped |= self._write_rows(conn, rows, on_conflict)
             bar.update(stop - start)
@@ -400,27 +405,28 @@ class Store:
         given: tuple[FloatArray | None, list[int] | None],
         start: int,
         stop: int,
-    ) -> tuple[FloatArray, list[int] | None]:
-        """The vectors of ``texts[start:stop]`` and their positions in the batch (``None``: every document)."""
+    ) -> tuple[FloatArray, list[int] | None, ExtraWindows | None]:
+        """The vectors of ``texts[start:stop]``, their positions in the batch (``None``: every
+        document), and the extra windows of long documents (``None``: none)."""
         matrix, positions = given
         if matrix is not None:
             if positions is None:
-                return matrix[start:stop], None
+                return matrix[start:stop], None, None
             first, last = bisect.bisect_left(positions, start), bisect.bisect_left(positions, stop)
-            return matrix[first:last], [p - start for p in positions[first:last]]
+            return matrix[first:last], [p - start for p in positions[first:last]], None
         if self.encoder is None:  # pragma: no cover - add() checks this first
             raise StoreError("no encoder and no embeddings")
         batch = texts[start:stop]
         present = [i for i, text in enumerate(batch) if text is not None]
         if not present:
-            return np.zeros((0, self.config.dim or 0), dtype=np.float32), []
-        vectors = check_embeddings(
-            self.encoder.documents([batch[i] for i in present]),  # type: ignore[misc]  # not None
-            len(present),
-            self._accepted_dims(),
-            what="encoder outputs",
-        )
-        return vectors, None if len(present) == len(batch) else present
+            return np.zeros((0, self.config.dim or 0), dtype=np.float32), [], None
+        first_windows, windows = self.encoder.windowed_documents([batch[i] for i in present])  # type: ignore[misc]
+        vectors = check_embeddings(first_windows, len(present), self._accepted_dims(), what="encoder outputs")
+        if windows is not None:
+            windows = windows.with_vectors(
+                check_embeddings(windows.vectors, windows.count, self._accepted_dims(), what="encoder outputs")
+            )
+        return vectors, None if len(present) == len(batch) else present, windows
 
     def _settle(self, conn: Connection, vectors: FloatArray) -> None:
         """Fix the dimension (and int8 ranges) of a store that has no vectors yet."""
@@ -880,7 +886,7 @@ class Store:
         self._refresh_config(conn)
         if self._mirror is None:
             return []
-        return dense(
+        ranked = dense(
             conn,
             self._mirror,
             unit,
@@ -890,6 +896,8 @@ class Store:
             backend=backend,
             oversample=self.oversample,
         )
+        # long documents: a document scores by its best window (store/sqlite/windows.py)
+        return self._windows.rank(conn, ranked, unit, count, filter_sql=filter_sql, filter_params=params)
 
     def search(
         self,

@@ -35,6 +35,7 @@ import numpy.typing as npt
 from ogma.compress import Int8Ranges, normalize, quantize_binary, quantize_int8
 from ogma.store.sqlite.connect import Connection
 from ogma.store.sqlite.schema import IndexPrecision
+from ogma.store.sqlite.windows import delete_windows
 from ogma.store.sqlite.sql import (
     VEC_INDEX,
     VECTORS,
@@ -136,10 +137,11 @@ def write_vectors(
 
 
 def delete_vectors(conn: Connection, rowids: Sequence[int]) -> None:
-    """Remove the vectors of ``rowids`` from both tables; call inside a transaction."""
+    """Remove the vectors of ``rowids`` (and their extra windows); call inside a transaction."""
     for chunk in chunked(list(rowids)):
         conn.execute(delete_in_sql(VECTORS, "rowid", len(chunk)), list(chunk))
         conn.execute(delete_in_sql(VEC_INDEX, "rowid", len(chunk)), list(chunk))
+    delete_windows(conn, rowids)
 
 
 def fetch_vectors(conn: Connection, codec: VectorCodec, rowids: Sequence[int]) -> dict[int, FloatArray]:
