@@ -76,49 +76,68 @@ def ranking(scores: np.ndarray, doc_ids: list[str], k: int = 100) -> dict[str, f
     return {doc_ids[i]: float(scores[i]) for i in top}
 
 
-def measure_set(
+class QuerySet:
+    """One query set over the grouped documents: embedded queries and document-level qrels."""
+
+    def __init__(self, encoder: Any, queries: dict[str, str], dq: dict[str, dict[str, int]], doc_ids: list[str]):
+        self.ids = [q for q in queries if any(g > 0 for g in dq.get(q, {}).values())]
+        self.qrels = {x: dq[x] for x in self.ids}
+        self.vectors = encoder.encode_queries([queries[x] for x in self.ids]) if self.ids else None
+        self.texts = {x: queries[x] for x in self.ids}
+        self.doc_ids = doc_ids
+
+    def evaluate(self, doc_scores: np.ndarray) -> dict[str, float]:
+        from ogma.evaluate.metrics import evaluate_run
+
+        run = {qid: ranking(doc_scores[i], self.doc_ids) for i, qid in enumerate(self.ids)}
+        return {m: round(v, 4) for m, v in evaluate_run(run, self.qrels, metrics=METRICS).items()}
+
+    def score(self, matrix: np.ndarray) -> dict[str, float]:
+        return self.evaluate(self.vectors @ matrix.T)
+
+    def score_groups(self, vectors: np.ndarray, owner: np.ndarray, extra: np.ndarray | None = None) -> dict[str, float]:
+        sims = self.vectors @ vectors.T  # (queries, windows)
+        out = np.full((len(self.ids), len(self.doc_ids)), -np.inf, dtype=np.float32)
+        np.maximum.at(out.T, owner, sims.T)
+        if extra is not None:  # one more vector per document competes with its windows
+            out = np.maximum(out, self.vectors @ extra.T)
+        return self.evaluate(out)
+
+
+METRICS = ("ndcg@10", "recall@100")
+
+
+def measure_corpus(
     encoder: Any,
-    name: str,
     passages: dict[str, str],
-    queries: dict[str, str],
-    qrels: dict[str, dict[str, int]],
+    query_sets: dict[str, tuple[dict[str, str], dict[str, dict[str, int]]]],
     *,
     group: int,
     seed: int,
     overlaps: list[int],
     store: bool,
 ) -> dict[str, Any]:
-    from ogma.evaluate.metrics import evaluate_run
+    """Every strategy on one grouped corpus, scored on each of its query sets."""
     from ogma.windows import plan_windows
 
     members, docs = group_documents(list(passages), passages, group=group, seed=seed)
     doc_ids = list(docs)
     doc_texts = [docs[d] for d in doc_ids]
-    dq = document_qrels(qrels, members)
-    query_ids = [q for q in queries if any(g > 0 for g in dq.get(q, {}).values())]
+    sets = {
+        name: QuerySet(encoder, queries, document_qrels(qrels, members), doc_ids)
+        for name, (queries, qrels) in query_sets.items()
+    }
     tokens = [len(encoder.tokenizer.tokenizer.encode(t, add_special_tokens=False).ids) for t in doc_texts]
     budget = encoder.max_tokens
-    q = encoder.encode_queries([queries[x] for x in query_ids])
-    metrics = ("ndcg@10", "recall@100")
+    results: dict[str, dict[str, Any]] = {name: {"queries": len(qs.ids)} for name, qs in sets.items()}
 
-    def score(matrix: np.ndarray) -> dict[str, float]:
-        sims = q @ matrix.T
-        run = {qid: ranking(sims[i], doc_ids) for i, qid in enumerate(query_ids)}
-        return {m: round(v, 4) for m, v in evaluate_run(run, {x: dq[x] for x in query_ids}, metrics=metrics).items()}
+    def record(key: str, make: Any) -> None:
+        for name, qs in sets.items():
+            results[name][key] = make(qs)
 
-    def score_groups(vectors: np.ndarray, owner: np.ndarray, extra: np.ndarray | None = None) -> dict[str, float]:
-        sims = q @ vectors.T  # (queries, windows)
-        out = np.full((len(query_ids), len(doc_ids)), -np.inf, dtype=np.float32)
-        np.maximum.at(out.T, owner, sims.T)
-        if extra is not None:  # one more vector per document competes with its windows
-            out = np.maximum(out, q @ extra.T)
-        run = {qid: ranking(out[i], doc_ids) for i, qid in enumerate(query_ids)}
-        return {m: round(v, 4) for m, v in evaluate_run(run, {x: dq[x] for x in query_ids}, metrics=metrics).items()}
-
-    result: dict[str, Any] = {
+    corpus: dict[str, Any] = {
         "documents": len(doc_ids),
         "passages": len(passages),
-        "queries": len(query_ids),
         "group": group,
         "tokens_per_document": {
             "median": int(np.median(tokens)),
@@ -129,88 +148,97 @@ def measure_set(
         "window_tokens": budget,
     }
     t0 = time.perf_counter()
-    first = encoder.encode_documents(doc_texts, long_text="truncate") if _has_option(encoder) else None
-    if first is None:
-        first = encoder.encode_documents(doc_texts)
-    result["first_window"] = score(first) | {"seconds": round(time.perf_counter() - t0, 1)}
+    first = encoder.encode_documents(doc_texts, long_text="truncate")
+    corpus["first_window_seconds"] = round(time.perf_counter() - t0, 1)
+    record("first_window", lambda qs: qs.score(first))
     for overlap in overlaps:
         t0 = time.perf_counter()
         plan = plan_windows(doc_texts, encoder.tokenizer.tokenizer, max_tokens=budget, overlap=overlap)
         vectors = encoder.encode_documents(plan.texts, long_text="truncate")
-        seconds = round(time.perf_counter() - t0, 1)
         owner = np.asarray(plan.owners)
         sums = np.zeros((len(doc_ids), vectors.shape[1]), dtype=np.float32)
         np.add.at(sums, owner, vectors)
         mean = sums / np.linalg.norm(sums, axis=1, keepdims=True)
-        result[f"overlap_{overlap}"] = {
+        corpus[f"overlap_{overlap}"] = {
             "windows": len(plan.texts),
             "windows_per_document": round(len(plan.texts) / len(doc_ids), 2),
-            "mean": score(mean),
-            "best_window": score_groups(vectors, owner),
-            "best_of_windows_and_mean": score_groups(vectors, owner, mean),
-            "seconds": seconds,
+            "seconds": round(time.perf_counter() - t0, 1),
         }
+        record(
+            f"overlap_{overlap}",
+            lambda qs, v=vectors, o=owner, m=mean: {
+                "mean": qs.score(m),
+                "best_window": qs.score_groups(v, o),
+                "best_of_windows_and_mean": qs.score_groups(v, o, m),
+            },
+        )
     t0 = time.perf_counter()
     pids = [p for d in doc_ids for p in members[d]]
     owner = np.asarray([i for i, d in enumerate(doc_ids) for _ in members[d]])
     pvec = encoder.encode_documents([passages[p] for p in pids], long_text="truncate")
-    result["oracle"] = score_groups(pvec, owner) | {"seconds": round(time.perf_counter() - t0, 1)}
+    corpus["oracle_seconds"] = round(time.perf_counter() - t0, 1)
+    record("oracle", lambda qs: qs.score_groups(pvec, owner))
     if store:
-        result["store"] = measure_store(encoder, doc_ids, doc_texts, queries, query_ids, dq, metrics)
-    return result
+        corpus["store"] = measure_store(encoder, doc_ids, doc_texts, sets, results)
+    return {"corpus": corpus, "query_sets": results}
 
 
 def measure_store(
-    encoder: Any,
-    doc_ids: list[str],
-    doc_texts: list[str],
-    queries: dict[str, str],
-    query_ids: list[str],
-    dq: dict[str, dict[str, int]],
-    metrics: tuple[str, ...],
+    encoder: Any, doc_ids: list[str], doc_texts: list[str], sets: dict[str, QuerySet], results: dict[str, Any]
 ) -> dict[str, Any]:
-    """``Store.add`` + ``Store.search`` with the store's defaults (dense and hybrid)."""
+    """``Store.add`` + ``Store.search`` with the store's defaults (dense and hybrid), per query set."""
+    import sqlite3
+
     from ogma import Store
     from ogma.evaluate.metrics import evaluate_run
 
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        store = Store(Path(tmp) / "long.db", encoder=encoder)
+        path = Path(tmp) / "long.db"
+        store = Store(path, encoder=encoder)
         t0 = time.perf_counter()
         store.add(doc_texts, ids=doc_ids)
         out["add_seconds"] = round(time.perf_counter() - t0, 1)
-        out["vectors"] = store.count_vectors()
-        for mode in ("dense", "hybrid"):
-            run = {}
-            for qid in query_ids:
-                hits = store.search(queries[qid], k=100, mode=mode)
-                run[qid] = {h.id: float(h.score) for h in hits}
-            scores = evaluate_run(run, {x: dq[x] for x in query_ids}, metrics=metrics)
-            out[mode] = {m: round(v, 4) for m, v in scores.items()}
+        out["documents_with_vector"] = store.count_vectors()
+        with sqlite3.connect(path) as conn:
+            out["extra_windows"] = int(conn.execute("SELECT count(*) FROM ogma_windows").fetchone()[0])
+        for name, qs in sets.items():
+            for mode in ("dense", "hybrid"):
+                run = {}
+                t0 = time.perf_counter()
+                for qid in qs.ids:
+                    hits = store.search(qs.texts[qid], k=100, mode=mode)
+                    run[qid] = {h.id: float(h.score) for h in hits}
+                ms = (time.perf_counter() - t0) * 1000 / max(len(qs.ids), 1)
+                scores = evaluate_run(run, qs.qrels, metrics=METRICS)
+                results[name][f"store_{mode}"] = {m: round(v, 4) for m, v in scores.items()} | {
+                    "ms_per_query": round(ms, 2)
+                }
         store.close()
     return out
 
 
-def _has_option(encoder: Any) -> bool:
-    import inspect
-
-    return "long_text" in inspect.signature(encoder.encode).parameters
+Corpus = tuple[str, dict[str, str], dict[str, tuple[dict[str, str], dict[str, dict[str, int]]]]]
 
 
-def load_sets(args: argparse.Namespace) -> list[tuple[str, dict[str, str], dict[str, str], dict[str, dict[str, int]]]]:
+def load_sets(args: argparse.Namespace) -> list[Corpus]:
+    """``(corpus name, passages, {query set name: (queries, qrels)})``; python-nl/-ids share a corpus."""
     from ogma.evaluate.beir import load_beir
 
-    sets = []
     data = load_beir(args.data)
-    passages = {d: data.document_text(d) for d in data.corpus}
-    sets.append((Path(args.data).name, passages, data.queries, data.qrels))
+    name = Path(args.data).name
+    sets: list[Corpus] = [(name, {d: data.document_text(d) for d in data.corpus}, {name: (data.queries, data.qrels)})]
     if args.techdocs:
+        queries: dict[str, tuple[dict[str, str], dict[str, dict[str, int]]]] = {}
+        passages: dict[str, str] = {}
         for sub in ("python-nl", "python-ids"):
             folder = Path(args.techdocs) / sub
             if folder.is_dir():
                 data = load_beir(folder)
-                passages = {d: data.document_text(d) for d in data.corpus}
-                sets.append((sub, passages, data.queries, data.qrels))
+                passages = passages or {d: data.document_text(d) for d in data.corpus}
+                queries[sub] = (data.queries, data.qrels)
+        if queries:
+            sets.append(("techdocs-python", passages, queries))
     return sets
 
 
@@ -220,9 +248,11 @@ def main() -> None:
     parser.add_argument("--techdocs", help="output folder of build_techdocs.py (python-nl, python-ids)")
     parser.add_argument("--group", type=int, default=8, help="passages per long document")
     parser.add_argument("--seed", type=int, default=13)
-    parser.add_argument("--overlaps", default="0,32,64", help="window overlaps (tokens) to measure")
+    parser.add_argument("--overlaps", default="32", help="window overlaps (tokens) to measure, comma-separated")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--store", action="store_true", help="also measure Store.add + search end to end")
+    parser.add_argument(
+        "--store", action="store_true", help="also measure Store.add + search end to end (first corpus only)"
+    )
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "long-documents.json"))
     args = parser.parse_args()
 
@@ -231,19 +261,17 @@ def main() -> None:
     encoder = TextEncoder(MODEL, threads=args.threads, show_progress=False)
     load_before = os.getloadavg()
     results = {}
-    for name, passages, queries, qrels in load_sets(args):
-        results[name] = measure_set(
+    for number, (name, passages, query_sets) in enumerate(load_sets(args)):
+        results[name] = measure_corpus(
             encoder,
-            name,
             passages,
-            queries,
-            qrels,
+            query_sets,
             group=args.group,
             seed=args.seed,
             overlaps=[int(x) for x in args.overlaps.split(",")],
-            store=args.store,
+            store=args.store and number == 0,
         )
-        print(name, json.dumps(results[name], indent=1), flush=True)  # noqa: T201 - a script's report
+        print(name, json.dumps(results[name], indent=1), flush=True)
     report = {
         "benchmark": "long documents: first window vs mean of windows vs best window vs best passage",
         "model": MODEL,

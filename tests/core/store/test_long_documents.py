@@ -190,7 +190,7 @@ def test_milvus_keeps_one_mean_vector_and_says_so(
         store.add([LONG, "short one", LONG + " " + LONG], ids=["long", "short", "longer"])
     messages = [r.getMessage() for r in caplog.records if r.name == "ogma.store.windows"]
     assert len(messages) == 1 and "MilvusStore keeps one vector per document: 2 of 3 documents" in messages[0]
-    vectors, owners = windowed.encode_windows([LONG])
+    vectors, _ = windowed.encode_windows([LONG])
     mean = vectors.mean(axis=0)
     got = store.get(["long"], include_embeddings=True)[0].embedding
     np.testing.assert_allclose(got, mean / np.linalg.norm(mean), atol=1e-5)

@@ -121,13 +121,17 @@ def plan_windows(
     overlap = overlap if overlap < max_tokens else max_tokens // 2
     source: TokenizerLike | Callable[[str], int] | None = tokenizer
     if tokenizer is not None and hasattr(tokenizer, "encode"):
-        source = _plain_tokenizer(tokenizer)  # type: ignore[arg-type]
+        source = _plain_tokenizer(tokenizer)
     fits = _fits(texts, source, max_tokens)
     out_texts: list[str] = []
     owners: list[int] = []
     long = 0
     for index, (text, fit) in enumerate(zip(texts, fits, strict=True)):
-        windows = [text] if fit else [c.text for c in iter_chunks([text], max_tokens=max_tokens, overlap=overlap, tokenizer=source)]
+        windows = (
+            [text]
+            if fit
+            else [c.text for c in iter_chunks([text], max_tokens=max_tokens, overlap=overlap, tokenizer=source)]
+        )
         if not windows:
             windows = [text]
         long += len(windows) > 1
@@ -147,7 +151,7 @@ def long_indices(
     """
     source: TokenizerLike | Callable[[str], int] | None = tokenizer
     if tokenizer is not None and hasattr(tokenizer, "encode"):
-        source = _plain_tokenizer(tokenizer)  # type: ignore[arg-type]
+        source = _plain_tokenizer(tokenizer)
     return [i for i, fit in enumerate(_fits(texts, source, max_tokens)) if not fit]
 
 
@@ -168,7 +172,7 @@ def _fits(texts: Sequence[str], source: TokenizerLike | Callable[[str], int] | N
             fits[i] = len(source.encode(texts[i], add_special_tokens=False).offsets) <= max_tokens
     else:
         for i in check:
-            fits[i] = source(texts[i]) <= max_tokens  # type: ignore[operator]
+            fits[i] = source(texts[i]) <= max_tokens
     return fits
 
 
@@ -185,4 +189,4 @@ def mean_of_windows(vectors: npt.NDArray[np.float32], owners: Sequence[int], cou
     sums = np.zeros((count, vectors.shape[1]), dtype=np.float32)
     np.add.at(sums, index, vectors)
     counts = np.bincount(index, minlength=count).astype(np.float32)
-    return sums / np.maximum(counts, 1.0)[:, None]
+    return (sums / np.maximum(counts, np.float32(1.0))[:, None]).astype(np.float32)

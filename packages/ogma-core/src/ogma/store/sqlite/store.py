@@ -59,7 +59,6 @@ from ogma.store.sqlite.vectors import VectorCodec, fetch_vectors
 from ogma.store.sqlite.windows import WindowScorer
 from ogma.store.sqlite.writes import ON_CONFLICT, OnConflict, PreparedRows, prepare_rows, upsert
 from ogma.store.sqlite.writes import delete as delete_rows
-from ogma.store.windows import ExtraWindows
 from ogma.store.validate import (
     check_embeddings,
     check_ids,
@@ -70,6 +69,7 @@ from ogma.store.validate import (
     check_store_texts,
 )
 from ogma.store.vector_input import accepted_dims, fit_to, query_vector
+from ogma.store.windows import ExtraWindows
 from ogma.types import Hit, SearchMode
 from ogma.validation import check_count, check_str
 

@@ -35,7 +35,6 @@ import numpy.typing as npt
 from ogma.compress import Int8Ranges, normalize, quantize_binary, quantize_int8
 from ogma.store.sqlite.connect import Connection
 from ogma.store.sqlite.schema import IndexPrecision
-from ogma.store.sqlite.windows import delete_windows
 from ogma.store.sqlite.sql import (
     VEC_INDEX,
     VECTORS,
@@ -45,6 +44,7 @@ from ogma.store.sqlite.sql import (
     select_in_sql,
     vec_knn_sql,
 )
+from ogma.store.sqlite.windows import delete_windows
 
 __all__ = [
     "VEC0_KNN_LIMIT",

@@ -14,8 +14,8 @@ from haystack.utils import ComponentDevice
 from haystack_integrations.components.embedders.ogma._options import EncoderOptions, check_documents, document_texts
 from ogma.record_text import RecordTextBuilder
 from ogma.registry import DEFAULT_MODEL
-from ogma.windows import DEFAULT_LONG_TEXT, LongText
 from ogma.validation import check_count
+from ogma.windows import DEFAULT_LONG_TEXT, LongText
 
 __all__ = ["OgmaDocumentEmbedder"]
 

@@ -12,8 +12,8 @@ from haystack.utils import ComponentDevice
 
 from haystack_integrations.components.embedders.ogma._options import EncoderOptions
 from ogma.registry import DEFAULT_MODEL
-from ogma.windows import DEFAULT_LONG_TEXT, LongText
 from ogma.validation import check_str
+from ogma.windows import DEFAULT_LONG_TEXT, LongText
 
 __all__ = ["OgmaTextEmbedder"]
 
