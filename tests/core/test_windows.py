@@ -110,3 +110,10 @@ def test_real_model_reads_past_token_256() -> None:
         store.add([long_doc, *others], ids=["long", "a", "b", "c"])
         assert store.search(query, k=1)[0].id == "long"
         assert store.search(query, k=1, mode="hybrid")[0].id == "long"
+
+
+def test_text_token_ids_counts_past_the_window(small_window: TextEncoder) -> None:
+    assert len(small_window.text_token_ids(FILLER * 2)) == 30  # never truncated, no special tokens
+    assert len(small_window.text_token_ids("cat dog")) == 2
+    with pytest.raises(TypeError, match="text must be a str"):
+        small_window.text_token_ids(["cat"])  # type: ignore[arg-type]

@@ -217,6 +217,21 @@ class TextEncoder:
         """
         return self._budget("document")
 
+    def text_token_ids(self, text: str) -> list[int]:
+        """The token ids of ``text`` alone: no special tokens, no prefix, never truncated.
+
+        ``len(encoder.text_token_ids(chunk)) <= encoder.max_tokens`` means one model input reads
+        the chunk whole: the length function for a text splitter sized with :attr:`max_tokens`.
+
+        Example:
+            >>> len(TextEncoder("all-MiniLM-L6-v2").text_token_ids("Hello world"))  # doctest: +SKIP
+            2
+        """
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str, got {type(text).__name__}")
+        check_unicode(text, "text")
+        return list(self._plain_tokenizer().encode(text, add_special_tokens=False).ids)
+
     def _budget(self, task: str) -> int:
         overhead = len(self._tokenizer.token_ids([""], task)[0])
         return max(1, self.max_length - overhead)

@@ -32,6 +32,9 @@ from typing import TYPE_CHECKING, TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from ogma.compress import normalize
+from ogma.windows import mean_of_windows
+
 if TYPE_CHECKING:
     from ogma.store.encoding import StoreEncoder
 
@@ -106,11 +109,9 @@ def one_vector_per_document(encoder: StoreEncoder, texts: list[str], *, store: s
     first, extra = encoder.windowed_documents(texts)
     if extra is None:
         return first
-    sums = np.array(first, dtype=np.float32, copy=True)
-    np.add.at(sums, np.asarray(extra.owners, dtype=np.int64), extra.vectors)
-    counts = np.bincount(np.asarray(extra.owners, dtype=np.int64), minlength=len(texts)) + 1
-    norms = np.linalg.norm(sums, axis=1, keepdims=True)
-    mean = np.where(norms > 0, sums / np.maximum(norms, 1e-12), sums).astype(np.float32)
+    owners = [*range(len(texts)), *extra.owners]
+    mean = normalize(mean_of_windows(np.concatenate([first, extra.vectors]), owners, len(texts)))
+    counts = np.bincount(np.asarray(owners, dtype=np.int64), minlength=len(texts))
     long = int((counts > 1).sum())
     logger.warning(
         "%s keeps one vector per document: %d of %d documents are longer than the model's window and are "
