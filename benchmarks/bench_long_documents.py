@@ -76,6 +76,26 @@ def ranking(scores: np.ndarray, doc_ids: list[str], k: int = 100) -> dict[str, f
     return {doc_ids[i]: float(scores[i]) for i in top}
 
 
+def token_stats(encoder: Any, doc_texts: list[str]) -> dict[str, float]:
+    """Tokens of text per document (never truncated), and the share longer than the window."""
+    tokens = np.array([len(encoder.text_token_ids(t)) for t in doc_texts])
+    return {
+        "median": int(np.median(tokens)),
+        "p10": int(np.percentile(tokens, 10)),
+        "p90": int(np.percentile(tokens, 90)),
+        "share_over_window": round(float(np.mean(tokens > encoder.max_tokens)), 4),
+    }
+
+
+def refresh_token_stats(encoder: Any, args: argparse.Namespace) -> None:
+    """Recompute only ``tokens_per_document`` of an existing result file (no model run)."""
+    report = json.loads(Path(args.out).read_text())
+    for name, passages, _ in load_sets(args):
+        _, docs = group_documents(list(passages), passages, group=args.group, seed=args.seed)
+        report["results"][name]["corpus"]["tokens_per_document"] = token_stats(encoder, list(docs.values()))
+    Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
+
+
 class QuerySet:
     """One query set over the grouped documents: embedded queries and document-level qrels."""
 
@@ -129,7 +149,6 @@ def measure_corpus(
         name: QuerySet(encoder, queries, document_qrels(qrels, members), doc_ids)
         for name, (queries, qrels) in query_sets.items()
     }
-    tokens = [len(encoder.tokenizer.tokenizer.encode(t, add_special_tokens=False).ids) for t in doc_texts]
     budget = encoder.max_tokens
     results: dict[str, dict[str, Any]] = {name: {"queries": len(qs.ids)} for name, qs in sets.items()}
 
@@ -141,12 +160,7 @@ def measure_corpus(
         "documents": len(doc_ids),
         "passages": len(passages),
         "group": group,
-        "tokens_per_document": {
-            "median": int(np.median(tokens)),
-            "p10": int(np.percentile(tokens, 10)),
-            "p90": int(np.percentile(tokens, 90)),
-            "share_over_window": round(float(np.mean(np.array(tokens) > budget)), 4),
-        },
+        "tokens_per_document": token_stats(encoder, doc_texts),
         "window_tokens": budget,
     }
     t0 = time.perf_counter()
@@ -281,11 +295,15 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--store", action="store_true", help="also measure Store.add + search end to end")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "long-documents.json"))
+    parser.add_argument("--token-stats-only", action="store_true", help="recompute the token counts of --out")
     args = parser.parse_args()
 
     from ogma import TextEncoder
 
     encoder = TextEncoder(MODEL, threads=args.threads, show_progress=False)
+    if args.token_stats_only:
+        refresh_token_stats(encoder, args)
+        return
     load_before = os.getloadavg()
     results = {}
     for name, passages, query_sets in load_sets(args):
