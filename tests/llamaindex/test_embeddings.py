@@ -101,3 +101,20 @@ def test_serialisation_round_trip(tiny_model_dir: Path) -> None:
 def test_bad_options_are_refused(field: str, value: object) -> None:
     with pytest.raises(ValueError, match=field):
         OgmaEmbedding(**{field: value})
+
+
+def test_long_texts_and_the_window(
+    tiny_model_dir: Path, fresh_model_cache: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    long = "the a of and to in is was for on with as by at from " * 2 + "music song"
+    embed = OgmaEmbedding(model_name=str(tiny_model_dir), max_length=8)
+    encoder = TextEncoder(tiny_model_dir, max_length=8)
+    assert embed.max_tokens == encoder.max_tokens == 6
+    np.testing.assert_allclose(embed.get_text_embedding(long), encoder.encode_documents([long])[0], atol=1e-6)
+    np.testing.assert_allclose(embed.get_query_embedding(long), encoder.encode_queries([long])[0], atol=1e-6)
+    cut = OgmaEmbedding(model_name=str(tiny_model_dir), max_length=8, long_text="truncate")
+    with caplog.at_level("WARNING", logger="ogma.encoder"):
+        cut.get_text_embedding_batch([long, "cat"])
+    assert [r.getMessage()[:17] for r in caplog.records if r.name == "ogma.encoder"] == ["1 of 2 texts are "]
+    with pytest.raises(ValueError, match="longer than the 6-token window"):
+        OgmaEmbedding(model_name=str(tiny_model_dir), max_length=8, long_text="error").get_text_embedding(long)

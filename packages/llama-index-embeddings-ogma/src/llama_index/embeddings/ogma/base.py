@@ -60,7 +60,11 @@ class OgmaEmbedding(BaseEmbedding):
             arguments control LlamaIndex's bars).
         quantized: Run an int8 model.
         trust_remote_code: Allow running a model repository's own code (Ogma checkpoints).
-        max_length: Token window (``None``: the model's own); longer texts are truncated.
+        max_length: Token window (``None``: the model's own).
+        long_text: A text longer than the window: ``"mean"`` (default) reads it whole in
+            overlapping windows and returns their mean vector; ``"truncate"`` keeps its first
+            window and logs a warning that counts the texts cut; ``"error"`` raises. Size the
+            node parser with :attr:`max_tokens` so that no chunk is longer.
 
     Example:
         >>> from llama_index.core import Settings
@@ -86,6 +90,9 @@ class OgmaEmbedding(BaseEmbedding):
     quantized: bool = False
     trust_remote_code: bool = False
     max_length: int | None = Field(default=None, gt=1)
+    long_text: Literal["mean", "truncate", "error"] = Field(
+        default="mean", description="What a text longer than the model's window gives: see the class docs."
+    )
 
     @classmethod
     def class_name(cls) -> str:
@@ -112,11 +119,23 @@ class OgmaEmbedding(BaseEmbedding):
         """The canonical model id."""
         return self.encoder.model_id
 
+    @property
+    def max_tokens(self) -> int:
+        """Tokens of text one model input holds (the model's window less its special tokens).
+
+        Chunks of at most this many tokens (counted with the model's tokenizer) are each read
+        whole by one vector; size a node parser with it (``SentenceSplitter(chunk_size=...)``).
+        """
+        return self.encoder.max_tokens
+
     def _documents(self, texts: list[str]) -> list[Embedding]:
-        return self.encoder.encode_documents(texts, dim=self.dim, show_progress=self.show_progress).tolist()
+        vectors = self.encoder.encode_documents(
+            texts, dim=self.dim, show_progress=self.show_progress, long_text=self.long_text
+        )
+        return vectors.tolist()
 
     def _queries(self, texts: list[str]) -> list[Embedding]:
-        return self.encoder.encode_queries(texts, dim=self.dim, show_progress=False).tolist()
+        return self.encoder.encode_queries(texts, dim=self.dim, show_progress=False, long_text=self.long_text).tolist()
 
     # -- LlamaIndex's hooks: queries ------------------------------------------------
     def _get_query_embedding(self, query: str) -> Embedding:

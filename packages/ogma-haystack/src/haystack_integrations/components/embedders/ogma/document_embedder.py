@@ -15,6 +15,7 @@ from haystack_integrations.components.embedders.ogma._options import EncoderOpti
 from ogma.record_text import RecordTextBuilder
 from ogma.registry import DEFAULT_MODEL
 from ogma.validation import check_count
+from ogma.windows import DEFAULT_LONG_TEXT, LongText
 
 __all__ = ["OgmaDocumentEmbedder"]
 
@@ -57,10 +58,14 @@ class OgmaDocumentEmbedder(EncoderOptions):
         truncate_dim: Matryoshka truncation of the output (re-normalised); ``None`` keeps
             the model's full dimension.
         quantized: Run an int8 model.
-        max_length: Token window (``None``: the model's own); longer texts are truncated.
+        max_length: Token window (``None``: the model's own).
         cache_dir: Hugging Face cache folder.
         local_files_only: Never contact the hub (``None``: the ``HF_HUB_OFFLINE`` default).
         trust_remote_code: Allow running a model repository's own code (Ogma checkpoints).
+        long_text: A text longer than the window (:attr:`max_tokens` tokens): ``"mean"``
+            (default) reads it whole in overlapping windows and returns their mean vector;
+            ``"truncate"`` keeps its first window and logs a warning that counts the texts
+            cut; ``"error"`` raises.
 
     Raises:
         TypeError: An option has the wrong type (the message names it).
@@ -94,6 +99,7 @@ class OgmaDocumentEmbedder(EncoderOptions):
         cache_dir: str | Path | None = None,
         local_files_only: bool | None = None,
         trust_remote_code: bool = False,
+        long_text: LongText = DEFAULT_LONG_TEXT,
     ) -> None:
         self._set_model_options(
             model=model,
@@ -105,6 +111,7 @@ class OgmaDocumentEmbedder(EncoderOptions):
             local_files_only=local_files_only,
             trust_remote_code=trust_remote_code,
             truncate_dim=truncate_dim,
+            long_text=long_text,
         )
         self._text = RecordTextBuilder(
             fields=meta_fields_to_embed, separator=embedding_separator, prefix=prefix, suffix=suffix
@@ -166,6 +173,7 @@ class OgmaDocumentEmbedder(EncoderOptions):
             dim=self.truncate_dim,
             batch_size=self.batch_size,
             show_progress=None if self.progress_bar else False,
+            long_text=self.long_text,
         )
         out = list(docs)
         for row, index in enumerate(todo):

@@ -13,6 +13,7 @@ from haystack.utils import ComponentDevice
 from haystack_integrations.components.embedders.ogma._options import EncoderOptions
 from ogma.registry import DEFAULT_MODEL
 from ogma.validation import check_str
+from ogma.windows import DEFAULT_LONG_TEXT, LongText
 
 __all__ = ["OgmaTextEmbedder"]
 
@@ -40,10 +41,14 @@ class OgmaTextEmbedder(EncoderOptions):
         truncate_dim: Matryoshka truncation of the output (re-normalised); ``None`` keeps
             the model's full dimension.
         quantized: Run an int8 model.
-        max_length: Token window (``None``: the model's own); longer text is truncated.
+        max_length: Token window (``None``: the model's own).
         cache_dir: Hugging Face cache folder.
         local_files_only: Never contact the hub (``None``: the ``HF_HUB_OFFLINE`` default).
         trust_remote_code: Allow running a model repository's own code (Ogma checkpoints).
+        long_text: A text longer than the window (:attr:`max_tokens` tokens): ``"mean"``
+            (default) reads it whole in overlapping windows and returns their mean vector;
+            ``"truncate"`` keeps its first window and logs a warning that counts the texts
+            cut; ``"error"`` raises.
 
     Raises:
         TypeError: An option has the wrong type (the message names it).
@@ -71,6 +76,7 @@ class OgmaTextEmbedder(EncoderOptions):
         cache_dir: str | Path | None = None,
         local_files_only: bool | None = None,
         trust_remote_code: bool = False,
+        long_text: LongText = DEFAULT_LONG_TEXT,
     ) -> None:
         self._set_model_options(
             model=model,
@@ -82,6 +88,7 @@ class OgmaTextEmbedder(EncoderOptions):
             local_files_only=local_files_only,
             trust_remote_code=trust_remote_code,
             truncate_dim=truncate_dim,
+            long_text=long_text,
         )
         self.prefix = check_str(prefix, "prefix")
         self.suffix = check_str(suffix, "suffix")
@@ -110,7 +117,7 @@ class OgmaTextEmbedder(EncoderOptions):
                 "To embed a list of Documents, use OgmaDocumentEmbedder."
             )
         vector = self.encoder.encode_queries(
-            [self.prefix + text + self.suffix], dim=self.truncate_dim, show_progress=False
+            [self.prefix + text + self.suffix], dim=self.truncate_dim, show_progress=False, long_text=self.long_text
         )[0]
         return {"embedding": vector.tolist()}
 
