@@ -37,6 +37,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "ogma.compress",
             "ogma.tokenize",
             "ogma.inference",
+            "ogma.windows",
         ),
     ),
     (
@@ -67,6 +68,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "ogma.store.search_args",
             "ogma.store.mmr",
             "ogma.store.vector_input",
+            "ogma.store.windows",
             "ogma.store.fingerprint",
             "ogma.store.uri_syntax",
             "ogma.distributed.files",  # the embeddings Parquet layout, read by ogma.store.parquet

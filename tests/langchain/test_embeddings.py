@@ -168,3 +168,25 @@ def test_registry_model_declares_what_a_folder_holds(real_e5_dir: Path) -> None:
     )
     plain = OgmaEmbeddings(model_name=str(real_e5_dir), threads=1)
     assert plain.model_id != "intfloat/e5-small-v2" and plain.encoder.task_scheme_name == "none"
+
+
+LONG = "the a of and to in is was for on with as by at from " * 2 + "music song"
+
+
+def test_long_texts_and_the_window(
+    tiny_model_dir: Path, fresh_model_cache: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    embeddings = OgmaEmbeddings(model_name=str(tiny_model_dir), max_length=8)
+    encoder = TextEncoder(tiny_model_dir, max_length=8)
+    assert embeddings.max_tokens == encoder.max_tokens == 6
+    # default: read whole (the windows' mean), as the core does
+    np.testing.assert_allclose(embeddings.embed_documents([LONG])[0], encoder.encode_documents([LONG])[0], atol=1e-6)
+    np.testing.assert_allclose(embeddings.embed_query(LONG), encoder.encode_queries([LONG])[0], atol=1e-6)
+    cut = OgmaEmbeddings(model_name=str(tiny_model_dir), max_length=8, long_text="truncate")
+    with caplog.at_level("WARNING", logger="ogma.encoder"):
+        cut.embed_documents([LONG, "cat", LONG])
+    assert [r.getMessage()[:17] for r in caplog.records if r.name == "ogma.encoder"] == ["2 of 3 texts are "]
+    with pytest.raises(ValueError, match="longer than the 6-token window"):
+        OgmaEmbeddings(model_name=str(tiny_model_dir), max_length=8, long_text="error").embed_documents([LONG])
+    with pytest.raises(ValidationError):
+        OgmaEmbeddings(long_text="drop")  # type: ignore[arg-type]

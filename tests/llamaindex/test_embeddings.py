@@ -109,3 +109,20 @@ def test_registry_model_declares_what_a_folder_holds(real_bge_dir: Path) -> None
     reference = TextEncoder(real_bge_dir, model_id="BAAI/bge-small-en-v1.5", threads=1)
     got = declared.get_query_embedding("summit define")
     np.testing.assert_allclose(got, reference.encode_queries(["summit define"])[0], atol=1e-6)
+
+
+def test_long_texts_and_the_window(
+    tiny_model_dir: Path, fresh_model_cache: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    long = "the a of and to in is was for on with as by at from " * 2 + "music song"
+    embed = OgmaEmbedding(model_name=str(tiny_model_dir), max_length=8)
+    encoder = TextEncoder(tiny_model_dir, max_length=8)
+    assert embed.max_tokens == encoder.max_tokens == 6
+    np.testing.assert_allclose(embed.get_text_embedding(long), encoder.encode_documents([long])[0], atol=1e-6)
+    np.testing.assert_allclose(embed.get_query_embedding(long), encoder.encode_queries([long])[0], atol=1e-6)
+    cut = OgmaEmbedding(model_name=str(tiny_model_dir), max_length=8, long_text="truncate")
+    with caplog.at_level("WARNING", logger="ogma.encoder"):
+        cut.get_text_embedding_batch([long, "cat"])
+    assert [r.getMessage()[:17] for r in caplog.records if r.name == "ogma.encoder"] == ["1 of 2 texts are "]
+    with pytest.raises(ValueError, match="longer than the 6-token window"):
+        OgmaEmbedding(model_name=str(tiny_model_dir), max_length=8, long_text="error").get_text_embedding(long)

@@ -259,7 +259,9 @@ class MemoryStore(SearchPipeline):
         elif self.encoder is None:
             raise StoreError("this store has no encoder: pass embeddings= to add(), or open it with an encoder")
         else:
-            matrix, positions = embed_texts(self.encoder, items, self._accepted_dims(), self.config.dim)
+            matrix, positions = embed_texts(
+                self.encoder, items, self._accepted_dims(), self.config.dim, store=type(self).__name__
+            )
         vectors: list[FloatArray | None] = [None] * len(items)
         if len(matrix):
             with self._shared.lock:

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from ogma.store import Store
-from ogma.store.uri import StoreURI, _milvus_uri, open_store, parse_store_uri, store_uri
+from ogma.store.milvus.client import reopening_uri
+from ogma.store.uri import StoreURI, open_store, parse_store_uri, store_uri
 from tests.helpers.milvus_lite import requires_milvus_lite
 
 
@@ -79,9 +80,9 @@ def test_milvus_uris_open_and_describe_milvus_stores(tmp_path: Path) -> None:
         assert isinstance(store, MilvusStore)
         assert (store.uri, store.collection, store.precision) == (f"{tmp_path}/m.db", "notes", "binary")
         assert store_uri(store) == uri
-    assert _milvus_uri("http://db.example:19530", "notes") == "milvus://db.example:19530/notes"
-    assert _milvus_uri("https://db.example:443", "n") == "milvus://db.example:443/n?secure=true"
-    assert parse_store_uri(_milvus_uri("https://db.example:443", "n")) == StoreURI(
+    assert reopening_uri("http://db.example:19530", "notes") == "milvus://db.example:19530/notes"
+    assert reopening_uri("https://db.example:443", "n") == "milvus://db.example:443/n?secure=true"
+    assert parse_store_uri(reopening_uri("https://db.example:443", "n")) == StoreURI(
         "milvus", "https://db.example:443", "n"
     )
 
@@ -142,7 +143,7 @@ def test_every_sqlite_path_round_trips(path: str) -> None:
 @given(st.one_of(_PATHS, st.lists(st.sampled_from(_AWKWARD), min_size=1, max_size=4).map("/".join)))
 def test_every_milvus_lite_path_round_trips(path: str) -> None:
     file = "/" + path + ".db"
-    assert parse_store_uri(_milvus_uri(file, "notes")) == StoreURI("milvus-lite", file, "notes")
+    assert parse_store_uri(reopening_uri(file, "notes")) == StoreURI("milvus-lite", file, "notes")
 
 
 @given(st.text(st.characters(codec="utf-8"), min_size=1, max_size=20))

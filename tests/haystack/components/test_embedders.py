@@ -325,3 +325,25 @@ def test_registry_model_declares_what_a_folder_holds(real_e5_dir: Path) -> None:
     )
     with pytest.raises(TypeError, match="registry_model must be"):
         OgmaTextEmbedder(model=real_e5_dir, registry_model=3)  # type: ignore[arg-type]
+
+
+def test_long_texts_and_the_window(tiny_model_dir: Path, caplog: pytest.LogCaptureFixture) -> None:
+    long = "the a of and to in is was for on with as by at from " * 2 + "music song"
+    encoder = TextEncoder(tiny_model_dir, max_length=8)
+    text = OgmaTextEmbedder(model=tiny_model_dir, max_length=8)
+    docs = OgmaDocumentEmbedder(model=tiny_model_dir, max_length=8, progress_bar=False)
+    assert text.max_tokens == docs.max_tokens == encoder.max_tokens == 6
+    assert docs.to_dict()["init_parameters"]["long_text"] == "mean"
+    out = docs.run([Document(content=long)])["documents"][0].embedding
+    np.testing.assert_allclose(out, encoder.encode_documents([long])[0], atol=1e-6)
+    np.testing.assert_allclose(text.run(long)["embedding"], encoder.encode_queries([long])[0], atol=1e-6)
+    cut = OgmaDocumentEmbedder(model=tiny_model_dir, max_length=8, progress_bar=False, long_text="truncate")
+    restored = OgmaDocumentEmbedder.from_dict(cut.to_dict())
+    assert restored.long_text == "truncate"
+    with caplog.at_level(logging.WARNING, logger="ogma.encoder"):
+        restored.run([Document(content=long), Document(content="cat")])
+    assert [r.getMessage()[:17] for r in caplog.records if r.name == "ogma.encoder"] == ["1 of 2 texts are "]
+    with pytest.raises(ValueError, match="longer than the 6-token window"):
+        OgmaTextEmbedder(model=tiny_model_dir, max_length=8, long_text="error").run(long)
+    with pytest.raises(ValueError, match="long_text must be one of mean, truncate, error"):
+        OgmaTextEmbedder(long_text="drop")  # type: ignore[arg-type]

@@ -54,12 +54,16 @@ class OgmaEmbeddings(BaseModel, Embeddings):
         show_progress: Show a progress bar while embedding.
         quantized: Run an int8 model.
         trust_remote_code: Allow running a model repository's own code (Ogma checkpoints).
-        max_length: Token window (``None``: the model's own); longer texts are truncated.
+        max_length: Token window (``None``: the model's own).
         base_url: An ``ogma serve`` server to embed with instead of a local model
             (``http://host:port``); the model options above then do not apply.
         api_key: The server's key (default: ``$OGMA_API_KEY``).
         registry_model: The registry model a local folder holds (e.g. ``"intfloat/e5-small-v2"``), so it gets
             that model's prefixes or instruction, pooling and window (``ogma.TextEncoder(model_id=...)``).
+        long_text: A text longer than the window: ``"mean"`` (default) reads it whole in
+            overlapping windows and returns their mean vector; ``"truncate"`` keeps its first
+            window and logs a warning that counts the texts cut; ``"error"`` raises. Size the
+            text splitter with :attr:`max_tokens` so that no chunk is longer.
 
     Example:
         >>> embeddings = OgmaEmbeddings(model_name="sentence-transformers/all-MiniLM-L6-v2")  # doctest: +SKIP
@@ -85,6 +89,16 @@ class OgmaEmbeddings(BaseModel, Embeddings):
     base_url: str | None = None
     api_key: str | None = Field(default=None, repr=False)
     registry_model: str | None = None
+    long_text: Literal["mean", "truncate", "error"] = "mean"
+
+    @property
+    def max_tokens(self) -> int:
+        """Tokens of text one model input holds (the model's window less its special tokens).
+
+        Chunks of at most this many tokens (counted with the model's tokenizer) are each read
+        whole by one vector; size a text splitter with it.
+        """
+        return self.encoder.max_tokens
 
     @property
     def encoder(self) -> TextEncoder:
@@ -132,7 +146,7 @@ class OgmaEmbeddings(BaseModel, Embeddings):
         for index, text in enumerate(check_texts(texts)):
             encode_text(text, index)
         vectors = self.encoder.encode_documents(
-            texts, dim=self.dim, batch_size=self.batch_size, show_progress=self.show_progress
+            texts, dim=self.dim, batch_size=self.batch_size, show_progress=self.show_progress, long_text=self.long_text
         )
         return vectors.tolist()
 
@@ -158,7 +172,7 @@ class OgmaEmbeddings(BaseModel, Embeddings):
                 f"text is not valid Unicode (it contains a lone surrogate at position {exc.start}); "
                 "decode the source with the right encoding, or errors='replace'"
             ) from exc
-        vectors = self.encoder.encode_queries([text], dim=self.dim, show_progress=False)
+        vectors = self.encoder.encode_queries([text], dim=self.dim, show_progress=False, long_text=self.long_text)
         return vectors[0].tolist()
 
     async def aembed_documents(self, texts: list[str]) -> list[list[float]]:

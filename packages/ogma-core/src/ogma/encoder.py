@@ -31,6 +31,16 @@ from ogma.runtime import create_session
 from ogma.tokenize import TASK_IDS, Batch, TextTokenizer
 from ogma.types import TASKS, Precision, Task
 from ogma.validation import check_dim, check_encode_inputs, check_texts, check_unicode, check_unicode_texts
+from ogma.windows import (
+    DEFAULT_LONG_TEXT,
+    DEFAULT_WINDOW_OVERLAP,
+    LONG_TEXT_MODES,
+    LongText,
+    WindowPlan,
+    long_indices,
+    mean_of_windows,
+    plan_windows,
+)
 
 __all__ = ["TextEncoder", "license_notice"]
 
@@ -65,7 +75,8 @@ class TextEncoder:
             onnxruntime-gpu is not installed).
         threads: Intra-op threads (``None``: all cores).
         quantized: Run an int8 ONNX model (quantized locally if the repo has none).
-        max_length: Token window (default: the model's); longer inputs are truncated.
+        max_length: Token window (default: the model's). Longer texts are read in windows
+            (see ``long_text`` in :meth:`encode`, and :meth:`encode_windows`).
         batch_size: Maximum texts per forward pass.
         max_batch_tokens: Maximum padded tokens per forward pass (bounds memory).
         backend: ``"onnx"`` (default) or ``"torch"`` (Ogma checkpoints run directly
@@ -182,6 +193,7 @@ class TextEncoder:
         self.spec = spec
         self.batch_size = batch_size
         self.max_batch_tokens = max_batch_tokens
+        self._plain: Any = None
 
     # -- properties -----------------------------------------------------------------
     @property
@@ -201,8 +213,49 @@ class TextEncoder:
 
     @property
     def max_length(self) -> int:
-        """Token window; longer inputs are truncated."""
+        """The model's token window, special tokens included (see :attr:`max_tokens`)."""
         return self._tokenizer.max_length
+
+    @property
+    def max_tokens(self) -> int:
+        """Tokens of document text one model input holds: the window less special tokens and prefix.
+
+        Size a framework's text splitter with it (counting tokens with :attr:`tokenizer`)
+        so that every chunk is read whole by one model input. Longer texts are read in
+        overlapping windows of this many tokens (:meth:`encode_windows`).
+
+        Example:
+            >>> TextEncoder("all-MiniLM-L6-v2").max_tokens  # doctest: +SKIP
+            254
+        """
+        return self._budget("document")
+
+    def text_token_ids(self, text: str) -> list[int]:
+        """The token ids of ``text`` alone: no special tokens, no prefix, never truncated.
+
+        ``len(encoder.text_token_ids(chunk)) <= encoder.max_tokens`` means one model input reads
+        the chunk whole: the length function for a text splitter sized with :attr:`max_tokens`.
+
+        Example:
+            >>> len(TextEncoder("all-MiniLM-L6-v2").text_token_ids("Hello world"))  # doctest: +SKIP
+            2
+        """
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str, got {type(text).__name__}")
+        check_unicode(text, "text")
+        return list(self._plain_tokenizer().encode(text, add_special_tokens=False).ids)
+
+    def _budget(self, task: str) -> int:
+        overhead = len(self._tokenizer.token_ids([""], task)[0])
+        return max(1, self.max_length - overhead)
+
+    def _plain_tokenizer(self) -> Any:
+        """The model's tokenizer without truncation (built once), for counting and windows."""
+        if self._plain is None:
+            from ogma.chunking import _plain_tokenizer
+
+            self._plain = _plain_tokenizer(self._tokenizer.tokenizer)
+        return self._plain
 
     @property
     def task_scheme_name(self) -> str:
@@ -229,13 +282,13 @@ class TextEncoder:
         int8_ranges: Int8Ranges | Literal["unit"] = "unit",
         batch_size: int | None = None,
         show_progress: bool | None = None,
+        long_text: LongText = DEFAULT_LONG_TEXT,
     ) -> npt.NDArray[Any]:
-        """Embed texts; rows come back in input order.
+        """Embed texts, one vector per text; rows come back in input order.
 
         Args:
             texts: A list of strings (or one string, giving a 1-D vector). Empty
-                strings give a valid vector; over-long texts are truncated to
-                ``max_length`` tokens.
+                strings give a valid vector.
             task: ``"query"``, ``"document"`` or ``"symmetric"``.
             dim: Matryoshka truncation (re-normalised); warns for dims the model was
                 not trained for.
@@ -246,6 +299,12 @@ class TextEncoder:
             batch_size: Override the encoder's batch size for this call.
             show_progress: Progress bar (default: the encoder's setting, else when
                 stderr is a terminal).
+            long_text: A text longer than the window (:attr:`max_tokens` tokens of text):
+                ``"mean"`` (default) reads it whole in overlapping windows and returns the
+                mean of their vectors; ``"truncate"`` keeps only its first window and logs
+                one warning per call that counts the texts cut; ``"error"`` raises. Texts
+                that fit embed the same under every mode. For search over long documents a
+                store keeps every window's vector instead (see docs/store.md).
 
         Returns:
             ``(len(texts), dim)`` array of the requested precision.
@@ -253,22 +312,100 @@ class TextEncoder:
         Raises:
             TypeError: ``texts`` is not a string or a list of strings (the message names
                 the index of a bad item).
-            ValueError: Unknown task or precision, a bad ``dim``, or a text that is not
-                valid Unicode (a lone surrogate; the message names its index).
+            ValueError: Unknown task, precision or ``long_text``, a bad ``dim``, a text that is
+                not valid Unicode (a lone surrogate; the message names its index), or with
+                ``long_text="error"`` a text longer than the window (the message names it).
 
         Example:
             >>> vectors = encoder.encode(["a", "b"], task="document", dim=128)  # doctest: +SKIP
         """
         items, single = check_encode_inputs(texts, task, precision)
         check_dim(dim, self.dim, self.matryoshka_dims)
-        size = self.batch_size if batch_size is None else batch_size
-        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-        vectors = self._embed(items, task, size, show_progress)
+        if long_text not in LONG_TEXT_MODES:
+            raise ValueError(f"long_text must be one of {', '.join(LONG_TEXT_MODES)}; got {long_text!r}")
+        size = self._batch_size(batch_size)
+        if long_text == "mean":
+            plan = self._plan(items, task, DEFAULT_WINDOW_OVERLAP)
+            vectors = self._embed(plan.texts, task, size, show_progress)
+            if plan.long:
+                vectors = mean_of_windows(vectors, plan.owners, len(items))
+                vectors = normalize(vectors) if self.spec.normalize else vectors
+        else:
+            self._check_long(items, task, long_text)
+            vectors = self._embed(items, task, size, show_progress)
         if dim is not None and dim != self.dim:
             vectors = truncate(vectors, dim, matryoshka_dims=self.matryoshka_dims, model_id=self.model_id)
         out = quantize(vectors, precision, ranges=int8_ranges) if precision != "float32" else vectors
         return out[0] if single else out
+
+    def encode_windows(
+        self,
+        texts: Sequence[str],
+        *,
+        task: Task = "document",
+        overlap: int = DEFAULT_WINDOW_OVERLAP,
+        batch_size: int | None = None,
+        show_progress: bool | None = None,
+    ) -> tuple[npt.NDArray[np.float32], list[int]]:
+        """Embed every window of every text: one vector per window, long texts read whole.
+
+        A text of at most :attr:`max_tokens` tokens is one window (the same vector
+        :meth:`encode` gives); a longer one is split into overlapping windows of that size,
+        cut at paragraph, sentence or word boundaries. Stores keep all of them and score a
+        document by its best window.
+
+        Args:
+            texts: A list of strings.
+            task: ``"query"``, ``"document"`` or ``"symmetric"``.
+            overlap: Tokens shared by consecutive windows (default 32).
+            batch_size: Override the encoder's batch size for this call.
+            show_progress: Progress bar.
+
+        Returns:
+            ``(vectors, owners)``: float32 ``(windows, dim)`` and, for each window, the
+            index of its text (a text's windows are consecutive and in order).
+
+        Example:
+            >>> vectors, owners = encoder.encode_windows(["short", long_text])  # doctest: +SKIP
+            >>> owners                                                         # doctest: +SKIP
+            [0, 1, 1, 1]
+        """
+        items = check_unicode_texts(check_texts(texts))
+        if task not in TASKS:
+            raise ValueError(f"task must be one of {', '.join(TASKS)}; got {task!r}")
+        plan = self._plan(items, task, overlap)
+        return self._embed(plan.texts, task, self._batch_size(batch_size), show_progress), plan.owners
+
+    def _batch_size(self, batch_size: int | None) -> int:
+        size = self.batch_size if batch_size is None else batch_size
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        return size
+
+    def _plan(self, texts: list[str], task: str, overlap: int) -> WindowPlan:
+        return plan_windows(texts, self._plain_tokenizer(), max_tokens=self._budget(task), overlap=overlap)
+
+    def _check_long(self, texts: list[str], task: str, long_text: str) -> None:
+        """Raise (``"error"``) or warn (``"truncate"``) about texts longer than the window."""
+        budget = self._budget(task)
+        long = long_indices(texts, self._plain_tokenizer(), max_tokens=budget)
+        if not long:
+            return
+        if long_text == "error":
+            raise ValueError(
+                f"texts[{long[0]}] is longer than the {budget}-token window of {self.model_id} "
+                f"({len(long)} of {len(texts)} texts are); split it, or pass long_text='mean' to read it "
+                "whole in windows or long_text='truncate' to keep its first window."
+            )
+        logger.warning(
+            "%d of %d texts are longer than the %d-token window of %s and were cut to their first %d tokens "
+            "(long_text='truncate'); long_text='mean' reads them whole, and a store keeps every window.",
+            len(long),
+            len(texts),
+            budget,
+            self.model_id,
+            budget,
+        )
 
     def _embed(self, texts: list[str], task: str, batch_size: int, show_progress: bool | None) -> npt.NDArray[Any]:
         result = np.zeros((len(texts), self.dim), dtype=np.float32)
@@ -331,16 +468,19 @@ class TextEncoder:
         return self.encode(texts, task="document", **kwargs)
 
     # -- the Embedder protocol used by ogma.Store ----------------------------------------
-    def embed_documents(self, texts: list[str]) -> npt.NDArray[np.float32]:
-        """Float32 document embeddings (the store's embedder protocol); ``texts`` must be a list."""
-        return self.encode(check_texts(texts), task="document")
+    def embed_documents(self, texts: list[str], *, long_text: LongText = DEFAULT_LONG_TEXT) -> npt.NDArray[np.float32]:
+        """Float32 document embeddings (the store's embedder protocol); ``texts`` must be a list.
 
-    def embed_query(self, text: str) -> npt.NDArray[np.float32]:
-        """One float32 query embedding (the store's embedder protocol)."""
+        ``long_text`` as in :meth:`encode` (default ``"mean"``).
+        """
+        return self.encode(check_texts(texts), task="document", long_text=long_text)
+
+    def embed_query(self, text: str, *, long_text: LongText = DEFAULT_LONG_TEXT) -> npt.NDArray[np.float32]:
+        """One float32 query embedding (the store's embedder protocol); ``long_text`` as in :meth:`encode`."""
         if not isinstance(text, str):
             raise TypeError(f"text must be a str, got {type(text).__name__}")
         check_unicode(text, "text")
-        return self.encode([text], task="query")[0]
+        return self.encode([text], task="query", long_text=long_text)[0]
 
     def __repr__(self) -> str:
         return f"TextEncoder(model={self.model_id!r}, dim={self.dim}, max_length={self.max_length})"

@@ -90,7 +90,7 @@ class ModelSpec:
     Attributes:
         model_id: Hub id (or a local path for unregistered folders).
         dim: Output dimension.
-        max_length: Maximum input tokens (longer inputs are truncated).
+        max_length: Maximum input tokens (longer texts are read in windows: :mod:`ogma.windows`).
         pooling: ``"mean"``, ``"cls"`` or ``"model"``.
         normalize: L2-normalise outputs.
         matryoshka_dims: Dims the model was trained to be truncated to (empty: none).

@@ -38,10 +38,12 @@ from ogma.errors import OgmaError
 from ogma.model_cache import shared_model
 from ogma.types import Precision, Task
 from ogma.validation import check_dim, check_encode_inputs, check_texts
+from ogma.windows import LONG_TEXT_MODES, LongText
 
 __all__ = ["RemoteEncoder", "RemoteError", "shared_remote_encoder"]
 
 logger = logging.getLogger(__name__)
+
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -165,11 +167,15 @@ class RemoteEncoder:
         int8_ranges: Int8Ranges | Literal["unit"] = "unit",
         batch_size: int | None = None,
         show_progress: bool | None = None,
+        long_text: LongText | None = None,
     ) -> npt.NDArray[Any]:
         """Embed texts on the server; rows come back in input order (see :meth:`ogma.TextEncoder.encode`).
 
         ``batch_size`` is texts per HTTP request (the server batches for its model);
         ``show_progress`` shows a bar over the requests (default: when stderr is a terminal).
+        ``long_text``: the server reads one window per text, so a longer text is cut there:
+        ``"error"`` asks the server to refuse it instead; otherwise the texts the server cut
+        are counted in a warning (the server's ``usage.truncated_inputs``).
 
         Raises:
             TypeError: ``texts`` is not a string or a list of strings.
@@ -178,6 +184,9 @@ class RemoteEncoder:
         """
         items, single = check_encode_inputs(texts, task, precision)
         check_dim(dim, self.dim, self.matryoshka_dims)
+        if long_text is not None and long_text not in LONG_TEXT_MODES:
+            raise ValueError(f"long_text must be one of {', '.join(LONG_TEXT_MODES)}; got {long_text!r}")
+        truncated = 0
         size = batch_size or self._batch_size or int(self.info.get("max_client_batch_size") or 256)
         width = dim or self.dim
         out = np.zeros((len(items), width), dtype=np.float32)
@@ -189,13 +198,25 @@ class RemoteEncoder:
             body: dict[str, Any] = {"input": chunk, "encoding_format": "base64", "input_type": task}
             if dim is not None:
                 body["dimensions"] = dim
+            if long_text == "error":
+                body["truncate"] = False
             answer = self._request("POST", "/v1/embeddings", body)
+            usage = answer.get("usage") if isinstance(answer, dict) else None
+            truncated += int(usage.get("truncated_inputs") or 0) if isinstance(usage, dict) else 0
             rows = answer.get("data") if isinstance(answer, dict) else None
             if not isinstance(rows, list) or len(rows) != len(chunk):
                 raise RemoteError(f"{self.url} answered {len(rows or [])} embeddings for {len(chunk)} texts")
             for row in rows:
                 vector = np.frombuffer(base64.b64decode(row["embedding"]), dtype="<f4")
                 out[start + int(row["index"])] = vector
+        if truncated:
+            logger.warning(
+                "%d of %d texts were longer than the window of the model at %s and were cut there (the server "
+                "reads one window per text); split them first, or pass long_text='error' to be refused instead",
+                truncated,
+                len(items),
+                self.url,
+            )
         result = quantize(out, precision, ranges=int8_ranges) if precision != "float32" else out
         return result[0] if single else result
 

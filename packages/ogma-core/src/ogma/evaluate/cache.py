@@ -153,6 +153,8 @@ def text_encoder_fingerprint(encoder: Any, model: str, *, trust_remote_code: boo
             "pooling": str(spec.pooling),
             "normalize": bool(spec.normalize),
             "task_scheme": repr(spec.task_scheme),
+            # long texts: the windows' mean (ogma.windows), not the first window as before
+            "long_text": "mean-windows-32",
         },
         sort_keys=True,
     )

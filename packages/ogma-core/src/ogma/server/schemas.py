@@ -216,7 +216,7 @@ def _task(body: dict[str, Any]) -> Task:
 
 
 def parse_embeddings(body: Any, *, max_inputs: int = 2048, dim: int | None = None) -> EmbeddingsRequest:
-    """``POST /v1/embeddings`` (OpenAI's schema plus ``input_type``).
+    """``POST /v1/embeddings`` (OpenAI's schema plus ``input_type``, and TEI's ``truncate`` as an extension).
 
     Raises:
         RequestError: A missing or malformed field (400), or too many inputs (413).
@@ -236,6 +236,7 @@ def parse_embeddings(body: Any, *, max_inputs: int = 2048, dim: int | None = Non
         dimensions=dimensions,
         base64=fmt == "base64",
         model=_optional_str(data, "model"),
+        truncate=_optional_bool(data, "truncate", None),
     )
 
 

@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ogma.errors import StoreError
+from ogma.store.windows import ExtraWindows, split_windows
 
 __all__ = ["StoreEncoder", "as_encoder", "model_record"]
 
@@ -37,6 +38,9 @@ class StoreEncoder:
         dim: The model's output dimension, if known before the first call.
         matryoshka_dims: The dims the model was trained to be truncated to.
         task_scheme: The encoder's task scheme name, if any.
+        windows: Embeds a list of documents window by window: ``(vectors, owners)`` as
+            :meth:`ogma.TextEncoder.encode_windows` returns them (``None``: the encoder gives
+            one vector per document).
 
     Example:
         >>> import numpy as np
@@ -53,8 +57,10 @@ class StoreEncoder:
         dim: int | None = None,
         matryoshka_dims: Sequence[int] = (),
         task_scheme: str | None = None,
+        windows: Callable[[list[str]], tuple[Any, Sequence[int]]] | None = None,
     ) -> None:
         self._documents = documents
+        self._windows = windows
         self._query = query
         self.model_id = model_id
         self.dim = dim
@@ -72,6 +78,17 @@ class StoreEncoder:
                 "expected (number of texts, dimension)"
             )
         return array
+
+    def windowed_documents(self, texts: list[str]) -> tuple[FloatArray, ExtraWindows | None]:
+        """Each document's first-window vector, and the other windows of long documents.
+
+        Encoders without windows give one vector per document and ``None``.
+        """
+        if self._windows is None:
+            return self.documents(texts), None
+        vectors, owners = self._windows(texts)
+        first, extra = split_windows(np.asarray(vectors, dtype=np.float32), owners, len(texts))
+        return first, extra if extra.count else None
 
     def query(self, text: str) -> FloatArray:
         """``(d,)`` float32 query embedding."""
@@ -111,6 +128,7 @@ def as_encoder(encoder: Any) -> StoreEncoder:
             dim=dim,
             matryoshka_dims=tuple(matryoshka),
             task_scheme=scheme,
+            windows=(lambda texts: encoder.encode_windows(texts)) if hasattr(encoder, "encode_windows") else None,
         )
     if hasattr(encoder, "embed_documents") and hasattr(encoder, "embed_query"):
         return StoreEncoder(

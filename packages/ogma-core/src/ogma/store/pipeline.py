@@ -10,7 +10,10 @@ A backend supplies what only it can do (see "Adding a backend" in ``docs/archite
 * ``_lexical_candidates(ctx, query, count, where)``: the best ``count`` by BM25;
 * ``_documents(ctx, keys, include_embeddings)``: the documents of those keys;
 * ``_float_vectors(ctx, keys)`` when its index is quantized (``_quantized``), or its own
-  ``_rescore``.
+  ``_rescore``;
+* optionally ``_window_rerank(ctx, ranked, unit, count, where)``: for a backend that keeps
+  every window of a long document, the dense ranking re-ranked by each document's best
+  window (:mod:`ogma.store.windows`); by default the ranking as it is.
 
 Keys are whatever the backend ranks by (SQLite rowids, Milvus primary keys): the
 pipeline and :func:`ogma.fusion.fuse` take any hashable key. The pipeline then does the
@@ -153,6 +156,13 @@ class SearchPipeline:
             return []
         return exact_rescore(unit, kept, np.stack([vectors[key] for key in kept]), count)
 
+    def _window_rerank(self, ctx: Any, ranked: Ranked, unit: FloatArray, count: int, where: Any) -> Ranked:
+        """The dense ranking by each document's best window (default: as it is, one vector per document).
+
+        Called with the exact cosines (after rescoring); returns the ``count`` best.
+        """
+        return ranked
+
     # -- vectors ----------------------------------------------------------------------
     def _accepted_dims(self) -> list[int]:
         return accepted_dims(self.config, self.encoder)
@@ -248,17 +258,23 @@ class SearchPipeline:
         return hits[:k]
 
     def _dense(self, ctx: Any, unit: FloatArray, count: int, where: Any, option: Any) -> Ranked:
-        """Dense candidates; a quantized index's are ``oversample`` times as many, rescored exactly."""
+        """Dense candidates; a quantized index's are ``oversample`` times as many, rescored exactly.
+
+        Then long documents score by their best window (:meth:`_window_rerank`).
+        """
         if count <= 0:
             return []
         if not self._quantized:
-            return self._dense_candidates(ctx, unit, count, where, option).ranked[:count]
-        depth = max(count, math.ceil(count * self.oversample))
-        found = self._dense_candidates(ctx, unit, depth, where, option)
-        keys = [key for key, _ in found.ranked]
-        if found.vectors is not None:
-            return exact_rescore(unit, keys, found.vectors, count)
-        return self._rescore(ctx, unit, keys, count)
+            ranked = self._dense_candidates(ctx, unit, count, where, option).ranked[:count]
+        else:
+            depth = max(count, math.ceil(count * self.oversample))
+            found = self._dense_candidates(ctx, unit, depth, where, option)
+            keys = [key for key, _ in found.ranked]
+            if found.vectors is not None:
+                ranked = exact_rescore(unit, keys, found.vectors, count)
+            else:
+                ranked = self._rescore(ctx, unit, keys, count)
+        return self._window_rerank(ctx, ranked, unit, count, where)
 
     def _rank(
         self,

@@ -26,8 +26,9 @@ from ogma.compress import normalize, truncate
 from ogma.errors import StoreError
 from ogma.store.encoding import StoreEncoder
 from ogma.store.validate import check_embeddings
+from ogma.store.windows import ExtraWindows, one_vector_per_document
 
-__all__ = ["accepted_dims", "embed_texts", "fit_to", "query_vector"]
+__all__ = ["accepted_dims", "embed_texts", "embed_windows", "fit_to", "query_vector"]
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -86,15 +87,20 @@ def query_vector(
 
 
 def embed_texts(
-    encoder: StoreEncoder, texts: list[str | None], dims: list[int], dim: int | None
+    encoder: StoreEncoder, texts: list[str | None], dims: list[int], dim: int | None, *, store: str = "this store"
 ) -> tuple[FloatArray, list[int] | None]:
     """The checked document vectors of the texts that are not ``None``, and their positions.
+
+    For a backend that keeps one vector per document: a document longer than the model's
+    window gets the mean of its windows' vectors, with a warning naming ``store``
+    (:func:`ogma.store.windows.one_vector_per_document`).
 
     Args:
         encoder: The store's encoder.
         texts: Texts; ``None`` ones get no vector.
         dims: The accepted dimensions (:func:`accepted_dims`).
         dim: The store's dimension, for the empty ``(0, dim)`` result.
+        store: The backend's name, for the long-document warning.
 
     Returns:
         ``(vectors, positions)``; ``positions`` is ``None`` when every text has a vector.
@@ -107,6 +113,29 @@ def embed_texts(
     if not present:
         return np.zeros((0, dim or 0), dtype=np.float32), []
     vectors = check_embeddings(
-        encoder.documents([str(texts[i]) for i in present]), len(present), dims, what="encoder outputs"
+        one_vector_per_document(encoder, [str(texts[i]) for i in present], store=store),
+        len(present),
+        dims,
+        what="encoder outputs",
     )
     return vectors, None if len(present) == len(texts) else present
+
+
+def embed_windows(
+    encoder: StoreEncoder, texts: list[str | None], dims: list[int], dim: int | None
+) -> tuple[FloatArray, list[int] | None, ExtraWindows | None]:
+    """As :func:`embed_texts`, for a backend that keeps every window of a long document.
+
+    Returns:
+        ``(vectors, positions, windows)``: each document's first-window vector, the
+        positions as in :func:`embed_texts`, and the other windows of long documents
+        (their ``owners`` index ``vectors``; ``None`` when no document is long).
+    """
+    present = [i for i, text in enumerate(texts) if text is not None]
+    if not present:
+        return np.zeros((0, dim or 0), dtype=np.float32), [], None
+    first, windows = encoder.windowed_documents([str(texts[i]) for i in present])
+    vectors = check_embeddings(first, len(present), dims, what="encoder outputs")
+    if windows is not None:
+        windows = windows.with_vectors(check_embeddings(windows.vectors, windows.count, dims, what="encoder outputs"))
+    return vectors, None if len(present) == len(texts) else present, windows

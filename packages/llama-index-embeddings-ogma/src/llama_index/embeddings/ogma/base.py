@@ -60,12 +60,16 @@ class OgmaEmbedding(BaseEmbedding):
             arguments control LlamaIndex's bars).
         quantized: Run an int8 model.
         trust_remote_code: Allow running a model repository's own code (Ogma checkpoints).
-        max_length: Token window (``None``: the model's own); longer texts are truncated.
+        max_length: Token window (``None``: the model's own).
         base_url: An ``ogma serve`` server to embed with instead of a local model
             (``http://host:port``); the model options above then do not apply.
         api_key: The server's key (default: ``$OGMA_API_KEY``).
         registry_model: The registry model a local folder holds (e.g. ``"intfloat/e5-small-v2"``), so it gets
             that model's prefixes or instruction, pooling and window (``ogma.TextEncoder(model_id=...)``).
+        long_text: A text longer than the window: ``"mean"`` (default) reads it whole in
+            overlapping windows and returns their mean vector; ``"truncate"`` keeps its first
+            window and logs a warning that counts the texts cut; ``"error"`` raises. Size the
+            node parser with :attr:`max_tokens` so that no chunk is longer.
 
     Example:
         >>> from llama_index.core import Settings
@@ -94,6 +98,9 @@ class OgmaEmbedding(BaseEmbedding):
     base_url: str | None = Field(default=None, description="An ogma serve server to embed with.")
     api_key: str | None = Field(default=None, repr=False, exclude=True)
     registry_model: str | None = None
+    long_text: Literal["mean", "truncate", "error"] = Field(
+        default="mean", description="What a text longer than the model's window gives: see the class docs."
+    )
 
     @classmethod
     def class_name(cls) -> str:
@@ -125,11 +132,23 @@ class OgmaEmbedding(BaseEmbedding):
         """The canonical model id."""
         return self.encoder.model_id
 
+    @property
+    def max_tokens(self) -> int:
+        """Tokens of text one model input holds (the model's window less its special tokens).
+
+        Chunks of at most this many tokens (counted with the model's tokenizer) are each read
+        whole by one vector; size a node parser with it (``SentenceSplitter(chunk_size=...)``).
+        """
+        return self.encoder.max_tokens
+
     def _documents(self, texts: list[str]) -> list[Embedding]:
-        return self.encoder.encode_documents(texts, dim=self.dim, show_progress=self.show_progress).tolist()
+        vectors = self.encoder.encode_documents(
+            texts, dim=self.dim, show_progress=self.show_progress, long_text=self.long_text
+        )
+        return vectors.tolist()
 
     def _queries(self, texts: list[str]) -> list[Embedding]:
-        return self.encoder.encode_queries(texts, dim=self.dim, show_progress=False).tolist()
+        return self.encoder.encode_queries(texts, dim=self.dim, show_progress=False, long_text=self.long_text).tolist()
 
     # -- LlamaIndex's hooks: queries ------------------------------------------------
     def _get_query_embedding(self, query: str) -> Embedding:

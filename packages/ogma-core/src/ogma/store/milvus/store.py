@@ -398,7 +398,10 @@ class MilvusStore(SearchPipeline):
         elif self.encoder is None:
             raise StoreError("this store has no encoder: pass embeddings= to add(), or open the store with an encoder")
         else:
-            matrix, positions = embed_texts(self.encoder, texts, self._accepted_dims(), self.config.dim)
+            # long documents: one vector each, their windows' mean, with a warning (store/windows.py)
+            matrix, positions = embed_texts(
+                self.encoder, texts, self._accepted_dims(), self.config.dim, store="MilvusStore"
+            )
         for row, position in enumerate(positions if positions is not None else range(len(texts))):
             out[position] = matrix[row]
         dims = {v.shape[0] for v in out if v is not None}

@@ -34,7 +34,7 @@ from ogma.compress import Int8Ranges
 from ogma.errors import StoreError
 from ogma.store.config import check_settings
 from ogma.store.sqlite.connect import Connection
-from ogma.store.sqlite.sql import DOCUMENTS, FTS, VEC_INDEX, VECTORS, quote_identifier, quote_string
+from ogma.store.sqlite.sql import DOCUMENTS, FTS, VEC_INDEX, VECTORS, quote_identifier, quote_string, windows_table_sql
 
 __all__ = [
     "CONFIG",
@@ -58,7 +58,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 CONFIG = "ogma_config"
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 DEFAULT_FTS_TOKENIZER = "porter unicode61 remove_diacritics 2"
 
 IndexPrecision = Literal["float32", "int8", "binary"]
@@ -212,6 +212,7 @@ def _base_statements(tokenizer: str) -> list[str]:
         _documents_table(DOCUMENTS),
         f"CREATE VIRTUAL TABLE IF NOT EXISTS {quote_identifier(FTS)} USING fts5("
         f"text, content={quote_string(DOCUMENTS)}, content_rowid='rowid', tokenize={quote_string(tokenizer)})",
+        windows_table_sql(),
     ]
 
 
@@ -295,7 +296,20 @@ def _migrate_to_4(conn: Connection) -> None:
     conn.execute(f"ALTER TABLE {quote_identifier(rebuilt)} RENAME TO {table}")
 
 
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _migrate_to_2, 3: _migrate_to_3, 4: _migrate_to_4}
+def _migrate_to_5(conn: Connection) -> None:
+    """Version 5 adds ``ogma_windows``: the vectors of a long document's windows after its first.
+
+    Existing documents keep their one vector (re-add a long document to store its windows).
+    """
+    conn.execute(windows_table_sql())
+
+
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {
+    2: _migrate_to_2,
+    3: _migrate_to_3,
+    4: _migrate_to_4,
+    5: _migrate_to_5,
+}
 """``version -> function`` upgrading a file from ``version - 1`` to ``version``."""
 
 

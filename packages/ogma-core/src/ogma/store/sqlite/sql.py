@@ -22,6 +22,7 @@ __all__ = [
     "MAX_VARIABLES",
     "VECTORS",
     "VEC_INDEX",
+    "WINDOWS",
     "chunked",
     "delete_in_sql",
     "fts_delete_sql",
@@ -32,6 +33,7 @@ __all__ = [
     "quote_string",
     "select_in_sql",
     "vec_knn_sql",
+    "windows_table_sql",
 ]
 
 DOCUMENTS = "ogma_documents"
@@ -42,6 +44,8 @@ VEC_INDEX = "ogma_vec"
 """sqlite-vec ``vec0`` table of the search vectors (float / int8 / bit)."""
 VECTORS = "ogma_vectors"
 """Plain table of the exact float32 vectors as blobs, by rowid."""
+WINDOWS = "ogma_windows"
+"""Extra window vectors of long documents: ``doc_rowid``, ``position`` (1, 2, ...), ``vector``."""
 
 MAX_VARIABLES = 30000
 """Bound parameters per statement; SQLite >= 3.32 allows 32766."""
@@ -172,3 +176,16 @@ def vec_knn_sql(query_function: str = "", *, table: str = VEC_INDEX) -> str:
     arg = f"{query_function}(?)" if query_function else "?"
     name = quote_identifier(table)
     return f"SELECT rowid, distance FROM {name} WHERE embedding MATCH {arg} AND k = ? ORDER BY distance"
+
+
+def windows_table_sql() -> str:
+    """The ``CREATE TABLE`` statement of :data:`WINDOWS` (see ``store/sqlite/windows.py``).
+
+    Example:
+        >>> windows_table_sql()  # doctest: +ELLIPSIS
+        'CREATE TABLE IF NOT EXISTS "ogma_windows" (doc_rowid INTEGER NOT NULL, ...'
+    """
+    return (
+        f"CREATE TABLE IF NOT EXISTS {quote_identifier(WINDOWS)} (doc_rowid INTEGER NOT NULL, "
+        "position INTEGER NOT NULL, vector BLOB NOT NULL, PRIMARY KEY (doc_rowid, position)) WITHOUT ROWID"
+    )

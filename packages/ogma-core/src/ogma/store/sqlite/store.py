@@ -35,7 +35,7 @@ from ogma.compress import Int8Ranges
 from ogma.errors import DuplicateDocumentError, StoreError, StoreMismatchError
 from ogma.store.document import Document
 from ogma.store.encoding import StoreEncoder, as_encoder
-from ogma.store.pipeline import DenseCandidates, SearchPipeline
+from ogma.store.pipeline import DenseCandidates, Ranked, SearchPipeline
 from ogma.store.settings import check_setting_key
 from ogma.store.sqlite.connect import Connection, Driver
 from ogma.store.sqlite.metadata import update_metadata
@@ -61,6 +61,7 @@ from ogma.store.sqlite.schema import (
 from ogma.store.sqlite.search import BACKENDS, Backend, dense, lexical
 from ogma.store.sqlite.sql import VEC_INDEX, VECTORS, quote_identifier
 from ogma.store.sqlite.vectors import VectorCodec
+from ogma.store.sqlite.windows import WindowScorer
 from ogma.store.sqlite.writes import OnConflict, PreparedRows, prepare_rows, upsert
 from ogma.store.sqlite.writes import delete as delete_rows
 from ogma.store.uri_syntax import sqlite_uri
@@ -70,7 +71,8 @@ from ogma.store.validate import (
     check_metadatas,
     check_optional_embeddings,
 )
-from ogma.store.vector_input import embed_texts, fit_to
+from ogma.store.vector_input import embed_windows, fit_to
+from ogma.store.windows import ExtraWindows
 from ogma.types import Hit, SearchMode
 from ogma.validation import check_str
 
@@ -189,6 +191,7 @@ class Store(Reading, SearchPipeline):
             self._pool.close()
             raise
         self._mirror: VectorMirror | None = None
+        self._windows = WindowScorer()  # long documents: extra window vectors (store/sqlite/windows.py)
         self._setup_vectors()
 
     def _setup_vectors(self) -> None:
@@ -330,11 +333,12 @@ class Store(Reading, SearchPipeline):
         skipped: set[str] = set()
         for start in range(0, len(texts), batch_size):
             stop = min(start + batch_size, len(texts))
-            vectors, vector_rows = self._batch_vectors(texts, given, start, stop)
+            vectors, vector_rows, windows = self._batch_vectors(texts, given, start, stop)
             codec: VectorCodec | None = None
             if vectors.shape[0]:
                 self._settle(conn, vectors)
                 vectors = self._fit_checked(vectors)
+                windows = windows.with_vectors(self._fit_checked(windows.vectors)) if windows is not None else None
                 codec = self._codec()
             else:
                 self._refresh_config(conn)
@@ -347,6 +351,7 @@ class Store(Reading, SearchPipeline):
                 vectors,
                 vector_rows=vector_rows,
                 first_index=start,
+                windows=windows,
             )
             skipped |= self._write_rows(conn, rows, on_conflict)
             bar.update(stop - start)
@@ -358,17 +363,18 @@ class Store(Reading, SearchPipeline):
         given: tuple[FloatArray | None, list[int] | None],
         start: int,
         stop: int,
-    ) -> tuple[FloatArray, list[int] | None]:
-        """The vectors of ``texts[start:stop]`` and their positions in the batch (``None``: every document)."""
+    ) -> tuple[FloatArray, list[int] | None, ExtraWindows | None]:
+        """The vectors of ``texts[start:stop]``, their positions in the batch (``None``: every
+        document), and the extra windows of long documents (``None``: none)."""
         matrix, positions = given
         if matrix is not None:
             if positions is None:
-                return matrix[start:stop], None
+                return matrix[start:stop], None, None
             first, last = bisect.bisect_left(positions, start), bisect.bisect_left(positions, stop)
-            return matrix[first:last], [p - start for p in positions[first:last]]
+            return matrix[first:last], [p - start for p in positions[first:last]], None
         if self.encoder is None:  # pragma: no cover - add() checks this first
             raise StoreError("no encoder and no embeddings")
-        return embed_texts(self.encoder, texts[start:stop], self._accepted_dims(), self.config.dim)
+        return embed_windows(self.encoder, texts[start:stop], self._accepted_dims(), self.config.dim)
 
     def _settle(self, conn: Connection, vectors: FloatArray) -> None:
         """Fix the dimension (and int8 ranges) of a store that has no vectors yet."""
@@ -621,6 +627,13 @@ class Store(Reading, SearchPipeline):
         sql, params = where
         found = dense(ctx, self._mirror, unit, count, filter_sql=sql, filter_params=params, backend=option)
         return DenseCandidates(list(found))
+
+    def _window_rerank(
+        self, ctx: Connection, ranked: Ranked, unit: FloatArray, count: int, where: tuple[str | None, list[Any]]
+    ) -> Ranked:
+        # long documents: a document scores by its best window (store/sqlite/windows.py)
+        rowids = [(key, score) for key, score in ranked if isinstance(key, int)]  # the keys are rowids
+        return list(self._windows.rank(ctx, rowids, unit, count, filter_sql=where[0], filter_params=where[1]))
 
     def _lexical_candidates(
         self, ctx: Connection, query: str, count: int, where: tuple[str | None, list[Any]]

@@ -44,6 +44,7 @@ from ogma.store.sqlite.sql import (
     select_in_sql,
     vec_knn_sql,
 )
+from ogma.store.sqlite.windows import delete_windows
 
 __all__ = [
     "VEC0_KNN_LIMIT",
@@ -136,10 +137,11 @@ def write_vectors(
 
 
 def delete_vectors(conn: Connection, rowids: Sequence[int]) -> None:
-    """Remove the vectors of ``rowids`` from both tables; call inside a transaction."""
+    """Remove the vectors of ``rowids`` (and their extra windows); call inside a transaction."""
     for chunk in chunked(list(rowids)):
         conn.execute(delete_in_sql(VECTORS, "rowid", len(chunk)), list(chunk))
         conn.execute(delete_in_sql(VEC_INDEX, "rowid", len(chunk)), list(chunk))
+    delete_windows(conn, rowids)
 
 
 def fetch_vectors(conn: Connection, codec: VectorCodec, rowids: Sequence[int]) -> dict[int, FloatArray]:

@@ -43,7 +43,9 @@ from ogma.store.sqlite.sql import (
     select_in_sql,
 )
 from ogma.store.sqlite.vectors import VectorCodec, delete_vectors, unit_rows, write_vectors
+from ogma.store.sqlite.windows import write_windows
 from ogma.store.validate import encode_text
+from ogma.store.windows import ExtraWindows
 
 __all__ = ["ON_CONFLICT", "OnConflict", "PreparedRows", "WriteResult", "delete", "prepare_rows", "upsert"]
 
@@ -96,6 +98,8 @@ class PreparedRows:
         unit: The L2-normalised vectors (for the in-process index).
         vector_rows: The positions (in ``ids``) of the documents that have a vector, parallel
             to ``vector_blobs``, ``code_blobs`` and ``unit``; ``None`` when every document has one.
+        windows: The extra windows of long documents (their ``owners`` index the vectors,
+            like ``unit``), written with them (``ogma_windows``); ``None``: none.
     """
 
     ids: list[str]
@@ -106,6 +110,7 @@ class PreparedRows:
     code_blobs: list[bytes]
     unit: FloatArray
     vector_rows: list[int] | None = None
+    windows: ExtraWindows | None = None
 
     def vector_positions(self) -> list[int]:
         """The positions of the documents that have a vector."""
@@ -129,6 +134,7 @@ def prepare_rows(
     *,
     vector_rows: list[int] | None = None,
     first_index: int = 0,
+    windows: ExtraWindows | None = None,
 ) -> PreparedRows:
     """Hash the texts and pack vectors and search codes for :func:`upsert`.
 
@@ -142,6 +148,7 @@ def prepare_rows(
             per position in ``vector_rows``.
         vector_rows: Positions of the texts that have a vector (``None``: all of them).
         first_index: Position of ``texts[0]`` in the caller's input (for error messages).
+        windows: Extra windows of long documents (owners index the rows of ``vectors``).
 
     Raises:
         ValueError: A text is not valid Unicode (names its index in the caller's input).
@@ -165,6 +172,7 @@ def prepare_rows(
         code_blobs=vector_blobs if codec.exact_in_index else _row_blobs(codec.codes(unit)),
         unit=unit,
         vector_rows=vector_rows,
+        windows=windows if windows is not None and windows.count else None,
     )
 
 
@@ -204,6 +212,14 @@ def _skip_existing(rows: PreparedRows, existing: dict[str, tuple[int, str | None
     def pick(values: list[Any], positions: list[int]) -> list[Any]:
         return [values[i] for i in positions]
 
+    windows = None
+    if rows.windows is not None:
+        moved = {old: new for new, old in enumerate(picked)}
+        kept_windows = [w for w, owner in enumerate(rows.windows.owners) if owner in moved]
+        windows = ExtraWindows(
+            [moved[rows.windows.owners[w]] for w in kept_windows], rows.windows.vectors[kept_windows]
+        )
+
     kept = PreparedRows(
         ids=pick(rows.ids, keep),
         texts=pick(rows.texts, keep),
@@ -213,6 +229,7 @@ def _skip_existing(rows: PreparedRows, existing: dict[str, tuple[int, str | None
         code_blobs=pick(rows.code_blobs, picked),
         unit=rows.unit[picked],
         vector_rows=[i for _, i in vectors],
+        windows=windows,
     )
     return kept, keep
 
@@ -287,6 +304,8 @@ def upsert(
         vector_rowids = rowids if rows.vector_rows is None else [rowids[i] for i in rows.vector_rows]
         if codec is not None and vector_rowids:
             write_vectors(conn, codec, vector_rowids, rows.vector_blobs, rows.code_blobs)
+            if rows.windows is not None:
+                write_windows(conn, vector_rowids, rows.windows)
         new_generation = bump_generation(conn)
     return WriteResult(rowids, new_generation - 1, new_generation, written, vector_rowids, rows.unit)
 

@@ -13,6 +13,7 @@ from haystack.utils import ComponentDevice, Secret, deserialize_secrets_inplace
 from ogma.model_cache import shared_model
 from ogma.record_text import RecordTextBuilder
 from ogma.validation import check_count, check_unicode
+from ogma.windows import DEFAULT_LONG_TEXT, LONG_TEXT_MODES, LongText
 
 if TYPE_CHECKING:
     from ogma import Reranker, TextEncoder
@@ -134,6 +135,7 @@ class EncoderOptions:
     base_url: str | None
     api_key: Secret
     registry_model: str | None
+    long_text: LongText
     _encoder: TextEncoder | None
 
     def _set_model_options(
@@ -151,6 +153,7 @@ class EncoderOptions:
         base_url: str | None = None,
         api_key: Secret | None = None,
         registry_model: str | None = None,
+        long_text: LongText = DEFAULT_LONG_TEXT,
     ) -> None:
         self.model, self.device, self.threads = check_model_device_threads(model, device, threads)
         if base_url is not None and not isinstance(base_url, str):
@@ -162,6 +165,9 @@ class EncoderOptions:
                 f"registry_model must be a registry model id (str) or None, got {type(registry_model).__name__}"
             )
         self.registry_model = registry_model
+        if long_text not in LONG_TEXT_MODES:
+            raise ValueError(f"long_text must be one of {', '.join(LONG_TEXT_MODES)}; got {long_text!r}")
+        self.long_text = long_text
         self.quantized = bool(quantized)
         self.max_length = optional_count(max_length, "max_length")
         self.cache_dir = None if cache_dir is None else str(cache_dir)
@@ -191,6 +197,7 @@ class EncoderOptions:
             "base_url": self.base_url,
             "api_key": self.api_key.to_dict(),
             "registry_model": self.registry_model,
+            "long_text": self.long_text,
         }
 
     def warm_up(self) -> None:
@@ -227,6 +234,15 @@ class EncoderOptions:
                 + (f" (trained Matryoshka dims: {list(encoder.matryoshka_dims)})" if encoder.matryoshka_dims else "")
             )
         self._encoder = encoder
+
+    @property
+    def max_tokens(self) -> int:
+        """Tokens of text one model input holds (the model's window less its special tokens).
+
+        Size a ``DocumentSplitter`` with it so that every chunk is read whole by one vector
+        (it counts words: about 0.75 words per token for English prose).
+        """
+        return self.encoder.max_tokens
 
     @property
     def encoder(self) -> TextEncoder:

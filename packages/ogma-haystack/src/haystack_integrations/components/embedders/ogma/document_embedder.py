@@ -15,6 +15,7 @@ from haystack_integrations.components.embedders.ogma._options import EncoderOpti
 from ogma.record_text import RecordTextBuilder
 from ogma.registry import DEFAULT_MODEL
 from ogma.validation import check_count
+from ogma.windows import DEFAULT_LONG_TEXT, LongText
 
 __all__ = ["OgmaDocumentEmbedder"]
 
@@ -57,7 +58,7 @@ class OgmaDocumentEmbedder(EncoderOptions):
         truncate_dim: Matryoshka truncation of the output (re-normalised); ``None`` keeps
             the model's full dimension.
         quantized: Run an int8 model.
-        max_length: Token window (``None``: the model's own); longer texts are truncated.
+        max_length: Token window (``None``: the model's own).
         cache_dir: Hugging Face cache folder.
         local_files_only: Never contact the hub (``None``: the ``HF_HUB_OFFLINE`` default).
         trust_remote_code: Allow running a model repository's own code (Ogma checkpoints).
@@ -66,6 +67,10 @@ class OgmaDocumentEmbedder(EncoderOptions):
         api_key: The server's key (default: the ``OGMA_API_KEY`` environment variable, if set).
         registry_model: The registry model a local folder holds (e.g. ``"intfloat/e5-small-v2"``), so it gets
             that model's prefixes or instruction, pooling and window (``ogma.TextEncoder(model_id=...)``).
+        long_text: A text longer than the window (:attr:`max_tokens` tokens): ``"mean"``
+            (default) reads it whole in overlapping windows and returns their mean vector;
+            ``"truncate"`` keeps its first window and logs a warning that counts the texts
+            cut; ``"error"`` raises.
 
     Raises:
         TypeError: An option has the wrong type (the message names it).
@@ -102,6 +107,7 @@ class OgmaDocumentEmbedder(EncoderOptions):
         base_url: str | None = None,
         api_key: Secret | None = None,
         registry_model: str | None = None,
+        long_text: LongText = DEFAULT_LONG_TEXT,
     ) -> None:
         self._set_model_options(
             model=model,
@@ -116,6 +122,7 @@ class OgmaDocumentEmbedder(EncoderOptions):
             api_key=api_key,
             truncate_dim=truncate_dim,
             registry_model=registry_model,
+            long_text=long_text,
         )
         self._text = RecordTextBuilder(
             fields=meta_fields_to_embed, separator=embedding_separator, prefix=prefix, suffix=suffix
@@ -177,6 +184,7 @@ class OgmaDocumentEmbedder(EncoderOptions):
             dim=self.truncate_dim,
             batch_size=self.batch_size,
             show_progress=None if self.progress_bar else False,
+            long_text=self.long_text,
         )
         out = list(docs)
         for row, index in enumerate(todo):

@@ -13,6 +13,7 @@ from haystack.utils import ComponentDevice, Secret
 from haystack_integrations.components.embedders.ogma._options import EncoderOptions
 from ogma.registry import DEFAULT_MODEL
 from ogma.validation import check_str
+from ogma.windows import DEFAULT_LONG_TEXT, LongText
 
 __all__ = ["OgmaTextEmbedder"]
 
@@ -40,7 +41,7 @@ class OgmaTextEmbedder(EncoderOptions):
         truncate_dim: Matryoshka truncation of the output (re-normalised); ``None`` keeps
             the model's full dimension.
         quantized: Run an int8 model.
-        max_length: Token window (``None``: the model's own); longer text is truncated.
+        max_length: Token window (``None``: the model's own).
         cache_dir: Hugging Face cache folder.
         local_files_only: Never contact the hub (``None``: the ``HF_HUB_OFFLINE`` default).
         trust_remote_code: Allow running a model repository's own code (Ogma checkpoints).
@@ -49,6 +50,10 @@ class OgmaTextEmbedder(EncoderOptions):
         api_key: The server's key (default: the ``OGMA_API_KEY`` environment variable, if set).
         registry_model: The registry model a local folder holds (e.g. ``"intfloat/e5-small-v2"``), so it gets
             that model's prefixes or instruction, pooling and window (``ogma.TextEncoder(model_id=...)``).
+        long_text: A text longer than the window (:attr:`max_tokens` tokens): ``"mean"``
+            (default) reads it whole in overlapping windows and returns their mean vector;
+            ``"truncate"`` keeps its first window and logs a warning that counts the texts
+            cut; ``"error"`` raises.
 
     Raises:
         TypeError: An option has the wrong type (the message names it).
@@ -79,6 +84,7 @@ class OgmaTextEmbedder(EncoderOptions):
         base_url: str | None = None,
         api_key: Secret | None = None,
         registry_model: str | None = None,
+        long_text: LongText = DEFAULT_LONG_TEXT,
     ) -> None:
         self._set_model_options(
             model=model,
@@ -93,6 +99,7 @@ class OgmaTextEmbedder(EncoderOptions):
             api_key=api_key,
             truncate_dim=truncate_dim,
             registry_model=registry_model,
+            long_text=long_text,
         )
         self.prefix = check_str(prefix, "prefix")
         self.suffix = check_str(suffix, "suffix")
@@ -121,7 +128,7 @@ class OgmaTextEmbedder(EncoderOptions):
                 "To embed a list of Documents, use OgmaDocumentEmbedder."
             )
         vector = self.encoder.encode_queries(
-            [self.prefix + text + self.suffix], dim=self.truncate_dim, show_progress=False
+            [self.prefix + text + self.suffix], dim=self.truncate_dim, show_progress=False, long_text=self.long_text
         )[0]
         return {"embedding": vector.tolist()}
 

@@ -1,0 +1,192 @@
+"""Windows of long texts: what lets a model with a short token window read a long text whole.
+
+An embedding model reads at most its window (all-MiniLM-L6-v2: 256 tokens, special
+tokens included); a longer text would be cut and the rest unfindable. Instead, a long
+text is split into overlapping windows that each fit (token-exact, cut at paragraph,
+sentence or word boundaries by :mod:`ogma.chunking`), each window is embedded, and the
+vectors are combined:
+
+* the store keeps every window's vector and a document scores by its best window
+  (``"best"``; see :mod:`ogma.store.windows`);
+* where one vector per text is asked for, the windows' mean (``long_text="mean"``).
+
+A text that fits is its own single window, so short texts embed exactly as before.
+
+Example:
+    >>> plan = plan_windows(["short", "one two three four five six"], None, max_tokens=4, overlap=1)
+    >>> plan.texts, plan.owners, plan.long
+    (['short', 'one two three four', 'four five six'], [0, 1, 1], 1)
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Final, Literal, get_args
+
+import numpy as np
+import numpy.typing as npt
+
+from ogma.chunking import TokenizerLike, _plain_tokenizer, iter_chunks, whitespace_token_count
+
+__all__ = [
+    "DEFAULT_LONG_TEXT",
+    "DEFAULT_WINDOW_OVERLAP",
+    "LONG_TEXT_MODES",
+    "LongText",
+    "WindowPlan",
+    "long_indices",
+    "mean_of_windows",
+    "plan_windows",
+]
+
+logger = logging.getLogger(__name__)
+
+LongText = Literal["mean", "truncate", "error"]
+"""What a one-vector-per-text call does with a text longer than the window."""
+LONG_TEXT_MODES: Final[tuple[str, ...]] = get_args(LongText)
+DEFAULT_LONG_TEXT: Final[LongText] = "mean"
+"""The default of ``long_text`` everywhere (see docs/benchmarks.md, "Long documents")."""
+
+DEFAULT_WINDOW_OVERLAP: Final = 32
+"""Tokens shared by consecutive windows (see docs/benchmarks.md, "Long documents")."""
+
+_CHARS_PER_TOKEN_CAP: Final = 32  # a text this many characters per window token long is surely long
+
+
+@dataclass(frozen=True)
+class WindowPlan:
+    """The windows of a list of texts.
+
+    Attributes:
+        texts: Every window's text, the windows of one input text consecutive and in order.
+        owners: For each window, the index of the input text it belongs to.
+        long: How many input texts needed more than one window.
+
+    Example:
+        >>> WindowPlan(texts=["a"], owners=[0], long=0).owners
+        [0]
+    """
+
+    texts: list[str]
+    owners: list[int]
+    long: int
+
+    def first_long(self) -> int | None:
+        """The index of the first input text with more than one window (None: none).
+
+        Example:
+            >>> WindowPlan(["a", "b", "c"], [0, 1, 1], 1).first_long()
+            1
+        """
+        for a, b in zip(self.owners, self.owners[1:], strict=False):
+            if a == b:
+                return a
+        return None
+
+
+def plan_windows(
+    texts: Sequence[str],
+    tokenizer: TokenizerLike | Callable[[str], int] | None,
+    *,
+    max_tokens: int,
+    overlap: int = DEFAULT_WINDOW_OVERLAP,
+) -> WindowPlan:
+    """Split each text that is longer than ``max_tokens`` tokens into overlapping windows.
+
+    Args:
+        texts: The texts.
+        tokenizer: The model's ``tokenizers.Tokenizer`` (token-exact), a token counter, or
+            None to count whitespace-separated words (as :func:`ogma.chunking.chunk_text`).
+        max_tokens: Tokens of text one window holds (the model's window less its special
+            tokens and prefix: :attr:`ogma.TextEncoder.max_tokens`).
+        overlap: Tokens shared by consecutive windows; smaller than ``max_tokens`` (a larger
+            value is lowered to ``max_tokens // 2``).
+
+    Returns:
+        The :class:`WindowPlan`; a text that fits (or has no tokens) is its own only window.
+
+    Raises:
+        ValueError: ``max_tokens`` is not a positive integer or ``overlap`` is negative.
+
+    Example:
+        >>> plan_windows(["a b c"], None, max_tokens=2, overlap=0).texts
+        ['a b', 'c']
+    """
+    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
+        raise ValueError(f"max_tokens must be a positive integer, got {max_tokens!r}")
+    if isinstance(overlap, bool) or not isinstance(overlap, int) or overlap < 0:
+        raise ValueError(f"overlap must be a non-negative integer, got {overlap!r}")
+    overlap = overlap if overlap < max_tokens else max_tokens // 2
+    source: TokenizerLike | Callable[[str], int] | None = tokenizer
+    if tokenizer is not None and hasattr(tokenizer, "encode"):
+        source = _plain_tokenizer(tokenizer)
+    fits = _fits(texts, source, max_tokens)
+    out_texts: list[str] = []
+    owners: list[int] = []
+    long = 0
+    for index, (text, fit) in enumerate(zip(texts, fits, strict=True)):
+        windows = (
+            [text]
+            if fit
+            else [c.text for c in iter_chunks([text], max_tokens=max_tokens, overlap=overlap, tokenizer=source)]
+        )
+        if not windows:
+            windows = [text]
+        long += len(windows) > 1
+        out_texts.extend(windows)
+        owners.extend([index] * len(windows))
+    return WindowPlan(out_texts, owners, long)
+
+
+def long_indices(
+    texts: Sequence[str], tokenizer: TokenizerLike | Callable[[str], int] | None, *, max_tokens: int
+) -> list[int]:
+    """Indices of the texts longer than ``max_tokens`` tokens (counted as in :func:`plan_windows`).
+
+    Example:
+        >>> long_indices(["a b", "a b c"], None, max_tokens=2)
+        [1]
+    """
+    source: TokenizerLike | Callable[[str], int] | None = tokenizer
+    if tokenizer is not None and hasattr(tokenizer, "encode"):
+        source = _plain_tokenizer(tokenizer)
+    return [i for i, fit in enumerate(_fits(texts, source, max_tokens)) if not fit]
+
+
+def _fits(texts: Sequence[str], source: TokenizerLike | Callable[[str], int] | None, max_tokens: int) -> list[bool]:
+    """Whether each text has at most ``max_tokens`` tokens (very long texts are not tokenised here)."""
+    cap = max_tokens * _CHARS_PER_TOKEN_CAP
+    fits = [False] * len(texts)
+    check = [i for i, t in enumerate(texts) if len(t) <= cap]
+    if source is None:
+        for i in check:
+            fits[i] = whitespace_token_count(texts[i]) <= max_tokens
+    elif hasattr(source, "encode_batch"):
+        encodings = source.encode_batch([texts[i] for i in check], add_special_tokens=False)
+        for i, enc in zip(check, encodings, strict=True):
+            fits[i] = len(enc.ids) <= max_tokens
+    elif hasattr(source, "encode"):
+        for i in check:
+            fits[i] = len(source.encode(texts[i], add_special_tokens=False).offsets) <= max_tokens
+    else:
+        for i in check:
+            fits[i] = source(texts[i]) <= max_tokens
+    return fits
+
+
+def mean_of_windows(vectors: npt.NDArray[np.float32], owners: Sequence[int], count: int) -> npt.NDArray[np.float32]:
+    """One vector per text: the mean of its windows' vectors (a text with one window keeps its vector).
+
+    The result is not re-normalised here; the encoder normalises when the model does.
+
+    Example:
+        >>> mean_of_windows(np.array([[1, 0], [0, 1], [1, 1]], dtype=np.float32), [0, 0, 1], 2).tolist()
+        [[0.5, 0.5], [1.0, 1.0]]
+    """
+    index = np.asarray(owners, dtype=np.int64)
+    sums = np.zeros((count, vectors.shape[1]), dtype=np.float32)
+    np.add.at(sums, index, vectors)
+    counts = np.bincount(index, minlength=count).astype(np.float32)
+    return (sums / np.maximum(counts, np.float32(1.0))[:, None]).astype(np.float32)
