@@ -1,7 +1,8 @@
 """Metadata updates and facts about metadata fields, in SQL over ``ogma_documents``.
 
 Updates touch only the ``metadata`` column: texts, FTS rows and vectors stay, so no
-index needs rebuilding. The facts (field names and types, distinct values, min/max)
+index needs rebuilding; an update bumps the store's change counter (``generation``),
+which retires the filter results cached for the old one. The facts (field names and types, distinct values, min/max)
 are computed by SQLite's JSON functions over the top-level keys of each document's
 metadata, optionally restricted by a compiled filter.
 
@@ -22,11 +23,12 @@ Example:
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ogma.store.field_types import TYPE_NAMES, merge_types
 from ogma.store.sqlite.connect import Connection
+from ogma.store.sqlite.schema import bump_generation
 from ogma.store.sqlite.sql import DOCUMENTS, chunked, quote_identifier
 
 __all__ = ["field_range", "field_types", "field_values", "update_metadata"]
@@ -48,6 +50,7 @@ def update_metadata(
     metadata: Mapping[str, Any],
     *,
     replace: bool,
+    on_commit: Callable[[int], None] | None = None,
 ) -> int:
     """Merge ``metadata`` into (or, with ``replace``, put it in place of) matching documents' metadata.
 
@@ -60,6 +63,8 @@ def update_metadata(
         where: A compiled filter ``(sql, params)``; with ``ids``, only ids that also match.
         metadata: The new (validated, JSON-serialisable) metadata.
         replace: Replace the whole metadata instead of merging.
+        on_commit: Called with the new change counter (``generation``, bumped when any
+            document changed) after the transaction committed.
 
     Returns:
         How many documents were updated.
@@ -86,6 +91,9 @@ def update_metadata(
                 merged = {**json.loads(stored), **metadata}
                 updates.append((json.dumps(merged, ensure_ascii=False, allow_nan=False), int(rowid)))
         conn.executemany(f"UPDATE {documents} SET metadata = ? WHERE rowid = ?", updates)
+        generation = bump_generation(conn) if updates else None  # cached filter results read the counter
+    if generation is not None and on_commit is not None:
+        on_commit(generation)
     return len(updates)
 
 

@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +45,16 @@ FloatArray = npt.NDArray[np.float32]
 
 MAX_PENDING = 64
 """Queued write deltas beyond which the mirror is dropped and reloaded instead."""
+
+SCORE_ALL_ABOVE = 0.25
+"""Filters passing more than this share of the rows score every vector and keep the passing
+scores (a mask); more selective ones gather the passing rows first and score only those."""
+
+PASSING_ENTRIES = 64
+"""Filter results (passing positions) a snapshot keeps, least recently used dropped first."""
+
+PASSING_ROWS_PER_VECTOR = 4
+"""Cached passing positions a snapshot may hold in all, per vector (8 bytes each)."""
 
 _INT8_SCORER = Int8Scorer()
 
@@ -73,6 +84,8 @@ class MirrorSnapshot:
     codec: VectorCodec
     generation: int
     _order: Int64Array | None = field(default=None, repr=False)
+    _passing: OrderedDict[Hashable, npt.NDArray[np.intp]] = field(default_factory=OrderedDict, repr=False)
+    _passing_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def size(self) -> int:
@@ -92,12 +105,57 @@ class MirrorSnapshot:
         hit = sorted_ids[where] == wanted
         return np.sort(self._order[where[hit]]).astype(np.intp)
 
+    def cached_positions(self, key: Hashable) -> npt.NDArray[np.intp] | None:
+        """The positions cached under ``key`` (a compiled filter) at this snapshot's generation, if any."""
+        with self._passing_lock:
+            found = self._passing.get(key)
+            if found is not None:
+                self._passing.move_to_end(key)
+            return found
+
+    def cache_positions(self, key: Hashable, positions: npt.NDArray[np.intp]) -> None:
+        """Keep ``positions`` (the rows passing the filter ``key`` at this generation) for later searches.
+
+        The cache lives and dies with the snapshot: a write makes a new snapshot, so a
+        result is never used at another generation. It holds at most
+        :data:`PASSING_ENTRIES` results and :data:`PASSING_ROWS_PER_VECTOR` positions per vector.
+        """
+        budget = PASSING_ROWS_PER_VECTOR * max(self.size, 1)
+        if positions.shape[0] > budget:
+            return
+        positions.setflags(write=False)
+        with self._passing_lock:
+            self._passing[key] = positions
+            self._passing.move_to_end(key)
+            held = sum(p.shape[0] for p in self._passing.values())
+            while len(self._passing) > PASSING_ENTRIES or held > budget:
+                _, dropped = self._passing.popitem(last=False)
+                held -= dropped.shape[0]
+
     def _subset(self, positions: npt.NDArray[np.intp] | None) -> npt.NDArray[Any]:
         if positions is None:
             return self.data
         if self.codec.precision == "binary":
             return self.data[:, positions]
         return self.data[positions]
+
+    def _scores(self, unit_query: FloatArray, positions: npt.NDArray[np.intp] | None) -> npt.NDArray[Any]:
+        """The precision's own score (higher is better; Hamming distance for binary) of the passing rows.
+
+        A broad filter scores every row and keeps the passing ones (no copy of the vectors);
+        a selective one gathers the passing rows and scores only those.
+        """
+        mask = positions is not None and positions.shape[0] > SCORE_ALL_ABOVE * self.size
+        data = self.data if mask else self._subset(positions)
+        precision = self.codec.precision
+        if precision == "float32":
+            scores: npt.NDArray[Any] = data @ unit_query.astype(np.float32)
+        elif precision == "int8":
+            scores = _INT8_SCORER.scores(data, self.codec.int8_query(unit_query))
+        else:
+            packed = self.codec.codes(unit_query.reshape(1, -1))[0]
+            scores = hamming(data, query_words(packed))
+        return scores[positions] if mask else scores
 
     def candidates(
         self, unit_query: FloatArray, count: int, positions: npt.NDArray[np.intp] | None = None
@@ -108,21 +166,14 @@ class MirrorSnapshot:
             ``(rowids, scores)``; scores are exact cosines for float32 and
             approximate (for ranking only) for int8 and binary.
         """
-        data = self._subset(positions)
         ids = self.rowids if positions is None else self.rowids[positions]
-        precision = self.codec.precision
         if ids.shape[0] == 0 or count <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        if precision == "float32":
-            scores = data @ unit_query.astype(np.float32)
+        scores = self._scores(unit_query, positions)
+        if self.codec.precision != "binary":
             best = top_indices(scores, count)
             return ids[best], scores[best].astype(np.float32)
-        if precision == "int8":
-            int_scores = _INT8_SCORER.scores(data, self.codec.int8_query(unit_query))
-            best = top_indices(int_scores, count)
-            return ids[best], int_scores[best].astype(np.float32)
-        packed = self.codec.codes(unit_query.reshape(1, -1))[0]
-        distances = hamming(data, query_words(packed))
+        distances = scores
         chosen = smallest(distances, count)
         order = np.lexsort((chosen, distances[chosen]))
         chosen = chosen[order]

@@ -5,7 +5,9 @@ through sqlite-vec's ``vec0`` index (``backend="sqlite-vec"``). Quantized indexe
 (int8, binary) give candidates by their own score; the search pipeline
 (:mod:`ogma.store.pipeline`) asks for ``count × oversample`` of them and rescores them
 exactly with the stored float vectors. A metadata filter is applied inside candidate
-generation: only rows that pass it are scored.
+generation: only rows that pass it are ranked. The passing rows are found once per
+filter and store generation and cached on the mirror's snapshot; a write (documents,
+vectors or metadata) makes a new snapshot, so a cached result is never reused after one.
 
 Example:
     >>> from ogma.store.sqlite.search import lexical
@@ -24,7 +26,7 @@ import numpy.typing as npt
 
 from ogma.compress import normalize
 from ogma.store.sqlite.connect import Connection
-from ogma.store.sqlite.mirror import VectorMirror
+from ogma.store.sqlite.mirror import MirrorSnapshot, VectorMirror
 from ogma.store.sqlite.schema import read_generation
 from ogma.store.sqlite.sql import DOCUMENTS, fts_search_sql, quote_identifier
 from ogma.store.sqlite.vectors import VectorCodec, iter_vectors, vec0_search
@@ -50,6 +52,24 @@ def _reload(
 def _filter_rowids(conn: Connection, filter_sql: str, params: Sequence[Any]) -> list[int]:
     rows = conn.fetchall(f"SELECT rowid FROM {quote_identifier(DOCUMENTS)} WHERE {filter_sql}", list(params))
     return [int(r[0]) for r in rows]
+
+
+def _passing_positions(
+    conn: Connection, snapshot: MirrorSnapshot, filter_sql: str, filter_params: Sequence[Any]
+) -> npt.NDArray[np.intp]:
+    """Mirror positions of the rows that pass the filter, cached on the snapshot (one generation).
+
+    The key is the compiled SQL and its typed parameters. A result is cached only when the
+    change counter still reads the snapshot's generation after the query: no write
+    committed in between, so it is the filter's result at that generation.
+    """
+    key = (filter_sql, tuple((type(p).__name__, p) for p in filter_params))
+    positions = snapshot.cached_positions(key)
+    if positions is None:
+        positions = snapshot.positions(_filter_rowids(conn, filter_sql, filter_params))
+        if read_generation(conn) == snapshot.generation:
+            snapshot.cache_positions(key, positions)
+    return positions
 
 
 def dense(
@@ -78,7 +98,7 @@ def dense(
     snapshot = mirror.sync(read_generation(conn), lambda: _reload(conn, codec, signs_only=binary))
     positions = None
     if filter_sql is not None:
-        positions = snapshot.positions(_filter_rowids(conn, filter_sql, filter_params))
+        positions = _passing_positions(conn, snapshot, filter_sql, filter_params)
     rowids, scores = snapshot.candidates(unit_query, count, positions)
     return [(int(r), float(s)) for r, s in zip(rowids, scores)]
 

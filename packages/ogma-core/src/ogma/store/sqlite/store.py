@@ -521,8 +521,14 @@ class Store(Reading, SearchPipeline):
             where = self._filter(filter)
         if doc_ids == []:
             return 0
+        mirror = self._mirror
+
+        def committed(generation: int) -> None:
+            if mirror is not None:  # the vectors are unchanged: an empty delta moves the mirror on
+                mirror.record_write(generation - 1, generation, np.zeros(0, dtype=np.int64), None)
+
         with self._pool.connection() as conn:
-            return update_metadata(conn, doc_ids, where, metadata, replace=replace)
+            return update_metadata(conn, doc_ids, where, metadata, replace=replace, on_commit=committed)
 
     def delete_all(self, *, confirm: bool = False) -> int:
         """Delete every document (the store, its settings and dimension stay).

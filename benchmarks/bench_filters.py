@@ -1,0 +1,154 @@
+"""Benchmark filtered against unfiltered dense search in the SQLite store.
+
+N documents with random unit vectors and three metadata fields:
+
+* ``cat``: an int in 0..9 (an equality filter passes 10%),
+* ``rare``: an int in 0..999 (an equality filter passes 0.1%),
+* ``score``: a float in [0, 1) (range filters passing 10% and 0.1%).
+
+For float32 and binary (+ exact rescoring) it times ``Store.search(vector=q, k=10,
+filter=...)`` for each query, and reports the p50 of every filter next to the
+unfiltered p50, wall clock and process CPU time (the ratios are what matter on a shared machine), the first query of
+each filter (nothing cached yet), and recall@10 against exact filtered search in numpy.
+``rare (varying)`` uses a different value per query, so no two queries share a filter.
+
+Usage::
+
+    python benchmarks/bench_filters.py                   # 100,000 x 384, 200 queries
+    python benchmarks/bench_filters.py --n 20000 --queries 50
+
+Prints a markdown table; ``--json PATH`` also writes the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ogma.store import Store
+
+FILTERS: dict[str, Any] = {
+    "none": None,
+    "cat = 3 (10%)": {"cat": 3},
+    "rare = 7 (0.1%)": {"rare": 7},
+    "score < 0.1 (10%)": {"score": {"$lt": 0.1}},
+    "0.5 <= score < 0.501 (0.1%)": {"score": {"$gte": 0.5, "$lt": 0.501}},
+    "cat != 3 (90%)": {"cat": {"$ne": 3}},
+    "rare (varying, 0.1%)": "varying",
+}
+
+
+def unit_vectors(n: int, dim: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    block = rng.standard_normal((n, dim)).astype(np.float32)
+    return block / np.linalg.norm(block, axis=1, keepdims=True)
+
+
+def passing(meta: dict[str, np.ndarray], name: str, value: Any) -> np.ndarray:
+    if value is None:
+        return np.ones(meta["cat"].shape[0], dtype=bool)
+    if name.startswith("cat !="):
+        return meta["cat"] != 3
+    if name.startswith("cat"):
+        return meta["cat"] == 3
+    if name.startswith("rare"):
+        return meta["rare"] == value["rare"]
+    if name.startswith("score <"):
+        return meta["score"] < 0.1
+    return (meta["score"] >= 0.5) & (meta["score"] < 0.501)
+
+
+def run(n: int, dim: int, queries: int, precision: str, seed: int = 0) -> list[dict[str, Any]]:
+    vectors = unit_vectors(n, dim, seed)
+    rng = np.random.default_rng(seed + 1)
+    meta = {
+        "cat": rng.integers(0, 10, n),
+        "rare": rng.integers(0, 1000, n),
+        "score": rng.random(n),
+    }
+    metadatas = [
+        {"cat": int(c), "rare": int(r), "score": float(s)} for c, r, s in zip(meta["cat"], meta["rare"], meta["score"])
+    ]
+    qs = unit_vectors(queries, dim, seed + 2)
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(Path(tmp) / "bench.db", dim=dim, precision=precision)  # type: ignore[arg-type]
+        start = time.perf_counter()
+        store.add(
+            [f"doc {i}" for i in range(n)], metadatas=metadatas, ids=[str(i) for i in range(n)], embeddings=vectors
+        )
+        ingest = time.perf_counter() - start
+        store.search(vector=qs[0], k=10)  # loads the in-process index
+        for name, spec in FILTERS.items():
+            times: list[float] = []
+            cpu: list[float] = []
+            recalls: list[float] = []
+            for i, q in enumerate(qs):
+                f = {"rare": int((i * 37) % 1000)} if spec == "varying" else spec
+                t0, c0 = time.perf_counter(), time.process_time()
+                hits = store.search(vector=q, k=10, filter=f)
+                times.append(time.perf_counter() - t0)
+                cpu.append(time.process_time() - c0)
+                exact_scores = np.where(passing(meta, name, f), vectors @ q, -np.inf)
+                best = np.argpartition(-exact_scores, 10)[:10]
+                exact = [int(i) for i in best if np.isfinite(exact_scores[i])]
+                if len(exact):
+                    recalls.append(len({int(h.id) for h in hits} & {int(e) for e in exact}) / len(exact))
+            rows.append(
+                {
+                    "precision": precision,
+                    "filter": name,
+                    "first_ms": round(times[0] * 1000, 2),
+                    "p50_ms": round(statistics.median(times) * 1000, 2),
+                    "cpu_p50_ms": round(statistics.median(cpu) * 1000, 2),
+                    "recall": round(float(np.mean(recalls)), 4) if recalls else None,
+                    "ingest_s": round(ingest, 1),
+                }
+            )
+        store.close()
+    base = next(r["p50_ms"] for r in rows if r["filter"] == "none")
+    cpu_base = next(r["cpu_p50_ms"] for r in rows if r["filter"] == "none")
+    for r in rows:
+        r["ratio"] = round(r["p50_ms"] / base, 2)
+        r["cpu_ratio"] = round(r["cpu_p50_ms"] / cpu_base, 2)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=100_000)
+    parser.add_argument("--dim", type=int, default=384)
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--precisions", nargs="+", default=["float32", "binary"])
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+    load = os.getloadavg()
+    print(f"# {args.n:,} x {args.dim}, {args.queries} queries, {platform.processor() or platform.machine()}")
+    print(f"# load average at start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    rows: list[dict[str, Any]] = []
+    for precision in args.precisions:
+        rows += run(args.n, args.dim, args.queries, precision)
+    load = os.getloadavg()
+    print(f"# load average at end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}\n")
+    print("| precision | filter | first query ms | p50 ms | / unfiltered | CPU p50 ms | / unfiltered | recall@10 |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print(
+            f"| {r['precision']} | {r['filter']} | {r['first_ms']} | {r['p50_ms']} | {r['ratio']}x "
+            f"| {r['cpu_p50_ms']} | {r['cpu_ratio']}x | {r['recall']} |"
+        )
+    if args.json is not None:
+        args.json.write_text(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()
