@@ -197,8 +197,11 @@ def _parse_filter(raw: str | None) -> dict[str, Any] | None:
     return value
 
 
-def _query_model(db: str, recorded: str | None, asked: str | None) -> str:
+def _query_model(db: str, recorded: str | None, asked: str | None, declared: str | None = None) -> str:
     """The model that embeds the queries: the recorded one; ``-m`` only when it is the same or none is recorded.
+
+    ``declared`` (``--model-id``) names the registry model a ``-m`` folder holds; it is what
+    is compared with the recorded model, and the folder is what loads.
 
     Raises:
         StoreMismatchError: ``-m`` names another model than the recorded one.
@@ -206,13 +209,13 @@ def _query_model(db: str, recorded: str | None, asked: str | None) -> str:
     """
     from ogma.cli.index import _same_model
 
-    if recorded is not None and asked is not None and not _same_model(asked, recorded):
+    if recorded is not None and asked is not None and not _same_model(declared or asked, recorded):
         raise StoreMismatchError(
             f"-m {asked}: {db} was built with model {recorded!r}; its vectors only match queries embedded by that "
             "model. Leave out -m to search with it, or search a store built with "
             f"{asked!r}."
         )
-    model = recorded or asked
+    model = asked or recorded
     if model is None:
         raise StoreError(
             f"{db!r} records no embedding model, so it cannot be searched by meaning: give -m MODEL (the model its "
@@ -237,7 +240,7 @@ def run(args: argparse.Namespace) -> int:
     recorded: str | None = None
     if args.mode != "lexical":
         recorded = recorded_model(args.db)
-        model = _query_model(args.db, recorded, args.model)
+        model = _query_model(args.db, recorded, args.model, getattr(args, "model_id", None))
         encoder = load_encoder(model, **encoder_options(args))
     reranker = None
     if args.rerank is not None:
