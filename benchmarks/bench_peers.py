@@ -78,6 +78,7 @@ SYSTEMS = (
     "chromadb",
     "lancedb",
     "qdrant",
+    "qdrant-memory",
     "faiss-flat",
     "faiss-hnsw",
     "faiss-binary",
@@ -301,10 +302,17 @@ class Lance(System):
 
 
 class Qdrant(System):
-    def ingest(self) -> None:
-        from qdrant_client import QdrantClient, models
+    """qdrant-client's local mode persisted to a folder (``QdrantClient(path=...)``)."""
 
-        self.client = QdrantClient(path=str(self.workdir / "qdrant"))
+    def _client(self) -> Any:
+        from qdrant_client import QdrantClient
+
+        return QdrantClient(path=str(self.workdir / "qdrant"))
+
+    def ingest(self) -> None:
+        from qdrant_client import models
+
+        self.client = self._client()
         self.client.create_collection(
             "bench", vectors_config=models.VectorParams(size=self.dim, distance=models.Distance.COSINE)
         )
@@ -320,12 +328,10 @@ class Qdrant(System):
                     payloads=[{**metadata_row(self.data, i), "text": text_of(i)} for i in range(start, stop)],
                 ),
             )
-        self.client.close()
+        self.close()  # reopened by warm(), as an application would
 
     def warm(self) -> None:
-        from qdrant_client import QdrantClient
-
-        self.client = QdrantClient(path=str(self.workdir / "qdrant"))
+        self.client = self._client()
 
     def search(self, query: np.ndarray, filt: str | None) -> list[int]:
         from qdrant_client import models
@@ -346,8 +352,33 @@ class Qdrant(System):
         self.client.close()
 
 
+class QdrantMemory(Qdrant):
+    """qdrant-client's local mode in memory (``QdrantClient(":memory:")``): nothing persisted."""
+
+    def _client(self) -> Any:
+        from qdrant_client import QdrantClient
+
+        if getattr(self, "client", None) is None:
+            self.client = QdrantClient(":memory:")
+        return self.client
+
+    def close(self) -> None:
+        """Nothing to release: closing would drop the data, which lives only in this client."""
+
+    def disk(self) -> int | None:
+        return None
+
+
 class FaissBase(System):
     filtering = "id selector"
+
+    def __init__(self, data: dict[str, np.ndarray], workdir: Path) -> None:
+        import faiss
+
+        super().__init__(data, workdir)
+        # Queries come one at a time; on a busy machine OpenMP's threads wait on each other for
+        # one query (tens of ms), so faiss searches on one thread, like the others here.
+        faiss.omp_set_num_threads(int(os.environ.get("BENCH_FAISS_THREADS", "1")))
 
     def selector(self, filt: str) -> Any:
         import faiss
@@ -449,14 +480,12 @@ class LangChainSQLiteVec(System):
 
         import sqlite_vec
 
-        try:
-            conn = sqlite3.connect(str(self.workdir / "lc.db"), check_same_thread=False)
-            conn.enable_load_extension(True)
-        except AttributeError:  # this sqlite3 cannot load extensions
-            import pysqlite3.dbapi2 as sqlite3_ext  # type: ignore[import-not-found]
-
-            conn = sqlite3_ext.connect(str(self.workdir / "lc.db"), check_same_thread=False)
-            conn.enable_load_extension(True)
+        module: Any = sqlite3
+        if not hasattr(sqlite3.Connection, "enable_load_extension"):  # this sqlite3 cannot load extensions
+            import pysqlite3.dbapi2 as module  # type: ignore[import-not-found,no-redef]
+        conn = module.connect(str(self.workdir / "lc.db"), check_same_thread=False)
+        conn.row_factory = module.Row  # what SQLiteVec's own connections use
+        conn.enable_load_extension(True)
         sqlite_vec.load(conn)
         conn.enable_load_extension(False)
         return conn
@@ -469,7 +498,9 @@ class LangChainSQLiteVec(System):
 
         class Lookup(Embeddings):  # precomputed vectors: "document {i}" -> row i
             def embed_documents(self, texts: list[str]) -> list[list[float]]:
-                return [vectors[int(t.rsplit(" ", 1)[1])].tolist() for t in texts]
+                # SQLiteVec embeds a probe text of its own to learn the dimension: any row will do
+                rows = [t.rsplit(" ", 1)[-1] for t in texts]
+                return [vectors[int(r) if r.isdigit() else 0].tolist() for r in rows]
 
             def embed_query(self, text: str) -> list[float]:
                 return self.embed_documents([text])[0]
@@ -566,6 +597,7 @@ RUNNERS: dict[str, Callable[[dict[str, np.ndarray], Path], System]] = {
     "chromadb": Chroma,
     "lancedb": Lance,
     "qdrant": Qdrant,
+    "qdrant-memory": QdrantMemory,
     "faiss-flat": FaissFlat,
     "faiss-hnsw": FaissHNSW,
     "faiss-binary": FaissBinary,
@@ -582,6 +614,7 @@ IMPORTS = {
     "chromadb": ("chromadb",),
     "lancedb": ("lancedb", "pyarrow"),
     "qdrant": ("qdrant_client",),
+    "qdrant-memory": ("qdrant_client",),
     "faiss-flat": ("faiss",),
     "faiss-hnsw": ("faiss",),
     "faiss-binary": ("faiss",),
@@ -597,6 +630,7 @@ PACKAGES = {
     "chromadb": "chromadb",
     "lancedb": "lancedb",
     "qdrant": "qdrant-client",
+    "qdrant-memory": "qdrant-client",
     "faiss-flat": "faiss-cpu",
     "faiss-hnsw": "faiss-cpu",
     "faiss-binary": "faiss-cpu",
@@ -612,18 +646,27 @@ def percentile_ms(samples: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(samples) * 1000.0, q))
 
 
-def timed_queries(system: System, queries: np.ndarray, filt: str | None) -> tuple[list[list[int]], list[float]]:
+MIN_QUERIES = 20
+
+
+def timed_queries(
+    system: System, queries: np.ndarray, filt: str | None, budget: float
+) -> tuple[list[list[int]], list[float]]:
+    """Run the queries in order; past ``budget`` seconds (and at least MIN_QUERIES), stop early."""
     found: list[list[int]] = []
     times: list[float] = []
+    start = time.perf_counter()
     for q in queries:
         t0 = time.perf_counter()
         got = system.search(q, filt)
         times.append(time.perf_counter() - t0)
         found.append(got)
+        if len(found) >= MIN_QUERIES and time.perf_counter() - start > budget:
+            break
     return found, times
 
 
-def run_system(name: str, datadir: Path, workdir: Path) -> dict[str, Any]:
+def run_system(name: str, datadir: Path, workdir: Path, budget: float = 120.0) -> dict[str, Any]:
     """Ingest, search and measure one system in this process (the child)."""
     data = {key: np.load(datadir / f"{key}.npy") for key in ("vectors", "queries", "b10", "b1000", "u")}
     truth = np.load(datadir / "truth.npy")
@@ -646,10 +689,11 @@ def run_system(name: str, datadir: Path, workdir: Path) -> dict[str, Any]:
     system.warm()
     queries = data["queries"]
     system.search(queries[0], None)  # warm: loads indexes, caches
-    found, times = timed_queries(system, queries, None)
+    found, times = timed_queries(system, queries, None, budget)
+    out["queries_run"] = len(found)
     out["p50_ms"] = percentile_ms(times, 50)
     out["p95_ms"] = percentile_ms(times, 95)
-    out["recall"] = recall_at_k(found, truth)
+    out["recall"] = recall_at_k(found, truth[: len(found)])
     out["filtered"] = {}
     for filt in FILTERS:
         try:
@@ -658,11 +702,12 @@ def run_system(name: str, datadir: Path, workdir: Path) -> dict[str, Any]:
             out["filtered"][filt] = None
             continue
         ftruth = np.load(datadir / f"truth-{filt.replace(' ', '_').replace('%', 'pct')}.npy")
-        found, times = timed_queries(system, queries, filt)
+        found, times = timed_queries(system, queries, filt, budget)
         out["filtered"][filt] = {
+            "queries_run": len(found),
             "p50_ms": percentile_ms(times, 50),
             "p95_ms": percentile_ms(times, 95),
-            "recall": recall_at_k(found, ftruth),
+            "recall": recall_at_k(found, ftruth[: len(found)]),
         }
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
     system.close()
@@ -697,12 +742,12 @@ def prepare(datadir: Path, n: int, dim: int, queries: int) -> dict[str, float]:
     return passing
 
 
-def run_child(name: str, datadir: Path, timeout: float) -> dict[str, Any]:
+def run_child(name: str, datadir: Path, timeout: float, budget: float = 120.0) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix=f"peers-{name}-", dir=datadir))
     outfile = datadir / f"result-{name}.json"
     env = {**os.environ, "ANONYMIZED_TELEMETRY": "False", "HAYSTACK_TELEMETRY_ENABLED": "False"}
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", name, "--data", str(datadir)]
-    cmd += ["--workdir", str(workdir), "--out", str(outfile)]
+    cmd += ["--workdir", str(workdir), "--out", str(outfile), "--query-budget", str(budget)]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     except subprocess.TimeoutExpired:
@@ -720,6 +765,8 @@ def run(
     queries: int,
     systems: Sequence[str],
     timeout: float = 3600.0,
+    budget: float = 120.0,
+    out: Path | None = None,
     log: Callable[[str], None] = lambda s: print(s, flush=True),
 ) -> dict[str, Any]:
     """Run every system at every size; each system in its own subprocess."""
@@ -730,6 +777,7 @@ def run(
     report: dict[str, Any] = {
         "k": K,
         "queries": queries,
+        "query_budget_s": budget,
         "seed": SEED,
         "data": f"{CLUSTERS} Gaussian clusters, noise {NOISE}, unit length; queries from the same clusters",
         "filters": {name: f"{f} {'==' if kind == 'eq' else '>='} {v}" for name, (kind, f, v) in FILTERS.items()},
@@ -749,10 +797,14 @@ def run(
             results = []
             for name in systems:
                 t0 = time.perf_counter()
-                res = run_child(name, datadir, timeout)
+                res = run_child(name, datadir, timeout, budget)
                 res["wall_s"] = time.perf_counter() - t0
                 log(f"  {name}: " + (res["error"] if "error" in res else f"{res['wall_s']:.1f} s"))
                 results.append(res)
+                if out is not None:  # written after every system, so that a long run keeps what it measured
+                    now = {"n": n, "dim": dim, "pass_fraction": passing, "load_average": list(os.getloadavg())}
+                    partial = {**report, "runs": [*report["runs"], {**now, "results": results}]}
+                    out.write_text(json.dumps(partial, indent=2) + "\n")
         report["runs"].append(
             {"n": n, "dim": dim, "pass_fraction": passing, "load_average": list(os.getloadavg()), "results": results}
         )
@@ -768,7 +820,7 @@ def markdown(report: dict[str, Any]) -> str:
     """Tables of a report: one per size."""
     out = []
     for run_ in report["runs"]:
-        load = ", ".join(f"{x:.1f}" for x in run_["load_average"])
+        load = ", ".join(f"{x:.1f}" for x in run_.get("load_average", [])) or "not recorded"
         out.append(
             f"### {run_['n']:,} × {run_['dim']}-d, {report['queries']} queries, k={report['k']} "
             f"(load average after the run: {load})\n"
@@ -787,10 +839,10 @@ def markdown(report: dict[str, Any]) -> str:
                 f"| {r['recall']:.3f} | {disk} | {r['peak_rss_mb']:,.0f} MB | {r['filtering']} |"
             )
         names = list(FILTERS)
-        pct = run_["pass_fraction"]
+        pct = run_.get("pass_fraction", {})
         out.append(
             "\nFiltered search: p50 / recall@10 against the exact filtered answer "
-            + "; ".join(f"{f}: {pct[f]:.2%} pass" for f in names)
+            + "; ".join(f"{f}: {pct[f]:.2%} pass" if f in pct else f for f in names)
             + "\n"
         )
         out.append("| system | " + " | ".join(names) + " |\n|---|" + "---:|" * len(names))
@@ -817,12 +869,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds per system and size")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "peers.json")
     parser.add_argument("--markdown", type=Path, metavar="JSON", help="print the tables of a results file")
+    parser.add_argument(
+        "--query-budget",
+        type=float,
+        default=120.0,
+        help=f"seconds per query set (unfiltered, each filter): a slow system stops there, after at least "
+        f"{MIN_QUERIES} queries; the count run is recorded",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        result = run_system(args.child, args.data, args.workdir)
+        result = run_system(args.child, args.data, args.workdir, args.query_budget)
         args.out.write_text(json.dumps(result))
         return 0
     if args.markdown:
@@ -835,8 +894,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.queries < 1:
         parser.error(f"--queries: need at least 1, got {args.queries}")
     sizes = args.sizes or [(100_000, 384), (1_000_000, 256)]
-    report = run(sizes, args.queries, systems, args.timeout)
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    report = run(sizes, args.queries, systems, args.timeout, args.query_budget, args.out)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     print(markdown(report))
     return 0
