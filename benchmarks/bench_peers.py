@@ -22,7 +22,8 @@ columns in numpy -- its cost included -- and handed to the search), or ``"no fil
 Systems (``--systems``, comma separated, default all): ogma-float32, ogma-binary (Ogma's
 public API: ``Store(path, dim=..., precision=...)``, ``add(embeddings=...)``,
 ``search(vector=..., filter=...)``; the store is closed after ingest and reopened, and one
-query warms it before timing), chromadb, lancedb (flat), qdrant (local mode), faiss-flat
+query warms it before timing), chromadb, lancedb (flat), qdrant (local mode persisted to a
+folder), qdrant-memory (local mode in memory), faiss-flat
 (IndexFlatIP), faiss-hnsw (IndexHNSWFlat, M=32), faiss-binary (IndexBinaryFlat + float rescore
 of its top 200), usearch (HNSW defaults), langchain-sqlitevec, haystack-memory
 (InMemoryDocumentStore), llamaindex-simple (SimpleVectorStore). A peer that is not installed or
