@@ -90,7 +90,7 @@ CASES: list[tuple[str, list[str], str]] = [
     ("index-precision-unknown", ["index", "{tmp}", "--db", "{db}", "--precision", "uint4"], "--precision"),
     # the command line itself
     ("no-command", [], "COMMAND"),
-    ("unknown-command", ["serve"], "serve"),
+    ("unknown-command", ["frobnicate"], "frobnicate"),
     ("unknown-option", ["search", "q", "--db", "{db}", "--colour"], "--colour"),
 ]
 
