@@ -34,6 +34,8 @@ from ogma.store.milvus import metadata as facts
 from ogma.store.milvus import settings
 from ogma.store.milvus.client import check_uri, connect, is_lite
 from ogma.store.milvus.expressions import Expression, compile_expression, literal
+from ogma.store.milvus.paging import PAGE_SIZE, QUERY_WINDOW, key_pages, scan, seq_bounds, seq_windows
+from ogma.store.milvus.paging import and_expr as _and
 from ogma.store.milvus.rows import (
     DOCUMENT_FIELDS,
     doc_id_of,
@@ -86,12 +88,11 @@ RESCORE_FETCH_BYTES = 1 << 20
 256-d: 200 × 1 KiB) are fetched with the candidates and rescored in Ogma, in one round
 trip; larger sets are rescored by a second, filtered search inside Milvus."""
 
-MAX_LIMIT = 16_384
-"""The most results one Milvus search or query returns; larger ``k`` are clamped to it."""
+MAX_LIMIT = QUERY_WINDOW
+"""The most results one Milvus search returns; larger ``k`` are clamped to it (enumerations page past it)."""
 
 ON_CONFLICT = ("replace", "skip", "fail")
 _ID_CHUNK = 1_000
-_ALL = 'id != ""'  # ids are never empty: an expression every document matches
 
 
 def _ogma_version() -> str:
@@ -101,11 +102,6 @@ def _ogma_version() -> str:
         return version("ogma-core")
     except Exception:  # pragma: no cover - not installed as a distribution
         return "unknown"
-
-
-def _and(*parts: str) -> str:
-    kept = [p for p in parts if p]
-    return " and ".join(f"({p})" for p in kept) if len(kept) > 1 else (kept[0] if kept else "")
 
 
 class MilvusStore:
@@ -310,33 +306,21 @@ class MilvusStore:
     def _compile(self, filter: Mapping[str, Any] | None) -> Expression:
         return compile_expression(filter)
 
-    def _query(self, expr: str, fields: list[str], limit: int | None = None) -> list[dict[str, Any]]:
+    def _scan(self, expr: str, fields: list[str], page_size: int = PAGE_SIZE) -> Iterator[list[dict[str, Any]]]:
+        """Every row matching ``expr`` (``""``: all), in pages by primary key (see :mod:`.paging`)."""
         if not self._exists:
-            return []
-        if limit is not None or self._lite:
-            # Milvus Lite answers a query without a limit with every match; a server caps it, so page there
-            return list(self._client.query(self.collection, filter=expr or _ALL, output_fields=fields, limit=limit))
-        iterator = self._client.query_iterator(
-            self.collection, batch_size=1000, filter=expr or _ALL, output_fields=fields
-        )
-        rows: list[dict[str, Any]] = []
-        try:
-            while True:
-                batch = iterator.next()
-                if not batch:
-                    break
-                rows.extend(batch)
-        finally:
-            iterator.close()
-        return rows
+            return iter(())
+        return key_pages(self._client, self.collection, expr, fields, page_size=page_size)
 
     def _rows_by_id(self, ids: Sequence[str], fields: list[str], expr: str = "") -> dict[str, dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}
+        if not self._exists:
+            return found
         unique = [key_of(i) for i in dict.fromkeys(ids)]
         for start in range(0, len(unique), _ID_CHUNK):
             chunk = unique[start : start + _ID_CHUNK]
             where = _and(f"id in {literal(chunk)}", expr)
-            for row in self._query(where, fields, limit=len(chunk)):
+            for row in scan(self._client, self.collection, where, fields, page_size=len(chunk)):
                 found[doc_id_of(row["id"])] = row
         return found
 
@@ -486,7 +470,9 @@ class MilvusStore:
     def delete(self, ids: Sequence[str] | None = None, *, filter: Mapping[str, Any] | None = None) -> int:
         """Delete documents by id, by filter, or both (ids that also match).
 
-        Milvus deletes by expression; the matching ids are read first so the count is exact.
+        Milvus deletes by expression; the matching ids are read first, a page at a time (by
+        primary key, past Milvus' 16,384-row query window), and each page is deleted by id,
+        so the count is exact and no page of ids is held longer than its delete.
 
         Returns:
             How many documents were deleted.
@@ -501,27 +487,31 @@ class MilvusStore:
         expr = self._selection(doc_ids, filter, "delete")
         if expr is None or doc_ids == [] or not self._exists:
             return 0
-        found = (
-            list(self._rows_by_id(doc_ids, ["id"], expr))
-            if doc_ids is not None
-            else [doc_id_of(row["id"]) for row in self._query(expr, ["id"])]
-        )
-        self._delete_ids(found)
-        return len(found)
+        if doc_ids is not None:
+            found = [key_of(i) for i in self._rows_by_id(doc_ids, ["id"], expr)]
+            for start in range(0, len(found), _ID_CHUNK):
+                self._delete_keys(found[start : start + _ID_CHUNK])
+            return len(found)
+        return self._delete_matching(expr)
 
-    def _delete_ids(self, ids: list[str]) -> None:
-        keys = [key_of(i) for i in ids]
-        for start in range(0, len(keys), _ID_CHUNK):
-            self._client.delete(self.collection, filter=f"id in {literal(keys[start : start + _ID_CHUNK])}")
+    def _delete_keys(self, keys: list[str]) -> None:
+        self._client.delete(self.collection, filter=f"id in {literal(keys)}")
+
+    def _delete_matching(self, expr: str) -> int:
+        """Delete every row matching ``expr`` (``""``: every row), one page of keys at a time."""
+        deleted = 0
+        for page in self._scan(expr, ["id"], page_size=_ID_CHUNK):
+            keys = list(dict.fromkeys(str(row["id"]) for row in page))
+            self._delete_keys(keys)
+            deleted += len(keys)
+        return deleted
 
     def delete_all(self, *, confirm: bool = False) -> int:
         """Delete every document (the collection and its settings stay); needs ``confirm=True``."""
         self._check_open()
         if confirm is not True:
             raise ValueError("delete_all() deletes every document: call it as delete_all(confirm=True)")
-        found = [doc_id_of(row["id"]) for row in self._query("", ["id"])]
-        self._delete_ids(found)
-        return len(found)
+        return self._delete_matching("")
 
     def reset(self, *, confirm: bool = False) -> int:
         """Delete every document and forget what the first vectors fixed.
@@ -573,7 +563,7 @@ class MilvusStore:
         """Merge (or replace) the metadata of documents chosen by id and/or filter.
 
         Milvus 2.5 has no partial update: each document is read and written back whole
-        (texts and vectors unchanged), in upsert requests of 1,000.
+        (texts and vectors unchanged), in pages of 1,000 (one query and one upsert each).
 
         Returns:
             How many documents were updated.
@@ -588,14 +578,20 @@ class MilvusStore:
             return 0
         binary = self.config.precision == "binary"
         fields = row_fields(binary)
-        rows = (
-            list(self._rows_by_id(doc_ids, fields, expr).values()) if doc_ids is not None else self._query(expr, fields)
-        )
+        pages: Iterator[list[dict[str, Any]]]
+        if doc_ids is not None:
+            rows = list(self._rows_by_id(doc_ids, fields, expr).values())
+            pages = (rows[start : start + _ID_CHUNK] for start in range(0, len(rows), _ID_CHUNK))
+        else:
+            pages = self._scan(expr, fields, page_size=_ID_CHUNK)
         new = dict(metadata)
-        out = [with_metadata(r, dict(new) if replace else {**(r["metadata"] or {}), **new}, binary) for r in rows]
-        for start in range(0, len(out), _ID_CHUNK):
-            self._client.upsert(self.collection, out[start : start + _ID_CHUNK])
-        return len(out)
+        updated = 0
+        for page in pages:
+            out = [with_metadata(r, dict(new) if replace else {**(r["metadata"] or {}), **new}, binary) for r in page]
+            if out:
+                self._client.upsert(self.collection, out)
+            updated += len(out)
+        return updated
 
     # -- reading --------------------------------------------------------------
     def count(self, *, filter: Mapping[str, Any] | None = None) -> int:
@@ -625,12 +621,14 @@ class MilvusStore:
     ) -> Iterator[Document]:
         """Every document (or those matching ``filter``) in insertion order; a replaced document keeps its place.
 
-        Milvus cannot order a query, so the matching ids and their insertion numbers are read
-        first (a few dozen bytes per document), then the documents in batches.
+        Milvus cannot order a query, so the matching documents' insertion numbers are read
+        first (in pages, 8 bytes kept per document), then the documents in windows of
+        consecutive insertion numbers (``batch_size`` of them, at least 1,000 and at most
+        16,384), each sorted in memory: only one window of documents is held at a time.
 
         Args:
             filter: A filter (see ``docs/filters.md``); ``None`` or ``{}`` yields every document.
-            batch_size: Documents read per query (>= 1).
+            batch_size: Documents read per query (>= 1; read in windows of 1,000 to 16,384).
             include_embeddings: Attach the stored float32 vectors.
 
         Raises:
@@ -647,16 +645,23 @@ class MilvusStore:
         if compiled is False:
             return
         expr = "" if compiled is True else str(compiled)
-        order = sorted(self._query(expr, ["id", "seq"]), key=lambda r: (int(r["seq"]), r["id"]))
-        ids = [doc_id_of(r["id"]) for r in order]
-        for start in range(0, len(ids), batch_size):
-            yield from self.get(ids[start : start + batch_size], include_embeddings=include_embeddings)
+        fields = [*DOCUMENT_FIELDS, "seq", "has_vector", "vector"] if include_embeddings else [*DOCUMENT_FIELDS, "seq"]
+        window = min(max(batch_size, _ID_CHUNK), QUERY_WINDOW)
+        seqs = (int(row["seq"]) for page in self._scan(expr, ["seq"], page_size=QUERY_WINDOW) for row in page)
+        windows = seq_windows(seqs, window)
+        for index in range(len(windows)):
+            rows = [row for page in self._scan(_and(expr, seq_bounds(windows, index)), fields) for row in page]
+            rows.sort(key=lambda r: (int(r["seq"]), r["id"]))
+            for row in rows:
+                yield to_document(row, include_embeddings)
 
-    def _metadatas(self, filter: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    def _metadatas(self, filter: Mapping[str, Any] | None) -> Iterator[dict[str, Any]]:
+        """The metadata of every matching document, streamed in pages (the filter is compiled at once)."""
         compiled = self._compile(filter)
         if compiled is False:
-            return []
-        return [dict(r["metadata"] or {}) for r in self._query("" if compiled is True else str(compiled), ["metadata"])]
+            return iter(())
+        pages = self._scan("" if compiled is True else str(compiled), ["metadata"])
+        return (dict(row["metadata"] or {}) for page in pages for row in page)
 
     @staticmethod
     def _field_name(field: Any) -> str:
