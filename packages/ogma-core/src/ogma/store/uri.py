@@ -34,7 +34,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from ogma.store.protocol import StoreProtocol
 
-__all__ = ["StoreURI", "open_store", "parse_store_uri", "store_uri"]
+__all__ = ["StoreURI", "local_file", "open_store", "parse_store_uri", "same_file", "store_file", "store_uri"]
 
 Backend = Literal["sqlite", "milvus", "milvus-lite"]
 
@@ -152,6 +152,44 @@ def store_uri(store: Any) -> str | None:
     if isinstance(store, MilvusStore):
         return _milvus_uri(store.uri, store.collection)
     return None
+
+
+def local_file(parsed: StoreURI) -> str | None:
+    """The local file a parsed URI names (a SQLite or Milvus Lite file), or ``None`` (a server, ``:memory:``).
+
+    Example:
+        >>> local_file(parse_store_uri("milvus-lite://v.db?collection=c")), local_file(parse_store_uri(":memory:"))
+        ('v.db', None)
+    """
+    if parsed.backend == "milvus" or parsed.location == ":memory:":
+        return None
+    return parsed.location
+
+
+def store_file(store: Any) -> str | None:
+    """The local file an open store lives in (SQLite or Milvus Lite), or ``None``.
+
+    Example:
+        >>> from ogma.store import Store
+        >>> store_file(Store(":memory:")) is None
+        True
+    """
+    uri = store_uri(store)
+    return None if uri is None else local_file(parse_store_uri(uri))
+
+
+def same_file(a: str | None, b: str | None) -> bool:
+    """Whether two paths name one file (after resolving links and ``..``; hard links too, when both exist).
+
+    Example:
+        >>> same_file("a/../x.db", "x.db"), same_file("x.db", None)
+        (True, False)
+    """
+    if a is None or b is None:
+        return False
+    if os.path.exists(a) and os.path.exists(b):
+        return os.path.samefile(a, b)
+    return os.path.realpath(a) == os.path.realpath(b)
 
 
 def _milvus_uri(address: str, collection: str) -> str:

@@ -9,15 +9,22 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from ogma.errors import StoreError, missing_extra
 
-__all__ = ["connect", "is_lite", "pymilvus"]
+__all__ = ["check_lite_file", "connect", "is_lite", "pymilvus"]
 
 logger = logging.getLogger(__name__)
+
+SQLITE_HEADER: Final = b"SQLite format 3\x00"
+"""The first 16 bytes of every SQLite database file."""
+
+LITE_TABLES: Final = frozenset({"collection_meta"})
+"""Tables Milvus Lite 2.5 keeps in its file (itself an SQLite database) from its first start."""
 
 
 def pymilvus() -> Any:
@@ -59,7 +66,62 @@ def check_uri(uri: Any) -> str:
         )
     if is_lite(uri) and Path(uri).is_dir():
         raise ValueError(f"uri {uri!r} is a directory; give the Milvus Lite file inside it, e.g. {uri}/milvus.db")
+    if is_lite(uri):
+        check_lite_file(uri)
     return uri
+
+
+def check_lite_file(path: str) -> None:
+    """Refuse an existing file that is not a Milvus Lite database, before Milvus Lite writes into it.
+
+    A missing or empty file is fine (Milvus Lite creates it). Milvus Lite 2.5's file is an
+    SQLite database holding a ``collection_meta`` table; any other file, an Ogma SQLite store
+    included, would get Milvus' tables added to it. The file is read without locking and
+    without creating ``-wal``/``-shm`` files (SQLite's ``immutable`` mode).
+
+    Raises:
+        StoreError: The file exists and is not a Milvus Lite database (names the file, what it
+            seems to be, and the fix).
+
+    Example:
+        >>> check_lite_file("/nonexistent/new.db")  # a new file: nothing to check
+    """
+    try:
+        with open(path, "rb") as file:
+            head = file.read(len(SQLITE_HEADER))
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise StoreError(f"cannot read the Milvus Lite file {path!r}: {exc}") from exc
+    if not head:
+        return
+    fix = "give a new file name (Milvus Lite creates it), or the file of a Milvus Lite database"
+    if head != SQLITE_HEADER:
+        raise StoreError(f"{path!r} is not a Milvus Lite database (it is not an SQLite file at all); {fix}")
+    tables = _tables(path)
+    if tables is None:
+        raise StoreError(f"{path!r} is not a Milvus Lite database (an SQLite file that cannot be read); {fix}")
+    if tables and not tables >= LITE_TABLES:
+        what = "an Ogma SQLite store" if "ogma_config" in tables else "an SQLite database of something else"
+        raise StoreError(
+            f"{path!r} is not a Milvus Lite database: it is {what} (tables {', '.join(sorted(tables)[:5])}); "
+            f"{fix}. Open an Ogma SQLite store with ogma.Store or a plain path URI."
+        )
+
+
+def _tables(path: str) -> frozenset[str] | None:
+    """The table names of an SQLite file, read-only and without locks (``None``: unreadable)."""
+    try:
+        connection = sqlite3.connect(Path(path).resolve().as_uri() + "?mode=ro&immutable=1", uri=True)
+    except sqlite3.Error:
+        return None
+    try:
+        rows = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    except sqlite3.Error:
+        return None
+    finally:
+        connection.close()
+    return frozenset(str(row[0]) for row in rows)
 
 
 def connect(uri: str, token: str | None) -> Any:
