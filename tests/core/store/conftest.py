@@ -115,7 +115,7 @@ def store_factory(backend: str, request: pytest.FixtureRequest, tmp_path: Path) 
     """
     made: list[Any] = []
     collections: dict[str, str] = {}
-    uri = request.getfixturevalue("milvus_uri") if backend == "milvus" else ""
+    uri = request.getfixturevalue("milvus_uri") if backend != "sqlite" else ""
 
     def make(encoder: Any = None, *, name: str = "main", **options: Any) -> StoreProtocol:
         if backend == "sqlite":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sqlite3
 import uuid
 from pathlib import Path
@@ -16,12 +17,32 @@ from typing import Any, Final
 
 from ogma.errors import StoreError, missing_extra
 
-__all__ = ["check_lite_file", "connect", "is_lite", "pymilvus"]
+__all__ = [
+    "BM25_SINCE",
+    "LIKE_ANYWHERE_SINCE",
+    "MULTI_VECTOR_SINCE",
+    "at_least",
+    "check_lite_file",
+    "connect",
+    "has_bm25",
+    "is_lite",
+    "pymilvus",
+    "server_version",
+]
 
 logger = logging.getLogger(__name__)
 
 SQLITE_HEADER: Final = b"SQLite format 3\x00"
 """The first 16 bytes of every SQLite database file."""
+
+BM25_SINCE: Final = (2, 5)
+"""The first Milvus version with BM25 functions (full-text search): lexical and hybrid search need it."""
+
+MULTI_VECTOR_SINCE: Final = (2, 4)
+"""The first Milvus version with several vector fields per collection (``precision="binary"`` needs two)."""
+
+LIKE_ANYWHERE_SINCE: Final = (2, 4)
+"""The first Milvus version whose ``like`` takes wildcards before the end (Milvus 2.3 matches prefixes only)."""
 
 LITE_TABLES: Final = frozenset({"collection_meta"})
 """Tables Milvus Lite 2.5 keeps in its file (itself an SQLite database) from its first start."""
@@ -138,3 +159,32 @@ def connect(uri: str, token: str | None) -> Any:
     except Exception as exc:
         hint = " (a Milvus Lite file serves one process at a time; is another one using it?)" if is_lite(uri) else ""
         raise StoreError(f"cannot connect to Milvus at {uri!r}: {exc}{hint}") from exc
+
+
+def server_version(client: Any, uri: str) -> str | None:
+    """The server's version (``"v2.3.5"``), or ``None`` for Milvus Lite (which has no such call) or when unknown."""
+    if is_lite(uri):
+        return None
+    try:
+        return str(client.get_server_version())
+    except Exception as exc:  # an old or proxied server without the call: assume a current one
+        logger.debug("cannot read the Milvus server version at %s: %s", uri, exc)
+        return None
+
+
+def at_least(version: str | None, since: tuple[int, int]) -> bool:
+    """Whether a Milvus of this version is ``since`` or newer (``None``: Milvus Lite 2.5, or unknown: yes).
+
+    Example:
+        >>> at_least("v2.3.5-lite", BM25_SINCE), at_least("2.5.4", BM25_SINCE), at_least(None, BM25_SINCE)
+        (False, True, True)
+    """
+    if version is None:
+        return True
+    found = re.search(r"(\d+)\.(\d+)", version)
+    return found is None or (int(found.group(1)), int(found.group(2))) >= since
+
+
+def has_bm25(version: str | None) -> bool:
+    """Whether a Milvus of this version has BM25 functions (lexical and hybrid search)."""
+    return at_least(version, BM25_SINCE)

@@ -26,14 +26,23 @@ import numpy.typing as npt
 from tqdm.auto import tqdm
 
 from ogma.compress import quantize_binary
-from ogma.errors import DuplicateDocumentError, StoreError, StoreMismatchError
+from ogma.errors import DuplicateDocumentError, FilterError, StoreError, StoreMismatchError, UnsupportedSearchError
 from ogma.store.config import check_encoder_dim
 from ogma.store.document import Document
 from ogma.store.encoding import StoreEncoder, as_encoder
 from ogma.store.milvus import metadata as facts
 from ogma.store.milvus import settings
-from ogma.store.milvus.client import check_uri, connect, is_lite
-from ogma.store.milvus.expressions import Expression, compile_expression, literal
+from ogma.store.milvus.client import (
+    LIKE_ANYWHERE_SINCE,
+    MULTI_VECTOR_SINCE,
+    at_least,
+    check_uri,
+    connect,
+    has_bm25,
+    is_lite,
+    server_version,
+)
+from ogma.store.milvus.expressions import Expression, compile_expression, literal, non_prefix_like
 from ogma.store.milvus.paging import PAGE_SIZE, QUERY_WINDOW, key_pages, scan, seq_bounds, seq_windows
 from ogma.store.milvus.paging import and_expr as _and
 from ogma.store.milvus.rows import (
@@ -186,6 +195,8 @@ class MilvusStore:
         self._closed = False
         asked_index = check_index_type(index_type, precision or "float32")
         self._client = connect(self.uri, token)
+        self.server_version = server_version(self._client, self.uri)
+        self._bm25 = has_bm25(self.server_version)
         try:
             self.config = self._open(dim, precision, asked_index if index_type is not None else None)
         except BaseException:
@@ -208,6 +219,7 @@ class MilvusStore:
                 )
             encoder_dim = encoder.dim if encoder is not None else None
             check_encoder_dim(config.dim, config.full_dim, encoder_dim, container="collection")
+            self._note_fields(described)
             self._client.load_collection(self.collection)
             return config
         full_dim = encoder.dim if encoder is not None else None
@@ -227,8 +239,19 @@ class MilvusStore:
             self._create(config)
         return config
 
+    def _note_fields(self, described: Mapping[str, Any]) -> None:
+        """A collection made without the BM25 field (by a server before 2.5) has no lexical search."""
+        names = {str(f.get("name")) for f in described.get("fields", [])}
+        self._bm25 = self._bm25 and "sparse" in names
+
     def _create(self, config: MilvusConfig) -> None:
-        schema, index = build_schema(config)
+        if config.precision == "binary" and not at_least(self.server_version, MULTI_VECTOR_SINCE):
+            raise StoreError(
+                f"precision='binary' keeps two vector fields (the bits and the float vectors that rescore "
+                f"them), which needs Milvus >= 2.4; this server is {self.server_version}. Use "
+                "precision='float32' here, or a Milvus 2.4+ server or Milvus Lite"
+            )
+        schema, index = build_schema(config, bm25=self._bm25)
         self._client.create_collection(self.collection, schema=schema, consistency_level="Strong")
         try:
             # the collection is empty, so its indexes are built at once: no need to poll
@@ -253,6 +276,7 @@ class MilvusStore:
         """Take the configuration of a collection that another store created."""
         described = self._client.describe_collection(self.collection)
         self.config = MilvusConfig.from_description(str(described.get("description", "")), self.collection)
+        self._note_fields(described)
         self._client.load_collection(self.collection)
 
     @property
@@ -304,7 +328,16 @@ class MilvusStore:
             raise StoreError("this MilvusStore is closed")
 
     def _compile(self, filter: Mapping[str, Any] | None) -> Expression:
-        return compile_expression(filter)
+        compiled = compile_expression(filter)
+        if isinstance(compiled, str) and not at_least(self.server_version, LIKE_ANYWHERE_SINCE):
+            pattern = non_prefix_like(compiled)
+            if pattern is not None:
+                raise FilterError(
+                    f"this Milvus server ({self.server_version}) matches strings by prefix only ('ab%'); the "
+                    f"filter needs the pattern {pattern!r} ($contains on a string, $like or $ilike with a "
+                    "wildcard before the end), which needs Milvus >= 2.4. Filter by prefix or equality here."
+                )
+        return compiled
 
     def _scan(self, expr: str, fields: list[str], page_size: int = PAGE_SIZE) -> Iterator[list[dict[str, Any]]]:
         """Every row matching ``expr`` (``""``: all), in pages by primary key (see :mod:`.paging`)."""
@@ -743,7 +776,16 @@ class MilvusStore:
         scored.sort(key=lambda item: (-item[1], item[0]))
         return scored[:count]
 
+    def _check_lexical(self) -> None:
+        if not self._bm25:
+            where = f"this Milvus server ({self.server_version})" if self.server_version else "this collection"
+            raise UnsupportedSearchError(
+                f"{where} has no BM25 full-text search: lexical and hybrid search need Milvus >= 2.5 "
+                "(or Milvus Lite 2.5) and a collection created there; use mode='dense' on this server"
+            )
+
     def _lexical(self, query: str, count: int, expr: str) -> list[tuple[str, float]]:
+        self._check_lexical()
         if not self._exists or count == 0 or not query.strip():
             return []
         limit = min(count, MAX_LIMIT)
