@@ -62,6 +62,8 @@ def demo(_: argparse.Namespace) -> int:
 def test(args: argparse.Namespace) -> int:
     ensure_env(tests=True, with_torch=args.with_torch)
     env = dict(os.environ, HF_HUB_OFFLINE="1")
+    if sys.platform == "linux":
+        env["OGMA_REQUIRE_MILVUS_SERVER"] = "1"  # the Milvus server tests must run, not skip
     if args.with_torch:
         env["OGMA_REQUIRE_TORCH_TESTS"] = "1"  # torch tests must run, not skip
     py = venv_python()

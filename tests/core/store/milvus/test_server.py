@@ -17,15 +17,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from ogma.errors import UnsupportedSearchError
+from ogma.errors import FilterError, StoreError, UnsupportedSearchError
 from ogma.store.migrate import copy_store, destination_options
+from ogma.store.milvus.expressions import compile_expression, non_prefix_like
 from tests.core.store.conftest import clustered_unit, exact_top
-from tests.core.store.milvus.test_expressions import (  # noqa: F401
-    document_rows,
-    metadata_rows,
-    test_the_document_field_table_on_milvus,
-    test_the_metadata_table_on_milvus,
-)
+from tests.core.store.milvus.test_expressions import _cases, _matching, document_rows, metadata_rows  # noqa: F401
 from tests.core.store.test_large import (  # noqa: F401
     big,
     test_copy_store_moves_every_document,
@@ -35,18 +31,13 @@ from tests.core.store.test_large import (  # noqa: F401
 )
 from tests.core.store.test_store import (  # noqa: F401
     test_add_get_count_and_generated_ids,
-    test_embeddings_come_back_exactly,
     test_iter_documents,
-    test_reopening_checks_the_config_record,
 )
 from tests.core.store.test_store_extensions import (  # noqa: F401
     mixed,
-    test_count_by_filter_including_document_fields,
     test_metadata_fields,
     test_metadata_range,
     test_metadata_values,
-    test_update_by_filter_and_replace,
-    test_update_by_ids_merges,
 )
 
 pytestmark = pytest.mark.slow
@@ -92,13 +83,7 @@ def test_the_server_reports_its_version_and_has_no_bm25(make: Any) -> None:
 
 @pytest.mark.parametrize(
     ("precision", "index_type"),
-    [
-        ("float32", "FLAT"),
-        ("float32", "HNSW"),
-        ("float32", "IVF_FLAT"),
-        ("binary", "BIN_FLAT"),
-        ("binary", "BIN_IVF_FLAT"),
-    ],
+    [("float32", "FLAT"), ("float32", "HNSW"), ("float32", "IVF_FLAT"), ("float32", "AUTOINDEX")],
 )
 def test_server_index_types(make: Any, precision: str, index_type: str) -> None:
     vectors = clustered_unit(500, dim=16, seed=5)
@@ -116,12 +101,12 @@ def test_milvus_lite_to_server_and_back(make: Any, milvus_lite_db: Any) -> None:
 
     vectors = clustered_unit(300, dim=8, seed=2)
     ids = [f"d{i}" for i in reversed(range(300))]
-    with MilvusStore(str(milvus_lite_db), f"lite_{uuid.uuid4().hex}", dim=8, precision="binary") as lite:
+    with MilvusStore(str(milvus_lite_db), f"lite_{uuid.uuid4().hex}", dim=8) as lite:
         lite.add([f"text {i}" for i in range(300)], [{"i": i} for i in range(300)], ids, embeddings=vectors)
         options = destination_options(lite)
         server = make(**options)
         assert copy_store(lite, server, batch_size=64, show_progress=False) == 300
-        assert [d.id for d in server.iter_documents()] == ids and server.precision == "binary"
+        assert [d.id for d in server.iter_documents()] == ids and server.precision == "float32"
         q = vectors[17]
         assert [h.id for h in server.search(vector=q, k=5)] == [h.id for h in lite.search(vector=q, k=5)]
         back = MilvusStore(str(milvus_lite_db), f"back_{uuid.uuid4().hex}", **destination_options(server))
@@ -132,3 +117,42 @@ def test_milvus_lite_to_server_and_back(make: Any, milvus_lite_db: Any) -> None:
             np.testing.assert_array_equal(np.stack([d.embedding for d in docs]), vectors)
             back.drop()
         lite.drop()
+
+
+def test_embeddings_come_back_exactly_and_binary_needs_two_vector_fields(make: Any, milvus_server_uri: str) -> None:
+    raw = (np.random.default_rng(3).standard_normal((5, 6)) * 7).astype(np.float32)  # not normalised
+    store = make(dim=6)
+    store.add([f"t{i}" for i in range(5)], ids=[f"d{i}" for i in range(5)], embeddings=raw)
+    got = store.get([f"d{i}" for i in range(5)], include_embeddings=True)
+    np.testing.assert_array_equal(np.stack([d.embedding for d in got]), raw)
+    hit = store.search(vector=raw[2], k=1, include_embeddings=True)[0]
+    assert hit.id == "d2" and np.array_equal(hit.embedding, raw[2])
+    with pytest.raises(StoreError, match=r"precision='binary' .*needs Milvus >= 2\.4; this server is v2\.3\.5"):
+        make(dim=6, precision="binary")
+
+
+def _refused_on_2_3(filter_: dict[str, Any]) -> bool:
+    compiled = compile_expression(filter_)
+    return isinstance(compiled, str) and non_prefix_like(compiled) is not None
+
+
+@pytest.mark.parametrize(("filter_", "expected"), _cases("tests.core.store.test_filters"))
+def test_the_metadata_table_on_the_server(metadata_rows: Any, filter_: Any, expected: set[str]) -> None:  # noqa: F811
+    if _refused_on_2_3(filter_):
+        with pytest.raises(FilterError, match=r"\(v2\.3\.5.*\) matches strings by prefix only"):
+            _matching(metadata_rows, filter_)
+    else:
+        assert _matching(metadata_rows, filter_) == expected
+
+
+@pytest.mark.parametrize(("filter_", "expected"), _cases("tests.core.store.test_filters_documents"))
+def test_the_document_field_table_on_the_server(document_rows: Any, filter_: Any, expected: set[str]) -> None:  # noqa: F811
+    try:
+        refused = _refused_on_2_3(filter_)
+    except FilterError:  # refused on every Milvus ($ilike with letters on $content)
+        refused = True
+    if refused:
+        with pytest.raises(FilterError):
+            _matching(document_rows, filter_)
+    else:
+        assert _matching(document_rows, filter_) == expected
