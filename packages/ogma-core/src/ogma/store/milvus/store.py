@@ -78,6 +78,7 @@ from ogma.store.validate import (
     check_metadatas,
     check_optional_embeddings,
     check_store_texts,
+    lexical_query,
 )
 from ogma.store.vector_input import accepted_dims, fit_to, query_vector
 from ogma.types import Hit, SearchMode
@@ -786,6 +787,7 @@ class MilvusStore:
 
     def _lexical(self, query: str, count: int, expr: str) -> list[tuple[str, float]]:
         self._check_lexical()
+        query = lexical_query(query)  # Milvus' analyzer would stop at a NUL; SQLite's reads on
         if not self._exists or count == 0 or not query.strip():
             return []
         limit = min(count, MAX_LIMIT)
