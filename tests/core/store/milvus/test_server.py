@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from ogma.errors import FilterError, StoreError, UnsupportedSearchError
+from ogma.errors import FilterError, UnsupportedSearchError
 from ogma.store.migrate import copy_store, destination_options
 from ogma.store.milvus.expressions import compile_expression, non_prefix_like
 from tests.core.store.conftest import clustered_unit, exact_top
@@ -31,7 +31,9 @@ from tests.core.store.test_large import (  # noqa: F401
 )
 from tests.core.store.test_store import (  # noqa: F401
     test_add_get_count_and_generated_ids,
+    test_embeddings_come_back_exactly,
     test_iter_documents,
+    test_reopening_checks_the_config_record,
 )
 from tests.core.store.test_store_extensions import (  # noqa: F401
     mixed,
@@ -83,7 +85,14 @@ def test_the_server_reports_its_version_and_has_no_bm25(make: Any) -> None:
 
 @pytest.mark.parametrize(
     ("precision", "index_type"),
-    [("float32", "FLAT"), ("float32", "HNSW"), ("float32", "IVF_FLAT"), ("float32", "AUTOINDEX")],
+    [
+        ("float32", "FLAT"),
+        ("float32", "HNSW"),
+        ("float32", "IVF_FLAT"),
+        ("float32", "AUTOINDEX"),
+        ("binary", "BIN_FLAT"),
+        ("binary", "BIN_IVF_FLAT"),
+    ],
 )
 def test_server_index_types(make: Any, precision: str, index_type: str) -> None:
     vectors = clustered_unit(500, dim=16, seed=5)
@@ -101,12 +110,12 @@ def test_milvus_lite_to_server_and_back(make: Any, milvus_lite_db: Any) -> None:
 
     vectors = clustered_unit(300, dim=8, seed=2)
     ids = [f"d{i}" for i in reversed(range(300))]
-    with MilvusStore(str(milvus_lite_db), f"lite_{uuid.uuid4().hex}", dim=8) as lite:
+    with MilvusStore(str(milvus_lite_db), f"lite_{uuid.uuid4().hex}", dim=8, precision="binary") as lite:
         lite.add([f"text {i}" for i in range(300)], [{"i": i} for i in range(300)], ids, embeddings=vectors)
         options = destination_options(lite)
         server = make(**options)
         assert copy_store(lite, server, batch_size=64, show_progress=False) == 300
-        assert [d.id for d in server.iter_documents()] == ids and server.precision == "float32"
+        assert [d.id for d in server.iter_documents()] == ids and server.precision == "binary"
         q = vectors[17]
         assert [h.id for h in server.search(vector=q, k=5)] == [h.id for h in lite.search(vector=q, k=5)]
         back = MilvusStore(str(milvus_lite_db), f"back_{uuid.uuid4().hex}", **destination_options(server))
@@ -119,16 +128,17 @@ def test_milvus_lite_to_server_and_back(make: Any, milvus_lite_db: Any) -> None:
         lite.drop()
 
 
-def test_embeddings_come_back_exactly_and_binary_needs_two_vector_fields(make: Any, milvus_server_uri: str) -> None:
-    raw = (np.random.default_rng(3).standard_normal((5, 6)) * 7).astype(np.float32)  # not normalised
-    store = make(dim=6)
-    store.add([f"t{i}" for i in range(5)], ids=[f"d{i}" for i in range(5)], embeddings=raw)
-    got = store.get([f"d{i}" for i in range(5)], include_embeddings=True)
-    np.testing.assert_array_equal(np.stack([d.embedding for d in got]), raw)
-    hit = store.search(vector=raw[2], k=1, include_embeddings=True)[0]
-    assert hit.id == "d2" and np.array_equal(hit.embedding, raw[2])
-    with pytest.raises(StoreError, match=r"precision='binary' .*needs Milvus >= 2\.4; this server is v2\.3\.5"):
-        make(dim=6, precision="binary")
+def test_a_binary_store_keeps_its_float_vectors_as_json_before_milvus_2_4(make: Any) -> None:
+    """Milvus 2.3 allows one vector field per collection: the bits are the vector field, the floats JSON."""
+    vectors = clustered_unit(300, dim=16, seed=4)
+    store = make(dim=16, precision="binary")
+    store.add([f"t{i}" for i in range(300)], ids=[str(i) for i in range(300)], embeddings=vectors)
+    fields = {f["name"]: f["type"].name for f in store._client.describe_collection(store.collection)["fields"]}
+    assert (fields["bits"], fields["vector"]) == ("BINARY_VECTOR", "JSON")
+    np.testing.assert_array_equal(store.get(["9"], include_embeddings=True)[0].embedding, vectors[9])
+    for q in (9, 123):  # the candidates are rescored in Ogma, also when many are asked for
+        for k in (10, 200):
+            assert [int(h.id) for h in store.search(vector=vectors[q], k=k)][:5] == exact_top(vectors, vectors[q], 5)
 
 
 def _refused_on_2_3(filter_: dict[str, Any]) -> bool:

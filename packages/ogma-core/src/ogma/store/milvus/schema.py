@@ -207,11 +207,14 @@ def search_params(index_type: str, metric: str, limit: int) -> dict[str, Any]:
     return {"metric_type": metric, "params": params}
 
 
-def build_schema(config: MilvusConfig, *, bm25: bool = True) -> tuple[Any, Any]:
+def build_schema(config: MilvusConfig, *, bm25: bool = True, multi_vector: bool = True) -> tuple[Any, Any]:
     """The collection schema and index parameters for ``config``.
 
     ``bm25=False`` (a server before Milvus 2.5): no analyzer, no ``sparse`` field and no
     BM25 function, so the collection holds no lexical index (dense and binary search only).
+    ``multi_vector=False`` (a server before Milvus 2.4, one vector field per collection): a
+    binary store keeps its float vectors in a ``JSON`` field ``vector`` (exact float32
+    values, read back to rescore the Hamming candidates in Ogma) instead of a second vector field.
     """
     from pymilvus import DataType, Function, FunctionType, MilvusClient
 
@@ -231,7 +234,11 @@ def build_schema(config: MilvusConfig, *, bm25: bool = True) -> tuple[Any, Any]:
     schema.add_field("facets", DataType.JSON)
     schema.add_field("seq", DataType.INT64)
     schema.add_field("has_vector", DataType.BOOL)
-    schema.add_field("vector", DataType.FLOAT_VECTOR, dim=config.dim)
+    floats_in_json = config.precision == "binary" and not multi_vector
+    if floats_in_json:
+        schema.add_field("vector", DataType.JSON)
+    else:
+        schema.add_field("vector", DataType.FLOAT_VECTOR, dim=config.dim)
     if config.precision == "binary":
         schema.add_field("bits", DataType.BINARY_VECTOR, dim=config.bits_dim)
     if bm25:
@@ -249,7 +256,8 @@ def build_schema(config: MilvusConfig, *, bm25: bool = True) -> tuple[Any, Any]:
         index.add_index(
             "bits", index_type=config.index_type, metric_type="HAMMING", params=index_build_params(config.index_type)
         )
-        index.add_index("vector", index_type="FLAT", metric_type="COSINE")
+        if not floats_in_json:
+            index.add_index("vector", index_type="FLAT", metric_type="COSINE")
     else:
         index.add_index(
             "vector", index_type=config.index_type, metric_type="COSINE", params=index_build_params(config.index_type)

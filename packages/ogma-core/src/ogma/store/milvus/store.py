@@ -48,6 +48,7 @@ from ogma.store.milvus.paging import and_expr as _and
 from ogma.store.milvus.rows import (
     DOCUMENT_FIELDS,
     doc_id_of,
+    floats_of,
     key_of,
     make_row,
     row_fields,
@@ -198,6 +199,7 @@ class MilvusStore:
         self._client = connect(self.uri, token)
         self.server_version = server_version(self._client, self.uri)
         self._bm25 = has_bm25(self.server_version)
+        self._float_field = True  # the float vectors are a vector field (not JSON: see build_schema)
         try:
             self.config = self._open(dim, precision, asked_index if index_type is not None else None)
         except BaseException:
@@ -241,18 +243,17 @@ class MilvusStore:
         return config
 
     def _note_fields(self, described: Mapping[str, Any]) -> None:
-        """A collection made without the BM25 field (by a server before 2.5) has no lexical search."""
-        names = {str(f.get("name")) for f in described.get("fields", [])}
-        self._bm25 = self._bm25 and "sparse" in names
+        """What a collection made by an older server lacks: the BM25 field (before 2.5), a float vector field
+        beside the binary one (before 2.4: the float vectors are then kept as JSON)."""
+        fields = {str(f.get("name")): f for f in described.get("fields", [])}
+        self._bm25 = self._bm25 and "sparse" in fields
+        kind = fields.get("vector", {}).get("type")
+        self._float_field = getattr(kind, "name", str(kind)) != "JSON"
 
     def _create(self, config: MilvusConfig) -> None:
-        if config.precision == "binary" and not at_least(self.server_version, MULTI_VECTOR_SINCE):
-            raise StoreError(
-                f"precision='binary' keeps two vector fields (the bits and the float vectors that rescore "
-                f"them), which needs Milvus >= 2.4; this server is {self.server_version}. Use "
-                "precision='float32' here, or a Milvus 2.4+ server or Milvus Lite"
-            )
-        schema, index = build_schema(config, bm25=self._bm25)
+        multi_vector = at_least(self.server_version, MULTI_VECTOR_SINCE)
+        self._float_field = multi_vector or config.precision != "binary"
+        schema, index = build_schema(config, bm25=self._bm25, multi_vector=multi_vector)
         self._client.create_collection(self.collection, schema=schema, consistency_level="Strong")
         try:
             # the collection is empty, so its indexes are built at once: no need to poll
@@ -454,7 +455,16 @@ class MilvusStore:
                 for offset, index in enumerate(keep[start : start + batch_size]):
                     doc_id = doc_ids[index]
                     seq = int(stored[doc_id]["seq"]) if doc_id in stored else first + start + offset
-                    row = make_row(doc_id, items[index], metas[index], fitted[index], dim, binary=binary, seq=seq)
+                    row = make_row(
+                        doc_id,
+                        items[index],
+                        metas[index],
+                        fitted[index],
+                        dim,
+                        binary=binary,
+                        seq=seq,
+                        floats_in_json=not self._float_field,
+                    )
                     (replaced if doc_id in stored else new).append(row)
                 if self.insert_new_ids:
                     if new:
@@ -746,7 +756,7 @@ class MilvusStore:
         bits = quantize_binary(unit[None, :])[0].tobytes()
         # small candidate sets come back with their float vectors and are rescored here (one
         # round trip); large ones are rescored inside Milvus, so no big payload crosses the network
-        fetch = limit * len(unit) * 4 <= RESCORE_FETCH_BYTES
+        fetch = limit * len(unit) * 4 <= RESCORE_FETCH_BYTES or not self._float_field
         found = self._client.search(
             self.collection,
             data=[bits],
@@ -760,7 +770,7 @@ class MilvusStore:
             return []
         keys = [h["id"] for h in found]
         if fetch:
-            matrix = np.asarray([h["entity"]["vector"] for h in found], dtype=np.float32)
+            matrix = np.asarray([floats_of(h["entity"]["vector"]) for h in found], dtype=np.float32)
             cosines = matrix @ unit / np.maximum(np.linalg.norm(matrix, axis=1) * np.linalg.norm(unit), 1e-12)
             scored = [(doc_id_of(key), float(c)) for key, c in zip(keys, cosines, strict=True)]
         else:  # an exact (FLAT) cosine search of the float vectors, restricted to the candidates
