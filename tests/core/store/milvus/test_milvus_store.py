@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sys
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,24 +17,6 @@ import pytest
 from ogma.errors import FilterError, MissingExtraError, StoreError, StoreMismatchError
 from ogma.store.protocol import StoreProtocol
 from tests.core.store.conftest import clustered_unit, exact_top
-
-
-@pytest.fixture
-def make(milvus_uri: str) -> Iterator[Any]:
-    from ogma.store.milvus import MilvusStore
-
-    made: list[MilvusStore] = []
-
-    def build(collection: str | None = None, **options: Any) -> MilvusStore:
-        store = MilvusStore(milvus_uri, collection or f"m_{uuid.uuid4().hex}", **options)
-        made.append(store)
-        return store
-
-    yield build
-    for store in made:
-        if not store._closed:
-            store.drop()
-            store.close()
 
 
 def test_it_is_a_store(make: Any) -> None:

@@ -11,7 +11,6 @@ imported from their modules: pytest runs them here with this module's ``backend`
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -53,23 +52,6 @@ def backend() -> str:
 @pytest.fixture(scope="session")
 def milvus_uri(milvus_server_uri: str) -> str:
     return milvus_server_uri
-
-
-@pytest.fixture
-def make(milvus_server_uri: str) -> Iterator[Any]:
-    from ogma.store.milvus import MilvusStore
-
-    made: list[MilvusStore] = []
-
-    def build(collection: str | None = None, **options: Any) -> MilvusStore:
-        store = MilvusStore(milvus_server_uri, collection or f"s_{uuid.uuid4().hex}", **options)
-        made.append(store)
-        return store
-
-    yield build
-    for store in made:
-        store.drop()
-        store.close()
 
 
 def test_the_server_reports_its_version_and_has_no_bm25(make: Any) -> None:
