@@ -143,10 +143,16 @@ class MilvusStore:
             writer adds the ids (a bulk load, ``ogma import``/``ogma migrate``): two
             writers adding the same new id at once would leave two copies.
 
+    Attributes:
+        server_version: The Milvus server's version (``"v2.3.5"``), or ``None`` for Milvus
+            Lite. Before Milvus 2.5 there is no BM25: lexical and hybrid search raise
+            :class:`~ogma.errors.UnsupportedSearchError`; dense search works.
+
     Raises:
         MissingExtraError: ``pymilvus`` is not installed (``pip install 'ogma-core[milvus]'``).
         StoreMismatchError: The collection was built with another model, dimension or precision.
-        StoreError: Milvus cannot be reached, or the collection is not an Ogma store.
+        StoreError: Milvus cannot be reached, the collection is not an Ogma store, or a
+            Milvus Lite path names an existing file that is not a Milvus Lite database.
         ValueError: An argument out of range (names it).
 
     Example:
