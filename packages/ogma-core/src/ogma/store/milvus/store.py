@@ -464,7 +464,7 @@ class MilvusStore(SearchPipeline):
         self._check_open()
         if confirm is not True:
             raise ValueError("delete_all() deletes every document: call it as delete_all(confirm=True)")
-        return self._delete_matching("")
+        return reading.delete_matching(self._client, self.collection, "") if self._exists else 0
 
     def reset(self, *, confirm: bool = False) -> int:
         """Delete every document and forget what the first vectors fixed.
