@@ -44,9 +44,10 @@ socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
 socket.getaddrinfo = _guarded_getaddrinfo  # type: ignore[assignment]
 
 
-# fixtures for every folder: the run's one Milvus Lite file, and tiny models built once
+# fixtures for every folder: the run's one Milvus Lite file and Milvus server, and tiny models built once
 from tests.helpers.backends import adapter_backend, backend_stores  # noqa: E402, F401
 from tests.helpers.milvus_lite import milvus_lite_db  # noqa: E402, F401
+from tests.helpers.milvus_server import milvus_server_uri  # noqa: E402, F401
 from tests.helpers.model_fixtures import (  # noqa: E402, F401
     fresh_model_cache,
     tiny_ce,

@@ -162,6 +162,7 @@ def test_jsonl_records_and_line_errors() -> None:
         '{"text": "x", "metadata": [1]}',
         "",
         '{"_id": 7, "title": "T", "text": "beir"}',
+        '{"id": "z", "text": "nul \\u0000 inside"}',
     ]
     items = list(iter_jsonl(["\n".join(lines)[k : k + 50] for k in range(0, len("\n".join(lines)), 50)]))
     records = [i for i in items if isinstance(i, Record)]
@@ -170,7 +171,7 @@ def test_jsonl_records_and_line_errors() -> None:
         ("a", "fine", {"k": 1}, 1),
         ("7", "T\n\nbeir", {"title": "T"}, 12),
     ]
-    assert sorted(errors) == [2, 3, 4, 5, 6, 7, 8, 9, 10]
+    assert sorted(errors) == [2, 3, 4, 5, 6, 7, 8, 9, 10, 13]
     assert "'id' is empty" in errors[2]
     assert "NaN" in errors[3]
     assert f"deeper than {MAX_METADATA_DEPTH}" in errors[4]
@@ -180,6 +181,7 @@ def test_jsonl_records_and_line_errors() -> None:
     assert "string 'text'" in errors[8]
     assert "'id' must be a string or an integer" in errors[9]
     assert "'metadata' must be an object" in errors[10]
+    assert "NUL character" in errors[13]
 
 
 def _tiny_pdf(text: str) -> bytes:

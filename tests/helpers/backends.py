@@ -26,6 +26,9 @@ ADAPTER_BACKENDS = ["sqlite", pytest.param("milvus-lite", marks=requires_milvus_
 
 BackendStores = Callable[..., StoreProtocol]
 
+MILVUS_BACKENDS = ("milvus-lite", "milvus", "milvus-server")
+"""Backend names that :class:`StoreMaker` opens as a ``MilvusStore`` on its ``milvus_uri``."""
+
 
 @pytest.fixture(params=ADAPTER_BACKENDS)
 def adapter_backend(request: pytest.FixtureRequest) -> str:
@@ -37,10 +40,11 @@ class StoreMaker:
     """``make(encoder=None, *, name="main", **options)``: stores of one backend; the same name reopens the same one.
 
     Args:
-        backend: ``"sqlite"`` (files in ``folder``), ``"milvus-lite"`` (collections in ``milvus_uri``)
-            or ``"memory"`` (the minimal in-memory backend of ``tests/core/store/memory_backend.py``).
+        backend: ``"sqlite"`` (files in ``folder``), ``"memory"`` (the minimal in-memory backend of
+            ``tests/core/store/memory_backend.py``), or a Milvus one: ``"milvus-lite"`` / ``"milvus"``
+            (Milvus Lite) or ``"milvus-server"`` (a Milvus server), collections in ``milvus_uri``.
         folder: Where SQLite files go.
-        milvus_uri: The Milvus Lite file (``""`` for SQLite).
+        milvus_uri: The Milvus Lite file or the server's address (``""`` for SQLite and memory).
     """
 
     def __init__(self, backend: str, folder: Path, milvus_uri: str = "") -> None:
@@ -55,11 +59,15 @@ class StoreMaker:
             from tests.core.store.memory_backend import MemoryStore
 
             store = MemoryStore(f"{self.folder}/{name}", encoder, **options)
-        else:
+        elif self.backend in MILVUS_BACKENDS:
             from ogma.store.milvus import MilvusStore
 
             collection = self.collections.setdefault(name, f"t_{uuid.uuid4().hex}")
             store = MilvusStore(self.milvus_uri, collection, encoder, **options)
+        else:
+            raise ValueError(
+                f"StoreMaker: unknown backend {self.backend!r}; expected sqlite, memory or one of {MILVUS_BACKENDS}"
+            )
         self.made.append(store)
         return store
 

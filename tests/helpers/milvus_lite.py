@@ -50,7 +50,7 @@ def open_milvus(db: Path, encoder: Any = None, **options: Any) -> Any:
 
 
 def drop_collections(uri: str, collections: Iterable[str]) -> None:
-    """Drop the collections a test made (those that exist) from the Milvus Lite file ``uri``."""
+    """Drop the collections a test made (those that exist) from ``uri`` (a Milvus Lite file or a Milvus server)."""
     from pymilvus import MilvusClient
 
     client = MilvusClient(uri, alias=f"cleanup-{uuid.uuid4().hex}")

@@ -50,6 +50,9 @@ def test_migrate_sqlite_to_sqlite(tmp_path: Path, capsys: pytest.CaptureFixture[
         (["missing.db", "b.db"], "SRC 'missing.db' does not exist"),
         ([":memory:", "b.db"], "SRC ':memory:' is a new, empty store"),
         (["a.db", "a.db"], "SRC and DST name the same store"),
+        (["a.db", "./sub/../a.db"], "SRC and DST are the same file"),
+        (["a.db", "sqlite://a.db"], "SRC and DST name the same store"),
+        (["a.db", "milvus-lite://a.db?collection=c"], "SRC and DST are the same file"),
         (["a.db", "redis://h/x"], "unknown scheme 'redis'"),
         (["a.db", "milvus://h:19530/"], "names no collection"),
         (["a.db", "b.db", "--batch-size", "0"], "--batch-size must be a positive integer"),
@@ -60,11 +63,27 @@ def test_errors_are_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
 ) -> None:
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "sub").mkdir()
     _source(tmp_path / "a.db", n=3)
+    before = sorted(tmp_path.iterdir()), (tmp_path / "a.db").read_bytes()
     assert main(["migrate", *argv]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err, err
-    assert not (tmp_path / "b.db").exists()
+    assert (sorted(tmp_path.iterdir()), (tmp_path / "a.db").read_bytes()) == before  # nothing written
+
+
+@requires_milvus_lite
+def test_a_milvus_lite_uri_onto_a_sqlite_store_is_refused_before_writing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _source(tmp_path / "twin.db", n=3)
+    (tmp_path / "other.db").write_bytes((tmp_path / "twin.db").read_bytes())
+    before = (tmp_path / "other.db").read_bytes()
+    assert main(["migrate", str(tmp_path / "twin.db"), f"milvus-lite://{tmp_path}/other.db?collection=c"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is not a Milvus Lite database: it is an Ogma SQLite store" in err, err
+    assert (tmp_path / "other.db").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir() if "other" in p.name) == ["other.db"]  # no Milvus Lite files
 
 
 def test_destination_of_another_dimension(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

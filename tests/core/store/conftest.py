@@ -24,6 +24,10 @@ BACKENDS = ["sqlite", "milvus", "memory"]
 """Every store backend; the conformance tests take ``store_factory`` and run on each. ``memory``
 is the minimal backend written from "Adding a backend" in ``docs/architecture.md``."""
 
+MILVUS_BACKENDS = ("milvus", "milvus-server")
+"""The backends that are a :class:`~ogma.store.milvus.MilvusStore` on ``milvus_uri``: Milvus Lite
+here, the Milvus server in ``milvus/test_server.py`` (which overrides ``backend`` and ``milvus_uri``)."""
+
 StoreFactory = Callable[..., Any]
 
 
@@ -114,8 +118,8 @@ def store_factory(backend: str, request: pytest.FixtureRequest, tmp_path: Path) 
     The same ``name`` reopens the same file (SQLite) or collection (Milvus), for reopening
     and config-mismatch tests. Every store made is closed (and its collection dropped) at the end.
     """
-    uri = request.getfixturevalue("milvus_uri") if backend == "milvus" else ""
-    maker = StoreMaker("milvus-lite" if backend == "milvus" else backend, tmp_path, uri)
+    uri = request.getfixturevalue("milvus_uri") if backend in MILVUS_BACKENDS else ""
+    maker = StoreMaker(backend, tmp_path, uri)
     yield maker
     maker.close()
 

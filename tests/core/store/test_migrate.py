@@ -189,3 +189,17 @@ def test_ids_with_apostrophes_and_line_breaks_to_milvus_lite(tmp_path: Path, mil
         assert [d.id for d in dst.iter_documents()] == ids
         assert copy_store(src, dst, on_conflict="replace", show_progress=False) == 3  # upserts of the same ids
         assert dst.count() == 3
+
+
+def test_the_same_file_under_two_names_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "link.db").symlink_to(tmp_path / "src.db")
+    with (
+        _source(tmp_path / "src.db", n=3) as src,
+        Store(tmp_path / "sub" / ".." / "src.db", read_only=True) as again,
+        Store(tmp_path / "link.db", read_only=True) as linked,
+    ):
+        for other in (again, linked):
+            with pytest.raises(ValueError, match="source and destination are the same file"):
+                copy_store(src, other)
+        assert src.count() == 3

@@ -306,3 +306,18 @@ def test_bad_constructor_arguments(store_factory: StoreFactory) -> None:
         store_factory(precision="float16")
     with pytest.raises(ValueError, match="oversample must be"):
         store_factory(dim=2, oversample=0.5)
+
+
+def test_nul_in_a_text_is_refused_and_separates_words_in_a_query(store: Store) -> None:
+    """Milvus' BM25 analyzer stops at a NUL, SQLite's FTS5 reads past it: texts with one are refused on
+    every backend, and in a query a NUL separates words, so both backends find the same documents."""
+    with pytest.raises(ValueError, match=r"texts\[1\] holds a NUL character \('\\x00'\) at position 6"):
+        store.add(["fine", "before\x00after"], ids=["a", "b"])
+    with pytest.raises(ValueError, match=r"texts\[0\] holds a NUL"):
+        store.add(["\x00", None], ids=["a", "b"], embeddings=[np.ones(32), None])
+    assert store.count() == 0
+    store.add(["red fox", "lazy dog", "cat"], ids=["fox", "dog", "cat"])
+    for mode in ("lexical", "hybrid"):
+        spaced = [h.id for h in store.search("fox dog", mode=mode)]
+        assert [h.id for h in store.search("fox\x00dog", mode=mode)] == spaced
+        assert set(spaced[:2]) == {"fox", "dog"}

@@ -28,6 +28,7 @@ __all__ = [
     "StoreError",
     "StoreMismatchError",
     "TrustRemoteCodeError",
+    "UnsupportedSearchError",
     "UsageError",
 ]
 
@@ -66,6 +67,10 @@ class StoreError(OgmaError):
 
 class StoreMismatchError(StoreError, ValueError):
     """A store was opened with a model, dimension or precision it was not built with."""
+
+
+class UnsupportedSearchError(StoreError, ValueError):
+    """A search mode the store's backend cannot run (lexical or hybrid search on a Milvus server before 2.5)."""
 
 
 class SqliteDriverError(StoreError, RuntimeError):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sys
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,24 +17,6 @@ import pytest
 from ogma.errors import FilterError, MissingExtraError, StoreError, StoreMismatchError
 from ogma.store.protocol import StoreProtocol
 from tests.core.store.conftest import clustered_unit, exact_top
-
-
-@pytest.fixture
-def make(milvus_uri: str) -> Iterator[Any]:
-    from ogma.store.milvus import MilvusStore
-
-    made: list[MilvusStore] = []
-
-    def build(collection: str | None = None, **options: Any) -> MilvusStore:
-        store = MilvusStore(milvus_uri, collection or f"m_{uuid.uuid4().hex}", **options)
-        made.append(store)
-        return store
-
-    yield build
-    for store in made:
-        if not store._closed:
-            store.drop()
-            store.close()
 
 
 def test_it_is_a_store(make: Any) -> None:
@@ -275,3 +256,41 @@ def test_insert_new_ids_inserts_new_and_still_replaces_stored_ids(make: Any, pre
 def test_insert_new_ids_must_be_a_bool(make: Any) -> None:
     with pytest.raises(TypeError, match="insert_new_ids must be True or False"):
         make(dim=2, insert_new_ids="yes")
+
+
+def test_a_file_that_is_not_milvus_lite_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    import sqlite3
+
+    from ogma.store import Store
+    from ogma.store.milvus import MilvusStore
+    from ogma.store.uri import open_store
+
+    with Store(tmp_path / "ogma.db", dim=2) as sqlite_store:
+        sqlite_store.add(["a"], embeddings=np.ones((1, 2)))
+    (tmp_path / "text.db").write_text("not a database")
+    other = sqlite3.connect(tmp_path / "other.db")
+    other.execute("CREATE TABLE t (x)")
+    other.commit()
+    other.close()
+    cases = [
+        ("ogma.db", "it is an Ogma SQLite store"),
+        ("text.db", "not an SQLite file at all"),
+        ("other.db", "an SQLite database of something else"),
+    ]
+    for name, message in cases:
+        before = sorted(tmp_path.iterdir()), (tmp_path / name).read_bytes()
+        with pytest.raises(StoreError, match=f"is not a Milvus Lite database.*{message}"):
+            MilvusStore(str(tmp_path / name), "c", dim=2)
+        with pytest.raises(StoreError, match="is not a Milvus Lite database"):
+            open_store(f"milvus-lite://{tmp_path / name}?collection=c", dim=2)
+        assert (sorted(tmp_path.iterdir()), (tmp_path / name).read_bytes()) == before
+
+
+def test_an_empty_or_missing_file_becomes_a_milvus_lite_database_that_reopens(tmp_path: Path) -> None:
+    from ogma.store.milvus import MilvusStore
+
+    (tmp_path / "empty.db").touch()
+    with MilvusStore(str(tmp_path / "empty.db"), "c", dim=2) as store:
+        store.add(["a"], ids=["a"], embeddings=np.ones((1, 2)))
+    with MilvusStore(str(tmp_path / "empty.db"), "c") as again:
+        assert again.count() == 1

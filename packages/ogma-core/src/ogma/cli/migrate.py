@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     """Run ``ogma migrate``."""
     from ogma.store.migrate import copy_store, destination_options
     from ogma.store.protocol import OnConflict
-    from ogma.store.uri import open_store, parse_store_uri
+    from ogma.store.uri import local_file, open_store, parse_store_uri, same_file
 
     if args.batch_size < 1:
         raise ValueError(f"--batch-size must be a positive integer, got {args.batch_size}")
@@ -75,12 +75,10 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError("SRC ':memory:' is a new, empty store; give the store file to copy")
         if not os.path.isfile(src_uri.location):
             raise FileNotFoundError(f"SRC {args.src!r} does not exist; give the path of an Ogma store")
-    if src_uri == dst_uri or (
-        src_uri.backend == dst_uri.backend == "sqlite"
-        and os.path.exists(dst_uri.location)
-        and os.path.samefile(src_uri.location, dst_uri.location)
-    ):
+    if src_uri == dst_uri:
         raise ValueError(f"SRC and DST name the same store ({args.src!r}); give another destination")
+    if same_file(local_file(src_uri), local_file(dst_uri)):
+        raise ValueError(f"SRC and DST are the same file ({args.src!r}, {args.dst!r}); give another destination file")
     show = False if args.quiet else None
     src_options = {"read_only": True} if src_uri.backend == "sqlite" else {}
     start = time.perf_counter()

@@ -328,6 +328,8 @@ def _record(line: str, number: int) -> Record | RecordError:
     if isinstance(title, str) and title.strip():
         metadata.setdefault("title", title)
         text = f"{title}\n\n{text}"
+    if "\x00" in text:
+        return RecordError(number, "the text holds a NUL character (\\u0000), which a document text cannot hold")
     if not all(_valid_unicode(value) for value in (text, doc_id or "", encoded)):
         return RecordError(number, "not valid Unicode (a lone surrogate such as \\ud800 in the text, id or metadata)")
     return Record(doc_id, text, metadata, number)

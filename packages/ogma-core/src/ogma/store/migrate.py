@@ -154,13 +154,18 @@ def copy_store(
         StoreError: ``destination`` already holds documents and ``on_conflict`` is ``None``.
         StoreMismatchError: The stores' dimensions, model ids or task schemes differ.
         DuplicateDocumentError: ``on_conflict="fail"`` and an id exists in both.
-        ValueError: ``batch_size`` below 1 or an unknown ``on_conflict``.
+        ValueError: ``batch_size`` below 1, an unknown ``on_conflict``, or both stores in one
+            file (a SQLite or Milvus Lite file, even under two names or collections).
     """
     batch_size = check_count(batch_size, "batch_size")
     if on_conflict is not None and on_conflict not in ON_CONFLICT:
         raise ValueError(f"on_conflict must be one of {', '.join(ON_CONFLICT)} or None; got {on_conflict!r}")
     if source is destination:
         raise ValueError("source and destination are the same store")
+    from ogma.store.uri import same_file, store_file
+
+    if same_file(store_file(source), store_file(destination)):
+        raise ValueError(f"source and destination are the same file ({store_file(source)!r}); copy into another file")
     _check_compatible(source, destination)
     existing = destination.count()
     if existing and on_conflict is None:

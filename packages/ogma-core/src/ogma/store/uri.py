@@ -36,9 +36,27 @@ import os
 from typing import Any
 
 from ogma.store.protocol import StoreProtocol
-from ogma.store.uri_syntax import TOKEN_ENV, StoreURI, parse_store_uri, quote_path, sqlite_uri
+from ogma.store.uri_syntax import (
+    TOKEN_ENV,
+    StoreURI,
+    local_file,
+    parse_store_uri,
+    quote_path,
+    same_file,
+    sqlite_uri,
+)
 
-__all__ = ["StoreURI", "open_store", "parse_store_uri", "quote_path", "sqlite_uri", "store_uri"]
+__all__ = [
+    "StoreURI",
+    "local_file",
+    "open_store",
+    "parse_store_uri",
+    "quote_path",
+    "same_file",
+    "sqlite_uri",
+    "store_file",
+    "store_uri",
+]
 
 
 def store_uri(store: Any) -> str | None:
@@ -55,6 +73,18 @@ def store_uri(store: Any) -> str | None:
     """
     uri = getattr(store, "store_uri", None)
     return uri if isinstance(uri, str) else None
+
+
+def store_file(store: Any) -> str | None:
+    """The local file an open store lives in (SQLite or Milvus Lite), or ``None``.
+
+    Example:
+        >>> from ogma.store import Store
+        >>> store_file(Store(":memory:")) is None
+        True
+    """
+    uri = store_uri(store)
+    return None if uri is None else local_file(parse_store_uri(uri))
 
 
 def _milvus_uri(address: str, collection: str) -> str:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-__all__ = ["TOKEN_ENV", "StoreURI", "parse_store_uri", "quote_path", "sqlite_uri"]
+__all__ = ["TOKEN_ENV", "StoreURI", "local_file", "parse_store_uri", "quote_path", "same_file", "sqlite_uri"]
 
 Backend = Literal["sqlite", "milvus", "milvus-lite"]
 
@@ -155,3 +155,29 @@ def sqlite_uri(path: str) -> str:
     except ValueError:  # it reads as a malformed URI of some scheme: write it as a sqlite:// URI
         pass
     return "sqlite://" + quote_path(path).replace("://", "%3A//")
+
+
+def local_file(parsed: StoreURI) -> str | None:
+    """The local file a parsed URI names (a SQLite or Milvus Lite file), or ``None`` (a server, ``:memory:``).
+
+    Example:
+        >>> local_file(parse_store_uri("milvus-lite://v.db?collection=c")), local_file(parse_store_uri(":memory:"))
+        ('v.db', None)
+    """
+    if parsed.backend == "milvus" or parsed.location == ":memory:":
+        return None
+    return parsed.location
+
+
+def same_file(a: str | None, b: str | None) -> bool:
+    """Whether two paths name one file (after resolving links and ``..``; hard links too, when both exist).
+
+    Example:
+        >>> same_file("a/../x.db", "x.db"), same_file("x.db", None)
+        (True, False)
+    """
+    if a is None or b is None:
+        return False
+    if os.path.exists(a) and os.path.exists(b):
+        return os.path.samefile(a, b)
+    return os.path.realpath(a) == os.path.realpath(b)

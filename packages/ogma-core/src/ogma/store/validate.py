@@ -40,10 +40,12 @@ __all__ = [
     "check_k",
     "check_lookup_ids",
     "check_metadatas",
+    "check_no_nul",
     "check_optional_embeddings",
     "check_store_texts",
     "check_texts",
     "encode_text",
+    "lexical_query",
 ]
 
 FloatArray = npt.NDArray[np.float32]
@@ -94,6 +96,42 @@ MAX_METADATA_DEPTH = 64
 
 MAX_VALUE_BYTES = 1_000_000_000
 """SQLite's default limit on one string or blob (``SQLITE_MAX_LENGTH``): a text or a metadata dict as JSON."""
+
+
+def check_no_nul(texts: Sequence[str | None], name: str = "texts") -> None:
+    """Refuse a document text holding a NUL character (``"\\x00"``), naming it and the position.
+
+    Backends do not agree on the words after a NUL: SQLite's full-text index reads past
+    it, Milvus' BM25 analyzer stops there. Rather than store a text that one backend would
+    search differently (or change it), every backend refuses it, through this one check.
+
+    Raises:
+        ValueError: ``texts[i] holds a NUL character at position p`` with the fix.
+
+    Example:
+        >>> check_no_nul(["a", None])
+        >>> check_no_nul(["a", "b\\x00c"])
+        Traceback (most recent call last):
+        ...
+        ValueError: texts[1] holds a NUL character ('\\x00') at position 1; ...
+    """
+    for index, text in enumerate(texts):
+        if text is not None and "\x00" in text:
+            raise ValueError(
+                f"{name}[{index}] holds a NUL character ('\\x00') at position {text.index(chr(0))}; "
+                "document texts cannot hold one (search backends disagree on the words after it). "
+                "Remove or replace it first, e.g. text.replace('\\x00', ' ')"
+            )
+
+
+def lexical_query(query: str) -> str:
+    """A lexical query as every backend reads it: a NUL character separates words, like a space.
+
+    Example:
+        >>> lexical_query("fox\\x00dog")
+        'fox dog'
+    """
+    return query.replace("\x00", " ")
 
 
 def check_size(value: str, where: str) -> None:
@@ -307,7 +345,7 @@ def check_store_texts(texts: Any) -> list[str | None]:
     Raises:
         TypeError: ``texts`` is a single string or not a sequence, or an item is neither
             ``str`` nor ``None`` (the message names ``texts[i]``).
-        ValueError: A text is not valid Unicode or too large (names it).
+        ValueError: A text is not valid Unicode, holds a NUL character, or is too large (names it).
 
     Example:
         >>> check_store_texts(["a", None])
@@ -322,6 +360,7 @@ def check_store_texts(texts: Any) -> list[str | None]:
     items = list(texts)
     if all(type(text) is str for text in items):  # the common case: no None, no subclasses
         check_unicode_texts(items, "texts")  # all str
+        check_no_nul(items)
         longest = max(range(len(items)), key=lambda i: len(items[i]), default=None)
         if longest is not None:
             check_size(items[longest], f"texts[{longest}]")
@@ -344,6 +383,7 @@ def check_store_texts(texts: Any) -> list[str | None]:
                 check_unicode(text, f"texts[{index}]")
     else:
         check_unicode_texts(present, "texts")
+    check_no_nul(items)
     if present:
         longest = max(range(len(items)), key=lambda i: len(items[i] or ""))
         check_size(items[longest] or "", f"texts[{longest}]")

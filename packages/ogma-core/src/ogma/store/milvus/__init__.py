@@ -3,7 +3,8 @@
 Install with ``pip install 'ogma-core[milvus]'``. Modules: ``client`` (connecting),
 ``schema`` (fields, indexes, configuration record), ``facets`` (the typed filter index),
 ``expressions`` (filters to Milvus expressions), ``rows`` (documents to rows),
-``metadata`` (field facts), ``store`` (:class:`MilvusStore`).
+``metadata`` (field facts), ``paging`` (reading past the 16,384-row query window),
+``store`` (:class:`MilvusStore`).
 
 Example:
     >>> from ogma.store.milvus import MilvusStore

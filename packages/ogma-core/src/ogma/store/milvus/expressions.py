@@ -31,6 +31,7 @@ Example:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, Final, TypeAlias
 
@@ -46,7 +47,7 @@ from ogma.store.milvus.facets import (
     tag_element,
 )
 
-__all__ = ["Expression", "compile_expression", "literal"]
+__all__ = ["Expression", "compile_expression", "literal", "non_prefix_like"]
 
 Expression: TypeAlias = "str | bool"
 """A Milvus expression, or a constant: ``True`` matches every document, ``False`` none."""
@@ -336,3 +337,31 @@ def expression_text(expression: Expression) -> str:
     if expression is False:  # pragma: no cover - callers short-circuit
         raise ValueError("a filter that matches nothing has no Milvus expression")
     return str(expression)
+
+
+_LIKE: Final = re.compile(r'like "((?:[^"\\]|\\.)*)"')
+
+
+def non_prefix_like(expr: str) -> str | None:
+    """The first ``like`` pattern of a compiled expression with a wildcard before its end, or ``None``.
+
+    Milvus 2.3 servers match ``like`` by prefix only (``"ab%"``); ``$contains`` on strings,
+    ``$like`` and ``$ilike`` compile to other patterns too.
+
+    Example:
+        >>> non_prefix_like('a like "x%" and b like "%y"'), non_prefix_like('a like "50\\\\%"')
+        ('%y', None)
+    """
+    for found in _LIKE.finditer(expr):
+        pattern = re.sub(r"\\(.)", r"\1", found.group(1))  # the string literal's escapes
+        index, wildcards = 0, []
+        while index < len(pattern):
+            if pattern[index] == "\\":  # an escaped character of the pattern
+                index += 2
+                continue
+            if pattern[index] in "%_":
+                wildcards.append(index)
+            index += 1
+        if wildcards and (wildcards != [len(pattern) - 1] or pattern[-1] != "%"):
+            return pattern
+    return None

@@ -21,7 +21,16 @@ from ogma.compress import quantize_binary
 from ogma.store.document import Document
 from ogma.store.milvus.facets import facets
 
-__all__ = ["DOCUMENT_FIELDS", "ROW_FIELDS", "doc_id_of", "key_of", "make_row", "to_document", "vector_of"]
+__all__ = [
+    "DOCUMENT_FIELDS",
+    "ROW_FIELDS",
+    "doc_id_of",
+    "floats_of",
+    "key_of",
+    "make_row",
+    "to_document",
+    "vector_of",
+]
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -73,8 +82,13 @@ def make_row(
     *,
     binary: bool,
     seq: int,
+    floats_in_json: bool = False,
 ) -> dict[str, Any]:
-    """One row; a document without a vector gets zeros and ``has_vector=False``."""
+    """One row; a document without a vector gets zeros and ``has_vector=False``.
+
+    ``floats_in_json``: the collection keeps the float vectors in a JSON field (a binary
+    store on a server before Milvus 2.4), as ``{"v": [...]}`` (Milvus JSON fields hold objects).
+    """
     metadata = json.loads(metadata_json)
     values = vector if vector is not None else np.zeros(dim, dtype=np.float32)
     row: dict[str, Any] = {
@@ -88,6 +102,8 @@ def make_row(
         "has_vector": vector is not None,
         "vector": values.astype(np.float32).tolist(),
     }
+    if floats_in_json:
+        row["vector"] = {"v": row["vector"]}
     if binary:
         row["bits"] = quantize_binary(values[None, :])[0].tobytes()
     return row
@@ -103,11 +119,16 @@ def with_metadata(row: Mapping[str, Any], metadata: dict[str, Any], binary: bool
     return out
 
 
+def floats_of(value: Any) -> Any:
+    """The float list of a ``vector`` field as read: a vector field's list, or the ``{"v": [...]}`` JSON form."""
+    return value["v"] if isinstance(value, Mapping) else value
+
+
 def vector_of(row: Mapping[str, Any]) -> FloatArray | None:
     """The stored float32 vector of a row read with ``vector`` and ``has_vector`` (``None`` without one)."""
     if not row.get("has_vector", False):
         return None
-    return np.asarray(row["vector"], dtype=np.float32)
+    return np.asarray(floats_of(row["vector"]), dtype=np.float32)
 
 
 def to_document(row: Mapping[str, Any], include_embedding: bool = False) -> Document:

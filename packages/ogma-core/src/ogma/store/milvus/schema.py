@@ -207,8 +207,15 @@ def search_params(index_type: str, metric: str, limit: int) -> dict[str, Any]:
     return {"metric_type": metric, "params": params}
 
 
-def build_schema(config: MilvusConfig) -> tuple[Any, Any]:
-    """The collection schema and index parameters for ``config``."""
+def build_schema(config: MilvusConfig, *, bm25: bool = True, multi_vector: bool = True) -> tuple[Any, Any]:
+    """The collection schema and index parameters for ``config``.
+
+    ``bm25=False`` (a server before Milvus 2.5): no analyzer, no ``sparse`` field and no
+    BM25 function, so the collection holds no lexical index (dense and binary search only).
+    ``multi_vector=False`` (a server before Milvus 2.4, one vector field per collection): a
+    binary store keeps its float vectors in a ``JSON`` field ``vector`` (exact float32
+    values, read back to rescore the Hamming candidates in Ogma) instead of a second vector field.
+    """
     from pymilvus import DataType, Function, FunctionType, MilvusClient
 
     if config.dim is None:  # pragma: no cover - callers create the collection once the dim is known
@@ -216,35 +223,45 @@ def build_schema(config: MilvusConfig) -> tuple[Any, Any]:
     schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False, description=config.to_description())
     schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=MAX_VARCHAR)
     schema.add_field("doc_id", DataType.VARCHAR, max_length=MAX_VARCHAR)
-    schema.add_field(
-        "text", DataType.VARCHAR, max_length=MAX_VARCHAR, enable_analyzer=True, analyzer_params=config.analyzer
-    )
+    if bm25:
+        schema.add_field(
+            "text", DataType.VARCHAR, max_length=MAX_VARCHAR, enable_analyzer=True, analyzer_params=config.analyzer
+        )
+    else:
+        schema.add_field("text", DataType.VARCHAR, max_length=MAX_VARCHAR)
     schema.add_field("has_text", DataType.BOOL)
     schema.add_field("metadata", DataType.JSON)
     schema.add_field("facets", DataType.JSON)
     schema.add_field("seq", DataType.INT64)
     schema.add_field("has_vector", DataType.BOOL)
-    schema.add_field("vector", DataType.FLOAT_VECTOR, dim=config.dim)
+    floats_in_json = config.precision == "binary" and not multi_vector
+    if floats_in_json:
+        schema.add_field("vector", DataType.JSON)
+    else:
+        schema.add_field("vector", DataType.FLOAT_VECTOR, dim=config.dim)
     if config.precision == "binary":
         schema.add_field("bits", DataType.BINARY_VECTOR, dim=config.bits_dim)
-    schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
-    schema.add_function(
-        Function(
-            name="ogma_bm25",
-            function_type=FunctionType.BM25,
-            input_field_names=["text"],
-            output_field_names=["sparse"],
+    if bm25:
+        schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
+        schema.add_function(
+            Function(
+                name="ogma_bm25",
+                function_type=FunctionType.BM25,
+                input_field_names=["text"],
+                output_field_names=["sparse"],
+            )
         )
-    )
     index = MilvusClient.prepare_index_params()
     if config.precision == "binary":
         index.add_index(
             "bits", index_type=config.index_type, metric_type="HAMMING", params=index_build_params(config.index_type)
         )
-        index.add_index("vector", index_type="FLAT", metric_type="COSINE")
+        if not floats_in_json:
+            index.add_index("vector", index_type="FLAT", metric_type="COSINE")
     else:
         index.add_index(
             "vector", index_type=config.index_type, metric_type="COSINE", params=index_build_params(config.index_type)
         )
-    index.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
+    if bm25:
+        index.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
     return schema, index

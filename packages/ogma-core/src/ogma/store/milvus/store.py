@@ -26,17 +26,29 @@ import numpy.typing as npt
 from tqdm.auto import tqdm
 
 from ogma.compress import quantize_binary
-from ogma.errors import DuplicateDocumentError, StoreError, StoreMismatchError
+from ogma.errors import DuplicateDocumentError, FilterError, StoreError, StoreMismatchError, UnsupportedSearchError
 from ogma.store.document import Document
 from ogma.store.encoding import StoreEncoder, as_encoder
 from ogma.store.milvus import metadata as facts
-from ogma.store.milvus import settings
-from ogma.store.milvus.client import check_uri, connect, is_lite, reopening_uri
-from ogma.store.milvus.expressions import Expression, compile_expression, literal
+from ogma.store.milvus import reading, settings
+from ogma.store.milvus.client import (
+    LIKE_ANYWHERE_SINCE,
+    at_least,
+    check_uri,
+    connect,
+    has_bm25,
+    is_lite,
+    reopening_uri,
+    server_version,
+)
+from ogma.store.milvus.expressions import Expression, compile_expression, literal, non_prefix_like
 from ogma.store.milvus.opening import create_collection, described_config, open_collection
+from ogma.store.milvus.paging import PAGE_SIZE, QUERY_WINDOW, key_pages
+from ogma.store.milvus.paging import and_expr as _and
 from ogma.store.milvus.rows import (
     DOCUMENT_FIELDS,
     doc_id_of,
+    floats_of,
     key_of,
     make_row,
     row_fields,
@@ -61,6 +73,7 @@ from ogma.store.validate import (
     check_lookup_ids,
     check_metadatas,
     check_optional_embeddings,
+    lexical_query,
 )
 from ogma.store.vector_input import embed_texts
 from ogma.validation import check_count, check_str
@@ -79,16 +92,10 @@ RESCORE_FETCH_BYTES = 1 << 20
 256-d: 200 × 1 KiB) are fetched with the candidates and rescored in Ogma, in one round
 trip; larger sets are rescored by a second, filtered search inside Milvus."""
 
-MAX_LIMIT = 16_384
-"""The most results one Milvus search or query returns; larger ``k`` are clamped to it."""
+MAX_LIMIT = QUERY_WINDOW
+"""The most results one Milvus search returns; larger ``k`` are clamped to it (enumerations page past it)."""
 
-_ID_CHUNK = 1_000
-_ALL = 'id != ""'  # ids are never empty: an expression every document matches
-
-
-def _and(*parts: str) -> str:
-    kept = [p for p in parts if p]
-    return " and ".join(f"({p})" for p in kept) if len(kept) > 1 else (kept[0] if kept else "")
+_ID_CHUNK = reading.ID_CHUNK
 
 
 class MilvusStore(SearchPipeline):
@@ -119,10 +126,16 @@ class MilvusStore(SearchPipeline):
             writer adds the ids (a bulk load, ``ogma import``/``ogma migrate``): two
             writers adding the same new id at once would leave two copies.
 
+    Attributes:
+        server_version: The Milvus server's version (``"v2.3.5"``), or ``None`` for Milvus
+            Lite. Before Milvus 2.5 there is no BM25: lexical and hybrid search raise
+            :class:`~ogma.errors.UnsupportedSearchError`; dense search works.
+
     Raises:
         MissingExtraError: ``pymilvus`` is not installed (``pip install 'ogma-core[milvus]'``).
         StoreMismatchError: The collection was built with another model, dimension or precision.
-        StoreError: Milvus cannot be reached, or the collection is not an Ogma store.
+        StoreError: Milvus cannot be reached, the collection is not an Ogma store, or a
+            Milvus Lite path names an existing file that is not a Milvus Lite database.
         ValueError: An argument out of range (names it).
 
     Example:
@@ -173,6 +186,9 @@ class MilvusStore(SearchPipeline):
         self._closed = False
         asked_index = check_index_type(index_type, precision or "float32")
         self._client = connect(self.uri, token)
+        self.server_version = server_version(self._client, self.uri)
+        self._bm25 = has_bm25(self.server_version)  # lexical search: a BM25 field (Milvus >= 2.5)
+        self._float_field = True  # the float vectors are a vector field (False: JSON, see opening.Fields)
         try:
             self.config = self._open(dim, precision, asked_index if index_type is not None else None)
         except BaseException:
@@ -181,7 +197,7 @@ class MilvusStore(SearchPipeline):
 
     # -- opening --------------------------------------------------------------
     def _open(self, dim: int | None, precision: str | None, index_type: str | None) -> MilvusConfig:
-        return open_collection(
+        config, fields = open_collection(
             self._client,
             self.collection,
             self.encoder,
@@ -189,10 +205,14 @@ class MilvusStore(SearchPipeline):
             precision=precision,
             index_type=index_type,
             lite=self._lite,
+            version=self.server_version,
         )
+        self._bm25, self._float_field = fields.bm25, fields.float_field
+        return config
 
     def _create(self, config: MilvusConfig) -> None:
-        create_collection(self._client, self.collection, config, lite=self._lite)
+        fields = create_collection(self._client, self.collection, config, lite=self._lite, version=self.server_version)
+        self._bm25, self._float_field = fields.bm25, fields.float_field
 
     @property
     def _exists(self) -> bool:
@@ -203,7 +223,8 @@ class MilvusStore(SearchPipeline):
 
     def _adopt(self) -> None:
         """Take the configuration of a collection that another store created."""
-        self.config = described_config(self._client, self.collection)
+        self.config, fields = described_config(self._client, self.collection, self.server_version)
+        self._bm25, self._float_field = fields.bm25, fields.float_field
         self._client.load_collection(self.collection)
 
     @property
@@ -253,37 +274,25 @@ class MilvusStore(SearchPipeline):
             raise StoreError("this MilvusStore is closed")
 
     def _compile(self, filter: Mapping[str, Any] | None) -> Expression:
-        return compile_expression(filter)
+        compiled = compile_expression(filter)
+        if isinstance(compiled, str) and not at_least(self.server_version, LIKE_ANYWHERE_SINCE):
+            pattern = non_prefix_like(compiled)
+            if pattern is not None:
+                raise FilterError(
+                    f"this Milvus server ({self.server_version}) matches strings by prefix only ('ab%'); the "
+                    f"filter needs the pattern {pattern!r} ($contains on a string, $like or $ilike with a "
+                    "wildcard before the end), which needs Milvus >= 2.4. Filter by prefix or equality here."
+                )
+        return compiled
 
-    def _query(self, expr: str, fields: list[str], limit: int | None = None) -> list[dict[str, Any]]:
+    def _scan(self, expr: str, fields: list[str], page_size: int = PAGE_SIZE) -> Iterator[list[dict[str, Any]]]:
+        """Every row matching ``expr`` (``""``: all), in pages by primary key (see :mod:`.paging`)."""
         if not self._exists:
-            return []
-        if limit is not None or self._lite:
-            # Milvus Lite answers a query without a limit with every match; a server caps it, so page there
-            return list(self._client.query(self.collection, filter=expr or _ALL, output_fields=fields, limit=limit))
-        iterator = self._client.query_iterator(
-            self.collection, batch_size=1000, filter=expr or _ALL, output_fields=fields
-        )
-        rows: list[dict[str, Any]] = []
-        try:
-            while True:
-                batch = iterator.next()
-                if not batch:
-                    break
-                rows.extend(batch)
-        finally:
-            iterator.close()
-        return rows
+            return iter(())
+        return key_pages(self._client, self.collection, expr, fields, page_size=page_size)
 
     def _rows_by_id(self, ids: Sequence[str], fields: list[str], expr: str = "") -> dict[str, dict[str, Any]]:
-        found: dict[str, dict[str, Any]] = {}
-        unique = [key_of(i) for i in dict.fromkeys(ids)]
-        for start in range(0, len(unique), _ID_CHUNK):
-            chunk = unique[start : start + _ID_CHUNK]
-            where = _and(f"id in {literal(chunk)}", expr)
-            for row in self._query(where, fields, limit=len(chunk)):
-                found[doc_id_of(row["id"])] = row
-        return found
+        return reading.rows_by_id(self._client, self.collection, ids, fields, expr) if self._exists else {}
 
     def _selection(self, ids: Sequence[str] | None, filter: Mapping[str, Any] | None, verb: str) -> str | None:
         """The expression of ids and/or a filter (``None``: nothing can match)."""
@@ -378,7 +387,16 @@ class MilvusStore(SearchPipeline):
                 for offset, index in enumerate(keep[start : start + batch_size]):
                     doc_id = doc_ids[index]
                     seq = int(stored[doc_id]["seq"]) if doc_id in stored else first + start + offset
-                    row = make_row(doc_id, items[index], metas[index], fitted[index], dim, binary=binary, seq=seq)
+                    row = make_row(
+                        doc_id,
+                        items[index],
+                        metas[index],
+                        fitted[index],
+                        dim,
+                        binary=binary,
+                        seq=seq,
+                        floats_in_json=not self._float_field,
+                    )
                     (replaced if doc_id in stored else new).append(row)
                 if self.insert_new_ids:
                     if new:
@@ -420,7 +438,9 @@ class MilvusStore(SearchPipeline):
     def delete(self, ids: Sequence[str] | None = None, *, filter: Mapping[str, Any] | None = None) -> int:
         """Delete documents by id, by filter, or both (ids that also match).
 
-        Milvus deletes by expression; the matching ids are read first so the count is exact.
+        Milvus deletes by expression; the matching ids are read first, a page at a time (by
+        primary key, past Milvus' 16,384-row query window), and each page is deleted by id,
+        so the count is exact and no page of ids is held longer than its delete.
 
         Returns:
             How many documents were deleted.
@@ -435,27 +455,19 @@ class MilvusStore(SearchPipeline):
         expr = self._selection(doc_ids, filter, "delete")
         if expr is None or doc_ids == [] or not self._exists:
             return 0
-        found = (
-            list(self._rows_by_id(doc_ids, ["id"], expr))
-            if doc_ids is not None
-            else [doc_id_of(row["id"]) for row in self._query(expr, ["id"])]
-        )
-        self._delete_ids(found)
-        return len(found)
-
-    def _delete_ids(self, ids: list[str]) -> None:
-        keys = [key_of(i) for i in ids]
-        for start in range(0, len(keys), _ID_CHUNK):
-            self._client.delete(self.collection, filter=f"id in {literal(keys[start : start + _ID_CHUNK])}")
+        if doc_ids is not None:
+            found = [key_of(i) for i in self._rows_by_id(doc_ids, ["id"], expr)]
+            for start in range(0, len(found), _ID_CHUNK):
+                reading.delete_keys(self._client, self.collection, found[start : start + _ID_CHUNK])
+            return len(found)
+        return reading.delete_matching(self._client, self.collection, expr)
 
     def delete_all(self, *, confirm: bool = False) -> int:
         """Delete every document (the collection and its settings stay); needs ``confirm=True``."""
         self._check_open()
         if confirm is not True:
             raise ValueError("delete_all() deletes every document: call it as delete_all(confirm=True)")
-        found = [doc_id_of(row["id"]) for row in self._query("", ["id"])]
-        self._delete_ids(found)
-        return len(found)
+        return reading.delete_matching(self._client, self.collection, "") if self._exists else 0
 
     def reset(self, *, confirm: bool = False) -> int:
         """Delete every document and forget what the first vectors fixed.
@@ -507,7 +519,7 @@ class MilvusStore(SearchPipeline):
         """Merge (or replace) the metadata of documents chosen by id and/or filter.
 
         Milvus 2.5 has no partial update: each document is read and written back whole
-        (texts and vectors unchanged), in upsert requests of 1,000.
+        (texts and vectors unchanged), in pages of 1,000 (one query and one upsert each).
 
         Returns:
             How many documents were updated.
@@ -522,14 +534,20 @@ class MilvusStore(SearchPipeline):
             return 0
         binary = self.config.precision == "binary"
         fields = row_fields(binary)
-        rows = (
-            list(self._rows_by_id(doc_ids, fields, expr).values()) if doc_ids is not None else self._query(expr, fields)
-        )
+        pages: Iterator[list[dict[str, Any]]]
+        if doc_ids is not None:
+            rows = list(self._rows_by_id(doc_ids, fields, expr).values())
+            pages = (rows[start : start + _ID_CHUNK] for start in range(0, len(rows), _ID_CHUNK))
+        else:
+            pages = self._scan(expr, fields, page_size=_ID_CHUNK)
         new = dict(metadata)
-        out = [with_metadata(r, dict(new) if replace else {**(r["metadata"] or {}), **new}, binary) for r in rows]
-        for start in range(0, len(out), _ID_CHUNK):
-            self._client.upsert(self.collection, out[start : start + _ID_CHUNK])
-        return len(out)
+        updated = 0
+        for page in pages:
+            out = [with_metadata(r, dict(new) if replace else {**(r["metadata"] or {}), **new}, binary) for r in page]
+            if out:
+                self._client.upsert(self.collection, out)
+            updated += len(out)
+        return updated
 
     # -- reading --------------------------------------------------------------
     def count(self, *, filter: Mapping[str, Any] | None = None) -> int:
@@ -559,12 +577,14 @@ class MilvusStore(SearchPipeline):
     ) -> Iterator[Document]:
         """Every document (or those matching ``filter``) in insertion order; a replaced document keeps its place.
 
-        Milvus cannot order a query, so the matching ids and their insertion numbers are read
-        first (a few dozen bytes per document), then the documents in batches.
+        Milvus cannot order a query, so the matching documents' insertion numbers are read
+        first (in pages, 8 bytes kept per document), then the documents in windows of
+        consecutive insertion numbers (``batch_size`` of them, at least 1,000 and at most
+        16,384), each sorted in memory: only one window of documents is held at a time.
 
         Args:
             filter: A filter (see ``docs/filters.md``); ``None`` or ``{}`` yields every document.
-            batch_size: Documents read per query (>= 1).
+            batch_size: Documents read per query (>= 1; read in windows of 1,000 to 16,384).
             include_embeddings: Attach the stored float32 vectors.
 
         Raises:
@@ -578,19 +598,19 @@ class MilvusStore(SearchPipeline):
         return self._iter(batch_size, include_embeddings, compiled)
 
     def _iter(self, batch_size: int, include_embeddings: bool, compiled: Expression) -> Iterator[Document]:
-        if compiled is False:
+        if compiled is False or not self._exists:
             return
         expr = "" if compiled is True else str(compiled)
-        order = sorted(self._query(expr, ["id", "seq"]), key=lambda r: (int(r["seq"]), r["id"]))
-        ids = [doc_id_of(r["id"]) for r in order]
-        for start in range(0, len(ids), batch_size):
-            yield from self.get(ids[start : start + batch_size], include_embeddings=include_embeddings)
+        yield from reading.documents_in_order(
+            self._client, self.collection, expr, batch_size=batch_size, include_embeddings=include_embeddings
+        )
 
-    def _metadatas(self, filter: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    def _metadatas(self, filter: Mapping[str, Any] | None) -> Iterator[dict[str, Any]]:
+        """The metadata of every matching document, streamed in pages (the filter is compiled at once)."""
         compiled = self._compile(filter)
-        if compiled is False:
-            return []
-        return [dict(r["metadata"] or {}) for r in self._query("" if compiled is True else str(compiled), ["metadata"])]
+        if compiled is False or not self._exists:
+            return iter(())
+        return reading.metadatas(self._client, self.collection, "" if compiled is True else str(compiled))
 
     @staticmethod
     def _field_name(field: Any) -> str:
@@ -644,8 +664,8 @@ class MilvusStore(SearchPipeline):
         bits = quantize_binary(unit[None, :])[0].tobytes()
         # small candidate sets come back with their float vectors and are rescored by the
         # pipeline (one round trip); large ones by _rescore inside Milvus, so no big payload
-        # crosses the network
-        fetch = limit * len(unit) * 4 <= RESCORE_FETCH_BYTES
+        # crosses the network. Float vectors kept as JSON (Milvus 2.3) are always fetched.
+        fetch = limit * len(unit) * 4 <= RESCORE_FETCH_BYTES or not self._float_field
         found = self._client.search(
             self.collection,
             data=[bits],
@@ -658,7 +678,7 @@ class MilvusStore(SearchPipeline):
         ranked: list[tuple[Hashable, float]] = [(doc_id_of(h["id"]), -float(h["distance"])) for h in found]
         if not fetch or not found:
             return DenseCandidates(ranked)
-        return DenseCandidates(ranked, np.asarray([h["entity"]["vector"] for h in found], dtype=np.float32))
+        return DenseCandidates(ranked, np.asarray([floats_of(h["entity"]["vector"]) for h in found], dtype=np.float32))
 
     def _rescore(
         self, ctx: Any, unit: FloatArray, keys: Sequence[Hashable], count: int
@@ -679,7 +699,17 @@ class MilvusStore(SearchPipeline):
         scored.sort(key=lambda item: (-item[1], str(item[0])))
         return scored[:count]
 
+    def _check_lexical(self) -> None:
+        if not self._bm25:
+            where = f"this Milvus server ({self.server_version})" if self.server_version else "this collection"
+            raise UnsupportedSearchError(
+                f"{where} has no BM25 full-text search: lexical and hybrid search need Milvus >= 2.5 "
+                "(or Milvus Lite 2.5) and a collection created there; use mode='dense' on this server"
+            )
+
     def _lexical_candidates(self, ctx: Any, query: str, count: int, where: str) -> list[tuple[Hashable, float]]:
+        self._check_lexical()
+        query = lexical_query(query)  # Milvus' analyzer would stop at a NUL; SQLite's reads on
         if not self._exists or count == 0 or not query.strip():
             return []
         limit = min(count, MAX_LIMIT)
