@@ -45,6 +45,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 import real_models  # noqa: E402
 from ogma import Reranker  # noqa: E402
+from ogma.evaluate.beir import load_beir  # noqa: E402
 from ogma.tokenize import plan_batches  # noqa: E402
 
 NANO = HERE.parent.parent / "shared" / "datasets" / "nano-dbpedia"
@@ -53,15 +54,9 @@ Lists = list[tuple[str, list[str], list[int]]]
 
 
 def load_lists(folder: Path, n_queries: int, n_passages: int, seed: int = 0) -> Lists:
-    corpus = {}
-    with (folder / "corpus.jsonl").open(encoding="utf-8") as fh:
-        for row in map(json.loads, fh):
-            corpus[row["_id"]] = f"{row.get('title', '')} {row['text']}".strip()
-    queries = {q["_id"]: q["text"] for q in map(json.loads, (folder / "queries.jsonl").open(encoding="utf-8"))}
-    qrels: dict[str, dict[str, int]] = {}
-    for line in (folder / "qrels" / "test.tsv").read_text().splitlines()[1:]:
-        qid, did, grade = line.split("\t")
-        qrels.setdefault(qid, {})[did] = int(grade)
+    data = load_beir(folder)
+    corpus = {doc_id: data.document_text(doc_id) for doc_id in data.corpus}
+    queries, qrels = data.queries, data.qrels
     rng = random.Random(seed)
     ids = sorted(corpus)
     out = []

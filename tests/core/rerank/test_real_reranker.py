@@ -12,6 +12,7 @@ import pytest
 
 from ogma import Reranker, Store, TextEncoder
 from ogma.cli import main
+from ogma.evaluate.beir import load_beir
 from tests.helpers.model_fixtures import REAL_MODEL
 from tests.helpers.real_models import require_nano_dbpedia
 
@@ -63,16 +64,9 @@ def test_long_documents_are_cut_to_the_window(reranker: Reranker) -> None:
 
 def _judged_lists(n_queries: int, n_random: int, seed: int = 7) -> list[tuple[str, list[str], list[int]]]:
     """Per query: its judged passages mixed with random corpus passages, and their grades."""
-    folder = require_nano_dbpedia()
-    corpus = {
-        d["_id"]: f"{d.get('title', '')} {d['text']}".strip()
-        for d in map(json.loads, (folder / "corpus.jsonl").read_text(encoding="utf-8").splitlines())
-    }
-    queries = {q["_id"]: q["text"] for q in map(json.loads, (folder / "queries.jsonl").read_text().splitlines())}
-    qrels: dict[str, dict[str, int]] = {}
-    for line in (folder / "qrels" / "test.tsv").read_text().splitlines()[1:]:
-        qid, did, grade = line.split("\t")
-        qrels.setdefault(qid, {})[did] = int(grade)
+    data = load_beir(require_nano_dbpedia())
+    corpus = {doc_id: data.document_text(doc_id) for doc_id in data.corpus}
+    queries, qrels = data.queries, data.qrels
     rng = random.Random(seed)
     ids = sorted(corpus)
     out = []
