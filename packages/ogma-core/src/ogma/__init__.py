@@ -7,7 +7,7 @@ The public API is small; everything else lives in submodules (``ogma.compress``,
 Example:
     >>> import ogma
     >>> sorted(ogma.__all__)[:3]
-    ['Hit', 'OgmaError', 'Reranker']
+    ['Hit', 'OgmaError', 'RemoteEncoder']
 """
 
 from __future__ import annotations

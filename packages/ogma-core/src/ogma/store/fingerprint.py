@@ -258,7 +258,7 @@ class EmbedderGuard:
         >>> guard.check(store)
         >>> _ = store.add(["a"], ids=["a"], embeddings=toy.embed_documents(["a"]))
         >>> guard.recorded(store)
-        >>> read_fingerprint(store).identity.endswith("Toy()")
+        >>> read_fingerprint(store).identity.endswith("Toy(size=2)")
         True
     """
 

@@ -130,8 +130,8 @@ def best_per_owner(scores: npt.NDArray[np.float32], owners: npt.NDArray[np.int64
     """``{owner: best score}`` over windows; ``owners`` sorted (the windows of one owner together).
 
     Example:
-        >>> best_per_owner(np.array([0.1, 0.7, 0.3], dtype=np.float32), np.array([4, 4, 9]))
-        {4: 0.7, 9: 0.3}
+        >>> best_per_owner(np.array([0.125, 0.75, 0.25], dtype=np.float32), np.array([4, 4, 9]))
+        {4: 0.75, 9: 0.25}
     """
     if owners.size == 0:
         return {}
