@@ -233,6 +233,24 @@ def test_truncation_is_counted_or_refused(tiny_model_dir: Path) -> None:
         assert batcher.submit(["paris france capital city"]).future.result(10).truncated == 0  # exactly fills
 
 
+def test_long_text_modes_read_texts_as_the_encoder_does(tiny_model_dir: Path) -> None:
+    short = TextEncoder(tiny_model_dir, max_length=6)
+    texts = ["paris", "paris france capital city cat dog river", "a b c d"]
+    with DynamicBatcher(short) as batcher:
+        whole = asyncio.run(batcher.encode_async(texts, task="document", long_text="mean"))
+        np.testing.assert_allclose(whole.vectors, short.encode(texts, task="document", long_text="mean"), atol=1e-5)
+        assert whole.truncated == 0
+        cut = asyncio.run(batcher.encode_async(texts, task="document", long_text="truncate"))
+        assert cut.truncated == 1
+        assert not np.allclose(cut.vectors[1], whole.vectors[1], atol=1e-3)  # the windows' mean is not the cut
+        with pytest.raises(InputTooLongError):
+            asyncio.run(batcher.encode_async(texts, long_text="error"))
+        with pytest.raises(ValueError, match="long_text"):
+            batcher.encode(texts, long_text="sideways")  # type: ignore[arg-type]
+        # the encoder face (what a Store calls) reads long texts whole, like TextEncoder's default
+        np.testing.assert_allclose(batcher.embed_documents(texts), short.embed_documents(texts), atol=1e-5)
+
+
 def test_bad_arguments_fail_at_submit(encoder: TextEncoder) -> None:
     with DynamicBatcher(encoder) as batcher:
         with pytest.raises(TypeError):

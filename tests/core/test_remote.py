@@ -106,3 +106,20 @@ def test_retries_on_503_then_succeeds(tiny_ogma_dir: Path) -> None:
     with running_server(create_app(ServeSettings(model=str(tiny_ogma_dir)))) as base:
         remote = RemoteEncoder(base, retries=20, backoff=0.05)
         assert remote.encode(["cats"]).shape == (1, 32)
+
+
+def test_long_texts_and_max_tokens_as_the_local_encoder(tiny_model_dir: Path, caplog: pytest.LogCaptureFixture) -> None:
+    short = TextEncoder(tiny_model_dir, max_length=6)
+    texts = ["cat", "paris france capital city cat dog river"]
+    with running_server(create_app(encoder=short)) as base:
+        remote = RemoteEncoder(base)
+        assert remote.max_tokens == short.max_tokens
+        np.testing.assert_allclose(remote.encode(texts), short.encode(texts), atol=1e-5)  # mean of windows
+        np.testing.assert_allclose(remote.embed_documents(texts), short.embed_documents(texts), atol=1e-5)
+        with caplog.at_level("WARNING", logger="ogma.remote"):
+            cut = remote.encode(texts, long_text="truncate")
+        assert "1 of 2 texts" in caplog.text
+        np.testing.assert_allclose(cut, short.encode(texts, long_text="truncate"), atol=1e-5)
+        with pytest.raises(RemoteError, match="longer than") as info:
+            remote.encode(texts, long_text="error")
+        assert info.value.status == 400

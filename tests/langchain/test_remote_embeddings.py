@@ -24,4 +24,5 @@ def test_base_url_embeds_through_the_server(tiny_ogma_dir: Path) -> None:
             embeddings.embed_query("cats"), encoder.encode_queries(["cats"], dim=16)[0], atol=1e-6
         )
         assert embeddings.model_id == encoder.model_id
+        assert embeddings.max_tokens == encoder.max_tokens  # to size a text splitter
         assert "api_key='k'" not in repr(embeddings)

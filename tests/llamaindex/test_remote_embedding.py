@@ -20,3 +20,4 @@ def test_base_url_embeds_through_the_server(tiny_ogma_dir: Path) -> None:
         np.testing.assert_allclose(embed.get_text_embedding_batch(texts), encoder.encode_documents(texts), atol=1e-6)
         np.testing.assert_allclose(embed.get_query_embedding("cats"), encoder.encode_queries(["cats"])[0], atol=1e-6)
         assert embed.model_id == encoder.model_id
+        assert embed.max_tokens == encoder.max_tokens  # to size a node parser

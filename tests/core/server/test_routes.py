@@ -363,3 +363,14 @@ def test_refused_truncation_is_400(tiny_model_dir: Path) -> None:
         assert answer["usage"]["truncated_inputs"] == 1
         assert metric(base, "ogma_truncated_inputs_total") == 1
         assert post(base, "/embed", {"inputs": [long_text], "truncate": False}).status_code == 400
+        refused = post(base, "/v1/embeddings", {"input": [long_text], "truncate": False})
+        assert refused.status_code == 400 and refused.json()["error"]["param"] == "input[0]"
+        assert post(base, "/v1/embeddings", {"input": [long_text], "long_text": "error"}).status_code == 400
+        bad = post(base, "/v1/embeddings", {"input": [long_text], "long_text": "all"})
+        assert bad.status_code == 400 and bad.json()["error"]["param"] == "long_text"
+        whole = post(base, "/v1/embeddings", {"input": ["cat", long_text], "long_text": "mean"}).json()
+        assert whole["usage"]["truncated_inputs"] == 0
+        np.testing.assert_allclose(
+            [row["embedding"] for row in whole["data"]], short.encode(["cat", long_text]), atol=1e-5
+        )
+        assert httpx.get(base + "/info").json()["max_tokens"] == short.max_tokens

@@ -24,6 +24,7 @@ def test_base_url_embeds_through_the_server(tiny_ogma_dir: Path) -> None:
         embedded = documents.run([Document(content=t) for t in texts])["documents"]
         expected = encoder.encode_documents(texts, dim=16)
         np.testing.assert_allclose([d.embedding for d in embedded], expected, atol=1e-6)
+        assert documents.max_tokens == text.max_tokens == encoder.max_tokens  # to size a DocumentSplitter
 
 
 def test_base_url_and_env_key_round_trip() -> None:

@@ -51,11 +51,12 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import numpy.typing as npt
 
-from ogma.compress import truncate
+from ogma.compress import normalize, truncate
 from ogma.errors import OgmaError
 from ogma.tokenize import plan_batches
 from ogma.types import Task
 from ogma.validation import check_dim, check_encode_inputs, check_texts
+from ogma.windows import DEFAULT_LONG_TEXT, LONG_TEXT_MODES, LongText, WindowPlan, mean_of_windows
 
 if TYPE_CHECKING:
     from ogma.encoder import TextEncoder
@@ -282,22 +283,22 @@ class DynamicBatcher:
         return self._queued_rows
 
     def encode_queries(self, texts: Sequence[str], *, dim: int | None = None) -> FloatArray:
-        """Embed queries through the batcher (blocking)."""
-        return self.encode(texts, task="query", dim=dim)
+        """Embed queries through the batcher (blocking; long texts as :meth:`ogma.TextEncoder.encode` reads them)."""
+        return self.encode(texts, task="query", dim=dim, long_text=DEFAULT_LONG_TEXT)
 
     def encode_documents(self, texts: Sequence[str], *, dim: int | None = None) -> FloatArray:
-        """Embed documents through the batcher (blocking)."""
-        return self.encode(texts, task="document", dim=dim)
+        """Embed documents through the batcher (blocking; long texts as :meth:`ogma.TextEncoder.encode` reads them)."""
+        return self.encode(texts, task="document", dim=dim, long_text=DEFAULT_LONG_TEXT)
 
     def embed_documents(self, texts: list[str]) -> FloatArray:
         """The embedder protocol: document embeddings."""
-        return self.encode(texts, task="document")
+        return self.encode(texts, task="document", long_text=DEFAULT_LONG_TEXT)
 
     def embed_query(self, text: str) -> FloatArray:
         """The embedder protocol: one query embedding."""
         if not isinstance(text, str):
             raise TypeError(f"text must be a str, got {type(text).__name__}")
-        return self.encode([text], task="query")[0]
+        return self.encode([text], task="query", long_text=DEFAULT_LONG_TEXT)[0]
 
     # -- submitting ---------------------------------------------------------------------
     def submit(
@@ -363,18 +364,28 @@ class DynamicBatcher:
         task: Task = "symmetric",
         dim: int | None = None,
         timeout: float | None = None,
+        long_text: LongText | None = None,
     ) -> FloatArray:
-        """Submit and wait (blocking); same arguments as :meth:`submit`.
+        """Submit and wait (blocking); same arguments as :meth:`submit`, ``long_text`` as in :meth:`encode_async`.
 
         Raises:
             TimeoutError: No answer within ``timeout`` seconds (the request is cancelled).
         """
-        job = self.submit(texts, task=task, dim=dim)
+        job, plan, count = self._submit_texts(texts, task, dim, None, long_text)
         try:
-            return job.future.result(timeout).vectors
+            result = job.future.result(timeout)
         except concurrent.futures.TimeoutError:
             job.cancel()
             raise
+        if result.truncated:
+            logger.warning(
+                "%d of %d texts were longer than the window of %s and were cut there; pass long_text='mean' to "
+                "read them whole",
+                result.truncated,
+                len(texts),
+                self.model_id,
+            )
+        return self._combine(result, plan, count, dim).vectors
 
     async def encode_async(
         self,
@@ -383,20 +394,61 @@ class DynamicBatcher:
         task: Task = "symmetric",
         dim: int | None = None,
         truncation: Truncation | None = None,
+        long_text: LongText | None = None,
     ) -> EncodeResult:
         """Submit and await; cancelling the awaiting task drops the request's queued rows.
+
+        ``long_text`` (``None``: the batcher's ``truncation``) reads a text longer than the
+        window as :meth:`ogma.TextEncoder.encode` does: ``"mean"`` embeds its overlapping
+        windows and returns their normalised mean (the local encoder's default, same
+        vectors), ``"truncate"`` cuts it and counts it, ``"error"`` refuses it
+        (:class:`InputTooLongError`).
 
         Example:
             >>> result = await batcher.encode_async(["hi"], task="query")  # doctest: +SKIP
             >>> result.vectors.shape, result.truncated  # doctest: +SKIP
             ((1, 384), 0)
         """
-        job = self.submit(texts, task=task, dim=dim, truncation=truncation)
+        job, plan, count = self._submit_texts(texts, task, dim, truncation, long_text)
         try:
-            return await asyncio.wrap_future(job.future)
+            result = await asyncio.wrap_future(job.future)
         except asyncio.CancelledError:
             job.cancel()
             raise
+        return self._combine(result, plan, count, dim)
+
+    def _submit_texts(
+        self,
+        texts: Sequence[str],
+        task: Task,
+        dim: int | None,
+        truncation: Truncation | None,
+        long_text: LongText | None,
+    ) -> tuple[EncodeJob, WindowPlan | None, int]:
+        """Submit ``texts`` (their windows with ``long_text="mean"``); ``(job, plan or None, texts)``."""
+        if long_text is None:
+            return self.submit(texts, task=task, dim=dim, truncation=truncation), None, 0
+        if long_text not in LONG_TEXT_MODES:
+            raise ValueError(f"long_text must be one of {', '.join(LONG_TEXT_MODES)}; got {long_text!r}")
+        if long_text != "mean":
+            mode: Truncation = "refuse" if long_text == "error" else "count"
+            return self.submit(texts, task=task, dim=dim, truncation=mode), None, 0
+        items, _ = check_encode_inputs(check_texts(texts), task)
+        check_dim(dim, self.encoder.dim, self.matryoshka_dims)
+        plan = self.encoder.window_plan(items, task=task)
+        if not plan.long:
+            return self.submit(items, task=task, dim=dim, truncation="count"), None, 0
+        return self.submit(plan.texts, task=task, truncation="count"), plan, len(items)
+
+    def _combine(self, result: EncodeResult, plan: WindowPlan | None, count: int, dim: int | None) -> EncodeResult:
+        """One vector per text from its windows' vectors (the normalised mean, then ``dim``)."""
+        if plan is None:
+            return result
+        vectors = mean_of_windows(result.vectors, plan.owners, count)
+        vectors = normalize(vectors) if self.encoder.spec.normalize else vectors
+        if dim is not None and dim != vectors.shape[1]:
+            vectors = truncate(vectors, dim, matryoshka_dims=self.matryoshka_dims, model_id=self.model_id)
+        return EncodeResult(vectors, result.tokens, result.truncated)
 
     # -- shutting down -------------------------------------------------------------------
     def close(self, *, drain: bool = True, timeout: float | None = None) -> None:

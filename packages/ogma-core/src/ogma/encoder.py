@@ -325,7 +325,7 @@ class TextEncoder:
             raise ValueError(f"long_text must be one of {', '.join(LONG_TEXT_MODES)}; got {long_text!r}")
         size = self._batch_size(batch_size)
         if long_text == "mean":
-            plan = self._plan(items, task, DEFAULT_WINDOW_OVERLAP)
+            plan = self.window_plan(items, task=task)
             vectors = self._embed(plan.texts, task, size, show_progress)
             if plan.long:
                 vectors = mean_of_windows(vectors, plan.owners, len(items))
@@ -373,7 +373,7 @@ class TextEncoder:
         items = check_unicode_texts(check_texts(texts))
         if task not in TASKS:
             raise ValueError(f"task must be one of {', '.join(TASKS)}; got {task!r}")
-        plan = self._plan(items, task, overlap)
+        plan = self.window_plan(items, task=task, overlap=overlap)
         return self._embed(plan.texts, task, self._batch_size(batch_size), show_progress), plan.owners
 
     def _batch_size(self, batch_size: int | None) -> int:
@@ -382,8 +382,21 @@ class TextEncoder:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         return size
 
-    def _plan(self, texts: list[str], task: str, overlap: int) -> WindowPlan:
-        return plan_windows(texts, self._plain_tokenizer(), max_tokens=self._budget(task), overlap=overlap)
+    def window_plan(
+        self, texts: Sequence[str], *, task: Task = "document", overlap: int = DEFAULT_WINDOW_OVERLAP
+    ) -> WindowPlan:
+        """How :meth:`encode_windows` would split ``texts``: every window's text and its owner.
+
+        Texts of at most :attr:`max_tokens` tokens (for ``task``) are one window each;
+        nothing is embedded. Callers that embed the windows elsewhere (a batcher, a
+        server) combine them as :meth:`encode` does with :func:`ogma.windows.mean_of_windows`.
+
+        Example:
+            >>> plan = encoder.window_plan(["short", long_text])  # doctest: +SKIP
+            >>> plan.owners, plan.long  # doctest: +SKIP
+            ([0, 1, 1, 1], 1)
+        """
+        return plan_windows(list(texts), self._plain_tokenizer(), max_tokens=self._budget(task), overlap=overlap)
 
     def _check_long(self, texts: list[str], task: str, long_text: str) -> None:
         """Raise (``"error"``) or warn (``"truncate"``) about texts longer than the window."""

@@ -38,7 +38,7 @@ from ogma.errors import OgmaError
 from ogma.model_cache import shared_model
 from ogma.types import Precision, Task
 from ogma.validation import check_dim, check_encode_inputs, check_texts
-from ogma.windows import LONG_TEXT_MODES, LongText
+from ogma.windows import DEFAULT_LONG_TEXT, LONG_TEXT_MODES, LongText
 
 __all__ = ["RemoteEncoder", "RemoteError", "shared_remote_encoder"]
 
@@ -156,6 +156,20 @@ class RemoteEncoder:
         """The served model's token window."""
         return int(self.info["max_input_length"])
 
+    @property
+    def max_tokens(self) -> int:
+        """Tokens of document text one model input holds (:attr:`ogma.TextEncoder.max_tokens` on the server).
+
+        Size a framework's text splitter with it so that every chunk is read whole by one vector.
+
+        Raises:
+            RemoteError: The server does not report it (not an ``ogma serve`` of this version).
+        """
+        value = self.info.get("max_tokens")
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise RemoteError(f"{self.url}/info does not report max_tokens; upgrade the server to this Ogma version")
+        return value
+
     # -- encoding -------------------------------------------------------------------------
     def encode(
         self,
@@ -167,15 +181,16 @@ class RemoteEncoder:
         int8_ranges: Int8Ranges | Literal["unit"] = "unit",
         batch_size: int | None = None,
         show_progress: bool | None = None,
-        long_text: LongText | None = None,
+        long_text: LongText = DEFAULT_LONG_TEXT,
     ) -> npt.NDArray[Any]:
         """Embed texts on the server; rows come back in input order (see :meth:`ogma.TextEncoder.encode`).
 
         ``batch_size`` is texts per HTTP request (the server batches for its model);
         ``show_progress`` shows a bar over the requests (default: when stderr is a terminal).
-        ``long_text``: the server reads one window per text, so a longer text is cut there:
-        ``"error"`` asks the server to refuse it instead; otherwise the texts the server cut
-        are counted in a warning (the server's ``usage.truncated_inputs``).
+        ``long_text`` is read on the server as :meth:`ogma.TextEncoder.encode` reads it
+        locally: ``"mean"`` (default) embeds a text longer than the window in overlapping
+        windows and returns their mean, ``"truncate"`` cuts it there (the texts cut are
+        counted in a warning), ``"error"`` has the server refuse it (:class:`RemoteError`, 400).
 
         Raises:
             TypeError: ``texts`` is not a string or a list of strings.
@@ -184,7 +199,7 @@ class RemoteEncoder:
         """
         items, single = check_encode_inputs(texts, task, precision)
         check_dim(dim, self.dim, self.matryoshka_dims)
-        if long_text is not None and long_text not in LONG_TEXT_MODES:
+        if long_text not in LONG_TEXT_MODES:
             raise ValueError(f"long_text must be one of {', '.join(LONG_TEXT_MODES)}; got {long_text!r}")
         truncated = 0
         size = batch_size or self._batch_size or int(self.info.get("max_client_batch_size") or 256)
@@ -195,11 +210,14 @@ class RemoteEncoder:
             range(0, len(items), size), desc="Encoding", unit="request", disable=not show or len(items) <= size
         ):
             chunk = items[start : start + size]
-            body: dict[str, Any] = {"input": chunk, "encoding_format": "base64", "input_type": task}
+            body: dict[str, Any] = {
+                "input": chunk,
+                "encoding_format": "base64",
+                "input_type": task,
+                "long_text": long_text,
+            }
             if dim is not None:
                 body["dimensions"] = dim
-            if long_text == "error":
-                body["truncate"] = False
             answer = self._request("POST", "/v1/embeddings", body)
             usage = answer.get("usage") if isinstance(answer, dict) else None
             truncated += int(usage.get("truncated_inputs") or 0) if isinstance(usage, dict) else 0
@@ -211,8 +229,8 @@ class RemoteEncoder:
                 out[start + int(row["index"])] = vector
         if truncated:
             logger.warning(
-                "%d of %d texts were longer than the window of the model at %s and were cut there (the server "
-                "reads one window per text); split them first, or pass long_text='error' to be refused instead",
+                "%d of %d texts were longer than the window of the model at %s and were cut there "
+                "(long_text='truncate'); long_text='mean' reads them whole, long_text='error' refuses them",
                 truncated,
                 len(items),
                 self.url,

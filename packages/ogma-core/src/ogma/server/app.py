@@ -51,6 +51,7 @@ from ogma.server.schemas import (
     parse_tei_embed,
     parse_tei_rerank,
 )
+from ogma.windows import LongText
 
 __all__ = ["API_KEY_ENV", "ServeSettings", "ServerState", "create_app"]
 
@@ -484,6 +485,7 @@ async def _info(state: ServerState, request: Request) -> Response:
             "task_scheme": encoder.task_scheme_name,
             "max_concurrent_requests": s.max_queue,
             "max_input_length": encoder.max_length,
+            "max_tokens": encoder.max_tokens,
             "max_batch_tokens": s.max_batch_tokens,
             "max_batch_requests": s.max_batch_rows,
             "max_client_batch_size": s.max_inputs,
@@ -496,13 +498,20 @@ async def _info(state: ServerState, request: Request) -> Response:
 
 
 async def _embed(
-    state: ServerState, request: Request, texts: list[str], task: Any, dim: int | None, truncate: bool | None
+    state: ServerState,
+    request: Request,
+    texts: list[str],
+    task: Any,
+    dim: int | None,
+    truncate: bool | None,
+    long_text: LongText | None = None,
 ) -> Any:
     batcher = state.batcher
     if batcher is None:  # pragma: no cover - ready implies a batcher
         raise BatcherClosedError("no model is loaded")
     mode: Truncation | None = None if truncate is None else ("count" if truncate else "refuse")
-    result = await _unless_gone(request, batcher.encode_async(texts, task=task, dim=dim, truncation=mode))
+    call = batcher.encode_async(texts, task=task, dim=dim, truncation=mode, long_text=long_text)
+    result = await _unless_gone(request, call)
     state.metrics.observe_inputs(len(texts), result.tokens, result.truncated)
     return result
 
@@ -510,7 +519,7 @@ async def _embed(
 async def _embeddings(state: ServerState, request: Request) -> Response:
     body = await _body(state, request)
     req = parse_embeddings(body, max_inputs=state.settings.max_inputs, dim=state.encoder.dim)
-    result = await _embed(state, request, req.texts, req.task, req.dimensions, None)
+    result = await _embed(state, request, req.texts, req.task, req.dimensions, req.truncate, req.long_text)
     vectors = result.vectors
     if req.base64:
         rows: list[Any] = [base64.b64encode(row.astype("<f4").tobytes()).decode("ascii") for row in vectors]

@@ -16,10 +16,11 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from ogma.errors import OgmaError
 from ogma.types import SEARCH_MODES, Task
+from ogma.windows import LONG_TEXT_MODES, LongText
 
 __all__ = [
     "INPUT_TYPES",
@@ -84,6 +85,7 @@ class EmbeddingsRequest:
     base64: bool
     model: str | None
     truncate: bool | None = None
+    long_text: LongText | None = None
 
 
 @dataclass(frozen=True)
@@ -216,7 +218,7 @@ def _task(body: dict[str, Any]) -> Task:
 
 
 def parse_embeddings(body: Any, *, max_inputs: int = 2048, dim: int | None = None) -> EmbeddingsRequest:
-    """``POST /v1/embeddings`` (OpenAI's schema plus ``input_type``, and TEI's ``truncate`` as an extension).
+    """``POST /v1/embeddings`` (OpenAI's schema; extensions: ``input_type``, TEI's ``truncate``, and ``long_text``).
 
     Raises:
         RequestError: A missing or malformed field (400), or too many inputs (413).
@@ -237,7 +239,21 @@ def parse_embeddings(body: Any, *, max_inputs: int = 2048, dim: int | None = Non
         base64=fmt == "base64",
         model=_optional_str(data, "model"),
         truncate=_optional_bool(data, "truncate", None),
+        long_text=_long_text(data),
     )
+
+
+def _long_text(data: dict[str, Any]) -> LongText | None:
+    """The ``long_text`` extension: how a text longer than the window is read (``None``: the server's option)."""
+    value = data.get("long_text")
+    if value is None:
+        return None
+    if value not in LONG_TEXT_MODES:
+        raise RequestError(
+            f"'long_text' must be one of {', '.join(repr(m) for m in LONG_TEXT_MODES)}, got {value!r}",
+            param="long_text",
+        )
+    return cast(LongText, value)
 
 
 def parse_tei_embed(body: Any, *, max_inputs: int = 2048, dim: int | None = None) -> EmbeddingsRequest:
