@@ -319,9 +319,10 @@ def evaluate_set(folder: Path, splade: Callable[[], Splade], tag: str, encoders:
         if len(a) != len(b) or not np.allclose(a, b, rtol=1e-4, atol=1e-5):
             raise AssertionError(f"{folder.name} {qid}: SQL scores {a[:3]} differ from scipy {b[:3]}")
     np_times = []
+    by_term = s_docs.T.tocsr()  # [vocab, documents]: a query reads only its terms' rows
     for row in range(len(qids)):
         start = time.perf_counter()
-        scores = (s_queries[row] @ s_docs.T).toarray()[0]
+        scores = (s_queries[row] @ by_term).toarray()[0]
         np.argpartition(-scores, min(TOP, len(scores) - 1))[:TOP]
         np_times.append(time.perf_counter() - start)
     fts_times = timed_fts(corpus, queries, qids)
@@ -338,6 +339,7 @@ def evaluate_set(folder: Path, splade: Callable[[], Splade], tag: str, encoders:
     nnz_docs = np.diff(s_docs.indptr)
     nnz_queries = np.diff(s_queries.indptr)
     return {
+        "corpus_jsonl_sha1": hashlib.sha1((folder / "corpus.jsonl").read_bytes()).hexdigest(),
         "documents": len(corpus),
         "judged_queries": len(qids),
         "ndcg@10": {name: mean(s["ndcg@10"]) for name, s in scores.items()},
@@ -361,22 +363,30 @@ def evaluate_set(folder: Path, splade: Callable[[], Splade], tag: str, encoders:
     }
 
 
+def paired_stderr(per_query_scores: dict[str, dict[str, float]], a: str, b: str) -> float:
+    """Standard error of the mean per-query difference ``a - b`` (a rough noise level)."""
+    diffs = [per_query_scores[a][q] - per_query_scores[b][q] for q in per_query_scores[a]]
+    return statistics.pstdev(diffs) / len(diffs) ** 0.5 if len(diffs) > 1 else 0.0
+
+
 def summarise(sets: dict[str, dict[str, Any]]) -> dict[str, Any]:
     names = list(sets)
     configs = list(next(iter(sets.values()))["ndcg@10"])
     table = {c: {s: sets[s]["ndcg@10"][c] for s in names} for c in configs}
-    against = {}
+    against: dict[str, Any] = {}
     for base in ("bm25", "dense + bm25, default", "dense + bm25, rrf"):
         for lex in ("splade", "splade-doc"):
             candidate = base.replace("bm25", lex)
             deltas = {s: round(table[candidate][s] - table[base][s], 4) for s in names}
-            against[f"{candidate} vs {base}"] = {"per_set": deltas, "worst": min(deltas.values())}
-    best_fixed = {}
-    for lex in ("bm25", "splade", "splade-doc"):
-        fused = [c for c in configs if c.startswith(f"dense + {lex},")]
-        pick = max(fused, key=lambda c: min(table[c].values()))
-        best_fixed[lex] = {"config": pick, "worst_ndcg@10": min(table[pick].values()), "per_set": table[pick]}
-    return {"ndcg@10": table, "deltas": against, "best_worst_case_fusion": best_fixed}
+            stderr = {s: round(paired_stderr(sets[s]["per_query_ndcg@10"], candidate, base), 4) for s in names}
+            against[f"{candidate} vs {base}"] = {"per_set": deltas, "worst": min(deltas.values()), "stderr": stderr}
+    best_fixed: dict[str, Any] = {}
+    for fusion in FUSIONS:
+        for lex in ("splade", "splade-doc"):
+            candidate, base = f"dense + {lex}, {fusion}", f"dense + bm25, {fusion}"
+            deltas = {s: round(table[candidate][s] - table[base][s], 4) for s in names}
+            best_fixed[f"{candidate} vs {base}"] = {"per_set": deltas, "worst": min(deltas.values())}
+    return {"ndcg@10": table, "deltas": against, "every_fusion": best_fixed}
 
 
 def main() -> None:
@@ -409,7 +419,7 @@ def main() -> None:
         print(json.dumps({data.name: {k: v for k, v in row.items() if k != "per_query_ndcg@10"}}), flush=True)
     summary = summarise(sets)
     for name, delta in summary["deltas"].items():
-        print(f"{name}: worst {delta['worst']:+.4f} {delta['per_set']}")
+        print(f"{name}: worst {delta['worst']:+.4f} {delta['per_set']} stderr {delta['stderr']}")
     results = {
         "splade_model": f"{args.splade.name} (BertForMaskedLM, 2 layers, hidden 128), converted by ogma.convert",
         "splade_max_length": args.max_length,
