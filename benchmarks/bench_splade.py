@@ -50,7 +50,7 @@ import numpy as np
 import pytrec_eval
 from _common import cpu_flags
 from scipy import sparse
-from tune_hybrid import doc_text, lexical_run, load_beir
+from tune_hybrid import dense_run, doc_text, lexical_run, load_beir
 
 from ogma.fusion import Ranking, fuse
 from ogma.store.sqlite.fts import build_fts_query
@@ -164,15 +164,6 @@ def cached_dense(kind: str, texts: list[str], encoders: dict[str, Any]) -> tuple
 
 
 # --- retrieval ------------------------------------------------------------------------------------------------------
-
-
-def dense_run(docs: np.ndarray, queries: np.ndarray, doc_ids: list[str], qids: list[str]) -> Runs:
-    sims = queries @ docs.T
-    out: Runs = {}
-    for row, qid in enumerate(qids):
-        best = np.argsort(-sims[row], kind="stable")[:TOP]
-        out[qid] = [(doc_ids[i], float(sims[row, i])) for i in best]
-    return out
 
 
 def sparse_run(docs: sparse.csr_matrix, queries: sparse.csr_matrix, doc_ids: list[str], qids: list[str]) -> Runs:
@@ -301,7 +292,7 @@ def evaluate_set(folder: Path, splade: Callable[[], Splade], tag: str, encoders:
     s_queries, sq_seconds = cached_splade("queries", qtexts, splade, tag)
     bags = bag_of_pieces(splade(), qtexts)
 
-    dense = dense_run(d_docs, d_queries, doc_ids, qids)
+    dense = dense_run(d_docs, d_queries, doc_ids, qids, TOP)
     bm25 = lexical_run(corpus, {q: queries[q] for q in qids}, build_fts_query, TOP)
     splade_np = sparse_run(s_docs, s_queries, doc_ids, qids)
     splade_doc = sparse_run(s_docs, bags, doc_ids, qids)
