@@ -55,7 +55,12 @@ from tests.helpers.model_fixtures import (  # noqa: E402, F401
     tiny_model_dir,
     tiny_ogma_dir,
 )
-from tests.helpers.real_models import real_bge_dir, real_e5_dir, real_reranker_dir  # noqa: E402, F401
+from tests.helpers.real_models import (  # noqa: E402, F401
+    real_bge_dir,
+    real_e5_dir,
+    real_reranker_dir,
+    real_splade_dir,
+)
 
 if os.environ.get("OGMA_REQUIRE_TORCH_TESTS") == "1":
     # `dev.py test --with-torch` promises the torch tests run; a missing torch must fail, not skip.

@@ -14,7 +14,14 @@ import pytest
 
 import real_models
 
-__all__ = ["NANO_DBPEDIA", "real_bge_dir", "real_e5_dir", "real_reranker_dir", "require_nano_dbpedia"]
+__all__ = [
+    "NANO_DBPEDIA",
+    "real_bge_dir",
+    "real_e5_dir",
+    "real_reranker_dir",
+    "real_splade_dir",
+    "require_nano_dbpedia",
+]
 
 NANO_DBPEDIA = Path(
     os.environ.get("OGMA_NANO_DBPEDIA")
@@ -56,3 +63,9 @@ def real_bge_dir() -> Path:
 def real_e5_dir() -> Path:
     """intfloat/e5-small-v2, int8 ONNX and tokenizer."""
     return _folder("e5-small-v2")
+
+
+@pytest.fixture(scope="session")
+def real_splade_dir() -> Path:
+    """A 2-layer SPLADE model (``BertForMaskedLM``, old-style LayerNorm names), safetensors and tokenizer."""
+    return _folder("splade-tiny")

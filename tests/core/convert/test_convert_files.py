@@ -135,7 +135,7 @@ def test_pytorch_bin_only_folder_is_rejected_with_the_fix(bert_checkpoint: Any, 
     assert "save_file" in str(info.value)
 
 
-@pytest.mark.parametrize("architecture", ["DistilBertModel", "GPT2LMHeadModel", "BertForMaskedLM"])
+@pytest.mark.parametrize("architecture", ["DistilBertModel", "GPT2LMHeadModel", "RobertaForMaskedLM"])
 def test_unsupported_architecture_lists_the_supported_ones(
     bert_checkpoint: Any, tmp_path: Path, architecture: str
 ) -> None:

@@ -73,6 +73,20 @@ def test_bert_cross_encoder_matches_transformers(helpers: Any, tmp_path: Path, n
     assert helpers.run_onnx(out / "model_int8.onnx", ids, mask).shape == (3, num_labels)
 
 
+@pytest.mark.parametrize("tied", [True, False])
+def test_bert_masked_lm_splade_matches_transformers(helpers: Any, tmp_path: Path, tied: bool) -> None:
+    """A masked-LM checkpoint converts to SPLADE weights: ``max_t mask * log(1 + relu(logits))``."""
+    torch.manual_seed(3)
+    model = transformers.BertForMaskedLM(transformers.BertConfig(**_common(helpers, tie_word_embeddings=tied)))
+    src = _save(model.eval(), tmp_path / "ckpt", helpers)
+    out = convert_checkpoint(src, tmp_path / "out")
+    ids, mask = _batch(helpers, 0)
+    with torch.no_grad():
+        logits = _torch_run(model, ids, mask).logits
+        want = (torch.log1p(torch.relu(logits)) * torch.from_numpy(mask)[:, :, None]).amax(dim=1).numpy()
+    np.testing.assert_allclose(helpers.run_onnx(out / "model.onnx", ids, mask), want, atol=1e-4)
+
+
 @pytest.mark.parametrize("cls_name", ["XLMRobertaModel", "XLMRobertaForSequenceClassification"])
 def test_xlm_roberta_matches_transformers(helpers: Any, tmp_path: Path, cls_name: str) -> None:
     torch.manual_seed(2)

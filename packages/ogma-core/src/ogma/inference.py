@@ -77,6 +77,12 @@ class OnnxBackend:
         self._task_rank = len(inputs["task"].shape) if self._has_task else 0
         outputs = session.get_outputs()
         by_name = {o.name: o for o in outputs}
+        if "sparse_weights" in by_name and len(outputs) == 1:
+            raise ModelFileError(
+                "the ONNX graph is a SPLADE (learned-sparse) model: its output 'sparse_weights' holds one weight per "
+                "vocabulary term, not an embedding. TextEncoder needs a dense embedding model (e.g. "
+                "sentence-transformers/all-MiniLM-L6-v2); run a SPLADE graph with onnxruntime directly."
+            )
         chosen = None
         for name in ("sentence_embedding", "last_hidden_state", "token_embeddings"):
             if name in by_name:

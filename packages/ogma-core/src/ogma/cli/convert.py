@@ -15,7 +15,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="convert a checkpoint folder to ONNX",
         description="Convert a BERT-family checkpoint (config.json + model.safetensors + tokenizer.json, "
         "sentence-transformers layout; BertModel or BertForSequenceClassification) into an ONNX model folder "
-        "that ogma loads, without torch. With an Ogma checkpoint (ogma_model.py) it exports with PyTorch "
+        "that ogma loads, without torch (a BertForMaskedLM becomes a SPLADE graph with one term weight per "
+        "vocabulary entry, for ONNX Runtime directly). With an Ogma checkpoint (ogma_model.py) it exports with PyTorch "
         "instead, which runs the repository's code and so needs --trust-remote-code.",
     )
     parser.add_argument("src", type=Path, help="checkpoint folder")

@@ -7,7 +7,9 @@ sentence-transformers files, and ``ogma_conversion.json``.
 
 Supported architectures: ``BertModel``, ``BertForSequenceClassification``,
 ``RobertaModel``, ``RobertaForSequenceClassification``, ``XLMRobertaModel`` and
-``XLMRobertaForSequenceClassification``.
+``XLMRobertaForSequenceClassification``; ``BertForMaskedLM`` converts to a SPLADE
+graph whose output ``sparse_weights`` holds one term weight per vocabulary entry
+(``TextEncoder`` refuses it: it embeds dense vectors).
 
 Example:
     >>> from ogma.convert import SUPPORTED_ARCHITECTURES, detect_checkpoint_kind
@@ -64,6 +66,9 @@ FP32_FILE = "model.onnx"
 INT8_FILE = "model_int8.onnx"
 EXTERNAL_DATA_LIMIT = 1_800_000_000
 """Above this many weight bytes the graph is saved with external data (protobuf's 2 GB cap)."""
+
+
+_OUTPUTS = {"none": "last_hidden_state", "sequence-classification": "logits", "splade": "sparse_weights"}
 
 
 def _ogma_version() -> str:
@@ -151,7 +156,7 @@ def convert_checkpoint(
             "files": {"fp32": FP32_FILE, "int8": INT8_FILE if int8 else None},
             "int8_op_types": list(QUANTIZED_OP_TYPES) if int8 else None,
             "inputs": ["input_ids", "attention_mask"] + (["token_type_ids"] if spec.uses_token_type_ids else []),
-            "output": "logits" if spec.head == "sequence-classification" else "last_hidden_state",
+            "output": _OUTPUTS[spec.head],
             "hidden_size": spec.hidden_size,
             "num_labels": spec.num_labels or None,
             "copied_files": copied,

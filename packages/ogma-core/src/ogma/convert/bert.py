@@ -13,8 +13,13 @@ dominate) and exact (cosine 1.0000 to sentence-transformers). Running ``onnxrunt
 optimizer on the plain graph did not fuse attention and was no faster, so it is not used.
 
 Inputs are ``input_ids``, ``attention_mask`` and (BERT) ``token_type_ids``, int64
-``[batch, sequence]``; the output is ``last_hidden_state`` ``[batch, sequence, hidden]``
-or, for sequence classification, ``logits`` ``[batch, num_labels]``.
+``[batch, sequence]``; the output is ``last_hidden_state`` ``[batch, sequence, hidden]``,
+for sequence classification ``logits`` ``[batch, num_labels]``, and for a masked-language
+model (SPLADE) ``sparse_weights`` ``[batch, vocab]``: the vocabulary head's logits (dense,
+activation, LayerNorm, a decoder tied to the word embeddings unless the checkpoint has its
+own, plus a bias), then ``log(1 + relu(logit))`` max-pooled over the tokens the attention
+mask keeps. ``log1p`` and ``relu`` rise monotonically, so the graph takes the masked maximum
+of the logits first and applies them to ``[batch, vocab]`` only.
 
 Example:
     >>> from ogma.convert.bert import OPSET
@@ -37,7 +42,7 @@ from ogma.convert.checkpoint import EncoderSpec
 from ogma.errors import ConversionError
 from ogma.formats import GRAPH_VERSION
 
-__all__ = ["CONTRIB_OPSET", "GRAPH_VERSION", "OPSET", "build_model"]
+__all__ = ["CONTRIB_OPSET", "GRAPH_VERSION", "OPSET", "SPARSE_OUTPUT", "build_model"]
 
 logger = logging.getLogger(__name__)
 
@@ -46,8 +51,12 @@ OPSET = 17
 CONTRIB_OPSET = 1
 """Opset of the ``com.microsoft`` domain used by fused graphs."""
 
+SPARSE_OUTPUT = "sparse_weights"
+"""Output name of a SPLADE graph: one non-negative weight per vocabulary entry, ``[batch, vocab]``."""
+
 _MS = "com.microsoft"
 _MASK_FILL = -10000.0
+_SPLADE_PREFIX = "cls.predictions"
 
 
 class _Graph:
@@ -229,6 +238,41 @@ def _classifier(g: _Graph, x: str, spec: EncoderSpec) -> str:
     return _linear(g, dense, "classifier.out_proj", h, spec.num_labels, "classifier.logits")
 
 
+def _splade(g: _Graph, x: str, spec: EncoderSpec, *, fused: bool) -> str:
+    """BERT's masked-LM head, then SPLADE pooling: ``max_t mask * log(1 + relu(logits))``."""
+    h, vocab, key = spec.hidden_size, spec.vocab_size, _SPLADE_PREFIX
+    y = _linear(g, x, f"{key}.transform.dense", h, h, "mlm.transform")
+    if fused and spec.activation != "relu":
+        y = g.node("Gelu" if spec.activation == "gelu" else "FastGelu", [y], name="mlm.transform.act", domain=_MS)
+    else:
+        y = _gelu(g, y, spec, "mlm.transform.act")
+    y = _layer_norm(g, y, f"{key}.transform.LayerNorm", spec, "mlm.transform.LayerNorm")
+    decoder_key = f"{key}.decoder.weight"
+    if decoder_key in g.weights:  # an untied decoder: its own [vocab, hidden] matrix
+        decoder = g.const("mlm.decoder.weight", g.weight(decoder_key, (vocab, h)).T)
+    elif spec.tie_word_embeddings:  # the decoder is the word embedding table, transposed at load time
+        decoder = g.node("Transpose", ["word_embeddings"], name="mlm.decoder.weight", perm=[1, 0])
+    else:
+        raise ConversionError(
+            f"{g.source}: config.json sets tie_word_embeddings false but the checkpoint has no {decoder_key!r}; "
+            "the masked-LM head has no vocabulary projection. Check that config.json and model.safetensors "
+            "belong together."
+        )
+    bias_key = f"{key}.bias" if f"{key}.bias" in g.weights else f"{key}.decoder.bias"
+    bias = g.const("mlm.decoder.bias", g.weight(bias_key, (vocab,)))
+    logits = g.node("Add", [g.node("MatMul", [y, decoder], name="mlm.decoder.matmul"), bias], name="mlm.logits")
+    # padding never wins the maximum: push its logits far below zero (relu then zeroes them)
+    keep = g.node("Cast", ["attention_mask"], name="splade.mask_float", to=TensorProto.FLOAT)
+    keep = g.node("Unsqueeze", [keep, g.const("splade.mask_axis", np.array([2], dtype=np.int64))], name="splade.mask")
+    one = g.const("splade.one", np.array(1.0, dtype=np.float32))
+    fill = g.const("splade.fill", np.array(-_MASK_FILL * 100, dtype=np.float32))
+    drop = g.node("Mul", [g.node("Sub", [keep, one], name="splade.inverted"), fill], name="splade.mask_bias")
+    masked = g.node("Add", [logits, drop], name="splade.masked")
+    best = g.node("ReduceMax", [masked], name="splade.max", axes=[1], keepdims=0)
+    positive = g.node("Relu", [best], name="splade.relu")
+    return g.node("Log", [g.node("Add", [positive, one], name="splade.plus1")], name="splade.log1p")
+
+
 def build_model(
     spec: EncoderSpec, weights: Mapping[str, np.ndarray], *, fused: bool = True, source: str = "checkpoint"
 ) -> onnx.ModelProto:
@@ -277,7 +321,11 @@ def build_model(
     batch_seq: list[str | int] = ["batch", "sequence"]
     inputs = ["input_ids", "attention_mask"] + (["token_type_ids"] if spec.uses_token_type_ids else [])
     graph_inputs = [helper.make_tensor_value_info(n, TensorProto.INT64, batch_seq) for n in inputs]
-    if spec.head == "sequence-classification":
+    if spec.head == "splade":
+        term_weights = _splade(g, x, spec, fused=fused)
+        g.nodes.append(helper.make_node("Identity", [term_weights], [SPARSE_OUTPUT], name="sparse_weights_output"))
+        output = helper.make_tensor_value_info(SPARSE_OUTPUT, TensorProto.FLOAT, ["batch", spec.vocab_size])
+    elif spec.head == "sequence-classification":
         logits = _classifier(g, x, spec)
         g.nodes.append(helper.make_node("Identity", [logits], ["logits"], name="logits_output"))
         output = helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", spec.num_labels])

@@ -38,18 +38,23 @@ CheckpointKind = Literal["safetensors", "pytorch-bin", "onnx", "unknown"]
 """What a folder holds: convertible safetensors weights, torch-only weights, an ONNX model, or nothing usable."""
 
 Family = Literal["bert", "roberta"]
-Head = Literal["none", "sequence-classification"]
+Head = Literal["none", "sequence-classification", "splade"]
 Activation = Literal["gelu", "gelu_tanh", "relu"]
 
 SUPPORTED_ARCHITECTURES: dict[str, tuple[Family, Head]] = {
     "BertModel": ("bert", "none"),
     "BertForSequenceClassification": ("bert", "sequence-classification"),
+    "BertForMaskedLM": ("bert", "splade"),
     "RobertaModel": ("roberta", "none"),
     "RobertaForSequenceClassification": ("roberta", "sequence-classification"),
     "XLMRobertaModel": ("roberta", "none"),
     "XLMRobertaForSequenceClassification": ("roberta", "sequence-classification"),
 }
-"""Architectures :func:`ogma.convert.convert_checkpoint` can convert, mapped to (family, head)."""
+"""Architectures :func:`ogma.convert.convert_checkpoint` can convert, mapped to (family, head).
+
+A masked-language-model checkpoint (``BertForMaskedLM``) converts to a SPLADE term-weight graph:
+its vocabulary head scores every token and the graph pools them into one weight per vocabulary
+entry (see :mod:`ogma.convert.bert`)."""
 
 _MODEL_TYPE_DEFAULTS: dict[str, str] = {
     "bert": "BertModel",
@@ -92,6 +97,7 @@ class EncoderSpec:
     max_position_embeddings: int
     num_labels: int
     pad_token_id: int
+    tie_word_embeddings: bool = True
 
     @property
     def head_size(self) -> int:
@@ -236,6 +242,7 @@ def read_spec(folder: Path) -> EncoderSpec:
         max_position_embeddings=_int(config, "max_position_embeddings", file, 512),
         num_labels=num_labels,
         pad_token_id=_int(config, "pad_token_id", file, 1 if family == "roberta" else 0),
+        tie_word_embeddings=bool(config.get("tie_word_embeddings", True)),
     )
 
 
@@ -267,8 +274,8 @@ def load_weights(folder: Path, spec: EncoderSpec) -> dict[str, np.ndarray]:
 
     Keys become e.g. ``embeddings.word_embeddings.weight`` whether the file stores
     them bare (``BertModel``) or under ``bert.`` / ``roberta.``; head weights
-    (``classifier.*``) keep their names. Old ``gamma``/``beta`` LayerNorm names are
-    mapped to ``weight``/``bias``.
+    (``classifier.*``, the masked-LM head's ``cls.predictions.*``) keep their names.
+    Old ``gamma``/``beta`` LayerNorm names are mapped to ``weight``/``bias``.
 
     Raises:
         ConversionError: Only ``pytorch_model.bin`` is present, or a tensor has an unsupported dtype.
