@@ -56,6 +56,7 @@ __all__ = [
     "create_facets",
     "drop_facets",
     "facets_sql",
+    "fill_sql",
     "index_metadata",
 ]
 
@@ -96,11 +97,15 @@ def facets_sql(facets: str = FACETS) -> list[str]:
     ]
 
 
-def _insert_from(documents: str, facets: str, where: str) -> str:
-    """Facet rows of the documents selected by ``where`` (over ``d``), read from their stored JSON.
+def fill_sql(where: str = "1", *, documents: str = DOCUMENTS, facets: str = FACETS) -> str:
+    """``INSERT`` the facet rows of the documents selected by ``where`` (SQL over ``d``), read from their JSON.
 
     ``INSERT OR IGNORE`` keeps the first of duplicate keys, the one ``json_extract`` reads
     (Ogma never writes duplicate keys; a hand-made file might).
+
+    Example:
+        >>> fill_sql("d.rowid = ?").startswith('INSERT OR IGNORE INTO "ogma_facets" (doc, field, kind, value) SELECT')
+        True
     """
     return (
         f"INSERT OR IGNORE INTO {quote_identifier(facets)} (doc, field, kind, value) "
@@ -149,7 +154,7 @@ def index_metadata(
         return
     if not fresh:
         drop_facets(conn, rowids, facets=facets)
-    _by_rowid(conn, rowids, lambda where: _insert_from(documents, facets, where.format(col="d.rowid")))
+    _by_rowid(conn, rowids, lambda where: fill_sql(where.format(col="d.rowid"), documents=documents, facets=facets))
 
 
 def drop_facets(conn: Connection, rowids: Sequence[int], *, facets: str = FACETS) -> None:
@@ -168,4 +173,4 @@ def create_facets(conn: Connection, *, documents: str = DOCUMENTS, facets: str =
     with conn.transaction():
         for statement in facets_sql(facets):
             conn.execute(statement)
-        conn.execute(_insert_from(documents, facets, "1"))
+        conn.execute(fill_sql(documents=documents, facets=facets))
