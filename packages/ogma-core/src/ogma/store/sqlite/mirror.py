@@ -94,7 +94,7 @@ class MirrorSnapshot:
 
     def positions(self, rowids: Iterable[int]) -> npt.NDArray[np.intp]:
         """Mirror positions of the given rowids (rowids not in the mirror are dropped)."""
-        wanted = np.fromiter(rowids, dtype=np.int64)
+        wanted = rowids if isinstance(rowids, np.ndarray) else np.fromiter(rowids, dtype=np.int64)
         if wanted.size == 0 or self.size == 0:
             return np.zeros(0, dtype=np.intp)
         if self._order is None:
