@@ -143,6 +143,25 @@ def run(n: int, dim: int, queries: int, precision: str, seed: int = 0) -> list[d
     return rows
 
 
+def ingest_only(n: int, dim: int, precision: str, seed: int = 0) -> dict[str, Any]:
+    """One ``add`` of the benchmark's documents into a new store: documents/s, and the file's size once closed."""
+    vectors = unit_vectors(n, dim, seed)
+    rng = np.random.default_rng(seed + 1)
+    metadatas = [
+        {"cat": int(c), "rare": int(r), "score": float(s)}
+        for c, r, s in zip(rng.integers(0, 10, n), rng.integers(0, 1000, n), rng.random(n))
+    ]
+    texts, ids = [f"doc {i}" for i in range(n)], [str(i) for i in range(n)]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bench.db"
+        with Store(path, dim=dim, precision=precision) as store:  # type: ignore[arg-type]
+            start = time.perf_counter()
+            store.add(texts, metadatas=metadatas, ids=ids, embeddings=vectors)
+            seconds = time.perf_counter() - start
+        disk = sum(p.stat().st_size for p in Path(tmp).iterdir() if p.is_file())
+    return {"precision": precision, "ingest_per_s": round(n / seconds), "disk_mb": round(disk / 1e6, 1)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=100_000)
@@ -150,7 +169,12 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--precisions", nargs="+", default=["float32", "binary"])
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--ingest-only", action="store_true", help="only time one add per precision, and the file size")
     args = parser.parse_args()
+    if args.ingest_only:
+        for precision in args.precisions:
+            print(json.dumps({**ingest_only(args.n, args.dim, precision), "load": os.getloadavg()[0]}))
+        return
     load = os.getloadavg()
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from _common import cpu_flags
