@@ -6,8 +6,8 @@ one row per document and top-level metadata key, with the value's JSON type (num
 both kinds share one, so a range crosses ints and floats) and the scalar value itself,
 exactly as ``json_each`` reads it from the stored JSON (the very values ``json_extract``
 gives the JSON-path form of a filter). The filter compiler
-(:mod:`ogma.store.sqlite.filters`) turns equality, ``$in``, ranges and ``$exists`` on a
-top-level key into index lookups on it.
+(:mod:`ogma.store.sqlite.filters`) turns equality, ``$in``, ranges, ``$exists``,
+``$like``/``$ilike`` on a top-level key (and their negations) into index lookups on it.
 
 The write path keeps it in the same transaction as the documents: every statement that
 inserts documents, changes their metadata or deletes them is followed by
@@ -174,3 +174,4 @@ def create_facets(conn: Connection, *, documents: str = DOCUMENTS, facets: str =
         for statement in facets_sql(facets):
             conn.execute(statement)
         conn.execute(fill_sql(documents=documents, facets=facets))
+        logger.debug("filled %s with %s rows from %s", facets, conn.scalar("SELECT changes()"), documents)
