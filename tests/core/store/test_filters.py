@@ -23,7 +23,8 @@ from ogma.store.filters import (
     parse_field_key,
 )
 from ogma.store.sqlite import filters as filters_module
-from ogma.store.sqlite.filters import compile_filter
+from ogma.store.sqlite.facets import FACETS, facets_sql, fill_sql
+from ogma.store.sqlite.filters import compile_filter, compile_search_filter
 
 T = "IFNULL(json_type(\"metadata\", ?), 'missing')"
 V = 'json_extract("metadata", ?)'
@@ -51,26 +52,50 @@ def _connect_stdlib() -> Any:
     return sqlite3.connect(":memory:")
 
 
-def _runner(connect: Callable[[], Any], rows: Mapping[str, Any], *, ensure_ascii: bool = False) -> Runner:
+def _runner(
+    connect: Callable[[], Any], rows: Mapping[str, Any], *, ensure_ascii: bool = False, form: str = "json"
+) -> Runner:
+    """Documents in a table, and the filter's rows as SQLite selects them.
+
+    ``form``: ``"json"`` (the JSON expression), ``"facets"`` (the expression over the facets
+    table where it answers) or ``"rowset"`` (the facets' rowid set alone, when the filter has one;
+    else the expression). The facets are written by the store's own statements.
+    """
     con = connect()
-    con.execute("CREATE TABLE documents (id TEXT, metadata TEXT)")
+    con.execute("CREATE TABLE documents (rowid INTEGER PRIMARY KEY, id TEXT, metadata TEXT)")
     for doc_id, meta in rows.items():
-        con.execute("INSERT INTO documents VALUES (?, ?)", (doc_id, json.dumps(meta, ensure_ascii=ensure_ascii)))
+        con.execute(
+            "INSERT INTO documents (id, metadata) VALUES (?, ?)", (doc_id, json.dumps(meta, ensure_ascii=ensure_ascii))
+        )
+    if form != "json":
+        for statement in facets_sql(FACETS):
+            con.execute(statement)
+        con.execute(fill_sql(documents="documents"))
+    ids = {rowid: doc_id for rowid, doc_id in con.execute("SELECT rowid, id FROM documents")}
 
     def run(filter_: Mapping[str, Any] | None) -> set[str]:
-        sql, params = compile_filter(filter_)
+        if form == "rowset" and filter_:
+            found = compile_search_filter(filter_, column="metadata", facets=FACETS)
+            if found.rows is not None:
+                passing = {ids[row[0]] for row in con.execute(found.rows.sql, found.rows.params)}
+                return set(ids.values()) - passing if found.rows.complement else passing
+        sql, params = compile_filter(filter_, facets=None if form == "json" else FACETS)
         return {row[0] for row in con.execute(f"SELECT id FROM documents WHERE {sql}", params)}
 
     return run
 
 
-@pytest.fixture(params=["apsw", "sqlite3"])
+FORMS = ("json", "facets", "rowset")
+
+
+@pytest.fixture(params=[(driver, form) for driver in ("apsw", "sqlite3") for form in FORMS], ids=str)
 def run(request: pytest.FixtureRequest) -> Iterator[Runner]:
-    connect = _connect_apsw if request.param == "apsw" else _connect_stdlib
+    driver, form = request.param
+    connect = _connect_apsw if driver == "apsw" else _connect_stdlib
     rows = dict(ROWS)
-    if request.param == "sqlite3" and sqlite3.sqlite_version_info < (3, 45):
+    if driver == "sqlite3" and sqlite3.sqlite_version_info < (3, 45):
         rows["dotted"] = {k: v for k, v in rows["dotted"].items() if '"' not in k}
-    yield _runner(connect, rows)
+    yield _runner(connect, rows, form=form)
 
 
 def _py(filter_: Mapping[str, Any] | None, rows: Mapping[str, Any] = ROWS) -> set[str]:
@@ -238,6 +263,38 @@ CASES: list[tuple[dict[str, Any], set[str]]] = [
     ({"$and": [{"tags": {"$contains": "b"}}, {"$not": {"lang": "en"}}]}, {"de2021"}),
     ({"$not": {"lang": {"$exists": True}}}, set(ROWS) - {"en2020", "de2021", "fr_str_year", "null_lang"}),
     ({"$not": {"$or": []}}, set(ROWS)),
+    # the facets' own paths: kinds kept apart, ranges merged per field, sets joined, negations taken
+    ({"one": 1.0}, {"bool_int"}),
+    ({"score": 0.5}, {"en2020"}),
+    ({"one": {"$in": [1.0, True, "1"]}}, {"bool_int"}),
+    ({"flag": {"$in": [1, 0]}}, set()),
+    ({"flag": {"$in": [False, True]}}, {"bool_int"}),
+    ({"year": {"$in": [2020, "2021", None]}}, set(ROWS) - {"de2021", "null_lang"}),
+    ({"year": {"$nin": [2021, None]}}, {"en2020", "fr_str_year", "null_lang"}),
+    ({"year": {"$gte": 2019.5, "$lt": 2021}}, {"en2020", "null_lang"}),
+    ({"year": {"$gt": 2019, "$lt": "3000"}}, set()),
+    ({"year": {"$gt": "2", "$lte": "2021"}}, {"fr_str_year"}),
+    ({"year": {"$gt": 2020.5, "$lt": 2020.6}}, set()),
+    ({"tags": "a"}, set()),
+    ({"tags": {"$exists": True}}, {"en2020", "de2021", "fr_str_year", "dates", "nested_list"}),
+    ({"tags": {"$ne": None}}, {"en2020", "de2021", "fr_str_year", "dates", "nested_list"}),
+    ({"author": {"$exists": True}, "author.name": {"$exists": False}}, {"nested_list"}),
+    ({"obj": None}, set(ROWS) - {"dates"}),
+    ({"lang": {"$gte": ""}}, {"en2020", "de2021", "fr_str_year"}),
+    ({"title": {"$lt": "a"}}, {"bool_int", "null_lang", "nested_list"}),
+    ({"$or": [{"lang": "en"}, {"lang": {"$ne": "de"}}]}, set(ROWS) - {"de2021"}),
+    ({"$or": [{"year": {"$lt": 2020}}, {"$not": {"draft": {"$exists": True}}}]}, set(ROWS) - {"en2020", "de2021"}),
+    ({"$and": [{"year": {"$gt": 2019}}, {"$not": {"lang": "en"}}]}, {"de2021", "null_lang"}),
+    (
+        {"$and": [{"lang": {"$ne": "en"}}, {"lang": {"$ne": "de"}}, {"year": {"$exists": True}}]},
+        {"fr_str_year", "null_lang"},
+    ),
+    ({"$and": [{"$or": []}, {"lang": "en"}]}, set()),
+    ({"$or": [{"$and": []}, {"lang": "en"}]}, set(ROWS)),
+    ({"title": {"$like": "%SQL%"}, "lang": None}, {"null_lang"}),
+    ({field_key("back\\slash"): {"$gte": 2}, "ünï": {"$in": ["ok", "no"]}}, {"dotted"}),
+    ({"a'; DROP TABLE documents; --": 1}, set()),
+    ({"ünï": {"$ne": "ok"}}, set(ROWS) - {"dotted"}),
 ]
 
 
@@ -247,15 +304,18 @@ def test_sql_on_real_rows(run: Runner, filter_: dict[str, Any], expected: set[st
     assert _py(filter_) == expected
 
 
-def test_quote_in_key_on_new_sqlite() -> None:
-    run = _runner(_connect_apsw, ROWS)
+@pytest.mark.parametrize("form", FORMS)
+def test_quote_in_key_on_new_sqlite(form: str) -> None:
+    run = _runner(_connect_apsw, ROWS, form=form)
     assert run({'q"uote': "x"}) == {"dotted"}
     assert _py({'q"uote': "x"}) == {"dotted"}
 
 
-def test_escaped_json_text_is_read_correctly() -> None:
-    run = _runner(_connect_apsw, ROWS, ensure_ascii=True)
+@pytest.mark.parametrize("form", FORMS)
+def test_escaped_json_text_is_read_correctly(form: str) -> None:
+    run = _runner(_connect_apsw, ROWS, ensure_ascii=True, form=form)
     assert run({"ünï": "ok"}) == {"dotted"}
+    assert run({'q"uote': {"$in": ["x", None]}}) == set(ROWS)
 
 
 # ----------------------------------------------------------------------------- errors
@@ -380,7 +440,8 @@ def test_sql_agrees_with_python_reference(filter_: dict[str, Any], rows: list[di
     table = {str(i): row for i, row in enumerate(_FIXED_ROWS + rows)}
     expected = _py(filter_, table)
     for connect in (_connect_apsw, _connect_stdlib):
-        assert _runner(connect, table)(filter_) == expected, (filter_, table)
+        for form in FORMS:
+            assert _runner(connect, table, form=form)(filter_) == expected, (form, filter_, table)
 
 
 def test_operator_list_is_documented() -> None:
@@ -406,8 +467,8 @@ def test_operator_list_is_documented() -> None:
 @pytest.mark.parametrize("literal", ["50%", "a_b", "back\\slash", "%%", "\\", "[*?]"])
 def test_escape_like_matches_literally(literal: str) -> None:
     rows = {"exact": {"t": literal}, "longer": {"t": f"xx{literal}yy"}, "other": {"t": "zzz"}}
-    for connect in (_connect_apsw, _connect_stdlib):
-        run = _runner(connect, rows)
+    for connect, form in [(c, f) for c in (_connect_apsw, _connect_stdlib) for f in FORMS]:
+        run = _runner(connect, rows, form=form)
         assert (
             run({"t": {"$like": escape_like(literal)}})
             == {"exact"}
@@ -428,8 +489,8 @@ def test_documented_missing_field_table_holds() -> None:
     lines = table.splitlines()[2:]
     docs = {"one": {"x": 1}, "null": {"x": None}, "missing": {}, "string": {"x": "1"}, "true": {"x": True}}
     assert len(lines) == 11
-    for connect in (_connect_apsw, _connect_stdlib):
-        run = _runner(connect, docs)
+    for connect, form in [(c, f) for c in (_connect_apsw, _connect_stdlib) for f in FORMS]:
+        run = _runner(connect, docs, form=form)
         for line in lines:
             cells = [c.strip() for c in line.strip("|").split("|")]
             filter_ = ast.literal_eval(cells[0].strip("`"))
@@ -463,14 +524,16 @@ _wide_filter = st.recursive(
 @contextlib.contextmanager
 def _small_sql_limits() -> Iterator[None]:
     """Every $in as a JSON array through json_each, every chain of three or more grouped."""
-    saved = filters_module.IN_INLINE_MAX, filters_module._CHAIN
+    saved = filters_module.IN_INLINE_MAX, filters_module._CHAIN, filters_module.MAX_COMPOUND_TERMS
     filters_module.IN_INLINE_MAX = 0
     setattr(filters_module, "_CHAIN", 2)  # noqa: B010 - a Final constant, changed for this test only
+    setattr(filters_module, "MAX_COMPOUND_TERMS", 3)  # noqa: B010 - larger filters fall back to the expression
     try:
         yield
     finally:
         filters_module.IN_INLINE_MAX = saved[0]
         setattr(filters_module, "_CHAIN", saved[1])  # noqa: B010
+        setattr(filters_module, "MAX_COMPOUND_TERMS", saved[2])  # noqa: B010
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -483,7 +546,8 @@ def test_merged_and_json_each_sql_agrees_with_python(
     expected = _py(filter_, table)
     with _small_sql_limits() if small else contextlib.nullcontext():
         for connect in (_connect_apsw, _connect_stdlib):
-            assert _runner(connect, table)(filter_) == expected, (filter_, table)
+            for form in FORMS:
+                assert _runner(connect, table, form=form)(filter_) == expected, (form, filter_, table)
 
 
 def test_same_field_alternatives_are_merged_exact_sql() -> None:
@@ -507,3 +571,58 @@ def test_double_negation_cancels_and_long_chains_are_grouped() -> None:
     sql, params = compile_filter({"$and": [{f"k{i}": True} for i in range(40)]})
     assert sql.count("(") - sql.count("IFNULL(json_type(") * 2 == 4  # 40 conditions: groups of 16, 16, 8, joined
     assert len(params) == 40
+
+
+# ----------------------------------------------------------------------------- facets: the set algebra
+
+_ATOMS: list[dict[str, Any]] = [
+    {"a": 1},
+    {"a": {"$ne": 1}},
+    {"a": {"$in": [None, "a"]}},
+    {"b": {"$exists": False}},
+    {"b": {"$gte": 0, "$lt": 2}},
+    {"a": {"$nin": [True, 0.5]}},
+    {"n": {"$contains": 1}},  # needs the JSON: the rowid set falls back to the expression
+]
+
+
+@pytest.mark.parametrize("joiner", ["$and", "$or"])
+def test_facet_sets_join_like_python(joiner: str) -> None:
+    """Every pair and triple of plain, negated and JSON-only conditions, under $and/$or/$not."""
+    table = {str(i): row for i, row in enumerate(_FIXED_ROWS)}
+    runs = {form: _runner(_connect_apsw, table, form=form) for form in FORMS}
+    filters: list[dict[str, Any]] = []
+    for first in _ATOMS:
+        for second in _ATOMS:
+            filters.append({joiner: [first, second]})
+            filters.append({"$not": {joiner: [first, {"$not": second}]}})
+            filters += [{joiner: [first, second, third]} for third in _ATOMS[::2]]
+    set_forms = 0
+    for filter_ in filters:
+        expected = _py(filter_, table)
+        for form, run in runs.items():
+            assert run(filter_) == expected, (form, filter_)
+        set_forms += compile_search_filter(filter_, column="metadata", facets=FACETS).rows is not None
+    assert set_forms > len(filters) // 2  # most of them run as rowid sets, not through the fallback
+
+
+def test_rowid_set_of_a_filter_exact_sql() -> None:
+    found = compile_search_filter({"$or": [{"a": {"$ne": 1}}, {"b": "x"}]}, column="metadata", facets=FACETS)
+    assert found.rows is not None
+    assert found.rows.sql == (
+        'SELECT doc FROM "ogma_facets" WHERE field = ? AND kind = 1 AND value = ? '
+        'EXCEPT SELECT doc FROM "ogma_facets" WHERE field = ? AND kind = 2 AND value = ?'
+    )
+    assert (found.rows.params, found.rows.complement) == (["a", 1, "b", "x"], True)
+    assert compile_search_filter({"n.x": 1}, column="metadata", facets=FACETS).rows is None
+    assert compile_filter({"a": {"$gt": 1, "$lte": 5}}, facets=FACETS) == (
+        'rowid IN (SELECT doc FROM "ogma_facets" WHERE field = ? AND kind = 1 AND value > ? AND value <= ?)',
+        ["a", 1, 5],
+    )
+
+
+def test_large_filters_fall_back_to_the_expression() -> None:
+    filter_ = {"$or": [{f"k{i}": i} for i in range(filters_module.MAX_COMPOUND_TERMS + 1)]}
+    assert compile_search_filter(filter_, column="metadata", facets=FACETS).rows is None
+    rows = {"hit": {"k7": 7}, "miss": {"k7": 8}}
+    assert _runner(_connect_apsw, rows, form="rowset")(filter_) == {"hit"} == _py(filter_, rows)

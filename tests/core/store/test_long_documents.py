@@ -176,7 +176,7 @@ def test_schema_migration_adds_the_windows_table(tmp_path: Path, windowed: Windo
         assert store.search("zebra giraffe", k=1)[0].id == "long"
     with sqlite3.connect(path) as conn:
         version = conn.execute("SELECT value FROM ogma_config WHERE key = 'schema_version'").fetchone()[0]
-    assert int(version) == SCHEMA_VERSION == 5
+    assert int(version) == SCHEMA_VERSION == 6
     assert windows_in(path) > 0
 
 

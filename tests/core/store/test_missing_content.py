@@ -392,7 +392,7 @@ def test_a_version_3_file_is_migrated_to_a_nullable_text_column(tmp_path: Path) 
     _write_v3_file(path)
     assert _text_not_null(path) == 1
     with Store(path) as store:
-        assert store.config.schema_version == SCHEMA_VERSION == 5
+        assert store.config.schema_version == SCHEMA_VERSION == 6
         assert [(d.id, d.text, d.metadata) for d in store.iter_documents()] == [
             ("old", "old text", {"y": 1}),
             ("two", "second", {"y": 1}),

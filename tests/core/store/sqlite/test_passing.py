@@ -122,3 +122,20 @@ def test_snapshot_cache_is_bounded() -> None:
     assert snap.cached_positions("big") is None
     kept = snap.cached_positions(("f", PASSING_ENTRIES + 4))
     assert kept is not None and not kept.flags.writeable
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    stored=st.lists(st.integers(min_value=1, max_value=60), unique=True, max_size=30),
+    wanted=st.lists(st.integers(min_value=-3, max_value=70), max_size=40),
+    shuffled=st.booleans(),
+)
+def test_positions_of_dense_and_scattered_rowids(stored: list[int], wanted: list[int], shuffled: bool) -> None:
+    """Rowids to mirror positions: a bulk-loaded mirror (first..last in order) by offsets, others by search."""
+    rowids = sorted(stored) if not shuffled else stored
+    for ids in (np.array(rowids, dtype=np.int64), np.arange(1, len(rowids) + 1, dtype=np.int64)):
+        snap = MirrorSnapshot(ids, np.zeros((ids.shape[0], 2), np.float32), VectorCodec("float32", 2), generation=1)
+        where = {int(rowid): position for position, rowid in enumerate(ids)}
+        expected = sorted(where[w] for w in wanted if w in where)
+        for asked in (wanted, np.array(wanted, dtype=np.int64)):
+            assert snap.positions(asked).tolist() == expected

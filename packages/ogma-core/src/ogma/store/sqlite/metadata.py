@@ -28,6 +28,7 @@ from typing import Any
 
 from ogma.store.field_types import TYPE_NAMES, merge_types
 from ogma.store.sqlite.connect import Connection
+from ogma.store.sqlite.facets import index_metadata
 from ogma.store.sqlite.schema import bump_generation
 from ogma.store.sqlite.sql import DOCUMENTS, chunked, quote_identifier
 
@@ -91,6 +92,7 @@ def update_metadata(
                 merged = {**json.loads(stored), **metadata}
                 updates.append((json.dumps(merged, ensure_ascii=False, allow_nan=False), int(rowid)))
         conn.executemany(f"UPDATE {documents} SET metadata = ? WHERE rowid = ?", updates)
+        index_metadata(conn, [rowid for _, rowid in updates])
         generation = bump_generation(conn) if updates else None  # cached filter results read the counter
     if generation is not None and on_commit is not None:
         on_commit(generation)

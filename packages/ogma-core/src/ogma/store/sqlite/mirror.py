@@ -84,6 +84,7 @@ class MirrorSnapshot:
     codec: VectorCodec
     generation: int
     _order: Int64Array | None = field(default=None, repr=False)
+    _dense: bool | None = field(default=None, repr=False)
     _passing: OrderedDict[Hashable, npt.NDArray[np.intp]] = field(default_factory=OrderedDict, repr=False)
     _passing_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -94,9 +95,15 @@ class MirrorSnapshot:
 
     def positions(self, rowids: Iterable[int]) -> npt.NDArray[np.intp]:
         """Mirror positions of the given rowids (rowids not in the mirror are dropped)."""
-        wanted = np.fromiter(rowids, dtype=np.int64)
+        wanted = rowids if isinstance(rowids, np.ndarray) else np.fromiter(rowids, dtype=np.int64)
         if wanted.size == 0 or self.size == 0:
             return np.zeros(0, dtype=np.intp)
+        if self._dense is None:  # rowids first..first+n-1 in order (a bulk-loaded store): a position is an offset
+            ids = self.rowids
+            self._dense = bool(ids[-1] - ids[0] + 1 == ids.shape[0] and np.all(ids[1:] > ids[:-1]))
+        if self._dense:
+            offsets = wanted - self.rowids[0]
+            return np.sort(offsets[(offsets >= 0) & (offsets < self.size)]).astype(np.intp)
         if self._order is None:
             self._order = np.argsort(self.rowids, kind="stable").astype(np.int64)
         sorted_ids = self.rowids[self._order]

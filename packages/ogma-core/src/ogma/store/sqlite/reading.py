@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -30,9 +30,15 @@ from ogma.store.sqlite.vectors import VectorCodec, fetch_vectors
 from ogma.store.validate import check_field_name, check_lookup_ids
 from ogma.validation import check_count
 
-__all__ = ["Reading"]
+if TYPE_CHECKING:
+    from ogma.store.sqlite.filters import RowSet
+
+__all__ = ["Reading", "SearchFilter"]
 
 FloatArray = npt.NDArray[np.float32]
+
+SearchFilter = tuple[str | None, list[Any], "RowSet | None"]
+"""A filter as the search primitives take it: SQL expression (``None``: no filter), its parameters, rowid set."""
 
 
 class Reading:
@@ -251,9 +257,25 @@ class Reading:
     def _filter(self, filter: Mapping[str, Any] | None) -> tuple[str | None, list[Any]]:
         if not filter:
             return None, []
+        from ogma.store.sqlite.facets import FACETS, FACETS_SINCE
         from ogma.store.sqlite.filters import compile_filter
 
-        sql, params = compile_filter(filter, column=f"{DOCUMENTS}.metadata")
+        # files opened read-only at an older schema have no facets table: their filters read the JSON
+        facets = FACETS if self.config.schema_version >= FACETS_SINCE else None
+        sql, params = compile_filter(filter, column=f"{DOCUMENTS}.metadata", facets=facets)
         return sql, list(params)
 
-    _pushdown = _filter
+    def _search_filter(self, filter: Mapping[str, Any] | None) -> SearchFilter:
+        """The filter for a search: the SQL expression, and the facets' rowid set when they answer it alone."""
+        if not filter:
+            return None, [], None
+        from ogma.store.sqlite.facets import FACETS, FACETS_SINCE
+        from ogma.store.sqlite.filters import compile_search_filter
+
+        if self.config.schema_version < FACETS_SINCE:  # a file opened read-only at an older schema
+            sql, params = self._filter(filter)
+            return sql, params, None
+        found = compile_search_filter(filter, column=f"{DOCUMENTS}.metadata", facets=FACETS)
+        return found.sql, list(found.params), found.rows
+
+    _pushdown = _search_filter

@@ -10,6 +10,8 @@ file with other tables):
 * ``ogma_vec`` -- sqlite-vec ``vec0`` index of the search vectors: ``float[d]``
   (cosine), ``int8[d]`` (cosine) or ``bit[d]`` (Hamming), by precision.
 * ``ogma_vectors`` -- the exact float32 vectors as little-endian blobs, by rowid.
+* ``ogma_facets`` -- every top-level metadata value by field, type and value, indexed,
+  written with the documents (schema 6+; :mod:`ogma.store.sqlite.facets`).
 * ``ogma_config`` -- key/value record: model id, dims, task scheme, precision,
   int8 ranges, FTS tokenizer, schema version, creating Ogma version, and a
   change counter bumped by every write.
@@ -34,6 +36,7 @@ from ogma.compress import Int8Ranges
 from ogma.errors import StoreError
 from ogma.store.config import check_settings
 from ogma.store.sqlite.connect import Connection
+from ogma.store.sqlite.facets import create_facets, facets_sql
 from ogma.store.sqlite.sql import DOCUMENTS, FTS, VEC_INDEX, VECTORS, quote_identifier, quote_string, windows_table_sql
 
 __all__ = [
@@ -58,7 +61,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 CONFIG = "ogma_config"
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 DEFAULT_FTS_TOKENIZER = "porter unicode61 remove_diacritics 2"
 
 IndexPrecision = Literal["float32", "int8", "binary"]
@@ -213,6 +216,7 @@ def _base_statements(tokenizer: str) -> list[str]:
         f"CREATE VIRTUAL TABLE IF NOT EXISTS {quote_identifier(FTS)} USING fts5("
         f"text, content={quote_string(DOCUMENTS)}, content_rowid='rowid', tokenize={quote_string(tokenizer)})",
         windows_table_sql(),
+        *facets_sql(),
     ]
 
 
@@ -304,11 +308,20 @@ def _migrate_to_5(conn: Connection) -> None:
     conn.execute(windows_table_sql())
 
 
+def _migrate_to_6(conn: Connection) -> None:
+    """Version 6 adds ``ogma_facets`` (the typed, indexed metadata values filters read).
+
+    The table is filled from the stored documents' metadata in the migration's transaction.
+    """
+    create_facets(conn)
+
+
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     2: _migrate_to_2,
     3: _migrate_to_3,
     4: _migrate_to_4,
     5: _migrate_to_5,
+    6: _migrate_to_6,
 }
 """``version -> function`` upgrading a file from ``version - 1`` to ``version``."""
 

@@ -5,8 +5,9 @@ through sqlite-vec's ``vec0`` index (``backend="sqlite-vec"``). Quantized indexe
 (int8, binary) give candidates by their own score; the search pipeline
 (:mod:`ogma.store.pipeline`) asks for ``count × oversample`` of them and rescores them
 exactly with the stored float vectors. A metadata filter is applied inside candidate
-generation: only rows that pass it are ranked. The passing rows are found once per
-filter and store generation and cached on the mirror's snapshot; a write (documents,
+generation: only rows that pass it are ranked. The passing rows come from the metadata
+facets' index (:mod:`ogma.store.sqlite.facets`), once per filter and store generation,
+and are cached on the mirror's snapshot; a write (documents,
 vectors or metadata) makes a new snapshot, so a cached result is never reused after one.
 
 Example:
@@ -26,6 +27,7 @@ import numpy.typing as npt
 
 from ogma.compress import normalize
 from ogma.store.sqlite.connect import Connection
+from ogma.store.sqlite.filters import RowSet
 from ogma.store.sqlite.mirror import MirrorSnapshot, VectorMirror
 from ogma.store.sqlite.schema import read_generation
 from ogma.store.sqlite.sql import DOCUMENTS, fts_search_sql, quote_identifier
@@ -49,13 +51,45 @@ def _reload(
         yield rowids, matrix if signs_only else normalize(matrix)  # sign bits do not need unit length
 
 
-def _filter_rowids(conn: Connection, filter_sql: str, params: Sequence[Any]) -> list[int]:
-    rows = conn.fetchall(f"SELECT rowid FROM {quote_identifier(DOCUMENTS)} WHERE {filter_sql}", list(params))
-    return [int(r[0]) for r in rows]
+def _rowids(conn: Connection, sql: str, params: Sequence[Any]) -> npt.NDArray[np.int64]:
+    """The rowids a one-column query returns, as an array.
+
+    They travel as one comma-separated text (``group_concat``) parsed by numpy: five to
+    six times faster than a Python tuple per row at 10,000 rows.
+    """
+    text = conn.scalar(f"WITH passing(rowid) AS ({sql}) SELECT group_concat(rowid) FROM passing", list(params))
+    if not text:
+        return np.zeros(0, dtype=np.int64)
+    return np.fromstring(text, dtype=np.int64, sep=",")
+
+
+def _passing(
+    conn: Connection, snapshot: MirrorSnapshot, filter_sql: str, params: Sequence[Any], rows: RowSet | None
+) -> npt.NDArray[np.intp]:
+    """Mirror positions of the rows that pass the filter.
+
+    From the facets index alone when the filter has a rowid set (``rows``: no read of the
+    documents table; a complement is taken against the mirror's rows), else the rows of the
+    documents table the SQL expression selects.
+    """
+    if rows is None:
+        return snapshot.positions(
+            _rowids(conn, f"SELECT rowid FROM {quote_identifier(DOCUMENTS)} WHERE {filter_sql}", params)
+        )
+    found = snapshot.positions(_rowids(conn, rows.sql, rows.params))
+    if not rows.complement:
+        return found
+    keep = np.ones(snapshot.size, dtype=bool)
+    keep[found] = False
+    return np.flatnonzero(keep).astype(np.intp)
 
 
 def _passing_positions(
-    conn: Connection, snapshot: MirrorSnapshot, filter_sql: str, filter_params: Sequence[Any]
+    conn: Connection,
+    snapshot: MirrorSnapshot,
+    filter_sql: str,
+    filter_params: Sequence[Any],
+    rows: RowSet | None = None,
 ) -> npt.NDArray[np.intp]:
     """Mirror positions of the rows that pass the filter, cached on the snapshot (one generation).
 
@@ -66,7 +100,7 @@ def _passing_positions(
     key = (filter_sql, tuple((type(p).__name__, p) for p in filter_params))
     positions = snapshot.cached_positions(key)
     if positions is None:
-        positions = snapshot.positions(_filter_rowids(conn, filter_sql, filter_params))
+        positions = _passing(conn, snapshot, filter_sql, filter_params, rows)
         if read_generation(conn) == snapshot.generation:
             snapshot.cache_positions(key, positions)
     return positions
@@ -80,13 +114,16 @@ def dense(
     *,
     filter_sql: str | None = None,
     filter_params: Sequence[Any] = (),
+    filter_rows: RowSet | None = None,
     backend: Backend = "memory",
 ) -> Ranked:
     """The ``count`` best candidates of the dense index as ``(rowid, score)``, best first.
 
     For a float32 index the score is the exact cosine similarity; for a quantized one it
     is the index's own score, and the search pipeline (:mod:`ogma.store.pipeline`)
-    rescores the candidates with the stored float vectors.
+    rescores the candidates with the stored float vectors. ``filter_rows`` (the filter's
+    rowid set in the facets table, when it has one) finds the passing rows of the
+    in-process index without reading the documents table.
     """
     codec = mirror.codec
     if count <= 0:
@@ -98,7 +135,7 @@ def dense(
     snapshot = mirror.sync(read_generation(conn), lambda: _reload(conn, codec, signs_only=binary))
     positions = None
     if filter_sql is not None:
-        positions = _passing_positions(conn, snapshot, filter_sql, filter_params)
+        positions = _passing_positions(conn, snapshot, filter_sql, filter_params, filter_rows)
     rowids, scores = snapshot.candidates(unit_query, count, positions)
     return [(int(r), float(s)) for r, s in zip(rowids, scores)]
 

@@ -48,7 +48,7 @@ from ogma.store.sqlite.opening import (
     settle_first_vectors,
 )
 from ogma.store.sqlite.pool import ConnectionPool
-from ogma.store.sqlite.reading import Reading
+from ogma.store.sqlite.reading import Reading, SearchFilter
 from ogma.store.sqlite.schema import (
     CONFIG,
     INDEX_PRECISIONS,
@@ -614,8 +614,8 @@ class Store(Reading, SearchPipeline):
         return len(deleted)
 
     # -- search primitives (the pipeline itself is ogma.store.pipeline) ------
-    def _pushdown(self, filter: Mapping[str, Any] | None) -> tuple[str | None, list[Any]]:
-        return self._filter(filter)
+    def _pushdown(self, filter: Mapping[str, Any] | None) -> SearchFilter:
+        return self._search_filter(filter)
 
     @property
     def _quantized(self) -> bool:
@@ -625,28 +625,30 @@ class Store(Reading, SearchPipeline):
         return self._pool.connection()
 
     def _dense_candidates(
-        self, ctx: Connection, unit: FloatArray, count: int, where: tuple[str | None, list[Any]], option: Any
+        self, ctx: Connection, unit: FloatArray, count: int, where: SearchFilter, option: Any
     ) -> DenseCandidates:
         self._refresh_config(ctx)
         if self._mirror is None:
             return DenseCandidates([])
-        sql, params = where
-        found = dense(ctx, self._mirror, unit, count, filter_sql=sql, filter_params=params, backend=option)
+        sql, params, rows = where
+        found = dense(
+            ctx, self._mirror, unit, count, filter_sql=sql, filter_params=params, filter_rows=rows, backend=option
+        )
         return DenseCandidates(list(found))
 
     def _window_rerank(
-        self, ctx: Connection, ranked: Ranked, unit: FloatArray, count: int, where: tuple[str | None, list[Any]]
+        self, ctx: Connection, ranked: Ranked, unit: FloatArray, count: int, where: SearchFilter
     ) -> Ranked:
         # long documents: a document scores by its best window (store/sqlite/windows.py)
         rowids = [(key, score) for key, score in ranked if isinstance(key, int)]  # the keys are rowids
         return list(self._windows.rank(ctx, rowids, unit, count, filter_sql=where[0], filter_params=where[1]))
 
     def _lexical_candidates(
-        self, ctx: Connection, query: str, count: int, where: tuple[str | None, list[Any]]
+        self, ctx: Connection, query: str, count: int, where: SearchFilter
     ) -> list[tuple[Hashable, float]]:
         from ogma.store.sqlite.fts import build_fts_query
 
-        sql, params = where
+        sql, params, _ = where
         return list(lexical(ctx, build_fts_query(query), count, filter_sql=sql or "1", filter_params=params))
 
     def _documents(

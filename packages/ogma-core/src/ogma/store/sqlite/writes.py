@@ -1,10 +1,10 @@
-"""The write path: upserting and deleting documents with their FTS rows and vectors.
+"""The write path: upserting and deleting documents with their FTS rows, facets and vectors.
 
 Each call runs in one ``BEGIN IMMEDIATE`` transaction, so a document, its FTS
-row and its vectors are written (or removed) all together or not at all, even if
-the process dies mid-call. Rowids of new documents are assigned inside the
-transaction (``max(rowid) + 1 …``), which lets every table be filled with plain
-``executemany`` inserts.
+row, its metadata facets (:mod:`ogma.store.sqlite.facets`) and its vectors are written
+(or removed) all together or not at all, even if the process dies mid-call. Rowids
+of new documents are assigned inside the transaction (``max(rowid) + 1 …``), which
+lets every table be filled with plain ``executemany`` inserts.
 
 Example:
     >>> import numpy as np
@@ -31,6 +31,7 @@ import numpy.typing as npt
 from ogma.errors import DuplicateDocumentError
 from ogma.store.protocol import ON_CONFLICT, OnConflict
 from ogma.store.sqlite.connect import Connection
+from ogma.store.sqlite.facets import drop_facets, index_metadata
 from ogma.store.sqlite.schema import bump_generation, content_hash
 from ogma.store.sqlite.sql import (
     DOCUMENTS,
@@ -298,8 +299,10 @@ def upsert(
             conn.executemany(
                 f"UPDATE {documents} SET text = ?, metadata = ?, content_hash = ? WHERE rowid = ?", updated
             )
+            index_metadata(conn, [row[-1] for row in updated])
         if new_rows:
             conn.executemany(insert_sql(DOCUMENTS, ["rowid", "id", "text", "metadata", "content_hash"]), new_rows)
+            index_metadata(conn, [row[0] for row in new_rows], fresh=True)
         conn.executemany(insert_sql(FTS, ["rowid", "text"]), _fts_rows(zip(rowids, rows.texts)))
         vector_rowids = rowids if rows.vector_rows is None else [rowids[i] for i in rows.vector_rows]
         if codec is not None and vector_rowids:
@@ -341,5 +344,6 @@ def delete(
             delete_vectors(conn, rowids)
         for chunk in chunked(rowids):
             conn.execute(f"DELETE FROM {documents} WHERE rowid IN ({', '.join('?' * len(chunk))})", list(chunk))
+        drop_facets(conn, rowids)
         new_generation = bump_generation(conn)
     return WriteResult(rowids, new_generation - 1, new_generation)
