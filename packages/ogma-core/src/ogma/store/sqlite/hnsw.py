@@ -401,7 +401,7 @@ class HnswIndex:
         unit: FloatArray | None,
         added: npt.NDArray[np.int64] | None = None,
     ) -> None:
-        """Apply this process's committed write: remove ``rowids``, then add ``added`` (default ``rowids``) with ``unit``.
+        """Apply this process's committed write: remove ``rowids``, then add ``added`` (default: ``rowids``).
 
         Called after the commit, so it never raises: a graph that cannot follow is dropped
         (the store then searches exactly until the index is rebuilt).
@@ -420,7 +420,7 @@ class HnswIndex:
                 if unit is not None and keys.size:
                     self._index.add(keys.astype(np.uint64), self._codes(unit))
             except (RuntimeError, ValueError, MemoryError) as exc:
-                logger.warning("the HNSW index could not follow a write (%s): searching exactly until it is rebuilt", exc)
+                logger.warning("the HNSW index could not follow a write (%s): exact search until it is rebuilt", exc)
                 self._drop()
                 return
             self.generation = new_generation

@@ -35,7 +35,7 @@ __all__ = ["GraphIndexing", "IndexOption"]
 logger = logging.getLogger(__name__)
 
 IndexOption = IndexKind | HnswOptions | None
-"""What ``Store(index=...)`` takes: ``None`` (exact search), ``"hnsw"`` or :class:`~ogma.store.sqlite.hnsw.HnswOptions`."""
+"""What ``Store(index=...)`` takes: ``None`` (exact), ``"hnsw"`` or :class:`~ogma.store.sqlite.hnsw.HnswOptions`."""
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -139,9 +139,9 @@ class GraphIndexing:
             >>> [h.id for h in store.search(vector=[1.0, 0.1], k=1)]
             ['a']
         """
-        options = self._graph_options if self._graph_options is not None else hnsw_options(kind)
         if kind != "hnsw":
-            raise ValueError(f"kind must be 'hnsw', got {kind!r}")
+            raise ValueError(f"kind must be 'hnsw' (the only approximate index), got {kind!r}")
+        options = self._graph_options if self._graph_options is not None else hnsw_options(kind)
         if self.read_only:
             raise StoreError("this store was opened with read_only=True; open it without it to build its index")
         if self._mirror is None:
@@ -154,6 +154,22 @@ class GraphIndexing:
         with self._pool.connection() as conn:
             graph.build(conn, show_progress=show)
         return self.index_info()
+
+    def index_is_current(self) -> bool:
+        """Whether this store has an approximate index that reflects every committed write.
+
+        Only then do searches use it (above ``exact_below`` vectors); otherwise they are exact.
+
+        Example:
+            >>> from ogma.store import Store
+            >>> Store(":memory:").index_is_current()
+            False
+        """
+        graph = self._graph
+        if graph is None:
+            return False
+        with self._pool.connection() as conn:
+            return graph.attach(conn)
 
     def index_info(self) -> IndexInfo | None:
         """The saved approximate index: its file, size, vectors, and whether it is current (``None``: none).

@@ -526,6 +526,7 @@ class Store(Reading, GraphIndexing, SearchPipeline):
             where = self._filter(filter)
         if doc_ids == []:
             return 0
+
         def committed(generation: int) -> None:  # the vectors are unchanged: an empty delta moves the indexes on
             self._record_write(generation - 1, generation, np.zeros(0, dtype=np.int64), None)
 
