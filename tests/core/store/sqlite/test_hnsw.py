@@ -23,6 +23,7 @@ pytest.importorskip("usearch")
 from ogma.errors import MissingExtraError, StoreError  # noqa: E402
 from ogma.store import Store  # noqa: E402
 from ogma.store.filters import matches  # noqa: E402
+from ogma.store.sqlite import hnsw  # noqa: E402
 from ogma.store.sqlite.hnsw import HnswOptions, index_files  # noqa: E402
 
 N, DIM, K = 3000, 32, 10
@@ -217,17 +218,29 @@ def test_upserts_move_a_document(tmp_path: Path) -> None:
         {"b": 42},  # nothing passes
     ],
 )
-def test_filters_match_the_python_evaluator(tmp_path: Path, precision: str, flt: dict[str, Any]) -> None:
+def test_filters_match_the_python_evaluator(
+    tmp_path: Path, precision: str, flt: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     db = tmp_path / "s.ogma"
     store, _, queries = _fill(db, precision, index=GRAPH)
     exact = Store(db)
     passing = exact.count(filter=flt)
+    monkeypatch.setattr(hnsw, "BRUTE_FORCE_ROWS", 0)  # the graph walk for any filter this small store can give it
+    graph = store._graph
+    assert graph is not None
+    walked = []
+    search = graph.search
+    monkeypatch.setattr(graph, "search", lambda *a: walked.append(found := search(*a)) or found)
     for q in queries[:10]:
         hits = store.search(vector=q, k=K, filter=flt)
         assert all(matches(flt, h.metadata, id=h.id, content=h.text) for h in hits)
         assert len(hits) == min(K, passing)  # at least k pass: k come back
     if passing:
         assert _recall(store, exact, queries[:10], filter=flt) >= 0.9
+    # the graph answers broad filters; one that would need too many candidates goes to the exact scan
+    graph_answered = any(found is not None for found in walked)
+    wanted = K * (20 if precision == "binary" else 1)  # binary: k x oversample candidates, rescored
+    assert graph_answered == (passing > 0 and wanted * N / passing * hnsw.OVERFETCH <= hnsw.MAX_CANDIDATES)
     store.close()
     exact.close()
 

@@ -47,7 +47,6 @@ from tqdm.auto import tqdm
 from ogma.compress import normalize
 from ogma.errors import StoreError, missing_extra
 from ogma.store.sqlite.connect import Connection
-from ogma.store.sqlite.kernels import hamming, pack_columns, query_words
 from ogma.store.sqlite.schema import CONFIG, read_generation
 from ogma.store.sqlite.sql import DOCUMENTS, VEC_INDEX, quote_identifier
 from ogma.store.sqlite.vectors import VectorCodec, iter_vectors
@@ -74,7 +73,10 @@ EXACT_BELOW = 20_000
 exact scan is about as fast (see "Approximate index" in ``docs/store.md``)."""
 
 BRUTE_FORCE_ROWS = 4096
-"""A filter passing at most this many rows is answered exactly over those rows."""
+"""A filter passing at most this many rows is answered by the exact search (over those rows only)."""
+
+MAX_CANDIDATES = 2048
+"""A filtered graph search asks for at most this many candidates; a filter that needs more is searched exactly."""
 
 OVERFETCH = 2.0
 """A filtered graph search asks for ``count / pass fraction × OVERFETCH`` candidates, then keeps the passing ones."""
@@ -106,7 +108,7 @@ class HnswOptions:
 
     connectivity: int = 16
     expansion_add: int = 128
-    expansion_search: int = 64
+    expansion_search: int = 128
     exact_below: int = EXACT_BELOW
 
     def __post_init__(self) -> None:
@@ -505,12 +507,17 @@ class HnswIndex:
                     self._passing.popitem(last=False)
         return found
 
-    def search(self, unit: FloatArray, count: int, passing: npt.NDArray[np.int64] | None = None) -> Ranked:
+    def search(self, unit: FloatArray, count: int, passing: npt.NDArray[np.int64] | None = None) -> Ranked | None:
         """The ``count`` nearest rowids as ``(rowid, score)``, best first (among ``passing``, sorted, if given).
 
         Scores are cosines for float32 (``1 -`` usearch's inner-product distance), usearch's
         cosine of int8 codes, and minus the Hamming distance for sign bits; the search pipeline
         rescores the last two with the float vectors.
+
+        Returns:
+            The ranking, or ``None`` when a filter is too selective for the graph (at most
+            :data:`BRUTE_FORCE_ROWS` rows pass, or more than :data:`MAX_CANDIDATES` candidates
+            would be needed to find ``count`` passing ones): the caller then searches exactly.
         """
         with self._lock:
             index = self._index
@@ -521,43 +528,23 @@ class HnswIndex:
             if passing is None:
                 return self._graph(index, query, min(count, size))
             if passing.size <= BRUTE_FORCE_ROWS:
-                return self._exact(index, query, count, passing)
+                return None
             want = math.ceil(count * size / passing.size * OVERFETCH)
-            while want < size // 2:
-                found = self._graph(index, query, want)
+            while want <= MAX_CANDIDATES:
+                found = self._graph(index, query, min(want, size))
                 keys = np.fromiter((k for k, _ in found), dtype=np.int64, count=len(found))
                 where = np.minimum(np.searchsorted(passing, keys), passing.size - 1)
                 kept = [pair for pair, ok in zip(found, passing[where] == keys) if ok]
                 if len(kept) >= count or len(found) < want:
                     return kept[:count]
                 want *= 4
-            return self._exact(index, query, count, passing)
-
-    def _score(self, distances: npt.NDArray[Any]) -> npt.NDArray[np.float64]:
-        if self.codec.precision == "binary":
-            return -np.asarray(distances, dtype=np.float64)
-        return 1.0 - np.asarray(distances, dtype=np.float64)
+            return None
 
     def _graph(self, index: Any, query: npt.NDArray[Any], count: int) -> Ranked:
         matches = index.search(query, count)
-        scores = self._score(matches.distances)
+        distances = np.asarray(matches.distances, dtype=np.float64)
+        scores = -distances if self.codec.precision == "binary" else 1.0 - distances
         return [(int(k), float(s)) for k, s in zip(matches.keys, scores)]
-
-    def _exact(self, index: Any, query: npt.NDArray[Any], count: int, passing: npt.NDArray[np.int64]) -> Ranked:
-        """The ``count`` best of ``passing`` by the graph's own vectors (no graph walk)."""
-        keys = passing[np.asarray(index.contains(passing.astype(np.uint64)), dtype=bool)]
-        if keys.size == 0:
-            return []
-        vectors = np.stack(index.get(keys.astype(np.uint64)))
-        if self.codec.precision == "binary":
-            scores = -hamming(pack_columns(vectors), query_words(query)).astype(np.float64)
-        else:
-            matrix = vectors.astype(np.float32)
-            if self.codec.precision == "int8":
-                matrix = normalize(matrix)
-            scores = (matrix @ query.astype(np.float32)).astype(np.float64)
-        order = np.lexsort((keys, -scores))[:count]
-        return [(int(keys[i]), float(scores[i])) for i in order]
 
 
 @contextlib.contextmanager

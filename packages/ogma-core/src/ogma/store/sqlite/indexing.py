@@ -92,7 +92,10 @@ class GraphIndexing:
             return None
         sql, params = where
         passing = None if sql is None else graph.passing(ctx, sql, params)
-        ranked: list[tuple[Hashable, float]] = list(graph.search(unit, count, passing))
+        found = graph.search(unit, count, passing)
+        if found is None:  # a filter too selective for the graph: the exact scan of the passing rows
+            return None
+        ranked: list[tuple[Hashable, float]] = list(found)
         return DenseCandidates(ranked)
 
     def _save_graph(self) -> None:
