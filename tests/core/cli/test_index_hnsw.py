@@ -14,8 +14,8 @@ import pytest
 
 pytest.importorskip("usearch")
 
-from ogma.cli import main  # noqa: E402
-from ogma.store import Store  # noqa: E402
+from ogma.cli import main
+from ogma.store import Store
 
 N = 300
 

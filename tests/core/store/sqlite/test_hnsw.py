@@ -20,11 +20,11 @@ import pytest
 
 pytest.importorskip("usearch")
 
-from ogma.errors import MissingExtraError, StoreError  # noqa: E402
-from ogma.store import Store  # noqa: E402
-from ogma.store.filters import matches  # noqa: E402
-from ogma.store.sqlite import hnsw  # noqa: E402
-from ogma.store.sqlite.hnsw import HnswOptions, index_files  # noqa: E402
+from ogma.errors import MissingExtraError, StoreError
+from ogma.store import Store
+from ogma.store.filters import matches
+from ogma.store.sqlite import hnsw
+from ogma.store.sqlite.hnsw import HnswOptions, index_files
 
 N, DIM, K = 3000, 32, 10
 GRAPH = HnswOptions(exact_below=0)  # the graph at any size (the default searches small stores exactly)
@@ -47,7 +47,8 @@ def _meta(i: int) -> dict[str, Any]:
 def _fill(path: Path | str, precision: str, n: int = N, **options: Any) -> tuple[Store, np.ndarray, np.ndarray]:
     vectors, queries = _data(n)
     store = Store(path, dim=DIM, precision=precision, show_progress=False, **options)  # type: ignore[arg-type]
-    store.add([f"t{i}" for i in range(n)], [_meta(i) for i in range(n)], ids=[str(i) for i in range(n)], embeddings=vectors)
+    ids = [str(i) for i in range(n)]
+    store.add([f"t{i}" for i in range(n)], [_meta(i) for i in range(n)], ids=ids, embeddings=vectors)
     return store, vectors, queries
 
 
@@ -107,11 +108,9 @@ def test_persisted_across_reopen_and_built_on_demand(tmp_path: Path, precision: 
             viewer.build_index()
 
 
-def test_a_write_by_another_connection_makes_the_index_stale(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_a_write_by_another_connection_makes_the_index_stale(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     db = tmp_path / "s.ogma"
-    store, vectors, queries = _fill(db, "float32", index=GRAPH)
+    store, _, queries = _fill(db, "float32", index=GRAPH)
     store.close()  # saved
     with Store(db, index=GRAPH) as indexed, Store(db) as other:
         assert indexed.index_is_current()
@@ -129,7 +128,7 @@ def test_a_write_by_another_connection_makes_the_index_stale(
 
 def test_a_process_killed_between_commit_and_save_leaves_a_stale_index(tmp_path: Path) -> None:
     db = tmp_path / "s.ogma"
-    store, vectors, queries = _fill(db, "float32", index=GRAPH)
+    store, _, _ = _fill(db, "float32", index=GRAPH)
     store.close()
     crash = textwrap.dedent(
         f"""

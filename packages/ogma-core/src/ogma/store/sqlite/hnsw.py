@@ -68,9 +68,10 @@ logger = logging.getLogger(__name__)
 IndexKind = Literal["hnsw"]
 INDEX_KINDS: tuple[IndexKind, ...] = ("hnsw",)
 
-EXACT_BELOW = 20_000
-"""Stores with fewer vectors are searched exactly even with ``index="hnsw"``: below this size the
-exact scan is about as fast (see "Approximate index" in ``docs/store.md``)."""
+EXACT_BELOW: dict[str, int] = {"float32": 5_000, "int8": 5_000, "binary": 20_000}
+"""Per precision, stores with fewer vectors are searched exactly even with ``index="hnsw"``: below
+these sizes the exact scan was as fast or faster (``benchmarks/bench_hnsw.py --crossover``, see
+"Approximate index" in ``docs/store.md``; int8 was not measured and follows float32)."""
 
 BRUTE_FORCE_ROWS = 4096
 """A filter passing at most this many rows is answered by the exact search (over those rows only)."""
@@ -99,7 +100,8 @@ class HnswOptions:
         connectivity: Edges per node (usearch's ``M``); fixed when the graph is built.
         expansion_add: Candidates considered while inserting (``efConstruction``).
         expansion_search: Candidates considered while searching (``ef``); at least the results asked for.
-        exact_below: Stores with fewer vectors are searched exactly.
+        exact_below: Stores with fewer vectors are searched exactly (``None``: :data:`EXACT_BELOW`
+            of the store's precision).
 
     Example:
         >>> HnswOptions(expansion_search=128).expansion_search
@@ -109,11 +111,13 @@ class HnswOptions:
     connectivity: int = 16
     expansion_add: int = 128
     expansion_search: int = 128
-    exact_below: int = EXACT_BELOW
+    exact_below: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("connectivity", "expansion_add", "expansion_search", "exact_below"):
             value = getattr(self, name)
+            if name == "exact_below" and value is None:
+                continue
             low = 0 if name == "exact_below" else (2 if name == "connectivity" else 1)
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ValueError(f"HnswOptions.{name} must be an integer >= {low}, got {value!r}")
@@ -338,6 +342,12 @@ class HnswIndex:
         """Whether the in-memory graph is ahead of the saved one (and could be saved)."""
         saveable = not self.read_only and self.store_path != ":memory:" and self._index is not None
         return saveable and self.generation is not None and self._saved != self.generation
+
+    @property
+    def exact_below(self) -> int:
+        """Below this many vectors searches are exact."""
+        chosen = self.options.exact_below
+        return EXACT_BELOW[self.codec.precision] if chosen is None else chosen
 
     @property
     def size(self) -> int:

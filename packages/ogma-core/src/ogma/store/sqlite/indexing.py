@@ -3,7 +3,7 @@
 Mixed into :class:`ogma.store.sqlite.store.Store`; the graph itself is
 :class:`ogma.store.sqlite.hnsw.HnswIndex`. Exact search (the in-process mirror, or
 sqlite-vec) stays the default, and is what runs whenever the graph is not current or the store
-is below :data:`~ogma.store.sqlite.hnsw.EXACT_BELOW` vectors.
+is below :data:`~ogma.store.sqlite.hnsw.EXACT_BELOW` vectors (per precision).
 
 Example:
     >>> import numpy as np
@@ -88,7 +88,7 @@ class GraphIndexing:
         graph = self._graph
         if graph is None or option != "memory" or not graph.attach(ctx):
             return None
-        if graph.size < graph.options.exact_below:
+        if graph.size < graph.exact_below:
             return None
         sql, params = where
         passing = None if sql is None else graph.passing(ctx, sql, params)
