@@ -68,7 +68,7 @@ logger = logging.getLogger(__name__)
 IndexKind = Literal["hnsw"]
 INDEX_KINDS: tuple[IndexKind, ...] = ("hnsw",)
 
-EXACT_BELOW: dict[str, int] = {"float32": 5_000, "int8": 5_000, "binary": 20_000}
+EXACT_BELOW: dict[str, int] = {"float32": 5_000, "int8": 5_000, "binary": 50_000}
 """Per precision, stores with fewer vectors are searched exactly even with ``index="hnsw"``: below
 these sizes the exact scan was as fast or faster (``benchmarks/bench_hnsw.py --crossover``, see
 "Approximate index" in ``docs/store.md``; int8 was not measured and follows float32)."""

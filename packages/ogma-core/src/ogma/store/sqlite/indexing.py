@@ -144,7 +144,7 @@ class GraphIndexing:
         """
         if kind != "hnsw":
             raise ValueError(f"kind must be 'hnsw' (the only approximate index), got {kind!r}")
-        options = self._graph_options if self._graph_options is not None else hnsw_options(kind)
+        options = self._graph_options or hnsw_options(kind) or HnswOptions()
         if self.read_only:
             raise StoreError("this store was opened with read_only=True; open it without it to build its index")
         if self._mirror is None:
