@@ -67,19 +67,13 @@ class GraphIndexing:
             self._graph.attach(conn)
 
     def _record_write(
-        self,
-        old_generation: int,
-        new_generation: int,
-        rowids: npt.NDArray[np.int64],
-        unit: FloatArray | None,
-        *,
-        added: npt.NDArray[np.int64] | None = None,
+        self, old: int, new: int, rowids: npt.NDArray[np.int64], unit: FloatArray | None, *, added: Any = None
     ) -> None:
-        """A committed write of this process, passed on to the in-process mirror and the graph."""
+        """A committed write of this process (generation ``old`` to ``new``), passed on to the mirror and the graph."""
         if self._mirror is not None:
-            self._mirror.record_write(old_generation, new_generation, rowids, unit, added=added)
+            self._mirror.record_write(old, new, rowids, unit, added=added)
         if self._graph is not None:
-            self._graph.record_write(old_generation, new_generation, rowids, unit, added)
+            self._graph.record_write(old, new, rowids, unit, added)
 
     def _graph_candidates(
         self, ctx: Connection, unit: FloatArray, count: int, where: tuple[str | None, list[Any]], option: Any
