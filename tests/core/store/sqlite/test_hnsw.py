@@ -62,7 +62,7 @@ def _recall(store: Store, exact: Store, queries: np.ndarray, **kwargs: Any) -> f
     return found / wanted
 
 
-@pytest.mark.parametrize("precision", PRECISIONS)
+@pytest.mark.parametrize("precision", [*PRECISIONS, "int8"])
 def test_recall_against_exact_search(tmp_path: Path, precision: str) -> None:
     db = tmp_path / "s.ogma"
     store, _, queries = _fill(db, precision, index=GRAPH)  # a new store: the graph follows every add
