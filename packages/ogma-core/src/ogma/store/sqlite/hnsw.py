@@ -499,13 +499,19 @@ class HnswIndex:
 
     # -- searching ------------------------------------------------------------------------------
     def passing(self, conn: Connection, filter_sql: str, params: Sequence[Any]) -> npt.NDArray[np.int64]:
-        """Sorted rowids passing a compiled filter, cached for the graph's generation."""
+        """Sorted rowids passing a compiled filter, cached for the graph's generation.
+
+        At most 16 filters and 4 rowids per graph vector in all are kept, least recently used
+        dropped first; a result is cached only when the change counter did not move meanwhile.
+        """
         key = (filter_sql, tuple((type(p).__name__, p) for p in params))
         with self._lock:
             if self._passing_generation != self.generation:
                 self._passing.clear()
                 self._passing_generation = self.generation
             found = self._passing.get(key)
+            if found is not None:
+                self._passing.move_to_end(key)
         if found is not None:
             return found
         rows = conn.fetchall(f"SELECT rowid FROM {quote_identifier(DOCUMENTS)} WHERE {filter_sql}", list(params))
@@ -513,8 +519,9 @@ class HnswIndex:
         with self._lock:
             if self._passing_generation == self.generation == read_generation(conn):
                 self._passing[key] = found
-                while len(self._passing) > 16:
-                    self._passing.popitem(last=False)
+                held = sum(p.size for p in self._passing.values())
+                while len(self._passing) > 16 or held > 4 * max(self.size, 1):  # the mirror's budget
+                    held -= self._passing.popitem(last=False)[1].size
         return found
 
     def search(self, unit: FloatArray, count: int, passing: npt.NDArray[np.int64] | None = None) -> Ranked | None:
