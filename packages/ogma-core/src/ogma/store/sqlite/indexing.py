@@ -16,7 +16,7 @@ Example:
 from __future__ import annotations
 
 import logging
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from typing import Any
 
 import numpy as np
@@ -76,15 +76,19 @@ class GraphIndexing:
             self._graph.record_write(old, new, rowids, unit, added)
 
     def _graph_candidates(
-        self, ctx: Connection, unit: FloatArray, count: int, where: tuple[str | None, list[Any]], option: Any
+        self, ctx: Connection, unit: FloatArray, count: int, where: Sequence[Any], option: Any
     ) -> DenseCandidates | None:
-        """Candidates from the graph, or ``None`` when the search must be exact (no current graph, small store)."""
+        """Candidates from the graph, or ``None`` when the search must be exact (no current graph, small store).
+
+        ``where`` is what ``_pushdown`` returned; its first two items are the filter's SQL
+        (``None``: no filter) and parameters.
+        """
         graph = self._graph
         if graph is None or option != "memory" or not graph.attach(ctx):
             return None
         if graph.size < graph.exact_below:
             return None
-        sql, params = where
+        sql, params = where[0], where[1]
         passing = None if sql is None else graph.passing(ctx, sql, params)
         found = graph.search(unit, count, passing)
         if found is None:  # a filter too selective for the graph: the exact scan of the passing rows
