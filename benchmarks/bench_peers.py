@@ -22,8 +22,9 @@ columns in numpy -- its cost included -- and handed to the search), or ``"no fil
 Systems (``--systems``, comma separated, default all): ogma-float32, ogma-binary (Ogma's
 public API: ``Store(path, dim=..., precision=...)``, ``add(embeddings=...)``,
 ``search(vector=..., filter=...)``; the store is closed after ingest and reopened, and one
-query warms it before timing), chromadb, lancedb (flat), qdrant (local mode persisted to a
-folder), qdrant-memory (local mode in memory), faiss-flat
+query warms it before timing), ogma-hnsw, ogma-hnsw-binary (the same with ``index="hnsw"``:
+usearch's HNSW graph with its default settings, built while adding, saved on close),
+chromadb, lancedb (flat), qdrant (local mode persisted to a folder), qdrant-memory (local mode in memory), faiss-flat
 (IndexFlatIP), faiss-hnsw (IndexHNSWFlat, M=32), faiss-binary (IndexBinaryFlat + float rescore
 of its top 200), usearch (HNSW defaults), langchain-sqlitevec, haystack-memory
 (InMemoryDocumentStore), llamaindex-simple (SimpleVectorStore). A peer that is not installed or
@@ -76,6 +77,8 @@ FILTERS: dict[str, tuple[str, str, float]] = {
 SYSTEMS = (
     "ogma-float32",
     "ogma-binary",
+    "ogma-hnsw",
+    "ogma-hnsw-binary",
     "chromadb",
     "lancedb",
     "qdrant",
@@ -88,7 +91,7 @@ SYSTEMS = (
     "haystack-memory",
     "llamaindex-simple",
 )
-OGMA_SYSTEMS = ("ogma-float32", "ogma-binary")
+OGMA_SYSTEMS = ("ogma-float32", "ogma-binary", "ogma-hnsw", "ogma-hnsw-binary")
 
 
 # ----------------------------------------------------------------------------- data
@@ -192,6 +195,7 @@ class System:
 
 class OgmaSystem(System):
     precision = "float32"
+    index: str | None = None
 
     def __init__(self, data: dict[str, np.ndarray], workdir: Path) -> None:
         super().__init__(data, workdir)
@@ -208,7 +212,7 @@ class OgmaSystem(System):
         from ogma import Store
 
         vectors = self.data["vectors"]
-        with Store(self.path, dim=self.dim, precision=self.precision, show_progress=False) as store:
+        with Store(self.path, dim=self.dim, precision=self.precision, show_progress=False, index=self.index) as store:
             batch = 8192
             for start in range(0, self.n, batch):
                 stop = min(self.n, start + batch)
@@ -223,7 +227,7 @@ class OgmaSystem(System):
     def warm(self) -> None:
         from ogma import Store
 
-        self.store = Store(self.path, show_progress=False)
+        self.store = Store(self.path, show_progress=False, index=self.index)
 
     def search(self, query: np.ndarray, filt: str | None) -> list[int]:
         hits = self.store.search(vector=query, k=K, filter=self._filter(filt))
@@ -235,6 +239,17 @@ class OgmaSystem(System):
 
 
 class OgmaBinary(OgmaSystem):
+    precision = "binary"
+
+
+class OgmaHnsw(OgmaSystem):
+    """``Store(path, index="hnsw")``: the graph follows every add (ingest/s includes building it)."""
+
+    filtering = "native (graph + oversampling, exact below 4096 passing rows)"
+    index = "hnsw"
+
+
+class OgmaHnswBinary(OgmaHnsw):
     precision = "binary"
 
 
@@ -595,6 +610,8 @@ class LlamaIndexSimple(System):
 RUNNERS: dict[str, Callable[[dict[str, np.ndarray], Path], System]] = {
     "ogma-float32": OgmaSystem,
     "ogma-binary": OgmaBinary,
+    "ogma-hnsw": OgmaHnsw,
+    "ogma-hnsw-binary": OgmaHnswBinary,
     "chromadb": Chroma,
     "lancedb": Lance,
     "qdrant": Qdrant,
@@ -612,6 +629,8 @@ RUNNERS: dict[str, Callable[[dict[str, np.ndarray], Path], System]] = {
 IMPORTS = {
     "ogma-float32": ("ogma",),
     "ogma-binary": ("ogma",),
+    "ogma-hnsw": ("ogma", "onnxruntime", "usearch.index"),
+    "ogma-hnsw-binary": ("ogma", "onnxruntime", "usearch.index"),
     "chromadb": ("chromadb",),
     "lancedb": ("lancedb", "pyarrow"),
     "qdrant": ("qdrant_client",),
@@ -628,6 +647,8 @@ IMPORTS = {
 PACKAGES = {
     "ogma-float32": "ogma-core",
     "ogma-binary": "ogma-core",
+    "ogma-hnsw": "ogma-core",
+    "ogma-hnsw-binary": "ogma-core",
     "chromadb": "chromadb",
     "lancedb": "lancedb",
     "qdrant": "qdrant-client",

@@ -12,7 +12,7 @@ from onnx import TensorProto, helper
 
 from ogma import cpu as cpu_module
 from ogma.cpu import CpuFeatures, parse_cpuinfo, parse_sysctl, warn_int8_may_saturate, warn_int8_without_gain
-from ogma.runtime import INT8_FORMAT, INT8_FORMAT_KEY, create_session, is_int8_model
+from ogma.runtime import INT8_FORMAT, INT8_FORMAT_KEY, SPINNING_ENV, create_session, is_int8_model
 
 EPYC_VNNI = """processor\t: 0
 vendor_id\t: AuthenticAMD
@@ -169,3 +169,15 @@ def test_loading_int8_with_vnni_is_silent(
     with caplog.at_level(logging.WARNING, logger="ogma.cpu"):
         create_session(_tiny_int8(tmp_path / "model_quantized.onnx", None), threads=1)
     assert caplog.records == []
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, "0"), ("0", "0"), ("1", "1"), ("yes", "0")])
+def test_thread_spinning_is_off_unless_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str | None, expected: str
+) -> None:
+    if value is None:
+        monkeypatch.delenv(SPINNING_ENV, raising=False)
+    else:
+        monkeypatch.setenv(SPINNING_ENV, value)
+    session = create_session(_tiny_int8(tmp_path / "model.onnx", INT8_FORMAT), threads=2)
+    assert session.get_session_options().get_session_config_entry("session.intra_op.allow_spinning") == expected

@@ -22,7 +22,15 @@ import onnxruntime as ort
 from ogma.errors import ModelFileError
 from ogma.formats import INT8_FORMAT, INT8_FORMAT_KEY
 
-__all__ = ["INT8_FORMAT", "INT8_FORMAT_KEY", "Device", "create_session", "is_int8_model", "resolve_providers"]
+__all__ = [
+    "INT8_FORMAT",
+    "INT8_FORMAT_KEY",
+    "SPINNING_ENV",
+    "Device",
+    "create_session",
+    "is_int8_model",
+    "resolve_providers",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +41,10 @@ SLOW_CPU_FUSIONS: tuple[str, ...] = ("SkipLayerNormFusion", "BiasGeluFusion")
 ``SkipLayerNormalization`` kernel is about 4x slower than the Add + ``LayerNormalization``
 it replaces, and ``BiasGelu`` about 20% slower than Add + ``Gelu``. With both off,
 all-MiniLM-L6-v2 int8 encodes about 25% faster (2 threads, DBpedia passages)."""
+SPINNING_ENV = "OGMA_ORT_SPINNING"
+"""Set to ``1`` to let ONNX Runtime's worker threads busy-wait between operators (its own
+default). Ogma turns spinning off: spinning threads take cores that a server's event loop,
+its clients or other jobs need. Measured with ``benchmarks/bench_spinning.py``."""
 KERNEL_SAFE_INT8_FORMATS: frozenset[str] = frozenset({INT8_FORMAT, "u8-activations/s7-weights/per-tensor"})
 """Formats whose integer products cannot saturate on CPUs without VNNI."""
 _INT8_NAME_HINTS = ("int8", "qint8", "quantized", "uint8")
@@ -100,6 +112,12 @@ def create_session(
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
     options.log_severity_level = 3
+    # ONNX Runtime's worker threads busy-wait between operators by default. On a machine
+    # whose cores are shared (a server's own event loop, its clients, other jobs) that spinning
+    # takes the cores the other work needs, so Ogma turns it off unless $OGMA_ORT_SPINNING=1
+    # (docs/benchmarks.md, "ONNX Runtime thread spinning").
+    spinning = os.environ.get(SPINNING_ENV, "").strip() == "1"
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
     if optimized_model_path is not None:
         options.optimized_model_filepath = str(optimized_model_path)
     providers = resolve_providers(device)

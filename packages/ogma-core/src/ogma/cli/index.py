@@ -39,7 +39,7 @@ from ogma.cli import options as cli_options
 from ogma.cli.options import add_model_options, encoder_options
 from ogma.errors import OgmaError, StoreMismatchError
 
-__all__ = ["register", "run", "store_model_id"]
+__all__ = ["build_hnsw", "register", "run", "store_model_id"]
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +87,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "files are skipped on re-runs; changed files replace their old chunks; files deleted from the given "
         "folders lose theirs. A file or line that cannot be indexed is reported and the rest is indexed (exit 1).",
     )
-    parser.add_argument("paths", nargs="+", metavar="PATH", help="files or folders to index")
+    parser.add_argument(
+        "paths", nargs="*", metavar="PATH", help="files or folders to index (none with --hnsw: build the index only)"
+    )
     parser.add_argument(
         "--db",
         required=True,
@@ -124,6 +126,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--keep-deleted",
         action="store_true",
         help="keep the chunks of indexed files that no longer exist (default: remove them)",
+    )
+    parser.add_argument(
+        "--hnsw",
+        action="store_true",
+        help="keep the store's approximate HNSW index (ogma-core[hnsw]) up to date: built, or rebuilt when stale, "
+        "after indexing; without PATHs only that (SQLite stores)",
     )
     parser.add_argument(
         "-q", "--quiet", action="store_true", help="no progress or summary (files that failed are still listed)"
@@ -253,6 +261,61 @@ def _interrupted(report: Any, progress: _ProgressLines, db: str) -> str:
     )
 
 
+def _build_and_report(store: Any, *, quiet: bool) -> None:
+    """Build the store's HNSW index and say how long it took (unless ``quiet``)."""
+    start = time.perf_counter()
+    info = store.build_index(show_progress=not quiet and sys.stderr.isatty())
+    count = store.count_vectors()
+    if not quiet and info is not None:
+        seconds = time.perf_counter() - start
+        sys.stdout.write(
+            f"built the HNSW index of {count} vector(s) in {seconds:.1f} s ({count / max(seconds, 1e-9):,.0f}/s): "
+            f"{info.path}, {info.size_bytes or 0:,} bytes\n"
+        )
+
+
+def _refresh_hnsw(store: Any, *, quiet: bool) -> None:
+    """Build the store's HNSW index unless it is current (it followed this run's writes; closing saves it)."""
+    if store.dim is not None and not store.index_is_current():
+        _build_and_report(store, quiet=quiet)
+
+
+def build_hnsw(db: str, *, quiet: bool = False) -> int:
+    """``ogma index --hnsw --db DB`` without paths: (re)build the HNSW index of an existing SQLite store.
+
+    Returns:
+        The exit code (0).
+
+    Raises:
+        StoreError: No store at ``db``, or it has no vectors.
+        MissingExtraError: usearch is not installed (``pip install 'ogma-core[hnsw]'``).
+
+    Example:
+        >>> build_hnsw("/no/such/store.ogma")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ogma.errors.StoreError: --db /no/such/store.ogma: no store there; create one with: ogma index PATH... --db ...
+    """
+    from ogma.cli.stores import store_exists
+    from ogma.errors import StoreError
+    from ogma.store.sqlite.store import Store
+
+    if not store_exists(db):
+        raise StoreError(f"--db {db}: no store there; create one with: ogma index PATH... --db {db}")
+    with Store(parse_sqlite(db), show_progress=False) as store:
+        if store.dim is None:
+            raise StoreError(f"--db {db}: the store has no vectors yet, so there is nothing to index; add documents")
+        _build_and_report(store, quiet=quiet)
+    return 0
+
+
+def parse_sqlite(db: str) -> str:
+    """The file of a SQLite store string (a path or ``sqlite://`` URI)."""
+    from ogma.store.uri import parse_store_uri
+
+    return parse_store_uri(db).location
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``ogma index``; returns the exit code (1 when some files or lines failed)."""
     from ogma.cli.stores import check_new_store_folder, store_exists
@@ -263,6 +326,12 @@ def run(args: argparse.Namespace) -> int:
     if args.batch_size < 1:
         raise IndexInputError(f"--batch-size must be >= 1, got {args.batch_size}.")
     backend = parse_store_uri(args.db).backend
+    if args.hnsw and backend != "sqlite":
+        raise IndexInputError(f"--hnsw: only SQLite stores have an HNSW index; {args.db} is a {backend} store")
+    if not args.paths:
+        if not args.hnsw:
+            raise IndexInputError("give at least one PATH to index (or --hnsw alone to build the store's HNSW index)")
+        return build_hnsw(args.db, quiet=args.quiet)
     if backend != "sqlite" and args.precision == "int8":
         raise IndexInputError(
             "--precision int8: Milvus has no int8 vectors; use --precision binary (Hamming candidates, rescored) "
@@ -295,7 +364,7 @@ def run(args: argparse.Namespace) -> int:
         )
     for path, reason in found.skipped:
         logger.info("skipped %s: %s", path, reason)
-    options: dict[str, Any] = {"precision": args.precision, "dim": args.dim}
+    options: dict[str, Any] = {"precision": args.precision, "dim": args.dim, "index": "hnsw" if args.hnsw else None}
     progress = _ProgressLines(
         files=len(found.files),
         nbytes=sum(f.size for f in found.files),
@@ -319,6 +388,8 @@ def run(args: argparse.Namespace) -> int:
                 report=report,
             )
             total = store.count()
+            if args.hnsw:
+                _refresh_hnsw(store, quiet=args.quiet)
     except KeyboardInterrupt as exc:
         raise KeyboardInterrupt(_interrupted(report, progress, args.db)) from exc
     finally:

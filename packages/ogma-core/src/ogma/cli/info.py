@@ -61,7 +61,8 @@ def store_info(db: str, *, top: int = 5) -> dict[str, Any]:
         ``path``, ``backend``, ``documents``, ``without_vector``, ``without_text``, ``model``, ``dim``,
         ``full_dim``, ``precision``, ``task_scheme``, ``fts_tokenizer``, ``schema_version``, ``created_with``,
         ``size_bytes`` (file plus WAL), ``modified`` (ISO 8601, UTC), ``sources``
-        (distinct ``source`` values) and ``top_sources`` (``[path, chunks]`` pairs). For a Milvus
+        (distinct ``source`` values), ``top_sources`` (``[path, chunks]`` pairs) and ``index`` (the
+        approximate index, :meth:`ogma.store.sqlite.hnsw.IndexInfo.as_dict`, or ``None``). For a Milvus
         store ``path`` is the URI, ``fts_tokenizer`` is ``None``, and ``size_bytes`` and
         ``modified`` are ``None`` (Milvus keeps neither per collection).
 
@@ -98,6 +99,9 @@ def store_info(db: str, *, top: int = 5) -> dict[str, Any]:
         count_vectors = getattr(store, "count_vectors", None)
         with_vector = count_vectors() if callable(count_vectors) else 0
         without_text = store.count(filter={"$content": {"$exists": False}})
+        index_info = getattr(store, "index_info", None)  # SQLite: the approximate index beside the file
+        found = index_info() if callable(index_info) else None
+        index = found.as_dict() if found is not None else None
         for doc in store.iter_documents(include_embeddings=not callable(count_vectors)):
             if not callable(count_vectors) and doc.embedding is not None:
                 with_vector += 1
@@ -122,6 +126,7 @@ def store_info(db: str, *, top: int = 5) -> dict[str, Any]:
         "modified": modified,
         "sources": len(sources),
         "top_sources": [[source, n] for source, n in sources.most_common(max(top, 0))],
+        "index": index,
     }
 
 
@@ -138,6 +143,20 @@ def _size(n: int) -> str:
             return f"{n} B" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1000
     return f"{value:.1f} GB"
+
+
+def _index_line(info: dict[str, Any]) -> str:
+    index = info["index"]
+    if index is None:
+        return "index:          exact search (no approximate index)"
+    size = _size(index["size_bytes"]) if index["size_bytes"] is not None else "no file"
+    where = f"{index['kind']}, {index['vectors'] if index['vectors'] is not None else '?'} vectors, {size}"
+    if index["fresh"]:
+        return f"index:          {where}, up to date (generation {index['generation']})"
+    return (
+        f"index:          {where}, STALE: {index['reason']}; searches are exact until it is rebuilt "
+        f"(ogma index --hnsw --db {info['path']})"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -160,6 +179,7 @@ def run(args: argparse.Namespace) -> int:
         f"schema version: {info['schema_version']} (created with ogma-core {info['created_with'] or 'unknown'})",
         f"size:           {_size(info['size_bytes'])} (with WAL)" if info["size_bytes"] is not None else "",
         f"last written:   {info['modified']}" if info["modified"] is not None else "",
+        _index_line(info) if info["backend"] == "sqlite" else "",
         f"sources:        {info['sources']} file(s)" + (" (most chunks first:)" if info["top_sources"] else ""),
     ]
     lines = [line for line in lines if line]

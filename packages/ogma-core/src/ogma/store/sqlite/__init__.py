@@ -4,7 +4,8 @@
 ``ogma.Store`` names. Its modules each do one job: ``connect`` (driver and
 sqlite-vec), ``schema`` (tables, config record, migrations), ``writes`` (the
 transactional write path), ``search`` / ``mirror`` / ``kernels`` (candidate
-generation), ``fts`` (safe FTS5 queries), ``metadata`` (updates and field facts).
+generation), ``fts`` (safe FTS5 queries), ``metadata`` (updates and field facts),
+``hnsw`` / ``indexing`` (the opt-in approximate index, ``Store(path, index="hnsw")``).
 
 Example:
     >>> from ogma.store.sqlite import Store

@@ -38,6 +38,7 @@ from ogma.store.encoding import StoreEncoder, as_encoder
 from ogma.store.pipeline import DenseCandidates, Ranked, SearchPipeline
 from ogma.store.settings import check_setting_key
 from ogma.store.sqlite.connect import Connection, Driver
+from ogma.store.sqlite.indexing import GraphIndexing, IndexOption
 from ogma.store.sqlite.metadata import update_metadata
 from ogma.store.sqlite.mirror import VectorMirror
 from ogma.store.sqlite.opening import (
@@ -88,7 +89,7 @@ DEFAULT_OVERSAMPLE: dict[str, float] = {"float32": 1.0, "int8": 4.0, "binary": 2
 DEFAULT_BATCH_SIZE = 8192
 
 
-class Store(Reading, SearchPipeline):
+class Store(Reading, GraphIndexing, SearchPipeline):
     """A single-file SQLite store with dense, lexical and hybrid search.
 
     Args:
@@ -113,6 +114,8 @@ class Store(Reading, SearchPipeline):
             first batch of at least 64 vectors, else ``"unit"``; see
             :func:`ogma.store.sqlite.opening.int8_ranges_for`), ``"unit"``, or :class:`~ogma.compress.Int8Ranges`.
         tracer: Called with ``(sql, params)`` before every statement.
+        index: ``"hnsw"`` (or :class:`~ogma.store.sqlite.hnsw.HnswOptions`) searches an approximate graph index
+            kept beside the file (``ogma-core[hnsw]``; see "Approximate index" in ``docs/store.md``); ``None``: exact.
 
     Raises:
         TypeError: ``path`` is not a ``str`` or ``os.PathLike`` (``None`` included).
@@ -148,6 +151,7 @@ class Store(Reading, SearchPipeline):
         oversample: float | None = None,
         int8_ranges: Int8Ranges | Int8Setting = "auto",
         tracer: Callable[[str, Any], None] | None = None,
+        index: IndexOption = None,
     ) -> None:
         if precision is not None and precision not in INDEX_PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(INDEX_PRECISIONS)}; got {precision!r}")
@@ -164,6 +168,7 @@ class Store(Reading, SearchPipeline):
         ):
             raise ValueError(f"busy_timeout must be a finite number of seconds >= 0, got {busy_timeout!r}")
         self.path = check_store_path(path)
+        self._set_index_option(index)
         self.encoder: StoreEncoder | None = None if encoder is None else as_encoder(encoder)
         self.show_progress = show_progress
         self.backend: Backend = backend
@@ -196,11 +201,11 @@ class Store(Reading, SearchPipeline):
 
     def _setup_vectors(self) -> None:
         config = self.config
-        if config.dim is None:
-            self._mirror = None
-            return
-        codec = VectorCodec(config.precision, config.dim, config.int8_ranges, exact_in_index=config.exact_in_index)
-        self._mirror = VectorMirror(codec)
+        self._mirror = None
+        if config.dim is not None:
+            codec = VectorCodec(config.precision, config.dim, config.int8_ranges, exact_in_index=config.exact_in_index)
+            self._mirror = VectorMirror(codec)
+        self._setup_graph()
 
     @property
     def dim(self) -> int | None:
@@ -408,8 +413,8 @@ class Store(Reading, SearchPipeline):
     def _write_rows(self, conn: Connection, rows: PreparedRows, on_conflict: OnConflict = "replace") -> set[str]:
         mirror = self._mirror
         result = upsert(conn, mirror.codec if mirror is not None else None, rows, on_conflict=on_conflict)
-        if mirror is not None and result.rowids:
-            mirror.record_write(
+        if result.rowids:
+            self._record_write(
                 result.old_generation,
                 result.new_generation,
                 np.asarray(result.rowids),
@@ -464,8 +469,8 @@ class Store(Reading, SearchPipeline):
             return 0
         with self._pool.connection() as conn:
             result = delete_rows(conn, doc_ids, where=where)
-        if self._mirror is not None and result.rowids:
-            self._mirror.record_write(result.old_generation, result.new_generation, np.asarray(result.rowids), None)
+        if result.rowids:
+            self._record_write(result.old_generation, result.new_generation, np.asarray(result.rowids), None)
         return len(result.rowids)
 
     def update(
@@ -521,11 +526,9 @@ class Store(Reading, SearchPipeline):
             where = self._filter(filter)
         if doc_ids == []:
             return 0
-        mirror = self._mirror
 
-        def committed(generation: int) -> None:
-            if mirror is not None:  # the vectors are unchanged: an empty delta moves the mirror on
-                mirror.record_write(generation - 1, generation, np.zeros(0, dtype=np.int64), None)
+        def committed(generation: int) -> None:  # the vectors are unchanged: an empty delta moves the indexes on
+            self._record_write(generation - 1, generation, np.zeros(0, dtype=np.int64), None)
 
         with self._pool.connection() as conn:
             return update_metadata(conn, doc_ids, where, metadata, replace=replace, on_commit=committed)
@@ -557,8 +560,8 @@ class Store(Reading, SearchPipeline):
             raise ValueError("delete_all() deletes every document: call it as delete_all(confirm=True)")
         with self._pool.connection() as conn:
             result = delete_rows(conn, None, where=("1", []))
-        if self._mirror is not None and result.rowids:
-            self._mirror.record_write(result.old_generation, result.new_generation, np.asarray(result.rowids), None)
+        if result.rowids:
+            self._record_write(result.old_generation, result.new_generation, np.asarray(result.rowids), None)
         return len(result.rowids)
 
     def reset(self, *, confirm: bool = False) -> int:
@@ -630,6 +633,9 @@ class Store(Reading, SearchPipeline):
         self._refresh_config(ctx)
         if self._mirror is None:
             return DenseCandidates([])
+        graph = self._graph_candidates(ctx, unit, count, where, option)  # index="hnsw" (store/sqlite/indexing.py)
+        if graph is not None:
+            return graph
         sql, params, rows = where
         found = dense(
             ctx, self._mirror, unit, count, filter_sql=sql, filter_params=params, filter_rows=rows, backend=option
@@ -775,7 +781,8 @@ class Store(Reading, SearchPipeline):
 
     # -- lifecycle ----------------------------------------------------------
     def close(self) -> None:
-        """Close every connection (idempotent)."""
+        """Save the approximate index if this process changed it, and close every connection (idempotent)."""
+        self._save_graph()
         self._pool.close()
 
     def __enter__(self) -> Store:

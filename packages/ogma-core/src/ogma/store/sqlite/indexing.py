@@ -1,0 +1,186 @@
+"""The approximate index's part of ``Store``: options, write hooks, graph candidates, build and info.
+
+Mixed into :class:`ogma.store.sqlite.store.Store`; the graph itself is
+:class:`ogma.store.sqlite.hnsw.HnswIndex`. Exact search (the in-process mirror, or
+sqlite-vec) stays the default, and is what runs whenever the graph is not current or the store
+is below :data:`~ogma.store.sqlite.hnsw.EXACT_BELOW` vectors (per precision).
+
+Example:
+    >>> import numpy as np
+    >>> from ogma.store import Store
+    >>> store = Store(":memory:", dim=2)
+    >>> store.index_info() is None
+    True
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Hashable, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ogma.errors import StoreError
+from ogma.store.pipeline import DenseCandidates
+from ogma.store.sqlite.connect import Connection
+from ogma.store.sqlite.hnsw import HnswIndex, HnswOptions, IndexInfo, IndexKind, hnsw_options, read_index_info
+from ogma.store.sqlite.mirror import VectorMirror
+from ogma.store.sqlite.pool import ConnectionPool
+from ogma.store.sqlite.schema import StoreConfig, read_generation
+
+__all__ = ["GraphIndexing", "IndexOption"]
+
+logger = logging.getLogger(__name__)
+
+IndexOption = IndexKind | HnswOptions | None
+"""What ``Store(index=...)`` takes: ``None`` (exact), ``"hnsw"`` or :class:`~ogma.store.sqlite.hnsw.HnswOptions`."""
+
+FloatArray = npt.NDArray[np.float32]
+
+
+class GraphIndexing:
+    """The approximate index of a SQLite store (mixed into ``Store``)."""
+
+    _pool: ConnectionPool
+    _mirror: VectorMirror | None
+    config: StoreConfig
+    path: str
+    read_only: bool
+    show_progress: bool | None
+    _graph_options: HnswOptions | None = None
+    _graph: HnswIndex | None = None
+
+    def _set_index_option(self, index: Any) -> None:
+        """Check ``Store(index=...)`` (before anything is opened)."""
+        self._graph_options = hnsw_options(index)
+        self._graph = None
+
+    def _setup_graph(self) -> None:
+        """A graph for the current codec, loaded (or started empty) when it can be trusted."""
+        self._graph = None
+        if self._graph_options is None or self._mirror is None:
+            return
+        self._graph = HnswIndex(self.path, self._mirror.codec, self._graph_options, read_only=self.read_only)
+        with self._pool.connection() as conn:
+            self._graph.attach(conn)
+
+    def _record_write(
+        self, old: int, new: int, rowids: npt.NDArray[np.int64], unit: FloatArray | None, *, added: Any = None
+    ) -> None:
+        """A committed write of this process (generation ``old`` to ``new``), passed on to the mirror and the graph."""
+        if self._mirror is not None:
+            self._mirror.record_write(old, new, rowids, unit, added=added)
+        if self._graph is not None:
+            self._graph.record_write(old, new, rowids, unit, added)
+
+    def _graph_candidates(
+        self, ctx: Connection, unit: FloatArray, count: int, where: Sequence[Any], option: Any
+    ) -> DenseCandidates | None:
+        """Candidates from the graph, or ``None`` when the search must be exact (no current graph, small store).
+
+        ``where`` is what ``_pushdown`` returned; its first two items are the filter's SQL
+        (``None``: no filter) and parameters.
+        """
+        graph = self._graph
+        if graph is None or option != "memory" or not graph.attach(ctx):
+            return None
+        if graph.size < graph.exact_below:
+            return None
+        sql, params = where[0], where[1]
+        passing = None if sql is None else graph.passing(ctx, sql, params)
+        found = graph.search(unit, count, passing)
+        if found is None:  # a filter too selective for the graph: the exact scan of the passing rows
+            return None
+        ranked: list[tuple[Hashable, float]] = list(found)
+        return DenseCandidates(ranked)
+
+    def _save_graph(self) -> None:
+        """Save the graph if it is current and not saved yet (called by ``close``; never raises)."""
+        graph = self._graph
+        if graph is None or not graph.unsaved:
+            return
+        try:
+            with self._pool.connection() as conn:
+                current = read_generation(conn)
+            if graph.generation == current:  # a graph behind the store would only overwrite a newer file
+                graph.save()
+        except (OSError, StoreError, RuntimeError) as exc:
+            logger.warning("could not save the HNSW index of %s (%s): it will count as stale", self.path, exc)
+
+    def build_index(self, kind: IndexKind = "hnsw", *, show_progress: bool | None = None) -> IndexInfo | None:
+        """Build (or rebuild) the approximate index from the stored vectors and save it beside the store.
+
+        Afterwards this store searches with it (as if opened with ``index="hnsw"``), and so does
+        every store opened later with ``index="hnsw"`` until a write it does not see (another
+        process's, or one not saved before its process ended) makes it stale. The vectors are
+        read in one snapshot; writers are not blocked.
+
+        Args:
+            kind: ``"hnsw"`` (the only kind).
+            show_progress: A progress bar (``None``: the store's ``show_progress``).
+
+        Returns:
+            What :meth:`index_info` says afterwards (``None`` for a ``":memory:"`` store, whose
+            index lives only in this process).
+
+        Raises:
+            ValueError: An unknown ``kind``.
+            MissingExtraError: usearch is not installed (``pip install 'ogma-core[hnsw]'``).
+            StoreError: The store is read-only, or has no vectors yet (its dimension is unknown).
+
+        Example:
+            >>> import numpy as np
+            >>> from ogma.store import Store
+            >>> store = Store(":memory:", dim=2)
+            >>> _ = store.add(["a", "b"], ids=["a", "b"], embeddings=np.eye(2))
+            >>> store.build_index() is None  # an in-memory store's index is not saved
+            True
+            >>> [h.id for h in store.search(vector=[1.0, 0.1], k=1)]
+            ['a']
+        """
+        if kind != "hnsw":
+            raise ValueError(f"kind must be 'hnsw' (the only approximate index), got {kind!r}")
+        options = self._graph_options or hnsw_options(kind) or HnswOptions()
+        if self.read_only:
+            raise StoreError("this store was opened with read_only=True; open it without it to build its index")
+        if self._mirror is None:
+            raise StoreError("the store has no vectors yet (its dimension is not known): add documents first")
+        self._graph_options = options
+        graph = self._graph
+        if graph is None:
+            graph = self._graph = HnswIndex(self.path, self._mirror.codec, options, read_only=False)
+        show = bool(self.show_progress) if show_progress is None else show_progress
+        with self._pool.connection() as conn:
+            graph.build(conn, show_progress=show)
+        return self.index_info()
+
+    def index_is_current(self) -> bool:
+        """Whether this store has an approximate index that reflects every committed write.
+
+        Only then do searches use it (above ``exact_below`` vectors); otherwise they are exact.
+
+        Example:
+            >>> from ogma.store import Store
+            >>> Store(":memory:").index_is_current()
+            False
+        """
+        graph = self._graph
+        if graph is None:
+            return False
+        with self._pool.connection() as conn:
+            return graph.attach(conn)
+
+    def index_info(self) -> IndexInfo | None:
+        """The saved approximate index: its file, size, vectors, and whether it is current (``None``: none).
+
+        Reads only; works on any store, whatever its ``index`` option.
+
+        Example:
+            >>> from ogma.store import Store
+            >>> Store(":memory:").index_info() is None
+            True
+        """
+        with self._pool.connection() as conn:
+            return read_index_info(conn, self.path, self._mirror.codec if self._mirror is not None else None)

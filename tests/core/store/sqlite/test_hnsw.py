@@ -1,0 +1,301 @@
+"""The opt-in HNSW index of the SQLite store (``ogma.store.sqlite.hnsw``, ``indexing``).
+
+Recall against exact search on clustered data, persistence, staleness (another writer, a
+process that dies between its commit and the save, a save cut short), deletes, filters
+checked against the pure-Python evaluator, float32 and binary, and bad input.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+pytest.importorskip("usearch")
+
+from ogma.errors import MissingExtraError, StoreError
+from ogma.store import Store
+from ogma.store.filters import matches
+from ogma.store.sqlite import hnsw
+from ogma.store.sqlite.hnsw import HnswOptions, index_files
+
+N, DIM, K = 3000, 32, 10
+GRAPH = HnswOptions(exact_below=0)  # the graph at any size (the default searches small stores exactly)
+PRECISIONS = ["float32", "binary"]
+
+
+def _data(n: int = N, seed: int = 7) -> tuple[np.ndarray, np.ndarray]:
+    """Clustered vectors and queries from the same clusters (so nearest neighbours mean something)."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((30, DIM)).astype(np.float32)
+    vectors = centres[rng.integers(0, 30, n)] + 0.35 * rng.standard_normal((n, DIM)).astype(np.float32)
+    queries = centres[rng.integers(0, 30, 40)] + 0.35 * rng.standard_normal((40, DIM)).astype(np.float32)
+    return vectors, queries
+
+
+def _meta(i: int) -> dict[str, Any]:
+    return {"b": i % 10, "u": (i * 7919 % 1000) / 1000, "tag": "rare" if i % 250 == 0 else "common"}
+
+
+def _fill(path: Path | str, precision: str, n: int = N, **options: Any) -> tuple[Store, np.ndarray, np.ndarray]:
+    vectors, queries = _data(n)
+    store = Store(path, dim=DIM, precision=precision, show_progress=False, **options)  # type: ignore[arg-type]
+    ids = [str(i) for i in range(n)]
+    store.add([f"t{i}" for i in range(n)], [_meta(i) for i in range(n)], ids=ids, embeddings=vectors)
+    return store, vectors, queries
+
+
+def _ids(store: Store, query: np.ndarray, **kwargs: Any) -> list[str]:
+    return [h.id for h in store.search(vector=query, k=K, **kwargs)]
+
+
+def _recall(store: Store, exact: Store, queries: np.ndarray, **kwargs: Any) -> float:
+    found = sum(len(set(_ids(store, q, **kwargs)) & set(_ids(exact, q, **kwargs))) for q in queries)
+    wanted = sum(len(_ids(exact, q, **kwargs)) for q in queries)
+    return found / wanted
+
+
+@pytest.mark.parametrize("precision", [*PRECISIONS, "int8"])
+def test_recall_against_exact_search(tmp_path: Path, precision: str) -> None:
+    db = tmp_path / "s.ogma"
+    store, _, queries = _fill(db, precision, index=GRAPH)  # a new store: the graph follows every add
+    exact = Store(db)
+    assert store.index_is_current() and store._graph is not None and store._graph.size == N
+    assert _recall(store, exact, queries) >= 0.95
+    assert not store._graph.search(queries[0] / np.linalg.norm(queries[0]), 0)
+    store.close()
+    exact.close()
+
+
+def test_a_broken_graph_fails_the_recall_threshold(tmp_path: Path) -> None:
+    """The threshold above means something: a graph whose vectors are shuffled misses it."""
+    db = tmp_path / "s.ogma"
+    store, vectors, queries = _fill(db, "float32", index=GRAPH)
+    exact = Store(db)
+    graph = store._graph
+    assert graph is not None and graph._index is not None
+    shuffled = np.random.default_rng(1).permutation(N)
+    graph._index.remove(np.arange(1, N + 1, dtype=np.uint64))
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    graph._index.add(np.arange(1, N + 1, dtype=np.uint64), unit[shuffled])
+    assert _recall(store, exact, queries) < 0.5
+    store.close()
+    exact.close()
+
+
+@pytest.mark.parametrize("precision", PRECISIONS)
+def test_persisted_across_reopen_and_built_on_demand(tmp_path: Path, precision: str) -> None:
+    db = tmp_path / "s.ogma"
+    store, _, queries = _fill(db, precision)  # no index: none is written
+    assert store.index_info() is None and not index_files(str(db))[0].exists()
+    info = store.build_index()
+    assert info is not None and info.fresh and info.vectors == N and info.size_bytes
+    before = [_ids(store, q) for q in queries[:5]]
+    store.close()
+    with Store(db, index=GRAPH) as reopened:
+        assert reopened.index_is_current()  # loaded from the file, not rebuilt
+        assert [_ids(reopened, q) for q in queries[:5]] == before
+    with Store(db, read_only=True, index=GRAPH) as viewer:  # read-only: the file is memory-mapped
+        assert viewer.index_is_current() and [_ids(viewer, q) for q in queries[:5]] == before
+        with pytest.raises(StoreError, match="read_only"):
+            viewer.build_index()
+
+
+def test_a_write_by_another_connection_makes_the_index_stale(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    db = tmp_path / "s.ogma"
+    store, _, queries = _fill(db, "float32", index=GRAPH)
+    store.close()  # saved
+    with Store(db, index=GRAPH) as indexed, Store(db) as other:
+        assert indexed.index_is_current()
+        other.add(["new"], ids=["new"], embeddings=queries[:1] * 10)  # a write this store's graph never sees
+        caplog.set_level(logging.WARNING, logger="ogma.store.sqlite.hnsw")
+        assert indexed.search(vector=queries[0], k=1)[0].id == "new"  # exact search finds it
+        assert not indexed.index_is_current()
+        assert "not used" in caplog.text and "build_index" in caplog.text
+        info = indexed.index_info()
+        assert info is not None and not info.fresh and "another process" in info.reason
+        info = indexed.build_index()
+        assert info is not None and info.fresh and info.vectors == N + 1
+        assert indexed.index_is_current() and indexed.search(vector=queries[0], k=1)[0].id == "new"
+
+
+def test_a_process_killed_between_commit_and_save_leaves_a_stale_index(tmp_path: Path) -> None:
+    db = tmp_path / "s.ogma"
+    store, _, _ = _fill(db, "float32", index=GRAPH)
+    store.close()
+    crash = textwrap.dedent(
+        f"""
+        import os
+        import numpy as np
+        from ogma.store import Store
+        from ogma.store.sqlite.hnsw import HnswOptions
+        store = Store({str(db)!r}, index=HnswOptions(exact_below=0))
+        assert store.index_is_current()
+        store.add(["late"], ids=["late"], embeddings=np.full((1, {DIM}), 3.0, dtype=np.float32))
+        assert store.index_is_current()  # this process's graph followed its own write ...
+        os._exit(0)  # ... but it dies before close() saves it
+        """
+    )
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    subprocess.run([sys.executable, "-c", crash], check=True, env=env, timeout=120)
+    with Store(db, index=GRAPH) as reopened:
+        info = reopened.index_info()
+        assert info is not None and not info.fresh and info.generation == info.store_generation - 1
+        assert not reopened.index_is_current()
+        assert reopened.search(vector=np.full(DIM, 3.0), k=1)[0].id == "late"
+
+
+def test_a_save_cut_short_is_never_trusted(tmp_path: Path) -> None:
+    """The record names the index file's size, inode and time: a file replaced without its record is stale."""
+    db = tmp_path / "s.ogma"
+    store, _, _ = _fill(db, "float32", index=GRAPH)
+    store.close()
+    index_path, _ = index_files(str(db))
+    index_path.write_bytes(index_path.read_bytes())  # same bytes, another file (as if renamed in, record not)
+    with Store(db, index=GRAPH) as reopened:
+        info = reopened.index_info()
+        assert info is not None and not info.fresh and "does not match" in info.reason
+        assert not reopened.index_is_current()
+
+
+def test_a_recreated_store_does_not_trust_an_old_index(tmp_path: Path) -> None:
+    db = tmp_path / "s.ogma"
+    store, _, _ = _fill(db, "float32", n=500, index=GRAPH)
+    store.close()
+    db.unlink()
+    store, _, _ = _fill(db, "float32", n=500)  # the same generation, another store
+    info = store.index_info()
+    assert info is not None and not info.fresh and "another store" in info.reason
+    store.close()
+
+
+@pytest.mark.parametrize("precision", PRECISIONS)
+def test_deleted_documents_are_never_returned(tmp_path: Path, precision: str) -> None:
+    db = tmp_path / "s.ogma"
+    store, vectors, queries = _fill(db, precision, index=GRAPH)
+    gone = [str(i) for i in range(0, N, 3)]
+    assert store.delete(gone) == len(gone)
+    assert store.delete(filter={"tag": "rare"}) > 0
+    assert store.update(filter={"b": 1}, metadata={"seen": True}) > 0  # metadata only: the graph stays current
+    assert store.index_is_current()
+    removed = set(gone) | {str(i) for i in range(N) if i % 250 == 0}
+    for i in range(0, 60, 3):
+        assert not set(_ids(store, vectors[i])) & removed
+    store.close()
+    with Store(db, index=GRAPH) as reopened:  # the saved graph keeps them out too
+        assert reopened.index_is_current()
+        assert all(not set(_ids(reopened, vectors[i])) & removed for i in range(0, 60, 3))
+        reopened.delete_all(confirm=True)
+        assert reopened.index_is_current() and reopened.search(vector=queries[0], k=K) == []
+
+
+def test_upserts_move_a_document(tmp_path: Path) -> None:
+    db = tmp_path / "s.ogma"
+    store, vectors, _ = _fill(db, "float32", index=GRAPH)
+    target = np.full(DIM, -5.0, dtype=np.float32)
+    store.add(["moved"], ids=["17"], embeddings=target[None, :])
+    assert store.index_is_current()
+    assert _ids(store, target)[0] == "17"
+    assert "17" not in _ids(store, vectors[17])[:1] or np.allclose(vectors[17], target)
+    store.close()
+
+
+@pytest.mark.parametrize("precision", PRECISIONS)
+@pytest.mark.parametrize(
+    "flt",
+    [
+        {"b": 3},  # 10%: a graph search with oversampling
+        {"tag": "rare"},  # 0.4%: exact over the passing rows
+        {"$and": [{"u": {"$gte": 0.2}}, {"b": {"$in": [1, 2, 5, 7]}}]},  # 32%
+        {"b": 42},  # nothing passes
+    ],
+)
+def test_filters_match_the_python_evaluator(
+    tmp_path: Path, precision: str, flt: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "s.ogma"
+    store, _, queries = _fill(db, precision, index=GRAPH)
+    exact = Store(db)
+    passing = exact.count(filter=flt)
+    monkeypatch.setattr(hnsw, "BRUTE_FORCE_ROWS", 0)  # the graph walk for any filter this small store can give it
+    graph = store._graph
+    assert graph is not None
+    walked = []
+    search = graph.search
+    monkeypatch.setattr(graph, "search", lambda *a: walked.append(found := search(*a)) or found)
+    for q in queries[:10]:
+        hits = store.search(vector=q, k=K, filter=flt)
+        assert all(matches(flt, h.metadata, id=h.id, content=h.text) for h in hits)
+        assert len(hits) == min(K, passing)  # at least k pass: k come back
+    if passing:
+        assert _recall(store, exact, queries[:10], filter=flt) >= 0.9
+    # the graph answers broad filters; one that would need too many candidates goes to the exact scan
+    graph_answered = any(found is not None for found in walked)
+    wanted = K * (20 if precision == "binary" else 1)  # binary: k x oversample candidates, rescored
+    assert graph_answered == (passing > 0 and wanted * N / passing * hnsw.OVERFETCH <= hnsw.MAX_CANDIDATES)
+    store.close()
+    exact.close()
+
+
+def test_small_stores_are_searched_exactly_by_default(tmp_path: Path) -> None:
+    db = tmp_path / "s.ogma"
+    store, _, queries = _fill(db, "float32", n=500, index="hnsw")
+    assert store.index_is_current()  # kept up to date ...
+    assert store._graph_candidates(_conn(store), queries[0], K, (None, []), "memory") is None  # ... but not searched
+    assert _graph_used(store, GRAPH, queries[0])
+    store.close()
+
+
+def _conn(store: Store) -> Any:
+    with store._pool.connection() as conn:
+        return conn
+
+
+def _graph_used(store: Store, options: HnswOptions, query: np.ndarray) -> bool:
+    store._graph_options = options
+    assert store._graph is not None
+    store._graph.options = options
+    return store._graph_candidates(_conn(store), query, K, (None, []), "memory") is not None
+
+
+def test_hybrid_mmr_and_sqlite_vec_still_work(tmp_path: Path) -> None:
+    db = tmp_path / "s.ogma"
+    store, vectors, _ = _fill(db, "binary", index=GRAPH)
+    assert store.search("t5", vector=vectors[5], mode="hybrid", k=3)[0].id == "5"
+    assert len(store.max_marginal_relevance_search(vector=vectors[5], k=3)) == 3
+    assert store.search(vector=vectors[5], k=1, backend="sqlite-vec")[0].id == "5"
+    store.close()
+
+
+def test_memory_store_keeps_its_graph_in_process(tmp_path: Path) -> None:
+    store, vectors, _ = _fill(":memory:", "float32", index=GRAPH)
+    assert store.index_is_current() and store.index_info() is None
+    assert _ids(store, vectors[9])[0] == "9"
+    store.close()
+
+
+def test_bad_index_options() -> None:
+    with pytest.raises(ValueError, match="index must be None"):
+        Store(":memory:", index="annoy")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="connectivity"):
+        HnswOptions(connectivity=0)
+    with pytest.raises(ValueError, match="exact_below"):
+        HnswOptions(exact_below=True)  # type: ignore[arg-type]
+    store = Store(":memory:")
+    with pytest.raises(StoreError, match="no vectors yet"):
+        store.build_index()
+    with pytest.raises(ValueError, match="kind"):
+        store.build_index("ivf")  # type: ignore[arg-type]
+
+
+def test_missing_extra_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "usearch.index", None)  # import usearch.index now raises ImportError
+    with pytest.raises(MissingExtraError, match=r"pip install 'ogma-core\[hnsw\]'"):
+        Store(":memory:", index="hnsw")
