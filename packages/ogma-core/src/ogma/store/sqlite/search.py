@@ -3,7 +3,9 @@
 Dense search runs on the in-process mirror (``backend="memory"``, the default) or
 through sqlite-vec's ``vec0`` index (``backend="sqlite-vec"``). Quantized indexes
 (int8, binary) give candidates by their own score; the search pipeline
-(:mod:`ogma.store.pipeline`) asks for ``count × oversample`` of them and rescores them
+(:mod:`ogma.store.pipeline`) asks for ``count × oversample`` of them, or, for a binary
+index without an explicit ``oversample``, for as many as the query's own Hamming
+distances call for (:class:`ogma.store.sqlite.mirror.AdaptiveDepth`), and rescores them
 exactly with the stored float vectors. A metadata filter is applied inside candidate
 generation: only rows that pass it are ranked. The passing rows are found once per
 filter and store generation and cached on the mirror's snapshot; a write (documents,
@@ -26,12 +28,12 @@ import numpy.typing as npt
 
 from ogma.compress import normalize
 from ogma.store.sqlite.connect import Connection
-from ogma.store.sqlite.mirror import MirrorSnapshot, VectorMirror
+from ogma.store.sqlite.mirror import AdaptiveDepth, MirrorSnapshot, VectorMirror
 from ogma.store.sqlite.schema import read_generation
 from ogma.store.sqlite.sql import DOCUMENTS, fts_search_sql, quote_identifier
-from ogma.store.sqlite.vectors import VectorCodec, iter_vectors, vec0_search
+from ogma.store.sqlite.vectors import VectorCodec, count_vectors, iter_vectors, vec0_search
 
-__all__ = ["BACKENDS", "Backend", "dense", "lexical"]
+__all__ = ["BACKENDS", "Backend", "dense", "dense_arrays", "lexical"]
 
 logger = logging.getLogger(__name__)
 
@@ -45,8 +47,19 @@ Ranked = list[tuple[int, float]]
 def _reload(
     conn: Connection, codec: VectorCodec, *, signs_only: bool
 ) -> Iterator[tuple[npt.NDArray[np.int64], FloatArray]]:
-    for rowids, matrix in iter_vectors(conn, codec):
-        yield rowids, matrix if signs_only else normalize(matrix)  # sign bits do not need unit length
+    """Every stored vector, in batches, read without the memory map.
+
+    A full scan through the map would leave every page of the vectors resident in this
+    process (a second copy of the vectors in its RSS, beside the mirror); read through
+    SQLite's bounded page cache instead, and map again for the random reads of rescoring.
+    """
+    mapped = conn.scalar("PRAGMA mmap_size")
+    conn.execute("PRAGMA mmap_size = 0")
+    try:
+        for rowids, matrix in iter_vectors(conn, codec):
+            yield rowids, matrix if signs_only else normalize(matrix)  # sign bits do not need unit length
+    finally:
+        conn.execute(f"PRAGMA mmap_size = {int(mapped or 0)}")
 
 
 def _filter_rowids(conn: Connection, filter_sql: str, params: Sequence[Any]) -> list[int]:
@@ -72,6 +85,38 @@ def _passing_positions(
     return positions
 
 
+def dense_arrays(
+    conn: Connection,
+    mirror: VectorMirror,
+    unit_query: FloatArray,
+    count: int,
+    *,
+    filter_sql: str | None = None,
+    filter_params: Sequence[Any] = (),
+    backend: Backend = "memory",
+    adaptive: AdaptiveDepth | None = None,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """:func:`dense` as arrays: ``(rowids, scores)``, best first."""
+    codec = mirror.codec
+    if count <= 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+    if backend == "sqlite-vec":
+        rows = vec0_search(conn, codec, unit_query, count, filter_sql=filter_sql, filter_params=filter_params)
+        return (
+            np.fromiter((rowid for rowid, _ in rows), dtype=np.int64, count=len(rows)),
+            np.fromiter((1.0 - distance for _, distance in rows), dtype=np.float64, count=len(rows)),
+        )
+    binary = codec.precision == "binary"
+    snapshot = mirror.sync(
+        read_generation(conn), lambda: _reload(conn, codec, signs_only=binary), lambda: count_vectors(conn, codec)
+    )
+    positions = None
+    if filter_sql is not None:
+        positions = _passing_positions(conn, snapshot, filter_sql, filter_params)
+    rowids, scores = snapshot.candidates(unit_query, count, positions, adaptive=adaptive if binary else None)
+    return rowids, scores.astype(np.float64)
+
+
 def dense(
     conn: Connection,
     mirror: VectorMirror,
@@ -81,26 +126,28 @@ def dense(
     filter_sql: str | None = None,
     filter_params: Sequence[Any] = (),
     backend: Backend = "memory",
+    adaptive: AdaptiveDepth | None = None,
 ) -> Ranked:
     """The ``count`` best candidates of the dense index as ``(rowid, score)``, best first.
 
     For a float32 index the score is the exact cosine similarity; for a quantized one it
     is the index's own score, and the search pipeline (:mod:`ogma.store.pipeline`)
-    rescores the candidates with the stored float vectors.
+    rescores the candidates with the stored float vectors. With ``adaptive`` (a binary
+    index on the in-process mirror), ``count`` is the number of results wanted and the
+    index's own distances decide how many candidates come back
+    (:class:`ogma.store.sqlite.mirror.AdaptiveDepth`).
     """
-    codec = mirror.codec
-    if count <= 0:
-        return []
-    if backend == "sqlite-vec":
-        rows = vec0_search(conn, codec, unit_query, count, filter_sql=filter_sql, filter_params=filter_params)
-        return [(rowid, 1.0 - distance) for rowid, distance in rows]
-    binary = codec.precision == "binary"
-    snapshot = mirror.sync(read_generation(conn), lambda: _reload(conn, codec, signs_only=binary))
-    positions = None
-    if filter_sql is not None:
-        positions = _passing_positions(conn, snapshot, filter_sql, filter_params)
-    rowids, scores = snapshot.candidates(unit_query, count, positions)
-    return [(int(r), float(s)) for r, s in zip(rowids, scores)]
+    rowids, scores = dense_arrays(
+        conn,
+        mirror,
+        unit_query,
+        count,
+        filter_sql=filter_sql,
+        filter_params=filter_params,
+        backend=backend,
+        adaptive=adaptive,
+    )
+    return [(int(r), float(s)) for r, s in zip(rowids.tolist(), scores.tolist())]
 
 
 def lexical(

@@ -39,7 +39,7 @@ from ogma.store.pipeline import DenseCandidates, Ranked, SearchPipeline
 from ogma.store.settings import check_setting_key
 from ogma.store.sqlite.connect import Connection, Driver
 from ogma.store.sqlite.metadata import update_metadata
-from ogma.store.sqlite.mirror import VectorMirror
+from ogma.store.sqlite.mirror import AdaptiveDepth, VectorMirror
 from ogma.store.sqlite.opening import (
     Int8Setting,
     check_store_path,
@@ -58,9 +58,9 @@ from ogma.store.sqlite.schema import (
     read_config,
     write_config,
 )
-from ogma.store.sqlite.search import BACKENDS, Backend, dense, lexical
+from ogma.store.sqlite.search import BACKENDS, Backend, dense, dense_arrays, lexical
 from ogma.store.sqlite.sql import VEC_INDEX, VECTORS, quote_identifier
-from ogma.store.sqlite.vectors import VectorCodec
+from ogma.store.sqlite.vectors import VectorCodec, fetch_matrix
 from ogma.store.sqlite.windows import WindowScorer
 from ogma.store.sqlite.writes import OnConflict, PreparedRows, prepare_rows, upsert
 from ogma.store.sqlite.writes import delete as delete_rows
@@ -76,14 +76,19 @@ from ogma.store.windows import ExtraWindows
 from ogma.types import Hit, SearchMode
 from ogma.validation import check_str
 
-__all__ = ["DEFAULT_OVERSAMPLE", "Store"]
+__all__ = ["ADAPTIVE_DEPTH", "DEFAULT_OVERSAMPLE", "Store"]
 
 logger = logging.getLogger(__name__)
 
 FloatArray = npt.NDArray[np.float32]
 
 DEFAULT_OVERSAMPLE: dict[str, float] = {"float32": 1.0, "int8": 4.0, "binary": 20.0}
-"""Candidates rescored per wanted result, by precision (see ``docs/benchmarks.md``)."""
+"""Candidates rescored per wanted result, by precision (see ``docs/benchmarks.md``). A binary
+index searched in process picks its depth per query instead (:data:`ADAPTIVE_DEPTH`) unless
+``oversample`` is given; the binary figure applies to ``backend="sqlite-vec"``."""
+
+ADAPTIVE_DEPTH = AdaptiveDepth()
+"""The default candidate depth of a binary index searched in process (no ``oversample`` given)."""
 
 DEFAULT_BATCH_SIZE = 8192
 
@@ -108,7 +113,10 @@ class Store(Reading, SearchPipeline):
         show_progress: Progress bars in :meth:`add` (``None``: when stderr is a terminal).
         driver: ``"auto"``, ``"sqlite3"`` or ``"apsw"``.
         backend: Default dense backend: ``"memory"`` (in-process index) or ``"sqlite-vec"``.
-        oversample: Approximate candidates rescored per result for int8/binary indexes.
+        oversample: Approximate candidates rescored per result for int8/binary indexes. Without it,
+            int8 rescores 4 per result and binary as many as each query's Hamming distances call
+            for (every candidate within a margin of the k-th distance, see ``docs/store.md``;
+            20 per result with ``backend="sqlite-vec"``).
         int8_ranges: int8 quantization ranges: ``"auto"`` (one symmetric range fitted to the
             first batch of at least 64 vectors, else ``"unit"``; see
             :func:`ogma.store.sqlite.opening.int8_ranges_for`), ``"unit"``, or :class:`~ogma.compress.Int8Ranges`.
@@ -219,8 +227,14 @@ class Store(Reading, SearchPipeline):
 
     @property
     def oversample(self) -> float:
-        """Approximate candidates rescored per result (int8 and binary indexes)."""
+        """Approximate candidates rescored per result (int8 and binary indexes; for binary
+        without an explicit ``oversample``, with ``backend="sqlite-vec"`` only: in process
+        its depth is adaptive)."""
         return self._oversample if self._oversample is not None else DEFAULT_OVERSAMPLE[self.config.precision]
+
+    @property
+    def _adaptive_depth(self) -> bool:
+        return self._oversample is None and self.config.precision == "binary"
 
     # -- vectors ------------------------------------------------------------
     def _fit_to(self, vectors: FloatArray, dim: int | None) -> FloatArray:
@@ -631,8 +645,30 @@ class Store(Reading, SearchPipeline):
         if self._mirror is None:
             return DenseCandidates([])
         sql, params = where
-        found = dense(ctx, self._mirror, unit, count, filter_sql=sql, filter_params=params, backend=option)
-        return DenseCandidates(list(found))
+        adaptive = ADAPTIVE_DEPTH if self._adaptive_depth else None
+        if adaptive is not None and option == "sqlite-vec":  # vec0 gives a fixed number of candidates
+            count, adaptive = max(count, math.ceil(count * self.oversample)), None
+        if not self._quantized:
+            found = dense(ctx, self._mirror, unit, count, filter_sql=sql, filter_params=params, backend=option)
+            return DenseCandidates(found)
+        rowids, scores = dense_arrays(
+            ctx, self._mirror, unit, count, filter_sql=sql, filter_params=params, backend=option, adaptive=adaptive
+        )
+        return DenseCandidates(*self._with_vectors(ctx, rowids, scores))
+
+    def _with_vectors(
+        self, ctx: Connection, rowids: npt.NDArray[np.int64], scores: npt.NDArray[np.float64]
+    ) -> tuple[Ranked, FloatArray]:
+        """Quantized candidates with their float vectors read along (one query per chunk), best first."""
+        if rowids.shape[0] == 0:
+            return [], np.zeros((0, self.config.dim or 0), dtype=np.float32)
+        by_rowid = np.argsort(rowids, kind="stable")
+        sorted_ids = rowids[by_rowid]
+        found, matrix = fetch_matrix(ctx, self._codec(), sorted_ids.tolist())
+        found_scores = scores[by_rowid[np.searchsorted(sorted_ids, found)]]
+        order = np.argsort(-found_scores, kind="stable")
+        ranked: Ranked = list(zip(found[order].tolist(), found_scores[order].tolist()))
+        return ranked, matrix[order]
 
     def _window_rerank(
         self, ctx: Connection, ranked: Ranked, unit: FloatArray, count: int, where: tuple[str | None, list[Any]]
