@@ -432,9 +432,10 @@ class FaissHNSW(FaissFlat):
 
 
 class FaissBinary(FaissBase):
-    """IndexBinaryFlat over sign bits, then float rescore of its top ``RESCORE`` candidates."""
+    """IndexBinaryFlat over sign bits, then float rescore of its top ``RESCORE`` candidates
+    (``--faiss-rescore``; default 200)."""
 
-    RESCORE = 200
+    RESCORE = int(os.environ.get("BENCH_FAISS_RESCORE", "200"))
 
     def ingest(self) -> None:
         import faiss
@@ -674,6 +675,8 @@ def run_system(name: str, datadir: Path, workdir: Path, budget: float = 120.0) -
     system = RUNNERS[name](data, workdir)
     n = len(data["vectors"])
     out: dict[str, Any] = {"system": name, "filtering": system.filtering}
+    if isinstance(system, FaissBinary):
+        out["rescore"] = system.RESCORE
     try:
         from importlib.metadata import version
 
@@ -682,9 +685,11 @@ def run_system(name: str, datadir: Path, workdir: Path, budget: float = 120.0) -
         out["version"] = None
     for module in IMPORTS[name]:
         importlib.import_module(module)
+    out["start_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # the input and imports
     t0 = time.perf_counter()
     system.ingest()
     ingest_s = time.perf_counter() - t0
+    out["ingest_peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     out["ingest_s"] = ingest_s
     out["ingest_per_s"] = n / ingest_s
     system.warm()
@@ -877,10 +882,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         help=f"seconds per query set (unfiltered, each filter): a slow system stops there, after at least "
         f"{MIN_QUERIES} queries; the count run is recorded",
     )
+    parser.add_argument(
+        "--faiss-rescore",
+        type=int,
+        default=None,
+        help="candidates faiss-binary rescores with float vectors (default 200): to compare at equal recall",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.faiss_rescore is not None:
+        if args.faiss_rescore < K:
+            parser.error(f"--faiss-rescore: need at least {K} candidates, got {args.faiss_rescore}")
+        os.environ["BENCH_FAISS_RESCORE"] = str(args.faiss_rescore)  # the children inherit it
     if args.child:
         result = run_system(args.child, args.data, args.workdir, args.query_budget)
         args.out.write_text(json.dumps(result))
