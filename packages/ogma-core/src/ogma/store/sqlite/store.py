@@ -650,7 +650,7 @@ class Store(Reading, SearchPipeline):
             count, adaptive = max(count, math.ceil(count * self.oversample)), None
         if not self._quantized:
             found = dense(ctx, self._mirror, unit, count, filter_sql=sql, filter_params=params, backend=option)
-            return DenseCandidates(found)
+            return DenseCandidates(list(found))
         rowids, scores = dense_arrays(
             ctx, self._mirror, unit, count, filter_sql=sql, filter_params=params, backend=option, adaptive=adaptive
         )
