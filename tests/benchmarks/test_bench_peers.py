@@ -75,3 +75,21 @@ def test_a_failing_system_is_reported_not_dropped(tmp_path: Path) -> None:
     # a child that fails (here: no data where it expects it) comes back as an error entry
     res = bench.run_child("ogma-float32", tmp_path, timeout=300)
     assert res["system"] == "ogma-float32" and res["error"]
+
+
+def test_too_few_faiss_candidates_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        bench.main(["--faiss-rescore", "5"])
+    assert exc.value.code == 2
+    assert "--faiss-rescore" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc (Linux)")
+def test_memory_is_this_process_own() -> None:
+    before = bench.memory_mb()
+    block = np.ones(64 * 1024 * 1024 // 8)  # 64 MB touched
+    after = bench.memory_mb()
+    assert after["peak_rss_mb"] >= before["peak_rss_mb"] + 60
+    assert after["rss_anon_mb"] >= before["rss_anon_mb"] + 60
+    assert after["rss_file_mb"] >= 0
+    del block
