@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
-from types import ModuleType
 
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_binary_depth.py"
+from tests.helpers.benchmark_scripts import load_benchmark
 
-
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_binary_depth", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_binary_depth"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = _load()
+bench = load_benchmark("bench_binary_depth")
 
 
 def test_fixed_rules_take_their_depth_and_the_adaptive_one_its_own(tmp_path: Path) -> None:

@@ -117,36 +117,18 @@ def dense_arrays(
     return rowids, scores.astype(np.float64)
 
 
-def dense(
-    conn: Connection,
-    mirror: VectorMirror,
-    unit_query: FloatArray,
-    count: int,
-    *,
-    filter_sql: str | None = None,
-    filter_params: Sequence[Any] = (),
-    backend: Backend = "memory",
-    adaptive: AdaptiveDepth | None = None,
-) -> Ranked:
+def dense(conn: Connection, mirror: VectorMirror, unit_query: FloatArray, count: int, **options: Any) -> Ranked:
     """The ``count`` best candidates of the dense index as ``(rowid, score)``, best first.
 
-    For a float32 index the score is the exact cosine similarity; for a quantized one it
-    is the index's own score, and the search pipeline (:mod:`ogma.store.pipeline`)
-    rescores the candidates with the stored float vectors. With ``adaptive`` (a binary
-    index on the in-process mirror), ``count`` is the number of results wanted and the
-    index's own distances decide how many candidates come back
+    The options (``filter_sql``, ``filter_params``, ``backend``, ``adaptive``) are those of
+    :func:`dense_arrays`. For a float32 index the score is the exact cosine similarity; for a
+    quantized one it is the index's own score, and the search pipeline
+    (:mod:`ogma.store.pipeline`) rescores the candidates with the stored float vectors. With
+    ``adaptive`` (a binary index on the in-process mirror), ``count`` is the number of results
+    wanted and the index's own distances decide how many candidates come back
     (:class:`ogma.store.sqlite.mirror.AdaptiveDepth`).
     """
-    rowids, scores = dense_arrays(
-        conn,
-        mirror,
-        unit_query,
-        count,
-        filter_sql=filter_sql,
-        filter_params=filter_params,
-        backend=backend,
-        adaptive=adaptive,
-    )
+    rowids, scores = dense_arrays(conn, mirror, unit_query, count, **options)
     return [(int(r), float(s)) for r, s in zip(rowids.tolist(), scores.tolist())]
 
 
