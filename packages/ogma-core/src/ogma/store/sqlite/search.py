@@ -31,9 +31,9 @@ from ogma.store.sqlite.connect import Connection
 from ogma.store.sqlite.mirror import AdaptiveDepth, MirrorSnapshot, VectorMirror
 from ogma.store.sqlite.schema import read_generation
 from ogma.store.sqlite.sql import DOCUMENTS, fts_search_sql, quote_identifier
-from ogma.store.sqlite.vectors import VectorCodec, count_vectors, iter_vectors, vec0_search
+from ogma.store.sqlite.vectors import VectorCodec, count_vectors, fetch_matrix, iter_vectors, vec0_search
 
-__all__ = ["BACKENDS", "Backend", "dense", "dense_arrays", "lexical"]
+__all__ = ["BACKENDS", "Backend", "dense", "dense_arrays", "lexical", "with_float_vectors"]
 
 logger = logging.getLogger(__name__)
 
@@ -130,6 +130,24 @@ def dense(conn: Connection, mirror: VectorMirror, unit_query: FloatArray, count:
     """
     rowids, scores = dense_arrays(conn, mirror, unit_query, count, **options)
     return [(int(r), float(s)) for r, s in zip(rowids.tolist(), scores.tolist())]
+
+
+def with_float_vectors(
+    conn: Connection, codec: VectorCodec, rowids: npt.NDArray[np.int64], scores: npt.NDArray[np.float64]
+) -> tuple[Ranked, FloatArray]:
+    """Quantized candidates with their stored float vectors (read in one pass), best first.
+
+    Candidates whose vector is gone are left out; the vectors' rows follow the ranking.
+    """
+    if rowids.shape[0] == 0:
+        return [], np.zeros((0, codec.dim), dtype=np.float32)
+    by_rowid = np.argsort(rowids, kind="stable")
+    sorted_ids = rowids[by_rowid]
+    found, matrix = fetch_matrix(conn, codec, sorted_ids.tolist())
+    found_scores = scores[by_rowid[np.searchsorted(sorted_ids, found)]]
+    order = np.argsort(-found_scores, kind="stable")
+    ranked: Ranked = list(zip(found[order].tolist(), found_scores[order].tolist()))
+    return ranked, matrix[order]
 
 
 def lexical(

@@ -58,9 +58,9 @@ from ogma.store.sqlite.schema import (
     read_config,
     write_config,
 )
-from ogma.store.sqlite.search import BACKENDS, Backend, dense, dense_arrays, lexical
+from ogma.store.sqlite.search import BACKENDS, Backend, dense_arrays, lexical, with_float_vectors
 from ogma.store.sqlite.sql import VEC_INDEX, VECTORS, quote_identifier
-from ogma.store.sqlite.vectors import VectorCodec, fetch_matrix
+from ogma.store.sqlite.vectors import VectorCodec
 from ogma.store.sqlite.windows import WindowScorer
 from ogma.store.sqlite.writes import OnConflict, PreparedRows, prepare_rows, upsert
 from ogma.store.sqlite.writes import delete as delete_rows
@@ -76,19 +76,14 @@ from ogma.store.windows import ExtraWindows
 from ogma.types import Hit, SearchMode
 from ogma.validation import check_str
 
-__all__ = ["ADAPTIVE_DEPTH", "DEFAULT_OVERSAMPLE", "Store"]
+__all__ = ["DEFAULT_OVERSAMPLE", "Store"]
 
 logger = logging.getLogger(__name__)
 
 FloatArray = npt.NDArray[np.float32]
 
 DEFAULT_OVERSAMPLE: dict[str, float] = {"float32": 1.0, "int8": 4.0, "binary": 20.0}
-"""Candidates rescored per wanted result, by precision (see ``docs/benchmarks.md``). A binary
-index searched in process picks its depth per query instead (:data:`ADAPTIVE_DEPTH`) unless
-``oversample`` is given; the binary figure applies to ``backend="sqlite-vec"``."""
-
-ADAPTIVE_DEPTH = AdaptiveDepth()
-"""The default candidate depth of a binary index searched in process (no ``oversample`` given)."""
+"""Candidates rescored per wanted result (``docs/benchmarks.md``); binary: ``backend="sqlite-vec"`` only."""
 
 DEFAULT_BATCH_SIZE = 8192
 
@@ -113,10 +108,7 @@ class Store(Reading, SearchPipeline):
         show_progress: Progress bars in :meth:`add` (``None``: when stderr is a terminal).
         driver: ``"auto"``, ``"sqlite3"`` or ``"apsw"``.
         backend: Default dense backend: ``"memory"`` (in-process index) or ``"sqlite-vec"``.
-        oversample: Approximate candidates rescored per result for int8/binary indexes. Without it,
-            int8 rescores 4 per result and binary as many as each query's Hamming distances call
-            for (every candidate within a margin of the k-th distance, see ``docs/store.md``;
-            20 per result with ``backend="sqlite-vec"``).
+        oversample: Approximate candidates rescored per result for int8/binary indexes (default: ``docs/store.md``).
         int8_ranges: int8 quantization ranges: ``"auto"`` (one symmetric range fitted to the
             first batch of at least 64 vectors, else ``"unit"``; see
             :func:`ogma.store.sqlite.opening.int8_ranges_for`), ``"unit"``, or :class:`~ogma.compress.Int8Ranges`.
@@ -227,9 +219,7 @@ class Store(Reading, SearchPipeline):
 
     @property
     def oversample(self) -> float:
-        """Approximate candidates rescored per result (int8 and binary indexes; for binary
-        without an explicit ``oversample``, with ``backend="sqlite-vec"`` only: in process
-        its depth is adaptive)."""
+        """Approximate candidates rescored per result (binary by default: ``backend="sqlite-vec"`` only)."""
         return self._oversample if self._oversample is not None else DEFAULT_OVERSAMPLE[self.config.precision]
 
     @property
@@ -644,31 +634,16 @@ class Store(Reading, SearchPipeline):
         self._refresh_config(ctx)
         if self._mirror is None:
             return DenseCandidates([])
-        sql, params = where
-        adaptive = ADAPTIVE_DEPTH if self._adaptive_depth else None
-        if adaptive is not None and option == "sqlite-vec":  # vec0 gives a fixed number of candidates
-            count, adaptive = max(count, math.ceil(count * self.oversample)), None
-        if not self._quantized:
-            found = dense(ctx, self._mirror, unit, count, filter_sql=sql, filter_params=params, backend=option)
-            return DenseCandidates(list(found))
+        sql, params = where  # binary: an adaptive depth, except through vec0 (a fixed count)
+        adaptive = AdaptiveDepth() if self._adaptive_depth and option != "sqlite-vec" else None
+        count = max(count, math.ceil(count * self.oversample)) if self._adaptive_depth and not adaptive else count
         rowids, scores = dense_arrays(
             ctx, self._mirror, unit, count, filter_sql=sql, filter_params=params, backend=option, adaptive=adaptive
         )
-        return DenseCandidates(*self._with_vectors(ctx, rowids, scores))
-
-    def _with_vectors(
-        self, ctx: Connection, rowids: npt.NDArray[np.int64], scores: npt.NDArray[np.float64]
-    ) -> tuple[Ranked, FloatArray]:
-        """Quantized candidates with their float vectors read along (one query per chunk), best first."""
-        if rowids.shape[0] == 0:
-            return [], np.zeros((0, self.config.dim or 0), dtype=np.float32)
-        by_rowid = np.argsort(rowids, kind="stable")
-        sorted_ids = rowids[by_rowid]
-        found, matrix = fetch_matrix(ctx, self._codec(), sorted_ids.tolist())
-        found_scores = scores[by_rowid[np.searchsorted(sorted_ids, found)]]
-        order = np.argsort(-found_scores, kind="stable")
-        ranked: Ranked = list(zip(found[order].tolist(), found_scores[order].tolist()))
-        return ranked, matrix[order]
+        if not self._quantized:
+            return DenseCandidates(list(zip(rowids.tolist(), scores.tolist())))
+        ranked, matrix = with_float_vectors(ctx, self._codec(), rowids, scores)  # for exact rescoring
+        return DenseCandidates(list(ranked), matrix)
 
     def _window_rerank(
         self, ctx: Connection, ranked: Ranked, unit: FloatArray, count: int, where: tuple[str | None, list[Any]]
