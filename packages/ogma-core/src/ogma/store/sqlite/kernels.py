@@ -20,7 +20,7 @@ Example:
     >>> smallest(np.array([5, 1, 3, 1], dtype=np.uint8), 2).tolist()
     [1, 3]
     >>> within_margin(np.array([9, 1, 3, 1, 60], dtype=np.uint8), 2, bits=64, z=3.0).tolist()
-    [0, 1, 2, 3]
+    [1, 2, 3]
 """
 
 from __future__ import annotations
