@@ -76,7 +76,7 @@ def test_memory_is_this_process_own() -> None:
     before = bench.memory_mb()
     block = np.ones(64 * 1024 * 1024 // 8)  # 64 MB touched
     after = bench.memory_mb()
-    assert after["peak_rss_mb"] >= before["peak_rss_mb"] + 60
     assert after["rss_anon_mb"] >= before["rss_anon_mb"] + 60
+    assert after["peak_rss_mb"] >= after["rss_anon_mb"] + after["rss_file_mb"] - 1  # the peak covers the present
     assert after["rss_file_mb"] >= 0
     del block
