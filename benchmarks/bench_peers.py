@@ -1,8 +1,8 @@
 """Ogma's SQLite store next to the embedded vector stores a RAG developer would pick instead.
 
 Same vectors, same queries, one run. Every system runs in its own subprocess, so its peak RSS
-is its own (``resource.getrusage(RUSAGE_SELF).ru_maxrss`` of that process, which includes the
-input vectors it was handed: the same for every system).
+is its own (``VmHWM`` of that process, which includes the input vectors it was handed: the same
+for every system; see :func:`memory_mb`).
 
 Data: seeded synthetic vectors with structure -- Gaussian clusters around random centres,
 normalised to unit length -- so that recall@10 of approximate methods means something; the
@@ -447,9 +447,10 @@ class FaissHNSW(FaissFlat):
 
 
 class FaissBinary(FaissBase):
-    """IndexBinaryFlat over sign bits, then float rescore of its top ``RESCORE`` candidates."""
+    """IndexBinaryFlat over sign bits, then float rescore of its top ``RESCORE`` candidates
+    (``--faiss-rescore``; default 200)."""
 
-    RESCORE = 200
+    RESCORE = int(os.environ.get("BENCH_FAISS_RESCORE", "200"))
 
     def ingest(self) -> None:
         import faiss
@@ -664,6 +665,26 @@ PACKAGES = {
 
 
 # ----------------------------------------------------------------------------- one system (child)
+def memory_mb() -> dict[str, float]:
+    """Peak RSS of this process (``VmHWM``) and its current anonymous / file-backed parts, in MB.
+
+    ``ru_maxrss`` is not used: on Linux it survives ``execve``, so a child forked from a parent
+    that held the data and exact answers (gigabytes at 1M vectors) would report the parent's
+    peak. ``VmHWM`` belongs to the child's own address space. The file-backed part is pages of
+    memory-mapped files (Ogma maps its SQLite file for reads): page cache the kernel may drop,
+    counted in RSS while mapped. Off Linux: ``ru_maxrss`` only.
+    """
+    status = Path("/proc/self/status")
+    if not status.exists():
+        return {"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024}
+    fields = {}
+    for line in status.read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmHWM", "RssAnon", "RssFile"):
+            fields[key] = int(value.split()[0]) / 1024  # kB
+    return {"peak_rss_mb": fields["VmHWM"], "rss_anon_mb": fields["RssAnon"], "rss_file_mb": fields["RssFile"]}
+
+
 def percentile_ms(samples: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(samples) * 1000.0, q))
 
@@ -695,6 +716,8 @@ def run_system(name: str, datadir: Path, workdir: Path, budget: float = 120.0) -
     system = RUNNERS[name](data, workdir)
     n = len(data["vectors"])
     out: dict[str, Any] = {"system": name, "filtering": system.filtering}
+    if isinstance(system, FaissBinary):
+        out["rescore"] = system.RESCORE
     try:
         from importlib.metadata import version
 
@@ -703,9 +726,11 @@ def run_system(name: str, datadir: Path, workdir: Path, budget: float = 120.0) -
         out["version"] = None
     for module in IMPORTS[name]:
         importlib.import_module(module)
+    out["start_rss_mb"] = memory_mb()["peak_rss_mb"]  # the input and imports
     t0 = time.perf_counter()
     system.ingest()
     ingest_s = time.perf_counter() - t0
+    out["ingest_peak_rss_mb"] = memory_mb()["peak_rss_mb"]
     out["ingest_s"] = ingest_s
     out["ingest_per_s"] = n / ingest_s
     system.warm()
@@ -731,7 +756,7 @@ def run_system(name: str, datadir: Path, workdir: Path, budget: float = 120.0) -
             "p95_ms": percentile_ms(times, 95),
             "recall": recall_at_k(found, ftruth[: len(found)]),
         }
-    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+    out.update(memory_mb())  # peak RSS, and the anonymous / file-backed split at the end
     system.close()
     out["disk_mb"] = None if (size := system.disk()) is None else size / 1e6
     if out["filtering"] == "no filters":
@@ -898,10 +923,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         help=f"seconds per query set (unfiltered, each filter): a slow system stops there, after at least "
         f"{MIN_QUERIES} queries; the count run is recorded",
     )
+    parser.add_argument(
+        "--faiss-rescore",
+        type=int,
+        default=None,
+        help="candidates faiss-binary rescores with float vectors (default 200): to compare at equal recall",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.faiss_rescore is not None:
+        if args.faiss_rescore < K:
+            parser.error(f"--faiss-rescore: need at least {K} candidates, got {args.faiss_rescore}")
+        os.environ["BENCH_FAISS_RESCORE"] = str(args.faiss_rescore)  # the children inherit it
     if args.child:
         result = run_system(args.child, args.data, args.workdir, args.query_budget)
         args.out.write_text(json.dumps(result))

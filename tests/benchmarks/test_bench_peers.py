@@ -6,28 +6,15 @@ its own subprocess as in a real run.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 import pytest
 
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_peers.py"
+from tests.helpers.benchmark_scripts import load_benchmark
 
-
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_peers", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_peers"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = _load()
+bench = load_benchmark("bench_peers")
 
 
 def test_exact_answers_and_recall() -> None:
@@ -75,3 +62,21 @@ def test_a_failing_system_is_reported_not_dropped(tmp_path: Path) -> None:
     # a child that fails (here: no data where it expects it) comes back as an error entry
     res = bench.run_child("ogma-float32", tmp_path, timeout=300)
     assert res["system"] == "ogma-float32" and res["error"]
+
+
+def test_too_few_faiss_candidates_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        bench.main(["--faiss-rescore", "5"])
+    assert exc.value.code == 2
+    assert "--faiss-rescore" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc (Linux)")
+def test_memory_is_this_process_own() -> None:
+    before = bench.memory_mb()
+    block = np.ones(64 * 1024 * 1024 // 8)  # 64 MB touched
+    after = bench.memory_mb()
+    assert after["rss_anon_mb"] >= before["rss_anon_mb"] + 60
+    assert after["peak_rss_mb"] >= after["rss_anon_mb"] + after["rss_file_mb"] - 1  # the peak covers the present
+    assert after["rss_file_mb"] >= 0
+    del block

@@ -68,7 +68,15 @@ def test_migrated_store_answers_like_the_original(
         uri = str(tmp_path / "dst.db")
     else:
         uri = f"milvus-lite://{request.getfixturevalue('milvus_lite_db')}?collection={new_collection()}"
-    with Store(tmp_path / "src.db", dim=DIM, precision=precision, show_progress=False) as src:  # type: ignore[arg-type]
+    # Milvus takes a fixed ×20 binary candidates; the SQLite store's default depth is adaptive: pin it alike
+    oversample = 20.0 if destination == "milvus-lite" else None
+    with Store(
+        tmp_path / "src.db",
+        dim=DIM,
+        precision=precision,  # type: ignore[arg-type]
+        show_progress=False,
+        oversample=oversample,
+    ) as src:
         src.add(texts, [{"n": i % 7} for i in range(len(ids))], ids, embeddings=vectors)
         options = destination_options(src)
         with open_store(uri, options.pop("encoder", None), **options) as dst:

@@ -91,7 +91,11 @@ def exact_rescore(unit: FloatArray, keys: Sequence[Hashable], vectors: FloatArra
     if not len(keys):
         return []
     cosines = normalize(np.asarray(vectors, dtype=np.float32)) @ unit
-    order = sorted(range(len(keys)), key=lambda i: (-float(cosines[i]), keys[i]))[:count]
+    pool: Sequence[int] = range(len(keys))
+    if 0 < count < len(keys):  # only the best `count` and any tie with the last of them can be chosen
+        cut = np.partition(cosines, len(keys) - count)[len(keys) - count]
+        pool = np.flatnonzero(cosines >= cut).tolist()
+    order = sorted(pool, key=lambda i: (-float(cosines[i]), keys[i]))[:count]
     return [(keys[i], float(cosines[i])) for i in order]
 
 
@@ -119,6 +123,16 @@ class SearchPipeline:
     @property
     def _quantized(self) -> bool:
         """Whether dense candidates come from a quantized index (and are rescored)."""
+        return False
+
+    @property
+    def _adaptive_depth(self) -> bool:
+        """Whether a quantized index picks its own candidate depth per query.
+
+        When true, ``_dense_candidates`` is called with the number of results wanted
+        (not ``count × oversample``) and returns as many candidates as it judges the query
+        needs; they are rescored exactly like any others.
+        """
         return False
 
     def _check_open(self) -> None:
@@ -258,7 +272,8 @@ class SearchPipeline:
         return hits[:k]
 
     def _dense(self, ctx: Any, unit: FloatArray, count: int, where: Any, option: Any) -> Ranked:
-        """Dense candidates; a quantized index's are ``oversample`` times as many, rescored exactly.
+        """Dense candidates; a quantized index's are ``oversample`` times as many (or as many as
+        it picks, :attr:`_adaptive_depth`), rescored exactly.
 
         Then long documents score by their best window (:meth:`_window_rerank`).
         """
@@ -267,7 +282,7 @@ class SearchPipeline:
         if not self._quantized:
             ranked = self._dense_candidates(ctx, unit, count, where, option).ranked[:count]
         else:
-            depth = max(count, math.ceil(count * self.oversample))
+            depth = count if self._adaptive_depth else max(count, math.ceil(count * self.oversample))
             found = self._dense_candidates(ctx, unit, depth, where, option)
             keys = [key for key, _ in found.ranked]
             if found.vectors is not None:

@@ -6,6 +6,9 @@
 * **Candidate selection** estimates the cut-off distance from the histogram of a
   strided sample, then makes one pass over all ``n`` distances, instead of sorting
   or partitioning them.
+* **Adaptive depth** (:func:`within_margin`): how many binary candidates a query needs
+  follows from its own distances: every row within a margin of the ``k``-th distance,
+  the margin being a few standard deviations of a Hamming distance at that distance.
 * **int8** dot products run through onnxruntime's ``MatMulInteger`` (int8 × int8 →
   int32, vectorised and multi-threaded); numpy has no fast integer matmul.
 
@@ -16,11 +19,14 @@ Example:
     [1, 2, 0]
     >>> smallest(np.array([5, 1, 3, 1], dtype=np.uint8), 2).tolist()
     [1, 3]
+    >>> within_margin(np.array([9, 1, 3, 1, 60], dtype=np.uint8), 2, bits=64, z=3.0).tolist()
+    [1, 2, 3]
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from typing import Any
 
@@ -30,10 +36,12 @@ import numpy.typing as npt
 __all__ = [
     "Int8Scorer",
     "hamming",
+    "hamming_margin",
     "pack_columns",
     "query_words",
     "smallest",
     "top_indices",
+    "within_margin",
 ]
 
 logger = logging.getLogger(__name__)
@@ -110,6 +118,51 @@ def smallest(distances: npt.NDArray[np.integer[Any]], count: int) -> IntpArray:
     if chosen.shape[0] > count:
         keep = np.argsort(distances[chosen], kind="stable")[:count]
         chosen = np.sort(chosen[keep])
+    return chosen.astype(np.intp)
+
+
+def hamming_margin(distance: float, bits: int, z: float) -> float:
+    """``z`` standard deviations of a Hamming distance near ``distance`` over ``bits`` bits.
+
+    For two vectors at angle θ, each sign bit differs with probability p = θ/π, so their
+    distance is about binomial: mean ``bits·p``, variance ``bits·p·(1-p)``. ``p`` is
+    estimated from ``distance`` (at least one bit's worth, at most 1/2).
+    """
+    p = min(max(distance / bits, 1.0 / bits), 0.5)
+    return z * math.sqrt(bits * p * (1.0 - p))
+
+
+def within_margin(
+    distances: npt.NDArray[np.integer[Any]],
+    count: int,
+    *,
+    bits: int,
+    z: float,
+    minimum: int = 0,
+    maximum: int | None = None,
+) -> IntpArray:
+    """Indices (in index order) of every distance within a margin of the ``count``-th smallest.
+
+    The ``count`` nearest by Hamming distance are noisy estimates of the nearest by angle: a
+    true neighbour may sit several bits further. So the cut is the ``count``-th smallest
+    distance plus :func:`hamming_margin` (``z`` standard deviations), and every row up to
+    it is a candidate: few on data whose neighbours stand apart, many where binary codes
+    hardly tell them apart. At least ``minimum`` and at most ``maximum`` rows are
+    returned (the nearest ones; ties at the cut broken by index).
+    """
+    n = distances.shape[0]
+    if count <= 0 or n == 0:
+        return np.zeros(0, dtype=np.intp)
+    if count >= n:
+        return np.arange(n, dtype=np.intp)
+    kth = int(distances[smallest(distances, count)].max())
+    cut = kth + hamming_margin(kth, bits, z)
+    chosen = np.flatnonzero(distances <= cut)
+    floor = min(max(minimum, count), n)
+    if chosen.shape[0] < floor:
+        return smallest(distances, floor)
+    if maximum is not None and chosen.shape[0] > max(maximum, floor):
+        return smallest(distances, max(maximum, floor))
     return chosen.astype(np.intp)
 
 

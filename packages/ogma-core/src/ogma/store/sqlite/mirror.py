@@ -23,7 +23,9 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 import logging
+import math
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
@@ -33,10 +35,18 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ogma.store.sqlite.kernels import Int8Scorer, hamming, pack_columns, query_words, smallest, top_indices
+from ogma.store.sqlite.kernels import (
+    Int8Scorer,
+    hamming,
+    pack_columns,
+    query_words,
+    smallest,
+    top_indices,
+    within_margin,
+)
 from ogma.store.sqlite.vectors import VectorCodec
 
-__all__ = ["MirrorSnapshot", "VectorMirror"]
+__all__ = ["AdaptiveDepth", "MirrorSnapshot", "VectorMirror"]
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +67,26 @@ PASSING_ROWS_PER_VECTOR = 4
 """Cached passing positions a snapshot may hold in all, per vector (8 bytes each)."""
 
 _INT8_SCORER = Int8Scorer()
+
+
+@dataclass(frozen=True)
+class AdaptiveDepth:
+    """How many binary candidates a query gets when the store picks the depth (the default).
+
+    Every row whose Hamming distance is within ``z`` standard deviations of the ``k``-th
+    smallest (:func:`ogma.store.sqlite.kernels.within_margin`), at least ``minimum × k``
+    and at most ``maximum × k`` rows. Chosen by measurement on uniform random,
+    clustered and real sentence-embedding vectors (``docs/benchmarks.md``, "Binary
+    candidates: adaptive depth").
+
+    Example:
+        >>> AdaptiveDepth().z
+        3.5
+    """
+
+    z: float = 3.5
+    minimum: float = 10.0
+    maximum: float = 2000.0
 
 
 @dataclass
@@ -165,9 +195,18 @@ class MirrorSnapshot:
         return scores[positions] if mask else scores
 
     def candidates(
-        self, unit_query: FloatArray, count: int, positions: npt.NDArray[np.intp] | None = None
+        self,
+        unit_query: FloatArray,
+        count: int,
+        positions: npt.NDArray[np.intp] | None = None,
+        *,
+        adaptive: AdaptiveDepth | None = None,
     ) -> tuple[Int64Array, FloatArray]:
         """The ``count`` best rowids by the precision's own score, best first.
+
+        With ``adaptive`` (binary only), ``count`` is the number of results wanted and the
+        candidates are every row within the margin of the ``count``-th Hamming distance
+        (:class:`AdaptiveDepth`).
 
         Returns:
             ``(rowids, scores)``; scores are exact cosines for float32 and
@@ -181,7 +220,17 @@ class MirrorSnapshot:
             best = top_indices(scores, count)
             return ids[best], scores[best].astype(np.float32)
         distances = scores
-        chosen = smallest(distances, count)
+        if adaptive is None:
+            chosen = smallest(distances, count)
+        else:
+            chosen = within_margin(
+                distances,
+                count,
+                bits=self.codec.dim,
+                z=adaptive.z,
+                minimum=math.ceil(count * adaptive.minimum),
+                maximum=math.ceil(count * adaptive.maximum),
+            )
         order = np.lexsort((chosen, distances[chosen]))
         chosen = chosen[order]
         return ids[chosen], -distances[chosen].astype(np.float32)
@@ -266,9 +315,15 @@ class VectorMirror:
             self._pending.append((removed, removed if added is None else np.asarray(added, dtype=np.int64), unit))
             self._target = new_generation
 
-    def sync(self, generation: int, reload: Callable[[], Iterable[tuple[Int64Array, FloatArray]]]) -> MirrorSnapshot:
+    def sync(
+        self,
+        generation: int,
+        reload: Callable[[], Iterable[tuple[Int64Array, FloatArray]]],
+        size: Callable[[], int] | None = None,
+    ) -> MirrorSnapshot:
         """A snapshot at ``generation``: apply queued deltas, or reload from ``reload()``'s
-        ``(rowids, unit vectors)`` batches."""
+        ``(rowids, unit vectors)`` batches (``size()``, when given, is about how many rows
+        come: the codes are then written into one array as they arrive, not copied at the end)."""
         with self._lock:
             snapshot = self._snapshot
             if snapshot is not None and self._target == generation:
@@ -278,21 +333,51 @@ class VectorMirror:
                     self._pending = []
                 return snapshot
             logger.debug("loading the vector mirror (generation %d)", generation)
-            id_parts: list[Int64Array] = []
-            code_parts: list[npt.NDArray[Any]] = []
-            for batch_rowids, batch_unit in reload():
-                id_parts.append(np.asarray(batch_rowids, dtype=np.int64))
-                code_parts.append(_encode(self.codec, batch_unit))
-            if not id_parts:
-                id_parts.append(np.zeros(0, dtype=np.int64))
-                code_parts.append(_encode(self.codec, np.zeros((0, self.codec.dim), dtype=np.float32)))
-            rowids = np.concatenate(id_parts)
-            data = np.ascontiguousarray(_concat(self.codec, code_parts))
+            rowids, data = self._load(reload(), size)
             snapshot = MirrorSnapshot(rowids, data, self.codec, generation)
             self._snapshot = snapshot
             self._pending = []
             self._target = generation
             return snapshot
+
+    def _load(
+        self, batches: Iterable[tuple[Int64Array, FloatArray]], size: Callable[[], int] | None
+    ) -> tuple[Int64Array, npt.NDArray[Any]]:
+        """Rowids and codes of every batch. With a size, the codes go into an array of that size
+        as they arrive (peak memory: the codes plus one batch); rows beyond it are appended."""
+        codec = self.codec
+        batches = iter(batches)
+        first = next(batches, None)  # started first: the reader's own setup comes before the count
+        expected = max(0, size()) if size is not None and first is not None else 0
+        binary = codec.precision == "binary"
+        empty = _encode(codec, np.zeros((0, codec.dim), dtype=np.float32))
+        shape = (empty.shape[0], expected) if binary else (expected, *empty.shape[1:])
+        data = np.empty(shape, dtype=empty.dtype)
+        rowids = np.empty(expected, dtype=np.int64)
+        filled = 0
+        id_parts: list[Int64Array] = []
+        code_parts: list[npt.NDArray[Any]] = []
+        for batch_rowids, batch_unit in itertools.chain([first] if first is not None else [], batches):
+            codes = _encode(codec, batch_unit)
+            ids = np.asarray(batch_rowids, dtype=np.int64)
+            fit = max(0, min(ids.shape[0], expected - filled))
+            if fit:
+                rowids[filled : filled + fit] = ids[:fit]
+                if binary:
+                    data[:, filled : filled + fit] = codes[:, :fit]
+                else:
+                    data[filled : filled + fit] = codes[:fit]
+                filled += fit
+            if fit < ids.shape[0]:  # more rows than counted (a write in between): append the rest
+                id_parts.append(ids[fit:])
+                code_parts.append(codes[:, fit:] if binary else codes[fit:])
+        if filled < expected:
+            rowids = rowids[:filled].copy()
+            data = np.ascontiguousarray(data[:, :filled] if binary else data[:filled])
+        if code_parts:
+            rowids = np.concatenate([rowids, *id_parts])
+            data = np.ascontiguousarray(_concat(codec, [data, *code_parts]))
+        return rowids, data
 
     def snapshot(self) -> MirrorSnapshot:
         """The current snapshot (pending deltas applied). Raises ``LookupError`` if not loaded."""

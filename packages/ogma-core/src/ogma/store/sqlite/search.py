@@ -3,7 +3,9 @@
 Dense search runs on the in-process mirror (``backend="memory"``, the default) or
 through sqlite-vec's ``vec0`` index (``backend="sqlite-vec"``). Quantized indexes
 (int8, binary) give candidates by their own score; the search pipeline
-(:mod:`ogma.store.pipeline`) asks for ``count × oversample`` of them and rescores them
+(:mod:`ogma.store.pipeline`) asks for ``count × oversample`` of them, or, for a binary
+index without an explicit ``oversample``, for as many as the query's own Hamming
+distances call for (:class:`ogma.store.sqlite.mirror.AdaptiveDepth`), and rescores them
 exactly with the stored float vectors. A metadata filter is applied inside candidate
 generation: only rows that pass it are ranked. The passing rows come from the metadata
 facets' index (:mod:`ogma.store.sqlite.facets`), once per filter and store generation,
@@ -28,12 +30,12 @@ import numpy.typing as npt
 from ogma.compress import normalize
 from ogma.store.sqlite.connect import Connection
 from ogma.store.sqlite.filters import RowSet
-from ogma.store.sqlite.mirror import MirrorSnapshot, VectorMirror
+from ogma.store.sqlite.mirror import AdaptiveDepth, MirrorSnapshot, VectorMirror
 from ogma.store.sqlite.schema import read_generation
 from ogma.store.sqlite.sql import DOCUMENTS, fts_search_sql, quote_identifier
-from ogma.store.sqlite.vectors import VectorCodec, iter_vectors, vec0_search
+from ogma.store.sqlite.vectors import VectorCodec, count_vectors, fetch_matrix, iter_vectors, vec0_search
 
-__all__ = ["BACKENDS", "Backend", "dense", "lexical"]
+__all__ = ["BACKENDS", "Backend", "dense", "dense_arrays", "lexical", "with_float_vectors"]
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +49,19 @@ Ranked = list[tuple[int, float]]
 def _reload(
     conn: Connection, codec: VectorCodec, *, signs_only: bool
 ) -> Iterator[tuple[npt.NDArray[np.int64], FloatArray]]:
-    for rowids, matrix in iter_vectors(conn, codec):
-        yield rowids, matrix if signs_only else normalize(matrix)  # sign bits do not need unit length
+    """Every stored vector, in batches, read without the memory map.
+
+    A full scan through the map would leave every page of the vectors resident in this
+    process (a second copy of the vectors in its RSS, beside the mirror); read through
+    SQLite's bounded page cache instead, and map again for the random reads of rescoring.
+    """
+    mapped = conn.scalar("PRAGMA mmap_size")
+    conn.execute("PRAGMA mmap_size = 0")
+    try:
+        for rowids, matrix in iter_vectors(conn, codec):
+            yield rowids, matrix if signs_only else normalize(matrix)  # sign bits do not need unit length
+    finally:
+        conn.execute(f"PRAGMA mmap_size = {int(mapped or 0)}")
 
 
 def _rowids(conn: Connection, sql: str, params: Sequence[Any]) -> npt.NDArray[np.int64]:
@@ -106,7 +119,7 @@ def _passing_positions(
     return positions
 
 
-def dense(
+def dense_arrays(
     conn: Connection,
     mirror: VectorMirror,
     unit_query: FloatArray,
@@ -116,28 +129,64 @@ def dense(
     filter_params: Sequence[Any] = (),
     filter_rows: RowSet | None = None,
     backend: Backend = "memory",
-) -> Ranked:
-    """The ``count`` best candidates of the dense index as ``(rowid, score)``, best first.
+    adaptive: AdaptiveDepth | None = None,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """:func:`dense` as arrays: ``(rowids, scores)``, best first.
 
-    For a float32 index the score is the exact cosine similarity; for a quantized one it
-    is the index's own score, and the search pipeline (:mod:`ogma.store.pipeline`)
-    rescores the candidates with the stored float vectors. ``filter_rows`` (the filter's
-    rowid set in the facets table, when it has one) finds the passing rows of the
-    in-process index without reading the documents table.
+    ``filter_rows`` (the filter's rowid set in the facets table, when it has one) finds the
+    passing rows of the in-process index without reading the documents table.
     """
     codec = mirror.codec
     if count <= 0:
-        return []
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
     if backend == "sqlite-vec":
         rows = vec0_search(conn, codec, unit_query, count, filter_sql=filter_sql, filter_params=filter_params)
-        return [(rowid, 1.0 - distance) for rowid, distance in rows]
+        return (
+            np.fromiter((rowid for rowid, _ in rows), dtype=np.int64, count=len(rows)),
+            np.fromiter((1.0 - distance for _, distance in rows), dtype=np.float64, count=len(rows)),
+        )
     binary = codec.precision == "binary"
-    snapshot = mirror.sync(read_generation(conn), lambda: _reload(conn, codec, signs_only=binary))
+    snapshot = mirror.sync(
+        read_generation(conn), lambda: _reload(conn, codec, signs_only=binary), lambda: count_vectors(conn, codec)
+    )
     positions = None
     if filter_sql is not None:
         positions = _passing_positions(conn, snapshot, filter_sql, filter_params, filter_rows)
-    rowids, scores = snapshot.candidates(unit_query, count, positions)
-    return [(int(r), float(s)) for r, s in zip(rowids, scores)]
+    rowids, scores = snapshot.candidates(unit_query, count, positions, adaptive=adaptive if binary else None)
+    return rowids, scores.astype(np.float64)
+
+
+def dense(conn: Connection, mirror: VectorMirror, unit_query: FloatArray, count: int, **options: Any) -> Ranked:
+    """The ``count`` best candidates of the dense index as ``(rowid, score)``, best first.
+
+    The options (``filter_sql``, ``filter_params``, ``filter_rows``, ``backend``, ``adaptive``) are those of
+    :func:`dense_arrays`. For a float32 index the score is the exact cosine similarity; for a
+    quantized one it is the index's own score, and the search pipeline
+    (:mod:`ogma.store.pipeline`) rescores the candidates with the stored float vectors. With
+    ``adaptive`` (a binary index on the in-process mirror), ``count`` is the number of results
+    wanted and the index's own distances decide how many candidates come back
+    (:class:`ogma.store.sqlite.mirror.AdaptiveDepth`).
+    """
+    rowids, scores = dense_arrays(conn, mirror, unit_query, count, **options)
+    return [(int(r), float(s)) for r, s in zip(rowids.tolist(), scores.tolist())]
+
+
+def with_float_vectors(
+    conn: Connection, codec: VectorCodec, rowids: npt.NDArray[np.int64], scores: npt.NDArray[np.float64]
+) -> tuple[Ranked, FloatArray]:
+    """Quantized candidates with their stored float vectors (read in one pass), best first.
+
+    Candidates whose vector is gone are left out; the vectors' rows follow the ranking.
+    """
+    if rowids.shape[0] == 0:
+        return [], np.zeros((0, codec.dim), dtype=np.float32)
+    by_rowid = np.argsort(rowids, kind="stable")
+    sorted_ids = rowids[by_rowid]
+    found, matrix = fetch_matrix(conn, codec, sorted_ids.tolist())
+    found_scores = scores[by_rowid[np.searchsorted(sorted_ids, found)]]
+    order = np.argsort(-found_scores, kind="stable")
+    ranked: Ranked = list(zip(found[order].tolist(), found_scores[order].tolist()))
+    return ranked, matrix[order]
 
 
 def lexical(

@@ -36,11 +36,10 @@ from ogma.errors import DuplicateDocumentError, StoreError, StoreMismatchError
 from ogma.store.document import Document
 from ogma.store.encoding import StoreEncoder, as_encoder
 from ogma.store.pipeline import DenseCandidates, Ranked, SearchPipeline
-from ogma.store.settings import check_setting_key
 from ogma.store.sqlite.connect import Connection, Driver
 from ogma.store.sqlite.indexing import GraphIndexing, IndexOption
 from ogma.store.sqlite.metadata import update_metadata
-from ogma.store.sqlite.mirror import VectorMirror
+from ogma.store.sqlite.mirror import AdaptiveDepth, VectorMirror
 from ogma.store.sqlite.opening import (
     Int8Setting,
     check_store_path,
@@ -51,7 +50,6 @@ from ogma.store.sqlite.opening import (
 from ogma.store.sqlite.pool import ConnectionPool
 from ogma.store.sqlite.reading import Reading, SearchFilter
 from ogma.store.sqlite.schema import (
-    CONFIG,
     INDEX_PRECISIONS,
     IndexPrecision,
     bump_generation,
@@ -59,7 +57,8 @@ from ogma.store.sqlite.schema import (
     read_config,
     write_config,
 )
-from ogma.store.sqlite.search import BACKENDS, Backend, dense, lexical
+from ogma.store.sqlite.search import BACKENDS, Backend, dense_arrays, lexical, with_float_vectors
+from ogma.store.sqlite.settings import StoreSettings
 from ogma.store.sqlite.sql import VEC_INDEX, VECTORS, quote_identifier
 from ogma.store.sqlite.vectors import VectorCodec
 from ogma.store.sqlite.windows import WindowScorer
@@ -75,7 +74,6 @@ from ogma.store.validate import (
 from ogma.store.vector_input import embed_windows, fit_to
 from ogma.store.windows import ExtraWindows
 from ogma.types import Hit, SearchMode
-from ogma.validation import check_str
 
 __all__ = ["DEFAULT_OVERSAMPLE", "Store"]
 
@@ -84,12 +82,12 @@ logger = logging.getLogger(__name__)
 FloatArray = npt.NDArray[np.float32]
 
 DEFAULT_OVERSAMPLE: dict[str, float] = {"float32": 1.0, "int8": 4.0, "binary": 20.0}
-"""Candidates rescored per wanted result, by precision (see ``docs/benchmarks.md``)."""
+"""Candidates rescored per wanted result (``docs/benchmarks.md``); binary: ``backend="sqlite-vec"`` only."""
 
 DEFAULT_BATCH_SIZE = 8192
 
 
-class Store(Reading, GraphIndexing, SearchPipeline):
+class Store(Reading, StoreSettings, GraphIndexing, SearchPipeline):
     """A single-file SQLite store with dense, lexical and hybrid search.
 
     Args:
@@ -109,7 +107,7 @@ class Store(Reading, GraphIndexing, SearchPipeline):
         show_progress: Progress bars in :meth:`add` (``None``: when stderr is a terminal).
         driver: ``"auto"``, ``"sqlite3"`` or ``"apsw"``.
         backend: Default dense backend: ``"memory"`` (in-process index) or ``"sqlite-vec"``.
-        oversample: Approximate candidates rescored per result for int8/binary indexes.
+        oversample: Approximate candidates rescored per result for int8/binary indexes (default: ``docs/store.md``).
         int8_ranges: int8 quantization ranges: ``"auto"`` (one symmetric range fitted to the
             first batch of at least 64 vectors, else ``"unit"``; see
             :func:`ogma.store.sqlite.opening.int8_ranges_for`), ``"unit"``, or :class:`~ogma.compress.Int8Ranges`.
@@ -224,8 +222,12 @@ class Store(Reading, GraphIndexing, SearchPipeline):
 
     @property
     def oversample(self) -> float:
-        """Approximate candidates rescored per result (int8 and binary indexes)."""
+        """Approximate candidates rescored per result (binary by default: ``backend="sqlite-vec"`` only)."""
         return self._oversample if self._oversample is not None else DEFAULT_OVERSAMPLE[self.config.precision]
+
+    @property
+    def _adaptive_depth(self) -> bool:
+        return self._oversample is None and self.config.precision == "binary"
 
     # -- vectors ------------------------------------------------------------
     def _fit_to(self, vectors: FloatArray, dim: int | None) -> FloatArray:
@@ -633,14 +635,29 @@ class Store(Reading, GraphIndexing, SearchPipeline):
         self._refresh_config(ctx)
         if self._mirror is None:
             return DenseCandidates([])
-        graph = self._graph_candidates(ctx, unit, count, where, option)  # index="hnsw" (store/sqlite/indexing.py)
+        # a binary store without an explicit oversample: the pipeline asks for the results wanted;
+        # the mirror picks its depth per query, a fixed-depth index (graph, vec0) takes count x oversample
+        fixed = max(count, math.ceil(count * self.oversample)) if self._adaptive_depth else count
+        graph = self._graph_candidates(ctx, unit, fixed, where, option)  # index="hnsw" (store/sqlite/indexing.py)
         if graph is not None:
             return graph
         sql, params, rows = where
-        found = dense(
-            ctx, self._mirror, unit, count, filter_sql=sql, filter_params=params, filter_rows=rows, backend=option
+        adaptive = AdaptiveDepth() if self._adaptive_depth and option != "sqlite-vec" else None
+        rowids, scores = dense_arrays(
+            ctx,
+            self._mirror,
+            unit,
+            count if adaptive else fixed,
+            filter_sql=sql,
+            filter_params=params,
+            filter_rows=rows,
+            backend=option,
+            adaptive=adaptive,
         )
-        return DenseCandidates(list(found))
+        if not self._quantized:
+            return DenseCandidates(list(zip(rowids.tolist(), scores.tolist())))
+        ranked, matrix = with_float_vectors(ctx, self._codec(), rowids, scores)  # for exact rescoring
+        return DenseCandidates(list(ranked), matrix)
 
     def _window_rerank(
         self, ctx: Connection, ranked: Ranked, unit: FloatArray, count: int, where: SearchFilter
@@ -740,44 +757,6 @@ class Store(Reading, GraphIndexing, SearchPipeline):
             rerank_alpha=rerank_alpha,
             option=backend,
         )
-
-    # -- settings -----------------------------------------------------------
-    def read_setting(self, key: str) -> str | None:
-        """A setting from the store's configuration record (``None`` when unset).
-
-        Settings are small strings kept beside the configuration (the LangChain adapter
-        keeps its embedder fingerprint there, see :mod:`ogma.store.fingerprint`).
-
-        Example:
-            >>> with Store(":memory:") as store:
-            ...     store.write_setting_once("app.owner", "docs team"), store.read_setting("app.owner")
-            (True, 'docs team')
-        """
-        key = check_setting_key(key)
-        with self._pool.connection() as conn:
-            value = conn.scalar(f"SELECT value FROM {CONFIG} WHERE key = ?", (key,))
-        return None if value is None else str(value)
-
-    def write_setting_once(self, key: str, value: str) -> bool:
-        """Record a setting unless it is set already (the first value stands, also across processes).
-
-        Returns:
-            Whether this call wrote it.
-
-        Raises:
-            ValueError: ``key`` names a field of the configuration record (``dim``, ...).
-            TypeError: ``key`` or ``value`` is not a string.
-            StoreError: The store is read-only.
-        """
-        key = check_setting_key(key, writing=True)
-        check_str(value, "value")
-        if self.read_only:
-            raise StoreError(f"this store was opened with read_only=True; open it without it to write setting {key!r}")
-        with self._pool.connection() as conn, conn.transaction():
-            if conn.scalar(f"SELECT 1 FROM {CONFIG} WHERE key = ?", (key,)) is not None:
-                return False
-            conn.execute(f"INSERT INTO {CONFIG} (key, value) VALUES (?, ?)", (key, value))
-        return True
 
     # -- lifecycle ----------------------------------------------------------
     def close(self) -> None:

@@ -49,7 +49,9 @@ from ogma.store.sqlite.windows import delete_windows
 __all__ = [
     "VEC0_KNN_LIMIT",
     "VectorCodec",
+    "count_vectors",
     "delete_vectors",
+    "fetch_matrix",
     "fetch_vectors",
     "iter_vectors",
     "vec0_search",
@@ -160,6 +162,38 @@ def fetch_vectors(conn: Connection, codec: VectorCodec, rowids: Sequence[int]) -
         for rowid, blob in conn.fetchall(select_in_sql(VECTORS, ["rowid", "vector"], "rowid", len(chunk)), list(chunk)):
             found[int(rowid)] = _vector(blob, dim)
     return found
+
+
+def fetch_matrix(
+    conn: Connection, codec: VectorCodec, rowids: Sequence[int]
+) -> tuple[npt.NDArray[np.int64], FloatArray]:
+    """The exact stored vectors of ``rowids`` as one matrix: ``(found rowids, (m, dim) float32)``.
+
+    What exact rescoring reads: one query per chunk and one buffer for all rows, instead of
+    an array per row. Rowids without a vector are left out; the order is SQLite's.
+    """
+    if codec.exact_in_index:
+        found = fetch_vectors(conn, codec, rowids)
+        keys = np.fromiter(found, dtype=np.int64, count=len(found))
+        matrix = np.stack(list(found.values())) if found else np.zeros((0, codec.dim), dtype=np.float32)
+        return keys, matrix
+    id_parts: list[npt.NDArray[np.int64]] = []
+    parts: list[FloatArray] = []
+    for chunk in chunked(list(rowids)):
+        rows = conn.fetchall(select_in_sql(VECTORS, ["rowid", "vector"], "rowid", len(chunk)), list(chunk))
+        if rows:
+            found_ids, matrix = _unpack(rows, codec.dim)
+            id_parts.append(found_ids)
+            parts.append(matrix)
+    if not parts:
+        return np.zeros(0, dtype=np.int64), np.zeros((0, codec.dim), dtype=np.float32)
+    return np.concatenate(id_parts), np.concatenate(parts) if len(parts) > 1 else parts[0]
+
+
+def count_vectors(conn: Connection, codec: VectorCodec) -> int:
+    """How many vectors are stored (what :func:`iter_vectors` yields, barring writes in between)."""
+    table = VEC_INDEX if codec.exact_in_index else VECTORS
+    return int(conn.scalar(f"SELECT count(*) FROM {quote_identifier(table)}") or 0)
 
 
 def iter_vectors(
