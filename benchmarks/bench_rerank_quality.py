@@ -16,11 +16,12 @@ hits of the first ``--timed-queries`` queries of each set (plus the first stage'
 
 On a busy machine, ``--max-depth 50`` drops depth 100 (and scores only the union of the two top
 50s), and ``--max-queries N`` keeps N evenly spaced judged queries of each set (the i-th kept is
-query ``floor(i * n / N)`` in file order, so every query kind of a grouped file is represented);
-the same queries serve every configuration.
+query ``floor(i * n / N)`` in file order, so every query kind of a grouped file is represented;
+one N for every set, or one per ``--data`` folder); the same queries serve every configuration.
 
 Defaults are chosen by their worst case across the sets: for each configuration, its nDCG@10
-gain over dense on every set, then the configuration with the best minimum gain.
+gain over dense on every set, then the configuration with the best minimum gain (each row also
+records ``worst_vs_first_stage``, its worst gain over the same first stage without reranking).
 
 Usage:
     python benchmarks/build_techdocs.py --out /tmp/techdocs
@@ -190,11 +191,13 @@ def evaluate_set(
 def choose(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Every configuration with its gain over dense per set, sorted by worst-case gain."""
     table: dict[tuple[Any, ...], dict[str, float]] = {}
+    own: dict[tuple[Any, ...], dict[str, float]] = {}  # gain over the same first stage without reranking
     for res in results:
-        dense = next(r["ndcg@10"] for r in res["rows"] if r["first"] == "dense" and r["depth"] == 0)
+        base = {r["first"]: r["ndcg@10"] for r in res["rows"] if r["depth"] == 0}
         for r in res["rows"]:
             key = (r["first"], r["depth"], r["alpha"], r["normalize"])
-            table.setdefault(key, {})[res["set"]] = r["ndcg@10"] - dense
+            table.setdefault(key, {})[res["set"]] = r["ndcg@10"] - base["dense"]
+            own.setdefault(key, {})[res["set"]] = r["ndcg@10"] - base[r["first"]]
     out = [
         {
             "first": k[0],
@@ -204,6 +207,7 @@ def choose(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "gain": gains,
             "worst": min(gains.values()),
             "mean": float(np.mean(list(gains.values()))),
+            "worst_vs_first_stage": min(own[k].values()),
         }
         for k, gains in table.items()
     ]
@@ -215,7 +219,13 @@ def main() -> None:
     parser.add_argument("--data", type=Path, nargs="+", required=True, help="BEIR folders")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--timed-queries", type=int, default=20)
-    parser.add_argument("--max-queries", type=int, default=None, help="N evenly spaced judged queries of each set")
+    parser.add_argument(
+        "--max-queries",
+        type=int,
+        nargs="+",
+        default=None,
+        help="N evenly spaced judged queries per set (one N, or one per set)",
+    )
     parser.add_argument("--max-depth", type=int, default=max(DEPTHS), help="drop deeper depths (e.g. 50)")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "rerank-quality.json")
     args = parser.parse_args()
@@ -226,9 +236,14 @@ def main() -> None:
     depths = tuple(d for d in DEPTHS if d <= args.max_depth)
     if not depths:
         parser.error(f"--max-depth must be at least {min(DEPTHS)}, got {args.max_depth}")
+    max_queries = args.max_queries or [None]
+    if len(max_queries) == 1:
+        max_queries = max_queries * len(args.data)
+    if len(max_queries) != len(args.data):
+        parser.error(f"--max-queries takes one N or one per --data folder ({len(args.data)}), got {len(max_queries)}")
     results = []
-    for data in args.data:
-        res = evaluate_set(data, encoder, reranker, args.timed_queries, args.max_queries, depths)
+    for data, n in zip(args.data, max_queries, strict=True):
+        res = evaluate_set(data, encoder, reranker, args.timed_queries, n, depths)
         print(json.dumps({k: v for k, v in res.items() if k != "rows"}), flush=True)
         results.append(res)
         partial = {"sets": results, "configurations": choose(results), "complete": False}
