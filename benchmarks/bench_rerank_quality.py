@@ -167,7 +167,7 @@ def evaluate_set(
                     )
     timing = {}
     timed = list(queries.items())[:timed_queries]
-    for depth in depths:
+    for depth in depths if timed else ():  # --timed-queries 0: quality only (a rerun over cached logits)
         start = time.perf_counter()
         for qid, query in timed:
             reranker.score(query, [texts[d] for d, _ in hits["dense"][qid][:depth]])
