@@ -17,7 +17,7 @@ CONTEXT = 80  # characters before it that must name reranking (hybrid's candidat
 
 def test_default_depth_is_the_measured_one() -> None:
     # docs/benchmarks.md ("Reranking on real models") chose it by the worst case over five sets
-    assert DEFAULT_RERANK_DEPTH == 20
+    assert DEFAULT_RERANK_DEPTH == 50
 
 
 @pytest.mark.parametrize(
