@@ -18,7 +18,8 @@ CHOOSING = f"""Which to pick (nano-dbpedia, 40 queries, 5,000 passages, nDCG@10;
   bge-small-en-v1.5    MIT, 12 layers, 34 MB int8, 512-token window, CLS pooling; 0.504 with its
                        query instruction, 0.520 without (the instruction is optional).
   ogma-*               CC-BY-NC-4.0 (non-commercial only): task tokens, Matryoshka dims, 1024 tokens.
-  Other data can rank them differently: compare on your own with ogma eval DATA -m A B.
+  On docstring questions (docs/encoder.md) bge led python-nl (0.376 vs MiniLM 0.366) and
+  MiniLM packages-nl (0.623 vs bge 0.567): compare on your own data with ogma eval DATA -m A B.
   Reranker: cross-encoder/ms-marco-MiniLM-L-12-v2 (Apache-2.0) on the top {DEFAULT_RERANK_DEPTH} hits
   (docs/benchmarks.md, "Reranking on real models").
   A local copy of a registry model: -m FOLDER --model-id ID (TextEncoder(folder, model_id=ID))."""
