@@ -14,8 +14,14 @@ two candidate lists), and each configuration is read off those raw logits:
 Time per query at depth ``d`` is measured separately: ``Reranker.score`` on the top-``d`` dense
 hits of the first ``--timed-queries`` queries of each set (plus the first stage's own time).
 
+On a busy machine, ``--max-depth 50`` drops depth 100 (and scores only the union of the two top
+50s), and ``--max-queries N`` keeps N evenly spaced judged queries of each set (the i-th kept is
+query ``floor(i * n / N)`` in file order, so every query kind of a grouped file is represented;
+one N for every set, or one per ``--data`` folder); the same queries serve every configuration.
+
 Defaults are chosen by their worst case across the sets: for each configuration, its nDCG@10
-gain over dense on every set, then the configuration with the best minimum gain.
+gain over dense on every set, then the configuration with the best minimum gain (each row also
+records ``worst_vs_first_stage``, its worst gain over the same first stage without reranking).
 
 Usage:
     python benchmarks/build_techdocs.py --out /tmp/techdocs
@@ -106,32 +112,47 @@ def rerank_run(
     return run
 
 
+def subsample(queries: dict[str, str], n: int | None) -> dict[str, str]:
+    """``n`` evenly spaced queries in file order (all of them when ``n`` is None or too large)."""
+    items = list(queries.items())
+    if n is None or n >= len(items):
+        return dict(items)
+    return dict(items[i * len(items) // n] for i in range(n))
+
+
 def evaluate_set(
-    folder: Path, encoder: TextEncoder, reranker: Reranker, timed_queries: int, max_queries: int | None
+    folder: Path,
+    encoder: TextEncoder,
+    reranker: Reranker,
+    timed_queries: int,
+    max_queries: int | None,
+    depths: tuple[int, ...],
 ) -> dict[str, Any]:
     corpus, queries, qrels = load_beir(folder)
-    queries = dict(list(queries.items())[:max_queries])
+    queries = subsample(queries, max_queries)
+    top = max(depths)
     hits, texts, first_seconds = first_stage(folder, encoder, queries)
     logits_file = CACHE / f"logits-{folder.name}.json"  # raw logits per query, kept so a rerun only re-reads them
     logits: dict[str, dict[str, float]] = json.loads(logits_file.read_text()) if logits_file.is_file() else {}
     pair_tokens: list[int] = []
     scored, score_seconds = 0, 0.0
     for qid, query in queries.items():
-        ids = list(dict.fromkeys([d for d, _ in hits["dense"][qid]] + [d for d, _ in hits["hybrid"][qid]]))
-        docs = [texts[d] for d in ids]
-        pair_tokens += [len(p.ids) for p in reranker._encode_pairs(query, docs)]
-        if qid in logits and set(ids) <= logits[qid].keys():
+        ids = list(dict.fromkeys([d for d, _ in hits["dense"][qid][:top]] + [d for d, _ in hits["hybrid"][qid][:top]]))
+        pair_tokens += [len(p.ids) for p in reranker._encode_pairs(query, [texts[d] for d in ids])]
+        missing = [d for d in ids if d not in logits.get(qid, {})]  # a deeper rerun scores only the new pairs
+        if not missing:
             continue
         start = time.perf_counter()
-        logits[qid] = dict(zip(ids, reranker.score(query, docs).tolist(), strict=True))
+        scores = reranker.score(query, [texts[d] for d in missing]).tolist()
+        logits.setdefault(qid, {}).update(zip(missing, scores, strict=True))
         score_seconds += time.perf_counter() - start
-        scored += len(ids)
+        scored += len(missing)
         logits_file.write_text(json.dumps(logits))
     rows = []
     for mode in ("dense", "hybrid"):
         base = {q: {d: float(TOP - r) for r, (d, _) in enumerate(hits[mode][q])} for q in queries}
         rows.append({"first": mode, "depth": 0, "alpha": None, "normalize": None, "ndcg@10": ndcg10(base, qrels)})
-        for depth in DEPTHS:
+        for depth in depths:
             for alpha in ALPHAS:
                 for normalize in NORMALIZE if alpha is not None else ("sigmoid",):
                     run = {q: rerank_run(hits[mode][q], logits[q], depth, alpha, normalize) for q in queries}
@@ -146,7 +167,7 @@ def evaluate_set(
                     )
     timing = {}
     timed = list(queries.items())[:timed_queries]
-    for depth in DEPTHS:
+    for depth in depths if timed else ():  # --timed-queries 0: quality only (a rerun over cached logits)
         start = time.perf_counter()
         for qid, query in timed:
             reranker.score(query, [texts[d] for d, _ in hits["dense"][qid][:depth]])
@@ -155,11 +176,14 @@ def evaluate_set(
         "set": folder.name,
         "documents": len(corpus),
         "queries": len(queries),
+        "judged_queries": sum(1 for q in load_beir(folder)[1]),
+        "corpus_sha1": hashlib.sha1("".join(d["_id"] + doc_text(d) for d in corpus).encode()).hexdigest(),
         "pairs": len(pair_tokens),
         "pairs_per_s_this_run": scored / score_seconds if score_seconds else None,
         "tokens_per_pair": {"mean": float(np.mean(pair_tokens)), "p50": float(np.median(pair_tokens))},
         "first_stage_ms": {m: s * 1000 for m, s in first_seconds.items()},
         "rerank_ms_per_query": timing,
+        "load_after_set": os.getloadavg(),
         "rows": rows,
     }
 
@@ -167,11 +191,13 @@ def evaluate_set(
 def choose(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Every configuration with its gain over dense per set, sorted by worst-case gain."""
     table: dict[tuple[Any, ...], dict[str, float]] = {}
+    own: dict[tuple[Any, ...], dict[str, float]] = {}  # gain over the same first stage without reranking
     for res in results:
-        dense = next(r["ndcg@10"] for r in res["rows"] if r["first"] == "dense" and r["depth"] == 0)
+        base = {r["first"]: r["ndcg@10"] for r in res["rows"] if r["depth"] == 0}
         for r in res["rows"]:
             key = (r["first"], r["depth"], r["alpha"], r["normalize"])
-            table.setdefault(key, {})[res["set"]] = r["ndcg@10"] - dense
+            table.setdefault(key, {})[res["set"]] = r["ndcg@10"] - base["dense"]
+            own.setdefault(key, {})[res["set"]] = r["ndcg@10"] - base[r["first"]]
     out = [
         {
             "first": k[0],
@@ -181,6 +207,7 @@ def choose(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "gain": gains,
             "worst": min(gains.values()),
             "mean": float(np.mean(list(gains.values()))),
+            "worst_vs_first_stage": min(own[k].values()),
         }
         for k, gains in table.items()
     ]
@@ -192,16 +219,31 @@ def main() -> None:
     parser.add_argument("--data", type=Path, nargs="+", required=True, help="BEIR folders")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--timed-queries", type=int, default=20)
-    parser.add_argument("--max-queries", type=int, default=None, help="the first N judged queries of each set")
+    parser.add_argument(
+        "--max-queries",
+        type=int,
+        nargs="+",
+        default=None,
+        help="N evenly spaced judged queries per set (one N, or one per set)",
+    )
+    parser.add_argument("--max-depth", type=int, default=max(DEPTHS), help="drop deeper depths (e.g. 50)")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "rerank-quality.json")
     args = parser.parse_args()
     load_before = os.getloadavg()
     folder = real_models.fetch(["ms-marco-MiniLM-L-12-v2"])["ms-marco-MiniLM-L-12-v2"]
     encoder = TextEncoder(threads=args.threads, show_progress=False)
     reranker = Reranker(folder, threads=args.threads)
+    depths = tuple(d for d in DEPTHS if d <= args.max_depth)
+    if not depths:
+        parser.error(f"--max-depth must be at least {min(DEPTHS)}, got {args.max_depth}")
+    max_queries = args.max_queries or [None]
+    if len(max_queries) == 1:
+        max_queries = max_queries * len(args.data)
+    if len(max_queries) != len(args.data):
+        parser.error(f"--max-queries takes one N or one per --data folder ({len(args.data)}), got {len(max_queries)}")
     results = []
-    for data in args.data:
-        res = evaluate_set(data, encoder, reranker, args.timed_queries, args.max_queries)
+    for data, n in zip(args.data, max_queries, strict=True):
+        res = evaluate_set(data, encoder, reranker, args.timed_queries, n, depths)
         print(json.dumps({k: v for k, v in res.items() if k != "rows"}), flush=True)
         results.append(res)
         partial = {"sets": results, "configurations": choose(results), "complete": False}
@@ -218,6 +260,8 @@ def main() -> None:
             "load_before": load_before,
             "threads": args.threads,
             "max_queries": args.max_queries,
+            "depths": depths,
+            "timed_queries": args.timed_queries,
         },
         "sets": results,
         "configurations": ranked,

@@ -399,8 +399,9 @@ class Reranker:
             first_stage_scores: One score per document from the first stage, already on
                 a ``[0, 1]``-like scale (e.g. cosine similarity); needs ``alpha``.
             alpha: Weight of the cross-encoder in the blend
-                ``alpha * score + (1 - alpha) * first_stage`` (0.6 is a good start with
-                ``normalize="linear"``); needs ``first_stage_scores``.
+                ``alpha * score + (1 - alpha) * first_stage`` (0.3 with
+                ``normalize="linear"`` had the best worst case over five sets in
+                docs/benchmarks.md); needs ``first_stage_scores``.
             show_progress: Show a progress bar (``None``: when stderr is a terminal).
 
         Returns:

@@ -33,6 +33,7 @@ from ogma.evaluate import (
 )
 from ogma.evaluate.compare import STORE_PRECISIONS
 from ogma.evaluate.metrics import parse_metric
+from ogma.store.ranking import DEFAULT_RERANK_DEPTH
 from ogma.types import SEARCH_MODES
 
 __all__ = ["build_configs", "default_metrics", "format_table", "register", "run"]
@@ -80,7 +81,10 @@ def register(subparsers: Any) -> None:
         "--rerank", nargs="+", action="extend", type=_rerank, help="cross-encoder(s); 'none' adds a run without one"
     )
     parser.add_argument(
-        "--rerank-k", type=positive_int(maximum=MAX_K), default=None, help="candidates the reranker sees [max(k, 20)]"
+        "--rerank-k",
+        type=positive_int(maximum=MAX_K),
+        default=None,
+        help=f"candidates the reranker sees [max(k, {DEFAULT_RERANK_DEPTH})]",
     )
     parser.add_argument(
         "--k", type=positive_int(maximum=MAX_K), default=10, help="cutoff for nDCG, recall, MRR and MAP [10]"

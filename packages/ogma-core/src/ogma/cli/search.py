@@ -28,6 +28,7 @@ from ogma.cli.options import (
 )
 from ogma.errors import FilterError, StoreError, StoreMismatchError
 from ogma.fusion import FUSION_METHODS
+from ogma.store.ranking import DEFAULT_RERANK_DEPTH
 from ogma.store.sqlite.fts import snippet
 from ogma.types import SEARCH_MODES, Hit
 
@@ -77,7 +78,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--rerank-k",
         type=positive_int(maximum=MAX_K),
         default=None,
-        help="first-stage hits the reranker sees (default max(k, 20)); needs --rerank",
+        help=f"first-stage hits the reranker sees (default max(k, {DEFAULT_RERANK_DEPTH})); needs --rerank",
     )
     parser.add_argument(
         "--width", type=positive_int(maximum=100_000), default=160, help="snippet width in characters (default 160)"

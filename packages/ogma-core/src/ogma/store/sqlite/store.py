@@ -718,9 +718,10 @@ class Store(Reading, StoreSettings, GraphIndexing, SearchPipeline):
             include_embeddings: Attach the stored vectors to the hits.
             rerank: A reranker (``rerank(query, documents, top_k)`` returning ``.index``/``.score`` results);
                 reorders the first ``rerank_k`` hits.
-            rerank_k: First-stage hits handed to the reranker (default ``max(k, 20)``).
+            rerank_k: First-stage hits handed to the reranker (default ``max(k, 50)``).
             rerank_alpha: Blend weight of the reranker with the first-stage score (``None``: rerank
-                only; 0.5 scored higher in docs/benchmarks.md, "Reranking on real models").
+                only; 0.3 with a ``Reranker(normalize="linear")`` had the best worst case in
+                docs/benchmarks.md, "Reranking on real models").
             backend: Dense backend for this call (default: the store's).
 
         Returns:
