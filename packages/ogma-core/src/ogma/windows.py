@@ -28,7 +28,17 @@ from typing import Final, Literal, get_args
 import numpy as np
 import numpy.typing as npt
 
-from ogma.chunking import TokenizerLike, _plain_tokenizer, iter_chunks, whitespace_token_count
+from ogma.chunking import (
+    _NONE,
+    _PARAGRAPH,
+    _SENTENCE,
+    _WORD,
+    TokenizerLike,
+    _boundary,
+    _plain_tokenizer,
+    iter_chunks,
+    whitespace_token_count,
+)
 
 __all__ = [
     "DEFAULT_LONG_TEXT",
@@ -190,3 +200,58 @@ def mean_of_windows(vectors: npt.NDArray[np.float32], owners: Sequence[int], cou
     np.add.at(sums, index, vectors)
     counts = np.bincount(index, minlength=count).astype(np.float32)
     return (sums / np.maximum(counts, np.float32(1.0))[:, None]).astype(np.float32)
+
+
+def sentence_windows(
+    text: str, spans: Sequence[tuple[int, int]], *, size: int, overlap: int, paragraphs: bool
+) -> list[tuple[int, int]]:
+    """Windows of whole sentences: ``(first token, end token)`` ranges of at most ``size`` tokens.
+
+    ``spans`` are the text's token character spans. Sentences are packed greedily: a window
+    ends at the last sentence end (or paragraph break) that keeps it within ``size`` tokens,
+    else at the last word boundary, else at ``size`` tokens. With ``paragraphs`` a window
+    also ends at the first paragraph break (a blank line) it reaches. The next window starts
+    at the earliest sentence start (else word start, after a cut inside a sentence) among
+    the last ``overlap`` tokens, or where this one ended; never across a paragraph break
+    with ``paragraphs``.
+
+    Example:
+        >>> import re
+        >>> text = "One two. Three four five. Six."
+        >>> sentence_windows(text, [m.span() for m in re.finditer(r"\\S+", text)], size=4, overlap=0, paragraphs=False)
+        [(0, 2), (2, 6)]
+    """
+    n = len(spans)
+    classes = [_NONE] + [_boundary(text, spans[j - 1][1], spans[j][0]) for j in range(1, n)]
+    out: list[tuple[int, int]] = []
+    i, end = 0, 0
+    while i < n:
+        j = _sentence_cut(classes, i, n, size, paragraphs)
+        if j <= end:  # inside the previous window: start where it ended instead
+            i = end
+            j = _sentence_cut(classes, i, n, size, paragraphs)
+        out.append((i, j))
+        end = j
+        if j >= n:
+            break
+        next_i = j
+        if overlap > 0 and not (paragraphs and classes[j] >= _PARAGRAPH):
+            lowest = _SENTENCE if classes[j] >= _SENTENCE else _WORD
+            next_i = next((k for k in range(max(i + 1, j - overlap), j) if classes[k] >= lowest), j)
+        i = next_i
+    return out
+
+
+def _sentence_cut(classes: Sequence[int], i: int, n: int, size: int, paragraphs: bool) -> int:
+    """Where a window of whole sentences starting at token ``i`` ends (see :func:`sentence_windows`)."""
+    j_max = min(n, i + size)
+    if paragraphs:
+        j = next((k for k in range(i + 1, j_max) if classes[k] >= _PARAGRAPH), j_max)
+        if j < j_max:
+            return j
+    if j_max < n:
+        for wanted in (_SENTENCE, _WORD):
+            cut = next((k for k in range(j_max, i, -1) if classes[k] >= wanted), None)
+            if cut is not None:
+                return cut
+    return j_max
