@@ -145,6 +145,17 @@ DESIGNS: dict[str, tuple[str, int, int]] = {
     "tokens-48-16": ("tokens", 48, 16),
     "paragraphs-254-32": ("paragraphs", 254, 32),
 }
+ORDER = [
+    "tokens-254-32",
+    "tokens-64-16",
+    "oracle",
+    "sentences-64-16",
+    "tokens-128-32",
+    "paragraphs-128-32",
+    "tokens-96-24",
+    "first_window",
+]
+ORDER += [d for d in DESIGNS if d not in ORDER]
 # Multi-granularity: a document scores by its best window over several designs.
 COMBINED: dict[str, tuple[str, ...]] = {
     "tokens-254-32 + tokens-64-16": ("tokens-254-32", "tokens-64-16"),
@@ -223,87 +234,103 @@ class Embedded:
         self.tokens = sum(len(e.ids) for e in encodings)
 
 
-def measure_corpus(
-    encoder: Any,
-    passages: dict[str, str],
-    query_sets: dict[str, tuple[dict[str, str], dict[str, dict[str, int]]]],
-    *,
-    group: int,
-    seed: int,
-    joiner: str,
-    designs: list[str],
-    store: bool,
-    cache: VectorCache,
-) -> dict[str, Any]:
-    """Every design on one grouped corpus, scored on each of its query sets."""
-    members, docs = group_documents(list(passages), passages, group=group, seed=seed, joiner=joiner)
-    doc_ids = list(docs)
-    doc_texts = [docs[d] for d in doc_ids]
-    sets = {
-        name: QuerySet(encoder, queries, document_qrels(qrels, members), doc_ids)
-        for name, (queries, qrels) in query_sets.items()
-    }
-    results: dict[str, dict[str, Any]] = {name: {"queries": len(qs.ids)} for name, qs in sets.items()}
+class Grouped:
+    """One long-document corpus (passages joined one way) with its query sets and results."""
 
-    def record(key: str, make: Any) -> None:
-        for name, qs in sets.items():
-            results[name][key] = make(qs)
-
-    corpus: dict[str, Any] = {
-        "documents": len(doc_ids),
-        "passages": len(passages),
-        "group": group,
-        "joiner": joiner,
-        "tokens_per_document": token_stats(encoder, doc_texts),
-        "window_tokens": encoder.max_tokens,
-        "designs": {},
-    }
-    first = Embedded(cache, doc_texts, list(range(len(doc_ids))))  # cut at the window
-    corpus["designs"]["first_window"] = {"windows_per_document": 1.0}
-    record("first_window", lambda qs: qs.score(first.vectors))
-    pids = [p for d in doc_ids for p in members[d]]
-    owners = [i for i, d in enumerate(doc_ids) for _ in members[d]]
-    oracle = Embedded(cache, [passages[p] for p in pids], owners)
-    corpus["designs"]["oracle"] = {
-        "windows_per_document": round(len(pids) / len(doc_ids), 2),
-        "tokens_per_window": round(oracle.tokens / len(pids), 1),
-    }
-    record("oracle", lambda qs: qs.score_groups((oracle.vectors, oracle.owners)))
-    embedded: dict[str, Embedded] = {}
-    for design in designs:
-        texts, owners = design_windows(encoder, doc_texts, design)
-        e = embedded[design] = Embedded(cache, texts, owners)
-        sums = np.zeros((len(doc_ids), e.vectors.shape[1]), dtype=np.float32)
-        np.add.at(sums, e.owners, e.vectors)
-        mean = sums / np.linalg.norm(sums, axis=1, keepdims=True)
-        corpus["designs"][design] = {
-            "windows": len(texts),
-            "windows_per_document": round(len(texts) / len(doc_ids), 2),
-            "tokens_per_window": round(e.tokens / len(texts), 1),
-            "tokens_per_document": round(e.tokens / len(doc_ids), 1),
+    def __init__(
+        self,
+        encoder: Any,
+        passages: dict[str, str],
+        query_sets: dict[str, tuple[dict[str, str], dict[str, dict[str, int]]]],
+        *,
+        group: int,
+        seed: int,
+        joiner: str,
+    ) -> None:
+        self.encoder, self.passages, self.joiner = encoder, passages, joiner
+        self.members, docs = group_documents(list(passages), passages, group=group, seed=seed, joiner=joiner)
+        self.doc_ids = list(docs)
+        self.doc_texts = [docs[d] for d in self.doc_ids]
+        self.sets = {
+            name: QuerySet(encoder, queries, document_qrels(qrels, self.members), self.doc_ids)
+            for name, (queries, qrels) in query_sets.items()
         }
-        record(
-            design,
-            lambda qs, e=e, m=mean: {"best_window": qs.score_groups((e.vectors, e.owners)), "mean": qs.score(m)},
-        )
-        print(joiner, design, {n: results[n][design]["best_window"] for n in sets}, flush=True)
-    for name, parts in COMBINED.items():
-        if all(p in embedded for p in parts):
-            corpus["designs"][name] = {
-                "windows_per_document": round(sum(len(embedded[p].texts) for p in parts) / len(doc_ids), 2),
-                "tokens_per_document": round(sum(embedded[p].tokens for p in parts) / len(doc_ids), 1),
-            }
-            pairs = [(embedded[p].vectors, embedded[p].owners) for p in parts]
-            record(name, lambda qs, ps=pairs: {"best_window": qs.score_groups(*ps)})
-    if store:
-        from ogma.windows import plan_windows
+        self.results: dict[str, dict[str, Any]] = {name: {"queries": len(qs.ids)} for name, qs in self.sets.items()}
+        self.corpus: dict[str, Any] = {
+            "documents": len(self.doc_ids),
+            "passages": len(passages),
+            "group": group,
+            "joiner": joiner,
+            "tokens_per_document": token_stats(encoder, self.doc_texts),
+            "window_tokens": encoder.max_tokens,
+            "designs": {},
+        }
+        self.embedded: dict[str, Embedded] = {}
 
-        default = plan_windows(doc_texts, encoder._plain_tokenizer(), max_tokens=encoder.max_tokens)  # the store's
-        vectors = Embedded(cache, default.texts, default.owners)
-        corpus["store"] = measure_store(
-            _WindowMemo(encoder, doc_texts, vectors.vectors, default.owners), doc_ids, doc_texts, sets, results
-        )
-    return {"corpus": corpus, "query_sets": results}
+    def record(self, key: str, make: Any) -> None:
+        for name, qs in self.sets.items():
+            self.results[name][key] = make(qs)
+
+    def measure(self, design: str, cache: VectorCache) -> None:
+        """Embed (or read from the cache) one design's windows and score it on every query set."""
+        n = len(self.doc_ids)
+        if design == "first_window":  # the text as one model input, cut at the window
+            first = Embedded(cache, self.doc_texts, list(range(n)))
+            self.corpus["designs"][design] = {"windows_per_document": 1.0}
+            self.record(design, lambda qs: qs.score(first.vectors))
+        elif design == "oracle":  # each passage alone, the document by its best passage
+            pids = [p for d in self.doc_ids for p in self.members[d]]
+            owners = [i for i, d in enumerate(self.doc_ids) for _ in self.members[d]]
+            oracle = Embedded(cache, [self.passages[p] for p in pids], owners)
+            self.corpus["designs"][design] = {
+                "windows_per_document": round(len(pids) / n, 2),
+                "tokens_per_window": round(oracle.tokens / len(pids), 1),
+            }
+            self.record(design, lambda qs: qs.score_groups((oracle.vectors, oracle.owners)))
+        else:
+            texts, owners = design_windows(self.encoder, self.doc_texts, design)
+            e = self.embedded[design] = Embedded(cache, texts, owners)
+            sums = np.zeros((n, e.vectors.shape[1]), dtype=np.float32)
+            np.add.at(sums, e.owners, e.vectors)
+            mean = sums / np.linalg.norm(sums, axis=1, keepdims=True)
+            self.corpus["designs"][design] = {
+                "windows": len(texts),
+                "windows_per_document": round(len(texts) / n, 2),
+                "tokens_per_window": round(e.tokens / len(texts), 1),
+                "tokens_per_document": round(e.tokens / n, 1),
+            }
+            self.record(
+                design,
+                lambda qs, e=e, m=mean: {"best_window": qs.score_groups((e.vectors, e.owners)), "mean": qs.score(m)},
+            )
+        print(self.joiner, design, {k: r.get(design) for k, r in self.results.items()}, flush=True)
+        for name, parts in COMBINED.items():
+            if name not in self.corpus["designs"] and all(p in self.embedded for p in parts):
+                self.corpus["designs"][name] = {
+                    "windows_per_document": round(sum(len(self.embedded[p].texts) for p in parts) / n, 2),
+                    "tokens_per_document": round(sum(self.embedded[p].tokens for p in parts) / n, 1),
+                }
+                pairs = [(self.embedded[p].vectors, self.embedded[p].owners) for p in parts]
+                sums = np.zeros((n, pairs[0][0].shape[1]), dtype=np.float32)
+                for vectors, owners in pairs:
+                    np.add.at(sums, owners, vectors)
+                mean = sums / np.linalg.norm(sums, axis=1, keepdims=True)
+                self.record(
+                    name, lambda qs, ps=pairs, m=mean: {"best_window": qs.score_groups(*ps), "mean": qs.score(m)}
+                )
+
+    def measure_store(self, cache: VectorCache) -> None:
+        """``Store.add`` + ``Store.search`` with the store's defaults (its windows embedded through the cache)."""
+        from ogma.windows import DEFAULT_WINDOW_OVERLAP, STORE_FINE_WINDOWS
+
+        # the windows TextEncoder.encode_windows makes by default, which the store keeps
+        plan = self.encoder._plan(self.doc_texts, "document", DEFAULT_WINDOW_OVERLAP, STORE_FINE_WINDOWS)
+        vectors = Embedded(cache, plan.texts, plan.owners)
+        memo = _WindowMemo(self.encoder, self.doc_texts, vectors.vectors, plan.owners)
+        self.corpus["store"] = measure_store(memo, self.doc_ids, self.doc_texts, self.sets, self.results)
+
+    def report(self) -> dict[str, Any]:
+        return {"corpus": self.corpus, "query_sets": self.results}
 
 
 class _WindowMemo:
@@ -395,7 +422,7 @@ def main() -> None:
     parser.add_argument("--group", type=int, default=8, help="passages per long document")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--joiners", default="blank,space", help="how passages are joined: blank, space")
-    parser.add_argument("--designs", default=",".join(DESIGNS), help="window designs, comma-separated")
+    parser.add_argument("--designs", default=",".join(ORDER), help="window designs in order, comma-separated")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--store", action="store_true", help="also measure Store.add + search end to end")
     parser.add_argument("--no-cache", action="store_true", help="embed again instead of reading benchmarks/.cache")
@@ -408,22 +435,21 @@ def main() -> None:
     load_before = os.getloadavg()
     cache = VectorCache(encoder, None if args.no_cache else CACHE)
     results: dict[str, Any] = {}
+    designs = [d for d in args.designs.split(",") if d]
     for name, passages, query_sets in load_sets(args):
-        for joiner in args.joiners.split(","):
-            key = f"{name} ({joiner})"
-            results[key] = measure_corpus(
-                encoder,
-                passages,
-                query_sets,
-                group=args.group,
-                seed=args.seed,
-                joiner=joiner,
-                designs=[d for d in args.designs.split(",") if d],
-                store=args.store,
-                cache=cache,
-            )
-            print(key, json.dumps(results[key], indent=1), flush=True)
-            Path(args.out).write_text(json.dumps({"partial": True, "results": results}, indent=2) + "\n")
+        grouped = {
+            joiner: Grouped(encoder, passages, query_sets, group=args.group, seed=args.seed, joiner=joiner)
+            for joiner in args.joiners.split(",")
+        }
+        for design in designs:  # every joining of one design before the next design
+            for joiner, corpus in grouped.items():
+                corpus.measure(design, cache)
+                results[f"{name} ({joiner})"] = corpus.report()
+                Path(args.out).write_text(json.dumps({"partial": True, "results": results}, indent=2) + "\n")
+        for joiner, corpus in grouped.items():
+            if args.store:
+                corpus.measure_store(cache)
+            results[f"{name} ({joiner})"] = corpus.report()
     report = {
         "benchmark": "long documents: window designs (size, overlap, boundaries, granularity) vs best passage",
         "model": MODEL,

@@ -35,6 +35,8 @@ from ogma.windows import (
     DEFAULT_LONG_TEXT,
     DEFAULT_WINDOW_OVERLAP,
     LONG_TEXT_MODES,
+    STORE_FINE_WINDOWS,
+    FineWindows,
     LongText,
     WindowPlan,
     long_indices,
@@ -344,36 +346,44 @@ class TextEncoder:
         *,
         task: Task = "document",
         overlap: int = DEFAULT_WINDOW_OVERLAP,
+        fine: FineWindows | None = STORE_FINE_WINDOWS,
         batch_size: int | None = None,
         show_progress: bool | None = None,
     ) -> tuple[npt.NDArray[np.float32], list[int]]:
         """Embed every window of every text: one vector per window, long texts read whole.
 
         A text of at most :attr:`max_tokens` tokens is one window (the same vector
-        :meth:`encode` gives); a longer one is split into overlapping windows of that size,
-        cut at paragraph, sentence or word boundaries. Stores keep all of them and score a
-        document by its best window.
+        :meth:`encode` gives). A longer one is split into overlapping windows of that size,
+        cut at paragraph, sentence or word boundaries, followed by its ``fine`` windows
+        (whole sentences packed up to 64 tokens by default), which match a passage of a
+        long document much better than a full window shared with unrelated text does.
+        Stores keep all of them and score a document by its best window.
 
         Args:
             texts: A list of strings.
             task: ``"query"``, ``"document"`` or ``"symmetric"``.
-            overlap: Tokens shared by consecutive windows (default 32).
+            overlap: Tokens shared by consecutive full-width windows (default 32).
+            fine: The smaller windows a long text also gets (default
+                :data:`ogma.windows.STORE_FINE_WINDOWS`); None: full-width windows only.
             batch_size: Override the encoder's batch size for this call.
             show_progress: Progress bar.
 
         Returns:
             ``(vectors, owners)``: float32 ``(windows, dim)`` and, for each window, the
-            index of its text (a text's windows are consecutive and in order).
+            index of its text (a text's windows are consecutive and in order; its first
+            window is the first full-width one).
 
         Example:
             >>> vectors, owners = encoder.encode_windows(["short", long_text])  # doctest: +SKIP
             >>> owners                                                         # doctest: +SKIP
-            [0, 1, 1, 1]
+            [0, 1, 1, 1, 1, 1, 1, 1]
         """
         items = check_unicode_texts(check_texts(texts))
         if task not in TASKS:
             raise ValueError(f"task must be one of {', '.join(TASKS)}; got {task!r}")
-        plan = self._plan(items, task, overlap)
+        if fine is not None and not isinstance(fine, FineWindows):
+            raise TypeError(f"fine must be an ogma.windows.FineWindows or None, got {type(fine).__name__}")
+        plan = self._plan(items, task, overlap, fine)
         return self._embed(plan.texts, task, self._batch_size(batch_size), show_progress), plan.owners
 
     def _batch_size(self, batch_size: int | None) -> int:
@@ -382,8 +392,8 @@ class TextEncoder:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         return size
 
-    def _plan(self, texts: list[str], task: str, overlap: int) -> WindowPlan:
-        return plan_windows(texts, self._plain_tokenizer(), max_tokens=self._budget(task), overlap=overlap)
+    def _plan(self, texts: list[str], task: str, overlap: int, fine: FineWindows | None = None) -> WindowPlan:
+        return plan_windows(texts, self._plain_tokenizer(), max_tokens=self._budget(task), overlap=overlap, fine=fine)
 
     def _check_long(self, texts: list[str], task: str, long_text: str) -> None:
         """Raise (``"error"``) or warn (``"truncate"``) about texts longer than the window."""

@@ -33,9 +33,11 @@ from ogma.chunking import (
     _PARAGRAPH,
     _SENTENCE,
     _WORD,
+    _WORD_RE,
     TokenizerLike,
     _boundary,
     _plain_tokenizer,
+    _token_spans,
     iter_chunks,
     whitespace_token_count,
 )
@@ -44,11 +46,14 @@ __all__ = [
     "DEFAULT_LONG_TEXT",
     "DEFAULT_WINDOW_OVERLAP",
     "LONG_TEXT_MODES",
+    "STORE_FINE_WINDOWS",
+    "FineWindows",
     "LongText",
     "WindowPlan",
     "long_indices",
     "mean_of_windows",
     "plan_windows",
+    "sentence_windows",
 ]
 
 logger = logging.getLogger(__name__)
@@ -63,6 +68,33 @@ DEFAULT_WINDOW_OVERLAP: Final = 32
 """Tokens shared by consecutive windows (see docs/benchmarks.md, "Long documents")."""
 
 _CHARS_PER_TOKEN_CAP: Final = 32  # a text this many characters per window token long is surely long
+
+
+@dataclass(frozen=True)
+class FineWindows:
+    """Windows smaller than the model's, over whole sentences, that a store adds for a long text.
+
+    Attributes:
+        tokens: Most tokens of text per window.
+        overlap: Tokens consecutive windows may share (they start at a sentence start).
+
+    Example:
+        >>> FineWindows(tokens=64, overlap=16).tokens
+        64
+    """
+
+    tokens: int
+    overlap: int = 0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.tokens, bool) or not isinstance(self.tokens, int) or self.tokens < 1:
+            raise ValueError(f"FineWindows.tokens must be a positive integer, got {self.tokens!r}")
+        if isinstance(self.overlap, bool) or not isinstance(self.overlap, int) or self.overlap < 0:
+            raise ValueError(f"FineWindows.overlap must be a non-negative integer, got {self.overlap!r}")
+
+
+STORE_FINE_WINDOWS: Final = FineWindows(tokens=64, overlap=16)
+"""The fine windows a store keeps for a long text (see docs/benchmarks.md, "Long documents")."""
 
 
 @dataclass(frozen=True)
@@ -102,6 +134,7 @@ def plan_windows(
     *,
     max_tokens: int,
     overlap: int = DEFAULT_WINDOW_OVERLAP,
+    fine: FineWindows | None = None,
 ) -> WindowPlan:
     """Split each text that is longer than ``max_tokens`` tokens into overlapping windows.
 
@@ -113,6 +146,8 @@ def plan_windows(
             tokens and prefix: :attr:`ogma.TextEncoder.max_tokens`).
         overlap: Tokens shared by consecutive windows; smaller than ``max_tokens`` (a larger
             value is lowered to ``max_tokens // 2``).
+        fine: Smaller windows a long text also gets, after its full-width ones (what a
+            store keeps, :data:`STORE_FINE_WINDOWS`); None: none. A text that fits gets none.
 
     Returns:
         The :class:`WindowPlan`; a text that fits (or has no tokens) is its own only window.
@@ -136,6 +171,7 @@ def plan_windows(
     out_texts: list[str] = []
     owners: list[int] = []
     long = 0
+    fine_size = min(fine.tokens, max_tokens) if fine is not None else max_tokens
     for index, (text, fit) in enumerate(zip(texts, fits, strict=True)):
         windows = (
             [text]
@@ -144,10 +180,22 @@ def plan_windows(
         )
         if not windows:
             windows = [text]
+        if fine is not None and len(windows) > 1 and fine_size < max_tokens:
+            windows.extend(_fine_windows(text, source, fine_size, min(fine.overlap, fine_size // 2)))
         long += len(windows) > 1
         out_texts.extend(windows)
         owners.extend([index] * len(windows))
     return WindowPlan(out_texts, owners, long)
+
+
+def _fine_windows(text: str, source: TokenizerLike | Callable[[str], int] | None, size: int, overlap: int) -> list[str]:
+    """The fine windows of one long text: whole sentences packed up to ``size`` tokens."""
+    if source is not None and hasattr(source, "encode"):
+        spans = _token_spans(text, source)
+    else:  # words are the units; a token counter sizes them as words (a close, cheap bound)
+        spans = [m.span() for m in _WORD_RE.finditer(text)]
+    ranges = sentence_windows(text, spans, size=size, overlap=overlap, paragraphs=False)
+    return [text[spans[i][0] : spans[j - 1][1]] for i, j in ranges]
 
 
 def long_indices(
