@@ -401,7 +401,7 @@ def load_sets(args: argparse.Namespace) -> list[Corpus]:
         data = load_beir(args.data)
         name = Path(args.data).name
         sets.append((name, {d: data.document_text(d) for d in data.corpus}, {name: (data.queries, data.qrels)}))
-    for source in ("python", "packages") if args.techdocs else ():
+    for source in args.sources.split(",") if args.techdocs else ():
         queries: dict[str, tuple[dict[str, str], dict[str, dict[str, int]]]] = {}
         passages: dict[str, str] = {}
         for sub in (f"{source}-nl", f"{source}-ids"):
@@ -419,6 +419,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", help="a BEIR folder of short passages (nano-dbpedia)")
     parser.add_argument("--techdocs", help="output folder of build_techdocs.py (python-nl/-ids, packages-nl/-ids)")
+    parser.add_argument("--sources", default="python,packages", help="techdocs corpora to use")
     parser.add_argument("--group", type=int, default=8, help="passages per long document")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--joiners", default="blank,space", help="how passages are joined: blank, space")
