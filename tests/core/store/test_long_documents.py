@@ -199,12 +199,17 @@ def test_one_vector_backends_keep_the_mean_and_say_so(
     assert store.count() == 3
 
 
+TEST_FINE = FineWindows(tokens=3, overlap=1)
+
+
 class FineWindowHashEmbedder(WindowHashEmbedder):
     """Full-width windows of 6 words, then fine windows of whole sentences up to 3 words."""
 
-    def encode_windows(self, texts: list[str]) -> tuple[npt.NDArray[np.float32], list[int]]:
+    def encode_windows(
+        self, texts: list[str], *, fine: FineWindows | None = TEST_FINE
+    ) -> tuple[npt.NDArray[np.float32], list[int]]:
         self.window_calls += 1
-        plan = plan_windows(texts, None, max_tokens=WINDOW, overlap=1, fine=FineWindows(tokens=3, overlap=1))
+        plan = plan_windows(texts, None, max_tokens=WINDOW, overlap=1, fine=fine)
         return self.encode_documents(plan.texts), plan.owners
 
 
@@ -233,3 +238,18 @@ def test_fine_windows_map_back_to_their_documents(tmp_path: Path) -> None:
                     assert hit.scores["dense"] == pytest.approx(best[hit.id], abs=1e-5)
             dense = [h.score for h in store.search(query, k=10)]
             assert dense == pytest.approx(sorted(best.values(), reverse=True), abs=1e-5)  # ranked by best window
+
+
+def test_one_vector_backends_average_the_full_windows_only(store_factory: StoreFactory, backend: str) -> None:
+    if backend == "sqlite":
+        pytest.skip("the SQLite Store keeps every window")
+    embedder = FineWindowHashEmbedder()
+    store: Any = store_factory(embedder)
+    text = "alpha beta gamma. delta epsilon. zebra giraffe. zeta eta theta iota."
+    store.add([text], ids=["a"])
+    full, _ = embedder.encode_windows([text], fine=None)
+    both, _ = embedder.encode_windows([text])
+    assert len(both) > len(full) > 1
+    mean = full.mean(axis=0)
+    got = store.get(["a"], include_embeddings=True)[0].embedding
+    np.testing.assert_allclose(got, mean / np.linalg.norm(mean), atol=1e-5)

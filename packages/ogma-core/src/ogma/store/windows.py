@@ -98,15 +98,17 @@ def split_windows(vectors: FloatArray, owners: Sequence[int], count: int) -> tup
 def one_vector_per_document(encoder: StoreEncoder, texts: list[str], *, store: str) -> FloatArray:
     """For a backend that keeps one vector per document: long documents get their windows' mean.
 
-    Logs one warning per call that counts the documents longer than the window: they are
-    read whole, but one mean vector finds a passage less well than its own window would.
+    The mean is over the full-width windows only (as ``TextEncoder.encode(long_text="mean")``),
+    not the fine ones. Logs one warning per call that counts the documents longer than the
+    window: they are read whole, but one mean vector finds a passage less well than its own
+    window would.
 
     Example:
         >>> from ogma.store.encoding import as_encoder
         >>> one_vector_per_document(as_encoder(lambda t: np.ones((len(t), 2))), ["a"], store="S").shape
         (1, 2)
     """
-    first, extra = encoder.windowed_documents(texts)
+    first, extra = encoder.windowed_documents(texts, fine=False)
     if extra is None:
         return first
     owners = [*range(len(texts)), *extra.owners]
