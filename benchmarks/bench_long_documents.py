@@ -158,6 +158,10 @@ ORDER = [
 ORDER += [d for d in DESIGNS if d not in ORDER]
 # Multi-granularity: a document scores by its best window over several designs.
 COMBINED: dict[str, tuple[str, ...]] = {
+    "first_window + sentences-64-16": ("first_window", "sentences-64-16"),
+    "first_window + tokens-64-16": ("first_window", "tokens-64-16"),
+    "first_window + sentences-96-24": ("first_window", "sentences-96-24"),
+    "first_window + sentences-128-32": ("first_window", "sentences-128-32"),
     "tokens-254-32 + tokens-64-16": ("tokens-254-32", "tokens-64-16"),
     "tokens-254-32 + tokens-96-24": ("tokens-254-32", "tokens-96-24"),
     "tokens-254-32 + tokens-128-32": ("tokens-254-32", "tokens-128-32"),
@@ -275,7 +279,7 @@ class Grouped:
         """Embed (or read from the cache) one design's windows and score it on every query set."""
         n = len(self.doc_ids)
         if design == "first_window":  # the text as one model input, cut at the window
-            first = Embedded(cache, self.doc_texts, list(range(n)))
+            first = self.embedded[design] = Embedded(cache, self.doc_texts, list(range(n)))
             self.corpus["designs"][design] = {"windows_per_document": 1.0}
             self.record(design, lambda qs: qs.score(first.vectors))
         elif design == "oracle":  # each passage alone, the document by its best passage

@@ -353,17 +353,19 @@ class TextEncoder:
         """Embed every window of every text: one vector per window, long texts read whole.
 
         A text of at most :attr:`max_tokens` tokens is one window (the same vector
-        :meth:`encode` gives). A longer one is split into overlapping windows of that size,
-        cut at paragraph, sentence or word boundaries, followed by its ``fine`` windows
-        (whole sentences packed up to 64 tokens by default), which match a passage of a
-        long document much better than a full window shared with unrelated text does.
-        Stores keep all of them and score a document by its best window.
+        :meth:`encode` gives). A longer one gets its first window of that size (its own
+        vector in a store), then ``fine`` windows over all of it: whole sentences packed up
+        to 64 tokens by default, which match one passage of a long document much better
+        than a full window shared with unrelated text does. With ``fine=None`` it is split
+        into overlapping full-width windows instead (cut at paragraph, sentence or word
+        boundaries; what ``long_text="mean"`` averages). Stores keep every window and score
+        a document by its best one.
 
         Args:
             texts: A list of strings.
             task: ``"query"``, ``"document"`` or ``"symmetric"``.
             overlap: Tokens shared by consecutive full-width windows (default 32).
-            fine: The smaller windows a long text also gets (default
+            fine: The smaller windows of a long text after its first (default
                 :data:`ogma.windows.STORE_FINE_WINDOWS`); None: full-width windows only.
             batch_size: Override the encoder's batch size for this call.
             show_progress: Progress bar.
@@ -371,7 +373,7 @@ class TextEncoder:
         Returns:
             ``(vectors, owners)``: float32 ``(windows, dim)`` and, for each window, the
             index of its text (a text's windows are consecutive and in order; its first
-            window is the first full-width one).
+            window is its first full-width one).
 
         Example:
             >>> vectors, owners = encoder.encode_windows(["short", long_text])  # doctest: +SKIP

@@ -72,7 +72,10 @@ _CHARS_PER_TOKEN_CAP: Final = 32  # a text this many characters per window token
 
 @dataclass(frozen=True)
 class FineWindows:
-    """Windows smaller than the model's, over whole sentences, that a store adds for a long text.
+    """Windows smaller than the model's, over whole sentences, that a store keeps for a long text.
+
+    A long text's windows are then its first full-width window (the document's own vector)
+    followed by these, which cover the whole text.
 
     Attributes:
         tokens: Most tokens of text per window.
@@ -146,8 +149,9 @@ def plan_windows(
             tokens and prefix: :attr:`ogma.TextEncoder.max_tokens`).
         overlap: Tokens shared by consecutive windows; smaller than ``max_tokens`` (a larger
             value is lowered to ``max_tokens // 2``).
-        fine: Smaller windows a long text also gets, after its full-width ones (what a
-            store keeps, :data:`STORE_FINE_WINDOWS`); None: none. A text that fits gets none.
+        fine: Smaller windows that replace a long text's full-width windows after its
+            first (what a store keeps, :data:`STORE_FINE_WINDOWS`); None: full-width windows
+            only. A text that fits is one window either way.
 
     Returns:
         The :class:`WindowPlan`; a text that fits (or has no tokens) is its own only window.
@@ -181,7 +185,8 @@ def plan_windows(
         if not windows:
             windows = [text]
         if fine is not None and len(windows) > 1 and fine_size < max_tokens:
-            windows.extend(_fine_windows(text, source, fine_size, min(fine.overlap, fine_size // 2)))
+            # the first full-width window stays the text's own; the fine windows cover all of it
+            windows = windows[:1] + _fine_windows(text, source, fine_size, min(fine.overlap, fine_size // 2))
         long += len(windows) > 1
         out_texts.extend(windows)
         owners.extend([index] * len(windows))
