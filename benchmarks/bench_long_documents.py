@@ -330,8 +330,30 @@ class Grouped:
         # the windows TextEncoder.encode_windows makes by default, which the store keeps
         plan = self.encoder._plan(self.doc_texts, "document", DEFAULT_WINDOW_OVERLAP, STORE_FINE_WINDOWS)
         vectors = Embedded(cache, plan.texts, plan.owners)
+        n = len(self.doc_ids)
+        self.corpus["designs"]["store windows"] = {
+            "windows_per_document": round(len(plan.texts) / n, 2),
+            "tokens_per_document": round(vectors.tokens / n, 1),
+        }
+        self.record("store windows", lambda qs: {"best_window": qs.score_groups((vectors.vectors, vectors.owners))})
         memo = _WindowMemo(self.encoder, self.doc_texts, vectors.vectors, plan.owners)
         self.corpus["store"] = measure_store(memo, self.doc_ids, self.doc_texts, self.sets, self.results)
+
+    def time_windows(self, count: int, rounds: int = 3) -> dict[str, Any]:
+        """Seconds to embed the first ``count`` documents: full-width windows vs the store's windows.
+
+        Interleaved rounds, medians; no cache (the seconds are the encoder's)."""
+        texts = self.doc_texts[:count]
+        times: dict[str, list[float]] = {"full-width windows (fine=None)": [], "store windows (default)": []}
+        for _ in range(rounds):
+            for name, fine in zip(times, (None, "default"), strict=True):
+                t0 = time.perf_counter()
+                if fine is None:
+                    self.encoder.encode_windows(texts, fine=None)
+                else:
+                    self.encoder.encode_windows(texts)
+                times[name].append(time.perf_counter() - t0)
+        return {"documents": count, "rounds": rounds} | {k: round(float(np.median(v)), 2) for k, v in times.items()}
 
     def report(self) -> dict[str, Any]:
         return {"corpus": self.corpus, "query_sets": self.results}
@@ -430,6 +452,7 @@ def main() -> None:
     parser.add_argument("--designs", default=",".join(ORDER), help="window designs in order, comma-separated")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--store", action="store_true", help="also measure Store.add + search end to end")
+    parser.add_argument("--time-documents", type=int, default=0, help="time embedding this many documents")
     parser.add_argument("--no-cache", action="store_true", help="embed again instead of reading benchmarks/.cache")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "long-documents.json"))
     args = parser.parse_args()
@@ -454,6 +477,8 @@ def main() -> None:
         for joiner, corpus in grouped.items():
             if args.store:
                 corpus.measure_store(cache)
+            if args.time_documents:
+                corpus.corpus["encode_seconds"] = corpus.time_windows(args.time_documents)
             results[f"{name} ({joiner})"] = corpus.report()
     report = {
         "benchmark": "long documents: window designs (size, overlap, boundaries, granularity) vs best passage",
