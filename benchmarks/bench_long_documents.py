@@ -1,22 +1,35 @@
-"""Long documents: how to embed texts longer than the model's token window.
+"""Long documents: how to embed and search texts longer than the model's token window.
 
 Builds long-document sets from BEIR collections of short passages: the passages are
-shuffled (seeded) and joined, ``--group`` at a time, into one document (paragraphs
-separated by a blank line). A document's relevance to a query is the highest grade of
-its passages. Each document is then embedded four ways and ranked by cosine similarity:
+shuffled (seeded) and joined, ``--group`` at a time, into one document, either with a
+blank line between them (``blank``: a paragraph splitter finds the passages' own
+boundaries) or with a single space (``space``: no paragraph boundary to find); both are
+measured, and a design is chosen by its worst case over sets and joinings. A document's
+relevance to a query is the highest grade of its passages. Each document is embedded by
+window designs and ranked by cosine similarity:
 
-* ``first_window``: the text as one model input, cut at the window (what a plain
-  ``encode`` of a long text did before windows existed);
-* ``mean``: overlapping windows (``ogma.windows``), the mean of their vectors;
-* ``best_window``: overlapping windows, the document scores by its best window;
+* ``first_window``: the text as one model input, cut at the window;
+* ``tokens-S-O``: token windows of ``S`` tokens, ``O`` shared (``ogma.windows.plan_windows``
+  over ``ogma.chunking``: cut at a paragraph, sentence or word boundary when that keeps a
+  window at least half full); ``tokens-254-32`` is the model-wide window;
+* ``sentences-S-O``: whole sentences packed up to ``S`` tokens (``ogma.windows.sentence_windows``);
+  ``paragraphs-S-O``: the same, never across a blank line;
+* ``A + B``: multi-granularity, a document scores by its best window of both designs;
+* ``store windows``: what ``ogma.Store`` keeps (``TextEncoder.encode_windows``: the first
+  full-width window, then fine windows of whole sentences up to 64 tokens);
 * ``oracle``: each original passage embedded alone, the document scores by its best
   passage (the split a perfect splitter would make).
 
-With ``--store`` the ``best_window`` ranking is also measured end to end through
-``ogma.Store.add`` + ``Store.search`` (dense and hybrid) with the store's defaults.
+Each design is scored by its best window (``best_window``) and by the mean of its
+windows (``mean``). With ``--store`` the store's windows are also measured end to end
+through ``ogma.Store.add`` + ``Store.search`` (dense and hybrid) with the store's defaults.
+Embeddings are cached per window text under ``benchmarks/.cache/long-documents`` (the
+key ignores whitespace, which the model's tokenizer drops), so reruns and designs that
+share windows embed them once.
 
 Sets: nano-dbpedia (``--data``) and, when ``--techdocs`` names a folder written by
-``benchmarks/build_techdocs.py``, its ``python-nl`` / ``python-ids`` (one corpus).
+``benchmarks/build_techdocs.py``, its ``python-nl`` / ``python-ids`` and ``packages-nl`` /
+``packages-ids`` (one corpus per source).
 
 Run:
     HF_HUB_OFFLINE=1 python benchmarks/bench_long_documents.py --data ../shared/datasets/nano-dbpedia \\
