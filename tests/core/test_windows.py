@@ -187,11 +187,22 @@ def test_fine_windows_options() -> None:
         FineWindows(tokens=0)
     with pytest.raises(ValueError, match=r"FineWindows.overlap must be a non-negative integer"):
         FineWindows(tokens=4, overlap=-1)
+    with pytest.raises(ValueError, match=r"FineWindows.boundaries must be 'tokens' or 'sentences'"):
+        FineWindows(tokens=4, boundaries="words")  # type: ignore[arg-type]
     assert STORE_FINE_WINDOWS.tokens < 254
 
 
-def test_plan_windows_adds_fine_windows_to_long_texts_only() -> None:
-    fine = FineWindows(tokens=3, overlap=1)
+@pytest.mark.parametrize(
+    ("boundaries", "expected"),
+    [
+        # token windows of 3 words, 1 shared, cut at a sentence end when that keeps them half full
+        ("tokens", ["w0 w1 w2", "w2 w3.", "w3. w4 w5.", "w5. w6 w7", "w7 w8. w9"]),
+        # whole sentences of at most 3 words; a longer one is cut at words, with a 1-word overlap
+        ("sentences", ["w0 w1 w2", "w2 w3.", "w4 w5.", "w6 w7 w8.", "w9"]),
+    ],
+)
+def test_plan_windows_adds_fine_windows_to_long_texts_only(boundaries: str, expected: list[str]) -> None:
+    fine = FineWindows(tokens=3, overlap=1, boundaries=boundaries)  # type: ignore[arg-type]
     long = "w0 w1 w2 w3. w4 w5. w6 w7 w8. w9"
     plan = plan_windows(["a b c d e f", long, "", "x y z"], None, max_tokens=6, overlap=2, fine=fine)
     # texts that fit (exactly the window, empty, short) are one window and get no fine windows
@@ -200,9 +211,7 @@ def test_plan_windows_adds_fine_windows_to_long_texts_only() -> None:
     windows = [t for t, o in zip(plan.texts, plan.owners, strict=True) if o == 1]
     full = plan_windows([long], None, max_tokens=6, overlap=2).texts
     assert len(full) == 2 and windows[0] == full[0]  # the first full-width window: the document's own
-    # then whole sentences of at most 3 words over the whole text; a longer one is cut at words,
-    # with a 1-word overlap
-    assert windows[1:] == ["w0 w1 w2", "w2 w3.", "w4 w5.", "w6 w7 w8.", "w9"]
+    assert windows[1:] == expected  # then the fine windows over the whole text
 
 
 def test_plan_windows_one_token_over_the_window(small_window: TextEncoder) -> None:
@@ -216,10 +225,12 @@ def test_plan_windows_one_token_over_the_window(small_window: TextEncoder) -> No
     assert plan.texts[-1].endswith("dog")  # the token past the window is in a window
 
 
-def test_plan_windows_unicode(small_window: TextEncoder) -> None:
+@pytest.mark.parametrize("boundaries", ["tokens", "sentences"])
+def test_plan_windows_unicode(small_window: TextEncoder, boundaries: str) -> None:
     tokenizer = small_window._plain_tokenizer()
     text = "Größe café. 東京は大きい。 Emoji 🙂 here! " * 4 + "naïve end."
-    plan = plan_windows([text], tokenizer, max_tokens=6, overlap=1, fine=FineWindows(4, 1))
+    fine = FineWindows(4, 1, boundaries)  # type: ignore[arg-type]
+    plan = plan_windows([text], tokenizer, max_tokens=6, overlap=1, fine=fine)
     assert plan.long == 1
     for window in plan.texts:
         assert window in text  # windows are slices of the text: no character is split or re-encoded

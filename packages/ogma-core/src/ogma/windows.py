@@ -72,28 +72,34 @@ _CHARS_PER_TOKEN_CAP: Final = 32  # a text this many characters per window token
 
 @dataclass(frozen=True)
 class FineWindows:
-    """Windows smaller than the model's, over whole sentences, that a store keeps for a long text.
+    """Windows smaller than the model's that a store keeps for a long text.
 
     A long text's windows are then its first full-width window (the document's own vector)
     followed by these, which cover the whole text.
 
     Attributes:
         tokens: Most tokens of text per window.
-        overlap: Tokens consecutive windows may share (they start at a sentence start).
+        overlap: Tokens consecutive windows share (about; a window starts at a word).
+        boundaries: ``"tokens"``: windows of ``tokens`` tokens cut at a paragraph, sentence
+            or word boundary when that keeps them at least half full (:mod:`ogma.chunking`);
+            ``"sentences"``: whole sentences packed up to ``tokens`` (:func:`sentence_windows`).
 
     Example:
-        >>> FineWindows(tokens=64, overlap=16).tokens
-        64
+        >>> FineWindows(tokens=64, overlap=16).boundaries
+        'tokens'
     """
 
     tokens: int
     overlap: int = 0
+    boundaries: Literal["tokens", "sentences"] = "tokens"
 
     def __post_init__(self) -> None:
         if isinstance(self.tokens, bool) or not isinstance(self.tokens, int) or self.tokens < 1:
             raise ValueError(f"FineWindows.tokens must be a positive integer, got {self.tokens!r}")
         if isinstance(self.overlap, bool) or not isinstance(self.overlap, int) or self.overlap < 0:
             raise ValueError(f"FineWindows.overlap must be a non-negative integer, got {self.overlap!r}")
+        if self.boundaries not in ("tokens", "sentences"):
+            raise ValueError(f"FineWindows.boundaries must be 'tokens' or 'sentences', got {self.boundaries!r}")
 
 
 STORE_FINE_WINDOWS: Final = FineWindows(tokens=64, overlap=16)
@@ -186,15 +192,20 @@ def plan_windows(
             windows = [text]
         if fine is not None and len(windows) > 1 and fine_size < max_tokens:
             # the first full-width window stays the text's own; the fine windows cover all of it
-            windows = windows[:1] + _fine_windows(text, source, fine_size, min(fine.overlap, fine_size // 2))
+            windows = windows[:1] + _fine_windows(text, source, fine, fine_size)
         long += len(windows) > 1
         out_texts.extend(windows)
         owners.extend([index] * len(windows))
     return WindowPlan(out_texts, owners, long)
 
 
-def _fine_windows(text: str, source: TokenizerLike | Callable[[str], int] | None, size: int, overlap: int) -> list[str]:
-    """The fine windows of one long text: whole sentences packed up to ``size`` tokens."""
+def _fine_windows(
+    text: str, source: TokenizerLike | Callable[[str], int] | None, fine: FineWindows, size: int
+) -> list[str]:
+    """The fine windows of one long text, ``size`` tokens at most."""
+    overlap = min(fine.overlap, size // 2)
+    if fine.boundaries == "tokens":
+        return [c.text for c in iter_chunks([text], max_tokens=size, overlap=overlap, tokenizer=source)]
     if source is not None and hasattr(source, "encode"):
         spans = _token_spans(text, source)
     else:  # words are the units; a token counter sizes them as words (a close, cheap bound)
