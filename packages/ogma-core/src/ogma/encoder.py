@@ -354,9 +354,9 @@ class TextEncoder:
 
         A text of at most :attr:`max_tokens` tokens is one window (the same vector
         :meth:`encode` gives). A longer one gets its first window of that size (its own
-        vector in a store), then ``fine`` windows over all of it: 64 tokens, 16 shared, by
-        default, which match one passage of a long document much better than a full
-        window shared with unrelated text does. With ``fine=None`` it is split
+        vector in a store), then ``fine`` windows over all of it: whole sentences packed up
+        to 64 tokens by default, which match one passage of a long document much better
+        than a full window shared with unrelated text does. With ``fine=None`` it is split
         into overlapping full-width windows instead (cut at paragraph, sentence or word
         boundaries; what ``long_text="mean"`` averages). Stores keep every window and score
         a document by its best one.

@@ -102,7 +102,7 @@ class FineWindows:
             raise ValueError(f"FineWindows.boundaries must be 'tokens' or 'sentences', got {self.boundaries!r}")
 
 
-STORE_FINE_WINDOWS: Final = FineWindows(tokens=64, overlap=16)
+STORE_FINE_WINDOWS: Final = FineWindows(tokens=64, overlap=16, boundaries="sentences")
 """The fine windows a store keeps for a long text (see docs/benchmarks.md, "Long documents")."""
 
 
