@@ -7,7 +7,8 @@ sentence or word boundaries by :mod:`ogma.chunking`), each window is embedded, a
 vectors are combined:
 
 * the store keeps every window's vector and a document scores by its best window
-  (``"best"``; see :mod:`ogma.store.windows`);
+  (``"best"``; see :mod:`ogma.store.windows`); its windows are finer (:class:`FineWindows`):
+  the first full-width window, then whole sentences packed up to 64 tokens;
 * where one vector per text is asked for, the windows' mean (``long_text="mean"``).
 
 A text that fits is its own single window, so short texts embed exactly as before.
