@@ -1,22 +1,35 @@
-"""Long documents: how to embed texts longer than the model's token window.
+"""Long documents: how to embed and search texts longer than the model's token window.
 
 Builds long-document sets from BEIR collections of short passages: the passages are
-shuffled (seeded) and joined, ``--group`` at a time, into one document (paragraphs
-separated by a blank line). A document's relevance to a query is the highest grade of
-its passages. Each document is then embedded four ways and ranked by cosine similarity:
+shuffled (seeded) and joined, ``--group`` at a time, into one document, either with a
+blank line between them (``blank``: a paragraph splitter finds the passages' own
+boundaries) or with a single space (``space``: no paragraph boundary to find); both are
+measured, and a design is chosen by its worst case over sets and joinings. A document's
+relevance to a query is the highest grade of its passages. Each document is embedded by
+window designs and ranked by cosine similarity:
 
-* ``first_window``: the text as one model input, cut at the window (what a plain
-  ``encode`` of a long text did before windows existed);
-* ``mean``: overlapping windows (``ogma.windows``), the mean of their vectors;
-* ``best_window``: overlapping windows, the document scores by its best window;
+* ``first_window``: the text as one model input, cut at the window;
+* ``tokens-S-O``: token windows of ``S`` tokens, ``O`` shared (``ogma.windows.plan_windows``
+  over ``ogma.chunking``: cut at a paragraph, sentence or word boundary when that keeps a
+  window at least half full); ``tokens-254-32`` is the model-wide window;
+* ``sentences-S-O``: whole sentences packed up to ``S`` tokens (``ogma.windows.sentence_windows``);
+  ``paragraphs-S-O``: the same, never across a blank line;
+* ``A + B``: multi-granularity, a document scores by its best window of both designs;
+* ``store windows``: what ``ogma.Store`` keeps (``TextEncoder.encode_windows``: the first
+  full-width window, then fine windows of whole sentences up to 64 tokens);
 * ``oracle``: each original passage embedded alone, the document scores by its best
   passage (the split a perfect splitter would make).
 
-With ``--store`` the ``best_window`` ranking is also measured end to end through
-``ogma.Store.add`` + ``Store.search`` (dense and hybrid) with the store's defaults.
+Each design is scored by its best window (``best_window``) and by the mean of its
+windows (``mean``). With ``--store`` the store's windows are also measured end to end
+through ``ogma.Store.add`` + ``Store.search`` (dense and hybrid) with the store's defaults.
+Embeddings are cached per window text under ``benchmarks/.cache/long-documents`` (the
+key ignores whitespace, which the model's tokenizer drops), so reruns and designs that
+share windows embed them once.
 
 Sets: nano-dbpedia (``--data``) and, when ``--techdocs`` names a folder written by
-``benchmarks/build_techdocs.py``, its ``python-nl`` / ``python-ids`` (one corpus).
+``benchmarks/build_techdocs.py``, its ``python-nl`` / ``python-ids`` and ``packages-nl`` /
+``packages-ids`` (one corpus per source).
 
 Run:
     HF_HUB_OFFLINE=1 python benchmarks/bench_long_documents.py --data ../shared/datasets/nano-dbpedia \\
@@ -26,6 +39,7 @@ Run:
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -40,10 +54,14 @@ from _common import cpu_flags
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+CACHE = ROOT / "benchmarks" / ".cache" / "long-documents"
+# How passages are joined into a document: a blank line hands a paragraph splitter the oracle's
+# boundaries, a single space hides them (both are measured; a design is chosen by the worst case).
+JOINERS = {"blank": "\n\n", "space": " "}
 
 
 def group_documents(
-    passage_ids: list[str], texts: dict[str, str], *, group: int, seed: int
+    passage_ids: list[str], texts: dict[str, str], *, group: int, seed: int, joiner: str = "blank"
 ) -> tuple[dict[str, list[str]], dict[str, str]]:
     """``({doc_id: [passage ids]}, {doc_id: text})``: passages shuffled and joined ``group`` at a time."""
     order = sorted(passage_ids)
@@ -53,7 +71,7 @@ def group_documents(
     for start in range(0, len(order), group):
         doc_id = f"doc{start // group:05d}"
         members[doc_id] = order[start : start + group]
-        docs[doc_id] = "\n\n".join(texts[p] for p in members[doc_id])
+        docs[doc_id] = JOINERS[joiner].join(texts[p] for p in members[doc_id])
     return members, docs
 
 
@@ -87,15 +105,6 @@ def token_stats(encoder: Any, doc_texts: list[str]) -> dict[str, float]:
     }
 
 
-def refresh_token_stats(encoder: Any, args: argparse.Namespace) -> None:
-    """Recompute only ``tokens_per_document`` of an existing result file (no model run)."""
-    report = json.loads(Path(args.out).read_text())
-    for name, passages, _ in load_sets(args):
-        _, docs = group_documents(list(passages), passages, group=args.group, seed=args.seed)
-        report["results"][name]["corpus"]["tokens_per_document"] = token_stats(encoder, list(docs.values()))
-    Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
-
-
 class QuerySet:
     """One query set over the grouped documents: embedded queries and document-level qrels."""
 
@@ -115,93 +124,252 @@ class QuerySet:
     def score(self, matrix: np.ndarray) -> dict[str, float]:
         return self.evaluate(self.vectors @ matrix.T)
 
-    def score_groups(self, vectors: np.ndarray, owner: np.ndarray, extra: np.ndarray | None = None) -> dict[str, float]:
-        sims = self.vectors @ vectors.T  # (queries, windows)
+    def best(self, parts: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+        """``(queries, documents)``: each document's best score over every vector of ``parts``."""
         out = np.full((len(self.ids), len(self.doc_ids)), -np.inf, dtype=np.float32)
-        np.maximum.at(out.T, owner, sims.T)
-        if extra is not None:  # one more vector per document competes with its windows
-            out = np.maximum(out, self.vectors @ extra.T)
-        return self.evaluate(out)
+        for vectors, owner in parts:
+            sims = self.vectors @ vectors.T  # (queries, windows)
+            np.maximum.at(out.T, owner, sims.T)
+        return out
+
+    def score_groups(self, *parts: tuple[np.ndarray, np.ndarray]) -> dict[str, float]:
+        return self.evaluate(self.best(list(parts)))
 
 
 METRICS = ("ndcg@10", "recall@100")
 
 
-def measure_corpus(
-    encoder: Any,
-    passages: dict[str, str],
-    query_sets: dict[str, tuple[dict[str, str], dict[str, dict[str, int]]]],
-    *,
-    group: int,
-    seed: int,
-    overlaps: list[int],
-    store: bool,
-) -> dict[str, Any]:
-    """Every strategy on one grouped corpus, scored on each of its query sets."""
-    from ogma.windows import DEFAULT_WINDOW_OVERLAP, plan_windows
+# Window designs: name -> (planner, window tokens, overlap tokens). ``tokens``: the core's token
+# windows (ogma.chunking, cut at a paragraph / sentence / word boundary when that keeps the window at
+# least half full); ``sentences``: whole sentences packed up to the size (ogma.windows.sentence_windows);
+# ``paragraphs``: the same, never across a blank line.
+DESIGNS: dict[str, tuple[str, int, int]] = {
+    "tokens-254-32": ("tokens", 254, 32),
+    "tokens-128-32": ("tokens", 128, 32),
+    "tokens-64-16": ("tokens", 64, 16),
+    "sentences-64-16": ("sentences", 64, 16),
+    "paragraphs-128-32": ("paragraphs", 128, 32),
+    "tokens-96-24": ("tokens", 96, 24),
+    "sentences-128-32": ("sentences", 128, 32),
+    "tokens-192-32": ("tokens", 192, 32),
+    "sentences-96-24": ("sentences", 96, 24),
+    "tokens-128-0": ("tokens", 128, 0),
+    "tokens-64-32": ("tokens", 64, 32),
+    "tokens-48-16": ("tokens", 48, 16),
+    "paragraphs-254-32": ("paragraphs", 254, 32),
+}
+ORDER = [
+    "tokens-254-32",
+    "tokens-64-16",
+    "oracle",
+    "sentences-64-16",
+    "tokens-128-32",
+    "paragraphs-128-32",
+    "tokens-96-24",
+    "first_window",
+]
+ORDER += [d for d in DESIGNS if d not in ORDER]
+# Multi-granularity: a document scores by its best window over several designs.
+COMBINED: dict[str, tuple[str, ...]] = {
+    "first_window + sentences-64-16": ("first_window", "sentences-64-16"),
+    "first_window + tokens-64-16": ("first_window", "tokens-64-16"),
+    "first_window + sentences-96-24": ("first_window", "sentences-96-24"),
+    "first_window + sentences-128-32": ("first_window", "sentences-128-32"),
+    "tokens-254-32 + tokens-64-16": ("tokens-254-32", "tokens-64-16"),
+    "tokens-254-32 + tokens-96-24": ("tokens-254-32", "tokens-96-24"),
+    "tokens-254-32 + tokens-128-32": ("tokens-254-32", "tokens-128-32"),
+    "tokens-128-32 + tokens-64-16": ("tokens-128-32", "tokens-64-16"),
+    "tokens-254-32 + sentences-64-16": ("tokens-254-32", "sentences-64-16"),
+    "tokens-254-32 + tokens-128-32 + tokens-64-16": ("tokens-254-32", "tokens-128-32", "tokens-64-16"),
+}
 
-    by_overlap: dict[int, np.ndarray] = {}
 
-    members, docs = group_documents(list(passages), passages, group=group, seed=seed)
-    doc_ids = list(docs)
-    doc_texts = [docs[d] for d in doc_ids]
-    sets = {
-        name: QuerySet(encoder, queries, document_qrels(qrels, members), doc_ids)
-        for name, (queries, qrels) in query_sets.items()
-    }
-    budget = encoder.max_tokens
-    results: dict[str, dict[str, Any]] = {name: {"queries": len(qs.ids)} for name, qs in sets.items()}
+def design_windows(encoder: Any, texts: list[str], design: str) -> tuple[list[str], list[int]]:
+    """``(window texts, owner of each)`` of a design; a text within the design's size is one window."""
+    from ogma.chunking import _plain_tokenizer, _token_spans
+    from ogma.windows import plan_windows, sentence_windows
 
-    def record(key: str, make: Any) -> None:
-        for name, qs in sets.items():
-            results[name][key] = make(qs)
+    planner, size, overlap = DESIGNS[design]
+    tokenizer = _plain_tokenizer(encoder.tokenizer.tokenizer)
+    if planner == "tokens":
+        plan = plan_windows(texts, tokenizer, max_tokens=size, overlap=overlap)
+        return plan.texts, plan.owners
+    out: list[str] = []
+    owners: list[int] = []
+    for index, text in enumerate(texts):
+        spans = _token_spans(text, tokenizer)
+        ranges = sentence_windows(text, spans, size=size, overlap=overlap, paragraphs=planner == "paragraphs")
+        pieces = [text[spans[i][0] : spans[j - 1][1]] for i, j in ranges] or [text]
+        out.extend(pieces)
+        owners.extend([index] * len(pieces))
+    return out, owners
 
-    corpus: dict[str, Any] = {
-        "documents": len(doc_ids),
-        "passages": len(passages),
-        "group": group,
-        "tokens_per_document": token_stats(encoder, doc_texts),
-        "window_tokens": budget,
-    }
-    t0 = time.perf_counter()
-    first = encoder.encode_documents(doc_texts, long_text="truncate")
-    corpus["first_window_seconds"] = round(time.perf_counter() - t0, 1)
-    record("first_window", lambda qs: qs.score(first))
-    for overlap in overlaps:
-        t0 = time.perf_counter()
-        plan = plan_windows(doc_texts, encoder.tokenizer.tokenizer, max_tokens=budget, overlap=overlap)
-        vectors = encoder.encode_documents(plan.texts, long_text="truncate")
-        by_overlap[overlap] = vectors
-        owner = np.asarray(plan.owners)
-        sums = np.zeros((len(doc_ids), vectors.shape[1]), dtype=np.float32)
-        np.add.at(sums, owner, vectors)
-        mean = sums / np.linalg.norm(sums, axis=1, keepdims=True)
-        corpus[f"overlap_{overlap}"] = {
-            "windows": len(plan.texts),
-            "windows_per_document": round(len(plan.texts) / len(doc_ids), 2),
-            "seconds": round(time.perf_counter() - t0, 1),
+
+class VectorCache:
+    """Embedded texts, kept under ``benchmarks/.cache/long-documents`` so that reruns and designs sharing a
+    window embed it once. The key is the text with its whitespace collapsed: the model's tokenizer
+    (BERT WordPiece) drops whitespace, so such texts give the same tokens and vector."""
+
+    def __init__(self, encoder: Any, folder: Path | None) -> None:
+        self.encoder, self.folder = encoder, folder
+        self.vectors: dict[str, np.ndarray] = {}
+        self.seconds, self.tokens = 0.0, 0  # spent embedding in this run, and the tokens embedded
+        for path in sorted(folder.glob("*.npz")) if folder and folder.is_dir() else ():
+            data = np.load(path)
+            self.vectors.update(zip(data["keys"].tolist(), data["vectors"], strict=True))
+
+    @staticmethod
+    def key(text: str) -> str:
+        return hashlib.sha1((MODEL + "\x00" + " ".join(text.split())).encode()).hexdigest()
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        keys = [self.key(t) for t in texts]
+        missing = list(dict.fromkeys(k for k in keys if k not in self.vectors))
+        todo = {k: t for k, t in zip(keys, texts, strict=True) if k in set(missing)}
+        order = list(todo)
+        for start in range(0, len(order), 1024):  # saved as it goes: an interrupted run loses little
+            batch = order[start : start + 1024]
+            t0 = time.perf_counter()
+            vectors = self.encoder.encode_documents([todo[k] for k in batch], long_text="truncate")
+            self.seconds += time.perf_counter() - t0
+            self.tokens += sum(min(len(self.encoder.text_token_ids(todo[k])), self.encoder.max_tokens) for k in batch)
+            self.vectors.update(zip(batch, vectors, strict=True))
+            if self.folder is not None:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                name = hashlib.sha1("".join(batch).encode()).hexdigest()[:16]
+                np.savez(self.folder / f"{name}.npz", keys=np.asarray(batch), vectors=vectors)
+        return np.stack([self.vectors[k] for k in keys]) if keys else np.zeros((0, self.encoder.dim), np.float32)
+
+
+class Embedded:
+    """The window vectors of one design (from the :class:`VectorCache`), their owners and token count."""
+
+    def __init__(self, cache: VectorCache, texts: list[str], owners: list[int]) -> None:
+        self.vectors = cache.embed(texts)
+        self.texts, self.owners = texts, np.asarray(owners)
+        encodings = cache.encoder.tokenizer.tokenizer.encode_batch(texts, add_special_tokens=False)
+        self.tokens = sum(len(e.ids) for e in encodings)
+
+
+class Grouped:
+    """One long-document corpus (passages joined one way) with its query sets and results."""
+
+    def __init__(
+        self,
+        encoder: Any,
+        passages: dict[str, str],
+        query_sets: dict[str, tuple[dict[str, str], dict[str, dict[str, int]]]],
+        *,
+        group: int,
+        seed: int,
+        joiner: str,
+    ) -> None:
+        self.encoder, self.passages, self.joiner = encoder, passages, joiner
+        self.members, docs = group_documents(list(passages), passages, group=group, seed=seed, joiner=joiner)
+        self.doc_ids = list(docs)
+        self.doc_texts = [docs[d] for d in self.doc_ids]
+        self.sets = {
+            name: QuerySet(encoder, queries, document_qrels(qrels, self.members), self.doc_ids)
+            for name, (queries, qrels) in query_sets.items()
         }
-        record(
-            f"overlap_{overlap}",
-            lambda qs, v=vectors, o=owner, m=mean: {
-                "mean": qs.score(m),
-                "best_window": qs.score_groups(v, o),
-                "best_of_windows_and_mean": qs.score_groups(v, o, m),
-            },
-        )
-    t0 = time.perf_counter()
-    pids = [p for d in doc_ids for p in members[d]]
-    owner = np.asarray([i for i, d in enumerate(doc_ids) for _ in members[d]])
-    pvec = encoder.encode_documents([passages[p] for p in pids], long_text="truncate")
-    corpus["oracle_seconds"] = round(time.perf_counter() - t0, 1)
-    record("oracle", lambda qs: qs.score_groups(pvec, owner))
-    if store:
-        default = plan_windows(doc_texts, encoder.tokenizer.tokenizer, max_tokens=budget)  # the store's windows
-        if DEFAULT_WINDOW_OVERLAP not in by_overlap:
-            by_overlap[DEFAULT_WINDOW_OVERLAP] = encoder.encode_documents(default.texts, long_text="truncate")
-        cached = _WindowMemo(encoder, doc_texts, by_overlap[DEFAULT_WINDOW_OVERLAP], default.owners)
-        corpus["store"] = measure_store(cached, doc_ids, doc_texts, sets, results)
-    return {"corpus": corpus, "query_sets": results}
+        self.results: dict[str, dict[str, Any]] = {name: {"queries": len(qs.ids)} for name, qs in self.sets.items()}
+        self.corpus: dict[str, Any] = {
+            "documents": len(self.doc_ids),
+            "passages": len(passages),
+            "group": group,
+            "joiner": joiner,
+            "tokens_per_document": token_stats(encoder, self.doc_texts),
+            "window_tokens": encoder.max_tokens,
+            "designs": {},
+        }
+        self.embedded: dict[str, Embedded] = {}
+
+    def record(self, key: str, make: Any) -> None:
+        for name, qs in self.sets.items():
+            self.results[name][key] = make(qs)
+
+    def measure(self, design: str, cache: VectorCache) -> None:
+        """Embed (or read from the cache) one design's windows and score it on every query set."""
+        n = len(self.doc_ids)
+        if design == "first_window":  # the text as one model input, cut at the window
+            first = self.embedded[design] = Embedded(cache, self.doc_texts, list(range(n)))
+            self.corpus["designs"][design] = {"windows_per_document": 1.0}
+            self.record(design, lambda qs: qs.score(first.vectors))
+        elif design == "oracle":  # each passage alone, the document by its best passage
+            pids = [p for d in self.doc_ids for p in self.members[d]]
+            owners = [i for i, d in enumerate(self.doc_ids) for _ in self.members[d]]
+            oracle = Embedded(cache, [self.passages[p] for p in pids], owners)
+            self.corpus["designs"][design] = {
+                "windows_per_document": round(len(pids) / n, 2),
+                "tokens_per_window": round(oracle.tokens / len(pids), 1),
+            }
+            self.record(design, lambda qs: qs.score_groups((oracle.vectors, oracle.owners)))
+        else:
+            texts, owners = design_windows(self.encoder, self.doc_texts, design)
+            e = self.embedded[design] = Embedded(cache, texts, owners)
+            sums = np.zeros((n, e.vectors.shape[1]), dtype=np.float32)
+            np.add.at(sums, e.owners, e.vectors)
+            mean = sums / np.linalg.norm(sums, axis=1, keepdims=True)
+            self.corpus["designs"][design] = {
+                "windows": len(texts),
+                "windows_per_document": round(len(texts) / n, 2),
+                "tokens_per_window": round(e.tokens / len(texts), 1),
+                "tokens_per_document": round(e.tokens / n, 1),
+            }
+            self.record(
+                design,
+                lambda qs, e=e, m=mean: {"best_window": qs.score_groups((e.vectors, e.owners)), "mean": qs.score(m)},
+            )
+        print(self.joiner, design, {k: r.get(design) for k, r in self.results.items()}, flush=True)
+        for name, parts in COMBINED.items():
+            if name not in self.corpus["designs"] and all(p in self.embedded for p in parts):
+                self.corpus["designs"][name] = {
+                    "windows_per_document": round(sum(len(self.embedded[p].texts) for p in parts) / n, 2),
+                    "tokens_per_document": round(sum(self.embedded[p].tokens for p in parts) / n, 1),
+                }
+                pairs = [(self.embedded[p].vectors, self.embedded[p].owners) for p in parts]
+                sums = np.zeros((n, pairs[0][0].shape[1]), dtype=np.float32)
+                for vectors, owners in pairs:
+                    np.add.at(sums, owners, vectors)
+                mean = sums / np.linalg.norm(sums, axis=1, keepdims=True)
+                self.record(
+                    name, lambda qs, ps=pairs, m=mean: {"best_window": qs.score_groups(*ps), "mean": qs.score(m)}
+                )
+
+    def measure_store(self, cache: VectorCache) -> None:
+        """``Store.add`` + ``Store.search`` with the store's defaults (its windows embedded through the cache)."""
+        from ogma.windows import STORE_FINE_WINDOWS
+
+        # the windows TextEncoder.encode_windows makes by default, which the store keeps
+        plan = self.encoder.window_plan(self.doc_texts, task="document", fine=STORE_FINE_WINDOWS)
+        vectors = Embedded(cache, plan.texts, plan.owners)
+        n = len(self.doc_ids)
+        self.corpus["designs"]["store windows"] = {
+            "windows_per_document": round(len(plan.texts) / n, 2),
+            "tokens_per_document": round(vectors.tokens / n, 1),
+        }
+        self.record("store windows", lambda qs: {"best_window": qs.score_groups((vectors.vectors, vectors.owners))})
+        memo = _WindowMemo(self.encoder, self.doc_texts, vectors.vectors, plan.owners)
+        self.corpus["store"] = measure_store(memo, self.doc_ids, self.doc_texts, self.sets, self.results)
+
+    def time_windows(self, count: int, rounds: int = 3) -> dict[str, Any]:
+        """Seconds to embed the first ``count`` documents: full-width windows vs the store's windows.
+
+        Interleaved rounds, medians; no cache (the seconds are the encoder's)."""
+        texts = self.doc_texts[:count]
+        times: dict[str, list[float]] = {"full-width windows (fine=None)": [], "store windows (default)": []}
+        for _ in range(rounds):
+            for name, fine in zip(times, (None, "default"), strict=True):
+                t0 = time.perf_counter()
+                if fine is None:
+                    self.encoder.encode_windows(texts, fine=None)
+                else:
+                    self.encoder.encode_windows(texts)
+                times[name].append(time.perf_counter() - t0)
+        return {"documents": count, "rounds": rounds} | {k: round(float(np.median(v)), 2) for k, v in times.items()}
+
+    def report(self) -> dict[str, Any]:
+        return {"corpus": self.corpus, "query_sets": self.results}
 
 
 class _WindowMemo:
@@ -253,7 +421,8 @@ def measure_store(
                 ms = (time.perf_counter() - t0) * 1000 / max(len(qs.ids), 1)
                 scores = evaluate_run(run, qs.qrels, metrics=METRICS)
                 results[name][f"store_{mode}"] = {m: round(v, 4) for m, v in scores.items()} | {
-                    "ms_per_query": round(ms, 2)
+                    "ms_per_query": round(ms, 2),
+                    "hits_per_query_unique": all(len({h for h in r}) == len(r) for r in run.values()),
                 }
         store.close()
     return out
@@ -263,7 +432,7 @@ Corpus = tuple[str, dict[str, str], dict[str, tuple[dict[str, str], dict[str, di
 
 
 def load_sets(args: argparse.Namespace) -> list[Corpus]:
-    """``(corpus name, passages, {query set name: (queries, qrels)})``; python-nl/-ids share a corpus."""
+    """``(corpus name, passages, {query set name: (queries, qrels)})``; a techdocs source's -nl/-ids share a corpus."""
     from ogma.evaluate.beir import load_beir
 
     sets: list[Corpus] = []
@@ -271,54 +440,61 @@ def load_sets(args: argparse.Namespace) -> list[Corpus]:
         data = load_beir(args.data)
         name = Path(args.data).name
         sets.append((name, {d: data.document_text(d) for d in data.corpus}, {name: (data.queries, data.qrels)}))
-    if args.techdocs:
+    for source in args.sources.split(",") if args.techdocs else ():
         queries: dict[str, tuple[dict[str, str], dict[str, dict[str, int]]]] = {}
         passages: dict[str, str] = {}
-        for sub in ("python-nl", "python-ids"):
+        for sub in (f"{source}-nl", f"{source}-ids"):
             folder = Path(args.techdocs) / sub
             if folder.is_dir():
                 data = load_beir(folder)
                 passages = passages or {d: data.document_text(d) for d in data.corpus}
                 queries[sub] = (data.queries, data.qrels)
         if queries:
-            sets.append(("techdocs-python", passages, queries))
+            sets.append((f"techdocs-{source}", passages, queries))
     return sets
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", help="a BEIR folder of short passages (nano-dbpedia)")
-    parser.add_argument("--techdocs", help="output folder of build_techdocs.py (python-nl, python-ids)")
+    parser.add_argument("--techdocs", help="output folder of build_techdocs.py (python-nl/-ids, packages-nl/-ids)")
+    parser.add_argument("--sources", default="python,packages", help="techdocs corpora to use")
     parser.add_argument("--group", type=int, default=8, help="passages per long document")
     parser.add_argument("--seed", type=int, default=13)
-    parser.add_argument("--overlaps", default="32", help="window overlaps (tokens) to measure, comma-separated")
+    parser.add_argument("--joiners", default="blank,space", help="how passages are joined: blank, space")
+    parser.add_argument("--designs", default=",".join(ORDER), help="window designs in order, comma-separated")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--store", action="store_true", help="also measure Store.add + search end to end")
+    parser.add_argument("--time-documents", type=int, default=0, help="time embedding this many documents")
+    parser.add_argument("--no-cache", action="store_true", help="embed again instead of reading benchmarks/.cache")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "long-documents.json"))
-    parser.add_argument("--token-stats-only", action="store_true", help="recompute the token counts of --out")
     args = parser.parse_args()
 
     from ogma import TextEncoder
 
     encoder = TextEncoder(MODEL, threads=args.threads, show_progress=False)
-    if args.token_stats_only:
-        refresh_token_stats(encoder, args)
-        return
     load_before = os.getloadavg()
-    results = {}
+    cache = VectorCache(encoder, None if args.no_cache else CACHE)
+    results: dict[str, Any] = {}
+    designs = [d for d in args.designs.split(",") if d]
     for name, passages, query_sets in load_sets(args):
-        results[name] = measure_corpus(
-            encoder,
-            passages,
-            query_sets,
-            group=args.group,
-            seed=args.seed,
-            overlaps=[int(x) for x in args.overlaps.split(",")],
-            store=args.store,
-        )
-        print(name, json.dumps(results[name], indent=1), flush=True)
+        grouped = {
+            joiner: Grouped(encoder, passages, query_sets, group=args.group, seed=args.seed, joiner=joiner)
+            for joiner in args.joiners.split(",")
+        }
+        for design in designs:  # every joining of one design before the next design
+            for joiner, corpus in grouped.items():
+                corpus.measure(design, cache)
+                results[f"{name} ({joiner})"] = corpus.report()
+                Path(args.out).write_text(json.dumps({"partial": True, "results": results}, indent=2) + "\n")
+        for joiner, corpus in grouped.items():
+            if args.store:
+                corpus.measure_store(cache)
+            if args.time_documents:
+                corpus.corpus["encode_seconds"] = corpus.time_windows(args.time_documents)
+            results[f"{name} ({joiner})"] = corpus.report()
     report = {
-        "benchmark": "long documents: first window vs mean of windows vs best window vs best passage",
+        "benchmark": "long documents: window designs (size, overlap, boundaries, granularity) vs best passage",
         "model": MODEL,
         "metric_note": "nDCG@10 with graded gains (qrels grade), trec_eval semantics",
         "results": results,
@@ -327,6 +503,7 @@ def main() -> None:
             "threads": args.threads,
             "load_average_before": [round(x, 2) for x in load_before],
             "load_average_after": [round(x, 2) for x in os.getloadavg()],
+            "embedded_this_run": {"texts_tokens": cache.tokens, "seconds": round(cache.seconds, 1)},
             "python": platform.python_version(),
         },
     }

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
+import re
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +12,14 @@ import pytest
 
 from ogma import TextEncoder
 from ogma.compress import normalize
-from ogma.windows import long_indices, mean_of_windows, plan_windows
+from ogma.windows import (
+    STORE_FINE_WINDOWS,
+    FineWindows,
+    long_indices,
+    mean_of_windows,
+    plan_windows,
+    sentence_windows,
+)
 from tests.helpers.model_fixtures import REAL_MODEL
 
 FILLER = "the a of and to in is was for on with as by at from "  # 15 words of the tiny vocabulary
@@ -117,3 +126,124 @@ def test_text_token_ids_counts_past_the_window(small_window: TextEncoder) -> Non
     assert len(small_window.text_token_ids("cat dog")) == 2
     with pytest.raises(TypeError, match="text must be a str"):
         small_window.text_token_ids(["cat"])  # type: ignore[arg-type]
+
+
+def _words(text: str) -> list[tuple[int, int]]:
+    return [m.span() for m in re.finditer(r"\S+", text)]
+
+
+SENTENCES = "One two three. Four five. Six seven eight nine. Ten. Eleven twelve thirteen fourteen fifteen sixteen."
+
+
+@pytest.mark.parametrize("overlap", [0, 1, 3])
+@pytest.mark.parametrize("size", [1, 2, 4, 5, 7, 100])
+def test_sentence_windows_cover_the_text_within_the_size(size: int, overlap: int) -> None:
+    spans = _words(SENTENCES)
+    ranges = sentence_windows(SENTENCES, spans, size=size, overlap=overlap, paragraphs=False)
+    assert ranges[0][0] == 0 and ranges[-1][1] == len(spans)
+    assert all(0 < j - i <= size for i, j in ranges)
+    covered = {k for i, j in ranges for k in range(i, j)}
+    assert covered == set(range(len(spans)))  # every token is in a window, none is lost
+    for (i0, j0), (i1, j1) in itertools.pairwise(ranges):
+        assert i0 < i1 and j0 < j1  # progress: no window repeats or sits inside the previous one
+        assert i1 <= j0 and j0 - i1 <= overlap  # shared tokens at most `overlap`, no gap
+
+
+def test_sentence_windows_pack_whole_sentences() -> None:
+    spans = _words(SENTENCES)
+
+    def texts(overlap: int) -> list[str]:
+        ranges = sentence_windows(SENTENCES, spans, size=6, overlap=overlap, paragraphs=False)
+        return [SENTENCES[spans[i][0] : spans[j - 1][1]] for i, j in ranges]
+
+    # sentences that fit are never cut: as many whole sentences as fit in 6 words
+    assert texts(0) == [
+        "One two three. Four five.",
+        "Six seven eight nine. Ten.",
+        "Eleven twelve thirteen fourteen fifteen sixteen.",
+    ]
+    # an overlap starts the next window at a sentence start among the last 3 words, if there is one
+    assert texts(3) == [
+        "One two three. Four five.",
+        "Four five. Six seven eight nine.",
+        "Ten.",
+        "Eleven twelve thirteen fourteen fifteen sixteen.",
+    ]
+
+
+def test_sentence_windows_long_sentence_and_paragraphs() -> None:
+    text = "a b c d e f g h i j"  # one sentence longer than the window: cut at words
+    ranges = sentence_windows(text, _words(text), size=4, overlap=1, paragraphs=False)
+    assert ranges == [(0, 4), (3, 7), (6, 10)]
+    text = "Alpha beta.\n\nGamma delta. Epsilon."
+    spans = _words(text)
+    assert sentence_windows(text, spans, size=10, overlap=2, paragraphs=True) == [(0, 2), (2, 5)]
+    assert sentence_windows(text, spans, size=10, overlap=2, paragraphs=False) == [(0, 5)]
+    assert sentence_windows("", [], size=4, overlap=1, paragraphs=False) == []
+
+
+def test_fine_windows_options() -> None:
+    with pytest.raises(ValueError, match=r"FineWindows.tokens must be a positive integer, got 0"):
+        FineWindows(tokens=0)
+    with pytest.raises(ValueError, match=r"FineWindows.overlap must be a non-negative integer"):
+        FineWindows(tokens=4, overlap=-1)
+    with pytest.raises(ValueError, match=r"FineWindows.boundaries must be 'tokens' or 'sentences'"):
+        FineWindows(tokens=4, boundaries="words")  # type: ignore[arg-type]
+    assert STORE_FINE_WINDOWS.tokens < 254
+
+
+@pytest.mark.parametrize(
+    ("boundaries", "expected"),
+    [
+        # token windows of 3 words, 1 shared, cut at a sentence end when that keeps them half full
+        ("tokens", ["w0 w1 w2", "w2 w3.", "w3. w4 w5.", "w5. w6 w7", "w7 w8. w9"]),
+        # whole sentences of at most 3 words; a longer one is cut at words, with a 1-word overlap
+        ("sentences", ["w0 w1 w2", "w2 w3.", "w4 w5.", "w6 w7 w8.", "w9"]),
+    ],
+)
+def test_plan_windows_adds_fine_windows_to_long_texts_only(boundaries: str, expected: list[str]) -> None:
+    fine = FineWindows(tokens=3, overlap=1, boundaries=boundaries)  # type: ignore[arg-type]
+    long = "w0 w1 w2 w3. w4 w5. w6 w7 w8. w9"
+    plan = plan_windows(["a b c d e f", long, "", "x y z"], None, max_tokens=6, overlap=2, fine=fine)
+    # texts that fit (exactly the window, empty, short) are one window and get no fine windows
+    assert [t for t, o in zip(plan.texts, plan.owners, strict=True) if o != 1] == ["a b c d e f", "", "x y z"]
+    assert plan.owners == sorted(plan.owners) and plan.long == 1
+    windows = [t for t, o in zip(plan.texts, plan.owners, strict=True) if o == 1]
+    full = plan_windows([long], None, max_tokens=6, overlap=2).texts
+    assert len(full) == 2 and windows[0] == full[0]  # the first full-width window: the document's own
+    assert windows[1:] == expected  # then the fine windows over the whole text
+
+
+def test_plan_windows_one_token_over_the_window(small_window: TextEncoder) -> None:
+    tokenizer = small_window._plain_tokenizer()
+    budget = small_window.max_tokens
+    fits = " ".join(["cat"] * budget)
+    over = fits + " dog"
+    plan = plan_windows([fits, over], tokenizer, max_tokens=budget, overlap=2, fine=FineWindows(3, 1))
+    assert plan.owners.count(0) == 1 and plan.owners.count(1) > 2
+    assert all(len(tokenizer.encode(t, add_special_tokens=False).ids) <= budget for t in plan.texts)
+    assert plan.texts[-1].endswith("dog")  # the token past the window is in a window
+
+
+@pytest.mark.parametrize("boundaries", ["tokens", "sentences"])
+def test_plan_windows_unicode(small_window: TextEncoder, boundaries: str) -> None:
+    tokenizer = small_window._plain_tokenizer()
+    text = "Größe café. 東京は大きい。 Emoji 🙂 here! " * 4 + "naïve end."
+    fine = FineWindows(4, 1, boundaries)  # type: ignore[arg-type]
+    plan = plan_windows([text], tokenizer, max_tokens=6, overlap=1, fine=fine)
+    assert plan.long == 1
+    for window in plan.texts:
+        assert window in text  # windows are slices of the text: no character is split or re-encoded
+        assert len(tokenizer.encode(window, add_special_tokens=False).ids) <= 6
+    assert plan.texts[-1].endswith("naïve end.")
+
+
+def test_encode_windows_fine_windows(small_window: TextEncoder) -> None:
+    texts = ["cat dog", FILLER + "music. " + FILLER]
+    full, full_owners = small_window.encode_windows(texts, fine=None)
+    assert small_window.encode_windows(texts)[1] == full_owners  # 64-token fine windows: wider than its 6
+    both, owners = small_window.encode_windows(texts, fine=FineWindows(3, 1))
+    assert owners == sorted(owners) and owners.count(0) == 1 and owners.count(1) > full_owners.count(1)
+    np.testing.assert_allclose(both[:2], full[:2], atol=1e-6)  # the short text, the long one's first window
+    with pytest.raises(TypeError, match=r"fine must be an ogma\.windows\.FineWindows or None"):
+        small_window.encode_windows(texts, fine=64)  # type: ignore[arg-type]

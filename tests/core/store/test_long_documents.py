@@ -13,7 +13,7 @@ import pytest
 
 from ogma.store import Store
 from ogma.store.sqlite.schema import SCHEMA_VERSION
-from ogma.windows import plan_windows
+from ogma.windows import FineWindows, plan_windows
 from tests.core.store.conftest import HashEmbedder, StoreFactory
 
 WINDOW = 6  # words per window of the test embedder
@@ -197,3 +197,59 @@ def test_one_vector_backends_keep_the_mean_and_say_so(
     got = store.get(["long"], include_embeddings=True)[0].embedding
     np.testing.assert_allclose(got, mean / np.linalg.norm(mean), atol=1e-5)
     assert store.count() == 3
+
+
+TEST_FINE = FineWindows(tokens=3, overlap=1)
+
+
+class FineWindowHashEmbedder(WindowHashEmbedder):
+    """Full-width windows of 6 words, then fine windows of whole sentences up to 3 words."""
+
+    def encode_windows(
+        self, texts: list[str], *, fine: FineWindows | None = TEST_FINE
+    ) -> tuple[npt.NDArray[np.float32], list[int]]:
+        self.window_calls += 1
+        plan = plan_windows(texts, None, max_tokens=WINDOW, overlap=1, fine=fine)
+        return self.encode_documents(plan.texts), plan.owners
+
+
+def test_fine_windows_map_back_to_their_documents(tmp_path: Path) -> None:
+    embedder = FineWindowHashEmbedder()
+    corpus = {
+        "a": "alpha beta gamma. delta epsilon. zebra giraffe. zeta eta theta iota.",
+        "b": "kappa lambda. omicron sigma tau upsilon. lion tiger. bear wolf fox owl.",
+        "c": "zebra crossing",
+        "d": "lion king",
+    }
+    with Store(tmp_path / "s.db", embedder) as store:
+        store.add(list(corpus.values()), ids=list(corpus))
+        vectors, owners = embedder.encode_windows(list(corpus.values()))
+        assert windows_in(tmp_path / "s.db") == len(owners) - len(corpus)  # every window past each first
+        ids = list(corpus)
+        for query in ("zebra giraffe", "lion tiger", "bear owl", "kappa"):
+            sims = vectors @ embedder.encode_queries([query])[0]
+            best: dict[str, float] = {}
+            for owner, score in zip(owners, sims.tolist(), strict=True):
+                best[ids[owner]] = max(best.get(ids[owner], -2.0), score)
+            for mode in ("dense", "hybrid"):
+                hits = store.search(query, k=10, mode=mode)
+                assert len({h.id for h in hits}) == len(hits) == 4  # one hit per document, never a window
+                for hit in hits:
+                    assert hit.scores["dense"] == pytest.approx(best[hit.id], abs=1e-5)
+            dense = [h.score for h in store.search(query, k=10)]
+            assert dense == pytest.approx(sorted(best.values(), reverse=True), abs=1e-5)  # ranked by best window
+
+
+def test_one_vector_backends_average_the_full_windows_only(store_factory: StoreFactory, backend: str) -> None:
+    if backend == "sqlite":
+        pytest.skip("the SQLite Store keeps every window")
+    embedder = FineWindowHashEmbedder()
+    store: Any = store_factory(embedder)
+    text = "alpha beta gamma. delta epsilon. zebra giraffe. zeta eta theta iota."
+    store.add([text], ids=["a"])
+    full, _ = embedder.encode_windows([text], fine=None)
+    both, _ = embedder.encode_windows([text])
+    assert len(both) > len(full) > 1
+    mean = full.mean(axis=0)
+    got = store.get(["a"], include_embeddings=True)[0].embedding
+    np.testing.assert_allclose(got, mean / np.linalg.norm(mean), atol=1e-5)

@@ -35,6 +35,8 @@ from ogma.windows import (
     DEFAULT_LONG_TEXT,
     DEFAULT_WINDOW_OVERLAP,
     LONG_TEXT_MODES,
+    STORE_FINE_WINDOWS,
+    FineWindows,
     LongText,
     WindowPlan,
     long_indices,
@@ -344,36 +346,46 @@ class TextEncoder:
         *,
         task: Task = "document",
         overlap: int = DEFAULT_WINDOW_OVERLAP,
+        fine: FineWindows | None = STORE_FINE_WINDOWS,
         batch_size: int | None = None,
         show_progress: bool | None = None,
     ) -> tuple[npt.NDArray[np.float32], list[int]]:
         """Embed every window of every text: one vector per window, long texts read whole.
 
         A text of at most :attr:`max_tokens` tokens is one window (the same vector
-        :meth:`encode` gives); a longer one is split into overlapping windows of that size,
-        cut at paragraph, sentence or word boundaries. Stores keep all of them and score a
-        document by its best window.
+        :meth:`encode` gives). A longer one gets its first window of that size (its own
+        vector in a store), then ``fine`` windows over all of it: whole sentences packed up
+        to 64 tokens by default, which match one passage of a long document much better
+        than a full window shared with unrelated text does. With ``fine=None`` it is split
+        into overlapping full-width windows instead (cut at paragraph, sentence or word
+        boundaries; what ``long_text="mean"`` averages). Stores keep every window and score
+        a document by its best one.
 
         Args:
             texts: A list of strings.
             task: ``"query"``, ``"document"`` or ``"symmetric"``.
-            overlap: Tokens shared by consecutive windows (default 32).
+            overlap: Tokens shared by consecutive full-width windows (default 32).
+            fine: The smaller windows of a long text after its first (default
+                :data:`ogma.windows.STORE_FINE_WINDOWS`); None: full-width windows only.
             batch_size: Override the encoder's batch size for this call.
             show_progress: Progress bar.
 
         Returns:
             ``(vectors, owners)``: float32 ``(windows, dim)`` and, for each window, the
-            index of its text (a text's windows are consecutive and in order).
+            index of its text (a text's windows are consecutive and in order; its first
+            window is its first full-width one).
 
         Example:
             >>> vectors, owners = encoder.encode_windows(["short", long_text])  # doctest: +SKIP
             >>> owners                                                         # doctest: +SKIP
-            [0, 1, 1, 1]
+            [0, 1, 1, 1, 1, 1, 1, 1]
         """
         items = check_unicode_texts(check_texts(texts))
         if task not in TASKS:
             raise ValueError(f"task must be one of {', '.join(TASKS)}; got {task!r}")
-        plan = self.window_plan(items, task=task, overlap=overlap)
+        if fine is not None and not isinstance(fine, FineWindows):
+            raise TypeError(f"fine must be an ogma.windows.FineWindows or None, got {type(fine).__name__}")
+        plan = self.window_plan(items, task=task, overlap=overlap, fine=fine)
         return self._embed(plan.texts, task, self._batch_size(batch_size), show_progress), plan.owners
 
     def _batch_size(self, batch_size: int | None) -> int:
@@ -383,20 +395,29 @@ class TextEncoder:
         return size
 
     def window_plan(
-        self, texts: Sequence[str], *, task: Task = "document", overlap: int = DEFAULT_WINDOW_OVERLAP
+        self,
+        texts: Sequence[str],
+        *,
+        task: Task = "document",
+        overlap: int = DEFAULT_WINDOW_OVERLAP,
+        fine: FineWindows | None = None,
     ) -> WindowPlan:
         """How :meth:`encode_windows` would split ``texts``: every window's text and its owner.
 
         Texts of at most :attr:`max_tokens` tokens (for ``task``) are one window each;
-        nothing is embedded. Callers that embed the windows elsewhere (a batcher, a
-        server) combine them as :meth:`encode` does with :func:`ogma.windows.mean_of_windows`.
+        longer ones get overlapping full-width windows (and, with ``fine``, the finer
+        windows after them, as stores keep them). Nothing is embedded: callers that embed the
+        windows elsewhere (a batcher, a server) combine them as :meth:`encode` does with
+        :func:`ogma.windows.mean_of_windows`.
 
         Example:
             >>> plan = encoder.window_plan(["short", long_text])  # doctest: +SKIP
             >>> plan.owners, plan.long  # doctest: +SKIP
             ([0, 1, 1, 1], 1)
         """
-        return plan_windows(list(texts), self._plain_tokenizer(), max_tokens=self._budget(task), overlap=overlap)
+        return plan_windows(
+            list(texts), self._plain_tokenizer(), max_tokens=self._budget(task), overlap=overlap, fine=fine
+        )
 
     def _check_long(self, texts: list[str], task: str, long_text: str) -> None:
         """Raise (``"error"``) or warn (``"truncate"``) about texts longer than the window."""

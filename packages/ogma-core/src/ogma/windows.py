@@ -7,7 +7,8 @@ sentence or word boundaries by :mod:`ogma.chunking`), each window is embedded, a
 vectors are combined:
 
 * the store keeps every window's vector and a document scores by its best window
-  (``"best"``; see :mod:`ogma.store.windows`);
+  (``"best"``; see :mod:`ogma.store.windows`); its windows are finer (:class:`FineWindows`):
+  the first full-width window, then whole sentences packed up to 64 tokens;
 * where one vector per text is asked for, the windows' mean (``long_text="mean"``).
 
 A text that fits is its own single window, so short texts embed exactly as before.
@@ -28,17 +29,32 @@ from typing import Final, Literal, get_args
 import numpy as np
 import numpy.typing as npt
 
-from ogma.chunking import TokenizerLike, _plain_tokenizer, iter_chunks, whitespace_token_count
+from ogma.chunking import (
+    _NONE,
+    _PARAGRAPH,
+    _SENTENCE,
+    _WORD,
+    _WORD_RE,
+    TokenizerLike,
+    _boundary,
+    _plain_tokenizer,
+    _token_spans,
+    iter_chunks,
+    whitespace_token_count,
+)
 
 __all__ = [
     "DEFAULT_LONG_TEXT",
     "DEFAULT_WINDOW_OVERLAP",
     "LONG_TEXT_MODES",
+    "STORE_FINE_WINDOWS",
+    "FineWindows",
     "LongText",
     "WindowPlan",
     "long_indices",
     "mean_of_windows",
     "plan_windows",
+    "sentence_windows",
 ]
 
 logger = logging.getLogger(__name__)
@@ -53,6 +69,42 @@ DEFAULT_WINDOW_OVERLAP: Final = 32
 """Tokens shared by consecutive windows (see docs/benchmarks.md, "Long documents")."""
 
 _CHARS_PER_TOKEN_CAP: Final = 32  # a text this many characters per window token long is surely long
+
+
+@dataclass(frozen=True)
+class FineWindows:
+    """Windows smaller than the model's that a store keeps for a long text.
+
+    A long text's windows are then its first full-width window (the document's own vector)
+    followed by these, which cover the whole text.
+
+    Attributes:
+        tokens: Most tokens of text per window.
+        overlap: Tokens consecutive windows share (about; a window starts at a word).
+        boundaries: ``"tokens"``: windows of ``tokens`` tokens cut at a paragraph, sentence
+            or word boundary when that keeps them at least half full (:mod:`ogma.chunking`);
+            ``"sentences"``: whole sentences packed up to ``tokens`` (:func:`sentence_windows`).
+
+    Example:
+        >>> FineWindows(tokens=64, overlap=16).boundaries
+        'tokens'
+    """
+
+    tokens: int
+    overlap: int = 0
+    boundaries: Literal["tokens", "sentences"] = "tokens"
+
+    def __post_init__(self) -> None:
+        if isinstance(self.tokens, bool) or not isinstance(self.tokens, int) or self.tokens < 1:
+            raise ValueError(f"FineWindows.tokens must be a positive integer, got {self.tokens!r}")
+        if isinstance(self.overlap, bool) or not isinstance(self.overlap, int) or self.overlap < 0:
+            raise ValueError(f"FineWindows.overlap must be a non-negative integer, got {self.overlap!r}")
+        if self.boundaries not in ("tokens", "sentences"):
+            raise ValueError(f"FineWindows.boundaries must be 'tokens' or 'sentences', got {self.boundaries!r}")
+
+
+STORE_FINE_WINDOWS: Final = FineWindows(tokens=64, overlap=16, boundaries="sentences")
+"""The fine windows a store keeps for a long text (see docs/benchmarks.md, "Long documents")."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +144,7 @@ def plan_windows(
     *,
     max_tokens: int,
     overlap: int = DEFAULT_WINDOW_OVERLAP,
+    fine: FineWindows | None = None,
 ) -> WindowPlan:
     """Split each text that is longer than ``max_tokens`` tokens into overlapping windows.
 
@@ -103,6 +156,9 @@ def plan_windows(
             tokens and prefix: :attr:`ogma.TextEncoder.max_tokens`).
         overlap: Tokens shared by consecutive windows; smaller than ``max_tokens`` (a larger
             value is lowered to ``max_tokens // 2``).
+        fine: Smaller windows that replace a long text's full-width windows after its
+            first (what a store keeps, :data:`STORE_FINE_WINDOWS`); None: full-width windows
+            only. A text that fits is one window either way.
 
     Returns:
         The :class:`WindowPlan`; a text that fits (or has no tokens) is its own only window.
@@ -126,6 +182,7 @@ def plan_windows(
     out_texts: list[str] = []
     owners: list[int] = []
     long = 0
+    fine_size = min(fine.tokens, max_tokens) if fine is not None else max_tokens
     for index, (text, fit) in enumerate(zip(texts, fits, strict=True)):
         windows = (
             [text]
@@ -134,10 +191,28 @@ def plan_windows(
         )
         if not windows:
             windows = [text]
+        if fine is not None and len(windows) > 1 and fine_size < max_tokens:
+            # the first full-width window stays the text's own; the fine windows cover all of it
+            windows = windows[:1] + _fine_windows(text, source, fine, fine_size)
         long += len(windows) > 1
         out_texts.extend(windows)
         owners.extend([index] * len(windows))
     return WindowPlan(out_texts, owners, long)
+
+
+def _fine_windows(
+    text: str, source: TokenizerLike | Callable[[str], int] | None, fine: FineWindows, size: int
+) -> list[str]:
+    """The fine windows of one long text, ``size`` tokens at most."""
+    overlap = min(fine.overlap, size // 2)
+    if fine.boundaries == "tokens":
+        return [c.text for c in iter_chunks([text], max_tokens=size, overlap=overlap, tokenizer=source)]
+    if source is not None and hasattr(source, "encode"):
+        spans = _token_spans(text, source)
+    else:  # words are the units; a token counter sizes them as words (a close, cheap bound)
+        spans = [m.span() for m in _WORD_RE.finditer(text)]
+    ranges = sentence_windows(text, spans, size=size, overlap=overlap, paragraphs=False)
+    return [text[spans[i][0] : spans[j - 1][1]] for i, j in ranges]
 
 
 def long_indices(
@@ -190,3 +265,58 @@ def mean_of_windows(vectors: npt.NDArray[np.float32], owners: Sequence[int], cou
     np.add.at(sums, index, vectors)
     counts = np.bincount(index, minlength=count).astype(np.float32)
     return (sums / np.maximum(counts, np.float32(1.0))[:, None]).astype(np.float32)
+
+
+def sentence_windows(
+    text: str, spans: Sequence[tuple[int, int]], *, size: int, overlap: int, paragraphs: bool
+) -> list[tuple[int, int]]:
+    """Windows of whole sentences: ``(first token, end token)`` ranges of at most ``size`` tokens.
+
+    ``spans`` are the text's token character spans. Sentences are packed greedily: a window
+    ends at the last sentence end (or paragraph break) that keeps it within ``size`` tokens,
+    else at the last word boundary, else at ``size`` tokens. With ``paragraphs`` a window
+    also ends at the first paragraph break (a blank line) it reaches. The next window starts
+    at the earliest sentence start (else word start, after a cut inside a sentence) among
+    the last ``overlap`` tokens, or where this one ended; never across a paragraph break
+    with ``paragraphs``.
+
+    Example:
+        >>> import re
+        >>> text = "One two. Three four five. Six."
+        >>> sentence_windows(text, [m.span() for m in re.finditer(r"\\S+", text)], size=4, overlap=0, paragraphs=False)
+        [(0, 2), (2, 6)]
+    """
+    n = len(spans)
+    classes = [_NONE] + [_boundary(text, spans[j - 1][1], spans[j][0]) for j in range(1, n)]
+    out: list[tuple[int, int]] = []
+    i, end = 0, 0
+    while i < n:
+        j = _sentence_cut(classes, i, n, size, paragraphs)
+        if j <= end:  # inside the previous window: start where it ended instead
+            i = end
+            j = _sentence_cut(classes, i, n, size, paragraphs)
+        out.append((i, j))
+        end = j
+        if j >= n:
+            break
+        next_i = j
+        if overlap > 0 and not (paragraphs and classes[j] >= _PARAGRAPH):
+            lowest = _SENTENCE if classes[j] >= _SENTENCE else _WORD
+            next_i = next((k for k in range(max(i + 1, j - overlap), j) if classes[k] >= lowest), j)
+        i = next_i
+    return out
+
+
+def _sentence_cut(classes: Sequence[int], i: int, n: int, size: int, paragraphs: bool) -> int:
+    """Where a window of whole sentences starting at token ``i`` ends (see :func:`sentence_windows`)."""
+    j_max = min(n, i + size)
+    if paragraphs:
+        j = next((k for k in range(i + 1, j_max) if classes[k] >= _PARAGRAPH), j_max)
+        if j < j_max:
+            return j
+    if j_max < n:
+        for wanted in (_SENTENCE, _WORD):
+            cut = next((k for k in range(j_max, i, -1) if classes[k] >= wanted), None)
+            if cut is not None:
+                return cut
+    return j_max

@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -40,7 +41,8 @@ class StoreEncoder:
         task_scheme: The encoder's task scheme name, if any.
         windows: Embeds a list of documents window by window: ``(vectors, owners)`` as
             :meth:`ogma.TextEncoder.encode_windows` returns them (``None``: the encoder gives
-            one vector per document).
+            one vector per document). Its second argument is False when only the full-width
+            windows are wanted (no fine windows; what a one-vector backend averages).
 
     Example:
         >>> import numpy as np
@@ -57,7 +59,7 @@ class StoreEncoder:
         dim: int | None = None,
         matryoshka_dims: Sequence[int] = (),
         task_scheme: str | None = None,
-        windows: Callable[[list[str]], tuple[Any, Sequence[int]]] | None = None,
+        windows: Callable[[list[str], bool], tuple[Any, Sequence[int]]] | None = None,
     ) -> None:
         self._documents = documents
         self._windows = windows
@@ -79,14 +81,15 @@ class StoreEncoder:
             )
         return array
 
-    def windowed_documents(self, texts: list[str]) -> tuple[FloatArray, ExtraWindows | None]:
+    def windowed_documents(self, texts: list[str], *, fine: bool = True) -> tuple[FloatArray, ExtraWindows | None]:
         """Each document's first-window vector, and the other windows of long documents.
 
-        Encoders without windows give one vector per document and ``None``.
+        ``fine=False`` leaves out the fine windows (full-width windows only). Encoders
+        without windows give one vector per document and ``None``.
         """
         if self._windows is None:
             return self.documents(texts), None
-        vectors, owners = self._windows(texts)
+        vectors, owners = self._windows(texts, fine)
         first, extra = split_windows(np.asarray(vectors, dtype=np.float32), owners, len(texts))
         return first, extra if extra.count else None
 
@@ -104,6 +107,21 @@ class StoreEncoder:
 
 def _int_or_none(value: Any) -> int | None:
     return int(value) if isinstance(value, (int, np.integer)) and not isinstance(value, bool) else None
+
+
+def _windows_of(encoder: Any) -> Callable[[list[str], bool], tuple[Any, Sequence[int]]]:
+    """``encode_windows`` with or without fine windows (an encoder without the option has none)."""
+    try:
+        takes_fine = "fine" in inspect.signature(encoder.encode_windows).parameters
+    except (TypeError, ValueError):  # no signature to read: call it as it is
+        takes_fine = False
+
+    def windows(texts: list[str], fine: bool) -> tuple[Any, Sequence[int]]:
+        if fine or not takes_fine:
+            return encoder.encode_windows(texts)
+        return encoder.encode_windows(texts, fine=None)
+
+    return windows
 
 
 def as_encoder(encoder: Any) -> StoreEncoder:
@@ -128,7 +146,7 @@ def as_encoder(encoder: Any) -> StoreEncoder:
             dim=dim,
             matryoshka_dims=tuple(matryoshka),
             task_scheme=scheme,
-            windows=(lambda texts: encoder.encode_windows(texts)) if hasattr(encoder, "encode_windows") else None,
+            windows=_windows_of(encoder) if hasattr(encoder, "encode_windows") else None,
         )
     if hasattr(encoder, "embed_documents") and hasattr(encoder, "embed_query"):
         return StoreEncoder(
