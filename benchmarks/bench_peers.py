@@ -26,7 +26,8 @@ query warms it before timing), ogma-hnsw, ogma-hnsw-binary (the same with ``inde
 usearch's HNSW graph with its default settings, built while adding, saved on close),
 chromadb, lancedb (flat), qdrant (local mode persisted to a folder), qdrant-memory (local mode in memory), faiss-flat
 (IndexFlatIP), faiss-hnsw (IndexHNSWFlat, M=32), faiss-binary (IndexBinaryFlat + float rescore
-of its top 200), usearch (HNSW defaults), langchain-sqlitevec, haystack-memory
+of its top 200), usearch (HNSW defaults), usearch-ef128 (the same with the search expansion
+Ogma's graph uses, for equal recall), langchain-sqlitevec, haystack-memory
 (InMemoryDocumentStore), llamaindex-simple (SimpleVectorStore). A peer that is not installed or
 fails is reported with the reason, never dropped. Peers install from
 ``benchmarks/requirements-peers.txt``.
@@ -87,6 +88,7 @@ SYSTEMS = (
     "faiss-hnsw",
     "faiss-binary",
     "usearch",
+    "usearch-ef128",
     "langchain-sqlitevec",
     "haystack-memory",
     "llamaindex-simple",
@@ -489,6 +491,17 @@ class USearch(System):
         return [int(x) for x in keys if mask[int(x)]][:K]
 
 
+class USearchEf128(USearch):
+    """usearch with the search expansion Ogma's graph uses (128, usearch's default is 64): equal recall."""
+
+    def ingest(self) -> None:
+        from usearch.index import Index
+
+        self.index = Index(ndim=self.dim, metric="cos", expansion_search=128)
+        self.index.add(np.arange(self.n, dtype=np.uint64), self.data["vectors"])
+        self.index.save(str(self.workdir / "usearch.index"))
+
+
 class LangChainSQLiteVec(System):
     filtering = "no filters"
 
@@ -621,6 +634,7 @@ RUNNERS: dict[str, Callable[[dict[str, np.ndarray], Path], System]] = {
     "faiss-hnsw": FaissHNSW,
     "faiss-binary": FaissBinary,
     "usearch": USearch,
+    "usearch-ef128": USearchEf128,
     "langchain-sqlitevec": LangChainSQLiteVec,
     "haystack-memory": HaystackMemory,
     "llamaindex-simple": LlamaIndexSimple,
@@ -640,6 +654,7 @@ IMPORTS = {
     "faiss-hnsw": ("faiss",),
     "faiss-binary": ("faiss",),
     "usearch": ("usearch.index",),
+    "usearch-ef128": ("usearch.index",),
     "langchain-sqlitevec": ("langchain_community.vectorstores", "sqlite_vec"),
     "haystack-memory": ("haystack", "haystack.document_stores.in_memory"),
     "llamaindex-simple": ("llama_index.core.vector_stores",),
@@ -658,6 +673,7 @@ PACKAGES = {
     "faiss-hnsw": "faiss-cpu",
     "faiss-binary": "faiss-cpu",
     "usearch": "usearch",
+    "usearch-ef128": "usearch",
     "langchain-sqlitevec": "langchain-community",
     "haystack-memory": "haystack-ai",
     "llamaindex-simple": "llama-index-core",
