@@ -14,7 +14,7 @@ graph whose output ``sparse_weights`` holds one term weight per vocabulary entry
 Example:
     >>> from ogma.convert import SUPPORTED_ARCHITECTURES, detect_checkpoint_kind
     >>> sorted(SUPPORTED_ARCHITECTURES)[0]
-    'BertForSequenceClassification'
+    'BertForMaskedLM'
 """
 
 from __future__ import annotations
