@@ -92,6 +92,21 @@ def test_long_text_modes(small_window: TextEncoder, caplog: pytest.LogCaptureFix
         small_window.encode(texts, long_text="drop")  # type: ignore[arg-type]
 
 
+def test_join_windows_is_what_encode_returns(small_window: TextEncoder) -> None:
+    texts = ["cat dog", FILLER + "music", FILLER * 2]
+    plan = small_window.window_plan(texts, task="document")
+    assert plan.long == 2 and len(plan.texts) > len(texts)
+    windows = small_window.encode_documents(plan.texts, long_text="truncate")
+    joined = small_window.join_windows(windows, plan)
+    np.testing.assert_allclose(joined, small_window.encode_documents(texts), atol=1e-6)
+    np.testing.assert_allclose(np.linalg.norm(joined, axis=1), 1.0, atol=1e-5)
+    with pytest.warns(UserWarning, match="Matryoshka"):
+        cut = small_window.join_windows(windows, plan, dim=8)
+    assert cut.shape == (3, 8)
+    rows = small_window.encode_documents(texts[:1])
+    assert small_window.join_windows(rows, None) is rows  # one row per text already: unchanged
+
+
 def test_embed_query_reads_a_long_query_whole(small_window: TextEncoder) -> None:
     query = FILLER + "music song"
     whole = small_window.embed_query(query)

@@ -51,12 +51,12 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import numpy.typing as npt
 
-from ogma.compress import normalize, truncate
+from ogma.compress import truncate
 from ogma.errors import OgmaError
 from ogma.tokenize import plan_batches
 from ogma.types import Task
 from ogma.validation import check_dim, check_encode_inputs, check_texts
-from ogma.windows import DEFAULT_LONG_TEXT, LONG_TEXT_MODES, LongText, WindowPlan, mean_of_windows
+from ogma.windows import DEFAULT_LONG_TEXT, LONG_TEXT_MODES, LongText, WindowPlan
 
 if TYPE_CHECKING:
     from ogma.encoder import TextEncoder
@@ -371,7 +371,7 @@ class DynamicBatcher:
         Raises:
             TimeoutError: No answer within ``timeout`` seconds (the request is cancelled).
         """
-        job, plan, count = self._submit_texts(texts, task, dim, None, long_text)
+        job, plan = self._submit_texts(texts, task, dim, None, long_text)
         try:
             result = job.future.result(timeout)
         except concurrent.futures.TimeoutError:
@@ -385,7 +385,7 @@ class DynamicBatcher:
                 len(texts),
                 self.model_id,
             )
-        return self._combine(result, plan, count, dim).vectors
+        return self._combine(result, plan, dim).vectors
 
     async def encode_async(
         self,
@@ -409,13 +409,13 @@ class DynamicBatcher:
             >>> result.vectors.shape, result.truncated  # doctest: +SKIP
             ((1, 384), 0)
         """
-        job, plan, count = self._submit_texts(texts, task, dim, truncation, long_text)
+        job, plan = self._submit_texts(texts, task, dim, truncation, long_text)
         try:
             result = await asyncio.wrap_future(job.future)
         except asyncio.CancelledError:
             job.cancel()
             raise
-        return self._combine(result, plan, count, dim)
+        return self._combine(result, plan, dim)
 
     def _submit_texts(
         self,
@@ -424,31 +424,27 @@ class DynamicBatcher:
         dim: int | None,
         truncation: Truncation | None,
         long_text: LongText | None,
-    ) -> tuple[EncodeJob, WindowPlan | None, int]:
-        """Submit ``texts`` (their windows with ``long_text="mean"``); ``(job, plan or None, texts)``."""
+    ) -> tuple[EncodeJob, WindowPlan | None]:
+        """Submit ``texts`` (their windows with ``long_text="mean"``); ``(job, plan or None)``."""
         if long_text is None:
-            return self.submit(texts, task=task, dim=dim, truncation=truncation), None, 0
+            return self.submit(texts, task=task, dim=dim, truncation=truncation), None
         if long_text not in LONG_TEXT_MODES:
             raise ValueError(f"long_text must be one of {', '.join(LONG_TEXT_MODES)}; got {long_text!r}")
         if long_text != "mean":
             mode: Truncation = "refuse" if long_text == "error" else "count"
-            return self.submit(texts, task=task, dim=dim, truncation=mode), None, 0
+            return self.submit(texts, task=task, dim=dim, truncation=mode), None
         items, _ = check_encode_inputs(check_texts(texts), task)
         check_dim(dim, self.encoder.dim, self.matryoshka_dims)
         plan = self.encoder.window_plan(items, task=task)
         if not plan.long:
-            return self.submit(items, task=task, dim=dim, truncation="count"), None, 0
-        return self.submit(plan.texts, task=task, truncation="count"), plan, len(items)
+            return self.submit(items, task=task, dim=dim, truncation="count"), None
+        return self.submit(plan.texts, task=task, truncation="count"), plan
 
-    def _combine(self, result: EncodeResult, plan: WindowPlan | None, count: int, dim: int | None) -> EncodeResult:
+    def _combine(self, result: EncodeResult, plan: WindowPlan | None, dim: int | None) -> EncodeResult:
         """One vector per text from its windows' vectors (the normalised mean, then ``dim``)."""
         if plan is None:
             return result
-        vectors = mean_of_windows(result.vectors, plan.owners, count)
-        vectors = normalize(vectors) if self.encoder.spec.normalize else vectors
-        if dim is not None and dim != vectors.shape[1]:
-            vectors = truncate(vectors, dim, matryoshka_dims=self.matryoshka_dims, model_id=self.model_id)
-        return EncodeResult(vectors, result.tokens, result.truncated)
+        return EncodeResult(self.encoder.join_windows(result.vectors, plan, dim=dim), result.tokens, result.truncated)
 
     # -- shutting down -------------------------------------------------------------------
     def close(self, *, drain: bool = True, timeout: float | None = None) -> None:

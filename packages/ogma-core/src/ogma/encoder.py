@@ -328,15 +328,10 @@ class TextEncoder:
         size = self._batch_size(batch_size)
         if long_text == "mean":
             plan = self.window_plan(items, task=task)
-            vectors = self._embed(plan.texts, task, size, show_progress)
-            if plan.long:
-                vectors = mean_of_windows(vectors, plan.owners, len(items))
-                vectors = normalize(vectors) if self.spec.normalize else vectors
+            vectors = self.join_windows(self._embed(plan.texts, task, size, show_progress), plan, dim=dim)
         else:
             self._check_long(items, task, long_text)
-            vectors = self._embed(items, task, size, show_progress)
-        if dim is not None and dim != self.dim:
-            vectors = truncate(vectors, dim, matryoshka_dims=self.matryoshka_dims, model_id=self.model_id)
+            vectors = self.join_windows(self._embed(items, task, size, show_progress), None, dim=dim)
         out = quantize(vectors, precision, ranges=int8_ranges) if precision != "float32" else vectors
         return out[0] if single else out
 
@@ -418,6 +413,28 @@ class TextEncoder:
         return plan_windows(
             list(texts), self._plain_tokenizer(), max_tokens=self._budget(task), overlap=overlap, fine=fine
         )
+
+    def join_windows(
+        self, vectors: npt.NDArray[np.float32], plan: WindowPlan | None, *, dim: int | None = None
+    ) -> npt.NDArray[np.float32]:
+        """One vector per text from the vectors of its windows, as :meth:`encode` returns it.
+
+        A text's windows (``plan``, from :meth:`window_plan`) are averaged and the mean
+        re-normalised when the model normalises; then ``dim`` truncates (Matryoshka). With
+        ``plan=None`` (or no long text in it) the rows already are one per text and only
+        ``dim`` applies. For callers that embed windows elsewhere (a batcher, a server).
+
+        Example:
+            >>> plan = encoder.window_plan(["short", long_text])  # doctest: +SKIP
+            >>> encoder.join_windows(vectors_of(plan.texts), plan).shape  # doctest: +SKIP
+            (2, 384)
+        """
+        if plan is not None and plan.long:
+            vectors = mean_of_windows(vectors, plan.owners, max(plan.owners) + 1)
+            vectors = normalize(vectors) if self.spec.normalize else vectors
+        if dim is not None and dim != vectors.shape[1]:
+            vectors = truncate(vectors, dim, matryoshka_dims=self.matryoshka_dims, model_id=self.model_id)
+        return vectors
 
     def _check_long(self, texts: list[str], task: str, long_text: str) -> None:
         """Raise (``"error"``) or warn (``"truncate"``) about texts longer than the window."""
