@@ -224,7 +224,8 @@ def runner(name: str, data: dict[str, np.ndarray], inputs: dict[str, Any] | None
 def timed_statements() -> tuple[dict[str, float], Callable[[], None]]:
     """Wrap :class:`ogma.store.sqlite.connect.Connection`'s statement methods with per-statement wall timers.
 
-    Returns the totals (seconds by the statement's first 70 characters) and a function that undoes the wrapping.
+    Returns the totals (CPU seconds of this process by the statement's first 70 characters: steadier than wall
+    time on a shared machine) and a function that undoes the wrapping.
     """
     from ogma.store.sqlite.connect import Connection
 
@@ -235,12 +236,12 @@ def timed_statements() -> tuple[dict[str, float], Callable[[], None]]:
         original = saved[name]
 
         def timed(self: Any, sql: str, *args: Any, **kwargs: Any) -> Any:
-            start = time.perf_counter()
+            start = time.process_time()
             try:
                 return original(self, sql, *args, **kwargs)
             finally:
                 key = " ".join(sql.split())[:70]
-                totals[key] = totals.get(key, 0.0) + time.perf_counter() - start
+                totals[key] = totals.get(key, 0.0) + time.process_time() - start
 
         return timed
 
@@ -270,16 +271,24 @@ def cpu_flags() -> list[str]:
     return []
 
 
-def main() -> None:
+def parse_size(text: str) -> tuple[int, int]:
+    """``"100000x384"`` -> ``(100000, 384)``."""
+    parts = text.lower().split("x")
+    if len(parts) != 2 or not all(p.isdigit() and int(p) > 0 for p in parts):
+        raise argparse.ArgumentTypeError(f"expected N x dim such as 100000x384, got {text!r}")
+    return int(parts[0]), int(parts[1])
+
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--size", default="100000x384", help="N x dim (default 100000x384)")
+    parser.add_argument("--size", type=parse_size, default=(100_000, 384), help="N x dim (default 100000x384)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--systems", default=",".join(SYSTEMS))
     parser.add_argument("--profile", help="cProfile one run of this system and print the top functions")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "ingest.json")
     parser.add_argument("--tmp", type=Path, default=None, help="scratch folder (default: the system's temp dir)")
-    args = parser.parse_args()
-    n, dim = (int(x) for x in args.size.lower().split("x"))
+    args = parser.parse_args(argv)
+    n, dim = args.size
     data = make_data(n, dim, 1)
     names = [s for s in args.systems.split(",") if s]
     unknown = [s for s in names if s not in SYSTEMS]
@@ -291,14 +300,17 @@ def main() -> None:
         run = runner(args.profile, data, inputs)
         with tempfile.TemporaryDirectory(dir=args.tmp) as scratch:
             totals, undo = timed_statements()
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             run(Path(scratch))
-            wall = time.perf_counter() - start
+            wall, used = time.perf_counter() - start, time.process_time() - start_cpu
             undo()
-        print(f"{args.profile}: {n / wall:,.0f} rows/s with statement timers ({wall:.2f} s); share of the wall time:")
+        print(
+            f"{args.profile}: {n / wall:,.0f} rows/s, {n / used:,.0f} rows per CPU second with statement timers "
+            f"({wall:.2f} s wall, {used:.2f} s CPU); share of the CPU time:"
+        )
         for key, seconds in sorted(totals.items(), key=lambda kv: -kv[1])[:12]:
-            print(f"  {100 * seconds / wall:5.1f}%  {seconds:6.3f} s  {key}")
-        print(f"  {100 * (wall - sum(totals.values())) / wall:5.1f}%  outside SQLite statements (Python)")
+            print(f"  {100 * seconds / used:5.1f}%  {seconds:6.3f} s  {key}")
+        print(f"  {100 * (used - sum(totals.values())) / used:5.1f}%  outside SQLite statements (Python)")
         with tempfile.TemporaryDirectory(dir=args.tmp) as scratch:
             profiler = cProfile.Profile()
             start = time.perf_counter()
@@ -311,12 +323,17 @@ def main() -> None:
         print(f"{args.profile}: {n / wall:,.0f} rows/s under cProfile ({wall:.2f} s)")
         print(out.getvalue())
         print(f"load average after: {[round(x, 2) for x in os.getloadavg()]}")
-        return
+        return 0
     import ogma.store  # noqa: F401  # imports are not ingest: load them before any timer
 
+    errors: dict[str, str] = {}
     if "lancedb" in names:
-        import lancedb  # noqa: F401
-        import pyarrow  # noqa: F401
+        try:
+            import lancedb  # noqa: F401
+            import pyarrow  # noqa: F401
+        except ImportError as exc:  # reported, not dropped: pip install -r benchmarks/requirements-peers.txt
+            errors["lancedb"] = f"not installed ({exc})"
+            names.remove("lancedb")
     times: dict[str, list[float]] = {s: [] for s in names}
     cpu: dict[str, list[float]] = {s: [] for s in names}
     disk: dict[str, int] = {}
@@ -364,6 +381,7 @@ def main() -> None:
         "python": platform.python_version(),
         "rows": rows,
     }
+    rows.extend({"system": name, "error": error} for name, error in errors.items())
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(
@@ -373,13 +391,17 @@ def main() -> None:
     print("| system | rows/s (median) | vector MB/s | rows per CPU s | CPU s / wall s | each round | on disk |")
     print("|---|---:|---:|---:|---:|---|---:|")
     for row in rows:
+        if "error" in row:
+            print(f"| {row['system']} | {row['error']} | | | | | |")
+            continue
         each = ", ".join(f"{x:,.0f}" for x in row["each_round"])
         print(
             f"| {row['system']} | {row['rows_per_s']:,.0f} | {row['vector_mb_per_s']:,.1f} | "
             f"{row['rows_per_cpu_s']:,.0f} | {row['cpu_per_wall']:.2f} | {each} | "
             f"{row['disk_mb']:,.0f} MB |"
         )
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
