@@ -153,6 +153,17 @@ def test_metadata_checks_and_exact_json(store: Store) -> None:
             store.add(["a"], [bad])  # type: ignore[list-item]
     assert store.count() == 0
 
+    # Keys are checked once per distinct key in a batch: a bad key in a late entry, or one that repeats a good
+    # key's text (1 and "1"), is still found and named.
+    for bad_batch, message in (
+        ([{"a": 1}] * 999 + [{"a": 2, 7: "x"}], r"metadatas\[999\] has a non-string key 7"),
+        ([{"1": 1}, {"1": 2}, {1: 3}], r"metadatas\[2\] has a non-string key 1"),
+        ([{"a": 1}, {True: 1}, {1: 1}], r"metadatas\[1\] has a non-string key True"),
+    ):
+        with pytest.raises(TypeError, match=message):
+            store.add([f"t{i}" for i in range(len(bad_batch))], bad_batch)  # type: ignore[arg-type]
+    assert store.count() == 0
+
     class Key(str):
         pass
 

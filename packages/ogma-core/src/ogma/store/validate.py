@@ -13,6 +13,7 @@ import json
 import math
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from itertools import chain
 from json import encoder as json_encoder
 from typing import Any, NamedTuple
 
@@ -163,7 +164,9 @@ def check_metadatas(metadatas: Any, count: int) -> list[str]:
         raise TypeError(f"metadatas must be a list of dicts (one per text), got {type(metadatas).__name__}")
     if len(metadatas) != count:
         raise ValueError(f"got {len(metadatas)} metadatas for {count} texts; pass one dict (or None) per text")
-    if all(type(meta) is dict for meta in metadatas) and all(type(key) is str for meta in metadatas for key in meta):
+    # Plain dicts whose keys are all plain str, checked at C speed: the types of the entries, and
+    # the types of the distinct keys (a bulk load repeats a few keys across every entry).
+    if set(map(type, metadatas)) <= {dict} and set(map(type, set(chain.from_iterable(metadatas)))) <= {str}:
         try:  # the common case (plain dicts, str keys) in one pass; any error is located below
             out = [_encode_metadata(meta) for meta in metadatas]
         except (TypeError, ValueError, RecursionError):
@@ -358,11 +361,12 @@ def check_store_texts(texts: Any) -> list[str | None]:
     if isinstance(texts, (str, bytes)) or not isinstance(texts, Sequence):
         check_texts(texts)  # raises the error for a single string or a non-sequence
     items = list(texts)
-    if all(type(text) is str for text in items):  # the common case: no None, no subclasses
+    if set(map(type, items)) <= {str}:  # the common case: no None, no subclasses
         check_unicode_texts(items, "texts")  # all str
         check_no_nul(items)
-        longest = max(range(len(items)), key=lambda i: len(items[i]), default=None)
-        if longest is not None:
+        if items:
+            lengths = list(map(len, items))
+            longest = lengths.index(max(lengths))
             check_size(items[longest], f"texts[{longest}]")
         return items
     present: list[str] = []

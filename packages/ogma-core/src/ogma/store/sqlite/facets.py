@@ -115,7 +115,14 @@ def fill_sql(where: str = "1", *, documents: str = DOCUMENTS, facets: str = FACE
 
 
 def _ranges(rowids: Sequence[int]) -> list[tuple[int, int]]:
-    """Sorted distinct rowids as inclusive runs ``(first, last)``: a batch of new documents is one run."""
+    """Sorted distinct rowids as inclusive runs ``(first, last)``: a batch of new documents is one run.
+
+    Example:
+        >>> _ranges([7, 3, 4, 5, 9, 8]), _ranges(range(1, 8193))
+        ([(3, 5), (7, 9)], [(1, 8192)])
+    """
+    if isinstance(rowids, range) and rowids.step == 1:  # new documents: no sorting needed
+        return [(rowids.start, rowids.stop - 1)] if rowids else []
     ordered = sorted(set(rowids))
     runs: list[tuple[int, int]] = []
     for rowid in ordered:

@@ -240,6 +240,11 @@ def _fts_rows(pairs: Any) -> list[tuple[int, str]]:
     return [(rowid, text) for rowid, text in pairs if text is not None]
 
 
+def _new_fts_rows(rowids: Sequence[int], texts: list[str | None]) -> Any:
+    """:func:`_fts_rows` of a batch: the pairs themselves, unfiltered, when every text is present."""
+    return zip(rowids, texts) if None not in texts else _fts_rows(zip(rowids, texts))
+
+
 def _has_vector_tables(conn: Connection) -> bool:
     return conn.scalar("SELECT 1 FROM sqlite_master WHERE name = ?", (VEC_INDEX,)) is not None
 
@@ -277,8 +282,10 @@ def upsert(
         next_rowid = int(conn.scalar(f"SELECT COALESCE(MAX(rowid), 0) FROM {documents}")) + 1
         new_rows: list[tuple[Any, ...]]
         updated: list[tuple[Any, ...]] = []
-        if not existing:  # the bulk-load case: every row is new
-            rowids = list(range(next_rowid, next_rowid + len(rows.ids)))
+        fresh: range | None = None
+        if not existing:  # the bulk-load case: every row is new, their rowids one run
+            fresh = range(next_rowid, next_rowid + len(rows.ids))
+            rowids = list(fresh)
             new_rows = list(zip(rowids, rows.ids, rows.texts, rows.metadatas, rows.hashes))
         else:
             rowids, new_rows = [], []
@@ -302,8 +309,8 @@ def upsert(
             index_metadata(conn, [row[-1] for row in updated])
         if new_rows:
             conn.executemany(insert_sql(DOCUMENTS, ["rowid", "id", "text", "metadata", "content_hash"]), new_rows)
-            index_metadata(conn, [row[0] for row in new_rows], fresh=True)
-        conn.executemany(insert_sql(FTS, ["rowid", "text"]), _fts_rows(zip(rowids, rows.texts)))
+            index_metadata(conn, fresh if fresh is not None else [row[0] for row in new_rows], fresh=True)
+        conn.executemany(insert_sql(FTS, ["rowid", "text"]), _new_fts_rows(rowids, rows.texts))
         vector_rowids = rowids if rows.vector_rows is None else [rowids[i] for i in rows.vector_rows]
         if codec is not None and vector_rowids:
             write_vectors(conn, codec, vector_rowids, rows.vector_blobs, rows.code_blobs)

@@ -1,0 +1,407 @@
+"""Ingest with vectors given: Ogma's ``Store.add`` next to lancedb and a bare-SQLite roofline.
+
+The data is :func:`bench_peers.make_data`'s (clustered unit vectors; metadata
+``{"b10", "b1000", "u"}`` per row; text ``"document i"``; ids ``"0"``, ``"1"``, ...), loaded the
+way ``bench_peers`` loads it: ``Store.add(texts, metadatas=..., ids=..., embeddings=...)`` in
+batches of 8,192 (metadata dicts, texts and ids built inside the timed loop, as a caller
+would), lancedb's ``create_table`` from one Arrow table.
+
+The roofline is what SQLite itself costs for the same bytes, in the same SQLite build and with
+the store's own connection pragmas (WAL, ``synchronous=NORMAL``, 16 KiB pages): every step is
+``executemany`` of prepared tuples over the whole data in batches of the same size, one
+transaction per batch, each step adding one table to the previous step's writes:
+
+* ``blob``: a plain table ``(rowid INTEGER PRIMARY KEY, v BLOB)``, one 4·dim-byte blob a row;
+* ``+ documents``: and Ogma's documents row (id, text, metadata JSON, content hash; the id's
+  unique index);
+* ``+ fts5``: and the FTS5 row (Ogma's tokenizer);
+* ``+ facets``: and the facets rows (``INSERT ... SELECT`` from ``json_each``, as the store does);
+* ``vec0 instead of blob``: the same with sqlite-vec's ``vec0`` table in place of the plain one
+  (float32), or the plain float table plus a ``vec0`` bit table (binary): the store's writes.
+
+The roofline rows take their inputs prepared (tuples, blobs, JSON, hashes) outside the timer:
+they measure SQLite alone. Every system runs ``--rounds`` times, interleaved, each in a fresh
+file; the table reports the median and the spread.
+
+Usage::
+
+    python benchmarks/bench_ingest.py --size 100000x384 --rounds 3
+    python benchmarks/bench_ingest.py --size 5000x64 --rounds 1     # quick check
+    python benchmarks/bench_ingest.py --profile ogma-float32        # cProfile of one Store.add run
+
+Writes JSON to ``benchmarks/results/ingest.json`` (``--out``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import hashlib
+import io
+import json
+import os
+import platform
+import pstats
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from bench_peers import make_data, metadata_row, text_of  # noqa: E402
+
+BATCH = 8192
+
+ROOFLINE = ("blob", "blob+documents", "blob+documents+fts5", "blob+documents+fts5+facets", "vec0+documents+fts5+facets")
+SYSTEMS = (
+    "ogma-float32",
+    "ogma-binary",
+    "lancedb",
+    *(f"sqlite:{r}" for r in ROOFLINE),
+    *(f"sqlite-binary:{r}" for r in ROOFLINE[-1:]),
+)
+
+
+def ogma_ingest(data: dict[str, np.ndarray], path: Path, precision: str) -> None:
+    from ogma import Store
+
+    vectors = data["vectors"]
+    n, dim = vectors.shape
+    with Store(path, dim=dim, precision=precision, show_progress=False) as store:
+        for start in range(0, n, BATCH):
+            stop = min(n, start + BATCH)
+            store.add(
+                [text_of(i) for i in range(start, stop)],
+                metadatas=[metadata_row(data, i) for i in range(start, stop)],
+                ids=[str(i) for i in range(start, stop)],
+                embeddings=vectors[start:stop],
+                batch_size=BATCH,
+            )
+
+
+def lance_ingest(data: dict[str, np.ndarray], path: Path) -> None:
+    import lancedb
+    import pyarrow as pa
+
+    vectors = data["vectors"]
+    n, dim = vectors.shape
+    db = lancedb.connect(str(path))
+    table = pa.table(
+        {
+            "id": pa.array(np.arange(n, dtype=np.int64)),
+            "text": pa.array([text_of(i) for i in range(n)]),
+            "b10": pa.array(data["b10"]),
+            "b1000": pa.array(data["b1000"]),
+            "u": pa.array(data["u"]),
+            "vector": pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1)), dim),
+        }
+    )
+    db.create_table("bench", data=table)
+
+
+def roofline_inputs(data: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Everything the roofline writes, prepared in Python beforehand (not timed)."""
+    vectors = np.ascontiguousarray(data["vectors"], dtype="<f4")
+    n, dim = vectors.shape
+    blobs = vectors.view(np.dtype((np.void, 4 * dim))).ravel().tolist()
+    bits = np.packbits(vectors > 0, axis=1)
+    bit_blobs = bits.view(np.dtype((np.void, bits.shape[1]))).ravel().tolist()
+    texts = [text_of(i) for i in range(n)]
+    metas = [json.dumps(metadata_row(data, i), ensure_ascii=False, allow_nan=False) for i in range(n)]
+    hashes = [hashlib.blake2b(t.encode(), digest_size=16).digest() for t in texts]
+    ids = [str(i) for i in range(n)]
+    return {
+        "n": n,
+        "dim": dim,
+        "blobs": blobs,
+        "bits": bit_blobs,
+        "texts": texts,
+        "metas": metas,
+        "hashes": hashes,
+        "ids": ids,
+    }
+
+
+def sqlite_ingest(inputs: dict[str, Any], path: Path, steps: str, *, binary: bool = False) -> None:
+    from ogma.store.sqlite.connect import connect
+
+    parts = steps.split("+")
+    n, dim = inputs["n"], inputs["dim"]
+    conn = connect(str(path))
+    vec0 = parts[0] == "vec0"
+    if vec0 and binary:
+        conn.execute("CREATE TABLE vectors (rowid INTEGER PRIMARY KEY, v BLOB NOT NULL)")
+        conn.execute(f"CREATE VIRTUAL TABLE vec USING vec0(embedding bit[{dim}])")
+    elif vec0:
+        conn.execute(f"CREATE VIRTUAL TABLE vec USING vec0(embedding float[{dim}] distance_metric=cosine)")
+    else:
+        conn.execute("CREATE TABLE vectors (rowid INTEGER PRIMARY KEY, v BLOB NOT NULL)")
+    if "documents" in parts:
+        conn.execute(
+            "CREATE TABLE documents (rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, text TEXT, "
+            "metadata TEXT NOT NULL DEFAULT '{}', content_hash BLOB)"
+        )
+    if "fts5" in parts:
+        conn.execute(
+            "CREATE VIRTUAL TABLE fts USING fts5(text, content='documents', content_rowid='rowid', "
+            "tokenize='porter unicode61 remove_diacritics 2')"
+        )
+    if "facets" in parts:
+        conn.execute(
+            "CREATE TABLE facets (doc INTEGER NOT NULL, field TEXT NOT NULL, kind INTEGER NOT NULL, value, "
+            "PRIMARY KEY (doc, field)) WITHOUT ROWID"
+        )
+        conn.execute("CREATE INDEX facets_value ON facets (field, kind, value)")
+    kind = (
+        "CASE j.type WHEN 'integer' THEN 1 WHEN 'real' THEN 1 WHEN 'text' THEN 2 WHEN 'true' THEN 3 "
+        "WHEN 'false' THEN 3 WHEN 'null' THEN 0 WHEN 'array' THEN 4 ELSE 5 END"
+    )
+    for start in range(0, n, BATCH):
+        stop = min(n, start + BATCH)
+        rowids = range(start + 1, stop + 1)
+        with conn.transaction():
+            if vec0 and binary:
+                conn.executemany(
+                    "INSERT INTO vectors (rowid, v) VALUES (?, ?)", zip(rowids, inputs["blobs"][start:stop])
+                )
+                conn.executemany(
+                    "INSERT INTO vec (rowid, embedding) VALUES (?, vec_bit(?))", zip(rowids, inputs["bits"][start:stop])
+                )
+            elif vec0:
+                conn.executemany(
+                    "INSERT INTO vec (rowid, embedding) VALUES (?, ?)", zip(rowids, inputs["blobs"][start:stop])
+                )
+            else:
+                conn.executemany(
+                    "INSERT INTO vectors (rowid, v) VALUES (?, ?)", zip(rowids, inputs["blobs"][start:stop])
+                )
+            if "documents" in parts:
+                conn.executemany(
+                    "INSERT INTO documents (rowid, id, text, metadata, content_hash) VALUES (?, ?, ?, ?, ?)",
+                    zip(
+                        rowids,
+                        inputs["ids"][start:stop],
+                        inputs["texts"][start:stop],
+                        inputs["metas"][start:stop],
+                        inputs["hashes"][start:stop],
+                    ),
+                )
+            if "fts5" in parts:
+                conn.executemany(
+                    "INSERT INTO fts (rowid, text) VALUES (?, ?)", zip(rowids, inputs["texts"][start:stop])
+                )
+            if "facets" in parts:
+                conn.execute(
+                    f"INSERT OR IGNORE INTO facets (doc, field, kind, value) SELECT d.rowid, j.key, {kind}, j.atom "
+                    "FROM documents AS d, json_each(d.metadata) AS j WHERE d.rowid BETWEEN ? AND ? "
+                    "AND json_type(d.metadata) = 'object'",
+                    (start + 1, stop),
+                )
+    conn.close()
+
+
+def runner(name: str, data: dict[str, np.ndarray], inputs: dict[str, Any] | None) -> Callable[[Path], None]:
+    if name == "ogma-float32":
+        return lambda d: ogma_ingest(data, d / "ogma.db", "float32")
+    if name == "ogma-binary":
+        return lambda d: ogma_ingest(data, d / "ogma.db", "binary")
+    if name == "lancedb":
+        return lambda d: lance_ingest(data, d / "lance")
+    assert inputs is not None
+    kind, steps = name.split(":")
+    return lambda d: sqlite_ingest(inputs, d / "bare.db", steps, binary=kind == "sqlite-binary")
+
+
+def timed_statements() -> tuple[dict[str, float], Callable[[], None]]:
+    """Wrap :class:`ogma.store.sqlite.connect.Connection`'s statement methods with per-statement wall timers.
+
+    Returns the totals (CPU seconds of this process by the statement's first 70 characters: steadier than wall
+    time on a shared machine) and a function that undoes the wrapping.
+    """
+    from ogma.store.sqlite.connect import Connection
+
+    totals: dict[str, float] = {}
+    saved = {name: getattr(Connection, name) for name in ("execute", "executemany", "fetchall", "fetchone")}
+
+    def wrap(name: str) -> Any:
+        original = saved[name]
+
+        def timed(self: Any, sql: str, *args: Any, **kwargs: Any) -> Any:
+            start = time.process_time()
+            try:
+                return original(self, sql, *args, **kwargs)
+            finally:
+                key = " ".join(sql.split())[:70]
+                totals[key] = totals.get(key, 0.0) + time.process_time() - start
+
+        return timed
+
+    for name in saved:
+        setattr(Connection, name, wrap(name))
+
+    def undo() -> None:
+        for name, original in saved.items():
+            setattr(Connection, name, original)
+
+    return totals, undo
+
+
+def disk_bytes(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def cpu_flags() -> list[str]:
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return []
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            have = set(line.split(":", 1)[1].split())
+            return [f for f in ("avx2", "avx512f", "avx512bw", "avx512_vnni", "fma") if f in have]
+    return []
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``"100000x384"`` -> ``(100000, 384)``."""
+    parts = text.lower().split("x")
+    if len(parts) != 2 or not all(p.isdigit() and int(p) > 0 for p in parts):
+        raise argparse.ArgumentTypeError(f"expected N x dim such as 100000x384, got {text!r}")
+    return int(parts[0]), int(parts[1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size", type=parse_size, default=(100_000, 384), help="N x dim (default 100000x384)")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--systems", default=",".join(SYSTEMS))
+    parser.add_argument("--profile", help="cProfile one run of this system and print the top functions")
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "ingest.json")
+    parser.add_argument("--tmp", type=Path, default=None, help="scratch folder (default: the system's temp dir)")
+    args = parser.parse_args(argv)
+    n, dim = args.size
+    data = make_data(n, dim, 1)
+    names = [s for s in args.systems.split(",") if s]
+    unknown = [s for s in names if s not in SYSTEMS]
+    if unknown:
+        parser.error(f"--systems: unknown {unknown}; choose from {', '.join(SYSTEMS)}")
+    inputs = roofline_inputs(data) if any(s.startswith("sqlite") for s in [*names, args.profile or ""]) else None
+    vector_mb = data["vectors"].nbytes / 1e6
+    if args.profile:
+        run = runner(args.profile, data, inputs)
+        with tempfile.TemporaryDirectory(dir=args.tmp) as scratch:
+            totals, undo = timed_statements()
+            start, start_cpu = time.perf_counter(), time.process_time()
+            run(Path(scratch))
+            wall, used = time.perf_counter() - start, time.process_time() - start_cpu
+            undo()
+        print(
+            f"{args.profile}: {n / wall:,.0f} rows/s, {n / used:,.0f} rows per CPU second with statement timers "
+            f"({wall:.2f} s wall, {used:.2f} s CPU); share of the CPU time:"
+        )
+        for key, seconds in sorted(totals.items(), key=lambda kv: -kv[1])[:12]:
+            print(f"  {100 * seconds / used:5.1f}%  {seconds:6.3f} s  {key}")
+        print(f"  {100 * (used - sum(totals.values())) / used:5.1f}%  outside SQLite statements (Python)")
+        with tempfile.TemporaryDirectory(dir=args.tmp) as scratch:
+            profiler = cProfile.Profile()
+            start = time.perf_counter()
+            profiler.enable()
+            run(Path(scratch))
+            profiler.disable()
+            wall = time.perf_counter() - start
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(30)
+        print(f"{args.profile}: {n / wall:,.0f} rows/s under cProfile ({wall:.2f} s)")
+        print(out.getvalue())
+        print(f"load average after: {[round(x, 2) for x in os.getloadavg()]}")
+        return 0
+    import ogma.store  # noqa: F401  # imports are not ingest: load them before any timer
+
+    errors: dict[str, str] = {}
+    if "lancedb" in names:
+        try:
+            import lancedb  # noqa: F401
+            import pyarrow  # noqa: F401
+        except ImportError as exc:  # reported, not dropped: pip install -r benchmarks/requirements-peers.txt
+            errors["lancedb"] = f"not installed ({exc})"
+            names.remove("lancedb")
+    times: dict[str, list[float]] = {s: [] for s in names}
+    cpu: dict[str, list[float]] = {s: [] for s in names}
+    disk: dict[str, int] = {}
+    for _ in range(args.rounds):
+        for name in names:
+            scratch = Path(tempfile.mkdtemp(dir=args.tmp))
+            try:
+                run = runner(name, data, inputs)
+                gc.collect()
+                start, start_cpu = time.perf_counter(), time.process_time()
+                run(scratch)
+                times[name].append(time.perf_counter() - start)
+                cpu[name].append(time.process_time() - start_cpu)
+                disk[name] = disk_bytes(scratch)
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)
+            print(
+                f"{name}: {n / times[name][-1]:,.0f} rows/s, {n / cpu[name][-1]:,.0f} rows per CPU second",
+                file=sys.stderr,
+                flush=True,
+            )
+    load = os.getloadavg()
+    rows = []
+    for name in names:
+        median = statistics.median(times[name])
+        rows.append(
+            {
+                "system": name,
+                "rows_per_s": n / median,
+                "vector_mb_per_s": vector_mb / median,
+                "seconds": median,
+                "each_round": [n / t for t in times[name]],
+                "rows_per_cpu_s": n / statistics.median(cpu[name]),
+                "cpu_per_wall": statistics.median(c / t for c, t in zip(cpu[name], times[name])),
+                "disk_mb": disk[name] / 1e6,
+            }
+        )
+    result = {
+        "n": n,
+        "dim": dim,
+        "batch": BATCH,
+        "rounds": args.rounds,
+        "load_average_after": [round(x, 2) for x in load],
+        "cpu_flags": cpu_flags(),
+        "python": platform.python_version(),
+        "rows": rows,
+    }
+    rows.extend({"system": name, "error": error} for name, error in errors.items())
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(
+        f"\n{n:,} x {dim}, batches of {BATCH:,}, {args.rounds} round(s), "
+        f"load average after {result['load_average_after']}"
+    )
+    print("| system | rows/s (median) | vector MB/s | rows per CPU s | CPU s / wall s | each round | on disk |")
+    print("|---|---:|---:|---:|---:|---|---:|")
+    for row in rows:
+        if "error" in row:
+            print(f"| {row['system']} | {row['error']} | | | | | |")
+            continue
+        each = ", ".join(f"{x:,.0f}" for x in row["each_round"])
+        print(
+            f"| {row['system']} | {row['rows_per_s']:,.0f} | {row['vector_mb_per_s']:,.1f} | "
+            f"{row['rows_per_cpu_s']:,.0f} | {row['cpu_per_wall']:.2f} | {each} | "
+            f"{row['disk_mb']:,.0f} MB |"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
