@@ -31,6 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ogma.compress import normalize
+from ogma.store.pipeline import exact_cosines
 from ogma.store.sqlite.connect import Connection
 from ogma.store.sqlite.filters import RowSet
 from ogma.store.sqlite.mirror import AdaptiveDepth, MirrorSnapshot, VectorMirror
@@ -212,7 +213,7 @@ def exact_shortlist(
     if len(ranked) < count:  # vectors gone since the mirror was read: no bound to prune with
         more = rest
     else:
-        exact = normalize(matrix) @ unit_query
+        exact = exact_cosines(matrix, unit_query)
         kth = float(np.partition(exact, len(ranked) - count)[len(ranked) - count])
         more = rest[estimate[rest] + bound[rest] + ESTIMATE_SLACK >= kth]
     if more.shape[0] == 0:

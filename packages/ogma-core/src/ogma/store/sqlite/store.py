@@ -646,7 +646,14 @@ class Store(Reading, StoreSettings, GraphIndexing, SearchPipeline):
         if adaptive is not None and self._mirror.int8_copy:
             # count is the results wanted: read only the candidates that can reach them (search.py)
             ranked, matrix = exact_shortlist(
-                ctx, self._mirror, unit, count, filter_sql=sql, filter_params=params, filter_rows=rows, adaptive=adaptive
+                ctx,
+                self._mirror,
+                unit,
+                count,
+                filter_sql=sql,
+                filter_params=params,
+                filter_rows=rows,
+                adaptive=adaptive,
             )
             return DenseCandidates(list(ranked), matrix)
         rowids, scores = dense_arrays(
