@@ -72,10 +72,10 @@ def stages(store: Any, query: np.ndarray) -> dict[str, float]:
     import math
 
     from ogma.compress import normalize
-    from ogma.store.pipeline import exact_rescore
+    from ogma.store.pipeline import exact_cosines, exact_rescore
     from ogma.store.sqlite.kernels import within_margin
     from ogma.store.sqlite.mirror import AdaptiveDepth
-    from ogma.store.sqlite.search import ESTIMATE_SLACK, with_float_vectors
+    from ogma.store.sqlite.search import ESTIMATE_SLACK, _unmapped, with_float_vectors
 
     out: dict[str, float] = {}
     unit = normalize(query.reshape(1, -1))[0]
@@ -113,10 +113,11 @@ def stages(store: Any, query: np.ndarray) -> dict[str, float]:
             out["estimate"] = time.perf_counter() - t
             t = time.perf_counter()
             first, rest = order[:K], order[K:]
-            ranked, matrix = with_float_vectors(conn, codec, rowids[first], scores[first])
-            kth = float(np.sort(normalize(matrix) @ unit)[-K])
-            more = rest[estimate[rest] + bound[rest] + ESTIMATE_SLACK >= kth]
-            extra, extra_matrix = with_float_vectors(conn, codec, rowids[more], scores[more])
+            with _unmapped(conn):
+                ranked, matrix = with_float_vectors(conn, codec, rowids[first], scores[first])
+                kth = float(np.sort(exact_cosines(matrix, unit))[-K])
+                more = rest[estimate[rest] + bound[rest] + ESTIMATE_SLACK >= kth]
+                extra, extra_matrix = with_float_vectors(conn, codec, rowids[more], scores[more])
             out["read_shortlist"] = time.perf_counter() - t
             out["rows_read"] = float(len(ranked) + len(extra))
             t = time.perf_counter()

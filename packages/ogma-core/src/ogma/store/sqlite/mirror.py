@@ -71,6 +71,9 @@ PASSING_ROWS_PER_VECTOR = 4
 
 _INT8_SCORER = Int8Scorer()
 
+ENCODE_BLOCK = 8192
+"""Rows :meth:`Int8Copy.of` encodes at a time."""
+
 
 @dataclass(frozen=True)
 class AdaptiveDepth:
@@ -116,15 +119,23 @@ class Int8Copy:
 
     @classmethod
     def of(cls, unit: FloatArray) -> Int8Copy:
-        """The copy of ``(n, d)`` unit vectors (zero rows stay zero, with bound 0)."""
+        """The copy of ``(n, d)`` unit vectors (zero rows stay zero, with bound 0).
+
+        Encoded :data:`ENCODE_BLOCK` rows at a time, so the float temporaries stay a few MB.
+        """
         rows = np.asarray(unit, dtype=np.float32)
-        peak = np.max(np.abs(rows), axis=1, initial=0.0)
-        scales = (peak / 127.0).astype(np.float32)
-        safe = np.where(scales > 0, scales, 1.0).astype(np.float32)
-        codes = np.clip(np.rint(rows / safe[:, None]), -127, 127).astype(np.int8)
-        lost = rows - codes.astype(np.float32) * scales[:, None]
-        bounds = np.sqrt(np.einsum("ij,ij->i", lost, lost)).astype(np.float32)
-        return cls(codes, scales, bounds)
+        out = cls.empty(rows.shape[0], rows.shape[1])
+        for start in range(0, rows.shape[0], ENCODE_BLOCK):
+            block = rows[start : start + ENCODE_BLOCK]
+            stop = start + block.shape[0]
+            scales = (np.max(np.abs(block), axis=1, initial=0.0) / 127.0).astype(np.float32)
+            safe = np.where(scales > 0, scales, 1.0).astype(np.float32)
+            codes = np.clip(np.rint(block / safe[:, None]), -127, 127).astype(np.int8)
+            lost = block - codes.astype(np.float32) * scales[:, None]
+            out.codes[start:stop] = codes
+            out.scales[start:stop] = scales
+            out.bounds[start:stop] = np.sqrt(np.einsum("ij,ij->i", lost, lost))
+        return out
 
     @classmethod
     def empty(cls, rows: int, dim: int) -> Int8Copy:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, Literal
 
 import numpy as np
@@ -53,6 +54,22 @@ ESTIMATE_SLACK = 1e-4
 """Added to every int8 error bound: covers float32 rounding in the estimate and the exact cosine."""
 
 
+@contextmanager
+def _unmapped(conn: Connection) -> Iterator[None]:
+    """Reads through SQLite's bounded page cache instead of the memory map, for the block.
+
+    Every page a mapped read touches stays resident in this process (with the kernel's
+    fault-around, 64 KiB or more per random row), counted in its RSS until the map goes; switching
+    the map off unmaps them. Pages read meanwhile go through SQLite's page cache (``cache_size``).
+    """
+    mapped = conn.scalar("PRAGMA mmap_size")
+    conn.execute("PRAGMA mmap_size = 0")
+    try:
+        yield
+    finally:
+        conn.execute(f"PRAGMA mmap_size = {int(mapped or 0)}")
+
+
 def _reload(
     conn: Connection, codec: VectorCodec, *, signs_only: bool
 ) -> Iterator[tuple[npt.NDArray[np.int64], FloatArray]]:
@@ -60,15 +77,11 @@ def _reload(
 
     A full scan through the map would leave every page of the vectors resident in this
     process (a second copy of the vectors in its RSS, beside the mirror); read through
-    SQLite's bounded page cache instead, and map again for the random reads of rescoring.
+    SQLite's bounded page cache instead.
     """
-    mapped = conn.scalar("PRAGMA mmap_size")
-    conn.execute("PRAGMA mmap_size = 0")
-    try:
+    with _unmapped(conn):
         for rowids, matrix in iter_vectors(conn, codec):
             yield rowids, matrix if signs_only else normalize(matrix)  # sign bits do not need unit length
-    finally:
-        conn.execute(f"PRAGMA mmap_size = {int(mapped or 0)}")
 
 
 def _rowids(conn: Connection, sql: str, params: Sequence[Any]) -> npt.NDArray[np.int64]:
@@ -209,16 +222,17 @@ def exact_shortlist(
     estimate, bound = snapshot.approx.estimates(unit_query, positions)
     order = np.argsort(-estimate, kind="stable")
     first, rest = order[:count], order[count:]
-    ranked, matrix = with_float_vectors(conn, codec, rowids[first], hamming[first])
-    if len(ranked) < count:  # vectors gone since the mirror was read: no bound to prune with
-        more = rest
-    else:
-        exact = exact_cosines(matrix, unit_query)
-        kth = float(np.partition(exact, len(ranked) - count)[len(ranked) - count])
-        more = rest[estimate[rest] + bound[rest] + ESTIMATE_SLACK >= kth]
-    if more.shape[0] == 0:
-        return ranked, matrix
-    extra, extra_matrix = with_float_vectors(conn, codec, rowids[more], hamming[more])
+    with _unmapped(conn):  # a few hundred random rows: the map would keep ~64 KiB resident for each
+        ranked, matrix = with_float_vectors(conn, codec, rowids[first], hamming[first])
+        if len(ranked) < count:  # vectors gone since the mirror was read: no bound to prune with
+            more = rest
+        else:
+            exact = exact_cosines(matrix, unit_query)
+            kth = float(np.partition(exact, len(ranked) - count)[len(ranked) - count])
+            more = rest[estimate[rest] + bound[rest] + ESTIMATE_SLACK >= kth]
+        if more.shape[0] == 0:
+            return ranked, matrix
+        extra, extra_matrix = with_float_vectors(conn, codec, rowids[more], hamming[more])
     keys = np.array([key for key, _ in ranked] + [key for key, _ in extra], dtype=np.int64)
     values = np.array([score for _, score in ranked] + [score for _, score in extra], dtype=np.float64)
     merged = np.lexsort((keys, -values))
