@@ -43,28 +43,10 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from _common import cpu_flags  # noqa: E402
-from bench_peers import exact_top, make_data, memory_mb, metadata_row, recall_at_k, text_of  # noqa: E402
+from bench_hnsw import fill  # noqa: E402
+from bench_peers import exact_top, make_data, memory_mb, recall_at_k  # noqa: E402
 
 K = 10
-
-
-def build(path: Path, data: dict[str, np.ndarray]) -> float:
-    from ogma import Store
-
-    vectors = data["vectors"]
-    n, dim = vectors.shape
-    t0 = time.perf_counter()
-    with Store(path, dim=dim, precision="binary", show_progress=False) as store:
-        for start in range(0, n, 8192):
-            stop = min(n, start + 8192)
-            store.add(
-                [text_of(i) for i in range(start, stop)],
-                metadatas=[metadata_row(data, i) for i in range(start, stop)],
-                ids=[str(i) for i in range(start, stop)],
-                embeddings=vectors[start:stop],
-                batch_size=8192,
-            )
-    return time.perf_counter() - t0
 
 
 def stages(store: Any, query: np.ndarray) -> dict[str, float]:
@@ -146,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         path = Path(tmp.name) / "store.db"
     else:
         path = args.store
-    ingest_s = build(path, data) if not path.exists() else None
+    ingest_s = fill(path, data, "binary") if not path.exists() else None
     del data["vectors"]  # the store holds them now; this process keeps only the queries
 
     from ogma import Store
