@@ -93,7 +93,7 @@ SYSTEMS = (
     "haystack-memory",
     "llamaindex-simple",
 )
-OGMA_SYSTEMS = ("ogma-float32", "ogma-binary", "ogma-hnsw", "ogma-hnsw-binary")
+OGMA_SYSTEMS = ("ogma-float32", "ogma-binary", "ogma-binary-read-all", "ogma-hnsw", "ogma-hnsw-binary")
 
 
 # ----------------------------------------------------------------------------- data
@@ -242,6 +242,16 @@ class OgmaSystem(System):
 
 class OgmaBinary(OgmaSystem):
     precision = "binary"
+
+
+class OgmaBinaryReadAll(OgmaBinary):
+    """The binary store as it rescored before its int8 copy: the float vector of every Hamming
+    candidate read from SQLite (the mirror's ``int8_copy`` switched off before it loads). Not in
+    the default systems: for a before/after comparison in one run."""
+
+    def warm(self) -> None:
+        super().warm()
+        self.store._mirror.int8_copy = False
 
 
 class OgmaHnsw(OgmaSystem):
@@ -624,6 +634,7 @@ class LlamaIndexSimple(System):
 RUNNERS: dict[str, Callable[[dict[str, np.ndarray], Path], System]] = {
     "ogma-float32": OgmaSystem,
     "ogma-binary": OgmaBinary,
+    "ogma-binary-read-all": OgmaBinaryReadAll,
     "ogma-hnsw": OgmaHnsw,
     "ogma-hnsw-binary": OgmaHnswBinary,
     "chromadb": Chroma,
@@ -644,6 +655,7 @@ RUNNERS: dict[str, Callable[[dict[str, np.ndarray], Path], System]] = {
 IMPORTS = {
     "ogma-float32": ("ogma",),
     "ogma-binary": ("ogma",),
+    "ogma-binary-read-all": ("ogma",),
     "ogma-hnsw": ("ogma", "onnxruntime", "usearch.index"),
     "ogma-hnsw-binary": ("ogma", "onnxruntime", "usearch.index"),
     "chromadb": ("chromadb",),
@@ -663,6 +675,7 @@ IMPORTS = {
 PACKAGES = {
     "ogma-float32": "ogma-core",
     "ogma-binary": "ogma-core",
+    "ogma-binary-read-all": "ogma-core",
     "ogma-hnsw": "ogma-core",
     "ogma-hnsw-binary": "ogma-core",
     "chromadb": "chromadb",

@@ -56,8 +56,12 @@ def test_the_default_depth_reaches_the_recall_a_fixed_oversampling_misses(cluste
     assert fixed < 0.9
 
 
-def rescored(path: Path, query: np.ndarray, **options: Any) -> int:
-    """How many candidates one search reads float vectors for (the parameters of its SELECT)."""
+def rescored(path: Path, query: np.ndarray, *, int8_copy: bool = True, **options: Any) -> int:
+    """How many candidates one search reads float vectors for (the parameters of its SELECT).
+
+    ``int8_copy=False``: without the mirror's int8 estimates, which leave out the candidates
+    that cannot reach the top results, so every candidate is read.
+    """
     counts: list[int] = []
 
     def tracer(sql: str, params: Any) -> None:
@@ -65,6 +69,8 @@ def rescored(path: Path, query: np.ndarray, **options: Any) -> int:
             counts.append(len(params))
 
     with Store(path, tracer=tracer, **options) as store:
+        assert store._mirror is not None
+        store._mirror.int8_copy = int8_copy
         store.search(vector=query, k=K)
     return sum(counts)
 
@@ -73,10 +79,11 @@ def test_an_explicit_oversample_is_honoured(clustered_store: Any) -> None:
     path, _, queries = clustered_store
     assert rescored(path, queries[0], oversample=3) == 3 * K
     assert rescored(path, queries[0], oversample=20) == 20 * K
-    adaptive = rescored(path, queries[0])
+    adaptive = rescored(path, queries[0], int8_copy=False)
     depth = AdaptiveDepth()
     assert depth.minimum * K <= adaptive <= depth.maximum * K
     assert adaptive != 20 * K  # the default is not a fixed factor
+    assert K <= rescored(path, queries[0]) < adaptive  # the int8 estimates rule most candidates out
 
 
 def test_the_sqlite_vec_backend_keeps_a_fixed_depth(clustered_store: Any) -> None:

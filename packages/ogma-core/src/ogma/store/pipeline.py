@@ -54,7 +54,7 @@ from ogma.store.vector_input import accepted_dims, fit_to, query_vector
 from ogma.types import Hit, SearchMode
 from ogma.validation import check_count
 
-__all__ = ["NOTHING", "DenseCandidates", "Ranked", "SearchPipeline", "exact_rescore"]
+__all__ = ["NOTHING", "DenseCandidates", "Ranked", "SearchPipeline", "exact_cosines", "exact_rescore"]
 
 FloatArray = npt.NDArray[np.float32]
 Ranked = list[tuple[Hashable, float]]
@@ -78,6 +78,23 @@ class DenseCandidates(NamedTuple):
     vectors: FloatArray | None = None
 
 
+def exact_cosines(vectors: FloatArray, unit: FloatArray) -> FloatArray:
+    """Cosines of the rows of ``vectors`` with the unit vector ``unit``, row by row.
+
+    ``einsum`` rather than a BLAS product: each row's cosine comes out bit for bit the same
+    whichever other rows are scored with it (a BLAS matrix-vector product rounds a row
+    differently depending on the number of rows), and no BLAS thread has to wait for a busy
+    core (milliseconds on a loaded machine, for a product of a few thousand rows).
+
+    Example:
+        >>> import numpy as np
+        >>> exact_cosines(np.array([[3.0, 4.0], [0.0, 2.0]]), np.array([0.0, 1.0])).tolist()
+        [0.800000011920929, 1.0]
+    """
+    rows = normalize(np.asarray(vectors, dtype=np.float32))
+    return np.einsum("ij,j->i", rows, np.asarray(unit, dtype=rows.dtype))
+
+
 def exact_rescore(unit: FloatArray, keys: Sequence[Hashable], vectors: FloatArray, count: int) -> Ranked:
     """The ``count`` best of ``keys`` by exact cosine of their float ``vectors`` with ``unit``.
 
@@ -90,7 +107,7 @@ def exact_rescore(unit: FloatArray, keys: Sequence[Hashable], vectors: FloatArra
     """
     if not len(keys):
         return []
-    cosines = normalize(np.asarray(vectors, dtype=np.float32)) @ unit
+    cosines = exact_cosines(vectors, unit)
     pool: Sequence[int] = range(len(keys))
     if 0 < count < len(keys):  # only the best `count` and any tie with the last of them can be chosen
         cut = np.partition(cosines, len(keys) - count)[len(keys) - count]

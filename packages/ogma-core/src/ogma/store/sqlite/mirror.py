@@ -4,7 +4,10 @@ A KNN query through sqlite-vec scans every vector inside SQLite; at a million
 vectors that alone costs tens to hundreds of milliseconds. The mirror keeps the
 search codes in numpy instead (packed bits, int8 codes or unit float32 rows),
 loaded lazily from the float table on the first search, and scores them with
-:mod:`ogma.store.sqlite.kernels`.
+:mod:`ogma.store.sqlite.kernels`. A binary store's mirror also keeps an int8 copy of the
+unit vectors (:class:`Int8Copy`, a quarter of the float bytes): it estimates the cosines of
+the Hamming candidates, with a bound on each estimate's error, so that exact rescoring reads
+only the float vectors of the candidates that can still reach the top results.
 
 Staying in sync: every committed write bumps the store's change counter
 (``ogma_config.generation``). This process's own writes are queued as deltas and
@@ -28,7 +31,7 @@ import logging
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,7 +49,7 @@ from ogma.store.sqlite.kernels import (
 )
 from ogma.store.sqlite.vectors import VectorCodec
 
-__all__ = ["AdaptiveDepth", "MirrorSnapshot", "VectorMirror"]
+__all__ = ["AdaptiveDepth", "Int8Copy", "MirrorSnapshot", "VectorMirror"]
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +70,9 @@ PASSING_ROWS_PER_VECTOR = 4
 """Cached passing positions a snapshot may hold in all, per vector (8 bytes each)."""
 
 _INT8_SCORER = Int8Scorer()
+
+ENCODE_BLOCK = 8192
+"""Rows :meth:`Int8Copy.of` encodes at a time."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +95,89 @@ class AdaptiveDepth:
     maximum: float = 2000.0
 
 
+@dataclass(frozen=True)
+class Int8Copy:
+    """An int8 copy of unit vectors: cosine estimates with a bound on their error.
+
+    Each row ``x`` is kept as int8 codes ``c`` and one scale ``s`` (``c = round(x / s)``,
+    ``s = max|x| / 127``), and the norm of what rounding lost, ``e = ‖x − s·c‖``. For a unit
+    query ``q`` the estimate ``s·(c·q)`` differs from the exact ``x·q`` by at most ``e``
+    (Cauchy-Schwarz), so a row whose estimate plus ``e`` stays below the ``k``-th best exact
+    cosine cannot be among the best ``k``. ``d + 8`` bytes per row (a quarter of float32).
+
+    Example:
+        >>> import numpy as np
+        >>> copy = Int8Copy.of(np.array([[0.6, 0.8], [1.0, 0.0]], dtype=np.float32))
+        >>> estimate, bound = copy.estimates(np.array([0.0, 1.0], dtype=np.float32), np.array([0, 1]))
+        >>> bool(np.all(np.abs(estimate - np.array([0.8, 0.0])) <= bound))
+        True
+    """
+
+    codes: npt.NDArray[np.int8]
+    scales: FloatArray
+    bounds: FloatArray
+
+    @classmethod
+    def of(cls, unit: FloatArray) -> Int8Copy:
+        """The copy of ``(n, d)`` unit vectors (zero rows stay zero, with bound 0).
+
+        Encoded :data:`ENCODE_BLOCK` rows at a time, so the float temporaries stay a few MB.
+        """
+        rows = np.asarray(unit, dtype=np.float32)
+        out = cls.empty(rows.shape[0], rows.shape[1])
+        for start in range(0, rows.shape[0], ENCODE_BLOCK):
+            block = rows[start : start + ENCODE_BLOCK]
+            stop = start + block.shape[0]
+            scales = (np.max(np.abs(block), axis=1, initial=0.0) / 127.0).astype(np.float32)
+            safe = np.where(scales > 0, scales, 1.0).astype(np.float32)
+            codes = np.clip(np.rint(block / safe[:, None]), -127, 127).astype(np.int8)
+            lost = block - codes.astype(np.float32) * scales[:, None]
+            out.codes[start:stop] = codes
+            out.scales[start:stop] = scales
+            out.bounds[start:stop] = np.sqrt(np.einsum("ij,ij->i", lost, lost))
+        return out
+
+    @classmethod
+    def empty(cls, rows: int, dim: int) -> Int8Copy:
+        """An uninitialised copy of ``rows`` rows, to be filled with :meth:`put`."""
+        return cls(np.empty((rows, dim), dtype=np.int8), np.empty(rows, np.float32), np.empty(rows, np.float32))
+
+    @property
+    def size(self) -> int:
+        """Number of rows."""
+        return int(self.scales.shape[0])
+
+    def put(self, start: int, other: Int8Copy) -> None:
+        """Write ``other``'s rows at ``start`` (a copy being filled as batches arrive)."""
+        stop = start + other.size
+        self.codes[start:stop] = other.codes
+        self.scales[start:stop] = other.scales
+        self.bounds[start:stop] = other.bounds
+
+    def rows(self, index: Any) -> Int8Copy:
+        """The rows at ``index`` (a slice, mask or positions)."""
+        return Int8Copy(self.codes[index], self.scales[index], self.bounds[index])
+
+    @staticmethod
+    def concat(parts: Sequence[Int8Copy]) -> Int8Copy:
+        """The rows of ``parts`` one after the other."""
+        return Int8Copy(
+            np.concatenate([p.codes for p in parts]),
+            np.concatenate([p.scales for p in parts]),
+            np.concatenate([p.bounds for p in parts]),
+        )
+
+    def estimates(self, unit_query: FloatArray, positions: npt.NDArray[np.intp]) -> tuple[FloatArray, FloatArray]:
+        """Estimated cosines of the rows at ``positions`` with a unit query, and their error bounds.
+
+        ``einsum`` rather than a BLAS product: a multi-threaded BLAS call on a few thousand
+        rows can wait milliseconds for a busy core, where this takes a fraction of one.
+        """
+        codes = self.codes[positions].astype(np.float32)
+        dots = np.einsum("ij,j->i", codes, np.asarray(unit_query, dtype=np.float32))
+        return (dots * self.scales[positions]).astype(np.float32), self.bounds[positions]
+
+
 @dataclass
 class MirrorSnapshot:
     """An immutable view of the mirror at one generation; safe to search from any thread.
@@ -99,6 +188,7 @@ class MirrorSnapshot:
             column-major uint64 words ``(words, n)``.
         codec: How queries are encoded.
         generation: The store change counter this snapshot reflects.
+        approx: The int8 copy of the unit vectors (binary stores), in mirror order, or ``None``.
 
     Example:
         >>> import numpy as np
@@ -113,6 +203,7 @@ class MirrorSnapshot:
     data: npt.NDArray[Any]
     codec: VectorCodec
     generation: int
+    approx: Int8Copy | None = None
     _order: Int64Array | None = field(default=None, repr=False)
     _dense: bool | None = field(default=None, repr=False)
     _passing: OrderedDict[Hashable, npt.NDArray[np.intp]] = field(default_factory=OrderedDict, repr=False)
@@ -212,13 +303,25 @@ class MirrorSnapshot:
             ``(rowids, scores)``; scores are exact cosines for float32 and
             approximate (for ranking only) for int8 and binary.
         """
-        ids = self.rowids if positions is None else self.rowids[positions]
-        if ids.shape[0] == 0 or count <= 0:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        chosen, scores = self.candidate_positions(unit_query, count, positions, adaptive=adaptive)
+        return self.rowids[chosen], scores
+
+    def candidate_positions(
+        self,
+        unit_query: FloatArray,
+        count: int,
+        positions: npt.NDArray[np.intp] | None = None,
+        *,
+        adaptive: AdaptiveDepth | None = None,
+    ) -> tuple[npt.NDArray[np.intp], FloatArray]:
+        """:meth:`candidates` as mirror positions (what :attr:`approx` is indexed by) and scores."""
+        size = self.size if positions is None else positions.shape[0]
+        if size == 0 or count <= 0:
+            return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.float32)
         scores = self._scores(unit_query, positions)
         if self.codec.precision != "binary":
             best = top_indices(scores, count)
-            return ids[best], scores[best].astype(np.float32)
+            return (best if positions is None else positions[best]), scores[best].astype(np.float32)
         distances = scores
         if adaptive is None:
             chosen = smallest(distances, count)
@@ -233,7 +336,8 @@ class MirrorSnapshot:
             )
         order = np.lexsort((chosen, distances[chosen]))
         chosen = chosen[order]
-        return ids[chosen], -distances[chosen].astype(np.float32)
+        found = chosen if positions is None else positions[chosen]
+        return found.astype(np.intp), -distances[chosen].astype(np.float32)
 
 
 def _encode(codec: VectorCodec, unit: FloatArray) -> npt.NDArray[Any]:
@@ -254,15 +358,18 @@ class VectorMirror:
 
     Args:
         codec: Encodes unit vectors into search codes.
+        int8_copy: Also keep an :class:`Int8Copy` of the unit vectors, to estimate the
+            cosines of candidates before exact rescoring (default: for a binary index).
 
     Example:
         >>> from ogma.store.sqlite.vectors import VectorCodec
-        >>> VectorMirror(VectorCodec("float32", 4)).loaded
-        False
+        >>> VectorMirror(VectorCodec("float32", 4)).loaded, VectorMirror(VectorCodec("binary", 8)).int8_copy
+        (False, True)
     """
 
-    def __init__(self, codec: VectorCodec) -> None:
+    def __init__(self, codec: VectorCodec, *, int8_copy: bool | None = None) -> None:
         self.codec = codec
+        self.int8_copy = codec.precision == "binary" if int8_copy is None else int8_copy
         self._lock = threading.Lock()
         self._snapshot: MirrorSnapshot | None = None
         self._target = -1
@@ -282,7 +389,13 @@ class VectorMirror:
 
     def replace(self, rowids: Int64Array, unit: FloatArray, *, generation: int) -> None:
         """Load the mirror from unit vectors (used by reloads and tests)."""
-        snapshot = MirrorSnapshot(np.asarray(rowids, dtype=np.int64), _encode(self.codec, unit), self.codec, generation)
+        snapshot = MirrorSnapshot(
+            np.asarray(rowids, dtype=np.int64),
+            _encode(self.codec, unit),
+            self.codec,
+            generation,
+            Int8Copy.of(unit) if self.int8_copy else None,
+        )
         with self._lock:
             self._snapshot = snapshot
             self._pending = []
@@ -323,7 +436,9 @@ class VectorMirror:
     ) -> MirrorSnapshot:
         """A snapshot at ``generation``: apply queued deltas, or reload from ``reload()``'s
         ``(rowids, unit vectors)`` batches (``size()``, when given, is about how many rows
-        come: the codes are then written into one array as they arrive, not copied at the end)."""
+        come: the codes are then written into one array as they arrive, not copied at the end).
+        The batches must be unit vectors when the mirror keeps an :class:`Int8Copy`; else,
+        for a binary index, any vectors with the same signs do."""
         with self._lock:
             snapshot = self._snapshot
             if snapshot is not None and self._target == generation:
@@ -333,8 +448,8 @@ class VectorMirror:
                     self._pending = []
                 return snapshot
             logger.debug("loading the vector mirror (generation %d)", generation)
-            rowids, data = self._load(reload(), size)
-            snapshot = MirrorSnapshot(rowids, data, self.codec, generation)
+            rowids, data, approx = self._load(reload(), size)
+            snapshot = MirrorSnapshot(rowids, data, self.codec, generation, approx)
             self._snapshot = snapshot
             self._pending = []
             self._target = generation
@@ -342,9 +457,9 @@ class VectorMirror:
 
     def _load(
         self, batches: Iterable[tuple[Int64Array, FloatArray]], size: Callable[[], int] | None
-    ) -> tuple[Int64Array, npt.NDArray[Any]]:
-        """Rowids and codes of every batch. With a size, the codes go into an array of that size
-        as they arrive (peak memory: the codes plus one batch); rows beyond it are appended."""
+    ) -> tuple[Int64Array, npt.NDArray[Any], Int8Copy | None]:
+        """Rowids, codes and int8 copy of every batch. With a size, the codes go into an array of
+        that size as they arrive (peak memory: the codes plus one batch); rows beyond it are appended."""
         codec = self.codec
         batches = iter(batches)
         first = next(batches, None)  # started first: the reader's own setup comes before the count
@@ -354,11 +469,14 @@ class VectorMirror:
         shape = (empty.shape[0], expected) if binary else (expected, *empty.shape[1:])
         data = np.empty(shape, dtype=empty.dtype)
         rowids = np.empty(expected, dtype=np.int64)
+        approx = Int8Copy.empty(expected, codec.dim) if self.int8_copy else None
         filled = 0
         id_parts: list[Int64Array] = []
         code_parts: list[npt.NDArray[Any]] = []
+        approx_parts: list[Int8Copy] = []
         for batch_rowids, batch_unit in itertools.chain([first] if first is not None else [], batches):
             codes = _encode(codec, batch_unit)
+            batch_copy = Int8Copy.of(batch_unit) if approx is not None else None
             ids = np.asarray(batch_rowids, dtype=np.int64)
             fit = max(0, min(ids.shape[0], expected - filled))
             if fit:
@@ -367,17 +485,23 @@ class VectorMirror:
                     data[:, filled : filled + fit] = codes[:, :fit]
                 else:
                     data[filled : filled + fit] = codes[:fit]
+                if approx is not None and batch_copy is not None:
+                    approx.put(filled, batch_copy.rows(slice(0, fit)))
                 filled += fit
             if fit < ids.shape[0]:  # more rows than counted (a write in between): append the rest
                 id_parts.append(ids[fit:])
                 code_parts.append(codes[:, fit:] if binary else codes[fit:])
+                if batch_copy is not None:
+                    approx_parts.append(batch_copy.rows(slice(fit, None)))
         if filled < expected:
             rowids = rowids[:filled].copy()
             data = np.ascontiguousarray(data[:, :filled] if binary else data[:filled])
+            approx = approx.rows(slice(0, filled)) if approx is not None else None
         if code_parts:
             rowids = np.concatenate([rowids, *id_parts])
             data = np.ascontiguousarray(_concat(codec, [data, *code_parts]))
-        return rowids, data
+            approx = Int8Copy.concat([approx, *approx_parts]) if approx is not None else None
+        return rowids, data, approx
 
     def snapshot(self) -> MirrorSnapshot:
         """The current snapshot (pending deltas applied). Raises ``LookupError`` if not loaded."""
@@ -397,13 +521,16 @@ class VectorMirror:
     ) -> MirrorSnapshot:
         rowids = snapshot.rowids
         data = snapshot.data
+        approx = snapshot.approx
         for touched, added, unit in pending:
             if touched.size:
                 mask = ~np.isin(rowids, touched)
                 if not mask.all():
                     rowids = rowids[mask]
                     data = _keep(self.codec, data, mask)
+                    approx = approx.rows(mask) if approx is not None else None
             if unit is not None and added.size:
                 rowids = np.concatenate([rowids, added])
                 data = _concat(self.codec, [data, _encode(self.codec, unit)])
-        return MirrorSnapshot(rowids, np.ascontiguousarray(data), self.codec, generation)
+                approx = Int8Copy.concat([approx, Int8Copy.of(unit)]) if approx is not None else None
+        return MirrorSnapshot(rowids, np.ascontiguousarray(data), self.codec, generation, approx)

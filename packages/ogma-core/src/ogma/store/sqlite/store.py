@@ -57,7 +57,7 @@ from ogma.store.sqlite.schema import (
     read_config,
     write_config,
 )
-from ogma.store.sqlite.search import BACKENDS, Backend, dense_arrays, lexical, with_float_vectors
+from ogma.store.sqlite.search import BACKENDS, Backend, dense_arrays, exact_shortlist, lexical, with_float_vectors
 from ogma.store.sqlite.settings import StoreSettings
 from ogma.store.sqlite.sql import VEC_INDEX, VECTORS, quote_identifier
 from ogma.store.sqlite.vectors import VectorCodec
@@ -644,6 +644,19 @@ class Store(Reading, StoreSettings, GraphIndexing, SearchPipeline):
             return graph
         sql, params, rows = where
         adaptive = AdaptiveDepth() if self._adaptive_depth and option != "sqlite-vec" else None
+        if adaptive is not None and self._mirror.int8_copy:
+            # count is the results wanted: read only the candidates that can reach them (search.py)
+            ranked, matrix = exact_shortlist(
+                ctx,
+                self._mirror,
+                unit,
+                count,
+                filter_sql=sql,
+                filter_params=params,
+                filter_rows=rows,
+                adaptive=adaptive,
+            )
+            return DenseCandidates(list(ranked), matrix)
         rowids, scores = dense_arrays(
             ctx,
             self._mirror,
