@@ -74,6 +74,7 @@ __all__ = [
     "first_stage_relevance",
     "is_blend",
     "linear_rescale",
+    "rerank_scored",
     "reranker_argument",
     "sigmoid",
 ]
@@ -495,6 +496,44 @@ class Reranker:
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+def rerank_scored(
+    reranker: Any,
+    query: str,
+    documents: Sequence[str],
+    scores: Sequence[object],
+    *,
+    alpha: float | None = DEFAULT_RERANK_ALPHA,
+    explicit: bool = False,
+    top_k: int | None = None,
+    **options: Any,
+) -> list[Any]:
+    """Rerank documents that may carry first-stage scores: the frameworks' rerankers call this.
+
+    It blends when :func:`first_stage_for_blend` says the scores can be blended and the
+    reranker can blend (it has a ``linear_range``, as :class:`Reranker` does); otherwise it
+    ranks by the cross-encoder alone. Results are :class:`RerankResult` (``final_score`` is
+    what they are ranked by).
+
+    Args:
+        reranker: A :class:`Reranker` (or any object with ``rerank(query, documents, top_k)``).
+        query: The query.
+        documents: The texts.
+        scores: One first-stage score per document (``None`` where there is none).
+        alpha: The blend weight (``None`` or ``1``: the cross-encoder alone).
+        explicit: ``alpha`` was asked for: scores that cannot be blended raise ``ValueError``.
+        top_k: Keep this many results.
+        **options: Passed to ``reranker.rerank`` (e.g. ``show_progress``).
+
+    Example:
+        >>> results = rerank_scored(reranker, "capital of France", ["Paris", "Rome"], [0.8, 0.7])  # doctest: +SKIP
+    """
+    blends = getattr(reranker, "linear_range", None) is not None
+    first = first_stage_for_blend(scores, alpha, explicit=explicit and blends) if blends else None
+    if first is None:
+        return list(reranker.rerank(query, documents, top_k=top_k, **options))
+    return list(reranker.rerank(query, documents, top_k=top_k, first_stage_scores=first, alpha=alpha, **options))
 
 
 def reranker_argument(
