@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 from pathlib import Path
 
 import pytest
-
-import inspect
 
 from ogma import blend, rerank
 from ogma.cli import build_parser
@@ -115,7 +114,7 @@ def test_sqlite_store_and_eval_default_to_the_constant() -> None:
 
 def _alpha_statements() -> list[tuple[str, float]]:
     found = []
-    for path in sorted((ROOT / "docs").glob("*.md")) + [ROOT / "README.md"]:
+    for path in [*sorted((ROOT / "docs").glob("*.md")), ROOT / "README.md"]:
         text = path.read_text(encoding="utf-8")
         for match in ALPHA_STATED.finditer(text):
             line = text[text.rfind("\n", 0, match.start()) + 1 : text.find("\n", match.end())]
