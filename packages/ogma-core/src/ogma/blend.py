@@ -48,7 +48,7 @@ DEFAULT_RERANK_ALPHA = 0.3
 docs/benchmarks.md ("Reranking on real models") by the worst case over five sets: at depth 50 it
 gains over dense search on every set (worst +0.0262 nDCG@10, against +0.0140 for reranking
 alone), and reranked hybrid and lexical search never fall below their own first stage (reranking
-alone lost up to 0.0087 and 0.0069 there)."""
+alone lost up to 0.0087 and 0.0095 there)."""
 
 FirstStageKind = Literal["cosine", "hybrid", "bm25", "relevance"]
 """What a first-stage score is, for :func:`first_stage_relevance`: a cosine similarity, Ogma's
