@@ -1,15 +1,19 @@
 """Reranking quality and time by depth, blending and normalisation: the numbers behind Ogma's rerank defaults.
 
-First stage: an Ogma ``Store`` (SQLite) with all-MiniLM-L6-v2, searched ``dense`` and ``hybrid``
-(the store's default fusion), top 100 per query. Second stage: cross-encoder/ms-marco-MiniLM-L-12-v2
-(int8 ONNX, from ``real_models.py``) through ``ogma.Reranker``. Every (query, candidate) pair of the
-top 100 of both first stages is scored once per query (one ``score`` call over the union of the
-two candidate lists), and each configuration is read off those raw logits:
+First stage: an Ogma ``Store`` (SQLite) with all-MiniLM-L6-v2, searched ``dense``, ``hybrid``
+(the store's default fusion) and ``lexical`` (BM25), top 100 per query. Second stage:
+cross-encoder/ms-marco-MiniLM-L-12-v2 (int8 ONNX, from ``real_models.py``) through ``ogma.Reranker``.
+Every (query, candidate) pair of the top 100 of the first stages is scored once per query (one
+``score`` call over the union of the candidate lists; a rerun scores only pairs not yet cached),
+and each configuration is read off those raw logits:
 
 * depth ``d``: the first ``d`` first-stage hits reordered by the cross-encoder, the rest kept after;
-* ``alpha``: ``alpha * normalised + (1 - alpha) * first_stage_score``, the blend
+* ``alpha``: ``alpha * normalised + (1 - alpha) * scaled_first_stage``, the blend
   ``Store.search(rerank_alpha=...)`` applies, with ``normalize`` ``sigmoid`` or ``linear``
-  (``ogma.rerank.sigmoid`` / ``linear_rescale`` with the default range).
+  (``ogma.rerank.sigmoid`` / ``linear_rescale`` with the default range) for the cross-encoder and
+  ``scale`` for the first stage: ``score`` (the hit's own score: cosine for dense, the hybrid
+  score, and BM25 squashed as ``bm25 / (bm25 + 5)`` for lexical, as ``ogma.fusion.hybrid_score``
+  does) or ``minmax`` (min-max over the reranked hits of the query).
 
 Time per query at depth ``d`` is measured separately: ``Reranker.score`` on the top-``d`` dense
 hits of the first ``--timed-queries`` queries of each set (plus the first stage's own time).
@@ -51,12 +55,15 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 import real_models  # noqa: E402
 from ogma import Reranker, Store, TextEncoder  # noqa: E402
+from ogma.fusion import BM25_SATURATION  # noqa: E402
 from ogma.rerank import linear_rescale, sigmoid  # noqa: E402
 
 TOP = 100
-DEPTHS = (10, 20, 50, 100)
-ALPHAS = (None, 0.3, 0.5, 0.7, 0.8, 0.9)
+DEPTHS = (10, 20, 30, 50, 100)
+ALPHAS = (None, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.7, 0.8, 0.9)
 NORMALIZE = ("sigmoid", "linear")
+SCALES = ("score", "minmax")
+MODES = ("dense", "hybrid", "lexical")
 CACHE = HERE / ".cache" / "rerank"
 
 
@@ -77,7 +84,7 @@ def ndcg10(run: dict[str, dict[str, float]], qrels: dict[str, dict[str, int]]) -
 def first_stage(
     folder: Path, encoder: TextEncoder, queries: dict[str, str]
 ) -> tuple[dict[str, Any], dict[str, str], dict[str, float]]:
-    """Top-100 dense and hybrid hits per query (cached store per corpus), and their search times."""
+    """Top-100 hits per query of each first stage (cached store per corpus), and their search times."""
     corpus, _, _ = load_beir(folder)
     digest = hashlib.sha1("".join(d["_id"] + doc_text(d) for d in corpus).encode()).hexdigest()[:12]
     CACHE.mkdir(parents=True, exist_ok=True)
@@ -86,9 +93,9 @@ def first_stage(
     if store.count() != len(corpus):
         store.add([doc_text(d) for d in corpus], ids=[d["_id"] for d in corpus])
     texts = {d["_id"]: doc_text(d) for d in corpus}
-    hits: dict[str, Any] = {"dense": {}, "hybrid": {}}
+    hits: dict[str, Any] = {mode: {} for mode in MODES}
     seconds = {}
-    for mode in ("dense", "hybrid"):
+    for mode in MODES:
         start = time.perf_counter()
         for qid, query in queries.items():
             hits[mode][qid] = [(h.id, h.score) for h in store.search(query, k=TOP, mode=mode)]
@@ -97,19 +104,36 @@ def first_stage(
     return hits, texts, seconds
 
 
+def scaled_first_stage(mode: str, scores: list[float], scale: str) -> np.ndarray:
+    """The first-stage side of the blend: the hit's own score on a 0-1 scale, or min-max over the list."""
+    x = np.array(scores, dtype=np.float64)
+    if scale == "minmax":
+        span = x.max() - x.min() if len(x) else 0.0
+        return (x - x.min()) / span if span > 0 else np.ones_like(x)
+    if mode == "lexical":
+        return np.maximum(x, 0.0) / (np.maximum(x, 0.0) + BM25_SATURATION)
+    return np.clip(x, 0.0, 1.0)
+
+
 def rerank_run(
-    candidates: list[tuple[str, float]], logits: dict[str, float], depth: int, alpha: float | None, normalize: str
+    candidates: list[tuple[str, float]],
+    logits: dict[str, float],
+    depth: int,
+    alpha: float | None,
+    normalize: str,
+    mode: str = "dense",
+    scale: str = "score",
 ) -> dict[str, float]:
     head, tail = candidates[:depth], candidates[depth:]
     raw = np.array([logits[d] for d, _ in head])
     norm = sigmoid(raw) if normalize == "sigmoid" else linear_rescale(raw)
     final = norm.astype(np.float64)
-    if alpha is not None:
-        final = alpha * final + (1 - alpha) * np.array([s for _, s in head])
+    if alpha is not None and head:
+        final = alpha * final + (1 - alpha) * scaled_first_stage(mode, [s for _, s in head], scale)
     order = sorted(range(len(head)), key=lambda i: (-final[i], -raw[i], i))
     run = {head[i][0]: float(len(candidates) * 2 - rank) for rank, i in enumerate(order)}
     run.update({d: float(len(candidates) - rank) for rank, (d, _) in enumerate(tail)})
-    return run
+    return run or {"-": 0.0}  # a query without hits (lexical) still counts, as 0
 
 
 def subsample(queries: dict[str, str], n: int | None) -> dict[str, str]:
@@ -137,7 +161,7 @@ def evaluate_set(
     pair_tokens: list[int] = []
     scored, score_seconds = 0, 0.0
     for qid, query in queries.items():
-        ids = list(dict.fromkeys([d for d, _ in hits["dense"][qid][:top]] + [d for d, _ in hits["hybrid"][qid][:top]]))
+        ids = list(dict.fromkeys(d for mode in MODES for d, _ in hits[mode][qid][:top]))
         pair_tokens += [len(p.ids) for p in reranker._encode_pairs(query, [texts[d] for d in ids])]
         missing = [d for d in ids if d not in logits.get(qid, {})]  # a deeper rerun scores only the new pairs
         if not missing:
@@ -149,22 +173,26 @@ def evaluate_set(
         scored += len(missing)
         logits_file.write_text(json.dumps(logits))
     rows = []
-    for mode in ("dense", "hybrid"):
-        base = {q: {d: float(TOP - r) for r, (d, _) in enumerate(hits[mode][q])} for q in queries}
-        rows.append({"first": mode, "depth": 0, "alpha": None, "normalize": None, "ndcg@10": ndcg10(base, qrels)})
+    for mode in MODES:
+        base = {q: {d: float(TOP - r) for r, (d, _) in enumerate(hits[mode][q])} or {"-": 0.0} for q in queries}
+        row = {"first": mode, "depth": 0, "alpha": None, "normalize": None, "scale": None}
+        rows.append({**row, "ndcg@10": ndcg10(base, qrels)})
         for depth in depths:
             for alpha in ALPHAS:
-                for normalize in NORMALIZE if alpha is not None else ("sigmoid",):
-                    run = {q: rerank_run(hits[mode][q], logits[q], depth, alpha, normalize) for q in queries}
-                    rows.append(
-                        {
-                            "first": mode,
-                            "depth": depth,
-                            "alpha": alpha,
-                            "normalize": normalize if alpha is not None else None,
-                            "ndcg@10": ndcg10(run, qrels),
-                        }
-                    )
+                blends = [(n, s) for n in NORMALIZE for s in SCALES] if alpha is not None else [("sigmoid", None)]
+                for normalize, scale in blends:
+                    run = {
+                        q: rerank_run(hits[mode][q], logits[q], depth, alpha, normalize, mode, scale or "score")
+                        for q in queries
+                    }
+                    row = {
+                        "first": mode,
+                        "depth": depth,
+                        "alpha": alpha,
+                        "normalize": normalize if alpha is not None else None,
+                        "scale": scale,
+                    }
+                    rows.append({**row, "ndcg@10": ndcg10(run, qrels)})
     timing = {}
     timed = list(queries.items())[:timed_queries]
     for depth in depths if timed else ():  # --timed-queries 0: quality only (a rerun over cached logits)
@@ -195,7 +223,7 @@ def choose(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for res in results:
         base = {r["first"]: r["ndcg@10"] for r in res["rows"] if r["depth"] == 0}
         for r in res["rows"]:
-            key = (r["first"], r["depth"], r["alpha"], r["normalize"])
+            key = (r["first"], r["depth"], r["alpha"], r["normalize"], r.get("scale"))
             table.setdefault(key, {})[res["set"]] = r["ndcg@10"] - base["dense"]
             own.setdefault(key, {})[res["set"]] = r["ndcg@10"] - base[r["first"]]
     out = [
@@ -204,6 +232,7 @@ def choose(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "depth": k[1],
             "alpha": k[2],
             "normalize": k[3],
+            "scale": k[4],
             "gain": gains,
             "worst": min(gains.values()),
             "mean": float(np.mean(list(gains.values()))),
@@ -250,7 +279,14 @@ def main() -> None:
         args.out.write_text(json.dumps(partial, indent=1) + "\n", encoding="utf-8")
     ranked = choose(results)
     for r in ranked[:10]:
-        print(r["first"], r["depth"], r["alpha"], r["normalize"], f"worst {r['worst']:+.4f} mean {r['mean']:+.4f}")
+        print(
+            r["first"],
+            r["depth"],
+            r["alpha"],
+            r["normalize"],
+            r["scale"],
+            f"worst {r['worst']:+.4f} mean {r['mean']:+.4f}",
+        )
     report = {
         "reranker": "cross-encoder/ms-marco-MiniLM-L-12-v2 (int8 ONNX)",
         "encoder": encoder.model_id,

@@ -34,6 +34,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "ogma.chunking",
             "ogma.record_text",
             "ogma.fusion",
+            "ogma.blend",  # the rerank blend: numpy and ogma.fusion only
             "ogma.compress",
             "ogma.tokenize",
             "ogma.inference",

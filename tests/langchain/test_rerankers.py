@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from langchain_ogma import OgmaReranker
 from ogma import Reranker
+from ogma.blend import DEFAULT_LINEAR_RANGE, DEFAULT_RERANK_ALPHA, linear_rescale
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,33 @@ def test_real_cross_encoder_scores(tiny_ce_dir: Path, fresh_model_cache: None) -
     assert [d.metadata["relevance_score"] for d in out] == pytest.approx([r.score for r in reference])
     assert all(0.0 <= d.metadata["relevance_score"] <= 1.0 for d in out)
     assert compressor.model is OgmaReranker(model_name=str(tiny_ce_dir), top_n=1).model  # shared
+
+
+def test_blends_with_the_retrievers_score(tiny_ce_dir: Path) -> None:
+    # OgmaRetriever puts each hit's score in metadata["score"]: a cosine blends by default
+    query = "what is the capital of france"
+    texts = ["bananas are yellow", "paris is the capital of france", "berlin is the capital of germany"]
+    docs = [Document(page_content=t, metadata={"score": s}) for t, s in zip(texts, [0.9, 0.2, 0.5], strict=True)]
+    out = OgmaReranker(model_name=str(tiny_ce_dir), top_n=3).compress_documents(docs, query)
+    low, high = DEFAULT_LINEAR_RANGE
+    cross = linear_rescale(Reranker(tiny_ce_dir).score(query, texts), low=low, high=high)
+    want = {
+        t: DEFAULT_RERANK_ALPHA * c + (1 - DEFAULT_RERANK_ALPHA) * d.metadata["score"]
+        for t, c, d in zip(texts, cross, docs, strict=True)
+    }
+    assert {d.page_content: d.metadata["relevance_score"] for d in out} == pytest.approx(want)
+    assert [d.page_content for d in out] == sorted(want, key=lambda t: -want[t])
+    # raw BM25 (beyond [-1, 1]) or a document without a score: the cross-encoder alone
+    for scores in ([12.0, 3.0, 7.5], [0.9, None, 0.5]):
+        mixed = [
+            Document(page_content=t, metadata={} if s is None else {"score": s})
+            for t, s in zip(texts, scores, strict=True)
+        ]
+        alone = OgmaReranker(model_name=str(tiny_ce_dir), top_n=3).compress_documents(mixed, query)
+        reference = Reranker(tiny_ce_dir).rerank(query, texts)
+        assert [d.metadata["relevance_score"] for d in alone] == pytest.approx([r.score for r in reference])
+    with pytest.raises(ValueError, match="no first-stage score"):
+        OgmaReranker(model_name=str(tiny_ce_dir), alpha=0.5).compress_documents(mixed, query)
 
 
 def test_async_and_pipeline(tiny_ce_dir: Path) -> None:

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from langchain_ogma import OgmaReranker, OgmaRetriever, OgmaVectorStore
 from ogma import Store
+from ogma.blend import DEFAULT_RERANK_ALPHA
 from ogma.errors import FilterError
 
 TEXTS = [
@@ -166,19 +167,29 @@ class ReverseAlphabetical:
 def test_reranker_runs_in_the_store(vs: OgmaVectorStore) -> None:
     retriever = OgmaRetriever(store=vs.store, k=2, reranker=ReverseAlphabetical(), rerank_k=5)
     docs = retriever.invoke("anything")
+    assert all("dense" in d.metadata["scores"] and "rerank" in d.metadata["scores"] for d in docs)
+    # the store's default blend: a reranker without logits gives its score, the first stage its cosine
+    for d in docs:
+        scores = d.metadata["scores"]
+        want = DEFAULT_RERANK_ALPHA * scores["rerank"] + (1 - DEFAULT_RERANK_ALPHA) * min(max(scores["dense"], 0), 1)
+        assert d.metadata["score"] == pytest.approx(want)
+    alone = OgmaRetriever(store=vs.store, k=2, reranker=OgmaReranker(reranker=ReverseAlphabetical(), alpha=None))
+    docs = alone.invoke("anything")
     assert [d.id for d in docs] == ["seine", "paris"]
-    assert docs[0].metadata["scores"]["rerank"] == pytest.approx(1.0)
-    assert "dense" in docs[0].metadata["scores"]
+    assert docs[0].metadata["scores"]["rerank"] == pytest.approx(1.0) == docs[0].metadata["score"]
 
 
 def test_ogma_reranker_with_tiny_cross_encoder(vs: OgmaVectorStore, tiny_ce_dir: Path) -> None:
-    reranker = OgmaReranker(model_name=str(tiny_ce_dir))
+    reranker = OgmaReranker(model_name=str(tiny_ce_dir), alpha=None)
     retriever = OgmaRetriever(store=vs.store, k=3, mode="hybrid", reranker=reranker)
     docs = retriever.invoke("paris is the capital of france")
     assert len(docs) == 3
     scores = [d.metadata["scores"]["rerank"] for d in docs]
     assert scores == sorted(scores, reverse=True)
     assert [d.metadata["score"] for d in docs] == pytest.approx(scores)
+    blended = OgmaRetriever(store=vs.store, k=3, mode="hybrid", reranker=OgmaReranker(model_name=str(tiny_ce_dir)))
+    finals = [d.metadata["score"] for d in blended.invoke("paris is the capital of france")]
+    assert finals == sorted(finals, reverse=True) and finals != pytest.approx(scores)
 
 
 def test_store_without_encoder_needs_embedding() -> None:

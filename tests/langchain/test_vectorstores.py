@@ -15,7 +15,7 @@ from langchain_core.embeddings import DeterministicFakeEmbedding, Embeddings
 from langchain_core.vectorstores import VectorStore, VectorStoreRetriever
 from langchain_tests.integration_tests import VectorStoreIntegrationTests
 
-from langchain_ogma import OgmaEmbeddings, OgmaVectorStore
+from langchain_ogma import OgmaEmbeddings, OgmaReranker, OgmaVectorStore
 from langchain_ogma.vectorstores import clipped_cosine_relevance, shifted_cosine_relevance
 from ogma import Store
 from ogma.errors import FilterError, StoreMismatchError
@@ -351,9 +351,17 @@ def test_rerank_through_similarity_search(store: OgmaVectorStore) -> None:
             order = sorted(range(len(documents)), key=lambda i: documents[i])
             return [SimpleNamespace(index=i, score=1.0 - rank / 10) for rank, i in enumerate(order)][:top_k]
 
-    docs = store.similarity_search_with_score("anything", k=2, mode="hybrid", rerank=Alphabetical(), rerank_k=4)
+    alone = OgmaReranker(reranker=Alphabetical(), alpha=None)  # the reranker's score alone
+    docs = store.similarity_search_with_score("anything", k=2, mode="hybrid", rerank=alone, rerank_k=4)
     assert [d.id for d, _ in docs] == ["berlin", "cats"]
     assert [s for _, s in docs] == pytest.approx([1.0, 0.9])
+    # by default the store blends the reranker's score with the hybrid score
+    blended = store.similarity_search_with_score("anything", k=4, mode="hybrid", rerank=Alphabetical(), rerank_k=4)
+    for doc, score in blended:
+        scores = doc.metadata.get("scores") or {}
+        assert score <= 1.0 and (not scores or "rerank" in scores)
+    assert [s for _, s in blended] == sorted((s for _, s in blended), reverse=True)
+    assert [s for _, s in blended] != pytest.approx([1.0, 0.9, 0.8, 0.7])
 
 
 # -- the embeddings are checked against the file ------------------------------------------

@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from llama_index.core import Document, StorageContext, VectorStoreIndex
 from llama_index.core.llms import MockLLM
@@ -15,6 +16,7 @@ from llama_index.embeddings.ogma import OgmaEmbedding
 from llama_index.postprocessor.ogma_rerank import OgmaRerank
 from llama_index.vector_stores.ogma import OgmaVectorStore
 from ogma import Reranker
+from ogma.blend import DEFAULT_RERANK_ALPHA, linear_rescale
 from ogma.model_cache import cached_model_count
 
 QUERY = "what is the capital of france"
@@ -29,7 +31,7 @@ def scored_nodes() -> list[NodeWithScore]:
 
 
 def test_order_and_scores_are_the_cross_encoders(tiny_ce_dir: Path, fresh_model_cache: None) -> None:
-    rerank = OgmaRerank(model=str(tiny_ce_dir), top_n=3)
+    rerank = OgmaRerank(model=str(tiny_ce_dir), top_n=3, alpha=None)
     out = rerank.postprocess_nodes(scored_nodes(), query_str=QUERY)
     nodes = scored_nodes()
     texts = [n.node.get_content(metadata_mode=MetadataMode.EMBED) for n in nodes]
@@ -63,10 +65,37 @@ def test_alpha_blends_with_the_first_stage(tiny_ce_dir: Path) -> None:
     assert [n.score for n in out] == pytest.approx([r.blended_score for r in want])
 
 
+def test_default_blends_with_the_nodes_scores(tiny_ce_dir: Path) -> None:
+    # no alpha given: the default blend, the logit's linear rescale whatever normalize
+    nodes = scored_nodes()
+    out = OgmaRerank(model=str(tiny_ce_dir), top_n=4).postprocess_nodes(nodes, query_str=QUERY)
+    reranker = Reranker(str(tiny_ce_dir))
+    texts = [n.node.get_content(metadata_mode=MetadataMode.EMBED) for n in nodes]
+    raw = reranker.score(QUERY, texts)
+    want = DEFAULT_RERANK_ALPHA * linear_rescale(raw) + (1 - DEFAULT_RERANK_ALPHA) * np.array([n.score for n in nodes])
+    assert {n.node.node_id: n.score for n in out} == pytest.approx(
+        {n.node.node_id: float(w) for n, w in zip(nodes, want, strict=True)}
+    )
+    assert [n.score for n in out] == sorted((n.score for n in out), reverse=True)
+
+
+@pytest.mark.parametrize("scores", [[None, 0.5], [12.0, 3.5]], ids=["a node without a score", "raw BM25"])
+def test_default_ranks_by_the_cross_encoder_when_the_scores_cannot_blend(
+    tiny_ce_dir: Path, scores: list[float | None]
+) -> None:
+    nodes = [NodeWithScore(node=TextNode(text=t), score=s) for t, s in zip(["paris", "bananas"], scores, strict=True)]
+    out = OgmaRerank(model=str(tiny_ce_dir), top_n=2).postprocess_nodes(nodes, query_str=QUERY)
+    want = Reranker(str(tiny_ce_dir)).rerank(QUERY, ["paris", "bananas"])
+    assert [n.score for n in out] == pytest.approx([r.score for r in want])
+
+
 def test_alpha_needs_scores(tiny_ce_dir: Path) -> None:
     nodes = [NodeWithScore(node=TextNode(text="paris"), score=None)]
-    with pytest.raises(ValueError, match="no score"):
+    with pytest.raises(ValueError, match="no first-stage score"):
         OgmaRerank(model=str(tiny_ce_dir), alpha=0.5).postprocess_nodes(nodes, query_str=QUERY)
+    bm25 = [NodeWithScore(node=TextNode(text="paris"), score=12.0)]
+    with pytest.raises(ValueError, match=r"not on a \[-1, 1\] scale"):
+        OgmaRerank(model=str(tiny_ce_dir), alpha=0.5).postprocess_nodes(bm25, query_str=QUERY)
 
 
 def test_async_equals_sync(tiny_ce_dir: Path) -> None:
@@ -155,8 +184,11 @@ def test_the_trained_cross_encoder_puts_the_answer_first(real_reranker_dir: Path
             node=TextNode(id_="berlin", text="Berlin has a population of 3,520,031 registered inhabitants."), score=0.5
         ),
     ]
-    out = OgmaRerank(model=str(real_reranker_dir), top_n=2).postprocess_nodes(
-        nodes, query_str="How many people live in Berlin?"
-    )
+    query = "How many people live in Berlin?"
+    alone = OgmaRerank(model=str(real_reranker_dir), top_n=2, alpha=None).postprocess_nodes(nodes, query_str=query)
+    assert [n.node.node_id for n in alone] == ["berlin", "ny"]
+    assert alone[0].score is not None and alone[1].score is not None and alone[0].score > 0.99 > 0.01 > alone[1].score
+    # the default blend: the answer's logit (about 9.4) rescales to 1, the other's (about -11) to about 0.05
+    out = OgmaRerank(model=str(real_reranker_dir), top_n=2).postprocess_nodes(nodes, query_str=query)
     assert [n.node.node_id for n in out] == ["berlin", "ny"]
-    assert out[0].score is not None and out[1].score is not None and out[0].score > 0.99 > 0.01 > out[1].score
+    assert out[0].score == pytest.approx(DEFAULT_RERANK_ALPHA * 1.0 + (1 - DEFAULT_RERANK_ALPHA) * 0.5)

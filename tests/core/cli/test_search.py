@@ -123,9 +123,10 @@ def test_search_rerank_with_a_cross_encoder(
     model = build_cross_encoder(tmp_path / "xenc").folder
     query = "capital of france"
     argv = ["search", query, "--db", str(capitals_db), "--json", "--rerank", str(model), "-k", "3"]
-    assert main([*argv, "--rerank-k", "4", "--threads", "1"]) == 0
+    assert main([*argv, "--rerank-k", "4", "--threads", "1", "--rerank-alpha", "1"]) == 0
     hits = json.loads(capsys.readouterr().out)
     assert len(hits) == 3 and all("rerank" in h["scores"] for h in hits)
+    assert [h["score"] for h in hits] == [h["scores"]["rerank"] for h in hits]  # --rerank-alpha 1: reranking alone
     assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
     # The order is the cross-encoder's own order of all four candidates, cut to k.
     texts = [h["text"] for h in hits]
@@ -133,6 +134,11 @@ def test_search_rerank_with_a_cross_encoder(
     candidates = [h["text"] for h in json.loads(capsys.readouterr().out)]
     ranked = Reranker.from_folder(model).rerank(query, candidates, top_k=3)
     assert texts == [r.document for r in ranked]
+    # by default the hit's score is the blend (Store.search's default rerank_alpha)
+    assert main([*argv, "--rerank-k", "4", "--threads", "1"]) == 0
+    blended = json.loads(capsys.readouterr().out)
+    assert [h["score"] for h in blended] != [h["scores"]["rerank"] for h in blended]
+    assert [h["score"] for h in blended] == sorted((h["score"] for h in blended), reverse=True)
 
 
 def test_search_alpha_weights_dense_against_lexical(capitals_db: Path, capsys: pytest.CaptureFixture[str]) -> None:

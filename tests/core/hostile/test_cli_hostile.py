@@ -68,6 +68,13 @@ CASES: list[tuple[str, list[str], str]] = [
     ("search-alpha-with-rrf", ["search", "q", "--db", "{db}", "--fusion", "rrf", "--alpha", "0.5"], "--alpha"),
     ("search-rerank-k-alone", ["search", "q", "--db", "{db}", "--rerank-k", "5"], "--rerank-k"),
     ("search-rerank-k-0", ["search", "q", "--db", "{db}", "--rerank", "x", "--rerank-k", "0"], "--rerank-k"),
+    ("search-rerank-alpha-alone", ["search", "q", "--db", "{db}", "--rerank-alpha", "0.5"], "--rerank-alpha"),
+    (
+        "search-rerank-alpha-2",
+        ["search", "q", "--db", "{db}", "--rerank", "x", "--rerank-alpha", "2"],
+        "--rerank-alpha",
+    ),
+    ("eval-rerank-alpha-nan", ["eval", "{data}", "--model", "m", "--rerank-alpha", "nan"], "--rerank-alpha"),
     ("search-rerank-missing", ["search", "q", "--db", "{db}", "--rerank", "{tmp}/no-reranker"], "no-reranker"),
     ("search-threads-0", ["search", "q", "--db", "{db}", "--threads", "0"], "--threads"),
     ("search-mode-unknown", ["search", "q", "--db", "{db}", "--mode", "semantic"], "--mode"),

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from ogma import Reranker, Store, TextEncoder
+from ogma.blend import DEFAULT_RERANK_ALPHA
 from ogma.cli import main
 from ogma.evaluate.beir import load_beir
 from tests.helpers.model_fixtures import REAL_MODEL
@@ -101,11 +102,16 @@ def test_store_search_reranks_with_the_real_model(reranker: Reranker, tmp_path: 
     texts = [NEW_YORK, BERLIN, "Bananas are a yellow fruit.", "Paris is the capital of France."]
     with Store(tmp_path / "s.db", TextEncoder(REAL_MODEL, threads=1)) as store:
         store.add(texts, ids=["ny", "berlin", "banana", "paris"])
-        hits = store.search(BERLIN_QUERY, k=2, rerank=reranker, rerank_k=4)
-        blended = store.search(BERLIN_QUERY, k=4, rerank=reranker, rerank_k=4, rerank_alpha=0.5)
+        hits = store.search(BERLIN_QUERY, k=2, rerank=reranker, rerank_k=4, rerank_alpha=1.0)
+        blended = store.search(BERLIN_QUERY, k=4, rerank=reranker, rerank_k=4)  # the default blend
     assert hits[0].id == "berlin" and hits[0].scores["rerank"] > 0.99 and "dense" in hits[0].scores
+    assert hits[0].score == hits[0].scores["rerank"]  # reranking alone
     assert blended[0].id == "berlin"
-    assert all(h.score == pytest.approx(0.5 * h.scores["rerank"] + 0.5 * h.scores["dense"], abs=1e-5) for h in blended)
+    logits = dict(zip(["ny", "berlin", "banana", "paris"], reranker.score(BERLIN_QUERY, texts).tolist(), strict=True))
+    for h in blended:
+        cross = min(max((logits[h.id] + 12.0) / 18.0, 0.0), 1.0)  # the linear rescale of (-12, 6)
+        want = DEFAULT_RERANK_ALPHA * cross + (1 - DEFAULT_RERANK_ALPHA) * max(h.scores["dense"], 0.0)
+        assert h.score == pytest.approx(want, abs=1e-3)  # a logit moves about 0.02 with its batch-mates
 
 
 def test_cli_search_and_eval_rerank(

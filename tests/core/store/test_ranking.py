@@ -1,14 +1,19 @@
-"""The rerank depth default: the code's constant, what a search hands the reranker, and what the docs say."""
+"""The rerank defaults (depth and blend): the code's constants, what a search does, and what the docs and CLI say."""
 
 from __future__ import annotations
 
+import inspect
 import re
 from pathlib import Path
 
 import pytest
 
+from ogma import blend, rerank
 from ogma.cli import build_parser
-from ogma.store.ranking import DEFAULT_RERANK_DEPTH, rerank_depth
+from ogma.evaluate.compare import CompareConfig
+from ogma.store.pipeline import SearchPipeline
+from ogma.store.protocol import StoreProtocol
+from ogma.store.ranking import DEFAULT_RERANK_ALPHA, DEFAULT_RERANK_DEPTH, rerank_depth, rerank_hits
 
 ROOT = Path(__file__).resolve().parents[3]
 DOCUMENTED = re.compile(r"max\(k, (\d+)\)")  # how every doc, docstring and help text states the default depth
@@ -77,3 +82,88 @@ def test_cli_help_states_the_constant(command: str) -> None:
     action = next(a for a in sub._actions if "--rerank-k" in a.option_strings)
     assert DOCUMENTED.search(action.help or "") is not None
     assert DOCUMENTED.search(action.help or "").group(1) == str(DEFAULT_RERANK_DEPTH)  # type: ignore[union-attr]
+
+
+# ---------------------------------------------------------------------- the blend weight
+
+ALPHA_STATED = re.compile(r"rerank_alpha=(\d\.\d+)|rerank.{0,40}?alpha[^.]{0,60}?\(default (\d\.\d+)")
+"""How the docs state the default blend: ``rerank_alpha=0.3`` or "... alpha ... (default 0.3"."""
+
+
+def test_default_alpha_is_the_measured_one() -> None:
+    # docs/benchmarks.md ("Reranking on real models") chose it by the worst case over five sets
+    assert DEFAULT_RERANK_ALPHA == blend.DEFAULT_RERANK_ALPHA == rerank.DEFAULT_RERANK_ALPHA == 0.3
+
+
+@pytest.mark.parametrize(
+    "function",
+    [SearchPipeline.search, StoreProtocol.search, rerank_hits],
+    ids=["SearchPipeline.search", "StoreProtocol.search", "rerank_hits"],
+)
+def test_every_search_defaults_to_the_constant(function: object) -> None:
+    name = "alpha" if function is rerank_hits else "rerank_alpha"
+    assert inspect.signature(function).parameters[name].default == DEFAULT_RERANK_ALPHA  # type: ignore[arg-type]
+
+
+def test_sqlite_store_and_eval_default_to_the_constant() -> None:
+    from ogma.store import Store
+
+    assert inspect.signature(Store.search).parameters["rerank_alpha"].default == DEFAULT_RERANK_ALPHA
+    assert CompareConfig("m").rerank_alpha == DEFAULT_RERANK_ALPHA
+
+
+def _alpha_statements() -> list[tuple[str, float]]:
+    found = []
+    for path in [*sorted((ROOT / "docs").glob("*.md")), ROOT / "README.md"]:
+        text = path.read_text(encoding="utf-8")
+        for match in ALPHA_STATED.finditer(text):
+            line = text[text.rfind("\n", 0, match.start()) + 1 : text.find("\n", match.end())]
+            if "default" in line.lower():
+                found.append((str(path.relative_to(ROOT)), float(match.group(1) or match.group(2))))
+    return found
+
+
+def test_every_documented_default_alpha_is_the_constant() -> None:
+    statements = _alpha_statements()
+    # the store's, the CLI's and the benchmarks' docs state it; if none did, this test would check nothing
+    assert {"docs/store.md", "docs/cli.md", "docs/benchmarks.md"} <= {path for path, _ in statements}
+    assert [(path, a) for path, a in statements if a != DEFAULT_RERANK_ALPHA] == []
+
+
+@pytest.mark.parametrize("command", ["search", "eval"])
+def test_cli_help_states_the_default_alpha(command: str) -> None:
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command").choices[command]  # type: ignore[union-attr]
+    action = next(a for a in sub._actions if "--rerank-alpha" in a.option_strings)
+    assert f"(default {DEFAULT_RERANK_ALPHA};" in (action.help or "")
+    if command == "eval":
+        assert action.default == DEFAULT_RERANK_ALPHA
+
+
+def test_store_search_blends_by_default_and_pure_on_request() -> None:
+    np = pytest.importorskip("numpy")
+    from types import SimpleNamespace
+
+    from ogma.store import Store
+
+    class Fixed:
+        """A reranker without logits: its score (in [0, 1]) is the cross-encoder side of the blend."""
+
+        def rerank(self, query: str, documents: list[str], top_k: int | None = None) -> list[object]:
+            scores = [0.9 if "1" in d else 0.1 for d in documents]
+            order = sorted(range(len(documents)), key=lambda i: -scores[i])
+            return [SimpleNamespace(index=i, score=scores[i]) for i in order][:top_k]
+
+    def embed(texts: list[str]) -> object:
+        return np.array([[1.0, 3.0 * t.count("2"), i / 100] for i, t in enumerate(texts)], dtype=np.float32)
+
+    with Store(":memory:", embed) as store:
+        store.add([f"text {i}" for i in range(10)], ids=[str(i) for i in range(10)])
+        default = store.search("text 2", k=5, rerank=Fixed())
+        pure = store.search("text 2", k=5, rerank=Fixed(), rerank_alpha=1.0)
+        unset = store.search("text 2", k=5, rerank=Fixed(), rerank_alpha=None)
+    for hit in default:
+        want = DEFAULT_RERANK_ALPHA * hit.scores["rerank"] + (1 - DEFAULT_RERANK_ALPHA) * hit.scores["dense"]
+        assert hit.score == pytest.approx(want)
+    assert [h.score for h in pure] == [h.scores["rerank"] for h in pure] and pure == unset
+    assert pure[0].id == "1" and default[0].id == "2"  # the blend keeps the first stage's say

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from ogma.blend import DEFAULT_RERANK_ALPHA
 from ogma.errors import FilterError, StoreError, StoreMismatchError
 from ogma.store import Document, Store
 from ogma.types import Hit
@@ -219,9 +220,13 @@ def test_rerank_keeps_both_scores(filled: Store) -> None:
             order = sorted(range(len(documents)), key=lambda i: len(documents[i]))
             return [SimpleNamespace(index=i, score=1.0 / (1 + r)) for r, i in enumerate(order)][:top_k]
 
-    hits = filled.search("capital", k=2, rerank=ByLength(), rerank_k=20)
+    hits = filled.search("capital", k=2, rerank=ByLength(), rerank_k=20, rerank_alpha=1.0)
     assert len(hits) == 2 and hits[0].id == "madrid"  # the shortest text
     assert set(hits[0].scores) == {"dense", "rerank"} and hits[0].score == hits[0].scores["rerank"]
+    blended = filled.search("capital", k=8, rerank=ByLength(), rerank_k=20)  # the default blend
+    for hit in blended:
+        want = DEFAULT_RERANK_ALPHA * hit.scores["rerank"] + (1 - DEFAULT_RERANK_ALPHA) * max(hit.scores["dense"], 0.0)
+        assert set(hit.scores) == {"dense", "rerank"} and hit.score == pytest.approx(want)
 
 
 def test_mmr_prefers_diversity(store: Store) -> None:

@@ -14,6 +14,7 @@ from haystack.utils import ComponentDevice
 
 from haystack_integrations.components.rankers.ogma import OgmaRanker
 from ogma import Reranker
+from ogma.blend import DEFAULT_RERANK_ALPHA, linear_rescale
 from ogma.errors import ModelFileError, ModelNotFoundError
 from ogma.model_cache import cached_model_count
 from ogma.rerank import DEFAULT_RERANKER, sigmoid
@@ -35,7 +36,7 @@ def logits(ce: TinyCrossEncoder, query: str, texts: list[str]) -> np.ndarray:
 
 
 def test_order_and_scores_are_the_cross_encoders(tiny_ce: TinyCrossEncoder) -> None:
-    out = OgmaRanker(model=tiny_ce.folder, top_k=3).run(query=QUERY, documents=documents())["documents"]
+    out = OgmaRanker(model=tiny_ce.folder, top_k=3, alpha=None).run(query=QUERY, documents=documents())["documents"]
     raw = logits(tiny_ce, QUERY, TEXTS)
     order = np.argsort(-raw, kind="stable")[:3]
     assert [d.id for d in out] == [f"d{i}" for i in order]
@@ -43,12 +44,33 @@ def test_order_and_scores_are_the_cross_encoders(tiny_ce: TinyCrossEncoder) -> N
     assert [d.content for d in out] == [TEXTS[i] for i in order]
 
 
+@pytest.mark.parametrize("scale_score", [True, False])
+def test_default_blends_with_the_documents_scores(tiny_ce: TinyCrossEncoder, scale_score: bool) -> None:
+    # the retriever's scores (0.4 .. 0.1) are in [-1, 1]: the default blend ranks, whatever scale_score
+    out = OgmaRanker(model=tiny_ce.folder, scale_score=scale_score).run(query=QUERY, documents=documents())
+    raw = logits(tiny_ce, QUERY, TEXTS)
+    first = np.array([d.score for d in documents()])
+    want = DEFAULT_RERANK_ALPHA * linear_rescale(raw) + (1 - DEFAULT_RERANK_ALPHA) * first
+    order = np.argsort(-want, kind="stable")
+    assert [d.id for d in out["documents"]] == [f"d{i}" for i in order]
+    np.testing.assert_allclose([d.score for d in out["documents"]], want[order], rtol=1e-5)
+
+
+def test_scores_beyond_one_are_not_blended(tiny_ce: TinyCrossEncoder) -> None:
+    # raw BM25 has no sound blend with the cross-encoder: the cross-encoder ranks alone
+    docs = [Document(id=d.id, content=d.content, score=10.0 * (d.score or 0.0) + 1.0) for d in documents()]
+    out = OgmaRanker(model=tiny_ce.folder).run(query=QUERY, documents=docs)["documents"]
+    raw = logits(tiny_ce, QUERY, TEXTS)
+    order = np.argsort(-raw, kind="stable")
+    np.testing.assert_allclose([d.score for d in out], sigmoid(raw[order]), rtol=1e-5)
+
+
 def test_scale_score_false_gives_raw_logits_and_overrides_per_call(tiny_ce: TinyCrossEncoder) -> None:
     raw = logits(tiny_ce, QUERY, TEXTS)
     order = np.argsort(-raw, kind="stable")
-    unscaled = OgmaRanker(model=tiny_ce.folder, scale_score=False).run(query=QUERY, documents=documents())
+    unscaled = OgmaRanker(model=tiny_ce.folder, scale_score=False, alpha=None).run(query=QUERY, documents=documents())
     np.testing.assert_allclose([d.score for d in unscaled["documents"]], raw[order], rtol=1e-5)
-    scaled = OgmaRanker(model=tiny_ce.folder, scale_score=False).run(
+    scaled = OgmaRanker(model=tiny_ce.folder, scale_score=False, alpha=None).run(
         query=QUERY, documents=documents(), scale_score=True
     )
     np.testing.assert_allclose([d.score for d in scaled["documents"]], sigmoid(raw[order]), rtol=1e-5)
@@ -57,7 +79,7 @@ def test_scale_score_false_gives_raw_logits_and_overrides_per_call(tiny_ce: Tiny
 def test_score_threshold_and_top_k(tiny_ce: TinyCrossEncoder) -> None:
     scores = sigmoid(logits(tiny_ce, QUERY, TEXTS))
     cut = float(np.sort(scores)[1])  # keeps the three best
-    ranker = OgmaRanker(model=tiny_ce.folder, score_threshold=cut)
+    ranker = OgmaRanker(model=tiny_ce.folder, score_threshold=cut, alpha=None)
     assert len(ranker.run(query=QUERY, documents=documents())["documents"]) == 3
     assert len(ranker.run(query=QUERY, documents=documents(), top_k=2)["documents"]) == 2
     assert ranker.run(query=QUERY, documents=documents(), score_threshold=1.01)["documents"] == []
@@ -75,6 +97,7 @@ def test_meta_fields_separator_and_prefixes_shape_the_pair(tiny_ce: TinyCrossEnc
         document_prefix="the ",
         document_suffix=" fruit",
         scale_score=False,
+        alpha=None,
     )
     out = ranker.run(query=QUERY, documents=documents())["documents"]
     texts = [
@@ -192,6 +215,7 @@ def test_serialisation_round_trip(tiny_ce: TinyCrossEncoder) -> None:
         "embedding_separator": " | ",
         "scale_score": False,
         "score_threshold": -1.5,
+        "alpha": 0.5,
         "batch_size": 3,
         "quantized": True,
         "max_length": 64,

@@ -18,8 +18,9 @@ from langchain_core.documents import BaseDocumentCompressor, Document
 from pydantic import ConfigDict, Field, model_validator
 
 from langchain_ogma._convert import check_documents
+from ogma.blend import DEFAULT_RERANK_ALPHA
 from ogma.model_cache import shared_model
-from ogma.rerank import DEFAULT_RERANKER, reranker_argument
+from ogma.rerank import DEFAULT_RERANKER, rerank_scored, reranker_argument
 
 if TYPE_CHECKING:
     from ogma import Reranker
@@ -35,12 +36,21 @@ def _load_reranker(**options: object) -> Reranker:
     return Reranker(**options)  # type: ignore[arg-type]
 
 
+def _final(result: Any) -> float:
+    """The score a result is ranked by (a custom reranker's results may have only ``score``)."""
+    return float(getattr(result, "final_score", result.score))
+
+
 class OgmaReranker(BaseDocumentCompressor):
     """Reorder retrieved documents with a local ONNX cross-encoder and keep the best ``top_n``.
 
-    Returns copies of the documents (the inputs are never mutated) with the normalised
-    cross-encoder score in ``metadata["relevance_score"]``, best first. The model loads
-    on first use and is shared by every ``OgmaReranker`` with the same settings.
+    Returns copies of the documents (the inputs are never mutated), best first, with the score
+    they are ranked by in ``metadata["relevance_score"]``: the blend of the cross-encoder with
+    the first-stage score in ``metadata["score"]`` (what :class:`~langchain_ogma.OgmaRetriever`
+    sets), ``alpha * linear_rescale(logit) + (1 - alpha) * score``, when every document has one in
+    ``[-1, 1]`` (a cosine, Ogma's hybrid score); else the cross-encoder's normalised score alone
+    (:func:`ogma.blend.first_stage_for_blend`, the rule every Ogma reranker follows). The model
+    loads on first use and is shared by every ``OgmaReranker`` with the same settings.
 
     Args:
         model_name: Cross-encoder hub id, short name or local folder.
@@ -50,8 +60,12 @@ class OgmaReranker(BaseDocumentCompressor):
         quantized: Run an int8 model.
         max_length: Token window per (query, document) pair (``None``: the model's).
         batch_size: Pairs per forward pass.
-        normalize: How logits become ``relevance_score``: ``"sigmoid"``, ``"linear"`` or
-            ``"none"`` (raw logits).
+        normalize: How logits become ``relevance_score`` when not blended: ``"sigmoid"``,
+            ``"linear"`` or ``"none"`` (raw logits).
+        alpha: Weight of the cross-encoder in the blend (default 0.3,
+            :data:`ogma.blend.DEFAULT_RERANK_ALPHA`; ``None`` or ``1.0``: the cross-encoder alone).
+            Given explicitly, every document must have ``metadata["score"]`` in ``[-1, 1]``
+            (else ``ValueError``).
         cache_dir: Hugging Face cache folder.
         local_files_only: Never contact the hub (``None``: the ``HF_HUB_OFFLINE`` default).
         reranker: An already loaded :class:`ogma.Reranker` (or any object with the same
@@ -77,6 +91,7 @@ class OgmaReranker(BaseDocumentCompressor):
     max_length: int | None = Field(default=None, gt=1)
     batch_size: int = Field(default=32, gt=0)
     normalize: Literal["sigmoid", "linear", "none"] = "sigmoid"
+    alpha: float | None = Field(default=DEFAULT_RERANK_ALPHA, ge=0.0, le=1.0)
     cache_dir: str | None = None
     local_files_only: bool | None = None
     reranker: Any = Field(default=None, exclude=True)
@@ -134,10 +149,18 @@ class OgmaReranker(BaseDocumentCompressor):
         docs = check_documents(documents)
         if not docs:
             return []
-        results = self.model.rerank(query, [doc.page_content for doc in docs], top_k=self.top_n)
+        results = rerank_scored(
+            self.model,
+            query,
+            [doc.page_content for doc in docs],
+            [doc.metadata.get("score") for doc in docs],
+            alpha=self.alpha,
+            explicit="alpha" in self.model_fields_set,
+            top_k=self.top_n,
+        )
         return [
             docs[r.index].model_copy(
-                update={"metadata": {**copy.deepcopy(docs[r.index].metadata), "relevance_score": float(r.score)}}
+                update={"metadata": {**copy.deepcopy(docs[r.index].metadata), "relevance_score": _final(r)}}
             )
             for r in results
         ]

@@ -26,6 +26,7 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 from langchain_ogma._convert import hit_to_document, to_ogma_filter
 from langchain_ogma.rerankers import OgmaReranker
 from langchain_ogma.vectorstores import OgmaVectorStore
+from ogma.blend import DEFAULT_RERANK_ALPHA
 from ogma.store.protocol import StoreProtocol
 from ogma.store.search_args import check_query, check_search_args
 
@@ -111,6 +112,8 @@ class OgmaRetriever(BaseRetriever):
     ) -> list[Document]:
         search_mode = mode or self.mode
         reranker = self.reranker.model if isinstance(self.reranker, OgmaReranker) else self.reranker
+        # an OgmaReranker's alpha is the store's blend weight too
+        alpha = self.reranker.alpha if isinstance(self.reranker, OgmaReranker) else DEFAULT_RERANK_ALPHA
         check_search_args(check_query(query), k=self.k if k is None else k, mode=search_mode, rerank=reranker)
         vector = None
         if self.embedding is not None and search_mode != "lexical":
@@ -123,6 +126,7 @@ class OgmaRetriever(BaseRetriever):
             filter=to_ogma_filter(self.filter if filter is None else filter),
             rerank=reranker,
             rerank_k=self.rerank_k if reranker is not None else None,
+            rerank_alpha=alpha,
         )
         return [hit_to_document(hit, extra_metadata={"score": hit.score, "scores": dict(hit.scores)}) for hit in hits]
 

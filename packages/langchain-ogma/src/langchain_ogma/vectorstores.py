@@ -37,6 +37,7 @@ from langchain_ogma._convert import (
     with_generated_ids,
 )
 from langchain_ogma.rerankers import OgmaReranker
+from ogma.blend import DEFAULT_RERANK_ALPHA
 from ogma.store.fingerprint import EmbedderGuard
 from ogma.store.protocol import StoreProtocol
 from ogma.store.search_args import check_mmr_args, check_query, check_search_args, check_search_mode
@@ -93,6 +94,7 @@ class _SearchOptions:
     fusion: Any = None
     rerank: Any = None
     rerank_k: int | None = None
+    rerank_alpha: float | None = DEFAULT_RERANK_ALPHA
 
 
 class OgmaVectorStore(VectorStore):
@@ -396,6 +398,7 @@ class OgmaVectorStore(VectorStore):
         rerank = kwargs.pop("rerank", None)
         rerank_k = kwargs.pop("rerank_k", None)
         no_extra_kwargs(method, kwargs)
+        alpha = rerank.alpha if isinstance(rerank, OgmaReranker) else DEFAULT_RERANK_ALPHA
         rerank = rerank.model if isinstance(rerank, OgmaReranker) else rerank
         if rerank is not None and not callable(getattr(rerank, "rerank", None)):
             raise TypeError(
@@ -407,7 +410,7 @@ class OgmaVectorStore(VectorStore):
         if fusion is None and mode == "hybrid":
             fusion = self.fusion
         check_search_args(check_query(query), k=k, mode=mode, fusion=fusion, rerank=rerank)
-        return _SearchOptions(mode, fusion, rerank, rerank_k)
+        return _SearchOptions(mode, fusion, rerank, rerank_k, alpha)
 
     def _hits(
         self,
@@ -424,7 +427,7 @@ class OgmaVectorStore(VectorStore):
             vector = self._embedding.embed_query(query)
         search: dict[str, Any] = {"fusion": options.fusion} if options.mode == "hybrid" else {}
         if options.rerank is not None:
-            search.update(rerank=options.rerank, rerank_k=options.rerank_k)
+            search.update(rerank=options.rerank, rerank_k=options.rerank_k, rerank_alpha=options.rerank_alpha)
         return self._store.search(
             query,
             vector=vector,

@@ -57,6 +57,7 @@ __all__ = [
     "keyword_likeness",
     "normalize_scores",
     "reciprocal_rank_fusion",
+    "saturate_bm25",
 ]
 
 logger = logging.getLogger(__name__)
@@ -358,6 +359,20 @@ BM25_SATURATION: Final = 5.0
 """The BM25 score that :func:`hybrid_score` counts as half of full lexical evidence."""
 
 
+def saturate_bm25(score: float | None) -> float:
+    """BM25 as lexical evidence in ``[0, 1)``: ``bm25 / (bm25 + BM25_SATURATION)`` (0 without a match).
+
+    The scale :func:`hybrid_score` gives the lexical side, and the one a reranker blend
+    (``Store.search(rerank_alpha=...)`` in lexical mode) gives BM25.
+
+    Example:
+        >>> saturate_bm25(5.0), saturate_bm25(None), saturate_bm25(-1.0)
+        (0.5, 0.0, 0.0)
+    """
+    bm25 = 0.0 if score is None or not score > 0 else float(score)
+    return bm25 / (bm25 + BM25_SATURATION)
+
+
 def dense_weight(
     *,
     method: FusionMethod = "default",
@@ -414,8 +429,7 @@ def hybrid_score(dense: float | None, lexical: float | None, weight: float) -> f
         0.78
     """
     cosine = 0.0 if dense is None else min(max(float(dense), 0.0), 1.0)
-    bm25 = 0.0 if lexical is None or not lexical > 0 else float(lexical)
-    return weight * cosine + (1.0 - weight) * bm25 / (bm25 + BM25_SATURATION)
+    return weight * cosine + (1.0 - weight) * saturate_bm25(lexical)
 
 
 def fuse(

@@ -9,8 +9,11 @@ Scores:
     * :meth:`Reranker.score` returns the raw logits, in input order.
     * :meth:`Reranker.rerank` adds a normalised score in ``[0, 1]`` (``"sigmoid"`` by
       default, or the ``"linear"`` rescale of a fixed logit range, clipped) and, when
-      first-stage scores and ``alpha`` are given, a blended score
-      ``alpha * normalised + (1 - alpha) * first_stage``.
+      first-stage scores and ``alpha`` are given, a blended score (:func:`blend_scores`).
+
+Blending (the default of ``Store.search(rerank=...)``) is defined in :mod:`ogma.blend`, and its
+names are re-exported here: the cross-encoder side is the linear rescale of the logit whatever
+``normalize``, which only sets the reported ``score``.
 
 Classifiers with several output logits (``num_labels > 1``) are reduced to one raw
 score per pair: the log-odds of the LAST class against all the others,
@@ -37,6 +40,16 @@ import numpy as np
 import numpy.typing as npt
 from tokenizers import Encoding, Tokenizer
 
+from ogma.blend import (
+    DEFAULT_LINEAR_RANGE,
+    DEFAULT_RERANK_ALPHA,
+    FirstStageKind,
+    blend_scores,
+    first_stage_for_blend,
+    first_stage_relevance,
+    is_blend,
+    linear_rescale,
+)
 from ogma.errors import ModelFileError, ModelNotFoundError
 from ogma.hub import ResolvedModel, check_model_name, resolve_model
 from ogma.model_config import position_limit, read_json_object
@@ -51,10 +64,17 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_LINEAR_RANGE",
     "DEFAULT_RERANKER",
+    "DEFAULT_RERANK_ALPHA",
+    "FirstStageKind",
     "Normalize",
     "RerankResult",
     "Reranker",
+    "blend_scores",
+    "first_stage_for_blend",
+    "first_stage_relevance",
+    "is_blend",
     "linear_rescale",
+    "rerank_scored",
     "reranker_argument",
     "sigmoid",
 ]
@@ -66,9 +86,6 @@ Normalize = Literal["sigmoid", "linear", "none"]
 
 NORMALIZE_OPTIONS: tuple[Normalize, ...] = get_args(Normalize)
 DEFAULT_RERANKER = "cross-encoder/ms-marco-MiniLM-L-6-v2"
-DEFAULT_LINEAR_RANGE: tuple[float, float] = (-12.0, 6.0)
-"""The logit range of ``ms-marco-MiniLM-L-6-v2`` mapped onto ``[0, 1]`` by the linear rescale."""
-
 _FALLBACK_MAX_LENGTH = 512
 _MAX_QUERY_RESERVE = 64
 
@@ -91,30 +108,6 @@ def sigmoid(scores: npt.ArrayLike) -> FloatArray:
     return out.astype(np.float32)
 
 
-def linear_rescale(scores: npt.ArrayLike, *, low: float = -12.0, high: float = 6.0) -> FloatArray:
-    """Map ``[low, high]`` linearly onto ``[0, 1]`` and clip.
-
-    Unlike the sigmoid this keeps the spacing of strongly negative logits, so a
-    cross-encoder can still push clearly irrelevant results down when blended.
-
-    Args:
-        scores: Raw logits.
-        low: The logit mapped to 0.
-        high: The logit mapped to 1; must be greater than ``low``.
-
-    Raises:
-        ValueError: ``high <= low``.
-
-    Example:
-        >>> linear_rescale([0.0], low=-2.0, high=2.0).tolist()
-        [0.5]
-    """
-    if not high > low:
-        raise ValueError(f"linear_range must be (low, high) with high > low, got ({low}, {high})")
-    x = np.asarray(scores, dtype=np.float64)
-    return np.clip((x - low) / (high - low), 0.0, 1.0).astype(np.float32)
-
-
 @dataclass(frozen=True)
 class RerankResult:
     """One reranked candidate.
@@ -124,8 +117,8 @@ class RerankResult:
         document: The document text.
         score: The normalised cross-encoder score (see ``normalize``).
         raw_score: The raw cross-encoder logit.
-        blended_score: ``alpha * score + (1 - alpha) * first_stage`` when first-stage
-            scores and ``alpha`` were given, else ``None``.
+        blended_score: :func:`blend_scores` of the logit and the first-stage score when
+            first-stage scores and a blending ``alpha`` (below 1) were given, else ``None``.
 
     Example:
         >>> r = RerankResult(index=2, document="Paris", score=0.9, raw_score=2.2)
@@ -397,11 +390,13 @@ class Reranker:
             documents: Candidate texts (e.g. the first-stage hits).
             top_k: Keep this many results (``None``: all; larger than the list: all).
             first_stage_scores: One score per document from the first stage, already on
-                a ``[0, 1]``-like scale (e.g. cosine similarity); needs ``alpha``.
+                a ``[0, 1]`` scale (e.g. cosine similarity; :func:`first_stage_relevance`
+                puts BM25 there); needs ``alpha``.
             alpha: Weight of the cross-encoder in the blend
-                ``alpha * score + (1 - alpha) * first_stage`` (0.3 with
-                ``normalize="linear"`` had the best worst case over five sets in
-                docs/benchmarks.md); needs ``first_stage_scores``.
+                ``alpha * linear_rescale(logit) + (1 - alpha) * first_stage``
+                (:func:`blend_scores`, whatever ``normalize``; :data:`DEFAULT_RERANK_ALPHA`
+                had the best worst case over five sets in docs/benchmarks.md); ``1.0``
+                ranks by the cross-encoder alone; needs ``first_stage_scores``.
             show_progress: Show a progress bar (``None``: when stderr is a terminal).
 
         Returns:
@@ -423,7 +418,11 @@ class Reranker:
         first = _check_blend(first_stage_scores, alpha, len(docs))
         raw = self.score(query, docs, show_progress=show_progress)
         norm = self.normalize_scores(raw)
-        blended = None if first is None or alpha is None else alpha * norm.astype(np.float64) + (1.0 - alpha) * first
+        blended = (
+            blend_scores(raw, first, alpha, linear_range=self.linear_range)
+            if first is not None and alpha is not None and is_blend(alpha)
+            else None
+        )
         final = norm.astype(np.float64) if blended is None else blended
         order = sorted(range(len(raw)), key=lambda i: (-final[i], -float(raw[i]), i))
         if top_k is not None:
@@ -497,6 +496,44 @@ class Reranker:
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+def rerank_scored(
+    reranker: Any,
+    query: str,
+    documents: Sequence[str],
+    scores: Sequence[object],
+    *,
+    alpha: float | None = DEFAULT_RERANK_ALPHA,
+    explicit: bool = False,
+    top_k: int | None = None,
+    **options: Any,
+) -> list[Any]:
+    """Rerank documents that may carry first-stage scores: the frameworks' rerankers call this.
+
+    It blends when :func:`first_stage_for_blend` says the scores can be blended and the
+    reranker can blend (it has a ``linear_range``, as :class:`Reranker` does); otherwise it
+    ranks by the cross-encoder alone. Results are :class:`RerankResult` (``final_score`` is
+    what they are ranked by).
+
+    Args:
+        reranker: A :class:`Reranker` (or any object with ``rerank(query, documents, top_k)``).
+        query: The query.
+        documents: The texts.
+        scores: One first-stage score per document (``None`` where there is none).
+        alpha: The blend weight (``None`` or ``1``: the cross-encoder alone).
+        explicit: ``alpha`` was asked for: scores that cannot be blended raise ``ValueError``.
+        top_k: Keep this many results.
+        **options: Passed to ``reranker.rerank`` (e.g. ``show_progress``).
+
+    Example:
+        >>> results = rerank_scored(reranker, "capital of France", ["Paris", "Rome"], [0.8, 0.7])  # doctest: +SKIP
+    """
+    blends = getattr(reranker, "linear_range", None) is not None
+    first = first_stage_for_blend(scores, alpha, explicit=explicit and blends) if blends else None
+    if first is None:
+        return list(reranker.rerank(query, documents, top_k=top_k, **options))
+    return list(reranker.rerank(query, documents, top_k=top_k, first_stage_scores=first, alpha=alpha, **options))
 
 
 def reranker_argument(

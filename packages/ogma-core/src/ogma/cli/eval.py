@@ -21,7 +21,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from ogma.cli.options import MAX_K, add_model_options, positive_int
+from ogma.cli.options import MAX_K, add_model_options, positive_int, unit_float
 from ogma.evaluate import (
     CompareConfig,
     CompareRow,
@@ -33,7 +33,7 @@ from ogma.evaluate import (
 )
 from ogma.evaluate.compare import STORE_PRECISIONS
 from ogma.evaluate.metrics import parse_metric
-from ogma.store.ranking import DEFAULT_RERANK_DEPTH
+from ogma.store.ranking import DEFAULT_RERANK_ALPHA, DEFAULT_RERANK_DEPTH
 from ogma.types import SEARCH_MODES
 
 __all__ = ["build_configs", "default_metrics", "format_table", "register", "run"]
@@ -87,6 +87,14 @@ def register(subparsers: Any) -> None:
         help=f"candidates the reranker sees [max(k, {DEFAULT_RERANK_DEPTH})]",
     )
     parser.add_argument(
+        "--rerank-alpha",
+        type=unit_float,
+        default=DEFAULT_RERANK_ALPHA,
+        metavar="A",
+        help=f"weight of the reranker in its blend with the first-stage score (default {DEFAULT_RERANK_ALPHA}; "
+        "1 ranks by the reranker alone)",
+    )
+    parser.add_argument(
         "--k", type=positive_int(maximum=MAX_K), default=10, help="cutoff for nDCG, recall, MRR and MAP [10]"
     )
     parser.add_argument("--metrics", nargs="+", type=_metric, help="metrics to report instead (e.g. ndcg@10 p@5)")
@@ -129,7 +137,15 @@ def build_configs(args: argparse.Namespace) -> list[CompareConfig]:
     dims = list(dict.fromkeys(args.dim or [None]))
     reranks = list(dict.fromkeys(args.rerank or [None]))
     return [
-        CompareConfig(model, mode=mode, precision=precision, dim=dim, rerank=rerank, rerank_k=args.rerank_k)
+        CompareConfig(
+            model,
+            mode=mode,
+            precision=precision,
+            dim=dim,
+            rerank=rerank,
+            rerank_k=args.rerank_k,
+            rerank_alpha=args.rerank_alpha,
+        )
         for model, precision, dim, mode, rerank in itertools.product(models, precisions, dims, modes, reranks)
     ]
 

@@ -6,7 +6,7 @@ import argparse
 import json
 
 from ogma.registry import CROSS_ENCODERS, DEFAULT_MODEL, MODELS
-from ogma.store.ranking import DEFAULT_RERANK_DEPTH
+from ogma.store.ranking import DEFAULT_RERANK_ALPHA, DEFAULT_RERANK_DEPTH
 
 __all__ = ["CHOOSING", "register", "run"]
 
@@ -20,8 +20,8 @@ CHOOSING = f"""Which to pick (nano-dbpedia, 40 queries, 5,000 passages, nDCG@10;
   ogma-*               CC-BY-NC-4.0 (non-commercial only): task tokens, Matryoshka dims, 1024 tokens.
   On docstring questions (docs/encoder.md) bge led python-nl (0.376 vs MiniLM 0.366) and
   MiniLM packages-nl (0.623 vs bge 0.567): compare on your own data with ogma eval DATA -m A B.
-  Reranker: cross-encoder/ms-marco-MiniLM-L-12-v2 (Apache-2.0) on the top {DEFAULT_RERANK_DEPTH} hits
-  (docs/benchmarks.md, "Reranking on real models").
+  Reranker: cross-encoder/ms-marco-MiniLM-L-12-v2 (Apache-2.0) on the top {DEFAULT_RERANK_DEPTH} hits,
+  blended with the first stage at rerank_alpha {DEFAULT_RERANK_ALPHA} (docs/benchmarks.md, "Reranking on real models").
   A local copy of a registry model: -m FOLDER --model-id ID (TextEncoder(folder, model_id=ID))."""
 
 

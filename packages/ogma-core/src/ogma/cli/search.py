@@ -28,7 +28,7 @@ from ogma.cli.options import (
 )
 from ogma.errors import FilterError, StoreError, StoreMismatchError
 from ogma.fusion import FUSION_METHODS
-from ogma.store.ranking import DEFAULT_RERANK_DEPTH
+from ogma.store.ranking import DEFAULT_RERANK_ALPHA, DEFAULT_RERANK_DEPTH
 from ogma.store.sqlite.fts import snippet
 from ogma.types import SEARCH_MODES, Hit
 
@@ -79,6 +79,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         type=positive_int(maximum=MAX_K),
         default=None,
         help=f"first-stage hits the reranker sees (default max(k, {DEFAULT_RERANK_DEPTH})); needs --rerank",
+    )
+    parser.add_argument(
+        "--rerank-alpha",
+        type=unit_float,
+        default=None,
+        metavar="A",
+        help=f"weight of the reranker in its blend with the first-stage score (default {DEFAULT_RERANK_ALPHA}; "
+        "1 ranks by the reranker alone); needs --rerank",
     )
     parser.add_argument(
         "--width", type=positive_int(maximum=100_000), default=160, help="snippet width in characters (default 160)"
@@ -234,6 +242,8 @@ def run(args: argparse.Namespace) -> int:
     fusion = fusion_option(args.mode, args.fusion, args.alpha)
     if args.rerank_k is not None and args.rerank is None:
         raise UsageError("--rerank-k needs --rerank MODEL (the cross-encoder that sees those hits)")
+    if args.rerank_alpha is not None and args.rerank is None:
+        raise UsageError("--rerank-alpha needs --rerank MODEL (the cross-encoder whose score it blends)")
     if args.db != ":memory:" and not store_exists(args.db):
         raise StoreError(f"no store at {args.db!r}; create one with: ogma index PATH... --db {args.db}")
     filter_ = _parse_filter(args.filter)
@@ -260,6 +270,7 @@ def run(args: argparse.Namespace) -> int:
                 fusion=fusion,
                 rerank=reranker,
                 rerank_k=args.rerank_k,
+                rerank_alpha=DEFAULT_RERANK_ALPHA if args.rerank_alpha is None else args.rerank_alpha,
             )
         except FilterError as exc:
             raise FilterError(f"--filter: {exc}") from exc

@@ -40,6 +40,7 @@ from typing import Any, Literal, Protocol, get_args
 
 import numpy as np
 
+from ogma.blend import DEFAULT_RERANK_ALPHA
 from ogma.errors import OgmaError
 from ogma.evaluate.beir import BeirDataset
 from ogma.evaluate.cache import EmbeddingCache, corpus_fingerprint
@@ -110,6 +111,8 @@ class CompareConfig:
         rerank: Cross-encoder model to rerank with (``None``: no reranking).
         rerank_k: How many first-stage candidates the reranker sees (``None``: the
             store's default).
+        rerank_alpha: Weight of the reranker in its blend with the first-stage score
+            (``Store.search(rerank_alpha=...)``; ``1.0`` or ``None``: the reranker alone).
 
     Example:
         >>> CompareConfig("all-MiniLM-L6-v2", mode="hybrid", rerank="ms-marco-MiniLM-L-6-v2").label
@@ -122,6 +125,7 @@ class CompareConfig:
     dim: int | None = None
     rerank: str | None = None
     rerank_k: int | None = None
+    rerank_alpha: float | None = DEFAULT_RERANK_ALPHA
 
     def __post_init__(self) -> None:
         if self.precision not in STORE_PRECISIONS:
@@ -134,6 +138,12 @@ class CompareConfig:
             isinstance(self.rerank_k, bool) or not isinstance(self.rerank_k, int) or self.rerank_k < 1
         ):
             raise ValueError(f"rerank_k must be None or a positive integer, got {self.rerank_k!r}")
+        if self.rerank_alpha is not None and (
+            isinstance(self.rerank_alpha, bool)
+            or not isinstance(self.rerank_alpha, int | float)
+            or not 0 <= self.rerank_alpha <= 1
+        ):
+            raise ValueError(f"rerank_alpha must be None or a number from 0 to 1, got {self.rerank_alpha!r}")
 
     @property
     def label(self) -> str:
@@ -559,7 +569,9 @@ def _run_config(
     show_progress: bool | None,
 ) -> CompareRow:
     def search(text: str) -> Any:
-        return store.search(text, k=depth, mode=config.mode, rerank=reranker, rerank_k=config.rerank_k)
+        # rerank_alpha is passed only when it is not the default, so a store without the option still works
+        blend = {} if config.rerank_alpha == DEFAULT_RERANK_ALPHA else {"rerank_alpha": config.rerank_alpha}
+        return store.search(text, k=depth, mode=config.mode, rerank=reranker, rerank_k=config.rerank_k, **blend)
 
     if query_items:
         search(query_items[0][1])  # warm-up: lazy loading and first-call allocations are not timed

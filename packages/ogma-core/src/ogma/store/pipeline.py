@@ -47,7 +47,7 @@ from ogma.compress import normalize
 from ogma.store.document import Document
 from ogma.store.encoding import StoreEncoder
 from ogma.store.mmr import mmr_select
-from ogma.store.ranking import fuse_ranked, rerank_depth, rerank_hits
+from ogma.store.ranking import DEFAULT_RERANK_ALPHA, fuse_ranked, rerank_depth, rerank_hits
 from ogma.store.search_args import check_mmr_args, check_search_args
 from ogma.store.validate import check_k
 from ogma.store.vector_input import accepted_dims, fit_to, query_vector
@@ -219,7 +219,7 @@ class SearchPipeline:
         include_embeddings: bool = False,
         rerank: Any = None,
         rerank_k: int | None = None,
-        rerank_alpha: float | None = None,
+        rerank_alpha: float | None = DEFAULT_RERANK_ALPHA,
     ) -> list[Hit]:
         """Search by meaning (dense), by words (lexical, BM25) or both (hybrid).
 
@@ -285,7 +285,7 @@ class SearchPipeline:
             if key in documents
         ]
         if rerank is not None and query is not None:
-            hits = rerank_hits(rerank, query, hits, k, alpha=rerank_alpha)
+            hits = rerank_hits(rerank, query, hits, k, alpha=rerank_alpha, mode=mode)
         return hits[:k]
 
     def _dense(self, ctx: Any, unit: FloatArray, count: int, where: Any, option: Any) -> Ranked:

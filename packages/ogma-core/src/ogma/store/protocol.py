@@ -23,6 +23,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from ogma.blend import DEFAULT_RERANK_ALPHA
 from ogma.store.document import Document
 from ogma.types import Hit, SearchMode
 
@@ -139,7 +140,7 @@ class StoreProtocol(Protocol):
         include_embeddings: bool = False,
         rerank: Any = None,
         rerank_k: int | None = None,
-        rerank_alpha: float | None = None,
+        rerank_alpha: float | None = DEFAULT_RERANK_ALPHA,
     ) -> list[Hit]:
         """Dense, lexical or hybrid search, optionally filtered and reranked."""
         ...

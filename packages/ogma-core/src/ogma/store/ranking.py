@@ -20,9 +20,16 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
+import numpy as np
+
+from ogma.blend import DEFAULT_RERANK_ALPHA, FirstStageKind, blend_scores, first_stage_relevance, is_blend
 from ogma.types import Hit
 
+FIRST_STAGE_KIND: dict[str, FirstStageKind] = {"dense": "cosine", "hybrid": "hybrid", "lexical": "bm25"}
+"""The kind of :attr:`Hit.score` each search mode gives, for :func:`ogma.blend.first_stage_relevance`."""
+
 __all__ = [
+    "DEFAULT_RERANK_ALPHA",
     "DEFAULT_RERANK_DEPTH",
     "FUSION_OPTIONS",
     "fuse_ranked",
@@ -172,11 +179,25 @@ def fuse_ranked(
     return [(hit.id, hybrid_score(hit.scores["dense"], hit.scores["lexical"], weight)) for hit in fused]
 
 
-def rerank_hits(reranker: Any, query: str, hits: Sequence[Hit], k: int, *, alpha: float | None = None) -> list[Hit]:
+def rerank_hits(
+    reranker: Any,
+    query: str,
+    hits: Sequence[Hit],
+    k: int,
+    *,
+    alpha: float | None = DEFAULT_RERANK_ALPHA,
+    mode: str = "dense",
+) -> list[Hit]:
     """Reorder ``hits`` with ``reranker``; keeps the first-stage scores and adds ``"rerank"``.
 
-    With ``alpha``, the reranker blends its score with each hit's first-stage score
-    and the blend becomes :attr:`Hit.score`; otherwise the rerank score does.
+    With a blending ``alpha`` (below 1; the default :data:`~ogma.blend.DEFAULT_RERANK_ALPHA`),
+    :attr:`Hit.score` becomes ``alpha * cross + (1 - alpha) * first_stage``: ``first_stage`` is
+    the hit's score on ``[0, 1]`` by ``mode`` (cosine and hybrid score clipped, BM25 saturated
+    as ``bm25 / (bm25 + 5)``: :func:`ogma.blend.first_stage_relevance`), and ``cross`` the
+    linear rescale of the logit (:func:`ogma.blend.blend_scores`) for a reranker whose results
+    carry ``raw_score`` and that has a ``linear_range`` (:class:`ogma.Reranker`), else the
+    result's ``score`` (which should then be in ``[0, 1]``). With ``alpha`` ``None`` or ``1``
+    the rerank score is :attr:`Hit.score` (reranking alone).
 
     A reranker cannot score a hit without text (a document stored without content):
     such hits are not handed to it and come after the reranked ones, in their
@@ -186,17 +207,25 @@ def rerank_hits(reranker: Any, query: str, hits: Sequence[Hit], k: int, *, alpha
         return []
     unscored = [h for h in hits if h.text is None]
     if unscored:
-        scored = rerank_hits(reranker, query, [h for h in hits if h.text is not None], k, alpha=alpha)
+        scored = rerank_hits(reranker, query, [h for h in hits if h.text is not None], k, alpha=alpha, mode=mode)
         return (scored + unscored)[:k]
     texts = [h.text for h in hits]
     # Blending happens here, not in the reranker, so that any object with rerank(query, documents,
     # top_k) works with the default blend; for ogma.Reranker it is the same formula as its own.
-    results = reranker.rerank(query, texts, top_k=k if alpha is None else None)
-    out: list[Hit] = []
-    for result in results:
-        hit = hits[int(result.index)]
-        rerank_score = float(result.score)
-        final = rerank_score if alpha is None else alpha * rerank_score + (1.0 - alpha) * float(hit.score)
-        out.append(dataclasses.replace(hit, score=float(final), scores={**hit.scores, "rerank": rerank_score}))
+    results = list(reranker.rerank(query, texts, top_k=k if alpha is None or not is_blend(alpha) else None))
+    rerank_scores = [float(result.score) for result in results]
+    finals = rerank_scores
+    if alpha is not None and is_blend(alpha):
+        first = first_stage_relevance([hits[int(r.index)].score for r in results], FIRST_STAGE_KIND[mode])
+        linear_range = getattr(reranker, "linear_range", None)
+        if linear_range is not None and all(hasattr(r, "raw_score") for r in results):
+            raw = [float(r.raw_score) for r in results]
+            finals = blend_scores(raw, first, alpha, linear_range=linear_range).tolist()
+        else:
+            finals = (alpha * np.asarray(rerank_scores, dtype=np.float64) + (1.0 - alpha) * first).tolist()
+    out = [
+        dataclasses.replace(hit, score=float(final), scores={**hit.scores, "rerank": rerank_score})
+        for hit, final, rerank_score in zip((hits[int(r.index)] for r in results), finals, rerank_scores, strict=True)
+    ]
     out.sort(key=lambda h: -h.score)
     return out[:k]

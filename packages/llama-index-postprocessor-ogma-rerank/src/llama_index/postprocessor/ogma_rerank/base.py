@@ -16,8 +16,9 @@ from llama_index.core.bridge.pydantic import ConfigDict, Field, model_validator
 from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle
 
+from ogma.blend import DEFAULT_RERANK_ALPHA
 from ogma.model_cache import shared_model
-from ogma.rerank import DEFAULT_LINEAR_RANGE, DEFAULT_RERANKER, reranker_argument
+from ogma.rerank import DEFAULT_LINEAR_RANGE, DEFAULT_RERANKER, rerank_scored, reranker_argument
 
 if TYPE_CHECKING:
     from ogma import Reranker
@@ -40,9 +41,12 @@ class OgmaRerank(BaseNodePostprocessor):
     """Rerank retrieved nodes with a local ONNX cross-encoder and keep the best ``top_n``.
 
     Returns copies of the nodes (the inputs are never changed), best first, whose
-    ``score`` is the cross-encoder's normalised score, or with ``alpha`` its blend with the
-    first-stage score (``alpha * rerank + (1 - alpha) * first_stage``, computed by
-    :meth:`ogma.Reranker.rerank`). The first-stage score stays on each node as
+    ``score`` is the blend of the cross-encoder with the node's first-stage score
+    (``alpha * linear_rescale(logit) + (1 - alpha) * first_stage``, :func:`ogma.blend.blend_scores`)
+    when every node has a score in ``[-1, 1]`` (a cosine, Ogma's hybrid score), else the
+    cross-encoder's normalised score alone (a node without a score, or scores on another scale
+    such as raw BM25): :func:`ogma.blend.first_stage_for_blend`, the rule every Ogma reranker
+    follows. The first-stage score stays on each node as
     ``metadata["retrieval_score"]`` (hidden from the LLM and the embedding). The model loads
     on first use and is shared through :mod:`ogma.model_cache`.
 
@@ -50,7 +54,10 @@ class OgmaRerank(BaseNodePostprocessor):
         model: Cross-encoder hub id, short name or local folder.
         top_n: How many nodes to keep (``None``: all, reordered).
         alpha: Weight of the cross-encoder when blending with the first-stage scores
-            (``None``: cross-encoder only). Needs every node to have a score.
+            (default 0.3, :data:`ogma.blend.DEFAULT_RERANK_ALPHA`; ``None`` or ``1.0``: the
+            cross-encoder alone). Given explicitly, every node must have a score in ``[-1, 1]``
+            (else ``ValueError``); by default, nodes without such scores are ranked by the
+            cross-encoder alone.
         normalize: How logits become scores: ``"sigmoid"``, ``"linear"`` (rescale of
             ``linear_range``, clipped) or ``"none"`` (raw logits).
         linear_range: ``(low, high)`` logits mapped to 0 and 1 by ``normalize="linear"``.
@@ -77,7 +84,7 @@ class OgmaRerank(BaseNodePostprocessor):
 
     model: str = DEFAULT_RERANKER
     top_n: int | None = Field(default=3, ge=0)
-    alpha: float | None = Field(default=None, ge=0.0, le=1.0)
+    alpha: float | None = Field(default=DEFAULT_RERANK_ALPHA, ge=0.0, le=1.0)
     normalize: Literal["sigmoid", "linear", "none"] = "sigmoid"
     linear_range: tuple[float, float] = DEFAULT_LINEAR_RANGE
     metadata_mode: MetadataMode = MetadataMode.EMBED
@@ -137,18 +144,14 @@ class OgmaRerank(BaseNodePostprocessor):
                 raise TypeError(f"nodes[{index}] must be a NodeWithScore, got {type(item).__name__}")
         if not nodes:
             return []
-        first_stage: list[float] | None = None
-        if self.alpha is not None:
-            missing = [i for i, n in enumerate(nodes) if n.score is None]
-            if missing:
-                raise ValueError(
-                    f"alpha={self.alpha} blends with the first-stage scores, but nodes {missing[:5]} have no score; "
-                    "use alpha=None to rank by the cross-encoder alone"
-                )
-            first_stage = [float(n.score) for n in nodes if n.score is not None]
-        texts = [n.node.get_content(metadata_mode=self.metadata_mode) for n in nodes]
-        results = self.cross_encoder.rerank(
-            query_bundle.query_str, texts, top_k=self.top_n, first_stage_scores=first_stage, alpha=self.alpha
+        results = rerank_scored(
+            self.cross_encoder,
+            query_bundle.query_str,
+            [n.node.get_content(metadata_mode=self.metadata_mode) for n in nodes],
+            [n.score for n in nodes],
+            alpha=self.alpha,
+            explicit="alpha" in self.model_fields_set,
+            top_k=self.top_n,
         )
         return [self._scored(nodes[r.index], r.final_score) for r in results]
 

@@ -31,6 +31,7 @@ import numpy as np
 import numpy.typing as npt
 from tqdm.auto import tqdm
 
+from ogma.blend import DEFAULT_RERANK_ALPHA
 from ogma.compress import Int8Ranges
 from ogma.errors import DuplicateDocumentError, StoreError, StoreMismatchError
 from ogma.store.document import Document
@@ -713,7 +714,7 @@ class Store(Reading, StoreSettings, GraphIndexing, SearchPipeline):
         include_embeddings: bool = False,
         rerank: Any = None,
         rerank_k: int | None = None,
-        rerank_alpha: float | None = None,
+        rerank_alpha: float | None = DEFAULT_RERANK_ALPHA,
         backend: Backend | None = None,
     ) -> list[Hit]:
         """Search by meaning (dense), by words (lexical, BM25) or both (hybrid).
@@ -733,9 +734,12 @@ class Store(Reading, StoreSettings, GraphIndexing, SearchPipeline):
             rerank: A reranker (``rerank(query, documents, top_k)`` returning ``.index``/``.score`` results);
                 reorders the first ``rerank_k`` hits.
             rerank_k: First-stage hits handed to the reranker (default ``max(k, 50)``).
-            rerank_alpha: Blend weight of the reranker with the first-stage score (``None``: rerank
-                only; 0.3 with a ``Reranker(normalize="linear")`` had the best worst case in
-                docs/benchmarks.md, "Reranking on real models").
+            rerank_alpha: Weight of the reranker in its blend with the first-stage score
+                (default 0.3, :data:`ogma.blend.DEFAULT_RERANK_ALPHA`: the best worst case in
+                docs/benchmarks.md, "Reranking on real models"): ``Hit.score`` is
+                ``rerank_alpha * linear_rescale(logit) + (1 - rerank_alpha) * first_stage``, the
+                first-stage score on ``[0, 1]`` by mode (cosine, hybrid score, BM25 as
+                ``bm25 / (bm25 + 5)``). ``1.0`` or ``None``: rank by the reranker alone.
             backend: Dense backend for this call (default: the store's).
 
         Returns:

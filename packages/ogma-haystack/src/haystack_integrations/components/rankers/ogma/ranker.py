@@ -20,9 +20,10 @@ from haystack_integrations.components.embedders.ogma._options import (
     onnx_device,
     optional_count,
 )
+from ogma.blend import DEFAULT_RERANK_ALPHA
 from ogma.model_cache import shared_model
 from ogma.record_text import RecordTextBuilder
-from ogma.rerank import DEFAULT_RERANKER
+from ogma.rerank import DEFAULT_RERANKER, rerank_scored
 from ogma.validation import check_count, check_str
 
 if TYPE_CHECKING:
@@ -39,6 +40,21 @@ def _check_threshold(value: Any, name: str = "score_threshold") -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise TypeError(f"{name} must be a finite number or None, got {value!r}")
     return float(value)
+
+
+def _check_alpha(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
+        raise ValueError(f"alpha must be a number from 0 to 1 or None, got {value!r}")
+    return float(value)
+
+
+def _score(result: Any, scaled: bool) -> float:
+    """The blend when the result was blended, else the cross-encoder's score (sigmoid or raw logit)."""
+    if result.blended_score is not None:
+        return float(result.blended_score)
+    return float(result.score if scaled else result.raw_score)
 
 
 def _check_flag(value: Any, name: str) -> bool:
@@ -69,10 +85,14 @@ class OgmaRanker:
     (:func:`ogma.record_text.record_text`). The parameters carry the names of Haystack's own
     similarity ranker, so swapping one in is a one-line change.
 
-    Returns copies of the Documents (the inputs are not changed), best first, whose
-    ``score`` is the cross-encoder's: the sigmoid of its logit in ``[0, 1]`` with
-    ``scale_score=True`` (for two-class heads, the probability of the relevant class), the
-    raw logit otherwise. A Document with no content and none of the
+    Returns copies of the Documents (the inputs are not changed), best first. When every
+    Document has a ``score`` in ``[-1, 1]`` from the retriever (a cosine, Ogma's hybrid score),
+    the ranking and the new ``score`` are the blend ``alpha * linear_rescale(logit) + (1 - alpha)
+    * score`` (:func:`ogma.blend.first_stage_for_blend`, the rule every Ogma reranker follows);
+    otherwise (a Document without a score, or scores on another scale such as raw BM25) the
+    ``score`` is the cross-encoder's alone: the sigmoid of its logit in ``[0, 1]`` with
+    ``scale_score=True`` (for two-class heads, the probability of the relevant class), the raw
+    logit otherwise. A Document with no content and none of the
     ``meta_fields_to_embed`` has nothing to read: it is not scored, comes after every
     scored Document with ``score=None`` (a warning says how many), and is dropped when a
     ``score_threshold`` applies.
@@ -90,7 +110,11 @@ class OgmaRanker:
         document_suffix: Text put after each Document's text.
         meta_fields_to_embed: Meta keys whose values are read before the content.
         embedding_separator: Joins those values and the content.
-        scale_score: Scores are the sigmoid of the logits (``True``) or the raw logits.
+        scale_score: Scores are the sigmoid of the logits (``True``) or the raw logits, when
+            not blended.
+        alpha: Weight of the cross-encoder in the blend with the Documents' own scores
+            (default 0.3, :data:`ogma.blend.DEFAULT_RERANK_ALPHA`; ``None`` or ``1.0``: the
+            cross-encoder alone).
         score_threshold: Keep only Documents whose score (after ``scale_score``) is at
             least this.
         batch_size: (query, Document) pairs per forward pass.
@@ -128,6 +152,7 @@ class OgmaRanker:
         embedding_separator: str = "\n",
         scale_score: bool = True,
         score_threshold: float | None = None,
+        alpha: float | None = DEFAULT_RERANK_ALPHA,
         batch_size: int = 32,
         quantized: bool = False,
         max_length: int | None = None,
@@ -147,6 +172,7 @@ class OgmaRanker:
         self.embedding_separator = embedding_separator
         self.scale_score = _check_flag(scale_score, "scale_score")
         self.score_threshold = _check_threshold(score_threshold)
+        self.alpha = _check_alpha(alpha)
         self.batch_size = check_count(batch_size, "batch_size")
         self.quantized = _check_flag(quantized, "quantized")
         self.max_length = optional_count(max_length, "max_length")
@@ -170,6 +196,7 @@ class OgmaRanker:
             embedding_separator=self.embedding_separator,
             scale_score=self.scale_score,
             score_threshold=self.score_threshold,
+            alpha=self.alpha,
             batch_size=self.batch_size,
             quantized=self.quantized,
             max_length=self.max_length,
@@ -246,15 +273,18 @@ class OgmaRanker:
         texts = document_texts(docs, self._text)
         readable = [i for i, text in enumerate(texts) if text is not None]
         results = (
-            self.cross_encoder.rerank(
+            rerank_scored(
+                self.cross_encoder,
                 self.query_prefix + query + self.query_suffix,
                 [text for text in texts if text is not None],
+                [docs[i].score for i in readable],
+                alpha=self.alpha,
                 show_progress=False,
             )
             if readable
             else []
         )
-        ranked = [replace(docs[readable[r.index]], score=float(r.score if scaled else r.raw_score)) for r in results]
+        ranked = [replace(docs[readable[r.index]], score=_score(r, scaled)) for r in results]
         if threshold is not None:
             ranked = [doc for doc in ranked if doc.score is not None and doc.score >= threshold]
         unread = [docs[i] for i, text in enumerate(texts) if text is None]
