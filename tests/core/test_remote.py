@@ -57,8 +57,9 @@ def test_wrong_key_and_bad_url(url: str, monkeypatch: pytest.MonkeyPatch) -> Non
     assert info.value.status == 401
     monkeypatch.setenv("OGMA_API_KEY", "k")
     assert RemoteEncoder(url + "/v1").encode(["a"]).shape == (1, RemoteEncoder(url).dim)
-    with pytest.raises(ValueError, match="http"):
-        RemoteEncoder("localhost:8080")
+    for bad in ("localhost:8080", "http://[::1", "http://127.0.0.1:99999", None):
+        with pytest.raises(ValueError, match="url must be an http"):
+            RemoteEncoder(bad)  # type: ignore[arg-type]
     with pytest.raises(RemoteError, match="cannot reach"):
         RemoteEncoder(f"http://127.0.0.1:{free_port()}", retries=1, backoff=0.01).encode(["a"])
 

@@ -129,7 +129,7 @@ from ogma.store.uri import quote_path, sqlite_uri  # noqa: E402
 
 _PATH_CHARS = st.characters(exclude_characters="\x00", exclude_categories=("Cs",))
 _PATHS = st.text(_PATH_CHARS, min_size=1, max_size=40)
-_AWKWARD = ["a?b", "a#b", "50%", "%3F", "a b", "é/ü", "x://y", "?collection=c", "a%2Fb", "\\x?", "日本"]
+_AWKWARD = ["a?b", "a#b", "50%", "%3F", "a b", "é/ü", "x://y", "?collection=c", "a%2Fb", "\\x?", "日本", "/[", "[::1]"]
 
 
 @settings(max_examples=400, deadline=None)
@@ -144,6 +144,19 @@ def test_every_sqlite_path_round_trips(path: str) -> None:
 def test_every_milvus_lite_path_round_trips(path: str) -> None:
     file = "/" + path + ".db"
     assert parse_store_uri(reopening_uri(file, "notes")) == StoreURI("milvus-lite", file, "notes")
+
+
+@pytest.mark.parametrize(
+    ("uri", "problem"),
+    [
+        ("milvus://[/notes", "Invalid IPv6"),
+        ("milvus://h:99999/notes", "out of range"),
+        ("milvus://h:x/notes", "integer"),
+    ],
+)
+def test_a_malformed_milvus_host_is_named(uri: str, problem: str) -> None:
+    with pytest.raises(ValueError, match=rf"store URI .* has a malformed host or port \(.*{problem}.*\); e\.g\."):
+        parse_store_uri(uri)
 
 
 @given(st.text(st.characters(codec="utf-8"), min_size=1, max_size=20))

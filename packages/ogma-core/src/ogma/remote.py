@@ -97,7 +97,7 @@ class RemoteEncoder:
         backoff: float = 0.5,
         batch_size: int | None = None,
     ) -> None:
-        if not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
+        if not _is_http_url(url):
             raise ValueError(f"url must be an http(s) URL such as 'http://127.0.0.1:8080', got {url!r}")
         for name, value in (("retries", retries),):
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -311,3 +311,15 @@ def _error_message(exc: urllib.error.HTTPError) -> str:
     if isinstance(error, dict) and isinstance(error.get("message"), str):
         return str(error["message"])
     return str(body)[:500]
+
+
+def _is_http_url(url: object) -> bool:
+    """Whether ``url`` is an ``http(s)://host...`` string (a malformed host such as ``http://[x`` is not)."""
+    if not isinstance(url, str):
+        return False
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a port out of range or not a number
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.netloc)

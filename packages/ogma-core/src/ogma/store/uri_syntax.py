@@ -96,7 +96,13 @@ def parse_store_uri(uri: str | os.PathLike[str]) -> StoreURI:
             raise ValueError(f"store URI {uri!r}: unknown parameter(s) {', '.join(unknown)}; only 'collection' is read")
         return StoreURI("milvus-lite", path, _collection(names[0], uri))
     if scheme in ("milvus", "milvus+https"):
-        parts = urlsplit(uri)
+        try:
+            parts = urlsplit(uri)
+            port = parts.port or 19530
+        except ValueError as exc:  # "Invalid IPv6 URL", "Port out of range 0-65535", ...
+            raise ValueError(
+                f"store URI {uri!r} has a malformed host or port ({exc}); e.g. {_MILVUS_EXAMPLE!r}"
+            ) from None
         if parts.username or parts.password:
             raise ValueError(
                 f"store URI {uri!r} carries credentials; set the {TOKEN_ENV} environment variable instead "
@@ -112,11 +118,12 @@ def parse_store_uri(uri: str | os.PathLike[str]) -> StoreURI:
         if unknown:
             raise ValueError(f"store URI {uri!r}: unknown parameter(s) {', '.join(unknown)}; only 'secure' is read")
         secure = scheme == "milvus+https" or (params.get("secure") or ["false"])[0].lower() in ("1", "true", "yes")
-        port = parts.port or 19530
         host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
         return StoreURI("milvus", f"{'https' if secure else 'http'}://{host}:{port}", _collection(name, uri))
     raise ValueError(f"store URI {uri!r} has the unknown scheme {scheme!r}; give {_EXAMPLES}")
 
+
+_MILVUS_EXAMPLE = "milvus://localhost:19530/notes"
 
 _SAFE = "/\\:@!$&'()*+,;=~"
 """Characters kept as they are in a URI's path (besides letters, digits and ``-._``)."""

@@ -173,7 +173,10 @@ def reopening_uri(address: str, collection: str) -> str:
         >>> reopening_uri("/srv/v.db", "notes")
         'milvus-lite:///srv/v.db?collection=notes'
     """
-    parts = urlsplit(address)
+    try:
+        parts = urlsplit(address)
+    except ValueError:  # a file path urllib misreads as a network location, e.g. "//[x.db"
+        return f"milvus-lite://{quote_path(address)}?collection={collection}"
     if parts.scheme in ("http", "https", "tcp", "grpc") and parts.hostname:
         secure = "?secure=true" if parts.scheme == "https" else ""
         return f"milvus://{parts.netloc}/{collection}{secure}"
