@@ -8,6 +8,8 @@ import shutil
 import socket
 import tempfile
 
+from hypothesis import settings
+
 os.environ["HF_HUB_OFFLINE"] = "1"
 # One empty Hugging Face cache and Ogma cache for the whole run, set before anything imports
 # huggingface_hub (which reads these once), so no test reads a developer's caches.
@@ -19,6 +21,12 @@ os.environ["OGMA_HOME"] = os.path.join(_CACHE_ROOT, "ogma-home")
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ["HAYSTACK_TELEMETRY_ENABLED"] = "False"  # Haystack sends usage telemetry unless told not to
 os.environ.setdefault("TQDM_DISABLE", "1")
+
+# Property tests draw the same examples on every run, so the suite's result does not depend on the
+# run; HYPOTHESIS_PROFILE=explore draws new ones (and more of them) to look for bugs.
+settings.register_profile("repeatable", derandomize=True, database=None)
+settings.register_profile("explore", max_examples=2000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 _real_connect = socket.socket.connect
 _real_getaddrinfo = socket.getaddrinfo
