@@ -97,13 +97,15 @@ def test_persisted_across_reopen_and_built_on_demand(tmp_path: Path, precision: 
     assert store.index_info() is None and not index_files(str(db))[0].exists()
     info = store.build_index()
     assert info is not None and info.fresh and info.vectors == N and info.size_bytes
-    before = [_ids(store, q) for q in queries[:5]]
+    exact = [_ids(store, q) for q in queries[:5]]  # this store searches a store this small exactly
     store.close()
     with Store(db, index=GRAPH) as reopened:
         assert reopened.index_is_current()  # loaded from the file, not rebuilt
-        assert [_ids(reopened, q) for q in queries[:5]] == before
+        walked = [_ids(reopened, q) for q in queries[:5]]
+    # the graph's answers are approximate (a threaded build differs from run to run): close to exact
+    assert sum(len(set(a) & set(b)) for a, b in zip(walked, exact, strict=True)) >= 0.9 * K * len(exact)
     with Store(db, read_only=True, index=GRAPH) as viewer:  # read-only: the file is memory-mapped
-        assert viewer.index_is_current() and [_ids(viewer, q) for q in queries[:5]] == before
+        assert viewer.index_is_current() and [_ids(viewer, q) for q in queries[:5]] == walked  # the same graph
         with pytest.raises(StoreError, match="read_only"):
             viewer.build_index()
 
