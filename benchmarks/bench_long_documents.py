@@ -160,6 +160,10 @@ DESIGNS: dict[str, tuple[str, int, int]] = {
     "paragraphs-64-16": ("paragraphs", 64, 16),
     "sentences-48-16": ("sentences", 48, 16),
     "sentences-32-8": ("sentences", 32, 8),
+    "paragraphs-32-8": ("paragraphs", 32, 8),
+    "paragraphs-48-16": ("paragraphs", 48, 16),
+    "sentences-24-8": ("sentences", 24, 8),
+    "paragraphs-24-8": ("paragraphs", 24, 8),
 }
 # Passage boundaries found from the text alone (TextTiling with sentence embeddings): each sentence is
 # embedded, a gap between sentences scores by its depth (how far the similarity of the ``block``
@@ -178,6 +182,7 @@ SEGMENTS: dict[str, tuple[int, int, float, int, bool]] = {
     "segments-s-64-16-c0.5": (64, 16, 0.5, 1, False),
     "segments-s-64-16-c1": (64, 16, 1.0, 1, False),
     "segments-s-128-32-c0.5": (128, 32, 0.5, 1, False),
+    "segments-s-32-8-c0.5": (32, 8, 0.5, 1, False),
 }
 ORDER = [
     "tokens-254-32",
@@ -210,6 +215,11 @@ COMBINED: dict[str, tuple[str, ...]] = {
     "first_window + sentences-32-8": ("first_window", "sentences-32-8"),
     "first_window + sentences-128-32 + sentences-64-16": ("first_window", "sentences-128-32", "sentences-64-16"),
     "first_window + sentences-64-16 + sentences-32-8": ("first_window", "sentences-64-16", "sentences-32-8"),
+    "first_window + paragraphs-32-8": ("first_window", "paragraphs-32-8"),
+    "first_window + paragraphs-48-16": ("first_window", "paragraphs-48-16"),
+    "first_window + paragraphs-24-8": ("first_window", "paragraphs-24-8"),
+    "first_window + sentences-24-8": ("first_window", "sentences-24-8"),
+    "first_window + paragraphs-64-16 + paragraphs-32-8": ("first_window", "paragraphs-64-16", "paragraphs-32-8"),
 }
 for _name in SEGMENTS:
     COMBINED[f"first_window + {_name}"] = ("first_window", _name)
@@ -268,16 +278,22 @@ def segment_windows(
     out: list[str] = []
     owners: list[int] = []
     extra = 0
-    for index, text in enumerate(texts):
+    docs = []  # (text, spans, units) of each long text; all their sentences embedded in one call
+    for text in texts:
         spans = _token_spans(text, tokenizer)
-        if len(spans) <= encoder.max_tokens:  # fits: its own window, as every design
+        units = sentence_units(text, spans, lines=lines) if len(spans) > encoder.max_tokens else []
+        docs.append((text, spans, units))
+    sentences = [text[spans[i][0] : spans[j - 1][1]] for text, spans, units in docs for i, j in units]
+    vectors = cache.embed(sentences)
+    at_sentence = 0
+    for index, (text, spans, units) in enumerate(docs):
+        if not units:  # fits: its own window, as every design
             out.append(text)
             owners.append(index)
             continue
-        units = sentence_units(text, spans, lines=lines)
-        sentences = [text[spans[i][0] : spans[j - 1][1]] for i, j in units]
         extra += sum(j - i for i, j in units)
-        cuts = depth_cuts(cache.embed(sentences), c=c, block=block)
+        cuts = depth_cuts(vectors[at_sentence : at_sentence + len(units)], c=c, block=block)
+        at_sentence += len(units)
         # mark each cut as a paragraph break, then pack whole sentences within paragraphs
         pieces, last = [], 0
         for g in cuts:
