@@ -14,9 +14,13 @@ window designs and ranked by cosine similarity:
   window at least half full); ``tokens-254-32`` is the model-wide window;
 * ``sentences-S-O``: whole sentences packed up to ``S`` tokens (``ogma.windows.sentence_windows``);
   ``paragraphs-S-O``: the same, never across a blank line;
+* ``segments-…``: passage boundaries found from the text alone (TextTiling depth scores over
+  sentence embeddings, ``SEGMENTS``), then whole sentences packed within a segment; the
+  sentences embedded to find them are counted apart (``segmentation_tokens_per_document``);
 * ``A + B``: multi-granularity, a document scores by its best window of both designs;
 * ``store windows``: what ``ogma.Store`` keeps (``TextEncoder.encode_windows``: the first
-  full-width window, then fine windows of whole sentences up to 64 tokens);
+  full-width window, then ``ogma.windows.STORE_FINE_WINDOWS``: whole sentences within a
+  paragraph packed up to 64 tokens and again up to 32);
 * ``oracle``: each original passage embedded alone, the document scores by its best
   passage (the split a perfect splitter would make).
 
