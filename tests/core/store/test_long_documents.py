@@ -275,3 +275,34 @@ def test_store_keeps_the_default_fine_windows_of_a_text_encoder(tmp_path: Path, 
         rows = conn.execute("SELECT vector FROM ogma_windows ORDER BY doc_rowid, position").fetchall()
     stored = np.stack([np.frombuffer(r[0], dtype="<f4") for r in rows])
     np.testing.assert_allclose(stored, expected[1:], atol=1e-6)  # every window after the first, in order
+
+
+def test_documents_windowed_by_an_earlier_default_search_unchanged(tmp_path: Path, tiny_model_dir: Path) -> None:
+    """A store written with the earlier fine windows (64-token sentences only) opens and searches as
+    before; a document added from then on gets the current windows."""
+    encoder = TextEncoder(tiny_model_dir, max_length=130)
+    sentence = "alpha beta gamma delta epsilon zeta eta theta."
+    text = "\n\n".join(" ".join([sentence] * n) for n in (3, 5, 2, 7, 4))
+    earlier = FineWindows(64, 16, "sentences")
+
+    class EarlierEncoder:
+        """The same model, windowing as the earlier default did."""
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(encoder, name)
+
+        def encode_windows(self, texts: list[str], *, fine: Any = earlier) -> tuple[npt.NDArray[np.float32], list[int]]:
+            return encoder.encode_windows(texts, fine=fine)
+
+    with Store(tmp_path / "s.db", EarlierEncoder()) as store:
+        store.add([text, "alpha beta"], ids=["old", "short"])
+    old_vectors, _ = encoder.encode_windows([text], fine=earlier)
+    query = "zeta eta theta alpha"
+    with Store(tmp_path / "s.db", encoder) as store:  # opened with today's default
+        assert windows_in(tmp_path / "s.db") == len(old_vectors) - 1
+        hit = next(h for h in store.search(query, k=2) if h.id == "old")
+        best = float(np.max(old_vectors @ encoder.encode_queries([query])[0]))
+        assert hit.scores["dense"] == pytest.approx(best, abs=1e-5)  # scored by its earlier windows
+        store.add([text], ids=["new"])
+    new_vectors, _ = encoder.encode_windows([text])
+    assert windows_in(tmp_path / "s.db") == len(old_vectors) - 1 + len(new_vectors) - 1
