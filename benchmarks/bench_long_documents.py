@@ -14,9 +14,13 @@ window designs and ranked by cosine similarity:
   window at least half full); ``tokens-254-32`` is the model-wide window;
 * ``sentences-S-O``: whole sentences packed up to ``S`` tokens (``ogma.windows.sentence_windows``);
   ``paragraphs-S-O``: the same, never across a blank line;
+* ``segments-…``: passage boundaries found from the text alone (TextTiling depth scores over
+  sentence embeddings, ``SEGMENTS``), then whole sentences packed within a segment; the
+  sentences embedded to find them are counted apart (``segmentation_tokens_per_document``);
 * ``A + B``: multi-granularity, a document scores by its best window of both designs;
 * ``store windows``: what ``ogma.Store`` keeps (``TextEncoder.encode_windows``: the first
-  full-width window, then fine windows of whole sentences up to 64 tokens);
+  full-width window, then ``ogma.windows.STORE_FINE_WINDOWS``: whole sentences within a
+  paragraph packed up to 64 tokens and again up to 32);
 * ``oracle``: each original passage embedded alone, the document scores by its best
   passage (the split a perfect splitter would make).
 
@@ -157,6 +161,32 @@ DESIGNS: dict[str, tuple[str, int, int]] = {
     "tokens-64-32": ("tokens", 64, 32),
     "tokens-48-16": ("tokens", 48, 16),
     "paragraphs-254-32": ("paragraphs", 254, 32),
+    "paragraphs-64-16": ("paragraphs", 64, 16),
+    "sentences-48-16": ("sentences", 48, 16),
+    "sentences-32-8": ("sentences", 32, 8),
+    "paragraphs-32-8": ("paragraphs", 32, 8),
+    "paragraphs-48-16": ("paragraphs", 48, 16),
+    "sentences-24-8": ("sentences", 24, 8),
+    "paragraphs-24-8": ("paragraphs", 24, 8),
+}
+# Passage boundaries found from the text alone (TextTiling with sentence embeddings): each sentence is
+# embedded, a gap between sentences scores by its depth (how far the similarity of the ``block``
+# sentences either side dips below the highest similarity reached on each side before it rises
+# again), and the text is cut at each gap deeper than ``mean + c * std`` of its gaps' depths (and at
+# blank lines); whole sentences are then packed within a segment, as ``paragraphs``.
+# Units are lines (every line break, as ``sentences`` packs) or, with ``-s``, sentences ended by
+# punctuation (a wrapped line is no unit). name -> (window tokens, overlap tokens, c, block, lines)
+SEGMENTS: dict[str, tuple[int, int, float, int, bool]] = {
+    "segments-64-16-c0": (64, 16, 0.0, 1, True),
+    "segments-64-16-c0.5": (64, 16, 0.5, 1, True),
+    "segments-64-16-c1": (64, 16, 1.0, 1, True),
+    "segments-64-16-b2-c0.5": (64, 16, 0.5, 2, True),
+    "segments-128-32-c0.5": (128, 32, 0.5, 1, True),
+    "segments-s-64-16-c0": (64, 16, 0.0, 1, False),
+    "segments-s-64-16-c0.5": (64, 16, 0.5, 1, False),
+    "segments-s-64-16-c1": (64, 16, 1.0, 1, False),
+    "segments-s-128-32-c0.5": (128, 32, 0.5, 1, False),
+    "segments-s-32-8-c0.5": (32, 8, 0.5, 1, False),
 }
 ORDER = [
     "tokens-254-32",
@@ -169,6 +199,7 @@ ORDER = [
     "first_window",
 ]
 ORDER += [d for d in DESIGNS if d not in ORDER]
+ORDER += [d for d in SEGMENTS if d not in ORDER]
 # Multi-granularity: a document scores by its best window over several designs.
 COMBINED: dict[str, tuple[str, ...]] = {
     "first_window + sentences-64-16": ("first_window", "sentences-64-16"),
@@ -181,7 +212,106 @@ COMBINED: dict[str, tuple[str, ...]] = {
     "tokens-128-32 + tokens-64-16": ("tokens-128-32", "tokens-64-16"),
     "tokens-254-32 + sentences-64-16": ("tokens-254-32", "sentences-64-16"),
     "tokens-254-32 + tokens-128-32 + tokens-64-16": ("tokens-254-32", "tokens-128-32", "tokens-64-16"),
+    "first_window + paragraphs-64-16": ("first_window", "paragraphs-64-16"),
+    "first_window + paragraphs-128-32": ("first_window", "paragraphs-128-32"),
+    "first_window + paragraphs-254-32": ("first_window", "paragraphs-254-32"),
+    "first_window + sentences-48-16": ("first_window", "sentences-48-16"),
+    "first_window + sentences-32-8": ("first_window", "sentences-32-8"),
+    "first_window + sentences-128-32 + sentences-64-16": ("first_window", "sentences-128-32", "sentences-64-16"),
+    "first_window + sentences-64-16 + sentences-32-8": ("first_window", "sentences-64-16", "sentences-32-8"),
+    "first_window + paragraphs-32-8": ("first_window", "paragraphs-32-8"),
+    "first_window + paragraphs-48-16": ("first_window", "paragraphs-48-16"),
+    "first_window + paragraphs-24-8": ("first_window", "paragraphs-24-8"),
+    "first_window + sentences-24-8": ("first_window", "sentences-24-8"),
+    "first_window + paragraphs-64-16 + paragraphs-32-8": ("first_window", "paragraphs-64-16", "paragraphs-32-8"),
 }
+for _name in SEGMENTS:
+    COMBINED[f"first_window + {_name}"] = ("first_window", _name)
+
+
+def sentence_units(text: str, spans: list[tuple[int, int]], *, lines: bool = True) -> list[tuple[int, int]]:
+    """``(first token, end token)`` of each sentence: ends at a sentence end or a blank line, and with
+    ``lines`` at every line break too (wrapped text then gives one unit per line)."""
+    from ogma.chunking import _CLOSERS, _PARAGRAPH, _SENTENCE, _SENTENCE_END, _boundary
+
+    def cut(j: int) -> bool:
+        kind = _boundary(text, spans[j - 1][1], spans[j][0])
+        if lines or kind >= _PARAGRAPH or kind < _SENTENCE:
+            return kind >= _SENTENCE
+        last = spans[j - 1][1] - 1
+        while last > 0 and text[last] in _CLOSERS:
+            last -= 1
+        return text[last] in _SENTENCE_END
+
+    starts = [0] + [j for j in range(1, len(spans)) if cut(j)]
+    return list(zip(starts, [*starts[1:], len(spans)], strict=True))
+
+
+def depth_cuts(vectors: np.ndarray, *, c: float, block: int) -> list[int]:
+    """Gaps (index ``g``: between sentence ``g - 1`` and ``g``) whose TextTiling depth exceeds ``mean + c·std``."""
+    n = len(vectors)
+    if n < 3:
+        return []
+    sims = np.empty(n - 1, dtype=np.float64)
+    for g in range(1, n):
+        left = vectors[max(0, g - block) : g].sum(axis=0)
+        right = vectors[g : g + block].sum(axis=0)
+        sims[g - 1] = float(left @ right / (np.linalg.norm(left) * np.linalg.norm(right) + 1e-12))
+    depth = np.zeros_like(sims)
+    for k in range(len(sims)):
+        lp = k
+        while lp > 0 and sims[lp - 1] >= sims[lp]:
+            lp -= 1
+        rp = k
+        while rp < len(sims) - 1 and sims[rp + 1] >= sims[rp]:
+            rp += 1
+        depth[k] = (sims[lp] - sims[k]) + (sims[rp] - sims[k])
+    threshold = depth.mean() + c * depth.std()
+    return [k + 1 for k in range(len(sims)) if depth[k] > threshold and depth[k] > 0]
+
+
+def segment_windows(
+    encoder: Any, cache: VectorCache, texts: list[str], design: str
+) -> tuple[list[str], list[int], int]:
+    """``(window texts, owners, sentence tokens embedded)`` of a ``SEGMENTS`` design."""
+    from ogma.chunking import _plain_tokenizer, _token_spans
+    from ogma.windows import sentence_windows
+
+    size, overlap, c, block, lines = SEGMENTS[design]
+    tokenizer = _plain_tokenizer(encoder.tokenizer.tokenizer)
+    out: list[str] = []
+    owners: list[int] = []
+    extra = 0
+    docs = []  # (text, spans, units) of each long text; all their sentences embedded in one call
+    for text in texts:
+        spans = _token_spans(text, tokenizer)
+        units = sentence_units(text, spans, lines=lines) if len(spans) > encoder.max_tokens else []
+        docs.append((text, spans, units))
+    sentences = [text[spans[i][0] : spans[j - 1][1]] for text, spans, units in docs for i, j in units]
+    vectors = cache.embed(sentences)
+    at_sentence = 0
+    for index, (text, spans, units) in enumerate(docs):
+        if not units:  # fits: its own window, as every design
+            out.append(text)
+            owners.append(index)
+            continue
+        extra += sum(j - i for i, j in units)
+        cuts = depth_cuts(vectors[at_sentence : at_sentence + len(units)], c=c, block=block)
+        at_sentence += len(units)
+        # mark each cut as a paragraph break, then pack whole sentences within paragraphs
+        pieces, last = [], 0
+        for g in cuts:
+            at = spans[units[g][0]][0]
+            pieces.append(text[last:at].rstrip())
+            last = at
+        pieces.append(text[last:])
+        marked = "\n\n".join(pieces)
+        mspans = _token_spans(marked, tokenizer)
+        ranges = sentence_windows(marked, mspans, size=size, overlap=overlap, paragraphs=True)
+        windows = [marked[mspans[i][0] : mspans[j - 1][1]] for i, j in ranges] or [text]
+        out.extend(windows)
+        owners.extend([index] * len(windows))
+    return out, owners, extra
 
 
 def design_windows(encoder: Any, texts: list[str], design: str) -> tuple[list[str], list[int]]:
@@ -305,7 +435,11 @@ class Grouped:
             }
             self.record(design, lambda qs: qs.score_groups((oracle.vectors, oracle.owners)))
         else:
-            texts, owners = design_windows(self.encoder, self.doc_texts, design)
+            extra = 0
+            if design in SEGMENTS:
+                texts, owners, extra = segment_windows(self.encoder, cache, self.doc_texts, design)
+            else:
+                texts, owners = design_windows(self.encoder, self.doc_texts, design)
             e = self.embedded[design] = Embedded(cache, texts, owners)
             sums = np.zeros((n, e.vectors.shape[1]), dtype=np.float32)
             np.add.at(sums, e.owners, e.vectors)
@@ -316,6 +450,8 @@ class Grouped:
                 "tokens_per_window": round(e.tokens / len(texts), 1),
                 "tokens_per_document": round(e.tokens / n, 1),
             }
+            if design in SEGMENTS:  # the sentences embedded to find the boundaries
+                self.corpus["designs"][design]["segmentation_tokens_per_document"] = round(extra / n, 1)
             self.record(
                 design,
                 lambda qs, e=e, m=mean: {"best_window": qs.score_groups((e.vectors, e.owners)), "mean": qs.score(m)},

@@ -202,9 +202,44 @@ def test_fine_windows_options() -> None:
         FineWindows(tokens=0)
     with pytest.raises(ValueError, match=r"FineWindows.overlap must be a non-negative integer"):
         FineWindows(tokens=4, overlap=-1)
-    with pytest.raises(ValueError, match=r"FineWindows.boundaries must be 'tokens' or 'sentences'"):
+    with pytest.raises(ValueError, match=r"FineWindows.boundaries must be 'tokens', 'sentences' or 'paragraphs'"):
         FineWindows(tokens=4, boundaries="words")  # type: ignore[arg-type]
-    assert STORE_FINE_WINDOWS.tokens < 254
+    # whole sentences, never across a blank line, at two sizes below the model's window
+    assert [(f.tokens, f.overlap, f.boundaries) for f in STORE_FINE_WINDOWS] == [
+        (64, 16, "paragraphs"),
+        (32, 8, "paragraphs"),
+    ]
+    with pytest.raises(TypeError, match=r"fine must be an ogma\.windows\.FineWindows, a list or tuple of them"):
+        plan_windows(["a b c"], None, max_tokens=2, fine=[FineWindows(1), 1])  # type: ignore[list-item]
+
+
+def test_several_sizes_of_fine_windows_each_cover_the_text_once() -> None:
+    text = "w0 w1. w2 w3 w4. w5.\n\nw6 w7 w8 w9 w10. w11"
+    small, large = FineWindows(2, 0, "paragraphs"), FineWindows(4, 1, "paragraphs")
+    plan = plan_windows([text, "x"], None, max_tokens=6, overlap=1, fine=(large, small, FineWindows(6)))
+    alone = [plan_windows([text], None, max_tokens=6, overlap=1, fine=f).texts[1:] for f in (large, small)]
+    windows = [t for t, o in zip(plan.texts, plan.owners, strict=True) if o == 0]
+    assert windows[0] == plan_windows([text], None, max_tokens=6, overlap=1).texts[0]  # the document's own
+    # the large windows, then the small ones not already there; a size of the full window adds nothing
+    assert windows[1:] == alone[0] + [w for w in alone[1] if w not in alone[0]]
+    assert set(alone[0]) & set(alone[1]) == {"w0 w1."}  # planned by both sizes, kept once
+    assert len(set(windows)) == len(windows)
+    assert plan.texts[-1] == "x" and plan.owners[-1] == 1
+
+
+def test_paragraph_fine_windows_never_span_a_blank_line() -> None:
+    text = "w0.\n\nw1 w2. w3 w4 w5.\n\nw6 w7 w8 w9 w10. w11"
+
+    def fine(boundaries: str) -> list[str]:
+        plan = plan_windows([text], None, max_tokens=6, overlap=1, fine=FineWindows(4, 1, boundaries))  # type: ignore[arg-type]
+        return plan.texts[1:]  # after the first full-width window
+
+    # sentences pack "w0." with the next paragraph's first sentence; paragraphs end a window at the blank line
+    assert fine("sentences") == ["w0.\n\nw1 w2.", "w3 w4 w5.", "w6 w7 w8 w9", "w9 w10. w11"]
+    assert fine("paragraphs") == ["w0.", "w1 w2.", "w3 w4 w5.", "w6 w7 w8 w9", "w9 w10. w11"]
+    # the overlap never reaches back across a blank line, and every word is in a window
+    words = {w for window in fine("paragraphs") for w in window.split()}
+    assert words == set(text.split())
 
 
 @pytest.mark.parametrize(
@@ -240,7 +275,7 @@ def test_plan_windows_one_token_over_the_window(small_window: TextEncoder) -> No
     assert plan.texts[-1].endswith("dog")  # the token past the window is in a window
 
 
-@pytest.mark.parametrize("boundaries", ["tokens", "sentences"])
+@pytest.mark.parametrize("boundaries", ["tokens", "sentences", "paragraphs"])
 def test_plan_windows_unicode(small_window: TextEncoder, boundaries: str) -> None:
     tokenizer = small_window._plain_tokenizer()
     text = "Größe café. 東京は大きい。 Emoji 🙂 here! " * 4 + "naïve end."
@@ -256,9 +291,9 @@ def test_plan_windows_unicode(small_window: TextEncoder, boundaries: str) -> Non
 def test_encode_windows_fine_windows(small_window: TextEncoder) -> None:
     texts = ["cat dog", FILLER + "music. " + FILLER]
     full, full_owners = small_window.encode_windows(texts, fine=None)
-    assert small_window.encode_windows(texts)[1] == full_owners  # 64-token fine windows: wider than its 6
+    assert small_window.encode_windows(texts)[1] == full_owners  # 64- and 32-token fine windows: wider than its 6
     both, owners = small_window.encode_windows(texts, fine=FineWindows(3, 1))
     assert owners == sorted(owners) and owners.count(0) == 1 and owners.count(1) > full_owners.count(1)
     np.testing.assert_allclose(both[:2], full[:2], atol=1e-6)  # the short text, the long one's first window
-    with pytest.raises(TypeError, match=r"fine must be an ogma\.windows\.FineWindows or None"):
+    with pytest.raises(TypeError, match=r"fine must be an ogma\.windows\.FineWindows, a list or tuple of them"):
         small_window.encode_windows(texts, fine=64)  # type: ignore[arg-type]

@@ -11,9 +11,10 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from ogma.encoder import TextEncoder
 from ogma.store import Store
 from ogma.store.sqlite.schema import SCHEMA_VERSION
-from ogma.windows import FineWindows, plan_windows
+from ogma.windows import STORE_FINE_WINDOWS, FineWindows, plan_windows
 from tests.core.store.conftest import HashEmbedder, StoreFactory
 
 WINDOW = 6  # words per window of the test embedder
@@ -253,3 +254,55 @@ def test_one_vector_backends_average_the_full_windows_only(store_factory: StoreF
     mean = full.mean(axis=0)
     got = store.get(["a"], include_embeddings=True)[0].embedding
     np.testing.assert_allclose(got, mean / np.linalg.norm(mean), atol=1e-5)
+
+
+def test_store_keeps_the_default_fine_windows_of_a_text_encoder(tmp_path: Path, tiny_model_dir: Path) -> None:
+    """A ``TextEncoder``'s store windows are the default planner's: the first full-width window,
+    then whole sentences up to 64 tokens that never span a blank line."""
+    encoder = TextEncoder(tiny_model_dir, max_length=130)  # 128 tokens of text: wider than the fine windows
+    sentence = "alpha beta gamma delta epsilon zeta eta theta."
+    paragraphs = [" ".join([sentence] * n) for n in (3, 5, 2, 7, 4)]
+    text = "\n\n".join(paragraphs)
+    plan = encoder.window_plan([text], fine=STORE_FINE_WINDOWS)
+    across = encoder.window_plan([text], fine=FineWindows(64, 16, "sentences"))
+    assert plan.texts != across.texts and any("\n\n" in w for w in across.texts[1:])  # the planners differ here
+    assert not any("\n\n" in w for w in plan.texts[1:])
+    with Store(tmp_path / "s.db", encoder) as store:
+        store.add([text, "alpha beta"], ids=["long", "short"])
+    expected, owners = encoder.encode_windows([text])
+    assert owners == [0] * len(plan.texts)
+    with sqlite3.connect(tmp_path / "s.db") as conn:
+        rows = conn.execute("SELECT vector FROM ogma_windows ORDER BY doc_rowid, position").fetchall()
+    stored = np.stack([np.frombuffer(r[0], dtype="<f4") for r in rows])
+    np.testing.assert_allclose(stored, expected[1:], atol=1e-6)  # every window after the first, in order
+
+
+def test_documents_windowed_by_an_earlier_default_search_unchanged(tmp_path: Path, tiny_model_dir: Path) -> None:
+    """A store written with the earlier fine windows (64-token sentences only) opens and searches as
+    before; a document added from then on gets the current windows."""
+    encoder = TextEncoder(tiny_model_dir, max_length=130)
+    sentence = "alpha beta gamma delta epsilon zeta eta theta."
+    text = "\n\n".join(" ".join([sentence] * n) for n in (3, 5, 2, 7, 4))
+    earlier = FineWindows(64, 16, "sentences")
+
+    class EarlierEncoder:
+        """The same model, windowing as the earlier default did."""
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(encoder, name)
+
+        def encode_windows(self, texts: list[str], *, fine: Any = earlier) -> tuple[npt.NDArray[np.float32], list[int]]:
+            return encoder.encode_windows(texts, fine=fine)
+
+    with Store(tmp_path / "s.db", EarlierEncoder()) as store:
+        store.add([text, "alpha beta"], ids=["old", "short"])
+    old_vectors, _ = encoder.encode_windows([text], fine=earlier)
+    query = "zeta eta theta alpha"
+    with Store(tmp_path / "s.db", encoder) as store:  # opened with today's default
+        assert windows_in(tmp_path / "s.db") == len(old_vectors) - 1
+        hit = next(h for h in store.search(query, k=2) if h.id == "old")
+        best = float(np.max(old_vectors @ encoder.encode_queries([query])[0]))
+        assert hit.scores["dense"] == pytest.approx(best, abs=1e-5)  # scored by its earlier windows
+        store.add([text], ids=["new"])
+    new_vectors, _ = encoder.encode_windows([text])
+    assert windows_in(tmp_path / "s.db") == len(old_vectors) - 1 + len(new_vectors) - 1

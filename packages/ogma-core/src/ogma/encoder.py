@@ -36,9 +36,10 @@ from ogma.windows import (
     DEFAULT_WINDOW_OVERLAP,
     LONG_TEXT_MODES,
     STORE_FINE_WINDOWS,
-    FineWindows,
+    FineSpec,
     LongText,
     WindowPlan,
+    fine_sizes,
     long_indices,
     mean_of_windows,
     plan_windows,
@@ -341,7 +342,7 @@ class TextEncoder:
         *,
         task: Task = "document",
         overlap: int = DEFAULT_WINDOW_OVERLAP,
-        fine: FineWindows | None = STORE_FINE_WINDOWS,
+        fine: FineSpec | None = STORE_FINE_WINDOWS,
         batch_size: int | None = None,
         show_progress: bool | None = None,
     ) -> tuple[npt.NDArray[np.float32], list[int]]:
@@ -350,7 +351,8 @@ class TextEncoder:
         A text of at most :attr:`max_tokens` tokens is one window (the same vector
         :meth:`encode` gives). A longer one gets its first window of that size (its own
         vector in a store), then ``fine`` windows over all of it: whole sentences packed up
-        to 64 tokens by default, which match one passage of a long document much better
+        to 64 tokens and again up to 32 by default, never across a blank line, which match
+        one passage of a long document much better
         than a full window shared with unrelated text does. With ``fine=None`` it is split
         into overlapping full-width windows instead (cut at paragraph, sentence or word
         boundaries; what ``long_text="mean"`` averages). Stores keep every window and score
@@ -360,8 +362,8 @@ class TextEncoder:
             texts: A list of strings.
             task: ``"query"``, ``"document"`` or ``"symmetric"``.
             overlap: Tokens shared by consecutive full-width windows (default 32).
-            fine: The smaller windows of a long text after its first (default
-                :data:`ogma.windows.STORE_FINE_WINDOWS`); None: full-width windows only.
+            fine: The smaller windows of a long text after its first, one size or several
+                (default :data:`ogma.windows.STORE_FINE_WINDOWS`); None: full-width windows only.
             batch_size: Override the encoder's batch size for this call.
             show_progress: Progress bar.
 
@@ -378,8 +380,7 @@ class TextEncoder:
         items = check_unicode_texts(check_texts(texts))
         if task not in TASKS:
             raise ValueError(f"task must be one of {', '.join(TASKS)}; got {task!r}")
-        if fine is not None and not isinstance(fine, FineWindows):
-            raise TypeError(f"fine must be an ogma.windows.FineWindows or None, got {type(fine).__name__}")
+        fine_sizes(fine)  # a clear TypeError for anything else
         plan = self.window_plan(items, task=task, overlap=overlap, fine=fine)
         return self._embed(plan.texts, task, self._batch_size(batch_size), show_progress), plan.owners
 
@@ -395,7 +396,7 @@ class TextEncoder:
         *,
         task: Task = "document",
         overlap: int = DEFAULT_WINDOW_OVERLAP,
-        fine: FineWindows | None = None,
+        fine: FineSpec | None = None,
     ) -> WindowPlan:
         """How :meth:`encode_windows` would split ``texts``: every window's text and its owner.
 

@@ -8,7 +8,8 @@ vectors are combined:
 
 * the store keeps every window's vector and a document scores by its best window
   (``"best"``; see :mod:`ogma.store.windows`); its windows are finer (:class:`FineWindows`):
-  the first full-width window, then whole sentences packed up to 64 tokens;
+  the first full-width window, then whole sentences packed up to 64 tokens and again up to
+  32 tokens, never across a blank line;
 * where one vector per text is asked for, the windows' mean (``long_text="mean"``).
 
 A text that fits is its own single window, so short texts embed exactly as before.
@@ -24,7 +25,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Final, Literal, get_args
+from typing import Final, Literal, TypeAlias, get_args
 
 import numpy as np
 import numpy.typing as npt
@@ -48,9 +49,11 @@ __all__ = [
     "DEFAULT_WINDOW_OVERLAP",
     "LONG_TEXT_MODES",
     "STORE_FINE_WINDOWS",
+    "FineSpec",
     "FineWindows",
     "LongText",
     "WindowPlan",
+    "fine_sizes",
     "long_indices",
     "mean_of_windows",
     "plan_windows",
@@ -83,7 +86,9 @@ class FineWindows:
         overlap: Tokens consecutive windows share (about; a window starts at a word).
         boundaries: ``"tokens"``: windows of ``tokens`` tokens cut at a paragraph, sentence
             or word boundary when that keeps them at least half full (:mod:`ogma.chunking`);
-            ``"sentences"``: whole sentences packed up to ``tokens`` (:func:`sentence_windows`).
+            ``"sentences"``: whole sentences packed up to ``tokens`` (:func:`sentence_windows`);
+            ``"paragraphs"``: the same, but a window ends at a blank line and the next one
+            starts after it (no window spans two paragraphs).
 
     Example:
         >>> FineWindows(tokens=64, overlap=16).boundaries
@@ -92,19 +97,49 @@ class FineWindows:
 
     tokens: int
     overlap: int = 0
-    boundaries: Literal["tokens", "sentences"] = "tokens"
+    boundaries: Literal["tokens", "sentences", "paragraphs"] = "tokens"
 
     def __post_init__(self) -> None:
         if isinstance(self.tokens, bool) or not isinstance(self.tokens, int) or self.tokens < 1:
             raise ValueError(f"FineWindows.tokens must be a positive integer, got {self.tokens!r}")
         if isinstance(self.overlap, bool) or not isinstance(self.overlap, int) or self.overlap < 0:
             raise ValueError(f"FineWindows.overlap must be a non-negative integer, got {self.overlap!r}")
-        if self.boundaries not in ("tokens", "sentences"):
-            raise ValueError(f"FineWindows.boundaries must be 'tokens' or 'sentences', got {self.boundaries!r}")
+        if self.boundaries not in ("tokens", "sentences", "paragraphs"):
+            raise ValueError(
+                f"FineWindows.boundaries must be 'tokens', 'sentences' or 'paragraphs', got {self.boundaries!r}"
+            )
 
 
-STORE_FINE_WINDOWS: Final = FineWindows(tokens=64, overlap=16, boundaries="sentences")
-"""The fine windows a store keeps for a long text (see docs/benchmarks.md, "Long documents")."""
+FineSpec: TypeAlias = FineWindows | Sequence[FineWindows]
+"""One size of fine windows, or several (each covers the whole text; their windows are all kept)."""
+
+STORE_FINE_WINDOWS: Final[tuple[FineWindows, ...]] = (
+    FineWindows(tokens=64, overlap=16, boundaries="paragraphs"),
+    FineWindows(tokens=32, overlap=8, boundaries="paragraphs"),
+)
+"""The fine windows a store keeps for a long text: whole sentences within a paragraph, packed up to
+64 tokens and, again, up to 32 (see docs/benchmarks.md, "Long documents")."""
+
+
+def fine_sizes(fine: FineSpec | None) -> tuple[FineWindows, ...]:
+    """``fine`` as a tuple of :class:`FineWindows` (empty for None), checked.
+
+    Raises:
+        TypeError: ``fine`` is neither a :class:`FineWindows`, a sequence of them, nor None.
+
+    Example:
+        >>> [f.tokens for f in fine_sizes(STORE_FINE_WINDOWS)]
+        [64, 32]
+    """
+    if fine is None:
+        return ()
+    if isinstance(fine, FineWindows):
+        return (fine,)
+    if isinstance(fine, (list, tuple)) and all(isinstance(f, FineWindows) for f in fine):
+        return tuple(fine)
+    raise TypeError(
+        f"fine must be an ogma.windows.FineWindows, a list or tuple of them, or None, got {type(fine).__name__}"
+    )
 
 
 @dataclass(frozen=True)
@@ -144,7 +179,7 @@ def plan_windows(
     *,
     max_tokens: int,
     overlap: int = DEFAULT_WINDOW_OVERLAP,
-    fine: FineWindows | None = None,
+    fine: FineSpec | None = None,
 ) -> WindowPlan:
     """Split each text that is longer than ``max_tokens`` tokens into overlapping windows.
 
@@ -157,14 +192,16 @@ def plan_windows(
         overlap: Tokens shared by consecutive windows; smaller than ``max_tokens`` (a larger
             value is lowered to ``max_tokens // 2``).
         fine: Smaller windows that replace a long text's full-width windows after its
-            first (what a store keeps, :data:`STORE_FINE_WINDOWS`); None: full-width windows
-            only. A text that fits is one window either way.
+            first (what a store keeps, :data:`STORE_FINE_WINDOWS`); several sizes each cover
+            the whole text, a window an earlier size planned is not repeated; None:
+            full-width windows only. A text that fits is one window either way.
 
     Returns:
         The :class:`WindowPlan`; a text that fits (or has no tokens) is its own only window.
 
     Raises:
         ValueError: ``max_tokens`` is not a positive integer or ``overlap`` is negative.
+        TypeError: ``fine`` is not a :class:`FineWindows`, a sequence of them, or None.
 
     Example:
         >>> plan_windows(["a b c"], None, max_tokens=2, overlap=0).texts
@@ -175,6 +212,7 @@ def plan_windows(
     if isinstance(overlap, bool) or not isinstance(overlap, int) or overlap < 0:
         raise ValueError(f"overlap must be a non-negative integer, got {overlap!r}")
     overlap = overlap if overlap < max_tokens else max_tokens // 2
+    fines = [f for f in fine_sizes(fine) if f.tokens < max_tokens]  # a size the window holds adds nothing
     source: TokenizerLike | Callable[[str], int] | None = tokenizer
     if tokenizer is not None and hasattr(tokenizer, "encode"):
         source = _plain_tokenizer(tokenizer)
@@ -182,7 +220,6 @@ def plan_windows(
     out_texts: list[str] = []
     owners: list[int] = []
     long = 0
-    fine_size = min(fine.tokens, max_tokens) if fine is not None else max_tokens
     for index, (text, fit) in enumerate(zip(texts, fits, strict=True)):
         windows = (
             [text]
@@ -191,9 +228,12 @@ def plan_windows(
         )
         if not windows:
             windows = [text]
-        if fine is not None and len(windows) > 1 and fine_size < max_tokens:
-            # the first full-width window stays the text's own; the fine windows cover all of it
-            windows = windows[:1] + _fine_windows(text, source, fine, fine_size)
+        if fines and len(windows) > 1:
+            # the first full-width window stays the text's own; each size of fine windows covers all of it
+            windows = windows[:1]
+            for size in fines:  # a window an earlier size already planned is not repeated
+                seen = set(windows)
+                windows += [w for w in _fine_windows(text, source, size, size.tokens) if w not in seen]
         long += len(windows) > 1
         out_texts.extend(windows)
         owners.extend([index] * len(windows))
@@ -211,7 +251,7 @@ def _fine_windows(
         spans = _token_spans(text, source)
     else:  # words are the units; a token counter sizes them as words (a close, cheap bound)
         spans = [m.span() for m in _WORD_RE.finditer(text)]
-    ranges = sentence_windows(text, spans, size=size, overlap=overlap, paragraphs=False)
+    ranges = sentence_windows(text, spans, size=size, overlap=overlap, paragraphs=fine.boundaries == "paragraphs")
     return [text[spans[i][0] : spans[j - 1][1]] for i, j in ranges]
 
 

@@ -2,12 +2,13 @@
 
 A document longer than the model's window (:attr:`ogma.TextEncoder.max_tokens` tokens) is
 embedded in windows (:meth:`ogma.TextEncoder.encode_windows`: its first full-width window,
-then windows of whole sentences up to 64 tokens over all of it). The store keeps the first
+then windows of whole sentences up to 64 and up to 32 tokens over all of it, never across
+a blank line). The store keeps the first
 window's vector as the document's vector (what ``get(include_embeddings=True)`` returns,
 what MMR and binary rescoring use) and the other windows' vectors beside it; dense search
-scores a document by the best of all its windows. On long-document sets this reached 76-97% of scoring each
-original passage on its own on natural-language queries (97-108% on identifier queries),
-where the first window alone reached 37-56% (``docs/benchmarks.md``, "Long documents").
+scores a document by the best of all its windows. On long-document sets this reached 88-97% of scoring each
+original passage on its own on natural-language queries (121-126% on identifier queries),
+where the first window alone reached 33-56% (``docs/benchmarks.md``, "Long documents").
 
 This module is what every backend shares: splitting an encoder's windows into document
 vectors and extra windows, and merging a backend's document ranking with its best-window
