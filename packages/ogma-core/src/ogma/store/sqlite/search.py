@@ -31,7 +31,7 @@ from ogma.compress import normalize
 from ogma.store.sqlite.connect import Connection
 from ogma.store.sqlite.filters import RowSet
 from ogma.store.sqlite.mirror import AdaptiveDepth, MirrorSnapshot, VectorMirror
-from ogma.store.sqlite.schema import read_generation
+from ogma.store.sqlite.schema import read_generation, search_generation
 from ogma.store.sqlite.sql import DOCUMENTS, fts_search_sql, quote_identifier
 from ogma.store.sqlite.vectors import VectorCodec, count_vectors, fetch_matrix, iter_vectors, vec0_search
 
@@ -147,7 +147,7 @@ def dense_arrays(
         )
     binary = codec.precision == "binary"
     snapshot = mirror.sync(
-        read_generation(conn), lambda: _reload(conn, codec, signs_only=binary), lambda: count_vectors(conn, codec)
+        search_generation(conn), lambda: _reload(conn, codec, signs_only=binary), lambda: count_vectors(conn, codec)
     )
     positions = None
     if filter_sql is not None:
