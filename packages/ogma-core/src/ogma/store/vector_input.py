@@ -106,7 +106,8 @@ def _unit_float32(vector: Any, dims: list[int], fit: Callable[[FloatArray], Floa
     fitted = fit(row)
     if fitted.shape != row.shape:
         return None
-    squares = np.add.reduce(row * row, axis=1, keepdims=True)
+    with np.errstate(over="ignore"):  # an overflow takes the full path, which warns about it
+        squares = np.add.reduce(row * row, axis=1, keepdims=True)
     total = float(squares[0, 0])
     if not 0.0 < total < math.inf:
         return None
