@@ -301,3 +301,29 @@ def test_missing_extra_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "usearch.index", None)  # import usearch.index now raises ImportError
     with pytest.raises(MissingExtraError, match=r"pip install 'ogma-core\[hnsw\]'"):
         Store(":memory:", index="hnsw")
+
+
+def test_one_search_reads_the_change_counter_once_and_the_next_sees_any_write(tmp_path: Path) -> None:
+    """Inside a search the graph and the windows share one read of the change counter; a write
+    committed by another connection during that search is seen by the next one."""
+    db = tmp_path / "s.ogma"
+    store, _, queries = _fill(db, "float32", index=GRAPH)
+    store.close()
+    reads: list[str] = []
+    inject: list[Store] = []
+
+    def tracer(sql: str, params: Any) -> None:
+        if "'generation'" in sql and sql.lstrip().upper().startswith("SELECT"):
+            reads.append(sql)
+        if inject and 'FROM "ogma_documents" WHERE "rowid" IN' in sql:  # after the graph walk, before the hits
+            inject.pop().add(["new"], ids=["new"], embeddings=queries[:1] * 10)
+
+    with Store(db, index=GRAPH, tracer=tracer) as indexed, Store(db) as other:
+        indexed.search(vector=queries[1], k=K)
+        reads.clear()
+        assert len(indexed.search(vector=queries[1], k=K)) == K
+        assert len(reads) == 1  # the graph's check; the windows reuse it
+        inject.append(other)
+        assert "new" not in _ids(indexed, queries[0])  # written while this search fetched its documents
+        assert _ids(indexed, queries[0])[0] == "new"  # the next search reads the counter again: exact
+        assert not indexed.index_is_current()

@@ -272,18 +272,11 @@ class SearchPipeline:
         with self._search_context() as ctx:
             ranked, scores = self._rank(ctx, mode, query, unit, first_k, depth, where, fusion, option)
             documents = self._documents(ctx, [key for key, _ in ranked], include_embeddings)
-        hits = [
-            Hit(
-                id=documents[key].id,
-                text=documents[key].text,
-                metadata=documents[key].metadata,
-                score=score,
-                scores=scores[key],
-                embedding=documents[key].embedding,
-            )
-            for key, score in ranked
-            if key in documents
-        ]
+        hits = []
+        for key, score in ranked:
+            doc = documents.get(key)
+            if doc is not None:
+                hits.append(Hit(doc.id, doc.text, doc.metadata, score, scores[key], doc.embedding))
         if rerank is not None and query is not None:
             hits = rerank_hits(rerank, query, hits, k, alpha=rerank_alpha, mode=mode)
         return hits[:k]

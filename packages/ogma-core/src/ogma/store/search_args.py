@@ -110,6 +110,9 @@ def check_search_args(
         ogma.errors.FusionError: fusion='rrf' applies to mode='hybrid' only, but mode='dense': ...
     """
     k = check_k(k)
+    plain = fusion is None and candidates is None and rerank is None and rerank_alpha is None
+    if plain and query is None and mode == "dense":
+        return k  # a plain vector search: nothing else to check (the checks below would all pass)
     check_search_mode(query, mode)
     check_search_options(query, mode, fusion=fusion, candidates=candidates, rerank=rerank, rerank_alpha=rerank_alpha)
     return k

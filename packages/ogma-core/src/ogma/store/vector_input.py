@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -74,6 +75,9 @@ def query_vector(
         StoreMismatchError: A vector of a dimension not in ``dims``.
     """
     if vector is not None:
+        unit = _unit_float32(vector, dims, fit)
+        if unit is not None:
+            return unit
         array = check_embeddings(vector, 1, dims, what="query vector")
         if not np.any(array):
             raise ValueError("the query vector is all zeros: it has no direction to search in")
@@ -84,6 +88,31 @@ def query_vector(
     else:
         raise ValueError("give a query string or a vector")
     return normalize(fit(array))[0]
+
+
+def _unit_float32(vector: Any, dims: list[int], fit: Callable[[FloatArray], FloatArray]) -> FloatArray | None:
+    """The common query vector quickly: a 1-D float32 array of a stored dimension, non-zero and finite.
+
+    The same arithmetic as :func:`ogma.compress.normalize` (``numpy.linalg.norm`` along
+    rows is the square root of the summed squares), so the unit vector is the same to the
+    bit; its checks come from the sum itself: a NaN or infinity in the vector makes it
+    non-finite, an all-zero vector makes it zero. Anything else (``None``) takes the full
+    checks: other types and shapes, a vector that ``fit`` truncates, a sum that is zero or
+    overflows.
+    """
+    if type(vector) is not np.ndarray or vector.dtype != np.float32 or vector.ndim != 1 or vector.shape[0] not in dims:
+        return None
+    row = vector[None, :]
+    fitted = fit(row)
+    if fitted.shape != row.shape:
+        return None
+    with np.errstate(over="ignore"):  # an overflow takes the full path, which warns about it
+        squares = np.add.reduce(row * row, axis=1, keepdims=True)
+    total = float(squares[0, 0])
+    if not 0.0 < total < math.inf:
+        return None
+    unit: FloatArray = (row / np.maximum(np.sqrt(squares), 1e-12)).astype(np.float32, copy=False)[0]
+    return unit
 
 
 def embed_texts(

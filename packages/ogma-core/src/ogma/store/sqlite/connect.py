@@ -92,6 +92,9 @@ class Connection:
         self._depth = 0
         self.tracer: Callable[[str, Any], None] | None = None
         """Called with ``(sql, params)`` before each statement (``None``: off)."""
+        self.generation_pin: list[int] | None = None
+        """Inside one search, the change counter as that search first read it (see
+        :func:`ogma.store.sqlite.schema.pin_generation`); ``None``: no search is running."""
 
     # -- driver specifics -------------------------------------------------
     def _errors(self) -> tuple[type[BaseException], ...]:

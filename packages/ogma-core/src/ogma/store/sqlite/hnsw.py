@@ -47,7 +47,7 @@ from tqdm.auto import tqdm
 from ogma.compress import normalize
 from ogma.errors import StoreError, missing_extra
 from ogma.store.sqlite.connect import Connection
-from ogma.store.sqlite.schema import CONFIG, read_generation
+from ogma.store.sqlite.schema import CONFIG, read_generation, search_generation
 from ogma.store.sqlite.sql import DOCUMENTS, VEC_INDEX, quote_identifier
 from ogma.store.sqlite.vectors import VectorCodec, iter_vectors
 
@@ -360,8 +360,9 @@ class HnswIndex:
 
         An empty store (no vector yet) starts an empty graph. Otherwise a graph that is not
         current is dropped and searches are exact (a warning, once per generation, says why).
+        Inside a search, the generation that search read first (:func:`~ogma.store.sqlite.schema.pin_generation`).
         """
-        generation = read_generation(conn)
+        generation = search_generation(conn)
         with self._lock:
             if self._index is not None and self.generation == generation:
                 return True
@@ -541,7 +542,7 @@ class HnswIndex:
             size = self.size
             if index is None or count <= 0 or size == 0:
                 return []
-            query = self._codes(unit.reshape(1, -1).astype(np.float32))[0]
+            query = self._codes(np.asarray(unit, dtype=np.float32).reshape(1, -1))[0]
             if passing is None:
                 return self._graph(index, query, min(count, size))
             if passing.size <= BRUTE_FORCE_ROWS:
@@ -561,7 +562,7 @@ class HnswIndex:
         matches = index.search(query, count, threads=1)  # one query: no thread pool hand-off (1.0 vs 1.9 ms)
         distances = np.asarray(matches.distances, dtype=np.float64)
         scores = -distances if self.codec.precision == "binary" else 1.0 - distances
-        return [(int(k), float(s)) for k, s in zip(matches.keys, scores)]
+        return list(zip(matches.keys.tolist(), scores.tolist()))
 
 
 @contextlib.contextmanager

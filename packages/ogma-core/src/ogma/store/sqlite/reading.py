@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -39,6 +40,12 @@ FloatArray = npt.NDArray[np.float32]
 
 SearchFilter = tuple[str | None, list[Any], "RowSet | None"]
 """A filter as the search primitives take it: SQL expression (``None``: no filter), its parameters, rowid set."""
+
+
+@functools.lru_cache(maxsize=128)
+def _rows_sql(count: int) -> str:
+    """The statement reading ``count`` documents by rowid (one per search: the same few counts recur)."""
+    return select_in_sql(DOCUMENTS, ["rowid", "id", "text", "metadata"], "rowid", count)
 
 
 class Reading:
@@ -175,8 +182,7 @@ class Reading:
     def _rows_by_rowid(self, conn: Connection, rowids: Sequence[int]) -> dict[int, tuple[str, str | None, str]]:
         found: dict[int, tuple[str, str | None, str]] = {}
         for chunk in chunked(list(rowids)):
-            sql = select_in_sql(DOCUMENTS, ["rowid", "id", "text", "metadata"], "rowid", len(chunk))
-            for rowid, doc_id, text, meta in conn.fetchall(sql, list(chunk)):
+            for rowid, doc_id, text, meta in conn.fetchall(_rows_sql(len(chunk)), list(chunk)):
                 found[int(rowid)] = (doc_id, text, meta)
         return found
 

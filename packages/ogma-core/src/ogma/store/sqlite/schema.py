@@ -26,9 +26,10 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields, replace
 from typing import Literal
 
@@ -53,8 +54,10 @@ __all__ = [
     "create_schema",
     "create_vector_tables",
     "migrate",
+    "pin_generation",
     "read_config",
     "read_generation",
+    "search_generation",
     "write_config",
 ]
 
@@ -190,6 +193,49 @@ def read_generation(conn: Connection) -> int:
     """The change counter: bumped by every committed write to documents or vectors."""
     value = conn.scalar(f"SELECT value FROM {CONFIG} WHERE key = 'generation'")
     return int(value) if value is not None else 0
+
+
+@contextlib.contextmanager
+def pin_generation(conn: Connection) -> Iterator[None]:
+    """One search: inside, :func:`search_generation` reads the change counter once and repeats it.
+
+    A search syncs several in-process indexes (the graph or the vector mirror, then the
+    windows of long documents) to the store's generation; each used to read the counter
+    itself. Pinned, the first read serves them all: each then loads what it holds no earlier
+    than that read, so a write committed meanwhile can only make it reload on the next
+    search, never be missed. Nested pins join the outer one.
+
+    Example:
+        >>> from ogma.store.sqlite.connect import connect
+        >>> conn = connect(":memory:")
+        >>> create_schema(conn, StoreConfig())
+        >>> with pin_generation(conn):
+        ...     first = search_generation(conn)
+        ...     with conn.transaction():
+        ...         _ = bump_generation(conn)
+        ...     search_generation(conn) == first, read_generation(conn) == first + 1
+        (True, True)
+        >>> search_generation(conn) == first + 1
+        True
+    """
+    if conn.generation_pin is not None:
+        yield
+        return
+    conn.generation_pin = []
+    try:
+        yield
+    finally:
+        conn.generation_pin = None
+
+
+def search_generation(conn: Connection) -> int:
+    """The change counter as the running search first read it (:func:`pin_generation`); outside one, read now."""
+    pin = conn.generation_pin
+    if pin is None:
+        return read_generation(conn)
+    if not pin:
+        pin.append(read_generation(conn))
+    return pin[0]
 
 
 def bump_generation(conn: Connection) -> int:

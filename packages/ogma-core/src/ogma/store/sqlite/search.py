@@ -36,7 +36,7 @@ from ogma.store.pipeline import exact_cosines
 from ogma.store.sqlite.connect import Connection
 from ogma.store.sqlite.filters import RowSet
 from ogma.store.sqlite.mirror import AdaptiveDepth, MirrorSnapshot, VectorMirror
-from ogma.store.sqlite.schema import read_generation
+from ogma.store.sqlite.schema import read_generation, search_generation
 from ogma.store.sqlite.sql import DOCUMENTS, fts_search_sql, quote_identifier
 from ogma.store.sqlite.vectors import VectorCodec, count_vectors, fetch_matrix, iter_vectors, vec0_search
 
@@ -182,7 +182,7 @@ def _synced(
     codec = mirror.codec
     signs_only = codec.precision == "binary" and not mirror.int8_copy
     snapshot = mirror.sync(
-        read_generation(conn), lambda: _reload(conn, codec, signs_only=signs_only), lambda: count_vectors(conn, codec)
+        search_generation(conn), lambda: _reload(conn, codec, signs_only=signs_only), lambda: count_vectors(conn, codec)
     )
     if filter_sql is None:
         return snapshot, None

@@ -15,13 +15,13 @@ Example:
 from __future__ import annotations
 
 import bisect
+import contextlib
 import json
 import logging
 import math
 import sys
 import threading
-from collections.abc import Callable, Hashable, Mapping, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
@@ -55,6 +55,7 @@ from ogma.store.sqlite.schema import (
     IndexPrecision,
     bump_generation,
     create_vector_tables,
+    pin_generation,
     read_config,
     write_config,
 )
@@ -628,8 +629,11 @@ class Store(Reading, StoreSettings, GraphIndexing, SearchPipeline):
     def _quantized(self) -> bool:
         return self.config.precision != "float32"
 
-    def _search_context(self) -> AbstractContextManager[Connection]:
-        return self._pool.connection()
+    @contextlib.contextmanager
+    def _search_context(self) -> Iterator[Connection]:
+        # one read of the change counter serves every in-process index the search syncs (schema.pin_generation)
+        with self._pool.connection() as conn, pin_generation(conn):
+            yield conn
 
     def _dense_candidates(
         self, ctx: Connection, unit: FloatArray, count: int, where: SearchFilter, option: Any

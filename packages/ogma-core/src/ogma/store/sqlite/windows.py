@@ -35,7 +35,7 @@ import numpy.typing as npt
 
 from ogma.compress import normalize
 from ogma.store.sqlite.connect import Connection
-from ogma.store.sqlite.schema import read_generation
+from ogma.store.sqlite.schema import search_generation
 from ogma.store.sqlite.sql import DOCUMENTS, WINDOWS, chunked, delete_in_sql, quote_identifier
 from ogma.store.windows import ExtraWindows, best_per_owner, merge_best
 
@@ -100,7 +100,7 @@ class WindowScorer:
         self._unit: FloatArray = np.zeros((0, 0), dtype=np.float32)
 
     def _sync(self, conn: Connection) -> tuple[npt.NDArray[np.int64], FloatArray]:
-        generation = read_generation(conn)
+        generation = search_generation(conn)
         with self._lock:
             if generation != self.loaded_generation:
                 owners: list[int] = []
