@@ -13,6 +13,7 @@ import pytest
 
 from ogma.encoder import TextEncoder
 from ogma.store import Store
+from ogma.store.sqlite.connect import connect
 from ogma.store.sqlite.schema import SCHEMA_VERSION
 from ogma.windows import STORE_FINE_WINDOWS, FineWindows, plan_windows
 from tests.core.store.conftest import HashEmbedder, StoreFactory
@@ -41,9 +42,17 @@ def best_window(embedder: WindowHashEmbedder, text: str, query: str) -> float:
 
 
 def windows_in(path: Path) -> int:
-    """Rows of the extra-window table, read with plain sqlite3 (no extension needed)."""
-    with sqlite3.connect(path) as conn:
-        return int(conn.execute("SELECT count(*) FROM ogma_windows").fetchone()[0])
+    """Rows of the extra-window table, read through the store's own SQLite driver.
+
+    Not the stdlib ``sqlite3`` while a store is open: two SQLite libraries in one process do
+    not share their POSIX locks on a file (https://sqlite.org/howtocorrupt.html, 2.2.1), and a
+    read through the other one could see a snapshot from before the store's last commit.
+    """
+    conn = connect(path, read_only=True)
+    try:
+        return int(conn.scalar("SELECT count(*) FROM ogma_windows"))
+    finally:
+        conn.close()
 
 
 LONG = FILLER + " zebra giraffe"  # the answer sits in the last window
