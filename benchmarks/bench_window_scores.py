@@ -11,7 +11,7 @@ one constant swept over a grid, on the same sets and joinings (nDCG@10, recall@1
 
 * ``max``: the best window (the store's scoring);
 * ``size-delta``: the best window after subtracting ``delta`` from every 32-token window's cosine
-  (the first window and the 64-token windows unchanged);
+  (the first window and the 64-token windows unchanged; a negative ``delta`` favours them);
 * ``max-std``: best window minus ``lam`` times the standard deviation of the document's windows;
 * ``zmax``: best window minus ``lam`` times the expected maximum of ``n`` standard normal draws
   times that deviation (a count-based correction);
@@ -55,7 +55,7 @@ def expected_max(n: np.ndarray) -> np.ndarray:
 
 GRID: dict[str, list[float]] = {
     "max": [0.0],
-    "size-delta": [0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.08, 0.1],
+    "size-delta": [-0.03, -0.02, -0.01, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.08, 0.1],
     "max-std": [0.1, 0.25, 0.5, 0.75, 1.0],
     "zmax": [0.005, 0.01, 0.02, 0.03, 0.05],
     "topk-mean": [2, 3],
