@@ -29,7 +29,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from bench_peers import K, SEED, exact_top, make_data, recall_at_k  # noqa: E402
+from bench_peers import SEED, K, exact_top, make_data, recall_at_k
 
 FLAGS = ("avx2", "avx512f", "avx512bw", "avx512_vnni", "fma")
 

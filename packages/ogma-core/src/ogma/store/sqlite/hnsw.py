@@ -317,6 +317,8 @@ def read_index_info(conn: Connection, store_path: str, codec: VectorCodec | None
     reason = _check_record(record, index_path, generation, _store_token(conn), codec)
     record = record or {}
     settings = {key: record.get(key) for key in ("connectivity", "expansion_add", "dtype", "metric")}
+    if record and "dtype" not in record:
+        settings["dtype"] = _record_dtype(record)
     return IndexInfo(
         kind="hnsw",
         path=str(index_path),
