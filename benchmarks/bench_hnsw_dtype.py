@@ -1,15 +1,18 @@
 """Half-precision graphs for float32 stores: p50 and recall@10 of ``Store(path, index=HnswOptions(dtype=...))``.
 
 One float32 store of the ``bench_peers.py`` data (clustered unit vectors, same seed) is copied
-once per graph type (f32, f16, bf16) and each copy's graph built; usearch's own index
+once per configuration (graph type ``dtype``, search expansion ``ef``, and for half-precision
+graphs the rescoring factor ``r``: ``count × r`` graph candidates rescored with the exact float32
+vectors), and each copy's graph built: every configuration walks its own graph, so no search
+finds the nodes an earlier one just walked in the CPU caches. usearch's own index
 (``usearch-ef128`` of ``bench_peers.py``: metric cos, its default bf16 vectors, search expansion
 128) is built beside them. Then every query runs against every configuration in turn
-(interleaved, in one process, so that a busy machine slows them alike): per graph type, a few
-search expansions and, for half-precision graphs, a few rescoring factors ``r`` (``count × r``
-graph candidates rescored with the exact float32 vectors). Reports p50/p95 per configuration,
-recall@10 against the exact answers, its ratio to usearch-ef128's p50, and the graph files' sizes.
+(interleaved, in one process, so that a busy machine slows them alike; the order reversed every
+other query). Reports p50/p95 per configuration, recall@10 against the exact answers, the ratio
+to usearch-ef128's p50, and the graphs' file and memory sizes.
 
-    PYTHONPATH=packages/ogma-core/src python benchmarks/bench_hnsw_dtype.py --n 100000 --out results.json
+    PYTHONPATH=packages/ogma-core/src python benchmarks/bench_hnsw_dtype.py --n 100000 \
+        --configs f32:128,f16:128:2,bf16:128:1.5,bf16:128:2 --out results.json
 """
 
 from __future__ import annotations
@@ -43,8 +46,8 @@ def cpu_flags() -> list[str]:
     return sorted(set(line.split()) & set(FLAGS))
 
 
-def build(workdir: Path, data: dict[str, np.ndarray]) -> dict[str, Path]:
-    """One float32 store, copied per graph type, each copy with its graph built."""
+def build(workdir: Path, data: dict[str, np.ndarray], configs: list[tuple[str, int, float]]) -> list[Path]:
+    """One float32 store, copied per configuration, each copy with its graph built."""
     from ogma import Store
     from ogma.store.sqlite.hnsw import HnswOptions
 
@@ -59,15 +62,15 @@ def build(workdir: Path, data: dict[str, np.ndarray]) -> dict[str, Path]:
                 embeddings=vectors[start:stop],
                 batch_size=8192,
             )
-    paths = {}
-    for dtype in ("f32", "f16", "bf16"):
-        path = workdir / f"{dtype}.ogma"
+    paths = []
+    for i, (dtype, _, _) in enumerate(configs):
+        path = workdir / f"{i}-{dtype}.ogma"
         shutil.copy(base, path)
         t0 = time.perf_counter()
         with Store(path, show_progress=False, index=HnswOptions(dtype=dtype)) as store:  # type: ignore[arg-type]
             store.build_index()
         print(f"  {dtype} graph built in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
-        paths[dtype] = path
+        paths.append(path)
     return paths
 
 
@@ -77,12 +80,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dim", type=int, default=384)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3, help="passes over the queries (p50 over all)")
-    parser.add_argument("--expansions", default="64,96,128")
-    parser.add_argument("--factors", default="1,2,3,4")
+    parser.add_argument(
+        "--configs", default="f32:128,f16:128:2,bf16:128:1.5,bf16:128:2", help="dtype:expansion[:r], comma-separated"
+    )
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
-    expansions = [int(x) for x in args.expansions.split(",")]
-    factors = [float(x) for x in args.factors.split(",")]
+    configs = []
+    for item in args.configs.split(","):
+        parts = item.split(":")
+        configs.append((parts[0], int(parts[1]), float(parts[2]) if len(parts) > 2 else 1.0))
 
     import onnxruntime  # noqa: F401  (before usearch: see ogma.store.sqlite.hnsw)
     from usearch.index import Index
@@ -95,29 +101,23 @@ def main(argv: list[str] | None = None) -> int:
     truth = exact_top(data["vectors"], queries, K)
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        paths = build(workdir, data)
+        paths = build(workdir, data, configs)
         peer = Index(ndim=args.dim, metric="cos", expansion_search=128)  # usearch-ef128 of bench_peers.py
         peer.add(np.arange(args.n, dtype=np.uint64), data["vectors"])
         peer.save(str(workdir / "usearch.index"))
-        sizes = {dtype: Path(f"{p}.hnsw").stat().st_size for dtype, p in paths.items()}
+        sizes = {dtype: Path(f"{p}.hnsw").stat().st_size for (dtype, _, _), p in zip(configs, paths)}
         sizes["usearch-ef128"] = (workdir / "usearch.index").stat().st_size
 
-        stores = {d: Store(p, show_progress=False, index=HnswOptions(dtype=d)) for d, p in paths.items()}  # type: ignore[arg-type]
-        configs: list[tuple[str, int, float]] = []
-        for dtype in stores:
-            for ef in expansions:
-                for r in [1.0] if dtype == "f32" else factors:
-                    configs.append((dtype, ef, r))
-
-        def ogma_search(dtype: str, ef: int, r: float, q: np.ndarray) -> list[int]:
-            store = stores[dtype]
-            store._graph._index.expansion_search = ef
-            store._oversample = r if dtype != "f32" else None
-            return [int(h.id) for h in store.search(vector=q, k=K)]
+        stores = []
+        for (dtype, ef, r), path in zip(configs, paths):
+            options = HnswOptions(dtype=dtype, expansion_search=ef)  # type: ignore[arg-type]
+            stores.append(Store(path, show_progress=False, index=options, oversample=r if dtype != "f32" else None))
+        memory = {d: int(s._graph._index.memory_usage) for (d, _, _), s in zip(configs, stores)}  # usearch's count
+        memory["usearch-ef128"] = int(peer.memory_usage)
 
         names = ["usearch-ef128"] + [f"ogma {d} ef{ef} r{r:g}" for d, ef, r in configs]
         runs: list[Any] = [lambda q: [int(x) for x in peer.search(q, K, threads=1).keys]]
-        runs += [lambda q, c=c: ogma_search(*c, q) for c in configs]
+        runs += [lambda q, s=s: [int(h.id) for h in s.search(vector=q, k=K)] for s in stores]
         for run in runs:  # warm
             run(queries[0])
         times: dict[str, list[float]] = {name: [] for name in names}
@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
                     if round_ == 0:
                         found[names[i]].append(got)
         load_after = list(os.getloadavg())
-        for store in stores.values():
+        for store in stores:
             store.close()
 
     peer_p50 = float(np.percentile(times["usearch-ef128"], 50)) * 1e3
@@ -169,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         "load_average_before": load_before,
         "load_average_after": load_after,
         "graph_file_bytes": sizes,
+        "graph_memory_bytes": memory,
         "results": rows,
     }
     if args.out is not None:
