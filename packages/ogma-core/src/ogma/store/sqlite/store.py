@@ -110,7 +110,8 @@ class Store(Reading, StoreSettings, GraphIndexing, SearchPipeline):
         show_progress: Progress bars in :meth:`add` (``None``: when stderr is a terminal).
         driver: ``"auto"``, ``"sqlite3"`` or ``"apsw"``.
         backend: Default dense backend: ``"memory"`` (in-process index) or ``"sqlite-vec"``.
-        oversample: Approximate candidates rescored per result for int8/binary indexes (default: ``docs/store.md``).
+        oversample: Approximate candidates rescored per result for int8/binary indexes and a float32 store's
+            half-precision graph (default: ``docs/store.md``).
         int8_ranges: int8 quantization ranges: ``"auto"`` (one symmetric range fitted to the
             first batch of at least 64 vectors, else ``"unit"``; see
             :func:`ogma.store.sqlite.opening.int8_ranges_for`), ``"unit"``, or :class:`~ogma.compress.Int8Ranges`.
