@@ -16,6 +16,7 @@ pytest.importorskip("usearch")
 
 from ogma.cli import main
 from ogma.store import Store
+from ogma.store.sqlite import hnsw
 
 N = 300
 
@@ -45,6 +46,9 @@ def test_build_and_info_in_fresh_processes(tmp_path: Path) -> None:
     assert info.returncode == 0, info.stderr
     index = json.loads(info.stdout)["index"]
     assert index["kind"] == "hnsw" and index["fresh"] and index["vectors"] == N and index["size_bytes"] > 0
+    assert index["settings"]["dtype"] == hnsw.FLOAT_GRAPH_DTYPE  # a float32 store's graph, the default type
+    shown = _ogma("info", str(db))
+    assert f"index:          hnsw ({hnsw.FLOAT_GRAPH_DTYPE} graph), {N} vectors" in shown.stdout, shown.stdout
     with Store(db) as other:  # a write the saved index does not hold
         other.delete(["0"])
     stale = _ogma("info", str(db))

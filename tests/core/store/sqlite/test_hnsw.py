@@ -7,6 +7,7 @@ checked against the pure-Python evaluator, float32 and binary, and bad input.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import subprocess
@@ -327,3 +328,120 @@ def test_one_search_reads_the_change_counter_once_and_the_next_sees_any_write(tm
         assert "new" not in _ids(indexed, queries[0])  # written while this search fetched its documents
         assert _ids(indexed, queries[0])[0] == "new"  # the next search reads the counter again: exact
         assert not indexed.index_is_current()
+
+
+# -- the scalar type of a float32 store's graph (HnswOptions.dtype) ------------------------------
+DTYPES = ["f32", "f16", "bf16"]
+
+
+def _record(db: Path) -> dict[str, Any]:
+    return json.loads(index_files(str(db))[1].read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_each_graph_dtype_builds_persists_reloads_and_recalls(tmp_path: Path, dtype: str) -> None:
+    db = tmp_path / "s.ogma"
+    options = HnswOptions(exact_below=0, dtype=dtype)  # type: ignore[arg-type]
+    store, _, queries = _fill(db, "float32", index=options)
+    exact = Store(db)
+    assert store._graph is not None and store._graph.rescored == (dtype != "f32")
+    assert store.oversample == (hnsw.HALF_OVERSAMPLE if dtype != "f32" else 1.0)
+    assert _recall(store, exact, queries) >= 0.95
+    store.close()
+    info = exact.index_info()
+    assert info is not None and info.fresh and info.settings is not None and info.settings["dtype"] == dtype
+    assert _record(db)["dtype"] == dtype
+    for reopen_with in (options, HnswOptions(exact_below=0)):  # dtype=None: the saved graph's own type
+        with Store(db, index=reopen_with) as reopened:
+            assert reopened.index_is_current() and reopened._graph is not None
+            assert reopened._graph._dtype == dtype and reopened._graph.rescored == (dtype != "f32")
+            assert _recall(reopened, exact, queries) >= 0.95
+    exact.close()
+
+
+def test_half_precision_graphs_halve_the_file(tmp_path: Path) -> None:
+    sizes = {}
+    for dtype in DTYPES:
+        store, _, _ = _fill(tmp_path / f"{dtype}.ogma", "float32", index=HnswOptions(exact_below=0, dtype=dtype))  # type: ignore[arg-type]
+        store.close()
+        sizes[dtype] = index_files(str(tmp_path / f"{dtype}.ogma"))[0].stat().st_size
+    vector_bytes = N * DIM * 2  # what a half-precision copy of the vectors saves
+    assert sizes["f16"] == sizes["bf16"] and sizes["f32"] - sizes["f16"] >= vector_bytes
+
+
+@pytest.mark.parametrize("dtype", ["f16", "bf16"])
+def test_half_precision_results_carry_exact_cosines(tmp_path: Path, dtype: str) -> None:
+    db = tmp_path / "s.ogma"
+    store, _, queries = _fill(db, "float32", index=HnswOptions(exact_below=0, dtype=dtype))  # type: ignore[arg-type]
+    exact = Store(db)
+    assert store._graph is not None
+    for q in queries[:10]:
+        unit = q / np.linalg.norm(q)
+        raw = dict(store._graph.search(unit, K))  # the half-precision graph's own cosines
+        walked = store.search(vector=q, k=K)
+        truth = {h.id: h.score for h in exact.search(vector=q, k=N)}
+        assert [h.score for h in walked] == sorted((h.score for h in walked), reverse=True)
+        for hit in walked:
+            assert hit.score == pytest.approx(truth[hit.id], abs=1e-6)
+        # the rescoring changed something: the graph's own half-precision scores are not exact
+        assert any(abs(raw[int(k)] - truth[str(int(k))]) > 1e-6 for k in raw)
+    store.close()
+    exact.close()
+
+
+def test_a_half_precision_store_below_exact_below_is_exact(tmp_path: Path) -> None:
+    """A half-precision graph that is not walked (a small store): the exact scan's answers, not rescored ones."""
+    db = tmp_path / "s.ogma"
+    store, _, queries = _fill(db, "float32", index=HnswOptions(dtype="f16"))  # N < EXACT_BELOW["float32"]
+    exact = Store(db)
+    assert store._graph is not None and store._graph.rescored
+    for q in queries[:5]:
+        walked = [(h.id, h.score) for h in store.search(vector=q, k=K)]
+        assert walked == [(h.id, h.score) for h in exact.search(vector=q, k=K)]
+    store.close()
+    exact.close()
+
+
+def test_a_saved_graph_of_another_dtype_is_not_used(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    db = tmp_path / "s.ogma"
+    store, _, queries = _fill(db, "float32", index=HnswOptions(exact_below=0, dtype="f16"))
+    store.close()
+    caplog.set_level(logging.WARNING, logger="ogma.store.sqlite.hnsw")
+    with Store(db, index=HnswOptions(exact_below=0, dtype="f32")) as other, Store(db) as exact:
+        assert not other.index_is_current()
+        assert "holds f16 vectors" in caplog.text
+        assert [_ids(other, q) for q in queries[:3]] == [_ids(exact, q) for q in queries[:3]]  # exact meanwhile
+        info = other.build_index()  # rebuilt in the type asked for
+        assert info is not None and info.fresh and info.settings is not None and info.settings["dtype"] == "f32"
+        assert other.index_is_current() and other._graph is not None and not other._graph.rescored
+
+
+def test_records_without_dtype_load_as_f32_and_a_record_that_lies_is_caught(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    db = tmp_path / "s.ogma"
+    store, _, _ = _fill(db, "float32", index=HnswOptions(exact_below=0, dtype="f32"))
+    store.close()
+    record_path = index_files(str(db))[1]
+    record = _record(db)
+    del record["dtype"]  # as written before half-precision graphs
+    record_path.write_text(json.dumps(record), encoding="utf-8")
+    with Store(db, index=HnswOptions(exact_below=0)) as reopened:
+        assert reopened.index_is_current() and reopened._graph is not None and reopened._graph._dtype == "f32"
+    with Store(db, index=HnswOptions(exact_below=0, dtype="bf16")) as other:
+        assert not other.index_is_current()
+    record["dtype"] = "bf16"  # a record naming another type than the file holds
+    record_path.write_text(json.dumps(record), encoding="utf-8")
+    caplog.set_level(logging.WARNING, logger="ogma.store.sqlite.hnsw")
+    with Store(db, index=HnswOptions(exact_below=0)) as reopened:
+        assert not reopened.index_is_current() and "does not hold bf16 vectors" in caplog.text
+    record["dtype"] = "i8"  # not a float32 graph's type at all
+    record_path.write_text(json.dumps(record), encoding="utf-8")
+    with Store(db) as plain:
+        info = plain.index_info()
+        assert info is not None and not info.fresh and "'i8'" in info.reason
+
+
+def test_bad_graph_dtype() -> None:
+    with pytest.raises(ValueError, match=r"HnswOptions.dtype must be None, 'f32', 'f16' or 'bf16'.*'f8'"):
+        HnswOptions(dtype="f8")  # type: ignore[arg-type]

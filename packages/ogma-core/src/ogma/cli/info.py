@@ -150,7 +150,9 @@ def _index_line(info: dict[str, Any]) -> str:
     if index is None:
         return "index:          exact search (no approximate index)"
     size = _size(index["size_bytes"]) if index["size_bytes"] is not None else "no file"
-    where = f"{index['kind']}, {index['vectors'] if index['vectors'] is not None else '?'} vectors, {size}"
+    dtype = (index.get("settings") or {}).get("dtype")
+    kind = f"{index['kind']} ({dtype} graph)" if dtype else index["kind"]
+    where = f"{kind}, {index['vectors'] if index['vectors'] is not None else '?'} vectors, {size}"
     if index["fresh"]:
         return f"index:          {where}, up to date (generation {index['generation']})"
     return (

@@ -72,10 +72,13 @@ class DenseCandidates(NamedTuple):
             score (e.g. Hamming similarity) for a quantized one.
         vectors: The stored float vectors of the candidates, in the same order, when the
             backend fetched them with the candidates; the pipeline then rescores them itself.
+        exact: The scores are already exact cosines (e.g. an exact scan standing in for an
+            approximate index that is not current): the pipeline does not rescore them.
     """
 
     ranked: Ranked
     vectors: FloatArray | None = None
+    exact: bool = False
 
 
 def exact_cosines(vectors: FloatArray, unit: FloatArray) -> FloatArray:
@@ -295,7 +298,9 @@ class SearchPipeline:
             depth = count if self._adaptive_depth else max(count, math.ceil(count * self.oversample))
             found = self._dense_candidates(ctx, unit, depth, where, option)
             keys = [key for key, _ in found.ranked]
-            if found.vectors is not None:
+            if found.exact:
+                ranked = found.ranked[:count]
+            elif found.vectors is not None:
                 ranked = exact_rescore(unit, keys, found.vectors, count)
             else:
                 ranked = self._rescore(ctx, unit, keys, count)

@@ -2,8 +2,10 @@
 
 ``Store(path, index="hnsw")`` searches a graph instead of scanning every vector. The graph is
 built by `usearch <https://github.com/unum-cloud/usearch>`_ (``ogma-core[hnsw]``) over the
-store's search codes: unit float32 vectors (inner product), int8 (usearch's own ``i8``) or
-sign bits (Hamming, then the usual float rescoring). It lives in two files next to the store:
+store's search codes: unit float32 vectors (inner product; held in bf16, f16 or f32,
+:attr:`HnswOptions.dtype`, half precision then rescored with the float32 vectors), int8
+(usearch's own ``i8``) or sign bits (Hamming, then the usual float rescoring). It lives in two
+files next to the store:
 
 * ``<store>.hnsw``: usearch's own index file;
 * ``<store>.hnsw.json``: its record: the store generation it reflects, the store's token
@@ -53,7 +55,11 @@ from ogma.store.sqlite.vectors import VectorCodec, iter_vectors
 
 __all__ = [
     "EXACT_BELOW",
+    "FLOAT_GRAPH_DTYPE",
+    "GRAPH_DTYPES",
+    "HALF_OVERSAMPLE",
     "INDEX_KINDS",
+    "GraphDtype",
     "HnswIndex",
     "HnswOptions",
     "IndexInfo",
@@ -84,7 +90,21 @@ OVERFETCH = 2.0
 
 _GRAPH_KINDS = {"float32": ("ip", "f32"), "int8": ("cos", "i8"), "binary": ("hamming", "b1")}
 """usearch metric and scalar type per store precision: unit float32 vectors by inner product, usearch's
-own int8 by cosine, the store's packed sign bits by Hamming distance."""
+own int8 by cosine, the store's packed sign bits by Hamming distance. A float32 store's graph may
+hold its vectors in half precision instead (:attr:`HnswOptions.dtype`)."""
+
+GraphDtype = Literal["f32", "f16", "bf16"]
+GRAPH_DTYPES: tuple[GraphDtype, ...] = ("f32", "f16", "bf16")
+"""Scalar types a float32 store's graph may hold its vectors in (usearch's names)."""
+
+FLOAT_GRAPH_DTYPE: GraphDtype = "bf16"
+"""The scalar type of a new float32 store's graph when :attr:`HnswOptions.dtype` is not given: bf16
+(usearch's own default) walked fastest at equal recall once rescored (``benchmarks/bench_hnsw_dtype.py``,
+"Approximate index" in ``docs/benchmarks.md``)."""
+
+HALF_OVERSAMPLE = 1.5
+"""Candidates taken from a half-precision graph per result wanted, then rescored with the float32 vectors
+(1.5 reached the f32 graph's recall at 100k × 384-d; 2 and 3 gave the same recall, slower)."""
 
 TOKEN_KEY = "ogma.index.token"
 FORMAT = 1
@@ -102,6 +122,12 @@ class HnswOptions:
         expansion_search: Candidates considered while searching (``ef``); at least the results asked for.
         exact_below: Stores with fewer vectors are searched exactly (``None``: :data:`EXACT_BELOW`
             of the store's precision).
+        dtype: What a float32 store's graph holds its vectors in: ``"f32"``, or ``"f16"`` /
+            ``"bf16"`` (half the memory; the graph's candidates, :data:`HALF_OVERSAMPLE` per result,
+            are rescored with the exact float32 vectors). ``None``: a saved graph's own type, and
+            :data:`FLOAT_GRAPH_DTYPE` for a new one. A saved graph of another type than the one
+            asked for is never used (searches are exact until it is rebuilt). int8 and binary
+            stores' graphs always hold their own codes.
 
     Example:
         >>> HnswOptions(expansion_search=128).expansion_search
@@ -112,8 +138,14 @@ class HnswOptions:
     expansion_add: int = 128
     expansion_search: int = 128
     exact_below: int | None = None
+    dtype: GraphDtype | None = None
 
     def __post_init__(self) -> None:
+        if self.dtype is not None and self.dtype not in GRAPH_DTYPES:
+            raise ValueError(
+                f"HnswOptions.dtype must be None, 'f32', 'f16' or 'bf16' (the float32 graph's scalar type), "
+                f"got {self.dtype!r}"
+            )
         for name in ("connectivity", "expansion_add", "expansion_search", "exact_below"):
             value = getattr(self, name)
             if name == "exact_below" and value is None:
@@ -235,8 +267,18 @@ class IndexInfo:
         return asdict(self)
 
 
+def _record_dtype(record: dict[str, Any]) -> Any:
+    """The saved graph's scalar type (records written before half-precision graphs: ``"f32"``)."""
+    return record.get("dtype", "f32")
+
+
 def _check_record(
-    record: dict[str, Any] | None, index_path: Path, generation: int, token: str | None, codec: VectorCodec | None
+    record: dict[str, Any] | None,
+    index_path: Path,
+    generation: int,
+    token: str | None,
+    codec: VectorCodec | None,
+    dtype: GraphDtype | None = None,
 ) -> str | None:
     """Why the saved index cannot be used at ``generation`` (``None``: it can)."""
     if record is None or not index_path.exists():
@@ -249,6 +291,13 @@ def _check_record(
         return "the index file does not match its record (an interrupted save, or a copy)"
     if codec is not None and (record.get("precision"), record.get("dim")) != (codec.precision, codec.dim):
         return f"it was built for {record.get('precision')} {record.get('dim')}-d vectors"
+    if codec is not None:
+        saved = _record_dtype(record)
+        allowed = GRAPH_DTYPES if codec.precision == "float32" else (_GRAPH_KINDS[codec.precision][1],)
+        if saved not in allowed:
+            return f"its record names a graph of {saved!r} vectors, not one of {', '.join(allowed)}"
+        if codec.precision == "float32" and dtype is not None and saved != dtype:
+            return f"it holds {saved} vectors and HnswOptions(dtype={dtype!r}) asks for {dtype}"
     if record["generation"] != generation:
         return (
             f"the store changed after it was saved (index at generation {record['generation']}, "
@@ -273,6 +322,8 @@ def read_index_info(conn: Connection, store_path: str, codec: VectorCodec | None
     reason = _check_record(record, index_path, generation, _store_token(conn), codec)
     record = record or {}
     settings = {key: record.get(key) for key in ("connectivity", "expansion_add", "dtype", "metric")}
+    if record and "dtype" not in record:
+        settings["dtype"] = _record_dtype(record)
     return IndexInfo(
         kind="hnsw",
         path=str(index_path),
@@ -314,15 +365,28 @@ class HnswIndex:
         self._warned: int | None = None
         self._passing: OrderedDict[Hashable, npt.NDArray[np.int64]] = OrderedDict()
         self._passing_generation: int | None = None
+        self._dtype: str | None = None  # the in-memory graph's scalar type (None: no graph)
 
     # -- the graph ----------------------------------------------------------------------
-    def _spec(self) -> dict[str, Any]:
-        metric, dtype = _GRAPH_KINDS[self.codec.precision]
+    def _wanted_dtype(self) -> str:
+        """The scalar type of a graph built now."""
+        if self.codec.precision != "float32":
+            return _GRAPH_KINDS[self.codec.precision][1]
+        return self.options.dtype or FLOAT_GRAPH_DTYPE
+
+    @property
+    def rescored(self) -> bool:
+        """Whether the in-memory graph holds half-precision vectors of a float32 store (candidates are rescored)."""
+        return self.codec.precision == "float32" and self._dtype in ("f16", "bf16")
+
+    def _spec(self, dtype: str | None = None) -> dict[str, Any]:
+        metric, _ = _GRAPH_KINDS[self.codec.precision]
+        dtype = dtype or self._dtype or self._wanted_dtype()
         ndim = -(-self.codec.dim // 8) * 8 if dtype == "b1" else self.codec.dim  # sign bits: whole bytes
         return {"ndim": ndim, "metric": metric, "dtype": dtype}
 
     def _new(self) -> Any:
-        spec = self._spec()
+        spec = self._spec(self._wanted_dtype())
         return _usearch().Index(
             ndim=spec["ndim"],
             metric=spec["metric"],
@@ -371,11 +435,12 @@ class HnswIndex:
             token = _store_token(conn)
             reason = "the store is in memory" if self.store_path == ":memory:" else None
             if reason is None:
-                reason = _check_record(_read_record(record_path), index_path, generation, token, self.codec)
+                record = _read_record(record_path)
+                reason = _check_record(record, index_path, generation, token, self.codec, self.options.dtype)
             if reason is None:
-                return self._load(index_path, generation, token)
+                return self._load(index_path, generation, token, _record_dtype(record or {}))
             if not self.read_only and not _has_vectors(conn):
-                self._index, self.generation = self._new(), generation
+                self._index, self.generation, self._dtype = self._new(), generation, self._wanted_dtype()
                 self._token = token if self.store_path == ":memory:" else _ensure_token(conn)
                 return True
             if self._warned != generation:
@@ -389,7 +454,7 @@ class HnswIndex:
                 )
             return False
 
-    def _load(self, index_path: Path, generation: int, token: str | None) -> bool:
+    def _load(self, index_path: Path, generation: int, token: str | None, dtype: str) -> bool:
         try:
             index = _usearch().Index.restore(str(index_path), view=self.read_only)
         except (RuntimeError, ValueError, OSError) as exc:
@@ -397,12 +462,19 @@ class HnswIndex:
             return False
         if index is None:
             return False
+        if str(index.dtype).rsplit(".", 1)[-1].lower() != dtype:  # usearch's own header (ScalarKind.BF16)
+            logger.warning(
+                "the HNSW index %s does not hold %s vectors as its record says: searching exactly", index_path, dtype
+            )
+            return False
         index.expansion_search = self.options.expansion_search
         self._index, self.generation, self._saved, self._token = index, generation, generation, token
+        self._dtype = dtype
         return True
 
     def _drop(self) -> None:
         self._index = None
+        self._dtype = None
         self.generation = None
         self._passing.clear()
 
@@ -448,7 +520,7 @@ class HnswIndex:
         if self.read_only:
             raise StoreError("this store was opened with read_only=True; open it without it to build its index")
         token = None if self.store_path == ":memory:" else _ensure_token(conn)
-        index = self._new()
+        index, dtype = self._new(), self._wanted_dtype()
         with _snapshot(conn):
             generation = read_generation(conn)
             total = conn.scalar(f"SELECT count(*) FROM {quote_identifier(VEC_INDEX)}") if _has_vectors(conn) else 0
@@ -459,6 +531,7 @@ class HnswIndex:
                         bar.update(len(rowids))
         with self._lock:
             self._index, self.generation, self._token, self._saved = index, generation, token, None
+            self._dtype = dtype
             self._passing.clear()
         self.save()
         return int(index.size)
@@ -528,9 +601,10 @@ class HnswIndex:
     def search(self, unit: FloatArray, count: int, passing: npt.NDArray[np.int64] | None = None) -> Ranked | None:
         """The ``count`` nearest rowids as ``(rowid, score)``, best first (among ``passing``, sorted, if given).
 
-        Scores are cosines for float32 (``1 -`` usearch's inner-product distance), usearch's
-        cosine of int8 codes, and minus the Hamming distance for sign bits; the search pipeline
-        rescores the last two with the float vectors.
+        Scores are cosines for float32 (``1 -`` usearch's inner-product distance; of the
+        half-precision vectors for an ``f16``/``bf16`` graph), usearch's cosine of int8 codes,
+        and minus the Hamming distance for sign bits; the search pipeline rescores all but the
+        first (:attr:`rescored`) with the float vectors.
 
         Returns:
             The ranking, or ``None`` when a filter is too selective for the graph (at most

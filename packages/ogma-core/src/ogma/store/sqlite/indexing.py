@@ -66,6 +66,12 @@ class GraphIndexing:
         with self._pool.connection() as conn:
             self._graph.attach(conn)
 
+    @property
+    def _graph_rescored(self) -> bool:
+        """Whether graph candidates of this float32 store are rescored (a half-precision graph is loaded)."""
+        graph = self._graph
+        return graph is not None and graph.rescored
+
     def _record_write(
         self, old: int, new: int, rowids: npt.NDArray[np.int64], unit: FloatArray | None, *, added: Any = None
     ) -> None:

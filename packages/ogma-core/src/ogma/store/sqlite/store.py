@@ -38,6 +38,7 @@ from ogma.store.document import Document
 from ogma.store.encoding import StoreEncoder, as_encoder
 from ogma.store.pipeline import DenseCandidates, Ranked, SearchPipeline
 from ogma.store.sqlite.connect import Connection, Driver
+from ogma.store.sqlite.hnsw import HALF_OVERSAMPLE
 from ogma.store.sqlite.indexing import GraphIndexing, IndexOption
 from ogma.store.sqlite.metadata import update_metadata
 from ogma.store.sqlite.mirror import AdaptiveDepth, VectorMirror
@@ -109,7 +110,8 @@ class Store(Reading, StoreSettings, GraphIndexing, SearchPipeline):
         show_progress: Progress bars in :meth:`add` (``None``: when stderr is a terminal).
         driver: ``"auto"``, ``"sqlite3"`` or ``"apsw"``.
         backend: Default dense backend: ``"memory"`` (in-process index) or ``"sqlite-vec"``.
-        oversample: Approximate candidates rescored per result for int8/binary indexes (default: ``docs/store.md``).
+        oversample: Approximate candidates rescored per result for int8/binary indexes and a float32 store's
+            half-precision graph (default: ``docs/store.md``).
         int8_ranges: int8 quantization ranges: ``"auto"`` (one symmetric range fitted to the
             first batch of at least 64 vectors, else ``"unit"``; see
             :func:`ogma.store.sqlite.opening.int8_ranges_for`), ``"unit"``, or :class:`~ogma.compress.Int8Ranges`.
@@ -225,7 +227,11 @@ class Store(Reading, StoreSettings, GraphIndexing, SearchPipeline):
     @property
     def oversample(self) -> float:
         """Approximate candidates rescored per result (binary by default: ``backend="sqlite-vec"`` only)."""
-        return self._oversample if self._oversample is not None else DEFAULT_OVERSAMPLE[self.config.precision]
+        if self._oversample is not None:
+            return self._oversample
+        if self._graph_rescored:  # a float32 store's half-precision graph (store/sqlite/indexing.py)
+            return HALF_OVERSAMPLE
+        return DEFAULT_OVERSAMPLE[self.config.precision]
 
     @property
     def _adaptive_depth(self) -> bool:
@@ -627,7 +633,7 @@ class Store(Reading, StoreSettings, GraphIndexing, SearchPipeline):
 
     @property
     def _quantized(self) -> bool:
-        return self.config.precision != "float32"
+        return self.config.precision != "float32" or self._graph_rescored
 
     @contextlib.contextmanager
     def _search_context(self) -> Iterator[Connection]:
@@ -673,8 +679,8 @@ class Store(Reading, StoreSettings, GraphIndexing, SearchPipeline):
             backend=option,
             adaptive=adaptive,
         )
-        if not self._quantized:
-            return DenseCandidates(list(zip(rowids.tolist(), scores.tolist())))
+        if self.config.precision == "float32":  # exact cosines, even where a half-precision graph would be rescored
+            return DenseCandidates(list(zip(rowids.tolist(), scores.tolist())), exact=True)
         ranked, matrix = with_float_vectors(ctx, self._codec(), rowids, scores)  # for exact rescoring
         return DenseCandidates(list(ranked), matrix)
 
