@@ -25,7 +25,15 @@ import numpy.typing as npt
 from ogma.errors import StoreError
 from ogma.store.pipeline import DenseCandidates
 from ogma.store.sqlite.connect import Connection
-from ogma.store.sqlite.hnsw import HnswIndex, HnswOptions, IndexInfo, IndexKind, hnsw_options, read_index_info
+from ogma.store.sqlite.hnsw import (
+    HALF_OVERSAMPLE,
+    HnswIndex,
+    HnswOptions,
+    IndexInfo,
+    IndexKind,
+    hnsw_options,
+    read_index_info,
+)
 from ogma.store.sqlite.mirror import VectorMirror
 from ogma.store.sqlite.pool import ConnectionPool
 from ogma.store.sqlite.schema import StoreConfig, read_generation
@@ -40,6 +48,10 @@ IndexOption = IndexKind | HnswOptions | None
 FloatArray = npt.NDArray[np.float32]
 
 
+DEFAULT_OVERSAMPLE: dict[str, float] = {"float32": 1.0, "int8": 4.0, "binary": 20.0}
+"""Candidates rescored per wanted result (``docs/benchmarks.md``); binary: ``backend="sqlite-vec"`` only."""
+
+
 class GraphIndexing:
     """The approximate index of a SQLite store (mixed into ``Store``)."""
 
@@ -51,6 +63,20 @@ class GraphIndexing:
     show_progress: bool | None
     _graph_options: HnswOptions | None = None
     _graph: HnswIndex | None = None
+    _oversample: float | None
+
+    @property
+    def oversample(self) -> float:
+        """Approximate candidates rescored per result (binary by default: ``backend="sqlite-vec"`` only)."""
+        if self._oversample is not None:
+            return self._oversample
+        if self._graph_rescored:  # a float32 store's half-precision graph
+            return HALF_OVERSAMPLE
+        return DEFAULT_OVERSAMPLE[self.config.precision]
+
+    @property
+    def _adaptive_depth(self) -> bool:
+        return self._oversample is None and self.config.precision == "binary"
 
     def _set_index_option(self, index: Any) -> None:
         """Check ``Store(index=...)`` (before anything is opened)."""

@@ -38,8 +38,7 @@ from ogma.store.document import Document
 from ogma.store.encoding import StoreEncoder, as_encoder
 from ogma.store.pipeline import DenseCandidates, Ranked, SearchPipeline
 from ogma.store.sqlite.connect import Connection, Driver
-from ogma.store.sqlite.hnsw import HALF_OVERSAMPLE
-from ogma.store.sqlite.indexing import GraphIndexing, IndexOption
+from ogma.store.sqlite.indexing import DEFAULT_OVERSAMPLE, GraphIndexing, IndexOption
 from ogma.store.sqlite.metadata import update_metadata
 from ogma.store.sqlite.mirror import AdaptiveDepth, VectorMirror
 from ogma.store.sqlite.opening import (
@@ -83,9 +82,6 @@ __all__ = ["DEFAULT_OVERSAMPLE", "Store"]
 logger = logging.getLogger(__name__)
 
 FloatArray = npt.NDArray[np.float32]
-
-DEFAULT_OVERSAMPLE: dict[str, float] = {"float32": 1.0, "int8": 4.0, "binary": 20.0}
-"""Candidates rescored per wanted result (``docs/benchmarks.md``); binary: ``backend="sqlite-vec"`` only."""
 
 DEFAULT_BATCH_SIZE = 8192
 
@@ -223,19 +219,6 @@ class Store(Reading, StoreSettings, GraphIndexing, SearchPipeline):
     def precision(self) -> IndexPrecision:
         """Precision of the search index."""
         return self.config.precision
-
-    @property
-    def oversample(self) -> float:
-        """Approximate candidates rescored per result (binary by default: ``backend="sqlite-vec"`` only)."""
-        if self._oversample is not None:
-            return self._oversample
-        if self._graph_rescored:  # a float32 store's half-precision graph (store/sqlite/indexing.py)
-            return HALF_OVERSAMPLE
-        return DEFAULT_OVERSAMPLE[self.config.precision]
-
-    @property
-    def _adaptive_depth(self) -> bool:
-        return self._oversample is None and self.config.precision == "binary"
 
     # -- vectors ------------------------------------------------------------
     def _fit_to(self, vectors: FloatArray, dim: int | None) -> FloatArray:
