@@ -46,8 +46,10 @@ def cpu_flags() -> list[str]:
     return sorted(set(line.split()) & set(FLAGS))
 
 
-def build(workdir: Path, data: dict[str, np.ndarray], configs: list[tuple[str, int, float]]) -> list[Path]:
-    """One float32 store, copied per configuration, each copy with its graph built."""
+def build(
+    workdir: Path, data: dict[str, np.ndarray], configs: list[tuple[str, int, float]], *, share_graph: bool = False
+) -> list[Path]:
+    """One float32 store, copied per configuration (per graph type with ``share_graph``), each copy's graph built."""
     from ogma import Store
     from ogma.store.sqlite.hnsw import HnswOptions
 
@@ -63,7 +65,11 @@ def build(workdir: Path, data: dict[str, np.ndarray], configs: list[tuple[str, i
                 batch_size=8192,
             )
     paths = []
+    built: dict[str, Path] = {}
     for i, (dtype, _, _) in enumerate(configs):
+        if share_graph and dtype in built:
+            paths.append(built[dtype])
+            continue
         path = workdir / f"{i}-{dtype}.ogma"
         shutil.copy(base, path)
         t0 = time.perf_counter()
@@ -71,6 +77,7 @@ def build(workdir: Path, data: dict[str, np.ndarray], configs: list[tuple[str, i
             store.build_index()
         print(f"  {dtype} graph built in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
         paths.append(path)
+        built[dtype] = path
     return paths
 
 
@@ -83,8 +90,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--configs", default="f32:128,f16:128:2,bf16:128:1.5,bf16:128:2", help="dtype:expansion[:r], comma-separated"
     )
+    parser.add_argument(
+        "--peer-expansions",
+        default="128",
+        help="usearch's search expansions (comma-separated), each a peer usearch-efN on the one usearch index",
+    )
+    parser.add_argument(
+        "--share-graph",
+        action="store_true",
+        help="configurations of one graph type search one built graph (at a million vectors: one build per type)",
+    )
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
+    peer_efs = [int(x) for x in args.peer_expansions.split(",")]
     configs = []
     for item in args.configs.split(","):
         parts = item.split(":")
@@ -101,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     truth = exact_top(data["vectors"], queries, K)
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        paths = build(workdir, data, configs)
+        paths = build(workdir, data, configs, share_graph=args.share_graph)
         peer = Index(ndim=args.dim, metric="cos", expansion_search=128)  # usearch-ef128 of bench_peers.py
         peer.add(np.arange(args.n, dtype=np.uint64), data["vectors"])
         peer.save(str(workdir / "usearch.index"))
@@ -115,8 +133,15 @@ def main(argv: list[str] | None = None) -> int:
         memory = {d: int(s._graph._index.memory_usage) for (d, _, _), s in zip(configs, stores)}  # usearch's count
         memory["usearch-ef128"] = int(peer.memory_usage)
 
-        names = ["usearch-ef128"] + [f"ogma {d} ef{ef} r{r:g}" for d, ef, r in configs]
-        runs: list[Any] = [lambda q: [int(x) for x in peer.search(q, K, threads=1).keys]]
+        def peer_run(ef: int) -> Any:
+            def run(q: np.ndarray) -> list[int]:
+                peer.expansion_search = ef
+                return [int(x) for x in peer.search(q, K, threads=1).keys]
+
+            return run
+
+        names = [f"usearch-ef{ef}" for ef in peer_efs] + [f"ogma {d} ef{ef} r{r:g}" for d, ef, r in configs]
+        runs: list[Any] = [peer_run(ef) for ef in peer_efs]
         runs += [lambda q, s=s: [int(h.id) for h in s.search(vector=q, k=K)] for s in stores]
         for run in runs:  # warm
             run(queries[0])
@@ -138,25 +163,30 @@ def main(argv: list[str] | None = None) -> int:
         for store in stores:
             store.close()
 
-    peer_p50 = float(np.percentile(times["usearch-ef128"], 50)) * 1e3
+    first_peer = names[0]
+    peer_p50 = float(np.percentile(times[first_peer], 50)) * 1e3
     rows = []
-    for name in names:
+    for name, config in zip(names, [None] * len(peer_efs) + configs, strict=True):
         p50 = float(np.percentile(times[name], 50)) * 1e3
-        rows.append(
-            {
-                "config": name,
-                "p50_ms": round(p50, 4),
-                "p95_ms": round(float(np.percentile(times[name], 95)) * 1e3, 4),
-                "recall_at_10": round(recall_at_k(found[name], truth), 4),
-                "ratio_to_usearch_ef128": round(p50 / peer_p50, 3),
-            }
-        )
-        print(f"{name:26s} p50 {p50:7.3f} ms  recall {rows[-1]['recall_at_10']:.4f}  x{p50 / peer_p50:.2f}")
+        row: dict[str, Any] = {
+            "config": name,
+            "p50_ms": round(p50, 4),
+            "p95_ms": round(float(np.percentile(times[name], 95)) * 1e3, 4),
+            "recall_at_10": round(recall_at_k(found[name], truth), 4),
+            f"ratio_to_{first_peer}": round(p50 / peer_p50, 3),
+        }
+        same = f"usearch-ef{config[1]}" if config is not None else None
+        if same in times:  # usearch at the same search expansion
+            row["ratio_to_usearch_same_expansion"] = round(p50 / (float(np.percentile(times[same], 50)) * 1e3), 3)
+        rows.append(row)
+        print(f"{name:26s} p50 {p50:7.3f} ms  recall {row['recall_at_10']:.4f}  x{p50 / peer_p50:.2f}")
     report = {
         "what": "Store.search(vector, k=10) with a float32 store's HNSW graph in f32, f16 and bf16 "
         "(half precision: count x r candidates rescored exactly), against usearch-ef128 (cos, bf16, "
         "expansion 128), interleaved per query in one process",
         "n": args.n,
+        "peer_expansions": peer_efs,
+        "share_graph": args.share_graph,
         "dim": args.dim,
         "queries": args.queries,
         "rounds": args.rounds,
