@@ -173,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
             "p50_ms": round(p50, 4),
             "p95_ms": round(float(np.percentile(times[name], 95)) * 1e3, 4),
             "recall_at_10": round(recall_at_k(found[name], truth), 4),
-            f"ratio_to_{first_peer}": round(p50 / peer_p50, 3),
+            f"ratio_to_{first_peer.replace('-', '_')}": round(p50 / peer_p50, 3),  # ratio_to_usearch_ef128
         }
         same = f"usearch-ef{config[1]}" if config is not None else None
         if same in times:  # usearch at the same search expansion
