@@ -27,7 +27,7 @@ usearch's HNSW graph with its default settings, built while adding, saved on clo
 chromadb, lancedb (flat), qdrant (local mode persisted to a folder), qdrant-memory (local mode in memory), faiss-flat
 (IndexFlatIP), faiss-hnsw (IndexHNSWFlat, M=32), faiss-binary (IndexBinaryFlat + float rescore
 of its top 200), usearch (HNSW defaults), usearch-ef128 (the same with the search expansion
-Ogma's graph uses, for equal recall), langchain-sqlitevec, haystack-memory
+Ogma's graph uses up to 100,000 vectors, for equal recall; Ogma's grows beyond), langchain-sqlitevec, haystack-memory
 (InMemoryDocumentStore), llamaindex-simple (SimpleVectorStore). A peer that is not installed or
 fails is reported with the reason, never dropped. Peers install from
 ``benchmarks/requirements-peers.txt``.
@@ -502,7 +502,7 @@ class USearch(System):
 
 
 class USearchEf128(USearch):
-    """usearch with the search expansion Ogma's graph uses (128, usearch's default is 64): equal recall."""
+    """usearch at expansion 128 (usearch's default is 64): Ogma's default up to 100,000 vectors, for equal recall."""
 
     def ingest(self) -> None:
         from usearch.index import Index

@@ -445,3 +445,27 @@ def test_records_without_dtype_load_as_f32_and_a_record_that_lies_is_caught(
 def test_bad_graph_dtype() -> None:
     with pytest.raises(ValueError, match=r"HnswOptions.dtype must be None, 'f32', 'f16' or 'bf16'.*'f8'"):
         HnswOptions(dtype="f8")  # type: ignore[arg-type]
+
+
+def test_the_default_search_expansion_grows_with_the_graph(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sizes = [1, 100_000, 100_001, 300_000, 1_000_000, 10_000_000]
+    expansions = [hnsw.expansion_for(n) for n in sizes]
+    assert expansions[:2] == [128, 128] and expansions[3:5] == [256, 512]
+    assert expansions == sorted(expansions) and all(e % 32 == 0 for e in expansions)
+    db = tmp_path / "s.ogma"
+    store, vectors, _ = _fill(db, "float32", index=GRAPH)
+    graph = store._graph
+    assert graph is not None and graph._index is not None
+    _ids(store, vectors[3])
+    assert graph._index.expansion_search == 128  # 3,000 vectors
+    monkeypatch.setattr(hnsw, "expansion_for", lambda size: 200 if size == N else 1)
+    assert _ids(store, vectors[3])[0] == "3"
+    assert graph._index.expansion_search == 200  # taken from the graph's size at each search
+    graph.options = HnswOptions(exact_below=0, expansion_search=40)
+    _ids(store, vectors[3])
+    assert graph._index.expansion_search == 40  # an explicit expansion always wins
+    store.close()
+    reopened = Store(db, index=HnswOptions(exact_below=0, expansion_search=64))
+    assert _ids(reopened, vectors[3])[0] == "3"
+    assert reopened._graph is not None and reopened._graph._index.expansion_search == 64
+    reopened.close()

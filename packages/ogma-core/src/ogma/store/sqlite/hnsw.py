@@ -64,6 +64,7 @@ __all__ = [
     "HnswOptions",
     "IndexInfo",
     "IndexKind",
+    "expansion_for",
     "hnsw_options",
     "index_files",
     "read_index_info",
@@ -106,6 +107,31 @@ HALF_OVERSAMPLE = 1.5
 """Candidates taken from a half-precision graph per result wanted, then rescored with the float32 vectors
 (1.5 reached the f32 graph's recall at 100k × 384-d; 2 and 3 gave the same recall, slower)."""
 
+BASE_EXPANSION = 128
+"""The search expansion of a graph of up to :data:`BASE_EXPANSION_SIZE` vectors when none is given."""
+
+BASE_EXPANSION_SIZE = 100_000
+"""Up to this many vectors the default search expansion is :data:`BASE_EXPANSION` (:func:`expansion_for`)."""
+
+
+def expansion_for(size: int) -> int:
+    """The default search expansion of a graph of ``size`` vectors.
+
+    128 up to 100,000 vectors, then growing as ``size ** 0.6`` (in steps of 32): about 256 at
+    300,000 and 512 at a million. A fixed 128 gave recall@10 0.997 at 100,000 vectors but 0.86
+    at a million, where 512 gave 0.983 (``benchmarks/results/hnsw-1m-expansion.json``; the
+    sizes between in "Approximate index" of ``docs/benchmarks.md``).
+
+    Example:
+        >>> expansion_for(50_000), expansion_for(300_000), expansion_for(1_000_000)
+        (128, 256, 512)
+    """
+    if size <= BASE_EXPANSION_SIZE:
+        return BASE_EXPANSION
+    grown = BASE_EXPANSION * (size / BASE_EXPANSION_SIZE) ** 0.6
+    return int(math.ceil(grown / 32) * 32)
+
+
 TOKEN_KEY = "ogma.index.token"
 FORMAT = 1
 FloatArray = npt.NDArray[np.float32]
@@ -120,6 +146,8 @@ class HnswOptions:
         connectivity: Edges per node (usearch's ``M``); fixed when the graph is built.
         expansion_add: Candidates considered while inserting (``efConstruction``).
         expansion_search: Candidates considered while searching (``ef``); at least the results asked for.
+            ``None``: grows with the graph, 128 up to 100,000 vectors and 512 at a million
+            (:func:`expansion_for`), so that recall holds as the store grows.
         exact_below: Stores with fewer vectors are searched exactly (``None``: :data:`EXACT_BELOW`
             of the store's precision).
         dtype: What a float32 store's graph holds its vectors in: ``"f32"``, or ``"f16"`` /
@@ -136,7 +164,7 @@ class HnswOptions:
 
     connectivity: int = 16
     expansion_add: int = 128
-    expansion_search: int = 128
+    expansion_search: int | None = None
     exact_below: int | None = None
     dtype: GraphDtype | None = None
 
@@ -148,7 +176,7 @@ class HnswOptions:
             )
         for name in ("connectivity", "expansion_add", "expansion_search", "exact_below"):
             value = getattr(self, name)
-            if name == "exact_below" and value is None:
+            if name in ("exact_below", "expansion_search") and value is None:
                 continue
             low = 0 if name == "exact_below" else (2 if name == "connectivity" else 1)
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
@@ -393,7 +421,7 @@ class HnswIndex:
             dtype=spec["dtype"],
             connectivity=self.options.connectivity,
             expansion_add=self.options.expansion_add,
-            expansion_search=self.options.expansion_search,
+            expansion_search=self.options.expansion_search or BASE_EXPANSION,
         )
 
     def _codes(self, unit: FloatArray) -> npt.NDArray[Any]:
@@ -467,7 +495,6 @@ class HnswIndex:
                 "the HNSW index %s does not hold %s vectors as its record says: searching exactly", index_path, dtype
             )
             return False
-        index.expansion_search = self.options.expansion_search
         self._index, self.generation, self._saved, self._token = index, generation, generation, token
         self._dtype = dtype
         return True
@@ -633,6 +660,9 @@ class HnswIndex:
             return None
 
     def _graph(self, index: Any, query: npt.NDArray[Any], count: int) -> Ranked:
+        expansion = self.options.expansion_search or expansion_for(int(index.size))
+        if index.expansion_search != expansion:
+            index.expansion_search = expansion
         matches = index.search(query, count, threads=1)  # one query: no thread pool hand-off (1.0 vs 1.9 ms)
         distances = np.asarray(matches.distances, dtype=np.float64)
         scores = -distances if self.codec.precision == "binary" else 1.0 - distances
