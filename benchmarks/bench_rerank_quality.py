@@ -326,10 +326,6 @@ def main() -> None:
     parser.add_argument("--max-depth", type=int, default=max(DEPTHS), help="drop deeper depths (e.g. 50)")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "rerank-quality.json")
     args = parser.parse_args()
-    load_before = os.getloadavg()
-    folder = real_models.fetch(["ms-marco-MiniLM-L-12-v2"])["ms-marco-MiniLM-L-12-v2"]
-    encoder = TextEncoder(threads=args.threads, show_progress=False)
-    reranker = Reranker(folder, threads=args.threads)
     depths = tuple(d for d in DEPTHS if d <= args.max_depth)
     if not depths:
         parser.error(f"--max-depth must be at least {min(DEPTHS)}, got {args.max_depth}")
@@ -342,6 +338,10 @@ def main() -> None:
         max_queries = max_queries * len(args.data)
     if len(max_queries) != len(args.data):
         parser.error(f"--max-queries takes one N or one per --data folder ({len(args.data)}), got {len(max_queries)}")
+    load_before = os.getloadavg()
+    folder = real_models.fetch(["ms-marco-MiniLM-L-12-v2"])["ms-marco-MiniLM-L-12-v2"]
+    encoder = TextEncoder(threads=args.threads, show_progress=False)
+    reranker = Reranker(folder, threads=args.threads)
     results = []
     for data, n in zip(args.data, max_queries, strict=True):
         res = evaluate_set(
