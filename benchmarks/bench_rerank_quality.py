@@ -16,7 +16,10 @@ and each configuration is read off those raw logits:
   does) or ``minmax`` (min-max over the reranked hits of the query).
 
 Time per query at depth ``d`` is measured separately: ``Reranker.score`` on the top-``d`` dense
-hits of the first ``--timed-queries`` queries of each set (plus the first stage's own time).
+hits of the first ``--timed-queries`` queries of each set (plus the first stage's own time), the
+depths interleaved in ``--timing-rounds`` rounds (rotating order; median round; the ratio of two
+depths taken within each round), with pairs/s, tokens per pair and the load before and after.
+``--timing-only`` runs just that (no pair is scored for quality, no configuration is evaluated).
 
 On a busy machine, ``--max-depth 50`` drops depth 100 (and scores only the union of the two top
 50s), and ``--max-queries N`` keeps N evenly spaced judged queries of each set (the i-th kept is
@@ -32,12 +35,15 @@ Usage:
     python benchmarks/bench_rerank_quality.py --data ../shared/datasets/nano-dbpedia \
         /tmp/techdocs/python-ids /tmp/techdocs/python-nl /tmp/techdocs/packages-ids /tmp/techdocs/packages-nl \
         --out benchmarks/results/rerank-quality.json
+    python benchmarks/bench_rerank_quality.py --data ... --timing-only --timed-queries 5 \
+        --out benchmarks/results/rerank-time.json
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import json
 import os
 import platform
@@ -151,6 +157,8 @@ def evaluate_set(
     timed_queries: int,
     max_queries: int | None,
     depths: tuple[int, ...],
+    rounds: int = 3,
+    quality: bool = True,
 ) -> dict[str, Any]:
     corpus, queries, qrels = load_beir(folder)
     queries = subsample(queries, max_queries)
@@ -160,7 +168,7 @@ def evaluate_set(
     logits: dict[str, dict[str, float]] = json.loads(logits_file.read_text()) if logits_file.is_file() else {}
     pair_tokens: list[int] = []
     scored, score_seconds = 0, 0.0
-    for qid, query in queries.items():
+    for qid, query in queries.items() if quality else ():  # --timing-only: no scoring, no quality rows
         ids = list(dict.fromkeys(d for mode in MODES for d, _ in hits[mode][qid][:top]))
         pair_tokens += [len(p.ids) for p in reranker._encode_pairs(query, [texts[d] for d in ids])]
         missing = [d for d in ids if d not in logits.get(qid, {})]  # a deeper rerun scores only the new pairs
@@ -173,7 +181,7 @@ def evaluate_set(
         scored += len(missing)
         logits_file.write_text(json.dumps(logits))
     rows = []
-    for mode in MODES:
+    for mode in MODES if quality else ():
         base = {q: {d: float(TOP - r) for r, (d, _) in enumerate(hits[mode][q])} or {"-": 0.0} for q in queries}
         row = {"first": mode, "depth": 0, "alpha": None, "normalize": None, "scale": None}
         rows.append({**row, "ndcg@10": ndcg10(base, qrels)})
@@ -193,13 +201,8 @@ def evaluate_set(
                         "scale": scale,
                     }
                     rows.append({**row, "ndcg@10": ndcg10(run, qrels)})
-    timing = {}
-    timed = list(queries.items())[:timed_queries]
-    for depth in depths if timed else ():  # --timed-queries 0: quality only (a rerun over cached logits)
-        start = time.perf_counter()
-        for qid, query in timed:
-            reranker.score(query, [texts[d] for d, _ in hits["dense"][qid][:depth]])
-        timing[depth] = (time.perf_counter() - start) / len(timed) * 1000
+    timed = list(queries.items())[:timed_queries]  # --timed-queries 0: quality only (a rerun over cached logits)
+    timing = time_depths(reranker, timed, hits["dense"], texts, depths, rounds) if timed else None
     return {
         "set": folder.name,
         "documents": len(corpus),
@@ -208,11 +211,70 @@ def evaluate_set(
         "corpus_sha1": hashlib.sha1("".join(d["_id"] + doc_text(d) for d in corpus).encode()).hexdigest(),
         "pairs": len(pair_tokens),
         "pairs_per_s_this_run": scored / score_seconds if score_seconds else None,
-        "tokens_per_pair": {"mean": float(np.mean(pair_tokens)), "p50": float(np.median(pair_tokens))},
+        "tokens_per_pair": (
+            {"mean": float(np.mean(pair_tokens)), "p50": float(np.median(pair_tokens))} if pair_tokens else None
+        ),
         "first_stage_ms": {m: s * 1000 for m, s in first_seconds.items()},
-        "rerank_ms_per_query": timing,
+        "rerank_ms_per_query": {d: t["ms_per_query"] for d, t in timing["depths"].items()} if timing else {},
+        "rerank_time": timing,
         "load_after_set": os.getloadavg(),
         "rows": rows,
+    }
+
+
+def time_depths(
+    reranker: Reranker,
+    timed: list[tuple[str, str]],
+    hits: dict[str, list[tuple[str, float]]],
+    texts: dict[str, str],
+    depths: tuple[int, ...],
+    rounds: int,
+) -> dict[str, Any]:
+    """Reranker time per query at each depth on the top-``d`` first-stage hits of the ``timed`` queries.
+
+    One ``score`` call per query, as a reranker runs after a search. Depths are interleaved: each
+    round times every depth once, in an order rotated by one per round, so a change in the
+    machine's load falls on all depths alike; the median round counts, and the ratio of two
+    depths is taken within each round (then the median), the figure that survives a shared machine.
+    Wall time and the process's CPU time (all ONNX Runtime threads) are both kept.
+    """
+    lists = {depth: [(query, [texts[d] for d, _ in hits[qid][:depth]]) for qid, query in timed] for depth in depths}
+    reranker.score(*lists[depths[0]][0])  # warm-up: the session's first run allocates
+    wall: dict[int, list[float]] = {d: [] for d in depths}
+    cpu: dict[int, list[float]] = {d: [] for d in depths}
+    load_before = os.getloadavg()
+    for r in range(rounds):
+        shift = r % len(depths)
+        for depth in depths[shift:] + depths[:shift]:
+            wall0, cpu0 = time.perf_counter(), time.process_time()
+            for query, docs in lists[depth]:
+                reranker.score(query, docs)
+            wall[depth].append((time.perf_counter() - wall0) / len(timed) * 1000)
+            cpu[depth].append((time.process_time() - cpu0) / len(timed) * 1000)
+    out: dict[str, Any] = {}
+    for depth in depths:
+        pairs = sum(len(docs) for _, docs in lists[depth])
+        tokens = [len(e.ids) for query, docs in lists[depth] for e in reranker._encode_pairs(query, docs)]
+        ms = float(np.median(wall[depth]))
+        out[str(depth)] = {
+            "ms_per_query": ms,
+            "cpu_ms_per_query": float(np.median(cpu[depth])),
+            "pairs_per_query": pairs / len(timed),
+            "pairs_per_s": pairs / len(timed) / ms * 1000,
+            "tokens_per_pair": float(np.mean(tokens)),
+            "ms_per_query_by_round": wall[depth],
+        }
+    ratios = {
+        f"{deep}/{shallow}": float(np.median([w / s for w, s in zip(wall[deep], wall[shallow], strict=True)]))
+        for shallow, deep in itertools.combinations(depths, 2)
+    }
+    return {
+        "queries": len(timed),
+        "rounds": rounds,
+        "load_before": load_before,
+        "load_after": os.getloadavg(),
+        "depths": out,
+        "ratio_by_round_median": ratios,
     }
 
 
@@ -248,6 +310,12 @@ def main() -> None:
     parser.add_argument("--data", type=Path, nargs="+", required=True, help="BEIR folders")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--timed-queries", type=int, default=20)
+    parser.add_argument("--timing-rounds", type=int, default=3, help="interleaved rounds of the depth timing")
+    parser.add_argument(
+        "--timing-only",
+        action="store_true",
+        help="time the reranker by depth only: no scoring of uncached pairs, no quality rows",
+    )
     parser.add_argument(
         "--max-queries",
         type=int,
@@ -258,21 +326,27 @@ def main() -> None:
     parser.add_argument("--max-depth", type=int, default=max(DEPTHS), help="drop deeper depths (e.g. 50)")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "rerank-quality.json")
     args = parser.parse_args()
-    load_before = os.getloadavg()
-    folder = real_models.fetch(["ms-marco-MiniLM-L-12-v2"])["ms-marco-MiniLM-L-12-v2"]
-    encoder = TextEncoder(threads=args.threads, show_progress=False)
-    reranker = Reranker(folder, threads=args.threads)
     depths = tuple(d for d in DEPTHS if d <= args.max_depth)
     if not depths:
         parser.error(f"--max-depth must be at least {min(DEPTHS)}, got {args.max_depth}")
+    if args.timing_rounds < 1:
+        parser.error(f"--timing-rounds must be at least 1, got {args.timing_rounds}")
+    if args.timing_only and args.timed_queries < 1:
+        parser.error("--timing-only needs --timed-queries of at least 1")
     max_queries = args.max_queries or [None]
     if len(max_queries) == 1:
         max_queries = max_queries * len(args.data)
     if len(max_queries) != len(args.data):
         parser.error(f"--max-queries takes one N or one per --data folder ({len(args.data)}), got {len(max_queries)}")
+    load_before = os.getloadavg()
+    folder = real_models.fetch(["ms-marco-MiniLM-L-12-v2"])["ms-marco-MiniLM-L-12-v2"]
+    encoder = TextEncoder(threads=args.threads, show_progress=False)
+    reranker = Reranker(folder, threads=args.threads)
     results = []
     for data, n in zip(args.data, max_queries, strict=True):
-        res = evaluate_set(data, encoder, reranker, args.timed_queries, n, depths)
+        res = evaluate_set(
+            data, encoder, reranker, args.timed_queries, n, depths, args.timing_rounds, not args.timing_only
+        )
         print(json.dumps({k: v for k, v in res.items() if k != "rows"}), flush=True)
         results.append(res)
         partial = {"sets": results, "configurations": choose(results), "complete": False}
@@ -298,6 +372,8 @@ def main() -> None:
             "max_queries": args.max_queries,
             "depths": depths,
             "timed_queries": args.timed_queries,
+            "timing_rounds": args.timing_rounds,
+            "timing_only": args.timing_only,
         },
         "sets": results,
         "configurations": ranked,
