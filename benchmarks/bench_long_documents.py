@@ -22,7 +22,15 @@ window designs and ranked by cosine similarity:
   full-width window, then ``ogma.windows.STORE_FINE_WINDOWS``: whole sentences within a
   paragraph packed up to 64 tokens and again up to 32);
 * ``oracle``: each original passage embedded alone, the document scores by its best
-  passage (the split a perfect splitter would make).
+  passage (the split a perfect splitter would make);
+* ``late-oN`` (late chunking, contextual window vectors): the store's windows exactly, but
+  each window's vector is the mean of its tokens' states (the last hidden state, before
+  pooling) from one model run over a long span of the document: the first span is the first
+  window, the next ones hold up to the model's window and share ``N`` tokens with the one
+  before; a window is pooled within the span that gives it the most context on both sides.
+  ``late-wM-oN``: spans of at most ``M`` tokens after the first (less context per window).
+  ``late-oN + plain W`` blends: ``normalise(W·contextual + (1 - W)·plain)`` per window.
+  Measured against ``store windows`` by the paired per-query difference of nDCG@10.
 
 Each design is scored by its best window (``best_window``) and by the mean of its
 windows (``mean``). With ``--store`` the store's windows are also measured end to end
@@ -59,6 +67,7 @@ from _common import cpu_flags
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 CACHE = ROOT / "benchmarks" / ".cache" / "long-documents"
+LATE_CACHE = "long-documents-late"  # beside CACHE: late-chunking window vectors, per span layout
 # How passages are joined into a document: a blank line hands a paragraph splitter the oracle's
 # boundaries, a single space hides them (both are measured; a design is chosen by the worst case).
 JOINERS = {"blank": "\n\n", "space": " "}
@@ -127,6 +136,14 @@ class QuerySet:
 
     def score(self, matrix: np.ndarray) -> dict[str, float]:
         return self.evaluate(self.vectors @ matrix.T)
+
+    def per_query(self, doc_scores: np.ndarray) -> np.ndarray:
+        """nDCG@10 of each query (in ``self.ids`` order), for paired differences between designs."""
+        from ogma.evaluate.metrics import evaluate_run
+
+        run = {qid: ranking(doc_scores[i], self.doc_ids) for i, qid in enumerate(self.ids)}
+        per = evaluate_run(run, self.qrels, metrics=("ndcg@10",), per_query=True)
+        return np.asarray([per[q]["ndcg@10"] for q in self.ids])
 
     def best(self, parts: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
         """``(queries, documents)``: each document's best score over every vector of ``parts``."""
@@ -227,6 +244,16 @@ COMBINED: dict[str, tuple[str, ...]] = {
 }
 for _name in SEGMENTS:
     COMBINED[f"first_window + {_name}"] = ("first_window", _name)
+# Late chunking: name -> (tokens of text per span after the first, None: the model's window; tokens
+# consecutive spans share, at least the largest window, 64, so that every window fits whole in some
+# span). The weights of the blends with the plain window vectors:
+LATE: dict[str, tuple[int | None, int]] = {
+    "late-o64": (None, 64),
+    "late-o128": (None, 128),
+    "late-w128-o64": (128, 64),
+}
+LATE_BLENDS = (0.1, 0.25, 0.5, 0.75)
+ORDER += list(LATE)
 
 
 def sentence_units(text: str, spans: list[tuple[int, int]], *, lines: bool = True) -> list[tuple[int, int]]:
@@ -344,6 +371,7 @@ class VectorCache:
         self.encoder, self.folder = encoder, folder
         self.vectors: dict[str, np.ndarray] = {}
         self.seconds, self.tokens = 0.0, 0  # spent embedding in this run, and the tokens embedded
+        self.late: dict[str, LateChunker] = {}  # late chunking, by design
         for path in sorted(folder.glob("*.npz")) if folder and folder.is_dir() else ():
             data = np.load(path)
             self.vectors.update(zip(data["keys"].tolist(), data["vectors"], strict=True))
@@ -369,6 +397,144 @@ class VectorCache:
                 name = hashlib.sha1("".join(batch).encode()).hexdigest()[:16]
                 np.savez(self.folder / f"{name}.npz", keys=np.asarray(batch), vectors=vectors)
         return np.stack([self.vectors[k] for k in keys]) if keys else np.zeros((0, self.encoder.dim), np.float32)
+
+
+class LateChunker:
+    """Contextual window vectors (late chunking) of the store's windows, cached like :class:`VectorCache`.
+
+    A long document is tokenised once and read in spans: the first span is its first window (so its
+    pooled output is the plain first-window vector: the same model input), each next one starts
+    ``overlap`` tokens before the previous one ends and holds up to ``width`` tokens of text
+    (default and at most :attr:`max_tokens`; the last one ends at the document's end). The model's
+    token states (``last_hidden_state``) of every span are kept; a window's vector is the normalised
+    mean of its tokens' states within the span where it has the most context on its less-read side.
+    Vectors are cached per (document, first window, token range) under
+    ``benchmarks/.cache/long-documents-late``; the token states of the current corpus are kept in
+    memory (the two joinings tokenise alike, so they share them unless their first windows differ).
+    """
+
+    def __init__(self, encoder: Any, width: int | None, overlap: int, folder: Path | None) -> None:
+        from ogma.chunking import _plain_tokenizer
+
+        self.encoder, self.overlap = encoder, overlap
+        self.width = encoder.max_tokens if width is None else min(width, encoder.max_tokens)
+        name = f"o{overlap}" if width is None else f"w{self.width}-o{overlap}"
+        self.folder = folder / name if folder else None
+        self.plain = _plain_tokenizer(encoder.tokenizer.tokenizer)
+        base = encoder.tokenizer.token_ids([""], "document")[0]
+        if len(base) != 2:  # [CLS] text [SEP]: the layout this helper assumes (all-MiniLM-L6-v2)
+            raise ValueError(f"expected a [CLS] … [SEP] model input, got {base} for an empty text")
+        self.head, self.tail = base[:1], base[1:]
+        self.states: dict[str, list[tuple[int, int, np.ndarray]]] = {}
+        self.vectors: dict[str, np.ndarray] = {}
+        self.seconds, self.tokens = 0.0, 0
+        for path in sorted(self.folder.glob("*.npz")) if self.folder and self.folder.is_dir() else ():
+            data = np.load(path)
+            self.vectors.update(zip(data["keys"].tolist(), data["vectors"], strict=True))
+
+    def spans(self, n: int, first: int) -> list[tuple[int, int]]:
+        """``(start, end)`` token spans over ``n`` tokens: the first window ``(0, first)``, then overlapping."""
+        out = [(0, first)]
+        while out[-1][1] < n:
+            start = out[-1][1] - self.overlap
+            start = max(0, min(start, n - self.width))  # the last span is a full one ending at the end
+            out.append((start, min(n, start + self.width)))
+        return out
+
+    def document_windows(self, text: str, windows: list[str]) -> tuple[list[tuple[int, int]], list[int]]:
+        """The token ranges of one long document's store windows (its plan texts, in order) and its token ids.
+
+        The ranges are planned again exactly as ``ogma.windows.plan_windows`` plans them, and checked
+        against the plan's texts."""
+        from ogma.windows import STORE_FINE_WINDOWS, sentence_windows
+
+        encoding = self.plain.encode(text, add_special_tokens=False)
+        kept = [(i, (int(a), int(b))) for i, (a, b) in zip(encoding.ids, encoding.offsets, strict=True) if b > a]
+        ids = [i for i, _ in kept]
+        spans = [o for _, o in kept]
+        ends = {b: k + 1 for k, (_, b) in enumerate(spans)}
+        first = ends[spans[0][0] + len(windows[0])]  # the first window is the text's first tokens
+        ranges = [(0, first)]
+        seen = {windows[0]}
+        for fine in STORE_FINE_WINDOWS:
+            size = min(fine.overlap, fine.tokens // 2)
+            cuts = sentence_windows(
+                text, spans, size=fine.tokens, overlap=size, paragraphs=fine.boundaries == "paragraphs"
+            )
+            planned = [(text[spans[i][0] : spans[j - 1][1]], (i, j)) for i, j in cuts]
+            fresh = [(w, r) for w, r in planned if w not in seen]
+            seen.update(w for w, _ in fresh)
+            ranges += [r for _, r in fresh]
+        got = [text[spans[i][0] : spans[j - 1][1]] for i, j in ranges]
+        if got != windows:
+            raise AssertionError("the late-chunking ranges do not reproduce the store's windows")
+        return ranges, ids
+
+    def embed(self, texts: list[str], plan: Any, cache: VectorCache) -> tuple[np.ndarray, int]:
+        """``(vectors, text tokens run through the model)`` for every window of ``plan`` (a store plan).
+
+        A document that fits is its own window (the plain vector, from ``cache``)."""
+        owners = np.asarray(plan.owners)
+        out = np.zeros((len(plan.texts), self.encoder.dim), dtype=np.float32)
+        tokens = 0
+        todo: list[tuple[str, list[int], list[tuple[int, int]], list[int], list[tuple[int, int]]]] = []
+        for doc, text in enumerate(texts):
+            rows = np.flatnonzero(owners == doc).tolist()
+            if len(rows) == 1:
+                out[rows] = cache.embed([plan.texts[rows[0]]])
+                tokens += min(len(self.encoder.text_token_ids(text)), self.width)
+                continue
+            ranges, ids = self.document_windows(text, [plan.texts[r] for r in rows])
+            spans = self.spans(len(ids), ranges[0][1])
+            tokens += sum(e - s for s, e in spans)
+            doc_key = hashlib.sha1(
+                (MODEL + "\x00" + " ".join(text.split()) + f"\x00{ranges[0][1]}").encode()
+            ).hexdigest()
+            keys = [f"{doc_key}:{i}:{j}" for i, j in ranges]
+            if all(k in self.vectors for k in keys):
+                out[rows] = np.stack([self.vectors[k] for k in keys])
+            else:
+                todo.append((doc_key, rows, ranges, ids, spans))
+        self._run(todo)
+        fresh: dict[str, np.ndarray] = {}
+        for doc_key, rows, ranges, _, _ in todo:
+            states = self.states[doc_key]
+            for row, (i, j) in zip(rows, ranges, strict=True):
+                if (i, j) == ranges[0]:  # the first window: the first span, pooled as the plain vector
+                    vector = states[0][2].astype(np.float32).mean(axis=0)
+                else:  # the span with the most context around the window
+                    s, _, state = max(
+                        (x for x in states if x[0] <= i and j <= x[1]), key=lambda x: min(i - x[0], x[1] - j)
+                    )
+                    vector = state[1 + i - s : 1 + j - s].astype(np.float32).mean(axis=0)
+                vector = vector / np.linalg.norm(vector)
+                out[row] = vector
+                fresh[f"{doc_key}:{i}:{j}"] = vector
+        if fresh and self.folder is not None:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            name = hashlib.sha1("".join(fresh).encode()).hexdigest()[:16]
+            np.savez(self.folder / f"{name}.npz", keys=np.asarray(list(fresh)), vectors=np.stack(list(fresh.values())))
+        self.vectors.update(fresh)
+        return out, tokens
+
+    def _run(self, todo: list[Any], batch: int = 16) -> None:
+        """Token states of every span of the documents in ``todo`` not yet in memory (float16, specials kept)."""
+        rows = []  # (doc key, start, end, token ids)
+        for doc_key, _, _, ids, spans in todo:
+            if doc_key not in self.states:
+                self.states[doc_key] = []
+                rows += [(doc_key, s, e, self.head + ids[s:e] + self.tail) for s, e in spans]
+        t0 = time.perf_counter()
+        for at in range(0, len(rows), batch):
+            part = rows[at : at + batch]
+            padded = self.encoder.tokenizer.pad([r[3] for r in part])
+            states = self.encoder._backend.run(
+                padded.input_ids, padded.attention_mask, token_type_ids=padded.token_type_ids
+            )
+            for (doc_key, s, e, row), state in zip(part, states, strict=True):
+                self.states[doc_key].append((s, e, state[: len(row)].astype(np.float16)))
+            self.tokens += sum(r[2] - r[1] for r in part)
+        self.seconds += time.perf_counter() - t0
 
 
 class Embedded:
@@ -434,6 +600,8 @@ class Grouped:
                 "tokens_per_window": round(oracle.tokens / len(pids), 1),
             }
             self.record(design, lambda qs: qs.score_groups((oracle.vectors, oracle.owners)))
+        elif design in LATE:
+            self.measure_late(design, cache)
         else:
             extra = 0
             if design in SEGMENTS:
@@ -472,6 +640,63 @@ class Grouped:
                     name, lambda qs, ps=pairs, m=mean: {"best_window": qs.score_groups(*ps), "mean": qs.score(m)}
                 )
 
+    def measure_late(self, design: str, cache: VectorCache) -> None:
+        """Late chunking: the store's windows with contextual vectors (and blends), against the plain ones."""
+        from ogma.windows import STORE_FINE_WINDOWS
+
+        width, overlap = LATE[design]
+        if design not in cache.late:
+            folder = cache.folder and cache.folder.parent / LATE_CACHE
+            cache.late[design] = LateChunker(self.encoder, width, overlap, folder)
+        chunker = cache.late[design]
+        n = len(self.doc_ids)
+        plan = self.encoder.window_plan(self.doc_texts, task="document", fine=STORE_FINE_WINDOWS)
+        plain = Embedded(cache, plan.texts, plan.owners)
+        late, span_tokens = chunker.embed(self.doc_texts, plan, cache)
+        first = np.r_[True, np.diff(plain.owners) != 0]  # each document's first window
+        fine_tokens = plain.tokens - sum(
+            len(e.ids)
+            for e in self.encoder.tokenizer.tokenizer.encode_batch(
+                [t for t, f in zip(plan.texts, first, strict=True) if f], add_special_tokens=False
+            )
+        )
+        agree = float(np.mean(np.sum(late[first] * plain.vectors[first], axis=1)))
+        variants = {design: (late, span_tokens)}
+        for w in LATE_BLENDS:
+            mixed = w * late + (1 - w) * plain.vectors
+            mixed /= np.linalg.norm(mixed, axis=1, keepdims=True)
+            variants[f"{design} + plain {w:g}"] = (mixed, span_tokens + fine_tokens)
+        self.corpus["designs"].setdefault(
+            "store windows",
+            {"windows_per_document": round(len(plan.texts) / n, 2), "tokens_per_document": round(plain.tokens / n, 1)},
+        )
+        self.corpus["designs"]["store windows"]["within_document_cosine"] = within_cosine(
+            plain.vectors, plain.owners, first
+        )
+        for name, (vectors, tokens) in variants.items():
+            self.corpus["designs"][name] = {
+                "windows_per_document": round(len(plan.texts) / n, 2),
+                "tokens_per_document": round(tokens / n, 1),
+                "first_window_cosine_to_plain": round(agree, 5),
+                "within_document_cosine": within_cosine(vectors, plain.owners, first),
+            }
+        for set_name, qs in self.sets.items():
+            base_scores = qs.best([(plain.vectors, plain.owners)])
+            base = qs.per_query(base_scores)
+            self.results[set_name].setdefault("store windows", {"best_window": qs.evaluate(base_scores)})
+            self.results[set_name]["store windows"]["margin"] = margin(qs, base_scores)
+            for name, (vectors, _) in variants.items():
+                scores = qs.best([(vectors, plain.owners)])
+                d = qs.per_query(scores) - base
+                self.results[set_name][name] = {
+                    "best_window": qs.evaluate(scores),
+                    "ndcg@10_minus_store_windows": [
+                        round(float(d.mean()), 4),
+                        round(float(d.std(ddof=1) / np.sqrt(len(d))), 4) if len(d) > 1 else 0.0,
+                    ],
+                    "margin": margin(qs, scores),
+                }
+
     def measure_store(self, cache: VectorCache) -> None:
         """``Store.add`` + ``Store.search`` with the store's defaults (its windows embedded through the cache)."""
         from ogma.windows import STORE_FINE_WINDOWS
@@ -506,6 +731,32 @@ class Grouped:
 
     def report(self) -> dict[str, Any]:
         return {"corpus": self.corpus, "query_sets": self.results}
+
+
+def within_cosine(vectors: np.ndarray, owners: np.ndarray, first: np.ndarray) -> float:
+    """Mean cosine between two fine windows (not the first) of the same long document, over documents."""
+    means = []
+    for doc in np.unique(owners):
+        block = vectors[(owners == doc) & ~first]
+        if len(block) > 1:
+            gram = block @ block.T
+            means.append((gram.sum() - np.trace(gram)) / (len(block) * (len(block) - 1)))
+    return round(float(np.mean(means)), 4) if means else float("nan")
+
+
+def margin(qs: QuerySet, scores: np.ndarray) -> dict[str, float]:
+    """Mean over queries of the best relevant document's score and of the top ten non-relevant ones'."""
+    relevant, others = [], []
+    for row, qid in zip(scores, qs.ids, strict=True):
+        good = np.asarray([qs.doc_ids.index(d) for d, g in qs.qrels[qid].items() if g > 0 and d in qs.doc_ids])
+        mask = np.ones(len(row), dtype=bool)
+        mask[good] = False
+        relevant.append(float(row[good].max()))
+        others.append(float(np.sort(row[mask])[-10:].mean()))
+    return {
+        "relevant_best": round(float(np.mean(relevant)), 4),
+        "top10_non_relevant": round(float(np.mean(others)), 4),
+    }
 
 
 class _WindowMemo:
@@ -623,6 +874,8 @@ def main() -> None:
                 corpus.measure(design, cache)
                 results[f"{name} ({joiner})"] = corpus.report()
                 Path(args.out).write_text(json.dumps({"partial": True, "results": results}, indent=2) + "\n")
+        for chunker in cache.late.values():  # the token states of this corpus' documents
+            chunker.states.clear()
         for joiner, corpus in grouped.items():
             if args.store:
                 corpus.measure_store(cache)
@@ -640,6 +893,9 @@ def main() -> None:
             "load_average_before": [round(x, 2) for x in load_before],
             "load_average_after": [round(x, 2) for x in os.getloadavg()],
             "embedded_this_run": {"texts_tokens": cache.tokens, "seconds": round(cache.seconds, 1)},
+            "late_chunking_this_run": {
+                name: {"span_tokens": c.tokens, "seconds": round(c.seconds, 1)} for name, c in cache.late.items()
+            },
             "python": platform.python_version(),
         },
     }
