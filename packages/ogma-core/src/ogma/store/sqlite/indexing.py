@@ -37,6 +37,8 @@ from ogma.store.sqlite.hnsw import (
 from ogma.store.sqlite.mirror import VectorMirror
 from ogma.store.sqlite.pool import ConnectionPool
 from ogma.store.sqlite.schema import StoreConfig, read_generation
+from ogma.store.sqlite.search import bounded_shortlist, with_float_vectors
+from ogma.store.sqlite.vectors import VectorCodec
 
 __all__ = ["GraphIndexing", "IndexOption"]
 
@@ -123,10 +125,51 @@ class GraphIndexing:
         sql, params = where[0], where[1]
         passing = None if sql is None else graph.passing(ctx, sql, params)
         found = graph.search(unit, count, passing)
-        if found is None:  # a filter too selective for the graph: the exact scan of the passing rows
+        if found is None and passing is not None and graph.vector_bound is not None:
+            return self._passing_exactly(ctx, graph, unit, count, passing.rowids)
+        if found is None:  # a filter too selective for an int8 / binary graph: the mirror's exact scan
             return None
         ranked: list[tuple[Hashable, float]] = list(found)
         return DenseCandidates(ranked)
+
+    def _passing_exactly(
+        self, ctx: Connection, graph: HnswIndex, unit: FloatArray, count: int, rowids: npt.NDArray[np.int64]
+    ) -> DenseCandidates:
+        """The exact ``count`` best of ``rowids`` (a selective filter's rows) for a float32 store's graph.
+
+        Scored with the graph's own copies of their vectors, not the in-process mirror (which
+        would hold a full float32 copy of the store beside the graph). An f32 graph holds the
+        unit vectors themselves: its cosines are exact. A half-precision graph's are within
+        :attr:`~ogma.store.sqlite.hnsw.HnswIndex.vector_bound` of the exact ones: only the rows that
+        can still reach the best ``count`` are read from SQLite and rescored
+        (:func:`~ogma.store.sqlite.search.bounded_shortlist`).
+        """
+        keys, vectors = graph.vectors(rowids)
+        query = np.asarray(unit, dtype=np.float32)
+        cosines = np.einsum("ij,j->i", vectors, query)
+        bound = graph.vector_bound or 0.0
+        if bound == 0.0 or keys.size <= count:
+            if bound > 0.0:  # every passing row is a candidate: the pipeline rescores them all
+                ranked, matrix = with_float_vectors(ctx, self._mirror_codec(), keys, cosines.astype(np.float64))
+                return DenseCandidates(list(ranked), matrix)
+            order = np.lexsort((keys, -cosines))[:count]
+            return DenseCandidates(list(zip(keys[order].tolist(), cosines[order].astype(np.float64).tolist())))
+        ranked, matrix = bounded_shortlist(
+            ctx,
+            self._mirror_codec(),
+            query,
+            count,
+            keys,
+            cosines.astype(np.float64),
+            cosines,
+            np.full(keys.size, bound, dtype=np.float32),
+        )
+        return DenseCandidates(list(ranked), matrix)
+
+    def _mirror_codec(self) -> VectorCodec:
+        if self._mirror is None:  # pragma: no cover - a graph exists only with a codec
+            raise StoreError("the store has no vectors yet")
+        return self._mirror.codec
 
     def _save_graph(self) -> None:
         """Save the graph if it is current and not saved yet (called by ``close``; never raises)."""

@@ -40,7 +40,17 @@ from ogma.store.sqlite.schema import read_generation, search_generation
 from ogma.store.sqlite.sql import DOCUMENTS, fts_search_sql, quote_identifier
 from ogma.store.sqlite.vectors import VectorCodec, count_vectors, fetch_matrix, iter_vectors, vec0_search
 
-__all__ = ["BACKENDS", "Backend", "dense", "dense_arrays", "exact_shortlist", "lexical", "with_float_vectors"]
+__all__ = [
+    "BACKENDS",
+    "Backend",
+    "bounded_shortlist",
+    "dense",
+    "dense_arrays",
+    "exact_shortlist",
+    "lexical",
+    "select_rowids",
+    "with_float_vectors",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +94,7 @@ def _reload(
             yield rowids, matrix if signs_only else normalize(matrix)  # sign bits do not need unit length
 
 
-def _rowids(conn: Connection, sql: str, params: Sequence[Any]) -> npt.NDArray[np.int64]:
+def select_rowids(conn: Connection, sql: str, params: Sequence[Any]) -> npt.NDArray[np.int64]:
     """The rowids a one-column query returns, as an array.
 
     They travel as one comma-separated text (``group_concat``) parsed by numpy: five to
@@ -107,9 +117,9 @@ def _passing(
     """
     if rows is None:
         return snapshot.positions(
-            _rowids(conn, f"SELECT rowid FROM {quote_identifier(DOCUMENTS)} WHERE {filter_sql}", params)
+            select_rowids(conn, f"SELECT rowid FROM {quote_identifier(DOCUMENTS)} WHERE {filter_sql}", params)
         )
-    found = snapshot.positions(_rowids(conn, rows.sql, rows.params))
+    found = snapshot.positions(select_rowids(conn, rows.sql, rows.params))
     if not rows.complement:
         return found
     keep = np.ones(snapshot.size, dtype=bool)
@@ -221,19 +231,40 @@ def exact_shortlist(
     if snapshot.approx is None or positions.shape[0] <= count:
         return with_float_vectors(conn, codec, rowids, hamming)
     estimate, bound = snapshot.approx.estimates(unit_query, positions)
+    with _unmapped(conn):  # a few hundred random rows: the map would keep ~64 KiB resident for each
+        return bounded_shortlist(conn, codec, unit_query, count, rowids, hamming, estimate, bound)
+
+
+def bounded_shortlist(
+    conn: Connection,
+    codec: VectorCodec,
+    unit_query: FloatArray,
+    count: int,
+    rowids: npt.NDArray[np.int64],
+    scores: npt.NDArray[np.float64],
+    estimate: FloatArray,
+    bound: FloatArray,
+) -> tuple[Ranked, FloatArray]:
+    """Candidates that can reach the exact top ``count``, with their float vectors, best first by ``scores``.
+
+    ``estimate`` is each candidate's estimated cosine with the unit query and ``bound`` the most
+    it can be off by. The float vectors of the ``count`` best estimates are read first; their
+    exact cosines give the ``count``-th best exact score, and only candidates whose estimate plus
+    bound reaches it are read next: every other one scores below ``count`` exact cosines already
+    read. The search pipeline rescores what comes back exactly.
+    """
     order = np.argsort(-estimate, kind="stable")
     first, rest = order[:count], order[count:]
-    with _unmapped(conn):  # a few hundred random rows: the map would keep ~64 KiB resident for each
-        ranked, matrix = with_float_vectors(conn, codec, rowids[first], hamming[first])
-        if len(ranked) < count:  # vectors gone since the mirror was read: no bound to prune with
-            more = rest
-        else:
-            exact = exact_cosines(matrix, unit_query)
-            kth = float(np.partition(exact, len(ranked) - count)[len(ranked) - count])
-            more = rest[estimate[rest] + bound[rest] + ESTIMATE_SLACK >= kth]
-        if more.shape[0] == 0:
-            return ranked, matrix
-        extra, extra_matrix = with_float_vectors(conn, codec, rowids[more], hamming[more])
+    ranked, matrix = with_float_vectors(conn, codec, rowids[first], scores[first])
+    if len(ranked) < count:  # vectors gone since the estimates were made: no bound to prune with
+        more = rest
+    else:
+        exact = exact_cosines(matrix, unit_query)
+        kth = float(np.partition(exact, len(ranked) - count)[len(ranked) - count])
+        more = rest[estimate[rest] + bound[rest] + ESTIMATE_SLACK >= kth]
+    if more.shape[0] == 0:
+        return ranked, matrix
+    extra, extra_matrix = with_float_vectors(conn, codec, rowids[more], scores[more])
     keys = np.array([key for key, _ in ranked] + [key for key, _ in extra], dtype=np.int64)
     values = np.array([score for _, score in ranked] + [score for _, score in extra], dtype=np.float64)
     merged = np.lexsort((keys, -values))
