@@ -24,6 +24,7 @@ Example:
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal
@@ -43,11 +44,13 @@ from ogma.store.sqlite.vectors import VectorCodec, count_vectors, fetch_matrix, 
 __all__ = [
     "BACKENDS",
     "Backend",
+    "MapBudget",
     "bounded_shortlist",
     "dense",
     "dense_arrays",
     "exact_shortlist",
     "lexical",
+    "read_footprint",
     "select_rowids",
     "with_float_vectors",
 ]
@@ -78,6 +81,63 @@ def _unmapped(conn: Connection) -> Iterator[None]:
         yield
     finally:
         conn.execute(f"PRAGMA mmap_size = {int(mapped or 0)}")
+
+
+VEC0_CHUNK_ROWS = 1024
+"""Vectors per chunk of sqlite-vec's ``vec0`` table (its default ``chunk_size``; Ogma does not change it)."""
+
+PAGE_TOUCH = 64 * 1024
+"""What one random mapped read of a small row leaves resident: the kernel maps 64 KiB around a faulting page."""
+
+
+def read_footprint(codec: VectorCodec) -> int:
+    """Bytes one random mapped read of a stored float vector may leave resident in this process.
+
+    A float32 store keeps its vectors only in ``vec0``, in blobs of :data:`VEC0_CHUNK_ROWS`
+    vectors (1 MiB at 256 dimensions) spread over overflow pages; SQLite reaches a vector by
+    walking the chain of pages from the blob's start (every page before it is touched), half a
+    blob on average. A plain table row (``ogma_vectors``) touches one page: :data:`PAGE_TOUCH`.
+
+    Example:
+        >>> read_footprint(VectorCodec("float32", 256)) // 1024  # KiB: half of a 1 MiB blob
+        512
+    """
+    if codec.exact_in_index:
+        return max(PAGE_TOUCH, VEC0_CHUNK_ROWS * codec.dim * 4 // 2)
+    return PAGE_TOUCH
+
+
+class MapBudget:
+    """Bounds what random reads through a connection's memory map keep resident in this process.
+
+    Every page a mapped read touches stays in the RSS until the map goes (see :func:`_unmapped`),
+    so reading the float vectors of a few candidates per query grows it, query after query, to
+    the whole file. Reading them unmapped instead costs several times as long (a ``vec0`` read
+    walks its blob's page chain through SQLite's page cache). So reads stay mapped, and each
+    connection is charged what its reads may have touched (:func:`read_footprint`); past
+    ``limit`` bytes the map is dropped (its pages leave the RSS; the next read maps the file
+    again) and the charge starts over.
+
+    Example:
+        >>> budget = MapBudget(limit=1 << 20)
+        >>> budget.limit
+        1048576
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._spent: weakref.WeakKeyDictionary[Connection, int] = weakref.WeakKeyDictionary()
+        self.drops = 0
+
+    def charge(self, conn: Connection, nbytes: int) -> None:
+        """Count ``nbytes`` of mapped reads on ``conn``; drop its map once past the limit."""
+        spent = self._spent.get(conn, 0) + nbytes
+        if spent > self.limit:
+            with _unmapped(conn):
+                pass
+            self.drops += 1
+            spent = 0
+        self._spent[conn] = spent
 
 
 def _reload(
