@@ -24,7 +24,7 @@ pytest.importorskip("usearch")
 from ogma.errors import MissingExtraError, StoreError
 from ogma.store import Store
 from ogma.store.filters import matches
-from ogma.store.sqlite import hnsw
+from ogma.store.sqlite import hnsw, indexing
 from ogma.store.sqlite import search as search_module
 from ogma.store.sqlite.hnsw import HnswOptions, index_files
 from ogma.store.sqlite.vectors import VectorCodec
@@ -512,3 +512,23 @@ def test_passing_rows_membership() -> None:
         assert rows.contains(keys).tolist() == np.isin(keys, rowids).tolist()
     assert hnsw.PassingRows(np.arange(0, 64 * 100, 64))._mask is not None  # dense enough: a mask
     assert hnsw.PassingRows(np.arange(0, 65 * 100, 65 * 100 // 99))._mask is None  # sparser: binary search
+
+
+def test_rescoring_reads_stay_within_the_map_budget(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Graph searches charge their mapped reads; past the budget the map is dropped, and the answers do not change."""
+    db = tmp_path / "s.ogma"
+    store, _, queries = _fill(db, "float32", index=GRAPH)  # a bf16 graph: its candidates are read and rescored
+    assert store._graph is not None and store._graph.rescored
+    flt = {"b": 3}
+
+    def answer() -> list[list[tuple[str, float]]]:
+        searches = [(q, f) for q in queries[:6] for f in (None, flt)]
+        return [[(h.id, h.score) for h in store.search(vector=q, k=K, filter=f)] for q, f in searches]
+
+    answers = answer()
+    assert store._map_budget is not None and store._map_budget.drops == 0  # 3,000 vectors: far below 256 MiB
+    monkeypatch.setattr(indexing, "MAP_MIN", 1)
+    monkeypatch.setattr(indexing, "MAP_SHARE", 0.0)  # a budget of one byte: dropped after every search
+    assert answer() == answers
+    assert store._map_budget.drops == len(answers)
+    store.close()
