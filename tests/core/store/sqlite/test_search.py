@@ -1,4 +1,4 @@
-"""Pieces of ``ogma.store.sqlite.search``: the memory-map budget of random reads and its footprint estimate."""
+"""Pieces of ``ogma.store.sqlite.search``: the memory-map budget of random reads and how reads are counted."""
 
 from __future__ import annotations
 
@@ -7,16 +7,16 @@ from pathlib import Path
 import numpy as np
 
 from ogma.store import Store
-from ogma.store.sqlite.search import PAGE_TOUCH, VEC0_CHUNK_ROWS, MapBudget, read_footprint
+from ogma.store.sqlite.search import PAGE_TOUCH, VEC0_CHUNK_ROWS, MapBudget, read_blocks
 from ogma.store.sqlite.vectors import VectorCodec, fetch_matrix
 
 
-def test_read_footprint_follows_where_the_float_vectors_live() -> None:
+def test_read_blocks_follow_where_the_float_vectors_live() -> None:
     in_vec0 = VectorCodec("float32", 256, exact_in_index=True)  # a float32 store (schema 3 and later)
-    assert read_footprint(in_vec0) == VEC0_CHUNK_ROWS * 256 * 4 // 2  # half a chunk's page chain on average
-    assert read_footprint(VectorCodec("float32", 4, exact_in_index=True)) == PAGE_TOUCH  # tiny vectors
-    assert read_footprint(VectorCodec("float32", 256)) == PAGE_TOUCH  # an older file: a plain table row
-    assert read_footprint(VectorCodec("binary", 256)) == PAGE_TOUCH
+    assert read_blocks(in_vec0) == (VEC0_CHUNK_ROWS, VEC0_CHUNK_ROWS * 256 * 4)  # one blob of vectors
+    assert read_blocks(VectorCodec("float32", 4, exact_in_index=True)) == (VEC0_CHUNK_ROWS, PAGE_TOUCH)
+    assert read_blocks(VectorCodec("float32", 256)) == (PAGE_TOUCH // 1024, PAGE_TOUCH)  # a plain table's rows
+    assert read_blocks(VectorCodec("binary", 100_000)) == (1, PAGE_TOUCH)
 
 
 def _rss_file_kib() -> int | None:
@@ -40,24 +40,24 @@ def test_the_map_is_dropped_past_the_limit_and_comes_back(tmp_path: Path) -> Non
         store._refresh_config(conn)
         codec = store._codec()
         assert codec.exact_in_index
-        budget = MapBudget(limit=3 * read_footprint(codec))
+        rows, size = read_blocks(codec)
+        budget = MapBudget(limit=3 * size)  # three blobs
         mapped = conn.scalar("PRAGMA mmap_size")
         assert mapped > 0
-        before = _rss_file_kib()
-        for rowid in range(1, 4097, 512):  # one row in each 512: a walk into every chunk
+        grown = None
+        for rowid in (1000, 2000, 3000, 4000):  # the last row of each of the four blobs: every page of each
             found, matrix = fetch_matrix(conn, codec, [rowid])
             assert found.tolist() == [rowid] and np.array_equal(matrix[0], vectors[rowid - 1])
-        grown = _rss_file_kib()
-        for _ in range(3):
-            budget.charge(conn, read_footprint(codec))
-        assert budget.drops == 0  # at the limit, not past it
-        budget.charge(conn, 1)
-        assert budget.drops == 1
+            grown = _rss_file_kib()
+            budget.charge(conn, found, rows_per_block=rows, block_bytes=size)
+            budget.charge(conn, found + 1, rows_per_block=rows, block_bytes=size)  # the same blob again: no charge
+            assert budget.drops == (rowid == 4000)  # dropped at the fourth blob
         assert conn.scalar("PRAGMA mmap_size") == mapped  # the map is back for the next read
-        if before is not None and grown is not None:
-            assert _rss_file_kib() < grown  # the pages those reads touched left this process
+        now = _rss_file_kib()
+        if grown is not None and now is not None:
+            assert grown - now >= 2 * size // 1024  # the pages those reads touched left this process
         found, matrix = fetch_matrix(conn, codec, [7])
         assert np.array_equal(matrix[0], vectors[6])
-        budget.charge(conn, 1)
-        assert budget.drops == 1  # the charge started over
+        budget.charge(conn, found, rows_per_block=rows, block_bytes=size)
+        assert budget.drops == 1  # the count started over
     store.close()

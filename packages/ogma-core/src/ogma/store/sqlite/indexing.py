@@ -37,7 +37,7 @@ from ogma.store.sqlite.hnsw import (
 from ogma.store.sqlite.mirror import VectorMirror
 from ogma.store.sqlite.pool import ConnectionPool
 from ogma.store.sqlite.schema import StoreConfig, read_generation
-from ogma.store.sqlite.search import PAGE_TOUCH, MapBudget, bounded_shortlist, read_footprint, with_float_vectors
+from ogma.store.sqlite.search import MapBudget, bounded_shortlist, read_blocks, with_float_vectors
 from ogma.store.sqlite.vectors import VectorCodec
 
 __all__ = ["GraphIndexing", "IndexOption"]
@@ -144,28 +144,28 @@ class GraphIndexing:
         if found is None:  # a filter too selective for an int8 / binary graph: the mirror's exact scan
             return None
         if self.config.precision == "float32" and not graph.rescored:  # exact cosines, nothing to read
-            self._charge_reads(ctx, graph, 0, count)
             ranked: list[tuple[Hashable, float]] = list(found)
             return DenseCandidates(ranked)
         # the pipeline rescores these: their float vectors are read here, within the map budget
         keys = np.fromiter((key for key, _ in found), dtype=np.int64, count=len(found))
         scores = np.fromiter((score for _, score in found), dtype=np.float64, count=len(found))
         pairs, matrix = with_float_vectors(ctx, self._mirror_codec(), keys, scores)
-        self._charge_reads(ctx, graph, len(pairs), count)
+        self._charge_reads(ctx, graph, keys)
         return DenseCandidates(list(pairs), matrix)
 
-    def _charge_reads(self, ctx: Connection, graph: HnswIndex, rows: int, results: int) -> None:
-        """Charge a graph search's mapped reads (``rows`` float vectors, ``results`` documents) to the map budget.
+    def _charge_reads(self, ctx: Connection, graph: HnswIndex, rowids: npt.NDArray[np.int64]) -> None:
+        """Charge the float vectors a graph search read (``rowids``) to the connection's map budget.
 
-        The budget is :data:`MAP_SHARE` of the graph's vectors' float32 bytes (at least
-        :data:`MAP_MIN`): what the memory map may keep resident between drops
+        The budget is :data:`MAP_SHARE` of the graph's vectors' float32 bytes, at least
+        :data:`MAP_MIN`: what the memory map may keep resident between drops
         (:class:`~ogma.store.sqlite.search.MapBudget`).
         """
         budget = self._map_budget
         if budget is None:
             budget = self._map_budget = MapBudget(MAP_MIN)
         budget.limit = max(MAP_MIN, int(MAP_SHARE * graph.size * graph.codec.dim * 4))
-        budget.charge(ctx, rows * read_footprint(graph.codec) + results * PAGE_TOUCH)
+        rows, size = read_blocks(graph.codec)
+        budget.charge(ctx, rowids, rows_per_block=rows, block_bytes=size)
 
     def _passing_exactly(
         self, ctx: Connection, graph: HnswIndex, unit: FloatArray, count: int, rowids: npt.NDArray[np.int64]
@@ -186,9 +186,8 @@ class GraphIndexing:
         if bound == 0.0 or keys.size <= count:
             if bound > 0.0:  # every passing row is a candidate: the pipeline rescores them all
                 ranked, matrix = with_float_vectors(ctx, self._mirror_codec(), keys, cosines.astype(np.float64))
-                self._charge_reads(ctx, graph, len(ranked), count)
+                self._charge_reads(ctx, graph, keys)
                 return DenseCandidates(list(ranked), matrix)
-            self._charge_reads(ctx, graph, 0, count)
             order = np.lexsort((keys, -cosines))[:count]
             return DenseCandidates(list(zip(keys[order].tolist(), cosines[order].astype(np.float64).tolist())))
         ranked, matrix = bounded_shortlist(
@@ -201,7 +200,7 @@ class GraphIndexing:
             cosines,
             np.full(keys.size, bound, dtype=np.float32),
         )
-        self._charge_reads(ctx, graph, len(ranked), count)
+        self._charge_reads(ctx, graph, np.fromiter((key for key, _ in ranked), dtype=np.int64, count=len(ranked)))
         return DenseCandidates(list(ranked), matrix)
 
     def _mirror_codec(self) -> VectorCodec:

@@ -50,7 +50,7 @@ __all__ = [
     "dense_arrays",
     "exact_shortlist",
     "lexical",
-    "read_footprint",
+    "read_blocks",
     "select_rowids",
     "with_float_vectors",
 ]
@@ -90,21 +90,24 @@ PAGE_TOUCH = 64 * 1024
 """What one random mapped read of a small row leaves resident: the kernel maps 64 KiB around a faulting page."""
 
 
-def read_footprint(codec: VectorCodec) -> int:
-    """Bytes one random mapped read of a stored float vector may leave resident in this process.
+def read_blocks(codec: VectorCodec) -> tuple[int, int]:
+    """How random mapped reads of stored float vectors stay resident: ``(rows per block, bytes per block)``.
 
     A float32 store keeps its vectors only in ``vec0``, in blobs of :data:`VEC0_CHUNK_ROWS`
     vectors (1 MiB at 256 dimensions) spread over overflow pages; SQLite reaches a vector by
-    walking the chain of pages from the blob's start (every page before it is touched), half a
-    blob on average. A plain table row (``ogma_vectors``) touches one page: :data:`PAGE_TOUCH`.
+    walking the blob's chain of pages from its start, so reads into one blob leave up to all
+    of it resident. A plain table row (``ogma_vectors``) touches one page and the kernel maps
+    :data:`PAGE_TOUCH` around it. Blocks are counted by rowid (rows are appended in rowid
+    order, so a block of consecutive rowids is about one blob or one mapped span).
 
     Example:
-        >>> read_footprint(VectorCodec("float32", 256)) // 1024  # KiB: half of a 1 MiB blob
-        512
+        >>> rows, size = read_blocks(VectorCodec("float32", 256, exact_in_index=True))
+        >>> rows, size // 1024  # a 1 MiB blob of 1,024 vectors
+        (1024, 1024)
     """
     if codec.exact_in_index:
-        return max(PAGE_TOUCH, VEC0_CHUNK_ROWS * codec.dim * 4 // 2)
-    return PAGE_TOUCH
+        return VEC0_CHUNK_ROWS, max(PAGE_TOUCH, VEC0_CHUNK_ROWS * codec.dim * 4)
+    return max(1, PAGE_TOUCH // (codec.dim * 4)), PAGE_TOUCH
 
 
 class MapBudget:
@@ -112,32 +115,37 @@ class MapBudget:
 
     Every page a mapped read touches stays in the RSS until the map goes (see :func:`_unmapped`),
     so reading the float vectors of a few candidates per query grows it, query after query, to
-    the whole file. Reading them unmapped instead costs several times as long (a ``vec0`` read
-    walks its blob's page chain through SQLite's page cache). So reads stay mapped, and each
-    connection is charged what its reads may have touched (:func:`read_footprint`); past
-    ``limit`` bytes the map is dropped (its pages leave the RSS; the next read maps the file
-    again) and the charge starts over.
+    the whole table. Reading them unmapped instead costs several times as long (a ``vec0`` read
+    walks its blob's page chain through SQLite's page cache, one read call per page). So reads
+    stay mapped, and each connection is charged the blocks its reads may have left resident
+    (:func:`read_blocks`, each block once); past ``limit`` bytes the map is dropped (its pages
+    leave the RSS; the next read maps the file again) and the count starts over.
 
     Example:
-        >>> budget = MapBudget(limit=1 << 20)
-        >>> budget.limit
-        1048576
+        >>> import numpy as np
+        >>> from ogma.store.sqlite.connect import connect
+        >>> conn = connect(":memory:")
+        >>> budget = MapBudget(limit=2 * 65536)
+        >>> for rowid in (1, 2, 5000, 9000):  # the first two share a block
+        ...     budget.charge(conn, np.array([rowid]), rows_per_block=1000, block_bytes=65536)
+        >>> budget.drops
+        1
     """
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self._spent: weakref.WeakKeyDictionary[Connection, int] = weakref.WeakKeyDictionary()
         self.drops = 0
+        self._seen: weakref.WeakKeyDictionary[Connection, set[int]] = weakref.WeakKeyDictionary()
 
-    def charge(self, conn: Connection, nbytes: int) -> None:
-        """Count ``nbytes`` of mapped reads on ``conn``; drop its map once past the limit."""
-        spent = self._spent.get(conn, 0) + nbytes
-        if spent > self.limit:
+    def charge(self, conn: Connection, rowids: npt.NDArray[np.int64], *, rows_per_block: int, block_bytes: int) -> None:
+        """Count the blocks of ``rowids`` read through ``conn``'s map; drop the map once past the limit."""
+        seen = self._seen.setdefault(conn, set())
+        seen.update((np.asarray(rowids, dtype=np.int64) // rows_per_block).tolist())
+        if len(seen) * block_bytes > self.limit:
             with _unmapped(conn):
                 pass
             self.drops += 1
-            spent = 0
-        self._spent[conn] = spent
+            seen.clear()
 
 
 def _reload(
