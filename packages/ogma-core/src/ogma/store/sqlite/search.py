@@ -24,6 +24,7 @@ Example:
 from __future__ import annotations
 
 import logging
+import threading
 import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -136,16 +137,21 @@ class MapBudget:
         self.limit = limit
         self.drops = 0
         self._seen: weakref.WeakKeyDictionary[Connection, set[int]] = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()  # one connection per thread: the connections share the dictionary
 
     def charge(self, conn: Connection, rowids: npt.NDArray[np.int64], *, rows_per_block: int, block_bytes: int) -> None:
         """Count the blocks of ``rowids`` read through ``conn``'s map; drop the map once past the limit."""
-        seen = self._seen.setdefault(conn, set())
-        seen.update((np.asarray(rowids, dtype=np.int64) // rows_per_block).tolist())
-        if len(seen) * block_bytes > self.limit:
+        blocks = (np.asarray(rowids, dtype=np.int64) // rows_per_block).tolist()
+        with self._lock:
+            seen = self._seen.setdefault(conn, set())
+            seen.update(blocks)
+            full = len(seen) * block_bytes > self.limit
+            if full:
+                self.drops += 1
+                seen.clear()
+        if full:  # only this thread uses conn
             with _unmapped(conn):
                 pass
-            self.drops += 1
-            seen.clear()
 
 
 def _reload(
