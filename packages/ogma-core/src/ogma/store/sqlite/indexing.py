@@ -57,14 +57,14 @@ DEFAULT_OVERSAMPLE: dict[str, float] = {"float32": 1.0, "int8": 4.0, "binary": 2
 MAP_SHARE = 0.5
 """What the memory map may keep resident between drops, as a share of the graph's vectors' float32 bytes
 (:class:`~ogma.store.sqlite.search.MapBudget`). Rescoring reads a few float vectors per query through the map;
-unbounded, the pages they touch grew a million-vector store's RSS by 1.1 GB (the whole ``vec0`` table). 0.5 kept
-its peak RSS at 1.26x the raw vector bytes, graph included (0.25: 1.10x, with filtered searches 5% slower),
-``docs/benchmarks.md``."""
+unbounded, the pages they touch grew a million-vector store's RSS by 1.1 GB (the whole ``vec0`` table). With 0.5
+its peak RSS was 1.33x the raw vector bytes, graph included (``benchmarks/bench_peers.py``, ``docs/benchmarks.md``);
+0.25 gave 1.10x in a time split at a million, with broad filters at 1.56x the unfiltered p50 against 1.38x."""
 
 MAP_MIN = 256 * 1024 * 1024
 """The smallest map budget (bytes): a store of up to about 100,000 vectors of 384 dimensions keeps all of its
-``vec0`` table mapped (a budget of half of it cost 20% on the unfiltered p50 at 100,000 × 384-d: the reads after
-each drop are page faults again)."""
+``vec0`` table mapped (a budget of half of it made the unfiltered p50 at 100,000 × 384-d 1.71 ms against 1.41 ms,
+runs minutes apart: the reads after each drop are page faults again)."""
 
 
 class GraphIndexing:
