@@ -528,7 +528,16 @@ def test_rescoring_reads_stay_within_the_map_budget(tmp_path: Path, monkeypatch:
     answers = answer()
     assert store._map_budget is not None and store._map_budget.drops == 0  # 3,000 vectors: far below 256 MiB
     monkeypatch.setattr(indexing, "MAP_MIN", 1)
-    monkeypatch.setattr(indexing, "MAP_SHARE", 0.0)  # a budget of one byte: dropped after every search
+    store._graph.options = HnswOptions(exact_below=0, mapped_share=0.0)  # one byte: dropped after every search
+    assert answer() == answers
+    assert store._map_budget.drops == len(answers)
+    store._graph.options = HnswOptions(exact_below=0, mapped_share=None)  # no limit: never dropped
     assert answer() == answers
     assert store._map_budget.drops == len(answers)
     store.close()
+
+
+@pytest.mark.parametrize("share", [-0.1, float("nan"), "half", True])
+def test_bad_mapped_share(share: Any) -> None:
+    with pytest.raises(ValueError, match=r"HnswOptions.mapped_share must be None \(no limit\) or a number >= 0"):
+        HnswOptions(mapped_share=share)

@@ -54,13 +54,6 @@ DEFAULT_OVERSAMPLE: dict[str, float] = {"float32": 1.0, "int8": 4.0, "binary": 2
 """Candidates rescored per wanted result (``docs/benchmarks.md``); binary: ``backend="sqlite-vec"`` only."""
 
 
-MAP_SHARE = 0.5
-"""What the memory map may keep resident between drops, as a share of the graph's vectors' float32 bytes
-(:class:`~ogma.store.sqlite.search.MapBudget`). Rescoring reads a few float vectors per query through the map;
-unbounded, the pages they touch grew a million-vector store's RSS by 1.1 GB (the whole ``vec0`` table). With 0.5
-its peak RSS was 1.33x the raw vector bytes, graph included (``benchmarks/bench_peers.py``, ``docs/benchmarks.md``);
-0.25 gave 1.10x in a time split at a million, with broad filters at 1.56x the unfiltered p50 against 1.38x."""
-
 MAP_MIN = 256 * 1024 * 1024
 """The smallest map budget (bytes): a store of up to about 100,000 vectors of 384 dimensions keeps all of its
 ``vec0`` table mapped (a budget of half of it made the unfiltered p50 at 100,000 × 384-d 1.71 ms against 1.41 ms,
@@ -156,14 +149,19 @@ class GraphIndexing:
     def _charge_reads(self, ctx: Connection, graph: HnswIndex, rowids: npt.NDArray[np.int64]) -> None:
         """Charge the float vectors a graph search read (``rowids``) to the connection's map budget.
 
-        The budget is :data:`MAP_SHARE` of the graph's vectors' float32 bytes, at least
-        :data:`MAP_MIN`: what the memory map may keep resident between drops
-        (:class:`~ogma.store.sqlite.search.MapBudget`).
+        The budget is :attr:`HnswOptions.mapped_share <ogma.store.sqlite.hnsw.HnswOptions>` of the graph's
+        vectors' float32 bytes, at least :data:`MAP_MIN`: what the memory map may keep resident between
+        drops (:class:`~ogma.store.sqlite.search.MapBudget`; ``None``: no limit). With 0.5 (the default)
+        a million-vector store's peak RSS was 1.33x the raw vector bytes, graph included, where unbounded
+        reads grew it by 1.1 GB, the whole ``vec0`` table (``docs/benchmarks.md``).
         """
+        share = graph.options.mapped_share
+        if share is None:
+            return
         budget = self._map_budget
         if budget is None:
             budget = self._map_budget = MapBudget(MAP_MIN)
-        budget.limit = max(MAP_MIN, int(MAP_SHARE * graph.size * graph.codec.dim * 4))
+        budget.limit = max(MAP_MIN, int(share * graph.size * graph.codec.dim * 4))
         rows, size = read_blocks(graph.codec)
         budget.charge(ctx, rowids, rows_per_block=rows, block_bytes=size)
 
