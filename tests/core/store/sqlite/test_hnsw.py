@@ -24,8 +24,10 @@ pytest.importorskip("usearch")
 from ogma.errors import MissingExtraError, StoreError
 from ogma.store import Store
 from ogma.store.filters import matches
-from ogma.store.sqlite import hnsw
+from ogma.store.sqlite import hnsw, indexing
+from ogma.store.sqlite import search as search_module
 from ogma.store.sqlite.hnsw import HnswOptions, index_files
+from ogma.store.sqlite.vectors import VectorCodec
 
 N, DIM, K = 3000, 32, 10
 GRAPH = HnswOptions(exact_below=0)  # the graph at any size (the default searches small stores exactly)
@@ -469,3 +471,97 @@ def test_the_default_search_expansion_grows_with_the_graph(tmp_path: Path, monke
     assert _ids(reopened, vectors[3])[0] == "3"
     assert reopened._graph is not None and reopened._graph._index.expansion_search == 64
     reopened.close()
+
+
+# -- filters on a float32 graph store without the in-memory float mirror -----------------------------
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_the_graph_copies_stay_within_their_declared_bound(dtype: str) -> None:
+    """What makes the exact filtered search exact: each graph copy is within VECTOR_BOUNDS of its unit vector."""
+    rng = np.random.default_rng(3)
+    unit = rng.standard_normal((2000, 96)).astype(np.float32)
+    unit[:200, :48] *= 1e-6  # tiny components: f16's subnormals
+    unit /= np.linalg.norm(unit, axis=1, keepdims=True)
+    graph = hnsw.HnswIndex(":memory:", VectorCodec("float32", 96), HnswOptions(dtype=dtype))  # type: ignore[arg-type]
+    graph._index, graph._dtype, graph.generation = graph._new(), dtype, 0
+    graph._index.add(np.arange(2000, dtype=np.uint64), unit)
+    keys, copies = graph.vectors(np.array([*range(2000), 5000], dtype=np.int64))  # 5000: not in the graph
+    assert keys.tolist() == list(range(2000))
+    errors = np.linalg.norm(copies - unit, axis=1)
+    bound = graph.vector_bound
+    assert bound is not None and float(errors.max()) <= bound
+    assert (float(errors.max()) == 0.0) == (dtype == "f32")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_selective_filters_are_exact_without_the_float_mirror(
+    tmp_path: Path, dtype: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A filter too selective for the graph is answered from the graph's own vectors (and a few float rows):
+    the exact store's answers, scores included, and the in-memory float copy is never loaded."""
+    db = tmp_path / "s.ogma"
+    store, _, queries = _fill(db, "float32", index=HnswOptions(exact_below=0, dtype=dtype))  # type: ignore[arg-type]
+    store.close()
+    store = Store(db, index=HnswOptions(exact_below=0))
+    exact = Store(db)
+    read: list[int] = []
+    fetch = search_module.with_float_vectors
+    monkeypatch.setattr(
+        search_module,
+        "with_float_vectors",
+        lambda conn, codec, rowids, *a: read.append(len(rowids)) or fetch(conn, codec, rowids, *a),
+    )
+    for flt, brute in (({"tag": "rare"}, hnsw.BRUTE_FORCE_ROWS), ({"b": 3}, 10_000)):  # 12 and 300 rows pass
+        monkeypatch.setattr(hnsw, "BRUTE_FORCE_ROWS", brute)
+        for q in queries[:8]:
+            read.clear()
+            got = [(h.id, h.score) for h in store.search(vector=q, k=K, filter=flt)]
+            want = [(h.id, h.score) for h in exact.search(vector=q, k=K, filter=flt)]
+            assert [i for i, _ in got] == [i for i, _ in want]
+            assert [s for _, s in got] == pytest.approx([s for _, s in want], abs=1e-6)
+            if dtype == "f32":
+                assert not read  # the graph holds the unit vectors themselves
+            elif flt == {"b": 3}:
+                assert 0 < sum(read) < 300  # the bound leaves most passing rows unread
+    assert store._mirror is not None and not store._mirror.loaded
+    store.close()
+    exact.close()
+
+
+def test_passing_rows_membership() -> None:
+    rng = np.random.default_rng(5)
+    keys = rng.integers(-5, 200_000, 5000)
+    for rowids in (np.arange(10, 5000, 3), rng.integers(0, 10**12, 100), np.zeros(0, dtype=np.int64)):
+        rows = hnsw.PassingRows(rowids[::-1].copy())  # any order, duplicates allowed
+        assert rows.rowids.tolist() == sorted(set(rowids.tolist()))
+        assert rows.contains(keys).tolist() == np.isin(keys, rowids).tolist()
+    assert hnsw.PassingRows(np.arange(0, 64 * 100, 64))._mask is not None  # dense enough: a mask
+    assert hnsw.PassingRows(np.arange(0, 65 * 100, 65 * 100 // 99))._mask is None  # sparser: binary search
+
+
+def test_rescoring_reads_stay_within_the_map_budget(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Graph searches charge their mapped reads; past the budget the map is dropped, and the answers do not change."""
+    db = tmp_path / "s.ogma"
+    store, _, queries = _fill(db, "float32", index=GRAPH)  # a bf16 graph: its candidates are read and rescored
+    assert store._graph is not None and store._graph.rescored
+    flt = {"b": 3}
+
+    def answer() -> list[list[tuple[str, float]]]:
+        searches = [(q, f) for q in queries[:6] for f in (None, flt)]
+        return [[(h.id, h.score) for h in store.search(vector=q, k=K, filter=f)] for q, f in searches]
+
+    answers = answer()
+    assert store._map_budget is not None and store._map_budget.drops == 0  # 3,000 vectors: far below 256 MiB
+    monkeypatch.setattr(indexing, "MAP_MIN", 1)
+    store._graph.options = HnswOptions(exact_below=0, mapped_share=0.0)  # one byte: dropped after every search
+    assert answer() == answers
+    assert store._map_budget.drops == len(answers)
+    store._graph.options = HnswOptions(exact_below=0, mapped_share=None)  # no limit: never dropped
+    assert answer() == answers
+    assert store._map_budget.drops == len(answers)
+    store.close()
+
+
+@pytest.mark.parametrize("share", [-0.1, float("nan"), "half", True])
+def test_bad_mapped_share(share: Any) -> None:
+    with pytest.raises(ValueError, match=r"HnswOptions.mapped_share must be None \(no limit\) or a number >= 0"):
+        HnswOptions(mapped_share=share)

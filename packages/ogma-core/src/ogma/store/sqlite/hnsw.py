@@ -50,6 +50,7 @@ from ogma.compress import normalize
 from ogma.errors import StoreError, missing_extra
 from ogma.store.sqlite.connect import Connection
 from ogma.store.sqlite.schema import CONFIG, read_generation, search_generation
+from ogma.store.sqlite.search import select_rowids
 from ogma.store.sqlite.sql import DOCUMENTS, VEC_INDEX, quote_identifier
 from ogma.store.sqlite.vectors import VectorCodec, iter_vectors
 
@@ -64,6 +65,7 @@ __all__ = [
     "HnswOptions",
     "IndexInfo",
     "IndexKind",
+    "PassingRows",
     "expansion_for",
     "hnsw_options",
     "index_files",
@@ -88,6 +90,16 @@ MAX_CANDIDATES = 2048
 
 OVERFETCH = 2.0
 """A filtered graph search asks for ``count / pass fraction × OVERFETCH`` candidates, then keeps the passing ones."""
+
+MASK_SPAN = 64
+"""Passing rows keep a membership mask indexed by rowid when their rowids span at most this many rows per passing
+row (the mask's bytes at most 8x the rowids'); sparser sets are tested by binary search."""
+
+VECTOR_BOUNDS: dict[str, float] = {"f32": 0.0, "f16": 2.0**-11 + 2.0**-17, "bf16": 2.0**-8}
+"""Per float graph type, a bound on ``‖x − x̃‖`` for a unit vector ``x`` and the graph's copy ``x̃``: round to nearest
+loses at most 2^-8 of each value in bf16 and 2^-11 in f16 (whose subnormals, below 2^-14, lose at most 2^-25 each:
+under 2^-17 in all up to 65,536 dimensions); f32 holds the unit vectors themselves. A cosine computed from the copy
+is therefore within this bound of the exact one (Cauchy-Schwarz with a unit query)."""
 
 _GRAPH_KINDS = {"float32": ("ip", "f32"), "int8": ("cos", "i8"), "binary": ("hamming", "b1")}
 """usearch metric and scalar type per store precision: unit float32 vectors by inner product, usearch's
@@ -156,6 +168,11 @@ class HnswOptions:
             :data:`FLOAT_GRAPH_DTYPE` for a new one. A saved graph of another type than the one
             asked for is never used (searches are exact until it is rebuilt). int8 and binary
             stores' graphs always hold their own codes.
+        mapped_share: What the float vectors read for rescoring may keep mapped into the process, as a share of
+            the graph's vectors' float32 bytes (at least 256 MiB); past it SQLite's memory map is dropped
+            (:class:`~ogma.store.sqlite.search.MapBudget`). ``None``: no limit (rescoring reads stay warm,
+            and the RSS grows to the store's vector table: at a million 256-d vectors the default gave 1.33x
+            the raw vector bytes and ``None`` about 1.8x, with the unfiltered p50 about 17% lower).
 
     Example:
         >>> HnswOptions(expansion_search=128).expansion_search
@@ -167,8 +184,12 @@ class HnswOptions:
     expansion_search: int | None = None
     exact_below: int | None = None
     dtype: GraphDtype | None = None
+    mapped_share: float | None = 0.5
 
     def __post_init__(self) -> None:
+        share = self.mapped_share
+        if share is not None and (isinstance(share, bool) or not isinstance(share, (int, float)) or not share >= 0):
+            raise ValueError(f"HnswOptions.mapped_share must be None (no limit) or a number >= 0, got {share!r}")
         if self.dtype is not None and self.dtype not in GRAPH_DTYPES:
             raise ValueError(
                 f"HnswOptions.dtype must be None, 'f32', 'f16' or 'bf16' (the float32 graph's scalar type), "
@@ -365,6 +386,50 @@ def read_index_info(conn: Connection, store_path: str, codec: VectorCodec | None
     )
 
 
+class PassingRows:
+    """The rowids passing a filter (sorted, unique) and a fast membership test.
+
+    Example:
+        >>> rows = PassingRows(np.array([3, 5, 8]))
+        >>> rows.size, rows.contains(np.array([5, 6, 9, 3])).tolist()
+        (3, [True, False, False, True])
+    """
+
+    __slots__ = ("_low", "_mask", "rowids")
+
+    def __init__(self, rowids: npt.NDArray[np.int64]) -> None:
+        self.rowids = np.unique(np.asarray(rowids, dtype=np.int64))
+        self._low = int(self.rowids[0]) if self.rowids.size else 0
+        span = int(self.rowids[-1]) - self._low + 1 if self.rowids.size else 0
+        self._mask: npt.NDArray[np.bool_] | None = None
+        if 0 < span <= MASK_SPAN * self.rowids.size:  # one byte per rowid in the span: a lookup per key
+            self._mask = np.zeros(span, dtype=bool)
+            self._mask[self.rowids - self._low] = True
+
+    @property
+    def size(self) -> int:
+        """How many rows pass."""
+        return int(self.rowids.size)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held (the rowids and the mask)."""
+        return int(self.rowids.nbytes) + (0 if self._mask is None else int(self._mask.nbytes))
+
+    def contains(self, keys: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+        """Whether each key passes."""
+        if self.rowids.size == 0:
+            return np.zeros(keys.shape, dtype=bool)
+        if self._mask is None:
+            where = np.minimum(np.searchsorted(self.rowids, keys), self.rowids.size - 1)
+            return np.asarray(self.rowids[where] == keys)
+        offsets = keys - self._low
+        inside = (offsets >= 0) & (offsets < self._mask.size)
+        found = np.zeros(keys.shape, dtype=bool)
+        found[inside] = self._mask[offsets[inside]]
+        return found
+
+
 class HnswIndex:
     """The in-process graph of one store, at one store generation (thread-safe).
 
@@ -391,7 +456,7 @@ class HnswIndex:
         self._token: str | None = None
         self._lock = threading.RLock()
         self._warned: int | None = None
-        self._passing: OrderedDict[Hashable, npt.NDArray[np.int64]] = OrderedDict()
+        self._passing: OrderedDict[Hashable, PassingRows] = OrderedDict()
         self._passing_generation: int | None = None
         self._dtype: str | None = None  # the in-memory graph's scalar type (None: no graph)
 
@@ -406,6 +471,16 @@ class HnswIndex:
     def rescored(self) -> bool:
         """Whether the in-memory graph holds half-precision vectors of a float32 store (candidates are rescored)."""
         return self.codec.precision == "float32" and self._dtype in ("f16", "bf16")
+
+    @property
+    def vector_bound(self) -> float | None:
+        """How far a cosine computed from the graph's own vectors can be from the exact one (``None``: not floats).
+
+        See :data:`VECTOR_BOUNDS`; ``None`` for int8 and binary graphs, and without a graph.
+        """
+        if self.codec.precision != "float32" or self._dtype is None:
+            return None
+        return VECTOR_BOUNDS.get(self._dtype)
 
     def _spec(self, dtype: str | None = None) -> dict[str, Any]:
         metric, _ = _GRAPH_KINDS[self.codec.precision]
@@ -599,11 +674,12 @@ class HnswIndex:
             return True
 
     # -- searching ------------------------------------------------------------------------------
-    def passing(self, conn: Connection, filter_sql: str, params: Sequence[Any]) -> npt.NDArray[np.int64]:
-        """Sorted rowids passing a compiled filter, cached for the graph's generation.
+    def passing(self, conn: Connection, filter_sql: str, params: Sequence[Any]) -> PassingRows:
+        """The rows passing a compiled filter, cached for the graph's generation.
 
-        At most 16 filters and 4 rowids per graph vector in all are kept, least recently used
-        dropped first; a result is cached only when the change counter did not move meanwhile.
+        At most 16 filters are kept, and in all at most 4 rowids' bytes (32) per graph vector,
+        least recently used dropped first; a result is cached only when the change counter did
+        not move meanwhile.
         """
         key = (filter_sql, tuple((type(p).__name__, p) for p in params))
         with self._lock:
@@ -615,18 +691,19 @@ class HnswIndex:
                 self._passing.move_to_end(key)
         if found is not None:
             return found
-        rows = conn.fetchall(f"SELECT rowid FROM {quote_identifier(DOCUMENTS)} WHERE {filter_sql}", list(params))
-        found = np.sort(np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)))
+        found = PassingRows(
+            select_rowids(conn, f"SELECT rowid FROM {quote_identifier(DOCUMENTS)} WHERE {filter_sql}", params)
+        )
         with self._lock:
             if self._passing_generation == self.generation == read_generation(conn):
                 self._passing[key] = found
-                held = sum(p.size for p in self._passing.values())
-                while len(self._passing) > 16 or held > 4 * max(self.size, 1):  # the mirror's budget
-                    held -= self._passing.popitem(last=False)[1].size
+                held = sum(p.nbytes for p in self._passing.values())
+                while len(self._passing) > 16 or held > 32 * max(self.size, 1):  # the mirror's budget
+                    held -= self._passing.popitem(last=False)[1].nbytes
         return found
 
-    def search(self, unit: FloatArray, count: int, passing: npt.NDArray[np.int64] | None = None) -> Ranked | None:
-        """The ``count`` nearest rowids as ``(rowid, score)``, best first (among ``passing``, sorted, if given).
+    def search(self, unit: FloatArray, count: int, passing: PassingRows | None = None) -> Ranked | None:
+        """The ``count`` nearest rowids as ``(rowid, score)``, best first (among ``passing``, if given).
 
         Scores are cosines for float32 (``1 -`` usearch's inner-product distance; of the
         half-precision vectors for an ``f16``/``bf16`` graph), usearch's cosine of int8 codes,
@@ -645,28 +722,45 @@ class HnswIndex:
                 return []
             query = self._codes(np.asarray(unit, dtype=np.float32).reshape(1, -1))[0]
             if passing is None:
-                return self._graph(index, query, min(count, size))
+                keys, scores = self._graph(index, query, min(count, size))
+                return list(zip(keys.tolist(), scores.tolist()))
             if passing.size <= BRUTE_FORCE_ROWS:
                 return None
             want = math.ceil(count * size / passing.size * OVERFETCH)
             while want <= MAX_CANDIDATES:
-                found = self._graph(index, query, min(want, size))
-                keys = np.fromiter((k for k, _ in found), dtype=np.int64, count=len(found))
-                where = np.minimum(np.searchsorted(passing, keys), passing.size - 1)
-                kept = [pair for pair, ok in zip(found, passing[where] == keys) if ok]
-                if len(kept) >= count or len(found) < want:
-                    return kept[:count]
+                keys, scores = self._graph(index, query, min(want, size))
+                kept = passing.contains(keys)
+                if np.count_nonzero(kept) >= count or keys.size < want:
+                    return list(zip(keys[kept][:count].tolist(), scores[kept][:count].tolist()))
                 want *= 4
             return None
 
-    def _graph(self, index: Any, query: npt.NDArray[Any], count: int) -> Ranked:
+    def _graph(
+        self, index: Any, query: npt.NDArray[Any], count: int
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
         expansion = self.options.expansion_search or expansion_for(int(index.size))
         if index.expansion_search != expansion:
             index.expansion_search = expansion
         matches = index.search(query, count, threads=1)  # one query: no thread pool hand-off (1.0 vs 1.9 ms)
         distances = np.asarray(matches.distances, dtype=np.float64)
         scores = -distances if self.codec.precision == "binary" else 1.0 - distances
-        return list(zip(matches.keys.tolist(), scores.tolist()))
+        return np.asarray(matches.keys, dtype=np.int64), scores
+
+    def vectors(self, rowids: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], FloatArray]:
+        """The graph's own float vectors of ``rowids`` (those it holds): ``(rowids, (m, d) float32)``.
+
+        For a float32 store's graph only (:attr:`vector_bound` tells how close they are to the
+        unit vectors). Read from the graph itself, so no copy of the vectors is needed beside it.
+        """
+        with self._lock:
+            if self._index is None or rowids.size == 0:
+                return np.zeros(0, dtype=np.int64), np.zeros((0, self.codec.dim), dtype=np.float32)
+            found = self._index.get(rowids.astype(np.uint64), np.float32)
+        held = [i for i, vector in enumerate(found) if vector is not None]
+        if not held:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, self.codec.dim), dtype=np.float32)
+        matrix = np.stack([found[i] for i in held]).astype(np.float32, copy=False)
+        return rowids[held], matrix.reshape(len(held), self.codec.dim)
 
 
 @contextlib.contextmanager

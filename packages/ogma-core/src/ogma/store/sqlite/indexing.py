@@ -37,6 +37,8 @@ from ogma.store.sqlite.hnsw import (
 from ogma.store.sqlite.mirror import VectorMirror
 from ogma.store.sqlite.pool import ConnectionPool
 from ogma.store.sqlite.schema import StoreConfig, read_generation
+from ogma.store.sqlite.search import MapBudget, bounded_shortlist, read_blocks, with_float_vectors
+from ogma.store.sqlite.vectors import VectorCodec
 
 __all__ = ["GraphIndexing", "IndexOption"]
 
@@ -52,6 +54,12 @@ DEFAULT_OVERSAMPLE: dict[str, float] = {"float32": 1.0, "int8": 4.0, "binary": 2
 """Candidates rescored per wanted result (``docs/benchmarks.md``); binary: ``backend="sqlite-vec"`` only."""
 
 
+MAP_MIN = 256 * 1024 * 1024
+"""The smallest map budget (bytes): a store of up to about 100,000 vectors of 384 dimensions keeps all of its
+``vec0`` table mapped (a budget of half of it made the unfiltered p50 at 100,000 × 384-d 1.71 ms against 1.41 ms,
+runs minutes apart: the reads after each drop are page faults again)."""
+
+
 class GraphIndexing:
     """The approximate index of a SQLite store (mixed into ``Store``)."""
 
@@ -63,6 +71,7 @@ class GraphIndexing:
     show_progress: bool | None
     _graph_options: HnswOptions | None = None
     _graph: HnswIndex | None = None
+    _map_budget: MapBudget | None = None
     _oversample: float | None
 
     @property
@@ -123,10 +132,79 @@ class GraphIndexing:
         sql, params = where[0], where[1]
         passing = None if sql is None else graph.passing(ctx, sql, params)
         found = graph.search(unit, count, passing)
-        if found is None:  # a filter too selective for the graph: the exact scan of the passing rows
+        if found is None and passing is not None and graph.vector_bound is not None:
+            return self._passing_exactly(ctx, graph, unit, count, passing.rowids)
+        if found is None:  # a filter too selective for an int8 / binary graph: the mirror's exact scan
             return None
-        ranked: list[tuple[Hashable, float]] = list(found)
-        return DenseCandidates(ranked)
+        if self.config.precision == "float32" and not graph.rescored:  # exact cosines, nothing to read
+            ranked: list[tuple[Hashable, float]] = list(found)
+            return DenseCandidates(ranked)
+        # the pipeline rescores these: their float vectors are read here, within the map budget
+        keys = np.fromiter((key for key, _ in found), dtype=np.int64, count=len(found))
+        scores = np.fromiter((score for _, score in found), dtype=np.float64, count=len(found))
+        pairs, matrix = with_float_vectors(ctx, self._mirror_codec(), keys, scores)
+        self._charge_reads(ctx, graph, keys)
+        return DenseCandidates(list(pairs), matrix)
+
+    def _charge_reads(self, ctx: Connection, graph: HnswIndex, rowids: npt.NDArray[np.int64]) -> None:
+        """Charge the float vectors a graph search read (``rowids``) to the connection's map budget.
+
+        The budget is :attr:`HnswOptions.mapped_share <ogma.store.sqlite.hnsw.HnswOptions>` of the graph's
+        vectors' float32 bytes, at least :data:`MAP_MIN`: what the memory map may keep resident between
+        drops (:class:`~ogma.store.sqlite.search.MapBudget`; ``None``: no limit). With 0.5 (the default)
+        a million-vector store's peak RSS was 1.33x the raw vector bytes, graph included, where unbounded
+        reads grew it by 1.1 GB, the whole ``vec0`` table (``docs/benchmarks.md``).
+        """
+        share = graph.options.mapped_share
+        if share is None:
+            return
+        budget = self._map_budget
+        if budget is None:
+            budget = self._map_budget = MapBudget(MAP_MIN)
+        budget.limit = max(MAP_MIN, int(share * graph.size * graph.codec.dim * 4))
+        rows, size = read_blocks(graph.codec)
+        budget.charge(ctx, rowids, rows_per_block=rows, block_bytes=size)
+
+    def _passing_exactly(
+        self, ctx: Connection, graph: HnswIndex, unit: FloatArray, count: int, rowids: npt.NDArray[np.int64]
+    ) -> DenseCandidates:
+        """The exact ``count`` best of ``rowids`` (a selective filter's rows) for a float32 store's graph.
+
+        Scored with the graph's own copies of their vectors, not the in-process mirror (which
+        would hold a full float32 copy of the store beside the graph). An f32 graph holds the
+        unit vectors themselves: its cosines are exact. A half-precision graph's are within
+        :attr:`~ogma.store.sqlite.hnsw.HnswIndex.vector_bound` of the exact ones: only the rows that
+        can still reach the best ``count`` are read from SQLite and rescored
+        (:func:`~ogma.store.sqlite.search.bounded_shortlist`).
+        """
+        keys, vectors = graph.vectors(rowids)
+        query = np.asarray(unit, dtype=np.float32)
+        cosines = np.einsum("ij,j->i", vectors, query)
+        bound = graph.vector_bound or 0.0
+        if bound == 0.0 or keys.size <= count:
+            if bound > 0.0:  # every passing row is a candidate: the pipeline rescores them all
+                ranked, matrix = with_float_vectors(ctx, self._mirror_codec(), keys, cosines.astype(np.float64))
+                self._charge_reads(ctx, graph, keys)
+                return DenseCandidates(list(ranked), matrix)
+            order = np.lexsort((keys, -cosines))[:count]
+            return DenseCandidates(list(zip(keys[order].tolist(), cosines[order].astype(np.float64).tolist())))
+        ranked, matrix = bounded_shortlist(
+            ctx,
+            self._mirror_codec(),
+            query,
+            count,
+            keys,
+            cosines.astype(np.float64),
+            cosines,
+            np.full(keys.size, bound, dtype=np.float32),
+        )
+        self._charge_reads(ctx, graph, np.fromiter((key for key, _ in ranked), dtype=np.int64, count=len(ranked)))
+        return DenseCandidates(list(ranked), matrix)
+
+    def _mirror_codec(self) -> VectorCodec:
+        if self._mirror is None:  # pragma: no cover - a graph exists only with a codec
+            raise StoreError("the store has no vectors yet")
+        return self._mirror.codec
 
     def _save_graph(self) -> None:
         """Save the graph if it is current and not saved yet (called by ``close``; never raises)."""

@@ -24,6 +24,8 @@ Example:
 from __future__ import annotations
 
 import logging
+import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal
@@ -40,7 +42,19 @@ from ogma.store.sqlite.schema import read_generation, search_generation
 from ogma.store.sqlite.sql import DOCUMENTS, fts_search_sql, quote_identifier
 from ogma.store.sqlite.vectors import VectorCodec, count_vectors, fetch_matrix, iter_vectors, vec0_search
 
-__all__ = ["BACKENDS", "Backend", "dense", "dense_arrays", "exact_shortlist", "lexical", "with_float_vectors"]
+__all__ = [
+    "BACKENDS",
+    "Backend",
+    "MapBudget",
+    "bounded_shortlist",
+    "dense",
+    "dense_arrays",
+    "exact_shortlist",
+    "lexical",
+    "read_blocks",
+    "select_rowids",
+    "with_float_vectors",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +84,76 @@ def _unmapped(conn: Connection) -> Iterator[None]:
         conn.execute(f"PRAGMA mmap_size = {int(mapped or 0)}")
 
 
+VEC0_CHUNK_ROWS = 1024
+"""Vectors per chunk of sqlite-vec's ``vec0`` table (its default ``chunk_size``; Ogma does not change it)."""
+
+PAGE_TOUCH = 64 * 1024
+"""What one random mapped read of a small row leaves resident: the kernel maps 64 KiB around a faulting page."""
+
+
+def read_blocks(codec: VectorCodec) -> tuple[int, int]:
+    """How random mapped reads of stored float vectors stay resident: ``(rows per block, bytes per block)``.
+
+    A float32 store keeps its vectors only in ``vec0``, in blobs of :data:`VEC0_CHUNK_ROWS`
+    vectors (1 MiB at 256 dimensions) spread over overflow pages; SQLite reaches a vector by
+    walking the blob's chain of pages from its start, so reads into one blob leave up to all
+    of it resident. A plain table row (``ogma_vectors``) touches one page and the kernel maps
+    :data:`PAGE_TOUCH` around it. Blocks are counted by rowid (rows are appended in rowid
+    order, so a block of consecutive rowids is about one blob or one mapped span).
+
+    Example:
+        >>> rows, size = read_blocks(VectorCodec("float32", 256, exact_in_index=True))
+        >>> rows, size // 1024  # a 1 MiB blob of 1,024 vectors
+        (1024, 1024)
+    """
+    if codec.exact_in_index:
+        return VEC0_CHUNK_ROWS, max(PAGE_TOUCH, VEC0_CHUNK_ROWS * codec.dim * 4)
+    return max(1, PAGE_TOUCH // (codec.dim * 4)), PAGE_TOUCH
+
+
+class MapBudget:
+    """Bounds what random reads through a connection's memory map keep resident in this process.
+
+    Every page a mapped read touches stays in the RSS until the map goes (see :func:`_unmapped`),
+    so reading the float vectors of a few candidates per query grows it, query after query, to
+    the whole table. Reading them unmapped instead costs several times as long (a ``vec0`` read
+    walks its blob's page chain through SQLite's page cache, one read call per page). So reads
+    stay mapped, and each connection is charged the blocks its reads may have left resident
+    (:func:`read_blocks`, each block once); past ``limit`` bytes the map is dropped (its pages
+    leave the RSS; the next read maps the file again) and the count starts over.
+
+    Example:
+        >>> import numpy as np
+        >>> from ogma.store.sqlite.connect import connect
+        >>> conn = connect(":memory:")
+        >>> budget = MapBudget(limit=2 * 65536)
+        >>> for rowid in (1, 2, 5000, 9000):  # the first two share a block
+        ...     budget.charge(conn, np.array([rowid]), rows_per_block=1000, block_bytes=65536)
+        >>> budget.drops
+        1
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.drops = 0
+        self._seen: weakref.WeakKeyDictionary[Connection, set[int]] = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()  # one connection per thread: the connections share the dictionary
+
+    def charge(self, conn: Connection, rowids: npt.NDArray[np.int64], *, rows_per_block: int, block_bytes: int) -> None:
+        """Count the blocks of ``rowids`` read through ``conn``'s map; drop the map once past the limit."""
+        blocks = (np.asarray(rowids, dtype=np.int64) // rows_per_block).tolist()
+        with self._lock:
+            seen = self._seen.setdefault(conn, set())
+            seen.update(blocks)
+            full = len(seen) * block_bytes > self.limit
+            if full:
+                self.drops += 1
+                seen.clear()
+        if full:  # only this thread uses conn
+            with _unmapped(conn):
+                pass
+
+
 def _reload(
     conn: Connection, codec: VectorCodec, *, signs_only: bool
 ) -> Iterator[tuple[npt.NDArray[np.int64], FloatArray]]:
@@ -84,7 +168,7 @@ def _reload(
             yield rowids, matrix if signs_only else normalize(matrix)  # sign bits do not need unit length
 
 
-def _rowids(conn: Connection, sql: str, params: Sequence[Any]) -> npt.NDArray[np.int64]:
+def select_rowids(conn: Connection, sql: str, params: Sequence[Any]) -> npt.NDArray[np.int64]:
     """The rowids a one-column query returns, as an array.
 
     They travel as one comma-separated text (``group_concat``) parsed by numpy: five to
@@ -107,9 +191,9 @@ def _passing(
     """
     if rows is None:
         return snapshot.positions(
-            _rowids(conn, f"SELECT rowid FROM {quote_identifier(DOCUMENTS)} WHERE {filter_sql}", params)
+            select_rowids(conn, f"SELECT rowid FROM {quote_identifier(DOCUMENTS)} WHERE {filter_sql}", params)
         )
-    found = snapshot.positions(_rowids(conn, rows.sql, rows.params))
+    found = snapshot.positions(select_rowids(conn, rows.sql, rows.params))
     if not rows.complement:
         return found
     keep = np.ones(snapshot.size, dtype=bool)
@@ -221,19 +305,40 @@ def exact_shortlist(
     if snapshot.approx is None or positions.shape[0] <= count:
         return with_float_vectors(conn, codec, rowids, hamming)
     estimate, bound = snapshot.approx.estimates(unit_query, positions)
+    with _unmapped(conn):  # a few hundred random rows: the map would keep ~64 KiB resident for each
+        return bounded_shortlist(conn, codec, unit_query, count, rowids, hamming, estimate, bound)
+
+
+def bounded_shortlist(
+    conn: Connection,
+    codec: VectorCodec,
+    unit_query: FloatArray,
+    count: int,
+    rowids: npt.NDArray[np.int64],
+    scores: npt.NDArray[np.float64],
+    estimate: FloatArray,
+    bound: FloatArray,
+) -> tuple[Ranked, FloatArray]:
+    """Candidates that can reach the exact top ``count``, with their float vectors, best first by ``scores``.
+
+    ``estimate`` is each candidate's estimated cosine with the unit query and ``bound`` the most
+    it can be off by. The float vectors of the ``count`` best estimates are read first; their
+    exact cosines give the ``count``-th best exact score, and only candidates whose estimate plus
+    bound reaches it are read next: every other one scores below ``count`` exact cosines already
+    read. The search pipeline rescores what comes back exactly.
+    """
     order = np.argsort(-estimate, kind="stable")
     first, rest = order[:count], order[count:]
-    with _unmapped(conn):  # a few hundred random rows: the map would keep ~64 KiB resident for each
-        ranked, matrix = with_float_vectors(conn, codec, rowids[first], hamming[first])
-        if len(ranked) < count:  # vectors gone since the mirror was read: no bound to prune with
-            more = rest
-        else:
-            exact = exact_cosines(matrix, unit_query)
-            kth = float(np.partition(exact, len(ranked) - count)[len(ranked) - count])
-            more = rest[estimate[rest] + bound[rest] + ESTIMATE_SLACK >= kth]
-        if more.shape[0] == 0:
-            return ranked, matrix
-        extra, extra_matrix = with_float_vectors(conn, codec, rowids[more], hamming[more])
+    ranked, matrix = with_float_vectors(conn, codec, rowids[first], scores[first])
+    if len(ranked) < count:  # vectors gone since the estimates were made: no bound to prune with
+        more = rest
+    else:
+        exact = exact_cosines(matrix, unit_query)
+        kth = float(np.partition(exact, len(ranked) - count)[len(ranked) - count])
+        more = rest[estimate[rest] + bound[rest] + ESTIMATE_SLACK >= kth]
+    if more.shape[0] == 0:
+        return ranked, matrix
+    extra, extra_matrix = with_float_vectors(conn, codec, rowids[more], scores[more])
     keys = np.array([key for key, _ in ranked] + [key for key, _ in extra], dtype=np.int64)
     values = np.array([score for _, score in ranked] + [score for _, score in extra], dtype=np.float64)
     merged = np.lexsort((keys, -values))
