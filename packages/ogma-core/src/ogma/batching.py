@@ -328,8 +328,12 @@ class DynamicBatcher:
             BatcherClosedError: The batcher is closing.
         """
         items, _ = check_encode_inputs(check_texts(texts), task)
+        check_dim(dim, self.encoder.dim, self.matryoshka_dims)
+        return self._enqueue(items, task, dim, truncation)
+
+    def _enqueue(self, items: list[str], task: Task, dim: int | None, truncation: Truncation | None) -> EncodeJob:
+        """Queue ``items``, already checked as texts for ``task`` and ``dim`` (:meth:`submit` checks them)."""
         full = self.encoder.dim
-        check_dim(dim, full, self.matryoshka_dims)
         mode = self.truncation if truncation is None else truncation
         if mode not in ("count", "refuse"):
             raise ValueError(f"truncation must be 'count' or 'refuse', got {mode!r}")
@@ -437,8 +441,8 @@ class DynamicBatcher:
         check_dim(dim, self.encoder.dim, self.matryoshka_dims)
         plan = self.encoder.window_plan(items, task=task)
         if not plan.long:
-            return self.submit(items, task=task, dim=dim, truncation="count"), None
-        return self.submit(plan.texts, task=task, truncation="count"), plan
+            return self._enqueue(items, task, dim, "count"), None
+        return self._enqueue(plan.texts, task, None, "count"), plan
 
     def _combine(self, result: EncodeResult, plan: WindowPlan | None, dim: int | None) -> EncodeResult:
         """One vector per text from its windows' vectors (the normalised mean, then ``dim``)."""
