@@ -11,10 +11,19 @@ float answer (the top 10 by inner product). Memory: the index file's size and us
 ``--crossover`` instead times exact and HNSW search at growing sizes (every HNSW index
 built at that size), to find where the graph starts to win.
 
+``--binary-designs`` compares graphs for a binary store on usearch directly (no store): a Hamming
+graph of the sign bits asked for ever more candidates (what an adaptive depth on the Hamming graph
+would need), usearch's own ``i8`` conversion, and an ``i8`` graph of int8 codes scaled per vector
+(each vector's largest component at 127), each at several candidate depths, every candidate set
+rescored exactly. Recall@10 against the exact float answer, the p50 of the graph walk alone, the
+build rate and usearch's ``memory_usage``; shapes as ``bench_binary_depth.py`` (``clustered:NxD``,
+``uniform:NxD``).
+
 Usage::
 
     python benchmarks/bench_hnsw.py --size 100000x384 --queries 200
     python benchmarks/bench_hnsw.py --crossover 2000,5000,10000,20000,50000 --dim 384
+    python benchmarks/bench_hnsw.py --binary-designs clustered:100000x384,uniform:100000x384
 
 Writes JSON to ``benchmarks/results/hnsw.json`` (``--out``).
 """
@@ -150,6 +159,67 @@ def crossover(sizes: list[int], dim: int, queries: int) -> dict[str, Any]:
     return {"dim": dim, "queries": queries, "rows": rows, "load_average": list(os.getloadavg())}
 
 
+def scaled_int8(unit: np.ndarray) -> np.ndarray:
+    """int8 codes of unit vectors, each scaled so that its largest component is 127 (cosine is scale-free)."""
+    scale = np.max(np.abs(unit), axis=1, keepdims=True) / 127.0
+    return np.clip(np.rint(unit / np.where(scale > 0, scale, 1.0)), -127, 127).astype(np.int8)
+
+
+def binary_designs(shapes: list[str], queries: int) -> dict[str, Any]:
+    import onnxruntime  # noqa: F401  (before usearch: see ogma.store.sqlite.hnsw._usearch)
+    from bench_binary_depth import load_shape
+    from usearch.index import Index
+
+    from ogma.compress import quantize_binary
+    from ogma.store.sqlite.hnsw import expansion_for
+
+    designs: dict[str, tuple[str, str, Any, list[int]]] = {
+        # name: (metric, dtype, encode, candidate counts for k=10)
+        "hamming b1": ("hamming", "b1", quantize_binary, [200, 1000, 2000, 5000]),
+        "i8 (usearch's conversion)": ("cos", "i8", lambda x: x, [10, 15, 20, 40]),
+        "i8 (scaled per vector)": ("cos", "i8", scaled_int8, [10, 15, 20, 40]),
+    }
+    rows = []
+    for spec in shapes:
+        name, docs, qs = load_shape(spec, queries)
+        n, dim = docs.shape
+        truth = exact_top(docs, qs, K)
+        keys = np.arange(n, dtype=np.uint64)
+        for design, (metric, dtype, encode, counts) in designs.items():
+            ndim = -(-dim // 8) * 8 if dtype == "b1" else dim
+            index = Index(ndim=ndim, metric=metric, dtype=dtype, connectivity=16, expansion_add=128)
+            t0 = time.perf_counter()
+            for start in range(0, n, 8192):
+                index.add(keys[start : start + 8192], encode(docs[start : start + 8192]))
+            build_s = time.perf_counter() - t0
+            encoded = encode(qs)
+            for count in counts:
+                index.expansion_search = max(count, expansion_for(n))
+                found, times = [], []
+                for qi in range(len(qs)):
+                    t0 = time.perf_counter()
+                    matches = index.search(encoded[qi], count, threads=1)
+                    times.append(time.perf_counter() - t0)
+                    cand = np.asarray(matches.keys, dtype=np.int64)
+                    best = cand[np.argsort(-(docs[cand] @ qs[qi]), kind="stable")[:K]]
+                    found.append(best.tolist())
+                rows.append(
+                    {
+                        "shape": name,
+                        "design": design,
+                        "candidates": count,
+                        "expansion_search": int(index.expansion_search),
+                        "recall": recall_at_k(found, truth),
+                        "walk_p50_ms": p50(times),
+                        "build_per_s": n / build_s,
+                        "memory_mb": index.memory_usage / 1e6,
+                        "load_average": list(os.getloadavg()),
+                    }
+                )
+                print(json.dumps(rows[-1]), flush=True)
+    return {"queries": queries, "rows": rows, "load_average": list(os.getloadavg())}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", default="100000x384", help="NxDIM")
@@ -158,10 +228,13 @@ def main() -> int:
     parser.add_argument("--precisions", default="float32,binary")
     parser.add_argument("--crossover", help="comma-separated sizes: time exact vs HNSW at each")
     parser.add_argument("--dim", type=int, default=384, help="dimension for --crossover")
+    parser.add_argument("--binary-designs", help="comma-separated shapes (clustered:NxD, uniform:NxD): graph designs")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "hnsw.json")
     args = parser.parse_args()
     machine = {"platform": platform.platform(), "cpu_count": os.cpu_count(), "cpu_flags": cpu_flags()}
-    if args.crossover:
+    if args.binary_designs:
+        report = binary_designs(args.binary_designs.split(","), args.queries)
+    elif args.crossover:
         report = crossover([int(x) for x in args.crossover.split(",")], args.dim, args.queries)
     else:
         n, dim = (int(x) for x in args.size.lower().split("x"))
