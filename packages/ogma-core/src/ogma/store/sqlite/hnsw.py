@@ -59,12 +59,12 @@ from ogma.store.sqlite.sql import DOCUMENTS, VEC_INDEX, quote_identifier
 from ogma.store.sqlite.vectors import VectorCodec, iter_vectors
 
 __all__ = [
+    "BINARY_OVERSAMPLE",
     "EXACT_BELOW",
     "FLOAT_GRAPH_DTYPE",
     "GRAPH_DTYPES",
     "HALF_OVERSAMPLE",
     "INDEX_KINDS",
-    "BINARY_OVERSAMPLE",
     "GraphDtype",
     "GraphHits",
     "HnswIndex",
