@@ -135,18 +135,22 @@ def test_filters_through_the_graph_and_selective_ones_exactly(tmp_path: Path, mo
     store.close()
 
 
-def test_an_explicit_oversample_sets_the_graph_depth(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_explicit_oversample_sets_the_graph_depth(tmp_path: Path) -> None:
     db = tmp_path / "s.ogma"
-    store, _, _ = _fill(db, index=GRAPH)
+    store, _, queries = _fill(db, index=GRAPH)
     store.close()
-    _, _, queries = _fill(tmp_path / "unused.ogma")
     for oversample, depth in ((None, K * hnsw.BINARY_OVERSAMPLE), (7.0, K * 7)):
         with Store(db, index=HnswOptions(exact_below=0, expansion_search=200), oversample=oversample) as store:
             graph = store._graph
             assert graph is not None and store.index_is_current()
             asked: list[int] = []
             search = graph.search
-            monkeypatch.setattr(graph, "search", lambda unit, count, *a: asked.append(count) or search(unit, count, *a))
+
+            def spy(unit: np.ndarray, count: int, *rest: Any, search: Any = search, asked: Any = asked) -> Any:
+                asked.append(count)
+                return search(unit, count, *rest)
+
+            graph.search = spy  # type: ignore[method-assign]
             assert len(store.search(vector=queries[0], k=K)) == K
             assert asked == [depth]
             assert graph._index.expansion_search == 200
