@@ -138,7 +138,7 @@ def measure(n: int, dim: int, queries: int, expansions: list[int], precisions: l
     return {"n": n, "dim": dim, "queries": queries, "rows": rows, "load_average": list(os.getloadavg())}
 
 
-def crossover(sizes: list[int], dim: int, queries: int) -> dict[str, Any]:
+def crossover(sizes: list[int], dim: int, queries: int, precisions: list[str]) -> dict[str, Any]:
     from ogma import Store
     from ogma.store.sqlite.hnsw import HnswOptions
 
@@ -146,15 +146,26 @@ def crossover(sizes: list[int], dim: int, queries: int) -> dict[str, Any]:
     for n in sizes:
         data = make_data(n, dim, queries)
         with tempfile.TemporaryDirectory(prefix="bench-hnsw-") as tmp:
-            for precision in ("float32", "binary"):
+            truth = exact_top(data["vectors"], data["queries"], K)
+            for precision in precisions:
                 path = Path(tmp) / f"{precision}.db"
                 fill(path, data, precision)
                 with Store(path, show_progress=False) as store:
-                    _, exact = timed(store, data["queries"], None)
+                    exact_found, exact = timed(store, data["queries"], None)
                     store.build_index()
                 with Store(path, show_progress=False, index=HnswOptions(exact_below=0)) as store:
-                    _, graph = timed(store, data["queries"], None)
-                rows.append({"n": n, "precision": precision, "exact_p50_ms": p50(exact), "hnsw_p50_ms": p50(graph)})
+                    found, graph = timed(store, data["queries"], None)
+                rows.append(
+                    {
+                        "n": n,
+                        "precision": precision,
+                        "exact_p50_ms": p50(exact),
+                        "hnsw_p50_ms": p50(graph),
+                        "exact_recall": recall_at_k(exact_found, truth),
+                        "hnsw_recall": recall_at_k(found, truth),
+                        "load_average": list(os.getloadavg()),
+                    }
+                )
                 print(json.dumps(rows[-1]), flush=True)
     return {"dim": dim, "queries": queries, "rows": rows, "load_average": list(os.getloadavg())}
 
@@ -235,7 +246,9 @@ def main() -> int:
     if args.binary_designs:
         report = binary_designs(args.binary_designs.split(","), args.queries)
     elif args.crossover:
-        report = crossover([int(x) for x in args.crossover.split(",")], args.dim, args.queries)
+        report = crossover(
+            [int(x) for x in args.crossover.split(",")], args.dim, args.queries, args.precisions.split(",")
+        )
     else:
         n, dim = (int(x) for x in args.size.lower().split("x"))
         expansions = [int(x) for x in args.expansions.split(",")]
