@@ -83,11 +83,18 @@ def p50(times: list[float]) -> float:
     return float(np.percentile(np.asarray(times) * 1000, 50))
 
 
-def measure(n: int, dim: int, queries: int, expansions: list[int], precisions: list[str]) -> dict[str, Any]:
+def measure(
+    n: int, dim: int, queries: int, expansions: list[int], precisions: list[str], shape: str = "clustered"
+) -> dict[str, Any]:
     from ogma import Store
     from ogma.store.sqlite.hnsw import HnswOptions
 
     data = make_data(n, dim, queries)
+    if shape == "uniform":  # the worst case for sign bits and for graphs: isotropic Gaussian, same metadata
+        rng = np.random.default_rng(7)
+        for key, count in (("vectors", n), ("queries", queries)):
+            x = rng.standard_normal((count, dim)).astype(np.float32)
+            data[key] = x / np.linalg.norm(x, axis=1, keepdims=True)
     truth = exact_top(data["vectors"], data["queries"], K)
     mask = filter_mask(data, "eq 10%")
     ftruth = exact_top(data["vectors"], data["queries"], K, mask)
@@ -132,10 +139,11 @@ def measure(n: int, dim: int, queries: int, expansions: list[int], precisions: l
                         "filtered_recall": recall_at_k(ffound, ftruth),
                         "index_file_mb": None if info is None or info.size_bytes is None else info.size_bytes / 1e6,
                         "index_memory_mb": None if memory is None else memory / 1e6,
+                        "load_average": list(os.getloadavg()),
                     }
                 )
                 print(json.dumps(rows[-1]), flush=True)
-    return {"n": n, "dim": dim, "queries": queries, "rows": rows, "load_average": list(os.getloadavg())}
+    return {"n": n, "dim": dim, "shape": shape, "queries": queries, "rows": rows, "load_average": list(os.getloadavg())}
 
 
 def crossover(sizes: list[int], dim: int, queries: int, precisions: list[str]) -> dict[str, Any]:
@@ -237,6 +245,7 @@ def main() -> int:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--expansions", default="64,128,256", help="expansion_search values")
     parser.add_argument("--precisions", default="float32,binary")
+    parser.add_argument("--shape", choices=("clustered", "uniform"), default="clustered", help="data (not --crossover)")
     parser.add_argument("--crossover", help="comma-separated sizes: time exact vs HNSW at each")
     parser.add_argument("--dim", type=int, default=384, help="dimension for --crossover")
     parser.add_argument("--binary-designs", help="comma-separated shapes (clustered:NxD, uniform:NxD): graph designs")
@@ -252,7 +261,7 @@ def main() -> int:
     else:
         n, dim = (int(x) for x in args.size.lower().split("x"))
         expansions = [int(x) for x in args.expansions.split(",")]
-        report = measure(n, dim, args.queries, expansions, args.precisions.split(","))
+        report = measure(n, dim, args.queries, expansions, args.precisions.split(","), args.shape)
     report["machine"] = machine
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
