@@ -182,3 +182,30 @@ def test_a_hamming_graph_saved_before_is_stale_until_rebuilt(tmp_path: Path, cap
         assert info is not None and info.fresh and info.settings is not None
         assert (info.settings["dtype"], info.settings["metric"]) == ("i8", "cos")
         assert reopened.index_is_current()
+
+
+def test_the_graph_checks_its_expansion_and_an_unfit_graph_searches_exactly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    db = tmp_path / "s.ogma"
+    store, _, queries = _fill(db, index=GRAPH)
+    store.close()
+    with Store(db, index=GRAPH) as fit:
+        graph = fit._graph
+        assert graph is not None and fit.index_is_current()
+        assert (
+            graph.expansion() == hnsw.BASE_EXPANSION
+        )  # clustered: the default expansion finds what the reference finds
+        assert graph._checked == (N, hnsw.BASE_EXPANSION)
+        assert graph.search(queries[0], K) is not None
+    monkeypatch.setattr(hnsw, "CHECK_RECALL", 1.01)  # no expansion can: the graph counts as unfit
+    caplog.set_level(logging.WARNING, logger="ogma.store.sqlite.hnsw")
+    with Store(db, index=GRAPH) as unfit, Store(db) as exact:
+        graph = unfit._graph
+        assert graph is not None and unfit.index_is_current()
+        assert graph.expansion() is None and "searching exactly" in caplog.text
+        assert graph.search(queries[0], K) is None
+        for q in queries[:3]:
+            assert [h.id for h in unfit.search(vector=q, k=K)] == [h.id for h in exact.search(vector=q, k=K)]
+    with Store(db, index=HnswOptions(exact_below=0, expansion_search=64)) as chosen:  # an explicit expansion: no check
+        assert chosen._graph is not None and chosen._graph.expansion() == 64
