@@ -84,7 +84,7 @@ def p50(times: list[float]) -> float:
 
 
 def measure(
-    n: int, dim: int, queries: int, expansions: list[int], precisions: list[str], shape: str = "clustered"
+    n: int, dim: int, queries: int, expansions: list[int | None], precisions: list[str], shape: str = "clustered"
 ) -> dict[str, Any]:
     from ogma import Store
     from ogma.store.sqlite.hnsw import HnswOptions
@@ -128,10 +128,11 @@ def measure(
                     ffound, ftimes = timed(store, data["queries"], filt)
                     graph = store._graph
                     memory = None if graph is None or graph._index is None else int(graph._index.memory_usage)
+                    chosen = None if graph is None else graph.expansion()  # None: unfit, searched exactly
                 rows.append(
                     {
                         "precision": precision,
-                        "search": f"hnsw ef={e}",
+                        "search": f"hnsw ef={e}" if e is not None else f"hnsw default (ef {chosen or 'unfit: exact'})",
                         "build_per_s": n / build_s,
                         "p50_ms": p50(times),
                         "recall": recall_at_k(found, truth),
@@ -243,7 +244,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", default="100000x384", help="NxDIM")
     parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--expansions", default="64,128,256", help="expansion_search values")
+    parser.add_argument("--expansions", default="64,128,256", help="expansion_search values ('default': None)")
     parser.add_argument("--precisions", default="float32,binary")
     parser.add_argument("--shape", choices=("clustered", "uniform"), default="clustered", help="data (not --crossover)")
     parser.add_argument("--crossover", help="comma-separated sizes: time exact vs HNSW at each")
@@ -260,7 +261,7 @@ def main() -> int:
         )
     else:
         n, dim = (int(x) for x in args.size.lower().split("x"))
-        expansions = [int(x) for x in args.expansions.split(",")]
+        expansions = [None if x == "default" else int(x) for x in args.expansions.split(",")]
         report = measure(n, dim, args.queries, expansions, args.precisions.split(","), args.shape)
     report["machine"] = machine
     args.out.parent.mkdir(parents=True, exist_ok=True)
