@@ -137,7 +137,7 @@ CHECK_QUERIES = 16
 CHECK_RECALL = 0.98
 """The share of a reference walk's ``k`` nearest that a binary store's graph must find among its candidates."""
 
-CHECK_STEPS = 4
+CHECK_STEPS = 3
 """A binary store's graph tries its default expansion and up to this many doublings of it
 (:data:`BASE_EXPANSION` × 8 = 1,024 up to 100,000 vectors) before it counts as unfit: beyond, the exact
 scan of the store's sign bits and int8 copy was faster."""
