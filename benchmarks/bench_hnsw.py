@@ -17,13 +17,15 @@ would need), usearch's own ``i8`` conversion, and an ``i8`` graph of int8 codes 
 (each vector's largest component at 127), each at several candidate depths, every candidate set
 rescored exactly. Recall@10 against the exact float answer, the p50 of the graph walk alone, the
 build rate and usearch's ``memory_usage``; shapes as ``bench_binary_depth.py`` (``clustered:NxD``,
-``uniform:NxD``).
+``uniform:NxD``), and a float32 graph for reference; ``--expansions`` sets the walks' expansions
+(default: the store's, :func:`~ogma.store.sqlite.hnsw.expansion_for`).
 
 Usage::
 
     python benchmarks/bench_hnsw.py --size 100000x384 --queries 200
     python benchmarks/bench_hnsw.py --crossover 2000,5000,10000,20000,50000 --dim 384
     python benchmarks/bench_hnsw.py --binary-designs clustered:100000x384,uniform:100000x384
+    python benchmarks/bench_hnsw.py --binary-designs uniform:20000x384 --expansions 128,512,2048
 
 Writes JSON to ``benchmarks/results/hnsw.json`` (``--out``).
 """
@@ -185,7 +187,7 @@ def scaled_int8(unit: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(unit / np.where(scale > 0, scale, 1.0)), -127, 127).astype(np.int8)
 
 
-def binary_designs(shapes: list[str], queries: int) -> dict[str, Any]:
+def binary_designs(shapes: list[str], queries: int, expansions: list[int | None] | None = None) -> dict[str, Any]:
     import onnxruntime  # noqa: F401  (before usearch: see ogma.store.sqlite.hnsw._usearch)
     from bench_binary_depth import load_shape
     from usearch.index import Index
@@ -198,6 +200,7 @@ def binary_designs(shapes: list[str], queries: int) -> dict[str, Any]:
         "hamming b1": ("hamming", "b1", quantize_binary, [200, 1000, 2000, 5000]),
         "i8 (usearch's conversion)": ("cos", "i8", lambda x: x, [10, 15, 20, 40]),
         "i8 (scaled per vector)": ("cos", "i8", scaled_int8, [10, 15, 20, 40]),
+        "f32 (a float32 store's graph, for reference)": ("ip", "f32", lambda x: x, [20]),
     }
     rows = []
     for spec in shapes:
@@ -213,8 +216,8 @@ def binary_designs(shapes: list[str], queries: int) -> dict[str, Any]:
                 index.add(keys[start : start + 8192], encode(docs[start : start + 8192]))
             build_s = time.perf_counter() - t0
             encoded = encode(qs)
-            for count in counts:
-                index.expansion_search = max(count, expansion_for(n))
+            for count, expansion in [(c, e) for c in counts for e in expansions or [None]]:
+                index.expansion_search = max(count, expansion or expansion_for(n))
                 found, times = [], []
                 for qi in range(len(qs)):
                     t0 = time.perf_counter()
@@ -253,15 +256,16 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=HERE / "results" / "hnsw.json")
     args = parser.parse_args()
     machine = {"platform": platform.platform(), "cpu_count": os.cpu_count(), "cpu_flags": cpu_flags()}
+    expansions = [None if x == "default" else int(x) for x in args.expansions.split(",")]
     if args.binary_designs:
-        report = binary_designs(args.binary_designs.split(","), args.queries)
+        chosen = None if args.expansions == parser.get_default("expansions") else expansions
+        report = binary_designs(args.binary_designs.split(","), args.queries, chosen)
     elif args.crossover:
         report = crossover(
             [int(x) for x in args.crossover.split(",")], args.dim, args.queries, args.precisions.split(",")
         )
     else:
         n, dim = (int(x) for x in args.size.lower().split("x"))
-        expansions = [None if x == "default" else int(x) for x in args.expansions.split(",")]
         report = measure(n, dim, args.queries, expansions, args.precisions.split(","), args.shape)
     report["machine"] = machine
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,7 @@ bench = load_benchmark("bench_hnsw")
 def test_binary_designs_at_a_tiny_size() -> None:
     report = bench.binary_designs(["clustered:400x16", "uniform:400x16"], 5)
     designs = {(row["shape"], row["design"]) for row in report["rows"]}
-    assert len(designs) == 6  # two shapes, three graphs
+    assert len(designs) == 8  # two shapes, four graphs
     for row in report["rows"]:
         assert 0.0 <= row["recall"] <= 1.0 and row["build_per_s"] > 0 and row["memory_mb"] > 0
 
