@@ -156,8 +156,12 @@ def test_an_explicit_oversample_sets_the_graph_depth(tmp_path: Path) -> None:
             assert graph._index.expansion_search == 200
 
 
-def test_a_hamming_graph_saved_before_is_stale_until_rebuilt(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    """A graph of sign bits as saved before binary stores' graphs held int8 codes (record ``dtype: "b1"``)."""
+@pytest.mark.parametrize("saved_dtype", ["b1", None])
+def test_a_hamming_graph_saved_before_is_stale_until_rebuilt(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, saved_dtype: str | None
+) -> None:
+    """A graph of sign bits as saved before binary stores' graphs held int8 codes (record ``dtype: "b1"``, or
+    no type at all, as written before half-precision graphs)."""
     import usearch.index
 
     db = tmp_path / "s.ogma"
@@ -168,7 +172,9 @@ def test_a_hamming_graph_saved_before_is_stale_until_rebuilt(tmp_path: Path, cap
     old.add(np.arange(1, N + 1, dtype=np.uint64), quantize_binary(vectors))
     old.save(str(index_path))
     record = json.loads(record_path.read_text(encoding="utf-8"))
-    record.update(dtype="b1", metric="hamming", stamp=hnsw._stamp(index_path))
+    record.update(dtype=saved_dtype, metric="hamming", stamp=hnsw._stamp(index_path))
+    if saved_dtype is None:
+        del record["dtype"]
     record_path.write_text(json.dumps(record), encoding="utf-8")
     caplog.set_level(logging.WARNING, logger="ogma.store.sqlite.hnsw")
     with Store(db, index=GRAPH) as reopened, Store(db) as exact:
@@ -176,6 +182,7 @@ def test_a_hamming_graph_saved_before_is_stale_until_rebuilt(tmp_path: Path, cap
         assert "Hamming graph of sign bits" in caplog.text and "build_index" in caplog.text
         info = reopened.index_info()
         assert info is not None and not info.fresh and "Hamming" in info.reason
+        assert info.settings is not None and info.settings["dtype"] == "b1"
         for q in queries[:3]:  # exact meanwhile
             assert [h.id for h in reopened.search(vector=q, k=K)] == [h.id for h in exact.search(vector=q, k=K)]
         info = reopened.build_index()

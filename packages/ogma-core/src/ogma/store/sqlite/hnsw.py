@@ -380,8 +380,9 @@ class IndexInfo:
 
 
 def _record_dtype(record: dict[str, Any]) -> Any:
-    """The saved graph's scalar type (records written before half-precision graphs: ``"f32"``)."""
-    return record.get("dtype", "f32")
+    """The saved graph's scalar type (records written before half-precision graphs: ``"f32"``, or a binary
+    store's ``"b1"``: its sign bits)."""
+    return record.get("dtype", "b1" if record.get("precision") == "binary" else "f32")
 
 
 def _check_record(
