@@ -134,7 +134,7 @@ class GraphIndexing:
         graph = self._graph
         if graph is None or option != "memory" or not graph.attach(ctx):
             return None
-        if graph.size < graph.exact_below:
+        if graph.size < graph.exact_below or graph.expansion() is None:  # None: an unfit binary graph
             return None
         if self._adaptive_depth:
             count = max(count, math.ceil(count * BINARY_OVERSAMPLE))
