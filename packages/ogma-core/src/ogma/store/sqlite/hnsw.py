@@ -811,8 +811,8 @@ class HnswIndex:
         """The search expansion of the graph as it is now (``None``: a binary store's graph is unfit; search exactly).
 
         :attr:`HnswOptions.expansion_search` when given, else :func:`expansion_for` the graph's size.
-        A binary store's graph checks that on its first search, and again whenever it has grown or
-        shrunk by half: :data:`CHECK_QUERIES` stored vectors, walked as queries, must find
+        A binary store's graph checks that on its first search, and again whenever it has doubled or
+        halved since: :data:`CHECK_QUERIES` stored vectors, walked as queries, must find
         :data:`CHECK_RECALL` of what a walk with :data:`REFERENCE_EXPANSION` times the expansion finds
         among the candidates a search takes (:data:`BINARY_OVERSAMPLE` per result); if they do not,
         the expansion doubles, up to :data:`CHECK_STEPS` times, and beyond that the graph is unfit
@@ -840,8 +840,12 @@ class HnswIndex:
         size = int(index.size)
         picks = np.random.default_rng(size).choice(size, CHECK_QUERIES, replace=False)
         stored = index.keys
-        sample = np.array([stored[int(i)] for i in picks], dtype=np.uint64)
-        queries = np.stack(index.get(sample)).reshape(len(sample), -1)
+        picked = np.array([stored[int(i)] for i in picks], dtype=np.uint64)
+        held = [(int(key), vector) for key, vector in zip(picked, index.get(picked)) if vector is not None]
+        if not held:
+            return base
+        sample = np.array([key for key, _ in held], dtype=np.int64)
+        queries = np.stack([vector for _, vector in held]).reshape(len(held), -1)
 
         def walk(expansion: int, count: int) -> list[list[int]]:
             index.expansion_search = expansion
