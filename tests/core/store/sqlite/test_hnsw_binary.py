@@ -216,3 +216,15 @@ def test_the_graph_checks_its_expansion_and_an_unfit_graph_searches_exactly(
             assert [h.id for h in unfit.search(vector=q, k=K)] == [h.id for h in exact.search(vector=q, k=K)]
     with Store(db, index=HnswOptions(exact_below=0, expansion_search=64)) as chosen:  # an explicit expansion: no check
         assert chosen._graph is not None and chosen._graph.expansion() == 64
+
+
+def test_a_binary_store_above_five_thousand_vectors_searches_its_graph_by_default(tmp_path: Path) -> None:
+    store, _, queries = _fill(tmp_path / "s.ogma", index="hnsw")  # N = 6,000: above EXACT_BELOW["binary"]
+    graph = store._graph
+    assert graph is not None and graph.exact_below == hnsw.EXACT_BELOW["binary"] == 5_000 < N
+    answers: list[GraphHits | None] = []
+    search = graph.search
+    graph.search = lambda *a: answers.append(found := search(*a)) or found  # type: ignore[method-assign]
+    assert len(store.search(vector=queries[0], k=K)) == K
+    assert len(answers) == 1 and answers[0] is not None and len(answers[0]) == K * hnsw.BINARY_OVERSAMPLE
+    store.close()
