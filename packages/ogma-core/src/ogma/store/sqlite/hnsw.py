@@ -224,7 +224,8 @@ class HnswOptions:
         expansion_add: Candidates considered while inserting (``efConstruction``).
         expansion_search: Candidates considered while searching (``ef``); at least the results asked for.
             ``None``: grows with the graph, 128 up to 100,000 vectors and 512 at a million
-            (:func:`expansion_for`), so that recall holds as the store grows.
+            (:func:`expansion_for`), so that recall holds as the store grows; a binary store's graph
+            checks it and raises it, or searches exactly, where its walks fall short (:meth:`HnswIndex.expansion`).
         exact_below: Stores with fewer vectors are searched exactly (``None``: :data:`EXACT_BELOW`
             of the store's precision).
         dtype: What a float32 store's graph holds its vectors in: ``"f32"``, or ``"f16"`` /
