@@ -18,6 +18,7 @@ Usage::
 
     python benchmarks/bench_hnsw_memory.py --size 100000x384 --dir /tmp/hnsw-split --out split.json
     PYTHONPATH=/path/to/other/ogma/src python benchmarks/bench_hnsw_memory.py ...  # another version's code
+    python benchmarks/bench_hnsw_memory.py --precision binary --size 100000x384 --dir /tmp/hnsw-binary --out b.json
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def status_mb() -> dict[str, int]:
     return fields
 
 
-def build(folder: Path, n: int, dim: int, queries: int) -> None:
+def build(folder: Path, n: int, dim: int, queries: int, precision: str = "float32") -> None:
     """The peer benchmark's data, exact answers and graph store, in ``folder`` (skipped when there)."""
     import bench_peers as peers
 
@@ -63,7 +64,8 @@ def build(folder: Path, n: int, dim: int, queries: int) -> None:
         mask = peers.filter_mask(data, name)
         slug = name.replace(" ", "_").replace("%", "pct")
         np.save(folder / f"truth-{slug}.npy", peers.exact_top(data["vectors"], data["queries"], peers.K, mask))
-    peers.OgmaHnsw(data, folder).ingest()  # closing the store saves its graph
+    runner = peers.OgmaHnswBinary if precision == "binary" else peers.OgmaHnsw
+    runner(data, folder).ingest()  # closing the store saves its graph
 
 
 def measure(folder: Path, queries: int) -> dict[str, Any]:
@@ -141,6 +143,7 @@ def main(argv: Sequence[str] | None = None, log: Callable[[str], None] = print) 
     parser.add_argument("--size", default="100000x384", help="NxDIM, as bench_peers.py --sizes")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--dir", type=Path, required=True, help="where the data and store are built (reused)")
+    parser.add_argument("--precision", choices=("float32", "binary"), default="float32", help="of the store built")
     parser.add_argument("--out", type=Path, help="write the JSON here")
     args = parser.parse_args(argv)
     if str(HERE) not in sys.path:
@@ -148,9 +151,10 @@ def main(argv: Sequence[str] | None = None, log: Callable[[str], None] = print) 
     from _common import cpu_flags
 
     n, dim = (int(x) for x in args.size.lower().split("x"))
-    build(args.dir, n, dim, args.queries)
+    build(args.dir, n, dim, args.queries, args.precision)
     result = {
         "size": args.size,
+        "precision": args.precision,
         "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(), "cpu_flags": cpu_flags()},
         **measure(args.dir, args.queries),
         "load_average": list(os.getloadavg()),

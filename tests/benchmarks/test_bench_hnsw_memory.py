@@ -28,3 +28,23 @@ def test_split_of_a_tiny_graph_store(tmp_path: Path, monkeypatch: pytest.MonkeyP
         assert 0.0 <= kind["recall"] <= 1.0 and kind["median_ms"]["search"] > 0
         assert kind["after_mb"]["VmHWM"] >= report["stages_mb"]["open"]["RssAnon"]
     assert report["graph"]["vectors"] == 600  # kept up to date; at 600 vectors searches are exact (exact_below)
+
+
+def test_split_of_a_tiny_binary_graph_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    out = tmp_path / "split.json"
+    args = [
+        "--size",
+        "600x16",
+        "--queries",
+        "5",
+        "--dir",
+        str(tmp_path / "d"),
+        "--out",
+        str(out),
+        "--precision",
+        "binary",
+    ]
+    assert bench.main(args, log=lambda s: None) == 0
+    report = json.loads(out.read_text())
+    assert report["precision"] == "binary" and report["graph"] == {**report["graph"], "vectors": 600, "dtype": "i8"}

@@ -243,7 +243,7 @@ def test_filters_match_the_python_evaluator(
         assert _recall(store, exact, queries[:10], filter=flt) >= 0.9
     # the graph answers broad filters; one that would need too many candidates goes to the exact scan
     graph_answered = any(found is not None for found in walked)
-    wanted = K * (20 if precision == "binary" else 1)  # binary: k x oversample candidates, rescored
+    wanted = K * (hnsw.BINARY_OVERSAMPLE if precision == "binary" else 1)  # binary: the int8 graph's candidates
     assert graph_answered == (passing > 0 and wanted * N / passing * hnsw.OVERFETCH <= hnsw.MAX_CANDIDATES)
     store.close()
     exact.close()
@@ -379,7 +379,9 @@ def test_half_precision_results_carry_exact_cosines(tmp_path: Path, dtype: str) 
     assert store._graph is not None
     for q in queries[:10]:
         unit = q / np.linalg.norm(q)
-        raw = dict(store._graph.search(unit, K))  # the half-precision graph's own cosines
+        hits = store._graph.search(unit, K)
+        assert hits is not None
+        raw = dict(zip(hits.keys.tolist(), hits.scores.tolist()))  # the half-precision graph's own cosines
         walked = store.search(vector=q, k=K)
         truth = {h.id: h.score for h in exact.search(vector=q, k=N)}
         assert [h.score for h in walked] == sorted((h.score for h in walked), reverse=True)

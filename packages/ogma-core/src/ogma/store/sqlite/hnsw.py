@@ -2,10 +2,14 @@
 
 ``Store(path, index="hnsw")`` searches a graph instead of scanning every vector. The graph is
 built by `usearch <https://github.com/unum-cloud/usearch>`_ (``ogma-core[hnsw]``) over the
-store's search codes: unit float32 vectors (inner product; held in bf16, f16 or f32,
+store's vectors: unit float32 vectors (inner product; held in bf16, f16 or f32,
 :attr:`HnswOptions.dtype`, half precision then rescored with the float32 vectors), int8
-(usearch's own ``i8``) or sign bits (Hamming, then the usual float rescoring). It lives in two
-files next to the store:
+(usearch's own ``i8``), or, for a binary store, int8 codes scaled per vector
+(:func:`scaled_int8`; cosine, then the usual float rescoring of :data:`BINARY_OVERSAMPLE`
+candidates per result). A binary store's graph does not walk its sign bits: the few hundred
+candidates nearest by Hamming distance miss most true neighbours (recall@10 0.55 at 100,000
+clustered 384-d vectors), and an adaptive depth on a Hamming graph needs thousands of them
+(``benchmarks/bench_hnsw.py --binary-designs``). It lives in two files next to the store:
 
 * ``<store>.hnsw``: usearch's own index file;
 * ``<store>.hnsw.json``: its record: the store generation it reflects, the store's token
@@ -55,12 +59,14 @@ from ogma.store.sqlite.sql import DOCUMENTS, VEC_INDEX, quote_identifier
 from ogma.store.sqlite.vectors import VectorCodec, iter_vectors
 
 __all__ = [
+    "BINARY_OVERSAMPLE",
     "EXACT_BELOW",
     "FLOAT_GRAPH_DTYPE",
     "GRAPH_DTYPES",
     "HALF_OVERSAMPLE",
     "INDEX_KINDS",
     "GraphDtype",
+    "GraphHits",
     "HnswIndex",
     "HnswOptions",
     "IndexInfo",
@@ -70,6 +76,7 @@ __all__ = [
     "hnsw_options",
     "index_files",
     "read_index_info",
+    "scaled_int8",
 ]
 
 logger = logging.getLogger(__name__)
@@ -77,10 +84,12 @@ logger = logging.getLogger(__name__)
 IndexKind = Literal["hnsw"]
 INDEX_KINDS: tuple[IndexKind, ...] = ("hnsw",)
 
-EXACT_BELOW: dict[str, int] = {"float32": 5_000, "int8": 5_000, "binary": 50_000}
+EXACT_BELOW: dict[str, int] = {"float32": 5_000, "int8": 5_000, "binary": 5_000}
 """Per precision, stores with fewer vectors are searched exactly even with ``index="hnsw"``: below
 these sizes the exact scan was as fast or faster (``benchmarks/bench_hnsw.py --crossover``, see
-"Approximate index" in ``docs/store.md``; int8 was not measured and follows float32)."""
+"Approximate index" in ``docs/store.md``; int8 was not measured and follows float32). A binary
+store's int8 graph was faster than its exact search from 2,000 vectors on (at equal recall); its
+Hamming graph, before, only from 50,000."""
 
 BRUTE_FORCE_ROWS = 4096
 """A filter passing at most this many rows is answered by the exact search (over those rows only)."""
@@ -101,10 +110,15 @@ loses at most 2^-8 of each value in bf16 and 2^-11 in f16 (whose subnormals, bel
 under 2^-17 in all up to 65,536 dimensions); f32 holds the unit vectors themselves. A cosine computed from the copy
 is therefore within this bound of the exact one (Cauchy-Schwarz with a unit query)."""
 
-_GRAPH_KINDS = {"float32": ("ip", "f32"), "int8": ("cos", "i8"), "binary": ("hamming", "b1")}
+_GRAPH_KINDS = {"float32": ("ip", "f32"), "int8": ("cos", "i8"), "binary": ("cos", "i8")}
 """usearch metric and scalar type per store precision: unit float32 vectors by inner product, usearch's
-own int8 by cosine, the store's packed sign bits by Hamming distance. A float32 store's graph may
-hold its vectors in half precision instead (:attr:`HnswOptions.dtype`)."""
+own int8 by cosine, and a binary store's vectors as int8 codes scaled per vector (:func:`scaled_int8`)
+by cosine. A float32 store's graph may hold its vectors in half precision instead (:attr:`HnswOptions.dtype`).
+Binary stores' graphs saved before held the packed sign bits (``"b1"``, Hamming): they count as stale."""
+
+BINARY_OVERSAMPLE = 2.0
+"""Candidates taken from a binary store's int8 graph per result wanted (without an explicit ``oversample``),
+then rescored with the float32 vectors (``benchmarks/results/hnsw-binary-designs-100k.json``)."""
 
 GraphDtype = Literal["f32", "f16", "bf16"]
 GRAPH_DTYPES: tuple[GraphDtype, ...] = ("f32", "f16", "bf16")
@@ -118,6 +132,20 @@ FLOAT_GRAPH_DTYPE: GraphDtype = "bf16"
 HALF_OVERSAMPLE = 1.5
 """Candidates taken from a half-precision graph per result wanted, then rescored with the float32 vectors
 (1.5 reached the f32 graph's recall at 100k × 384-d; 2 and 3 gave the same recall, slower)."""
+
+CHECK_QUERIES = 16
+"""Stored vectors a binary store's graph walks as queries to check its own expansion (:meth:`HnswIndex.expansion`)."""
+
+CHECK_RECALL = 0.98
+"""The share of a reference walk's ``k`` nearest that a binary store's graph must find among its candidates."""
+
+CHECK_STEPS = 3
+"""A binary store's graph tries its default expansion and up to this many doublings of it
+(:data:`BASE_EXPANSION` × 8 = 1,024 up to 100,000 vectors) before it counts as unfit: beyond, the exact
+scan of the store's sign bits and int8 copy was faster."""
+
+REFERENCE_EXPANSION = 16
+"""The reference walk of the check uses this many times the default expansion (2,048 up to 100,000 vectors)."""
 
 BASE_EXPANSION = 128
 """The search expansion of a graph of up to :data:`BASE_EXPANSION_SIZE` vectors when none is given."""
@@ -147,7 +175,44 @@ def expansion_for(size: int) -> int:
 TOKEN_KEY = "ogma.index.token"
 FORMAT = 1
 FloatArray = npt.NDArray[np.float32]
-Ranked = list[tuple[int, float]]
+
+
+@dataclass(frozen=True)
+class GraphHits:
+    """What a graph search found, best first: rowids and the graph's own scores (higher is better).
+
+    Example:
+        >>> hits = GraphHits(np.array([4, 2]), np.array([0.9, 0.5]))
+        >>> len(hits), hits.keys.tolist()
+        (2, [4, 2])
+    """
+
+    keys: npt.NDArray[np.int64]
+    scores: npt.NDArray[np.float64]
+
+    def __len__(self) -> int:
+        return int(self.keys.shape[0])
+
+    @classmethod
+    def empty(cls) -> GraphHits:
+        """No hits."""
+        return cls(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64))
+
+
+def scaled_int8(unit: FloatArray) -> npt.NDArray[np.int8]:
+    """int8 codes of vectors, each scaled so that its largest component is 127 (zero rows stay zero).
+
+    What a binary store's graph holds. Cosine does not see the scale, so each vector keeps the
+    int8 range in full: usearch's own conversion of float input scales unit vectors by 127, which
+    leaves the components of a 384-d unit vector (about 0.05) a dozen levels.
+
+    Example:
+        >>> scaled_int8(np.array([[0.5, -0.25, 0.0]], dtype=np.float32)).tolist()
+        [[127, -64, 0]]
+    """
+    rows = np.asarray(unit, dtype=np.float32)
+    scale = np.max(np.abs(rows), axis=1, keepdims=True, initial=0.0) / 127.0
+    return np.clip(np.rint(rows / np.where(scale > 0, scale, 1.0)), -127, 127).astype(np.int8)
 
 
 @dataclass(frozen=True)
@@ -159,15 +224,16 @@ class HnswOptions:
         expansion_add: Candidates considered while inserting (``efConstruction``).
         expansion_search: Candidates considered while searching (``ef``); at least the results asked for.
             ``None``: grows with the graph, 128 up to 100,000 vectors and 512 at a million
-            (:func:`expansion_for`), so that recall holds as the store grows.
+            (:func:`expansion_for`), so that recall holds as the store grows; a binary store's graph
+            checks it and raises it, or searches exactly, where its walks fall short (:meth:`HnswIndex.expansion`).
         exact_below: Stores with fewer vectors are searched exactly (``None``: :data:`EXACT_BELOW`
             of the store's precision).
         dtype: What a float32 store's graph holds its vectors in: ``"f32"``, or ``"f16"`` /
             ``"bf16"`` (half the memory; the graph's candidates, :data:`HALF_OVERSAMPLE` per result,
             are rescored with the exact float32 vectors). ``None``: a saved graph's own type, and
             :data:`FLOAT_GRAPH_DTYPE` for a new one. A saved graph of another type than the one
-            asked for is never used (searches are exact until it is rebuilt). int8 and binary
-            stores' graphs always hold their own codes.
+            asked for is never used (searches are exact until it is rebuilt). int8 stores' graphs
+            hold usearch's int8 codes, binary stores' int8 codes scaled per vector (:func:`scaled_int8`).
         mapped_share: What the float vectors read for rescoring may keep mapped into the process, as a share of
             the graph's vectors' float32 bytes (at least 256 MiB); past it SQLite's memory map is dropped
             (:class:`~ogma.store.sqlite.search.MapBudget`). ``None``: no limit (rescoring reads stay warm,
@@ -317,8 +383,9 @@ class IndexInfo:
 
 
 def _record_dtype(record: dict[str, Any]) -> Any:
-    """The saved graph's scalar type (records written before half-precision graphs: ``"f32"``)."""
-    return record.get("dtype", "f32")
+    """The saved graph's scalar type (records written before half-precision graphs: ``"f32"``, or a binary
+    store's ``"b1"``: its sign bits)."""
+    return record.get("dtype", "b1" if record.get("precision") == "binary" else "f32")
 
 
 def _check_record(
@@ -343,6 +410,8 @@ def _check_record(
     if codec is not None:
         saved = _record_dtype(record)
         allowed = GRAPH_DTYPES if codec.precision == "float32" else (_GRAPH_KINDS[codec.precision][1],)
+        if codec.precision == "binary" and saved == "b1":
+            return "it is a Hamming graph of sign bits, which binary stores no longer search (rebuild it: int8 graph)"
         if saved not in allowed:
             return f"its record names a graph of {saved!r} vectors, not one of {', '.join(allowed)}"
         if codec.precision == "float32" and dtype is not None and saved != dtype:
@@ -459,6 +528,7 @@ class HnswIndex:
         self._passing: OrderedDict[Hashable, PassingRows] = OrderedDict()
         self._passing_generation: int | None = None
         self._dtype: str | None = None  # the in-memory graph's scalar type (None: no graph)
+        self._checked: tuple[int, int | None] | None = None  # (graph size, expansion) of the last check
 
     # -- the graph ----------------------------------------------------------------------
     def _wanted_dtype(self) -> str:
@@ -485,8 +555,7 @@ class HnswIndex:
     def _spec(self, dtype: str | None = None) -> dict[str, Any]:
         metric, _ = _GRAPH_KINDS[self.codec.precision]
         dtype = dtype or self._dtype or self._wanted_dtype()
-        ndim = -(-self.codec.dim // 8) * 8 if dtype == "b1" else self.codec.dim  # sign bits: whole bytes
-        return {"ndim": ndim, "metric": metric, "dtype": dtype}
+        return {"ndim": self.codec.dim, "metric": metric, "dtype": dtype}
 
     def _new(self) -> Any:
         spec = self._spec(self._wanted_dtype())
@@ -501,7 +570,7 @@ class HnswIndex:
 
     def _codes(self, unit: FloatArray) -> npt.NDArray[Any]:
         if self.codec.precision == "binary":
-            return self.codec.codes(unit)  # packed sign bits, the store's own bit order
+            return scaled_int8(unit)
         return np.ascontiguousarray(unit, dtype=np.float32)
 
     @property
@@ -571,11 +640,12 @@ class HnswIndex:
             )
             return False
         self._index, self.generation, self._saved, self._token = index, generation, generation, token
-        self._dtype = dtype
+        self._dtype, self._checked = dtype, None
         return True
 
     def _drop(self) -> None:
         self._index = None
+        self._checked = None
         self._dtype = None
         self.generation = None
         self._passing.clear()
@@ -633,7 +703,7 @@ class HnswIndex:
                         bar.update(len(rowids))
         with self._lock:
             self._index, self.generation, self._token, self._saved = index, generation, token, None
-            self._dtype = dtype
+            self._dtype, self._checked = dtype, None
             self._passing.clear()
         self.save()
         return int(index.size)
@@ -702,16 +772,17 @@ class HnswIndex:
                     held -= self._passing.popitem(last=False)[1].nbytes
         return found
 
-    def search(self, unit: FloatArray, count: int, passing: PassingRows | None = None) -> Ranked | None:
-        """The ``count`` nearest rowids as ``(rowid, score)``, best first (among ``passing``, if given).
+    def search(self, unit: FloatArray, count: int, passing: PassingRows | None = None) -> GraphHits | None:
+        """The ``count`` nearest rowids and their scores, best first (among ``passing``, if given).
 
         Scores are cosines for float32 (``1 -`` usearch's inner-product distance; of the
-        half-precision vectors for an ``f16``/``bf16`` graph), usearch's cosine of int8 codes,
-        and minus the Hamming distance for sign bits; the search pipeline rescores all but the
-        first (:attr:`rescored`) with the float vectors.
+        half-precision vectors for an ``f16``/``bf16`` graph) and usearch's cosine of int8 codes
+        (int8 and binary stores); the search pipeline rescores all but the first (:attr:`rescored`)
+        with the float vectors.
 
         Returns:
-            The ranking, or ``None`` when a filter is too selective for the graph (at most
+            The hits, or ``None`` when a binary store's graph is unfit (:meth:`expansion`), or a
+            filter is too selective for the graph (at most
             :data:`BRUTE_FORCE_ROWS` rows pass, or more than :data:`MAX_CANDIDATES` candidates
             would be needed to find ``count`` passing ones): the caller then searches exactly.
         """
@@ -719,32 +790,97 @@ class HnswIndex:
             index = self._index
             size = self.size
             if index is None or count <= 0 or size == 0:
-                return []
+                return GraphHits.empty()
+            expansion = self.expansion()
+            if expansion is None:
+                return None
+            if index.expansion_search != expansion:
+                index.expansion_search = expansion
             query = self._codes(np.asarray(unit, dtype=np.float32).reshape(1, -1))[0]
             if passing is None:
-                keys, scores = self._graph(index, query, min(count, size))
-                return list(zip(keys.tolist(), scores.tolist()))
+                return self._graph(index, query, min(count, size))
             if passing.size <= BRUTE_FORCE_ROWS:
                 return None
             want = math.ceil(count * size / passing.size * OVERFETCH)
             while want <= MAX_CANDIDATES:
-                keys, scores = self._graph(index, query, min(want, size))
-                kept = passing.contains(keys)
-                if np.count_nonzero(kept) >= count or keys.size < want:
-                    return list(zip(keys[kept][:count].tolist(), scores[kept][:count].tolist()))
+                hits = self._graph(index, query, min(want, size))
+                kept = passing.contains(hits.keys)
+                if np.count_nonzero(kept) >= count or len(hits) < want:
+                    return GraphHits(hits.keys[kept][:count], hits.scores[kept][:count])
                 want *= 4
             return None
 
-    def _graph(
-        self, index: Any, query: npt.NDArray[Any], count: int
-    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
-        expansion = self.options.expansion_search or expansion_for(int(index.size))
-        if index.expansion_search != expansion:
+    def expansion(self) -> int | None:
+        """The search expansion of the graph as it is now (``None``: a binary store's graph is unfit; search exactly).
+
+        :attr:`HnswOptions.expansion_search` when given, else :func:`expansion_for` the graph's size.
+        A binary store's graph checks that on its first search, and again whenever it has doubled or
+        halved since: :data:`CHECK_QUERIES` stored vectors, walked as queries, must find
+        :data:`CHECK_RECALL` of what a walk with :data:`REFERENCE_EXPANSION` times the expansion finds
+        among the candidates a search takes (:data:`BINARY_OVERSAMPLE` per result); if they do not,
+        the expansion doubles, up to :data:`CHECK_STEPS` times, and beyond that the graph is unfit
+        (a warning says so) and searches are exact. Graphs hold up on clustered data but not on
+        vectors with no structure: on 100,000 uniform random 384-d vectors an expansion of 128 found
+        a seventh of the true neighbours (``docs/benchmarks.md``, "Approximate index").
+        """
+        with self._lock:
+            index = self._index
+            if index is None:
+                return None
+            size = int(index.size)
+            base = expansion_for(size)
+            if self.options.expansion_search is not None:
+                return self.options.expansion_search
+            if self.codec.precision != "binary" or size <= 2 * CHECK_QUERIES:
+                return base
+            checked = self._checked
+            if checked is None or not checked[0] / 2 <= size <= checked[0] * 2:
+                checked = self._checked = (size, self._check(index, base))
+            return None if checked[1] is None else max(checked[1], base)
+
+    def _check(self, index: Any, base: int, k: int = 10) -> int | None:
+        """The least expansion from ``base`` up that finds what a reference walk finds (``None``: none does)."""
+        size = int(index.size)
+        picks = np.random.default_rng(size).choice(size, CHECK_QUERIES, replace=False)
+        stored = index.keys
+        picked = np.array([stored[int(i)] for i in picks], dtype=np.uint64)
+        held = [(int(key), vector) for key, vector in zip(picked, index.get(picked)) if vector is not None]
+        if not held:
+            return base
+        sample = np.array([key for key, _ in held], dtype=np.int64)
+        queries = np.stack([vector for _, vector in held]).reshape(len(held), -1)
+
+        def walk(expansion: int, count: int) -> list[list[int]]:
             index.expansion_search = expansion
+            found = np.asarray(index.search(queries, min(count + 1, size), threads=1).keys, dtype=np.int64)
+            return [[int(key) for key in row if key != own][:count] for row, own in zip(found, sample.tolist())]
+
+        reference = [set(row[:k]) for row in walk(base * REFERENCE_EXPANSION, k)]
+        wanted = sum(len(row) for row in reference)
+        candidates = max(k, math.ceil(k * BINARY_OVERSAMPLE))
+        found = 0.0
+        for step in range(CHECK_STEPS + 1):
+            expansion = base * 2**step
+            found = sum(len(ref & set(row)) for ref, row in zip(reference, walk(expansion, candidates))) / wanted
+            if found >= CHECK_RECALL:
+                logger.debug(
+                    "the HNSW graph of %s: expansion %d (%.3f of a reference walk)", self.store_path, expansion, found
+                )
+                return expansion
+        logger.warning(
+            "the HNSW graph of %s finds %.2f of its own nearest neighbours at expansion %d (%d vectors without the "
+            "structure a graph needs): searching exactly",
+            self.store_path,
+            found,
+            base * 2**CHECK_STEPS,
+            size,
+        )
+        return None
+
+    def _graph(self, index: Any, query: npt.NDArray[Any], count: int) -> GraphHits:
         matches = index.search(query, count, threads=1)  # one query: no thread pool hand-off (1.0 vs 1.9 ms)
         distances = np.asarray(matches.distances, dtype=np.float64)
-        scores = -distances if self.codec.precision == "binary" else 1.0 - distances
-        return np.asarray(matches.keys, dtype=np.int64), scores
+        return GraphHits(np.asarray(matches.keys, dtype=np.int64), 1.0 - distances)
 
     def vectors(self, rowids: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], FloatArray]:
         """The graph's own float vectors of ``rowids`` (those it holds): ``(rowids, (m, d) float32)``.

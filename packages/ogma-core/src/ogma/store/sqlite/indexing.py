@@ -16,6 +16,7 @@ Example:
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Hashable, Sequence
 from typing import Any
 
@@ -26,6 +27,7 @@ from ogma.errors import StoreError
 from ogma.store.pipeline import DenseCandidates
 from ogma.store.sqlite.connect import Connection
 from ogma.store.sqlite.hnsw import (
+    BINARY_OVERSAMPLE,
     HALF_OVERSAMPLE,
     HnswIndex,
     HnswOptions,
@@ -51,7 +53,9 @@ FloatArray = npt.NDArray[np.float32]
 
 
 DEFAULT_OVERSAMPLE: dict[str, float] = {"float32": 1.0, "int8": 4.0, "binary": 20.0}
-"""Candidates rescored per wanted result (``docs/benchmarks.md``); binary: ``backend="sqlite-vec"`` only."""
+"""Candidates rescored per wanted result (``docs/benchmarks.md``); binary: ``backend="sqlite-vec"`` only (the
+in-process search picks its depth per query, and a binary store's graph takes
+:data:`~ogma.store.sqlite.hnsw.BINARY_OVERSAMPLE`)."""
 
 
 MAP_MIN = 256 * 1024 * 1024
@@ -121,14 +125,19 @@ class GraphIndexing:
     ) -> DenseCandidates | None:
         """Candidates from the graph, or ``None`` when the search must be exact (no current graph, small store).
 
-        ``where`` is what ``_pushdown`` returned; its first two items are the filter's SQL
-        (``None``: no filter) and parameters.
+        ``count`` is what the pipeline asked for: for a binary store without an explicit
+        ``oversample`` (:attr:`_adaptive_depth`) the results wanted, of which the int8 graph gives
+        :data:`~ogma.store.sqlite.hnsw.BINARY_OVERSAMPLE` times as many candidates. ``where`` is
+        what ``_pushdown`` returned; its first two items are the filter's SQL (``None``: no
+        filter) and parameters.
         """
         graph = self._graph
         if graph is None or option != "memory" or not graph.attach(ctx):
             return None
-        if graph.size < graph.exact_below:
+        if graph.size < graph.exact_below or graph.expansion() is None:  # None: an unfit binary graph
             return None
+        if self._adaptive_depth:
+            count = max(count, math.ceil(count * BINARY_OVERSAMPLE))
         sql, params = where[0], where[1]
         passing = None if sql is None else graph.passing(ctx, sql, params)
         found = graph.search(unit, count, passing)
@@ -137,13 +146,11 @@ class GraphIndexing:
         if found is None:  # a filter too selective for an int8 / binary graph: the mirror's exact scan
             return None
         if self.config.precision == "float32" and not graph.rescored:  # exact cosines, nothing to read
-            ranked: list[tuple[Hashable, float]] = list(found)
+            ranked: list[tuple[Hashable, float]] = list(zip(found.keys.tolist(), found.scores.tolist()))
             return DenseCandidates(ranked)
         # the pipeline rescores these: their float vectors are read here, within the map budget
-        keys = np.fromiter((key for key, _ in found), dtype=np.int64, count=len(found))
-        scores = np.fromiter((score for _, score in found), dtype=np.float64, count=len(found))
-        pairs, matrix = with_float_vectors(ctx, self._mirror_codec(), keys, scores)
-        self._charge_reads(ctx, graph, keys)
+        pairs, matrix = with_float_vectors(ctx, self._mirror_codec(), found.keys, found.scores)
+        self._charge_reads(ctx, graph, found.keys)
         return DenseCandidates(list(pairs), matrix)
 
     def _charge_reads(self, ctx: Connection, graph: HnswIndex, rowids: npt.NDArray[np.int64]) -> None:

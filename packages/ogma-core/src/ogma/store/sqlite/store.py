@@ -631,9 +631,9 @@ class Store(Reading, StoreSettings, GraphIndexing, SearchPipeline):
         if self._mirror is None:
             return DenseCandidates([])
         # a binary store without an explicit oversample: the pipeline asks for the results wanted;
-        # the mirror picks its depth per query, a fixed-depth index (graph, vec0) takes count x oversample
+        # the mirror picks its depth per query, the graph its own oversampling, vec0 takes count x oversample
         fixed = max(count, math.ceil(count * self.oversample)) if self._adaptive_depth else count
-        graph = self._graph_candidates(ctx, unit, fixed, where, option)  # index="hnsw" (store/sqlite/indexing.py)
+        graph = self._graph_candidates(ctx, unit, count, where, option)  # index="hnsw" (store/sqlite/indexing.py)
         if graph is not None:
             return graph
         sql, params, rows = where
