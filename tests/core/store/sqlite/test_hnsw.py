@@ -24,7 +24,7 @@ pytest.importorskip("usearch")
 from ogma.errors import MissingExtraError, StoreError
 from ogma.store import Store
 from ogma.store.filters import matches
-from ogma.store.sqlite import hnsw, indexing
+from ogma.store.sqlite import binary_graph, hnsw, indexing
 from ogma.store.sqlite import search as search_module
 from ogma.store.sqlite.hnsw import HnswOptions, index_files
 from ogma.store.sqlite.vectors import VectorCodec
@@ -243,7 +243,7 @@ def test_filters_match_the_python_evaluator(
         assert _recall(store, exact, queries[:10], filter=flt) >= 0.9
     # the graph answers broad filters; one that would need too many candidates goes to the exact scan
     graph_answered = any(found is not None for found in walked)
-    wanted = K * (hnsw.BINARY_OVERSAMPLE if precision == "binary" else 1)  # binary: the int8 graph's candidates
+    wanted = K * (binary_graph.BINARY_OVERSAMPLE if precision == "binary" else 1)  # binary: the int8 graph's candidates
     assert graph_answered == (passing > 0 and wanted * N / passing * hnsw.OVERFETCH <= hnsw.MAX_CANDIDATES)
     store.close()
     exact.close()
@@ -527,17 +527,6 @@ def test_selective_filters_are_exact_without_the_float_mirror(
     assert store._mirror is not None and not store._mirror.loaded
     store.close()
     exact.close()
-
-
-def test_passing_rows_membership() -> None:
-    rng = np.random.default_rng(5)
-    keys = rng.integers(-5, 200_000, 5000)
-    for rowids in (np.arange(10, 5000, 3), rng.integers(0, 10**12, 100), np.zeros(0, dtype=np.int64)):
-        rows = hnsw.PassingRows(rowids[::-1].copy())  # any order, duplicates allowed
-        assert rows.rowids.tolist() == sorted(set(rowids.tolist()))
-        assert rows.contains(keys).tolist() == np.isin(keys, rowids).tolist()
-    assert hnsw.PassingRows(np.arange(0, 64 * 100, 64))._mask is not None  # dense enough: a mask
-    assert hnsw.PassingRows(np.arange(0, 65 * 100, 65 * 100 // 99))._mask is None  # sparser: binary search
 
 
 def test_rescoring_reads_stay_within_the_map_budget(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

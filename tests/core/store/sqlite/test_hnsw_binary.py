@@ -21,8 +21,9 @@ pytest.importorskip("usearch")
 from ogma.compress import quantize_binary
 from ogma.store import Store
 from ogma.store.filters import matches
-from ogma.store.sqlite import hnsw
-from ogma.store.sqlite.hnsw import GraphHits, HnswOptions, index_files, scaled_int8
+from ogma.store.sqlite import binary_graph, hnsw
+from ogma.store.sqlite.binary_graph import scaled_int8
+from ogma.store.sqlite.hnsw import GraphHits, HnswOptions, index_files
 from ogma.store.sqlite.kernels import hamming, pack_columns, query_words, smallest
 
 N, DIM, K = 6000, 64, 10
@@ -139,7 +140,7 @@ def test_an_explicit_oversample_sets_the_graph_depth(tmp_path: Path) -> None:
     db = tmp_path / "s.ogma"
     store, _, queries = _fill(db, index=GRAPH)
     store.close()
-    for oversample, depth in ((None, K * hnsw.BINARY_OVERSAMPLE), (7.0, K * 7)):
+    for oversample, depth in ((None, K * binary_graph.BINARY_OVERSAMPLE), (7.0, K * 7)):
         with Store(db, index=HnswOptions(exact_below=0, expansion_search=200), oversample=oversample) as store:
             graph = store._graph
             assert graph is not None and store.index_is_current()
@@ -176,7 +177,7 @@ def test_a_hamming_graph_saved_before_is_stale_until_rebuilt(
     if saved_dtype is None:
         del record["dtype"]
     record_path.write_text(json.dumps(record), encoding="utf-8")
-    caplog.set_level(logging.WARNING, logger="ogma.store.sqlite.hnsw")
+    caplog.set_level(logging.WARNING, logger="ogma.store.sqlite.binary_graph")
     with Store(db, index=GRAPH) as reopened, Store(db) as exact:
         assert not reopened.index_is_current()
         assert "Hamming graph of sign bits" in caplog.text and "build_index" in caplog.text
@@ -205,8 +206,8 @@ def test_the_graph_checks_its_expansion_and_an_unfit_graph_searches_exactly(
         )  # clustered: the default expansion finds what the reference finds
         assert graph._checked == (N, hnsw.BASE_EXPANSION)
         assert graph.search(queries[0], K) is not None
-    monkeypatch.setattr(hnsw, "CHECK_RECALL", 1.01)  # no expansion can: the graph counts as unfit
-    caplog.set_level(logging.WARNING, logger="ogma.store.sqlite.hnsw")
+    monkeypatch.setattr(binary_graph, "CHECK_RECALL", 1.01)  # no expansion can: the graph counts as unfit
+    caplog.set_level(logging.WARNING, logger="ogma.store.sqlite.binary_graph")
     with Store(db, index=GRAPH) as unfit, Store(db) as exact:
         graph = unfit._graph
         assert graph is not None and unfit.index_is_current()
@@ -226,5 +227,5 @@ def test_a_binary_store_above_five_thousand_vectors_searches_its_graph_by_defaul
     search = graph.search
     graph.search = lambda *a: answers.append(found := search(*a)) or found  # type: ignore[method-assign]
     assert len(store.search(vector=queries[0], k=K)) == K
-    assert len(answers) == 1 and answers[0] is not None and len(answers[0]) == K * hnsw.BINARY_OVERSAMPLE
+    assert len(answers) == 1 and answers[0] is not None and len(answers[0]) == K * binary_graph.BINARY_OVERSAMPLE
     store.close()

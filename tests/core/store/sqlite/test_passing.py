@@ -15,6 +15,7 @@ from ogma.store import Store
 from ogma.store.filters import matches
 from ogma.store.sqlite import mirror as mirror_module
 from ogma.store.sqlite.mirror import PASSING_ENTRIES, MirrorSnapshot
+from ogma.store.sqlite.passing import PassingRows
 from ogma.store.sqlite.vectors import VectorCodec
 from tests.core.store.test_filters import _FIXED_ROWS, _filter, _metadata
 
@@ -139,3 +140,14 @@ def test_positions_of_dense_and_scattered_rowids(stored: list[int], wanted: list
         expected = sorted(where[w] for w in wanted if w in where)
         for asked in (wanted, np.array(wanted, dtype=np.int64)):
             assert snap.positions(asked).tolist() == expected
+
+
+def test_passing_rows_membership() -> None:
+    rng = np.random.default_rng(5)
+    keys = rng.integers(-5, 200_000, 5000)
+    for rowids in (np.arange(10, 5000, 3), rng.integers(0, 10**12, 100), np.zeros(0, dtype=np.int64)):
+        rows = PassingRows(rowids[::-1].copy())  # any order, duplicates allowed
+        assert rows.rowids.tolist() == sorted(set(rowids.tolist()))
+        assert rows.contains(keys).tolist() == np.isin(keys, rowids).tolist()
+    assert PassingRows(np.arange(0, 64 * 100, 64))._mask is not None  # dense enough: a mask
+    assert PassingRows(np.arange(0, 65 * 100, 65 * 100 // 99))._mask is None  # sparser: binary search

@@ -52,7 +52,9 @@ from tqdm.auto import tqdm
 
 from ogma.compress import normalize
 from ogma.errors import StoreError, missing_extra
+from ogma.store.sqlite.binary_graph import BINARY_OVERSAMPLE, CHECK_QUERIES, check_expansion, scaled_int8
 from ogma.store.sqlite.connect import Connection
+from ogma.store.sqlite.passing import PassingRows
 from ogma.store.sqlite.schema import CONFIG, read_generation, search_generation
 from ogma.store.sqlite.search import select_rowids
 from ogma.store.sqlite.sql import DOCUMENTS, VEC_INDEX, quote_identifier
@@ -71,7 +73,6 @@ __all__ = [
     "HnswOptions",
     "IndexInfo",
     "IndexKind",
-    "PassingRows",
     "expansion_for",
     "hnsw_options",
     "index_files",
@@ -100,10 +101,6 @@ MAX_CANDIDATES = 2048
 OVERFETCH = 2.0
 """A filtered graph search asks for ``count / pass fraction × OVERFETCH`` candidates, then keeps the passing ones."""
 
-MASK_SPAN = 64
-"""Passing rows keep a membership mask indexed by rowid when their rowids span at most this many rows per passing
-row (the mask's bytes at most 8x the rowids'); sparser sets are tested by binary search."""
-
 VECTOR_BOUNDS: dict[str, float] = {"f32": 0.0, "f16": 2.0**-11 + 2.0**-17, "bf16": 2.0**-8}
 """Per float graph type, a bound on ``‖x − x̃‖`` for a unit vector ``x`` and the graph's copy ``x̃``: round to nearest
 loses at most 2^-8 of each value in bf16 and 2^-11 in f16 (whose subnormals, below 2^-14, lose at most 2^-25 each:
@@ -115,10 +112,6 @@ _GRAPH_KINDS = {"float32": ("ip", "f32"), "int8": ("cos", "i8"), "binary": ("cos
 own int8 by cosine, and a binary store's vectors as int8 codes scaled per vector (:func:`scaled_int8`)
 by cosine. A float32 store's graph may hold its vectors in half precision instead (:attr:`HnswOptions.dtype`).
 Binary stores' graphs saved before held the packed sign bits (``"b1"``, Hamming): they count as stale."""
-
-BINARY_OVERSAMPLE = 2.0
-"""Candidates taken from a binary store's int8 graph per result wanted (without an explicit ``oversample``),
-then rescored with the float32 vectors (``benchmarks/results/hnsw-binary-designs-100k.json``)."""
 
 GraphDtype = Literal["f32", "f16", "bf16"]
 GRAPH_DTYPES: tuple[GraphDtype, ...] = ("f32", "f16", "bf16")
@@ -132,20 +125,6 @@ FLOAT_GRAPH_DTYPE: GraphDtype = "bf16"
 HALF_OVERSAMPLE = 1.5
 """Candidates taken from a half-precision graph per result wanted, then rescored with the float32 vectors
 (1.5 reached the f32 graph's recall at 100k × 384-d; 2 and 3 gave the same recall, slower)."""
-
-CHECK_QUERIES = 16
-"""Stored vectors a binary store's graph walks as queries to check its own expansion (:meth:`HnswIndex.expansion`)."""
-
-CHECK_RECALL = 0.98
-"""The share of a reference walk's ``k`` nearest that a binary store's graph must find among its candidates."""
-
-CHECK_STEPS = 3
-"""A binary store's graph tries its default expansion and up to this many doublings of it
-(:data:`BASE_EXPANSION` × 8 = 1,024 up to 100,000 vectors) before it counts as unfit: beyond, the exact
-scan of the store's sign bits and int8 copy was faster."""
-
-REFERENCE_EXPANSION = 16
-"""The reference walk of the check uses this many times the default expansion (2,048 up to 100,000 vectors)."""
 
 BASE_EXPANSION = 128
 """The search expansion of a graph of up to :data:`BASE_EXPANSION_SIZE` vectors when none is given."""
@@ -197,22 +176,6 @@ class GraphHits:
     def empty(cls) -> GraphHits:
         """No hits."""
         return cls(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64))
-
-
-def scaled_int8(unit: FloatArray) -> npt.NDArray[np.int8]:
-    """int8 codes of vectors, each scaled so that its largest component is 127 (zero rows stay zero).
-
-    What a binary store's graph holds. Cosine does not see the scale, so each vector keeps the
-    int8 range in full: usearch's own conversion of float input scales unit vectors by 127, which
-    leaves the components of a 384-d unit vector (about 0.05) a dozen levels.
-
-    Example:
-        >>> scaled_int8(np.array([[0.5, -0.25, 0.0]], dtype=np.float32)).tolist()
-        [[127, -64, 0]]
-    """
-    rows = np.asarray(unit, dtype=np.float32)
-    scale = np.max(np.abs(rows), axis=1, keepdims=True, initial=0.0) / 127.0
-    return np.clip(np.rint(rows / np.where(scale > 0, scale, 1.0)), -127, 127).astype(np.int8)
 
 
 @dataclass(frozen=True)
@@ -453,50 +416,6 @@ def read_index_info(conn: Connection, store_path: str, codec: VectorCodec | None
         reason=reason or "up to date",
         settings=settings,
     )
-
-
-class PassingRows:
-    """The rowids passing a filter (sorted, unique) and a fast membership test.
-
-    Example:
-        >>> rows = PassingRows(np.array([3, 5, 8]))
-        >>> rows.size, rows.contains(np.array([5, 6, 9, 3])).tolist()
-        (3, [True, False, False, True])
-    """
-
-    __slots__ = ("_low", "_mask", "rowids")
-
-    def __init__(self, rowids: npt.NDArray[np.int64]) -> None:
-        self.rowids = np.unique(np.asarray(rowids, dtype=np.int64))
-        self._low = int(self.rowids[0]) if self.rowids.size else 0
-        span = int(self.rowids[-1]) - self._low + 1 if self.rowids.size else 0
-        self._mask: npt.NDArray[np.bool_] | None = None
-        if 0 < span <= MASK_SPAN * self.rowids.size:  # one byte per rowid in the span: a lookup per key
-            self._mask = np.zeros(span, dtype=bool)
-            self._mask[self.rowids - self._low] = True
-
-    @property
-    def size(self) -> int:
-        """How many rows pass."""
-        return int(self.rowids.size)
-
-    @property
-    def nbytes(self) -> int:
-        """Bytes held (the rowids and the mask)."""
-        return int(self.rowids.nbytes) + (0 if self._mask is None else int(self._mask.nbytes))
-
-    def contains(self, keys: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
-        """Whether each key passes."""
-        if self.rowids.size == 0:
-            return np.zeros(keys.shape, dtype=bool)
-        if self._mask is None:
-            where = np.minimum(np.searchsorted(self.rowids, keys), self.rowids.size - 1)
-            return np.asarray(self.rowids[where] == keys)
-        offsets = keys - self._low
-        inside = (offsets >= 0) & (offsets < self._mask.size)
-        found = np.zeros(keys.shape, dtype=bool)
-        found[inside] = self._mask[offsets[inside]]
-        return found
 
 
 class HnswIndex:
@@ -815,13 +734,10 @@ class HnswIndex:
 
         :attr:`HnswOptions.expansion_search` when given, else :func:`expansion_for` the graph's size.
         A binary store's graph checks that on its first search, and again whenever it has doubled or
-        halved since: :data:`CHECK_QUERIES` stored vectors, walked as queries, must find
-        :data:`CHECK_RECALL` of what a walk with :data:`REFERENCE_EXPANSION` times the expansion finds
-        among the candidates a search takes (:data:`BINARY_OVERSAMPLE` per result); if they do not,
-        the expansion doubles, up to :data:`CHECK_STEPS` times, and beyond that the graph is unfit
-        (a warning says so) and searches are exact. Graphs hold up on clustered data but not on
-        vectors with no structure: on 100,000 uniform random 384-d vectors an expansion of 128 found
-        a seventh of the true neighbours (``docs/benchmarks.md``, "Approximate index").
+        halved since: its own vectors, walked as queries, must find what a walk at a much larger
+        expansion finds among the candidates a search takes (:data:`BINARY_OVERSAMPLE` per result);
+        if they do not, the expansion doubles a few times, and beyond that the graph is unfit (a
+        warning says so) and searches are exact (:func:`~ogma.store.sqlite.graph_check.check_expansion`).
         """
         with self._lock:
             index = self._index
@@ -835,47 +751,8 @@ class HnswIndex:
                 return base
             checked = self._checked
             if checked is None or not checked[0] / 2 <= size <= checked[0] * 2:
-                checked = self._checked = (size, self._check(index, base))
+                checked = self._checked = (size, check_expansion(index, base, BINARY_OVERSAMPLE, self.store_path))
             return None if checked[1] is None else max(checked[1], base)
-
-    def _check(self, index: Any, base: int, k: int = 10) -> int | None:
-        """The least expansion from ``base`` up that finds what a reference walk finds (``None``: none does)."""
-        size = int(index.size)
-        picks = np.random.default_rng(size).choice(size, CHECK_QUERIES, replace=False)
-        stored = index.keys
-        picked = np.array([stored[int(i)] for i in picks], dtype=np.uint64)
-        held = [(int(key), vector) for key, vector in zip(picked, index.get(picked)) if vector is not None]
-        if not held:
-            return base
-        sample = np.array([key for key, _ in held], dtype=np.int64)
-        queries = np.stack([vector for _, vector in held]).reshape(len(held), -1)
-
-        def walk(expansion: int, count: int) -> list[list[int]]:
-            index.expansion_search = expansion
-            found = np.asarray(index.search(queries, min(count + 1, size), threads=1).keys, dtype=np.int64)
-            return [[int(key) for key in row if key != own][:count] for row, own in zip(found, sample.tolist())]
-
-        reference = [set(row[:k]) for row in walk(base * REFERENCE_EXPANSION, k)]
-        wanted = sum(len(row) for row in reference)
-        candidates = max(k, math.ceil(k * BINARY_OVERSAMPLE))
-        found = 0.0
-        for step in range(CHECK_STEPS + 1):
-            expansion = base * 2**step
-            found = sum(len(ref & set(row)) for ref, row in zip(reference, walk(expansion, candidates))) / wanted
-            if found >= CHECK_RECALL:
-                logger.debug(
-                    "the HNSW graph of %s: expansion %d (%.3f of a reference walk)", self.store_path, expansion, found
-                )
-                return expansion
-        logger.warning(
-            "the HNSW graph of %s finds %.2f of its own nearest neighbours at expansion %d (%d vectors without the "
-            "structure a graph needs): searching exactly",
-            self.store_path,
-            found,
-            base * 2**CHECK_STEPS,
-            size,
-        )
-        return None
 
     def _graph(self, index: Any, query: npt.NDArray[Any], count: int) -> GraphHits:
         matches = index.search(query, count, threads=1)  # one query: no thread pool hand-off (1.0 vs 1.9 ms)

@@ -25,9 +25,9 @@ import numpy.typing as npt
 
 from ogma.errors import StoreError
 from ogma.store.pipeline import DenseCandidates
+from ogma.store.sqlite.binary_graph import BINARY_OVERSAMPLE
 from ogma.store.sqlite.connect import Connection
 from ogma.store.sqlite.hnsw import (
-    BINARY_OVERSAMPLE,
     HALF_OVERSAMPLE,
     HnswIndex,
     HnswOptions,
@@ -55,7 +55,7 @@ FloatArray = npt.NDArray[np.float32]
 DEFAULT_OVERSAMPLE: dict[str, float] = {"float32": 1.0, "int8": 4.0, "binary": 20.0}
 """Candidates rescored per wanted result (``docs/benchmarks.md``); binary: ``backend="sqlite-vec"`` only (the
 in-process search picks its depth per query, and a binary store's graph takes
-:data:`~ogma.store.sqlite.hnsw.BINARY_OVERSAMPLE`)."""
+:data:`~ogma.store.sqlite.binary_graph.BINARY_OVERSAMPLE`)."""
 
 
 MAP_MIN = 256 * 1024 * 1024
@@ -127,7 +127,7 @@ class GraphIndexing:
 
         ``count`` is what the pipeline asked for: for a binary store without an explicit
         ``oversample`` (:attr:`_adaptive_depth`) the results wanted, of which the int8 graph gives
-        :data:`~ogma.store.sqlite.hnsw.BINARY_OVERSAMPLE` times as many candidates. ``where`` is
+        :data:`~ogma.store.sqlite.binary_graph.BINARY_OVERSAMPLE` times as many candidates. ``where`` is
         what ``_pushdown`` returned; its first two items are the filter's SQL (``None``: no
         filter) and parameters.
         """
