@@ -23,11 +23,30 @@ The roofline rows take their inputs prepared (tuples, blobs, JSON, hashes) outsi
 they measure SQLite alone. Every system runs ``--rounds`` times, interleaved, each in a fresh
 file; the table reports the median and the spread.
 
+Two prototypes measure whether a second thread would help (Python's SQLite drivers release the
+GIL while SQLite steps a statement, but take it back for every row an ``executemany`` binds):
+
+* ``ogma-float32-writer-thread`` / ``ogma-binary-writer-thread``: the same batches and
+  transactions as ``ogma-*``, each written (``upsert`` and the index hooks, as ``Store.add``
+  does) by a writer thread with its own connection while this thread checks and prepares the
+  next batch (metadata JSON, hashes, blobs): what a writer thread would give one
+  ``Store.add`` call spanning several batches.
+* ``overlap:serial`` / ``overlap:thread``: within one batch, the store's writes (documents,
+  facets, FTS5, float ``vec0``), with the ``vec0`` insert as a single ``INSERT … SELECT``
+  statement (no row bound from Python, so no GIL needed while it runs), the metadata JSON
+  and text hashes computed inside the timer: first one after the other, then with the
+  ``vec0`` statement in a writer thread while this thread prepares. The ceiling of overlapping
+  a batch's preparation with its own writes.
+
+``--convoy`` measures the GIL hand-off itself: rows per second of an ``executemany`` into a
+blob table alone, and while this thread runs Python (JSON encoding) at the same time.
+
 Usage::
 
     python benchmarks/bench_ingest.py --size 100000x384 --rounds 3
     python benchmarks/bench_ingest.py --size 5000x64 --rounds 1     # quick check
     python benchmarks/bench_ingest.py --profile ogma-float32        # cProfile of one Store.add run
+    python benchmarks/bench_ingest.py --convoy                      # the GIL hand-off on its own
 
 Writes JSON to ``benchmarks/results/ingest.json`` (``--out``).
 """
@@ -47,6 +66,7 @@ import shutil
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -62,10 +82,12 @@ from bench_peers import make_data, metadata_row, text_of  # noqa: E402
 BATCH = 8192
 
 ROOFLINE = ("blob", "blob+documents", "blob+documents+fts5", "blob+documents+fts5+facets", "vec0+documents+fts5+facets")
+THREADED = ("ogma-float32-writer-thread", "ogma-binary-writer-thread", "overlap:serial", "overlap:thread")
 SYSTEMS = (
     "ogma-float32",
     "ogma-binary",
     "lancedb",
+    *THREADED,
     *(f"sqlite:{r}" for r in ROOFLINE),
     *(f"sqlite-binary:{r}" for r in ROOFLINE[-1:]),
 )
@@ -86,6 +108,167 @@ def ogma_ingest(data: dict[str, np.ndarray], path: Path, precision: str) -> None
                 embeddings=vectors[start:stop],
                 batch_size=BATCH,
             )
+
+
+def ogma_writer_thread_ingest(data: dict[str, np.ndarray], path: Path, precision: str) -> None:
+    """:func:`ogma_ingest`'s batches and transactions, written by a writer thread while this one prepares the next.
+
+    The checks and preparation are ``Store.add``'s own (``check_add_args``,
+    ``check_optional_embeddings``, ``prepare_rows``), and so is the write (``Store._write_rows``:
+    ``upsert`` and the index hooks); the writer thread uses its own connection from the store's pool.
+    """
+    import queue
+
+    from ogma import Store
+    from ogma.store.sqlite.writes import prepare_rows
+    from ogma.store.validate import check_add_args, check_optional_embeddings
+
+    vectors = data["vectors"]
+    n, dim = vectors.shape
+    with Store(path, dim=dim, precision=precision, show_progress=False) as store:
+        ready: queue.Queue[Any] = queue.Queue(maxsize=1)
+        failed: list[BaseException] = []
+
+        def write() -> None:
+            with store._pool.connection() as conn:
+                while (rows := ready.get()) is not None:
+                    if not failed:
+                        try:
+                            store._write_rows(conn, rows)
+                        except BaseException as exc:  # handed to the caller's thread below
+                            failed.append(exc)
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        try:
+            for start in range(0, n, BATCH):
+                stop = min(n, start + BATCH)
+                texts, metas, ids, _ = check_add_args(
+                    [text_of(i) for i in range(start, stop)],
+                    [metadata_row(data, i) for i in range(start, stop)],
+                    [str(i) for i in range(start, stop)],
+                    batch_size=BATCH,
+                )
+                given, _rows = check_optional_embeddings(vectors[start:stop], len(texts), store._accepted_dims())
+                assert given is not None
+                ready.put(prepare_rows(store._codec(), ids, texts, metas, store._fit_checked(given)))
+        finally:
+            ready.put(None)
+            writer.join()
+        if failed:
+            raise failed[0]
+
+
+OVERLAP_KIND = (
+    "CASE j.type WHEN 'integer' THEN 1 WHEN 'real' THEN 1 WHEN 'text' THEN 2 WHEN 'true' THEN 3 "
+    "WHEN 'false' THEN 3 WHEN 'null' THEN 0 WHEN 'array' THEN 4 ELSE 5 END"
+)
+
+
+def overlap_ingest(data: dict[str, np.ndarray], path: Path, *, threaded: bool) -> None:
+    """The store's writes per batch, ``vec0`` as one statement; with ``threaded``, that statement in a writer thread.
+
+    The ``vec0`` rows come from one bound blob of the whole batch (``substr`` of it per row,
+    the row numbers from a recursive CTE), the FTS5 rows from the documents just written: SQLite
+    then needs no Python object while those statements run. The metadata JSON and the text
+    hashes are Ogma's own (``check_metadatas``, ``text_hashes``) and are timed.
+    """
+    from ogma.store.sqlite.connect import connect
+    from ogma.store.sqlite.writes import text_hashes
+    from ogma.store.validate import check_metadatas
+
+    vectors = np.ascontiguousarray(data["vectors"], dtype="<f4")
+    n, dim = vectors.shape
+    width = 4 * dim
+    conn = connect(str(path))
+    conn.execute(f"CREATE VIRTUAL TABLE vec USING vec0(embedding float[{dim}] distance_metric=cosine)")
+    conn.execute(
+        "CREATE TABLE documents (rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, text TEXT, "
+        "metadata TEXT NOT NULL DEFAULT '{}', content_hash BLOB)"
+    )
+    conn.execute(
+        "CREATE VIRTUAL TABLE fts USING fts5(text, content='documents', content_rowid='rowid', "
+        "tokenize='porter unicode61 remove_diacritics 2')"
+    )
+    conn.execute(
+        "CREATE TABLE facets (doc INTEGER NOT NULL, field TEXT NOT NULL, kind INTEGER NOT NULL, value, "
+        "PRIMARY KEY (doc, field)) WITHOUT ROWID"
+    )
+    conn.execute("CREATE INDEX facets_value ON facets (field, kind, value)")
+    vec_sql = (
+        "WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM c WHERE i < ?2 - 1) "
+        f"INSERT INTO vec (rowid, embedding) SELECT ?1 + i, substr(?3, i * {width} + 1, {width}) FROM c"
+    )
+    for start in range(0, n, BATCH):
+        stop = min(n, start + BATCH)
+        texts = [text_of(i) for i in range(start, stop)]
+        metas = [metadata_row(data, i) for i in range(start, stop)]
+        ids = [str(i) for i in range(start, stop)]
+        vec_params = (start + 1, stop - start, vectors[start:stop].tobytes())
+        with conn.transaction():
+            writer = threading.Thread(target=conn.execute, args=(vec_sql, vec_params)) if threaded else None
+            if writer is not None:
+                writer.start()
+            else:
+                conn.execute(vec_sql, vec_params)
+            json_rows, hashes = check_metadatas(metas, len(metas)), text_hashes(texts)
+            if writer is not None:
+                writer.join()
+            conn.executemany(
+                "INSERT INTO documents (rowid, id, text, metadata, content_hash) VALUES (?, ?, ?, ?, ?)",
+                zip(range(start + 1, stop + 1), ids, texts, json_rows, hashes),
+            )
+            conn.execute(
+                f"INSERT OR IGNORE INTO facets (doc, field, kind, value) SELECT d.rowid, j.key, {OVERLAP_KIND}, "
+                "j.atom FROM documents AS d, json_each(d.metadata) AS j WHERE d.rowid BETWEEN ? AND ? "
+                "AND json_type(d.metadata) = 'object'",
+                (start + 1, stop),
+            )
+            conn.execute(
+                "INSERT INTO fts (rowid, text) SELECT rowid, text FROM documents WHERE rowid BETWEEN ? AND ?",
+                (start + 1, stop),
+            )
+    conn.close()
+
+
+def convoy(rows: int = 20_000) -> dict[str, float]:
+    """Rows per second of an ``executemany`` (1,536-byte blobs) alone, then while this thread encodes JSON."""
+    from ogma.store.sqlite.connect import connect
+
+    blob = bytes(1536)
+    with tempfile.TemporaryDirectory() as scratch:
+        conn = connect(str(Path(scratch) / "convoy.db"))
+        conn.execute("CREATE TABLE t (rowid INTEGER PRIMARY KEY, v BLOB NOT NULL)")
+
+        def write(first: int) -> float:
+            start = time.perf_counter()
+            with conn.transaction():
+                conn.executemany("INSERT INTO t (rowid, v) VALUES (?, ?)", ((first + i, blob) for i in range(rows)))
+            return time.perf_counter() - start
+
+        alone = write(1)
+        seconds: list[float] = []
+        writer = threading.Thread(target=lambda: seconds.append(write(rows + 1)))
+        meta = {"b10": 1, "b1000": 2, "u": 0.4125741241629953}
+        encoded = 0
+        start = time.perf_counter()
+        writer.start()
+        while writer.is_alive():
+            json.dumps(meta)
+            encoded += 1
+        writer.join()
+        python_seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        for _ in range(encoded):
+            json.dumps(meta)
+        json_alone = time.perf_counter() - start
+        conn.close()
+    return {
+        "rows_per_s_alone": rows / alone,
+        "rows_per_s_with_python": rows / seconds[0],
+        "json_per_s_alone": encoded / json_alone,
+        "json_per_s_with_writer": encoded / python_seconds,
+    }
 
 
 def lance_ingest(data: dict[str, np.ndarray], path: Path) -> None:
@@ -216,6 +399,11 @@ def runner(name: str, data: dict[str, np.ndarray], inputs: dict[str, Any] | None
         return lambda d: ogma_ingest(data, d / "ogma.db", "binary")
     if name == "lancedb":
         return lambda d: lance_ingest(data, d / "lance")
+    if name.endswith("-writer-thread"):
+        precision = name.removeprefix("ogma-").removesuffix("-writer-thread")
+        return lambda d: ogma_writer_thread_ingest(data, d / "ogma.db", precision)
+    if name.startswith("overlap:"):
+        return lambda d: overlap_ingest(data, d / "overlap.db", threaded=name == "overlap:thread")
     assert inputs is not None
     kind, steps = name.split(":")
     return lambda d: sqlite_ingest(inputs, d / "bare.db", steps, binary=kind == "sqlite-binary")
@@ -285,9 +473,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--systems", default=",".join(SYSTEMS))
     parser.add_argument("--profile", help="cProfile one run of this system and print the top functions")
+    parser.add_argument("--convoy", action="store_true", help="measure the GIL hand-off of executemany and exit")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "ingest.json")
     parser.add_argument("--tmp", type=Path, default=None, help="scratch folder (default: the system's temp dir)")
     args = parser.parse_args(argv)
+    if args.convoy:
+        rates = [convoy() for _ in range(args.rounds)]
+        for key in rates[0]:
+            print(
+                f"{key}: {statistics.median(r[key] for r in rates):,.0f} (each round: "
+                f"{', '.join(f'{r[key]:,.0f}' for r in rates)})"
+            )
+        print(f"load average after: {[round(x, 2) for x in os.getloadavg()]}")
+        return 0
     n, dim = args.size
     data = make_data(n, dim, 1)
     names = [s for s in args.systems.split(",") if s]
