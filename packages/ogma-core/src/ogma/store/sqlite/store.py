@@ -37,6 +37,7 @@ from ogma.errors import DuplicateDocumentError, StoreError, StoreMismatchError
 from ogma.store.document import Document
 from ogma.store.encoding import StoreEncoder, as_encoder
 from ogma.store.pipeline import DenseCandidates, Ranked, SearchPipeline
+from ogma.store.sqlite.checkpoint import BackgroundCheckpoint
 from ogma.store.sqlite.connect import Connection, Driver
 from ogma.store.sqlite.indexing import DEFAULT_OVERSAMPLE, GraphIndexing, IndexOption
 from ogma.store.sqlite.metadata import update_metadata
@@ -178,6 +179,7 @@ class Store(Reading, StoreSettings, GraphIndexing, SearchPipeline):
         self._pool = ConnectionPool(
             self.path, driver=driver, busy_timeout=busy_timeout, read_only=read_only, tracer=tracer
         )
+        self._checkpoints = BackgroundCheckpoint(self._pool)  # bulk writes' WAL copied on a thread of its own
         try:
             with self._pool.connection() as conn:
                 self.config = open_config(
@@ -407,6 +409,7 @@ class Store(Reading, StoreSettings, GraphIndexing, SearchPipeline):
     def _write_rows(self, conn: Connection, rows: PreparedRows, on_conflict: OnConflict = "replace") -> set[str]:
         mirror = self._mirror
         result = upsert(conn, mirror.codec if mirror is not None else None, rows, on_conflict=on_conflict)
+        self._checkpoints.wrote(rows.payload_bytes())
         if result.rowids:
             self._record_write(
                 result.old_generation,
@@ -774,6 +777,7 @@ class Store(Reading, StoreSettings, GraphIndexing, SearchPipeline):
     def close(self) -> None:
         """Save the approximate index if this process changed it, and close every connection (idempotent)."""
         self._save_graph()
+        self._checkpoints.close()
         self._pool.close()
 
     def __enter__(self) -> Store:
