@@ -23,6 +23,11 @@ The roofline rows take their inputs prepared (tuples, blobs, JSON, hashes) outsi
 they measure SQLite alone. Every system runs ``--rounds`` times, interleaved, each in a fresh
 file; the table reports the median and the spread.
 
+``ogma-*-checkpoint-in-commit`` is ``ogma-*`` with the store's background checkpoints off
+(:data:`ogma.store.sqlite.checkpoint.BULK_BYTES` out of reach) and SQLite's default automatic
+checkpoint (every 1,000 pages): the WAL copied inside the commits, as the store did before; an
+A/B in one run.
+
 Two prototypes measure whether a second thread would help (Python's SQLite drivers release the
 GIL while SQLite steps a statement, but take it back for every row an ``executemany`` binds):
 
@@ -86,6 +91,8 @@ THREADED = ("ogma-float32-writer-thread", "ogma-binary-writer-thread", "overlap:
 SYSTEMS = (
     "ogma-float32",
     "ogma-binary",
+    "ogma-float32-checkpoint-in-commit",
+    "ogma-binary-checkpoint-in-commit",
     "lancedb",
     *THREADED,
     *(f"sqlite:{r}" for r in ROOFLINE),
@@ -108,6 +115,19 @@ def ogma_ingest(data: dict[str, np.ndarray], path: Path, precision: str) -> None
                 embeddings=vectors[start:stop],
                 batch_size=BATCH,
             )
+
+
+def ogma_ingest_checkpoint_in_commit(data: dict[str, np.ndarray], path: Path, precision: str) -> None:
+    """:func:`ogma_ingest` with the store's background checkpoints off and SQLite's default
+    automatic checkpoint (every 1,000 pages, inside the commits): the store as it was before."""
+    from ogma.store.sqlite import checkpoint, connect
+
+    saved = checkpoint.BULK_BYTES, connect.WAL_AUTOCHECKPOINT_PAGES
+    checkpoint.BULK_BYTES, connect.WAL_AUTOCHECKPOINT_PAGES = sys.maxsize, 1000
+    try:
+        ogma_ingest(data, path, precision)
+    finally:
+        checkpoint.BULK_BYTES, connect.WAL_AUTOCHECKPOINT_PAGES = saved
 
 
 def ogma_writer_thread_ingest(data: dict[str, np.ndarray], path: Path, precision: str) -> None:
@@ -232,7 +252,13 @@ def overlap_ingest(data: dict[str, np.ndarray], path: Path, *, threaded: bool) -
 
 
 def convoy(rows: int = 20_000) -> dict[str, float]:
-    """Rows per second of an ``executemany`` (1,536-byte blobs) alone, then while this thread encodes JSON."""
+    """The GIL hand-off between a writer thread's ``executemany`` and Python in this thread.
+
+    Rows per second of an ``executemany`` (1,536-byte blobs) alone, then while this thread
+    encodes JSON; JSON dumps per second alone and beside the writer; and, as a control taken in
+    the same moments, the speed-up of two threads hashing 32 MiB each (``hashlib`` releases the
+    GIL) over one after the other: what the machine allowed two threads at that time.
+    """
     from ogma.store.sqlite.connect import connect
 
     blob = bytes(1536)
@@ -263,11 +289,30 @@ def convoy(rows: int = 20_000) -> dict[str, float]:
             json.dumps(meta)
         json_alone = time.perf_counter() - start
         conn.close()
+    data = bytes(32 << 20)
+
+    def digest() -> None:
+        hashlib.blake2b(data).digest()
+
+    start = time.perf_counter()
+    digest()
+    digest()
+    one_after_other = time.perf_counter() - start
+    other = threading.Thread(target=digest)
+    start = time.perf_counter()
+    other.start()
+    digest()
+    other.join()
+    side_by_side = time.perf_counter() - start
+    with_python, json_beside = rows / seconds[0], encoded / python_seconds
     return {
         "rows_per_s_alone": rows / alone,
-        "rows_per_s_with_python": rows / seconds[0],
+        "rows_per_s_with_python": with_python,
         "json_per_s_alone": encoded / json_alone,
-        "json_per_s_with_writer": encoded / python_seconds,
+        "json_per_s_with_writer": json_beside,
+        # each thread's share of its own speed alone, summed: 1.0 means the two took turns
+        "combined_speed": with_python * alone / rows + json_beside * json_alone / encoded,
+        "control_hash_speed_up": one_after_other / side_by_side,
     }
 
 
@@ -399,6 +444,9 @@ def runner(name: str, data: dict[str, np.ndarray], inputs: dict[str, Any] | None
         return lambda d: ogma_ingest(data, d / "ogma.db", "binary")
     if name == "lancedb":
         return lambda d: lance_ingest(data, d / "lance")
+    if name.endswith("-checkpoint-in-commit"):
+        precision = name.removeprefix("ogma-").removesuffix("-checkpoint-in-commit")
+        return lambda d: ogma_ingest_checkpoint_in_commit(data, d / "ogma.db", precision)
     if name.endswith("-writer-thread"):
         precision = name.removeprefix("ogma-").removesuffix("-writer-thread")
         return lambda d: ogma_writer_thread_ingest(data, d / "ogma.db", precision)
@@ -474,18 +522,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--systems", default=",".join(SYSTEMS))
     parser.add_argument("--profile", help="cProfile one run of this system and print the top functions")
     parser.add_argument("--convoy", action="store_true", help="measure the GIL hand-off of executemany and exit")
-    parser.add_argument("--out", type=Path, default=HERE / "results" / "ingest.json")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="JSON results (default results/ingest.json; --convoy: none)"
+    )
     parser.add_argument("--tmp", type=Path, default=None, help="scratch folder (default: the system's temp dir)")
     args = parser.parse_args(argv)
     if args.convoy:
         rates = [convoy() for _ in range(args.rounds)]
         for key in rates[0]:
             print(
-                f"{key}: {statistics.median(r[key] for r in rates):,.0f} (each round: "
-                f"{', '.join(f'{r[key]:,.0f}' for r in rates)})"
+                f"{key}: {statistics.median(r[key] for r in rates):,.2f} (each round: "
+                f"{', '.join(f'{r[key]:,.2f}' for r in rates)})"
             )
-        print(f"load average after: {[round(x, 2) for x in os.getloadavg()]}")
+        load = [round(x, 2) for x in os.getloadavg()]
+        print(f"load average after: {load}")
+        if args.out is not None:
+            report = {"convoy": rates, "load_average_after": load, "cpu_flags": cpu_flags()}
+            args.out.write_text(json.dumps(report, indent=2) + "\n")
         return 0
+    args.out = args.out or HERE / "results" / "ingest.json"
     n, dim = args.size
     data = make_data(n, dim, 1)
     names = [s for s in args.systems.split(",") if s]

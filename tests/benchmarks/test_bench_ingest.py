@@ -45,7 +45,8 @@ def test_ogma_and_roofline_run_end_to_end(tmp_path: Path) -> None:
     out = tmp_path / "ingest.json"
     systems = (
         "ogma-float32,ogma-binary,sqlite:blob,sqlite:vec0+documents+fts5+facets,"
-        "ogma-float32-writer-thread,ogma-binary-writer-thread,overlap:serial,overlap:thread"
+        "ogma-float32-writer-thread,ogma-binary-writer-thread,overlap:serial,overlap:thread,"
+        "ogma-float32-checkpoint-in-commit"
     )
     assert bench.main(["--size", "400x16", "--rounds", "1", "--systems", systems, "--out", str(out)]) == 0
     report = json.loads(out.read_text())
@@ -118,5 +119,12 @@ def test_overlap_writes_the_same_rows_with_and_without_the_thread(tmp_path: Path
 
 def test_convoy_reports_both_rates() -> None:
     rates = bench.convoy(rows=2000)
-    assert set(rates) == {"rows_per_s_alone", "rows_per_s_with_python", "json_per_s_alone", "json_per_s_with_writer"}
+    assert set(rates) == {
+        "rows_per_s_alone",
+        "rows_per_s_with_python",
+        "json_per_s_alone",
+        "json_per_s_with_writer",
+        "combined_speed",
+        "control_hash_speed_up",
+    }
     assert all(rate > 0 for rate in rates.values())

@@ -1,13 +1,15 @@
 """WAL checkpoints of bulk writes on a thread of their own, so the writer does not wait for them.
 
-In WAL mode every commit appends pages to the ``-wal`` file, and SQLite's automatic
-checkpoint (every 1,000 pages) copies them into the database file *inside the commit that
-crosses the mark*: the writer waits while the pages are copied and both files are synced
-(``synchronous=NORMAL`` syncs only there). A bulk load crosses the mark with almost every
-batch. :class:`BackgroundCheckpoint` runs a ``PASSIVE`` checkpoint on its own connection after
-each bulk write instead: SQLite steps it with the GIL released, so the copy and the syncs run
-while the caller prepares its next batch; the WAL restarts from its start when the next batch
-commits, before it reaches the automatic mark, which stays in place for every other write.
+In WAL mode every commit appends pages to the ``-wal`` file, and SQLite's automatic checkpoint
+copies them into the database file *inside the commit that crosses its mark*: the writer waits
+while the pages are copied and both files are synced (``synchronous=NORMAL`` syncs only
+there). With SQLite's default mark (1,000 pages) a bulk load crosses it with almost every batch.
+:class:`BackgroundCheckpoint` runs a ``PASSIVE`` checkpoint on its own connection once this
+process has written :data:`BULK_BYTES` more: SQLite steps it with the GIL released, so the copy
+and the syncs run while the caller prepares its next batch. The automatic checkpoint stays, at
+a higher mark (:data:`~ogma.store.sqlite.connect.WAL_AUTOCHECKPOINT_PAGES`), as the backstop:
+the WAL restarts from its start only when a writer begins with every page copied, so during a
+load it can grow past 1,000 pages while this thread keeps up.
 
 Nothing changes in what is stored, in atomicity or in durability: a checkpoint only copies
 committed pages, ``PASSIVE`` never waits for (or blocks) readers and writers of any process,

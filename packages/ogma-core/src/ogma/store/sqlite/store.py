@@ -303,10 +303,10 @@ class Store(Reading, StoreSettings, GraphIndexing, SearchPipeline):
                 "documents without vectors), or open the store with an encoder"
             )
         show = self.show_progress if self.show_progress is not None else sys.stderr.isatty()
-        # SQLite's default WAL auto-checkpoint (every 1000 pages, 16 MiB) is kept on purpose:
-        # adding 100k documents (float32, 256-d, file in tmpfs) took 1.65-1.99 s with it and
-        # 2.20-2.34 s with checkpoints postponed to one at the end; at 100k x 384 on disk, postponing them saved
-        # no CPU time either (docs/benchmarks.md, "Ingest: Ogma, lancedb and what SQLite itself allows").
+        # Checkpoints are not postponed to the end of a load (adding 100k documents, float32, 256-d, file in
+        # tmpfs, took 1.65-1.99 s with them and 2.20-2.34 s with one at the end); each batch's WAL pages are
+        # copied by a thread of their own (_write_rows, checkpoint.py) while the next batch is prepared
+        # (docs/benchmarks.md, "Ingest: Ogma, lancedb and what SQLite itself allows").
         with self._pool.connection() as conn, tqdm(total=len(texts), disable=not show, unit="doc") as bar:
             if on_conflict == "fail" and len(texts) > batch_size:
                 stored = [d.id for d in self._get_with(conn, doc_ids)]
