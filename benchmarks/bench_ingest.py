@@ -21,7 +21,10 @@ transaction per batch, each step adding one table to the previous step's writes:
 
 The roofline rows take their inputs prepared (tuples, blobs, JSON, hashes) outside the timer:
 they measure SQLite alone. Every system runs ``--rounds`` times, interleaved, each in a fresh
-file; the table reports the median and the spread.
+file; the table reports the median and the spread. On Linux it also reports, from the caller's
+thread's ``schedstat``, the wall time less the time that thread sat in the run queue (runnable,
+waiting for a CPU another process held: about what an idle machine would give) and the time it
+was blocked (neither running nor runnable: syncs, locks, waiting for other threads).
 
 ``ogma-*-checkpoint-in-commit`` is ``ogma-*`` with the store's background checkpoints off
 (:data:`ogma.store.sqlite.checkpoint.BULK_BYTES` out of reach) and SQLite's default automatic
@@ -491,6 +494,15 @@ def timed_statements() -> tuple[dict[str, float], Callable[[], None]]:
     return totals, undo
 
 
+def thread_sched() -> tuple[float, float] | None:
+    """This thread's seconds on a CPU and waiting in the run queue (Linux ``schedstat``; ``None`` elsewhere)."""
+    try:
+        run, wait, _ = Path("/proc/thread-self/schedstat").read_text().split()
+    except (OSError, ValueError):
+        return None
+    return int(run) / 1e9, int(wait) / 1e9
+
+
 def disk_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
@@ -589,6 +601,8 @@ def main(argv: list[str] | None = None) -> int:
             names.remove("lancedb")
     times: dict[str, list[float]] = {s: [] for s in names}
     cpu: dict[str, list[float]] = {s: [] for s in names}
+    queued: dict[str, list[float]] = {s: [] for s in names}  # the caller's thread runnable, waiting for a CPU
+    blocked: dict[str, list[float]] = {s: [] for s in names}  # ... neither running nor runnable (I/O, locks)
     disk: dict[str, int] = {}
     for _ in range(args.rounds):
         for name in names:
@@ -596,10 +610,15 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 run = runner(name, data, inputs)
                 gc.collect()
+                sched = thread_sched()
                 start, start_cpu = time.perf_counter(), time.process_time()
                 run(scratch)
                 times[name].append(time.perf_counter() - start)
                 cpu[name].append(time.process_time() - start_cpu)
+                after = thread_sched()
+                if sched is not None and after is not None:
+                    queued[name].append(after[1] - sched[1])
+                    blocked[name].append(times[name][-1] - (after[0] - sched[0]) - queued[name][-1])
                 disk[name] = disk_bytes(scratch)
             finally:
                 shutil.rmtree(scratch, ignore_errors=True)
@@ -621,6 +640,11 @@ def main(argv: list[str] | None = None) -> int:
                 "each_round": [n / t for t in times[name]],
                 "rows_per_cpu_s": n / statistics.median(cpu[name]),
                 "cpu_per_wall": statistics.median(c / t for c, t in zip(cpu[name], times[name])),
+                # wall time less the caller's run-queue wait: about the wall time of an idle machine
+                "rows_per_s_unqueued": n / statistics.median(t - q for t, q in zip(times[name], queued[name]))
+                if queued[name]
+                else None,
+                "caller_blocked_s": statistics.median(blocked[name]) if blocked[name] else None,
                 "disk_mb": disk[name] / 1e6,
             }
         )
@@ -641,16 +665,21 @@ def main(argv: list[str] | None = None) -> int:
         f"\n{n:,} x {dim}, batches of {BATCH:,}, {args.rounds} round(s), "
         f"load average after {result['load_average_after']}"
     )
-    print("| system | rows/s (median) | vector MB/s | rows per CPU s | CPU s / wall s | each round | on disk |")
-    print("|---|---:|---:|---:|---:|---|---:|")
+    print(
+        "| system | rows/s (median) | vector MB/s | rows per CPU s | CPU s / wall s | rows/s less run-queue wait "
+        "| caller blocked s | each round | on disk |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---|---:|")
     for row in rows:
         if "error" in row:
-            print(f"| {row['system']} | {row['error']} | | | | | |")
+            print(f"| {row['system']} | {row['error']} | | | | | | | |")
             continue
         each = ", ".join(f"{x:,.0f}" for x in row["each_round"])
+        unqueued = "-" if row["rows_per_s_unqueued"] is None else f"{row['rows_per_s_unqueued']:,.0f}"
+        blocked = "-" if row["caller_blocked_s"] is None else f"{row['caller_blocked_s']:.2f}"
         print(
             f"| {row['system']} | {row['rows_per_s']:,.0f} | {row['vector_mb_per_s']:,.1f} | "
-            f"{row['rows_per_cpu_s']:,.0f} | {row['cpu_per_wall']:.2f} | {each} | "
+            f"{row['rows_per_cpu_s']:,.0f} | {row['cpu_per_wall']:.2f} | {unqueued} | {blocked} | {each} | "
             f"{row['disk_mb']:,.0f} MB |"
         )
     return 0
