@@ -57,6 +57,27 @@ def test_bulk_writes_are_checkpointed_on_their_own_thread(tmp_path: Path) -> Non
     store.close()  # idempotent
 
 
+def test_the_thread_ends_when_idle_and_comes_back_on_the_next_bulk_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(checkpoint, "IDLE_SECONDS", 0.05)
+    store = _load(tmp_path / "s.db", _batches(2))
+    try:
+        store._checkpoints.wait()
+        first = store._checkpoints.done
+        thread = store._checkpoints._thread
+        if thread is not None:
+            thread.join()
+        assert store._checkpoints._thread is None and first >= 1
+        for texts, metas, ids, vectors in _batches(2, first=2 * ROWS):  # two batches: past BULK_BYTES again
+            store.add(texts, metadatas=metas, ids=ids, embeddings=vectors)
+        store._checkpoints.wait()
+        assert store._checkpoints.done > first
+        assert store.count() == 4 * ROWS
+    finally:
+        store.close()
+
+
 def test_small_writes_leave_the_wal_to_sqlite(tmp_path: Path) -> None:
     with Store(tmp_path / "s.db", dim=2, show_progress=False) as store:
         store.add(["a", "b"], ids=["a", "b"], embeddings=np.eye(2))

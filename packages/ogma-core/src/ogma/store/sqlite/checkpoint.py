@@ -32,7 +32,7 @@ import threading
 from ogma.errors import OgmaError
 from ogma.store.sqlite.pool import ConnectionPool
 
-__all__ = ["BULK_BYTES", "BackgroundCheckpoint"]
+__all__ = ["BULK_BYTES", "IDLE_SECONDS", "BackgroundCheckpoint"]
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +40,10 @@ BULK_BYTES = 1 << 20
 """Bytes (vectors, texts, metadata) this process writes before it asks for a background checkpoint.
 
 Smaller writes leave the WAL to SQLite's automatic checkpoint, as before."""
+
+IDLE_SECONDS = 2.0
+"""Seconds without a request after which the thread ends (and closes its connection); the next
+request starts another. A store that is never closed then keeps no thread alive."""
 
 
 class BackgroundCheckpoint:
@@ -109,12 +113,13 @@ class BackgroundCheckpoint:
             thread.join()
 
     def _next(self) -> bool:
-        """Wait for a request (``True``) or for :meth:`close` (``False``)."""
+        """Wait for a request (``True``), or for :meth:`close` or :data:`IDLE_SECONDS` without one (``False``)."""
         with self._lock:
             self._running = False
             self._lock.notify_all()
-            self._lock.wait_for(lambda: self._requested or self._closing)
-            if self._closing:
+            self._lock.wait_for(lambda: self._requested or self._closing, timeout=IDLE_SECONDS)
+            if self._closing or not self._requested:
+                self._thread = None  # under the lock: a request from now on starts a new thread
                 return False
             self._requested, self._running = False, True
             return True
@@ -133,5 +138,7 @@ class BackgroundCheckpoint:
             logger.warning("background checkpoints of %s stopped: %s", self._pool.path, exc)
         finally:
             with self._lock:
-                self._thread, self._requested, self._running = None, False, False
+                if self._thread is threading.current_thread():
+                    self._thread = None
+                self._running = False
                 self._lock.notify_all()
