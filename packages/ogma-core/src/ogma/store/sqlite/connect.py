@@ -53,6 +53,13 @@ MIN_SQLITE_VERSION = (3, 38, 0)
 NEW_FILE_PAGE_SIZE = 16384
 """Page size of new files: bigger pages make bulk ingest of vector blobs markedly faster."""
 
+WAL_AUTOCHECKPOINT_PAGES = 4000
+"""WAL pages after which a commit checkpoints the file itself (SQLite's default: 1,000).
+
+A backstop: the store checkpoints its bulk writes on a thread of its own
+(:mod:`ogma.store.sqlite.checkpoint`); a writer that already began its next transaction keeps
+the WAL from restarting, so it grows past 1,000 pages while that thread keeps up."""
+
 _INSTALL_HINT = (
     "Fix: pip install apsw (it bundles a recent SQLite that can load extensions), "
     "or use a Python whose sqlite3 module supports enable_load_extension and SQLite >= "
@@ -440,8 +447,8 @@ def connect(
             vectors by rowid, as exact rescoring does, run two to three times faster mapped.
 
     Returns:
-        A :class:`Connection` in autocommit mode, WAL journal (files), ``synchronous=NORMAL``,
-        foreign keys on, reads memory-mapped.
+        A :class:`Connection` in autocommit mode, WAL journal (files; automatic checkpoints every
+        :data:`WAL_AUTOCHECKPOINT_PAGES` pages), ``synchronous=NORMAL``, foreign keys on, reads memory-mapped.
 
     Raises:
         SqliteDriverError: No driver can load sqlite-vec.
@@ -474,6 +481,7 @@ def connect(
             if conn.scalar("PRAGMA page_count") == 0:
                 conn.execute(f"PRAGMA page_size = {NEW_FILE_PAGE_SIZE}")
             conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute(f"PRAGMA cache_size = {-1024 * int(cache_mib)}")

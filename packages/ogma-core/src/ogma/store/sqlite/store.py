@@ -37,6 +37,7 @@ from ogma.errors import DuplicateDocumentError, StoreError, StoreMismatchError
 from ogma.store.document import Document
 from ogma.store.encoding import StoreEncoder, as_encoder
 from ogma.store.pipeline import DenseCandidates, Ranked, SearchPipeline
+from ogma.store.sqlite.checkpoint import BackgroundCheckpoint
 from ogma.store.sqlite.connect import Connection, Driver
 from ogma.store.sqlite.indexing import DEFAULT_OVERSAMPLE, GraphIndexing, IndexOption
 from ogma.store.sqlite.metadata import update_metadata
@@ -178,6 +179,7 @@ class Store(Reading, StoreSettings, GraphIndexing, SearchPipeline):
         self._pool = ConnectionPool(
             self.path, driver=driver, busy_timeout=busy_timeout, read_only=read_only, tracer=tracer
         )
+        self._checkpoints = BackgroundCheckpoint(self._pool)  # bulk writes' WAL copied on a thread of its own
         try:
             with self._pool.connection() as conn:
                 self.config = open_config(
@@ -301,10 +303,10 @@ class Store(Reading, StoreSettings, GraphIndexing, SearchPipeline):
                 "documents without vectors), or open the store with an encoder"
             )
         show = self.show_progress if self.show_progress is not None else sys.stderr.isatty()
-        # SQLite's default WAL auto-checkpoint (every 1000 pages, 16 MiB) is kept on purpose:
-        # adding 100k documents (float32, 256-d, file in tmpfs) took 1.65-1.99 s with it and
-        # 2.20-2.34 s with checkpoints postponed to one at the end; at 100k x 384 on disk, postponing them saved
-        # no CPU time either (docs/benchmarks.md, "Ingest: Ogma, lancedb and what SQLite itself allows").
+        # Checkpoints are not postponed to the end of a load (adding 100k documents, float32, 256-d, file in
+        # tmpfs, took 1.65-1.99 s with them and 2.20-2.34 s with one at the end); each batch's WAL pages are
+        # copied by a thread of their own (_write_rows, checkpoint.py) while the next batch is prepared
+        # (docs/benchmarks.md, "Ingest: Ogma, lancedb and what SQLite itself allows").
         with self._pool.connection() as conn, tqdm(total=len(texts), disable=not show, unit="doc") as bar:
             if on_conflict == "fail" and len(texts) > batch_size:
                 stored = [d.id for d in self._get_with(conn, doc_ids)]
@@ -407,6 +409,7 @@ class Store(Reading, StoreSettings, GraphIndexing, SearchPipeline):
     def _write_rows(self, conn: Connection, rows: PreparedRows, on_conflict: OnConflict = "replace") -> set[str]:
         mirror = self._mirror
         result = upsert(conn, mirror.codec if mirror is not None else None, rows, on_conflict=on_conflict)
+        self._checkpoints.wrote(rows.payload_bytes())
         if result.rowids:
             self._record_write(
                 result.old_generation,
@@ -774,6 +777,7 @@ class Store(Reading, StoreSettings, GraphIndexing, SearchPipeline):
     def close(self) -> None:
         """Save the approximate index if this process changed it, and close every connection (idempotent)."""
         self._save_graph()
+        self._checkpoints.close()
         self._pool.close()
 
     def __enter__(self) -> Store:

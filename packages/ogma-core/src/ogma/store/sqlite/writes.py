@@ -117,6 +117,15 @@ class PreparedRows:
         """The positions of the documents that have a vector."""
         return list(range(len(self.ids))) if self.vector_rows is None else self.vector_rows
 
+    def payload_bytes(self) -> int:
+        """About how many bytes the batch writes: its vectors, search codes, texts and metadata."""
+        blobs, codes = self.vector_blobs, self.code_blobs
+        vectors = len(blobs) * len(blobs[0]) if blobs else 0
+        if codes and not (blobs and codes[0] is blobs[0]):  # codes apart from the exact vectors
+            vectors += len(codes) * len(codes[0])
+        texts = sum(len(text) for text in self.texts if text is not None)
+        return vectors + texts + sum(map(len, self.metadatas))
+
 
 def _row_blobs(matrix: npt.NDArray[Any]) -> list[bytes]:
     """One ``bytes`` per row, in a single C-level pass (no per-row ``tobytes`` calls)."""
