@@ -47,6 +47,7 @@ import numpy.typing as npt
 from tqdm.auto import tqdm
 
 from ogma.errors import StoreError, missing_extra
+from ogma.heap import release_free_heap
 from ogma.store.sqlite.connect import Connection
 from ogma.store.sqlite.schema import CONFIG, read_generation, search_generation
 from ogma.store.sqlite.search import scanning, select_rowids
@@ -637,6 +638,7 @@ class HnswIndex:
             self._index, self.generation, self._token, self._saved = index, generation, token, None
             self._dtype = dtype
             self._passing.clear()
+        release_free_heap()  # the batches read, freed inside the heap
         self.save()
         return int(index.size)
 

@@ -34,6 +34,7 @@ from tqdm.auto import tqdm
 from ogma.blend import DEFAULT_RERANK_ALPHA
 from ogma.compress import Int8Ranges
 from ogma.errors import DuplicateDocumentError, StoreError, StoreMismatchError
+from ogma.heap import release_free_heap
 from ogma.store.document import Document
 from ogma.store.encoding import StoreEncoder, as_encoder
 from ogma.store.pipeline import DenseCandidates, Ranked, SearchPipeline
@@ -772,9 +773,13 @@ class Store(Reading, StoreSettings, GraphIndexing, SearchPipeline):
 
     # -- lifecycle ----------------------------------------------------------
     def close(self) -> None:
-        """Save the approximate index if this process changed it, and close every connection (idempotent)."""
+        """Save the approximate index if this process changed it, and close every connection (idempotent).
+
+        The memory the connections' page caches held goes back to the system (:mod:`ogma.heap`).
+        """
         self._save_graph()
         self._pool.close()
+        release_free_heap()
 
     def __enter__(self) -> Store:
         return self
