@@ -19,7 +19,8 @@ measures instead where each store's peak RSS comes from: every system in a fresh
 the peer benchmark's steps (imports, loading the input, ingest, reopening, the first query,
 the unfiltered queries, each filter's first query and the rest), and the peak of each step is
 measured on its own: the high-water mark is reset before it (``/proc/self/clear_refs``, "5"),
-so a step's ``peak_mb`` less its ``before_mb`` is what it added at its worst moment.
+so a step's ``peak_mb`` less its ``before_mb`` is what it added at its worst moment (to within
+a MB or two: the kernel keeps RSS counts per thread and adds them up lazily).
 
 Usage::
 
