@@ -10,11 +10,13 @@ does nothing.
 
 A leaf module (it imports nothing from Ogma). The store calls :func:`release_free_heap`
 after events that free a lot at once and are rare: closing a store, loading the in-process
-index, building the approximate index.
+index, building the approximate index; each passes how much it handled, and below
+:data:`TRIM_ABOVE` nothing is done (trimming walks the whole heap: tens of ms in a process
+with a large, fragmented one, which a small store's close should not pay).
 
 Example:
-    >>> isinstance(release_free_heap(), bool)
-    True
+    >>> release_free_heap(1024)  # too little to be worth it
+    False
 """
 
 from __future__ import annotations
@@ -26,9 +28,12 @@ import logging
 import sys
 from collections.abc import Callable
 
-__all__ = ["release_free_heap"]
+__all__ = ["TRIM_ABOVE", "release_free_heap"]
 
 logger = logging.getLogger(__name__)
+
+TRIM_ABOVE = 32 * 2**20
+"""Bytes (of vectors written or read, of the file closed) below which :func:`release_free_heap` does nothing."""
 
 
 @functools.lru_cache(maxsize=1)
@@ -46,12 +51,18 @@ def _malloc_trim() -> Callable[[int], int] | None:
     return trim
 
 
-def release_free_heap() -> bool:
-    """Return the heap's free pages to the operating system (glibc); ``True`` if it could ask.
+def release_free_heap(handled: int | None = None) -> bool:
+    """Return the heap's free pages to the operating system (glibc); ``True`` if it asked.
 
-    Costs a few milliseconds per hundred MB of heap; call it after a large allocation was
-    freed, not per request.
+    Args:
+        handled: How many bytes the operation that just ended read, wrote or held (``None``:
+            trim regardless). Below :data:`TRIM_ABOVE` nothing is done.
+
+    Costs a few milliseconds per hundred MB of heap, more when the heap is fragmented; call it
+    after a large allocation was freed, not per request.
     """
+    if handled is not None and handled < TRIM_ABOVE:
+        return False
     trim = _malloc_trim()
     if trim is None:
         return False

@@ -145,11 +145,22 @@ def test_selective_filters_score_in_blocks_with_the_same_result(
 def test_closing_a_store_and_loading_the_mirror_release_the_heap(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    calls: list[str] = []
-    monkeypatch.setattr(store_module, "release_free_heap", lambda: calls.append("close") or True)
-    monkeypatch.setattr(mirror_module, "release_free_heap", lambda: calls.append("mirror") or True)
+    calls: list[tuple[str, int | None]] = []
+    monkeypatch.setattr(store_module, "release_free_heap", lambda handled=None: calls.append(("close", handled)))
+    monkeypatch.setattr(mirror_module, "release_free_heap", lambda handled=None: calls.append(("load", handled)))
     store, vectors = _store(tmp_path / "s.db", "float32", rows=50)
     store.search(vector=vectors[0], k=1)
-    assert calls == ["mirror"]
+    assert calls == [("load", 50 * DIM * 4)]  # the float vectors the load read
     store.close()
-    assert calls == ["mirror", "close"]
+    size = (tmp_path / "s.db").stat().st_size
+    assert calls[1] == ("close", max(size, 50 * DIM * 4))  # what its page caches could hold, or its writes
+
+
+def test_the_heap_is_left_alone_after_small_operations(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ogma import heap
+
+    asked: list[int] = []
+    monkeypatch.setattr(heap, "_malloc_trim", lambda: asked.append(1) or (lambda pad: 1))
+    assert heap.release_free_heap(heap.TRIM_ABOVE - 1) is False and asked == []
+    assert heap.release_free_heap(heap.TRIM_ABOVE) is True and asked == [1]
+    assert heap.release_free_heap() is True and asked == [1, 1]

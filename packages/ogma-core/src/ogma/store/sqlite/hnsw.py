@@ -638,7 +638,7 @@ class HnswIndex:
             self._index, self.generation, self._token, self._saved = index, generation, token, None
             self._dtype = dtype
             self._passing.clear()
-        release_free_heap()  # the batches read, freed inside the heap
+        release_free_heap(int(index.size) * 4 * self.codec.dim)  # the batches read, freed inside the heap
         self.save()
         return int(index.size)
 

@@ -468,7 +468,7 @@ class VectorMirror:
                 return snapshot
             logger.debug("loading the vector mirror (generation %d)", generation)
             rowids, data, approx = self._load(reload(), size)
-            release_free_heap()  # the batches' blobs and temporaries, freed inside the heap
+            release_free_heap(rowids.shape[0] * 4 * self.codec.dim)  # the float batches read, freed in the heap
             snapshot = MirrorSnapshot(rowids, data, self.codec, generation, approx)
             self._snapshot = snapshot
             self._pending = []

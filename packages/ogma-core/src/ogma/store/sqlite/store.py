@@ -19,6 +19,7 @@ import contextlib
 import json
 import logging
 import math
+import os
 import sys
 import threading
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
@@ -175,6 +176,7 @@ class Store(Reading, StoreSettings, GraphIndexing, SearchPipeline):
         self._int8_ranges: Int8Ranges | Int8Setting = int8_ranges
         self._opened_dim = dim
         self._write_lock = threading.Lock()
+        self._written_bytes = 0  # vectors written through this object (see close)
         self.read_only = read_only
         self._pool = ConnectionPool(
             self.path, driver=driver, busy_timeout=busy_timeout, read_only=read_only, tracer=tracer
@@ -408,6 +410,7 @@ class Store(Reading, StoreSettings, GraphIndexing, SearchPipeline):
     def _write_rows(self, conn: Connection, rows: PreparedRows, on_conflict: OnConflict = "replace") -> set[str]:
         mirror = self._mirror
         result = upsert(conn, mirror.codec if mirror is not None else None, rows, on_conflict=on_conflict)
+        self._written_bytes += rows.unit.nbytes
         if result.rowids:
             self._record_write(
                 result.old_generation,
@@ -775,11 +778,16 @@ class Store(Reading, StoreSettings, GraphIndexing, SearchPipeline):
     def close(self) -> None:
         """Save the approximate index if this process changed it, and close every connection (idempotent).
 
-        The memory the connections' page caches held goes back to the system (:mod:`ogma.heap`).
+        The memory the connections' page caches and this store's writes held goes back to the
+        system when there was much of it (:mod:`ogma.heap`).
         """
         self._save_graph()
         self._pool.close()
-        release_free_heap()
+        handled = self._written_bytes
+        if self.path != ":memory:":
+            with contextlib.suppress(OSError):
+                handled = max(handled, os.path.getsize(self.path))  # what its page caches could hold
+        release_free_heap(handled)
 
     def __enter__(self) -> Store:
         return self
