@@ -19,7 +19,6 @@ import contextlib
 import json
 import logging
 import math
-import os
 import sys
 import threading
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
@@ -46,6 +45,7 @@ from ogma.store.sqlite.mirror import AdaptiveDepth, VectorMirror
 from ogma.store.sqlite.opening import (
     Int8Setting,
     check_store_path,
+    file_size,
     needs_first_vectors,
     open_config,
     settle_first_vectors,
@@ -776,18 +776,11 @@ class Store(Reading, StoreSettings, GraphIndexing, SearchPipeline):
 
     # -- lifecycle ----------------------------------------------------------
     def close(self) -> None:
-        """Save the approximate index if this process changed it, and close every connection (idempotent).
-
-        The memory the connections' page caches and this store's writes held goes back to the
-        system when there was much of it (:mod:`ogma.heap`).
-        """
+        """Save the approximate index if this process changed it, and close every connection (idempotent);
+        what their page caches and this store's writes held goes back to the system (:mod:`ogma.heap`)."""
         self._save_graph()
         self._pool.close()
-        handled = self._written_bytes
-        if self.path != ":memory:":
-            with contextlib.suppress(OSError):
-                handled = max(handled, os.path.getsize(self.path))  # what its page caches could hold
-        release_free_heap(handled)
+        release_free_heap(max(self._written_bytes, file_size(self.path)))  # file: what the caches could hold
 
     def __enter__(self) -> Store:
         return self
