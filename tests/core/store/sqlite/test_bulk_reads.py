@@ -20,7 +20,7 @@ from ogma.store.sqlite.search import SCAN_CACHE_KIB
 from ogma.store.sqlite.vectors import READ_BATCH_BYTES, VectorCodec, batch_rows, iter_vectors, unit_rows_in_place
 
 DIM = 384
-ROWS = 6000  # more than one batch of READ_BATCH_BYTES at 384-d (2,730 rows)
+ROWS = 3000  # several batches of READ_BATCH_BYTES at 384-d (682 rows)
 
 
 def _store(path: Path, precision: str, rows: int = ROWS, **options: Any) -> tuple[Store, np.ndarray]:

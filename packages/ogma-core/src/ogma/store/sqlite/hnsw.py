@@ -618,7 +618,7 @@ class HnswIndex:
 
         Reads inside one read transaction (a snapshot: writers are not blocked), so the graph
         is the store's state at one generation; a write committed meanwhile makes it stale.
-        The vectors come in batches of a few MB (:func:`~ogma.store.sqlite.vectors.iter_vectors`),
+        The vectors come in batches of 1 MiB (:func:`~ogma.store.sqlite.vectors.iter_vectors`),
         normalised in place, read unmapped through a small page cache
         (:func:`~ogma.store.sqlite.search.scanning`): the build holds the graph and one batch.
         """

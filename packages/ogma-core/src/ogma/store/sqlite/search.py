@@ -186,7 +186,7 @@ class MapBudget:
 def _reload(
     conn: Connection, codec: VectorCodec, *, signs_only: bool
 ) -> Iterator[tuple[npt.NDArray[np.int64], FloatArray]]:
-    """Every stored vector, in batches of a few MB, read without the memory map.
+    """Every stored vector, in batches of 1 MiB, read without the memory map.
 
     A full scan through the map would leave every page of the vectors resident in this
     process (a second copy of the vectors in its RSS, beside the mirror); read through
