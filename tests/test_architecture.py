@@ -27,6 +27,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "ogma.types",
             "ogma.paths",
             "ogma.formats",
+            "ogma.heap",  # malloc_trim after large frees: standard library only
             "ogma.validation",
             "ogma.registry",
             "ogma.cpu",

@@ -50,15 +50,15 @@ import numpy as np
 import numpy.typing as npt
 from tqdm.auto import tqdm
 
-from ogma.compress import normalize
 from ogma.errors import StoreError, missing_extra
+from ogma.heap import release_free_heap
 from ogma.store.sqlite.binary_graph import BINARY_OVERSAMPLE, CHECK_QUERIES, check_expansion, scaled_int8
 from ogma.store.sqlite.connect import Connection
 from ogma.store.sqlite.passing import PassingRows
 from ogma.store.sqlite.schema import CONFIG, read_generation, search_generation
-from ogma.store.sqlite.search import select_rowids
+from ogma.store.sqlite.search import scanning, select_rowids
 from ogma.store.sqlite.sql import DOCUMENTS, VEC_INDEX, quote_identifier
-from ogma.store.sqlite.vectors import VectorCodec, iter_vectors
+from ogma.store.sqlite.vectors import VectorCodec, iter_vectors, unit_rows_in_place
 
 __all__ = [
     "BINARY_OVERSAMPLE",
@@ -607,23 +607,27 @@ class HnswIndex:
 
         Reads inside one read transaction (a snapshot: writers are not blocked), so the graph
         is the store's state at one generation; a write committed meanwhile makes it stale.
+        The vectors come in batches of 1 MiB (:func:`~ogma.store.sqlite.vectors.iter_vectors`),
+        normalised in place, read unmapped through a small page cache
+        (:func:`~ogma.store.sqlite.search.scanning`): the build holds the graph and one batch.
         """
         if self.read_only:
             raise StoreError("this store was opened with read_only=True; open it without it to build its index")
         token = None if self.store_path == ":memory:" else _ensure_token(conn)
         index, dtype = self._new(), self._wanted_dtype()
-        with _snapshot(conn):
+        with scanning(conn), _snapshot(conn):
             generation = read_generation(conn)
             total = conn.scalar(f"SELECT count(*) FROM {quote_identifier(VEC_INDEX)}") if _has_vectors(conn) else 0
             with tqdm(total=int(total or 0), disable=not show_progress, unit="vec", desc="HNSW") as bar:
                 if total:
                     for rowids, matrix in iter_vectors(conn, self.codec):
-                        index.add(rowids.astype(np.uint64), self._codes(normalize(matrix)))
+                        index.add(rowids.astype(np.uint64), self._codes(unit_rows_in_place(matrix)))
                         bar.update(len(rowids))
         with self._lock:
             self._index, self.generation, self._token, self._saved = index, generation, token, None
             self._dtype, self._checked = dtype, None
             self._passing.clear()
+        release_free_heap(int(index.size) * 4 * self.codec.dim)  # the batches read, freed inside the heap
         self.save()
         return int(index.size)
 

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ogma.heap import release_free_heap
 from ogma.store.sqlite.kernels import (
     Int8Scorer,
     hamming,
@@ -62,6 +63,11 @@ MAX_PENDING = 64
 SCORE_ALL_ABOVE = 0.25
 """Filters passing more than this share of the rows score every vector and keep the passing
 scores (a mask); more selective ones gather the passing rows first and score only those."""
+
+SCORE_BLOCK_BYTES = 2**20
+"""A selective filter's passing rows are gathered and scored this many bytes of rows at a time:
+the copy stays small (at 10% of a million 256-d rows, 1 MiB instead of 100 MB per query), and
+blocks that fit the CPU's cache made the gather and product about twice as fast."""
 
 PASSING_ENTRIES = 64
 """Filter results (passing positions) a snapshot keeps, least recently used dropped first."""
@@ -274,16 +280,29 @@ class MirrorSnapshot:
         a selective one gathers the passing rows and scores only those.
         """
         mask = positions is not None and positions.shape[0] > SCORE_ALL_ABOVE * self.size
-        data = self.data if mask else self._subset(positions)
         precision = self.codec.precision
-        if precision == "float32":
-            scores: npt.NDArray[Any] = data @ unit_query.astype(np.float32)
-        elif precision == "int8":
-            scores = _INT8_SCORER.scores(data, self.codec.int8_query(unit_query))
-        else:
+        if precision == "binary":
             packed = self.codec.codes(unit_query.reshape(1, -1))[0]
-            scores = hamming(data, query_words(packed))
+            scores: npt.NDArray[Any] = hamming(self.data if mask else self._subset(positions), query_words(packed))
+        elif mask or positions is None:
+            scores = self._row_scores(self.data, unit_query)
+        else:  # gathered a block at a time: no copy of every passing row at once
+            least = 1 if precision == "float32" else 2048  # int8: blocks big enough for the onnxruntime kernel
+            step = max(least, SCORE_BLOCK_BYTES // max(1, self.data.strides[0]))
+            scores = np.concatenate(
+                [
+                    self._row_scores(self.data[positions[start : start + step]], unit_query)
+                    for start in range(0, positions.shape[0], step)
+                ]
+                or [self._row_scores(self.data[:0], unit_query)]
+            )
         return scores[positions] if mask else scores
+
+    def _row_scores(self, rows: npt.NDArray[Any], unit_query: FloatArray) -> npt.NDArray[Any]:
+        """Float32 or int8 scores of ``rows`` (unit rows or int8 codes) with the query."""
+        if self.codec.precision == "float32":
+            return rows @ unit_query.astype(np.float32)
+        return _INT8_SCORER.scores(rows, self.codec.int8_query(unit_query))
 
     def candidates(
         self,
@@ -449,6 +468,7 @@ class VectorMirror:
                 return snapshot
             logger.debug("loading the vector mirror (generation %d)", generation)
             rowids, data, approx = self._load(reload(), size)
+            release_free_heap(rowids.shape[0] * 4 * self.codec.dim)  # the float batches read, freed in the heap
             snapshot = MirrorSnapshot(rowids, data, self.codec, generation, approx)
             self._snapshot = snapshot
             self._pending = []

@@ -39,6 +39,7 @@ __all__ = [
     "MIN_CALIBRATION_ROWS",
     "Int8Setting",
     "check_store_path",
+    "file_size",
     "int8_ranges_for",
     "needs_first_vectors",
     "open_config",
@@ -54,6 +55,21 @@ Int8Setting = Literal["auto", "unit"]
 
 MIN_CALIBRATION_ROWS = 64
 """Vectors needed in the first batch to calibrate int8 ranges (fewer: sqlite-vec's ``'unit'`` ranges)."""
+
+
+def file_size(path: str) -> int:
+    """Bytes of the store's file: 0 for ``":memory:"`` or a file that cannot be read.
+
+    Example:
+        >>> file_size(":memory:")
+        0
+    """
+    if path == ":memory:":
+        return 0
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
 
 
 def check_store_path(path: Any) -> str:

@@ -33,14 +33,20 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from ogma.compress import normalize
 from ogma.store.pipeline import exact_cosines
 from ogma.store.sqlite.connect import Connection
 from ogma.store.sqlite.filters import RowSet
 from ogma.store.sqlite.mirror import AdaptiveDepth, MirrorSnapshot, VectorMirror
 from ogma.store.sqlite.schema import read_generation, search_generation
 from ogma.store.sqlite.sql import DOCUMENTS, fts_search_sql, quote_identifier
-from ogma.store.sqlite.vectors import VectorCodec, count_vectors, fetch_matrix, iter_vectors, vec0_search
+from ogma.store.sqlite.vectors import (
+    VectorCodec,
+    count_vectors,
+    fetch_matrix,
+    iter_vectors,
+    unit_rows_in_place,
+    vec0_search,
+)
 
 __all__ = [
     "BACKENDS",
@@ -52,6 +58,7 @@ __all__ = [
     "exact_shortlist",
     "lexical",
     "read_blocks",
+    "scanning",
     "select_rowids",
     "with_float_vectors",
 ]
@@ -82,6 +89,28 @@ def _unmapped(conn: Connection) -> Iterator[None]:
         yield
     finally:
         conn.execute(f"PRAGMA mmap_size = {int(mapped or 0)}")
+
+
+SCAN_CACHE_KIB = 2048
+"""SQLite's page cache (KiB) while a full scan reads every vector (see :func:`scanning`)."""
+
+
+@contextmanager
+def scanning(conn: Connection) -> Iterator[None]:
+    """A full scan of the vectors: unmapped (:func:`_unmapped`), through a page cache of
+    :data:`SCAN_CACHE_KIB` instead of the connection's own.
+
+    A scan reads each page once, so a large cache gains nothing; at its usual size (64 MiB) it
+    would fill with vector pages no later search reads and hold them in this process until they
+    are evicted. Shrinking the cache frees its pages; the usual size comes back afterwards.
+    """
+    size = conn.scalar("PRAGMA cache_size")
+    conn.execute(f"PRAGMA cache_size = {-SCAN_CACHE_KIB}")
+    try:
+        with _unmapped(conn):
+            yield
+    finally:
+        conn.execute(f"PRAGMA cache_size = {int(size)}")
 
 
 VEC0_CHUNK_ROWS = 1024
@@ -157,15 +186,15 @@ class MapBudget:
 def _reload(
     conn: Connection, codec: VectorCodec, *, signs_only: bool
 ) -> Iterator[tuple[npt.NDArray[np.int64], FloatArray]]:
-    """Every stored vector, in batches, read without the memory map.
+    """Every stored vector, in batches of 1 MiB, read without the memory map.
 
     A full scan through the map would leave every page of the vectors resident in this
     process (a second copy of the vectors in its RSS, beside the mirror); read through
-    SQLite's bounded page cache instead.
+    a small page cache instead (:func:`scanning`). Each batch is normalised in place.
     """
-    with _unmapped(conn):
+    with scanning(conn):
         for rowids, matrix in iter_vectors(conn, codec):
-            yield rowids, matrix if signs_only else normalize(matrix)  # sign bits do not need unit length
+            yield rowids, matrix if signs_only else unit_rows_in_place(matrix)  # sign bits need no unit length
 
 
 def select_rowids(conn: Connection, sql: str, params: Sequence[Any]) -> npt.NDArray[np.int64]:

@@ -34,6 +34,7 @@ from tqdm.auto import tqdm
 from ogma.blend import DEFAULT_RERANK_ALPHA
 from ogma.compress import Int8Ranges
 from ogma.errors import DuplicateDocumentError, StoreError, StoreMismatchError
+from ogma.heap import release_free_heap
 from ogma.store.document import Document
 from ogma.store.encoding import StoreEncoder, as_encoder
 from ogma.store.pipeline import DenseCandidates, Ranked, SearchPipeline
@@ -45,6 +46,7 @@ from ogma.store.sqlite.mirror import AdaptiveDepth, VectorMirror
 from ogma.store.sqlite.opening import (
     Int8Setting,
     check_store_path,
+    file_size,
     needs_first_vectors,
     open_config,
     settle_first_vectors,
@@ -175,6 +177,7 @@ class Store(Reading, StoreSettings, GraphIndexing, SearchPipeline):
         self._int8_ranges: Int8Ranges | Int8Setting = int8_ranges
         self._opened_dim = dim
         self._write_lock = threading.Lock()
+        self._written_bytes = 0  # vectors written through this object (see close)
         self.read_only = read_only
         self._pool = ConnectionPool(
             self.path, driver=driver, busy_timeout=busy_timeout, read_only=read_only, tracer=tracer
@@ -410,6 +413,7 @@ class Store(Reading, StoreSettings, GraphIndexing, SearchPipeline):
         mirror = self._mirror
         result = upsert(conn, mirror.codec if mirror is not None else None, rows, on_conflict=on_conflict)
         self._checkpoints.wrote(rows.payload_bytes())
+        self._written_bytes += rows.unit.nbytes
         if result.rowids:
             self._record_write(
                 result.old_generation,
@@ -775,10 +779,12 @@ class Store(Reading, StoreSettings, GraphIndexing, SearchPipeline):
 
     # -- lifecycle ----------------------------------------------------------
     def close(self) -> None:
-        """Save the approximate index if this process changed it, and close every connection (idempotent)."""
+        """Save the approximate index if this process changed it, and close every connection (idempotent);
+        what their page caches and this store's writes held goes back to the system (:mod:`ogma.heap`)."""
         self._save_graph()
         self._checkpoints.close()
         self._pool.close()
+        release_free_heap(max(self._written_bytes, file_size(self.path)))  # file: what the caches could hold
 
     def __enter__(self) -> Store:
         return self

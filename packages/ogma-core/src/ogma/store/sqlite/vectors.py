@@ -47,19 +47,31 @@ from ogma.store.sqlite.sql import (
 from ogma.store.sqlite.windows import delete_windows
 
 __all__ = [
+    "READ_BATCH_BYTES",
     "VEC0_KNN_LIMIT",
     "VectorCodec",
+    "batch_rows",
     "count_vectors",
     "delete_vectors",
     "fetch_matrix",
     "fetch_vectors",
     "iter_vectors",
+    "unit_rows_in_place",
     "vec0_search",
     "write_vectors",
 ]
 
 VEC0_KNN_LIMIT = 4096
 """sqlite-vec refuses ``k`` above this in a KNN query; larger requests use a full scan."""
+
+READ_BATCH_BYTES = 2**20
+"""Float32 vector bytes :func:`iter_vectors` reads per batch (682 rows at 384-d, 1,024 at 256-d).
+
+A bulk read (loading the in-process index, building the graph) holds one batch of rows at
+a time: SQLite's blobs, the matrix and whatever the caller derives from it. Bounded by bytes
+rather than rows, so that its transient memory does not grow with the dimension. Loading a
+100,000 × 384-d index with 1 MiB batches peaked 13 MB (float32) and 21 MB (binary) lower than
+with 4 MiB ones, and took no longer (``docs/benchmarks.md``, "Peak memory at 100,000 × 384-d")."""
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -196,10 +208,26 @@ def count_vectors(conn: Connection, codec: VectorCodec) -> int:
     return int(conn.scalar(f"SELECT count(*) FROM {quote_identifier(table)}") or 0)
 
 
+def batch_rows(dim: int, batch_bytes: int = READ_BATCH_BYTES) -> int:
+    """Rows of ``dim`` float32 values in a batch of at most ``batch_bytes`` (at least one row).
+
+    Example:
+        >>> batch_rows(384), batch_rows(256), batch_rows(4096, 1000)
+        (682, 1024, 1)
+    """
+    return max(1, int(batch_bytes) // (4 * int(dim)))
+
+
 def iter_vectors(
-    conn: Connection, codec: VectorCodec, *, batch_size: int = 50_000
+    conn: Connection, codec: VectorCodec, *, batch_bytes: int = READ_BATCH_BYTES
 ) -> Iterator[tuple[npt.NDArray[np.int64], FloatArray]]:
-    """All stored exact vectors as ``(rowids, matrix)`` batches (rowid order for a plain table)."""
+    """All stored exact vectors as ``(rowids, matrix)`` batches (rowid order for a plain table).
+
+    Each batch holds at most ``batch_bytes`` of vectors (:func:`batch_rows`; at least one
+    row). The matrix is a fresh, writable array the caller may change in place (normalise
+    it, for instance) without another copy.
+    """
+    batch_size = batch_rows(codec.dim, batch_bytes)
     if codec.exact_in_index:
         for rows in conn.fetchbatches(f"SELECT rowid, embedding FROM {quote_identifier(VEC_INDEX)}", size=batch_size):
             yield _unpack(rows, codec.dim)
@@ -222,8 +250,9 @@ def _vector(blob: bytes, dim: int) -> FloatArray:
 
 
 def _unpack(rows: Sequence[tuple[Any, ...]], dim: int) -> tuple[npt.NDArray[np.int64], FloatArray]:
+    """Rowids and a writable ``(len(rows), dim)`` float32 matrix of ``(rowid, blob)`` rows."""
     rowids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(len(rows), dim)
+    matrix = np.frombuffer(bytearray().join(r[1] for r in rows), dtype="<f4").reshape(len(rows), dim)
     return rowids, matrix.astype(np.float32, copy=False)
 
 
@@ -266,3 +295,18 @@ def vec0_search(
 def unit_rows(vectors: FloatArray) -> FloatArray:
     """L2-normalised copy of ``vectors`` (zero rows stay zero)."""
     return normalize(vectors)
+
+
+def unit_rows_in_place(matrix: FloatArray) -> FloatArray:
+    """L2-normalise the rows of a writable float32 matrix in place (zero rows stay zero); returns it.
+
+    The same values as :func:`unit_rows`, without a second matrix (a bulk read normalises
+    each batch it reads this way).
+
+    Example:
+        >>> unit_rows_in_place(np.array([[3.0, 4.0], [0.0, 0.0]], dtype=np.float32)).tolist()
+        [[0.6000000238418579, 0.800000011920929], [0.0, 0.0]]
+    """
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    np.divide(matrix, np.maximum(norms, np.float32(1e-12)), out=matrix)
+    return matrix
