@@ -11,8 +11,10 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from ogma.compress import normalize
 from ogma.encoder import TextEncoder
 from ogma.store import Store
+from ogma.store.sqlite import windows as windows_module
 from ogma.store.sqlite.connect import connect
 from ogma.store.sqlite.schema import SCHEMA_VERSION
 from ogma.windows import STORE_FINE_WINDOWS, FineWindows, plan_windows
@@ -110,6 +112,38 @@ def test_ranking_is_exact_best_window(tmp_path: Path, windowed: WindowHashEmbedd
             allowed = [(s, i) for s, i in truth if int(i[1:]) % 2 == 0][:5]
             assert [round(h.score, 5) for h in filtered] == [round(s, 5) for s, _ in allowed]
             assert all(h.metadata["even"] for h in filtered)
+
+
+class _Miscounted:
+    """A connection whose row count is off: rows written (or deleted) between the count and the read."""
+
+    def __init__(self, conn: Any, count: int) -> None:
+        self._conn, self._count = conn, count
+
+    def scalar(self, sql: str, *args: Any) -> Any:
+        return self._count if "count(*)" in sql else self._conn.scalar(sql, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
+
+
+@pytest.mark.parametrize("counted", [None, 1, 10_000])
+def test_windows_load_in_bounded_batches(
+    tmp_path: Path, windowed: WindowHashEmbedder, monkeypatch: pytest.MonkeyPatch, counted: int | None
+) -> None:
+    """The scorer reads its windows a few rows at a time into one array, whatever the count said."""
+    monkeypatch.setattr(windows_module, "WINDOW_BATCH_ROWS", 3)
+    rng = np.random.default_rng(4)
+    texts = [" ".join(rng.choice(FILLER.split(), size=int(rng.integers(8, 30)))) for _ in range(12)]
+    with Store(tmp_path / "s.db", windowed) as store:
+        store.add(texts, ids=[f"d{i}" for i in range(len(texts))])
+        with store._pool.connection() as conn:
+            rows = conn.fetchall("SELECT doc_rowid, vector FROM ogma_windows ORDER BY doc_rowid, position")
+            assert len(rows) > 3 * 4  # several batches
+            want = normalize(np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(len(rows), -1))
+            owners, unit = windows_module._read_windows(conn if counted is None else _Miscounted(conn, counted))
+        assert owners.tolist() == [r[0] for r in rows]
+        np.testing.assert_array_equal(unit, want)
 
 
 def test_filter_excludes_windows_of_other_documents(windowed: WindowHashEmbedder) -> None:

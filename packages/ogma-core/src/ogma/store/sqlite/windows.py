@@ -33,7 +33,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ogma.compress import normalize
 from ogma.store.sqlite.connect import Connection
 from ogma.store.sqlite.schema import search_generation
 from ogma.store.sqlite.sql import DOCUMENTS, WINDOWS, chunked, delete_in_sql, quote_identifier
@@ -47,6 +46,42 @@ Ranked = list[tuple[int, float]]
 
 def _has_table(conn: Connection) -> bool:
     return conn.scalar("SELECT 1 FROM sqlite_master WHERE name = ?", (WINDOWS,)) is not None
+
+
+WINDOW_BATCH_ROWS = 2048
+"""Window rows read per batch when the scorer loads (3 MiB of vectors at 384-d): the load holds
+the unit vectors and one batch, never every row's bytes at once."""
+
+
+def _no_windows() -> tuple[npt.NDArray[np.int64], FloatArray]:
+    return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
+
+
+def _read_windows(conn: Connection) -> tuple[npt.NDArray[np.int64], FloatArray]:
+    """Every window's owner and unit vector, in ``(doc_rowid, position)`` order, read in bounded batches."""
+    from ogma.store.sqlite.vectors import unit_rows_in_place  # vectors.py imports this module
+
+    table = quote_identifier(WINDOWS)
+    expected = int(conn.scalar(f"SELECT count(*) FROM {table}") or 0)
+    owners, unit = _no_windows()
+    filled = 0
+    sql = f"SELECT doc_rowid, vector FROM {table} ORDER BY doc_rowid, position"
+    for rows in conn.fetchbatches(sql, size=WINDOW_BATCH_ROWS):
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        matrix = np.frombuffer(bytearray().join(r[1] for r in rows), dtype="<f4").reshape(len(rows), -1)
+        if filled == 0:
+            owners = np.empty(max(expected, len(rows)), dtype=np.int64)
+            unit = np.empty((owners.shape[0], matrix.shape[1]), dtype=np.float32)
+        if filled + len(rows) > owners.shape[0]:  # rows written since the count: grow
+            owners = np.concatenate([owners[:filled], np.empty(len(rows), dtype=np.int64)])
+            unit = np.concatenate([unit[:filled], np.empty((len(rows), unit.shape[1]), dtype=np.float32)])
+        owners[filled : filled + len(rows)] = ids
+        unit[filled : filled + len(rows)] = matrix
+        unit_rows_in_place(unit[filled : filled + len(rows)])
+        filled += len(rows)
+    if filled < owners.shape[0]:
+        owners, unit = owners[:filled].copy(), unit[:filled].copy()
+    return owners, unit
 
 
 def write_windows(conn: Connection, doc_rowids: Sequence[int], windows: ExtraWindows) -> None:
@@ -103,19 +138,7 @@ class WindowScorer:
         generation = search_generation(conn)
         with self._lock:
             if generation != self.loaded_generation:
-                owners: list[int] = []
-                blobs: list[bytes] = []
-                if _has_table(conn):
-                    sql = f"SELECT doc_rowid, vector FROM {quote_identifier(WINDOWS)} ORDER BY doc_rowid, position"
-                    for rows in conn.fetchbatches(sql, size=50_000):
-                        owners.extend(int(r[0]) for r in rows)
-                        blobs.extend(r[1] for r in rows)
-                self._owners = np.asarray(owners, dtype=np.int64)
-                if blobs:
-                    matrix = np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(blobs), -1)
-                    self._unit = normalize(matrix.astype(np.float32))
-                else:
-                    self._unit = np.zeros((0, 0), dtype=np.float32)
+                self._owners, self._unit = _read_windows(conn) if _has_table(conn) else _no_windows()
                 self.loaded_generation = generation
             return self._owners, self._unit
 
