@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from ogma.compress import normalize
+from ogma.compress import normalize, normalize_in_place
 from ogma.store import Store
 from ogma.store.sqlite import mirror as mirror_module
 from ogma.store.sqlite import search as search_module
@@ -17,7 +17,7 @@ from ogma.store.sqlite import store as store_module
 from ogma.store.sqlite.connect import connect
 from ogma.store.sqlite.mirror import MirrorSnapshot
 from ogma.store.sqlite.search import SCAN_CACHE_KIB
-from ogma.store.sqlite.vectors import READ_BATCH_BYTES, VectorCodec, batch_rows, iter_vectors, unit_rows_in_place
+from ogma.store.sqlite.vectors import READ_BATCH_BYTES, VectorCodec, batch_rows, iter_vectors
 
 DIM = 384
 ROWS = 3000  # several batches of READ_BATCH_BYTES at 384-d (682 rows)
@@ -105,11 +105,11 @@ def test_the_graph_builds_from_bounded_batches(tmp_path: Path, monkeypatch: pyte
     assert {cache for _, cache in seen} == {-SCAN_CACHE_KIB}
 
 
-def test_unit_rows_in_place_equals_normalize() -> None:
+def test_normalize_in_place_equals_normalize() -> None:
     matrix = np.random.default_rng(0).standard_normal((50, 9)).astype(np.float32)
     matrix[4] = 0.0
     expected = normalize(matrix)
-    out = unit_rows_in_place(matrix)
+    out = normalize_in_place(matrix)
     assert out is matrix and np.array_equal(matrix, expected)
 
 

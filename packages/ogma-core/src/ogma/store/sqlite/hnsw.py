@@ -50,6 +50,7 @@ import numpy as np
 import numpy.typing as npt
 from tqdm.auto import tqdm
 
+from ogma.compress import normalize_in_place
 from ogma.errors import StoreError, missing_extra
 from ogma.heap import release_free_heap
 from ogma.store.sqlite.binary_graph import BINARY_OVERSAMPLE, CHECK_QUERIES, check_expansion, scaled_int8
@@ -58,7 +59,7 @@ from ogma.store.sqlite.passing import PassingRows
 from ogma.store.sqlite.schema import CONFIG, read_generation, search_generation
 from ogma.store.sqlite.search import scanning, select_rowids
 from ogma.store.sqlite.sql import DOCUMENTS, VEC_INDEX, quote_identifier
-from ogma.store.sqlite.vectors import VectorCodec, iter_vectors, unit_rows_in_place
+from ogma.store.sqlite.vectors import VectorCodec, iter_vectors
 
 __all__ = [
     "BINARY_OVERSAMPLE",
@@ -621,7 +622,7 @@ class HnswIndex:
             with tqdm(total=int(total or 0), disable=not show_progress, unit="vec", desc="HNSW") as bar:
                 if total:
                     for rowids, matrix in iter_vectors(conn, self.codec):
-                        index.add(rowids.astype(np.uint64), self._codes(unit_rows_in_place(matrix)))
+                        index.add(rowids.astype(np.uint64), self._codes(normalize_in_place(matrix)))
                         bar.update(len(rowids))
         with self._lock:
             self._index, self.generation, self._token, self._saved = index, generation, token, None

@@ -33,6 +33,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from ogma.compress import normalize_in_place
 from ogma.store.pipeline import exact_cosines
 from ogma.store.sqlite.connect import Connection
 from ogma.store.sqlite.filters import RowSet
@@ -44,7 +45,6 @@ from ogma.store.sqlite.vectors import (
     count_vectors,
     fetch_matrix,
     iter_vectors,
-    unit_rows_in_place,
     vec0_search,
 )
 
@@ -194,7 +194,7 @@ def _reload(
     """
     with scanning(conn):
         for rowids, matrix in iter_vectors(conn, codec):
-            yield rowids, matrix if signs_only else unit_rows_in_place(matrix)  # sign bits need no unit length
+            yield rowids, matrix if signs_only else normalize_in_place(matrix)  # sign bits need no unit length
 
 
 def select_rowids(conn: Connection, sql: str, params: Sequence[Any]) -> npt.NDArray[np.int64]:

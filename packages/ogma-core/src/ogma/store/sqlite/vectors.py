@@ -56,7 +56,6 @@ __all__ = [
     "fetch_matrix",
     "fetch_vectors",
     "iter_vectors",
-    "unit_rows_in_place",
     "vec0_search",
     "write_vectors",
 ]
@@ -295,18 +294,3 @@ def vec0_search(
 def unit_rows(vectors: FloatArray) -> FloatArray:
     """L2-normalised copy of ``vectors`` (zero rows stay zero)."""
     return normalize(vectors)
-
-
-def unit_rows_in_place(matrix: FloatArray) -> FloatArray:
-    """L2-normalise the rows of a writable float32 matrix in place (zero rows stay zero); returns it.
-
-    The same values as :func:`unit_rows`, without a second matrix (a bulk read normalises
-    each batch it reads this way).
-
-    Example:
-        >>> unit_rows_in_place(np.array([[3.0, 4.0], [0.0, 0.0]], dtype=np.float32)).tolist()
-        [[0.6000000238418579, 0.800000011920929], [0.0, 0.0]]
-    """
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    np.divide(matrix, np.maximum(norms, np.float32(1e-12)), out=matrix)
-    return matrix

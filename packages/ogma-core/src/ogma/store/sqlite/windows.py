@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ogma.compress import normalize_in_place
 from ogma.store.sqlite.connect import Connection
 from ogma.store.sqlite.schema import search_generation
 from ogma.store.sqlite.sql import DOCUMENTS, WINDOWS, chunked, delete_in_sql, quote_identifier
@@ -59,8 +60,6 @@ def _no_windows() -> tuple[npt.NDArray[np.int64], FloatArray]:
 
 def _read_windows(conn: Connection) -> tuple[npt.NDArray[np.int64], FloatArray]:
     """Every window's owner and unit vector, in ``(doc_rowid, position)`` order, read in bounded batches."""
-    from ogma.store.sqlite.vectors import unit_rows_in_place  # vectors.py imports this module
-
     table = quote_identifier(WINDOWS)
     expected = int(conn.scalar(f"SELECT count(*) FROM {table}") or 0)
     owners, unit = _no_windows()
@@ -77,7 +76,7 @@ def _read_windows(conn: Connection) -> tuple[npt.NDArray[np.int64], FloatArray]:
             unit = np.concatenate([unit[:filled], np.empty((len(rows), unit.shape[1]), dtype=np.float32)])
         owners[filled : filled + len(rows)] = ids
         unit[filled : filled + len(rows)] = matrix
-        unit_rows_in_place(unit[filled : filled + len(rows)])
+        normalize_in_place(unit[filled : filled + len(rows)])
         filled += len(rows)
     if filled < owners.shape[0]:
         owners, unit = owners[:filled].copy(), unit[:filled].copy()
